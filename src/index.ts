@@ -1,0 +1,5 @@
+/**
+ * ringstore: a multi-core in-memory event store for Node.js.
+ * @packageDocumentation
+ */
+export * from './errors.js';
