@@ -1,0 +1,137 @@
+/**
+ * Public types, option validation and argument errors of `MetricStore`.
+ * Split from `metric-store.ts` to keep that file to the class itself.
+ * @module
+ */
+import { RingstoreError, invalidArgument, invalidOption } from '../errors.js';
+
+/** Largest accepted `capacity` (samples): 2^28, i.e. 5 GiB of columns. */
+export const METRIC_MAX_CAPACITY = 2 ** 28;
+
+/**
+ * Called once per evicted sample, after the sample that evicted it has been
+ * stored. Receives the evicted sample, never the new one. An exception thrown
+ * by the callback does not reach `add()`; it is reported with
+ * `process.emitWarning` and the store stays consistent.
+ */
+export type MetricDiscardCallback = (key: string, value: number, timestamp: number, partition: number) => void;
+
+/** Options of {@link MetricStore.create}. Unknown option names are rejected. */
+export interface MetricStoreOptions {
+  /**
+   * Total number of samples kept, split across partitions (the first
+   * `capacity % partitions` partitions hold one more). Integer in
+   * `[partitions, 2^28]`.
+   */
+  capacity: number;
+  /**
+   * Number of partitions, each an independent drop-oldest ring; a key always
+   * routes to `partitionOf(key, partitions)` (stable FNV-1a hash).
+   * **Default: 1**, so that eviction is exactly "oldest first" over the whole
+   * store, identically on every machine. The store is single-threaded, so
+   * more partitions buy no parallelism today; they isolate keys (a burst on
+   * one key evicts only its own partition) and let per-key queries scan
+   * `1/partitions` of the data.
+   */
+  partitions?: number;
+  /** See {@link MetricDiscardCallback}. Leaving it unset keeps `add` fastest. */
+  onDiscarded?: MetricDiscardCallback;
+}
+
+/** Inclusive time range in ms epoch; a missing bound is unbounded. */
+export interface TimeRange {
+  from?: number;
+  to?: number;
+}
+
+/** All five aggregates at once, see {@link MetricStore.aggregate}. */
+export interface MetricAggregate {
+  count: number;
+  sum: number;
+  /** `sum / count`, or 0 when nothing matched. */
+  average: number;
+  /** `null` when nothing matched. */
+  min: number | null;
+  /** `null` when nothing matched. */
+  max: number | null;
+}
+
+/** One row of {@link MetricStore.top}. */
+export interface TopEntry {
+  key: string;
+  /** Sum of the key's values in the range. */
+  value: number;
+}
+
+/** Counters of one partition; `appended === live + discarded` always. */
+export interface MetricPartitionStats {
+  appended: number;
+  discarded: number;
+  live: number;
+  capacity: number;
+}
+
+/** Counters of the store (sums over partitions) plus each partition's. */
+export interface MetricStoreStats extends MetricPartitionStats {
+  partitions: number;
+  /** Number of interned keys (keys ever added since creation). */
+  keys: number;
+  perPartition: MetricPartitionStats[];
+}
+
+export const OPTION_NAMES = new Set(['capacity', 'partitions', 'onDiscarded']);
+/** Validates and fills `MetricStore` options (`RS_ERR_INVALID_OPTION`). */
+export function validateOptions(options: MetricStoreOptions): {
+  capacity: number;
+  partitions: number;
+  onDiscarded: MetricDiscardCallback | null;
+} {
+  if (typeof options !== 'object' || options === null) throw invalidOption('MetricStore options must be an object');
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.has(name)) throw invalidOption(`unknown MetricStore option "${name}"`, { option: name });
+  }
+  const { capacity, partitions = 1, onDiscarded } = options;
+  if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > METRIC_MAX_CAPACITY) {
+    throw invalidOption(`options.capacity must be an integer in [1, ${METRIC_MAX_CAPACITY}], got ${String(capacity)}`, {
+      capacity,
+    });
+  }
+  if (!Number.isSafeInteger(partitions) || partitions < 1) {
+    throw invalidOption(`options.partitions must be a positive integer, got ${String(partitions)}`, { partitions });
+  }
+  if (capacity < partitions) {
+    throw invalidOption(`options.capacity (${capacity}) must be at least options.partitions (${partitions})`, {
+      capacity,
+      partitions,
+    });
+  }
+  if (onDiscarded !== undefined && typeof onDiscarded !== 'function') {
+    throw invalidOption('options.onDiscarded must be a function');
+  }
+  return { capacity, partitions, onDiscarded: onDiscarded ?? null };
+}
+
+/** `{ from?, to? }` to inclusive bounds (`RS_ERR_INVALID_ARGUMENT`). */
+export function parseRange(range: TimeRange | undefined): [number, number] {
+  if (range === undefined) return [-Infinity, Infinity];
+  if (typeof range !== 'object' || range === null) throw invalidArgument('range must be an object { from?, to? }');
+  const { from = -Infinity, to = Infinity } = range;
+  if (typeof from !== 'number' || Number.isNaN(from)) throw invalidArgument(`range.from must be a number, got ${String(from)}`);
+  if (typeof to !== 'number' || Number.isNaN(to)) throw invalidArgument(`range.to must be a number, got ${String(to)}`);
+  return [from, to];
+}
+
+/** The error for an empty or non-string key. */
+export function badKey(key: unknown, index?: number): RingstoreError {
+  const at = index === undefined ? '' : ` at index ${index}`;
+  return invalidArgument(`key${at} must be a non-empty string, got ${typeof key === 'string' ? '""' : typeof key}`, {
+    index,
+  });
+}
+
+/** The error for a non-finite value or timestamp. */
+export function nonFinite(value: unknown, timestamp: unknown, index?: number): RingstoreError {
+  const at = index === undefined ? '' : ` at index ${index}`;
+  const what = Number.isFinite(value) ? `timestamp ${String(timestamp)}` : `value ${String(value)}`;
+  return new RingstoreError('RS_ERR_NON_FINITE', `${what}${at} is not a finite number`, { index });
+}
