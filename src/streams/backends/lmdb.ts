@@ -1,0 +1,202 @@
+/**
+ * Durable {@link KeyValueBackend} on LMDB (the `lmdb` package): memory-mapped,
+ * crash-proof with its default sync settings, and safe for several processes
+ * sharing one directory (LMDB holds one write lock across processes, so every
+ * precondition checked inside a write transaction is atomic everywhere).
+ *
+ * Every write goes through `childTransaction`: lmdb-js batches the callbacks
+ * queued in one event turn into one committed (fsynced) transaction, and each
+ * callback runs in its own child transaction, so a failed precondition aborts
+ * just that batch. Concurrent appends therefore share commits ("batched
+ * commits") while each stays all or nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
+import { assertClock, systemClock, type Clock } from '../clock.js';
+import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
+import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
+
+/** Stored record: value, etag, optional expiry. */
+interface Rec {
+  v: unknown;
+  e: string;
+  x?: number;
+}
+
+/** Options of {@link LmdbBackend}. */
+export interface LmdbBackendOptions {
+  /** Directory (or file) of the LMDB environment. Created if missing. */
+  path: string;
+  /** Clock for TTLs (default: the system clock). Processes sharing a store should use real time. */
+  clock?: Clock;
+  /** Name of the LMDB sub-database (default `"ringstore-streams"`). */
+  dbName?: string;
+  /** Map size in bytes (default: lmdb's, which grows automatically). */
+  mapSize?: number;
+  /**
+   * Skip fsync on commit (default false). Data still survives a process kill
+   * (the OS has it), but not a power loss.
+   */
+  noSync?: boolean;
+}
+
+/** The LMDB backend: durable and multi-process safe. */
+export class LmdbBackend implements KeyValueBackend {
+  /** `"lmdb"`. */
+  readonly kind = 'lmdb';
+  /** Durable and multi-process. */
+  readonly capabilities = Object.freeze({ durable: true, multiProcess: true });
+  readonly #root: RootDatabase;
+  readonly #db: Database<Rec, string>;
+  readonly #clock: Clock;
+  readonly #etagPrefix = randomBytes(6).toString('base64url');
+  #etag = 0;
+  #closed = false;
+
+  /** Opens (creating if needed) the environment at `options.path`. */
+  constructor(options: LmdbBackendOptions) {
+    if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('LmdbBackend options must be an object with a path');
+    if (typeof options.path !== 'string' || options.path.length === 0) throw new InvalidStreamOptionError('LmdbBackend options.path must be a non-empty string');
+    if (options.mapSize !== undefined && (!Number.isSafeInteger(options.mapSize) || options.mapSize <= 0)) {
+      throw new InvalidStreamOptionError('LmdbBackend options.mapSize must be a positive integer', { mapSize: options.mapSize });
+    }
+    if (options.dbName !== undefined && (typeof options.dbName !== 'string' || options.dbName.length === 0)) {
+      throw new InvalidStreamOptionError('LmdbBackend options.dbName must be a non-empty string');
+    }
+    const clock = options.clock ?? systemClock;
+    assertClock(clock, 'LmdbBackend options.clock');
+    this.#clock = clock;
+    this.#root = open({ path: options.path, noSync: options.noSync === true, ...(options.mapSize ? { mapSize: options.mapSize } : {}) });
+    this.#db = this.#root.openDB<Rec, string>({ name: options.dbName ?? 'ringstore-streams' });
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ProviderClosedError();
+  }
+
+  #nextEtag(): string {
+    return `${this.#etagPrefix}.${(++this.#etag).toString(36)}`;
+  }
+
+  #read(key: string): Rec | undefined {
+    const r = this.#db.get(key);
+    if (r === undefined) return undefined;
+    if (r.x !== undefined && r.x <= this.#clock.now()) return undefined;
+    return r;
+  }
+
+  #rec(value: unknown, ttlMs: number | undefined): Rec {
+    const e = this.#nextEtag();
+    return ttlMs === undefined ? { v: value, e } : { v: value, e, x: this.#clock.now() + ttlMs };
+  }
+
+  /** Runs inside a write transaction. */
+  #apply(op: KvBatchOp, index: number | undefined): KvBatchResult {
+    const cur = this.#read(op.key);
+    switch (op.op) {
+      case 'add': {
+        if (cur !== undefined) throw new KvDuplicateKeyError(op.key, index);
+        const rec = this.#rec(op.value, op.ttlMs);
+        this.#db.put(op.key, rec);
+        return rec.e;
+      }
+      case 'set': {
+        if (op.etag !== undefined && (cur?.e ?? null) !== op.etag) throw new KvConcurrencyError(op.key, op.etag, cur?.e ?? null, index);
+        const rec = this.#rec(op.value, op.ttlMs);
+        this.#db.put(op.key, rec);
+        return rec.e;
+      }
+      case 'remove': {
+        if (op.etag !== undefined && cur === undefined) throw new KvKeyNotFoundError(op.key, index);
+        if (op.etag !== undefined && cur!.e !== op.etag) throw new KvConcurrencyError(op.key, op.etag, cur!.e, index);
+        if (cur === undefined) {
+          // An expired record may still be physically present.
+          this.#db.remove(op.key);
+          return false;
+        }
+        this.#db.remove(op.key);
+        return true;
+      }
+      case 'check':
+        if ((cur?.e ?? null) !== op.etag) throw new KvConcurrencyError(op.key, op.etag, cur?.e ?? null, index);
+        return true;
+    }
+  }
+
+  async #txn<T>(fn: () => T): Promise<T> {
+    this.#open();
+    return (await this.#db.childTransaction(fn)) as T;
+  }
+
+  async add(key: string, value: unknown, options?: KvAddOptions): Promise<string> {
+    checkKey(key);
+    checkTtl(options?.ttlMs);
+    return this.#txn(() => this.#apply({ op: 'add', key, value, ttlMs: options?.ttlMs }, undefined) as string);
+  }
+
+  async set(key: string, value: unknown, options?: KvSetOptions): Promise<string> {
+    checkKey(key);
+    checkTtl(options?.ttlMs);
+    return this.#txn(() => this.#apply({ op: 'set', key, value, etag: options?.etag, ttlMs: options?.ttlMs }, undefined) as string);
+  }
+
+  async get<V = unknown>(key: string): Promise<KvEntry<V>> {
+    const e = await this.tryGet<V>(key);
+    if (e === undefined) throw new KvKeyNotFoundError(key);
+    return e;
+  }
+
+  async tryGet<V = unknown>(key: string): Promise<KvEntry<V> | undefined> {
+    this.#open();
+    checkKey(key);
+    const r = this.#read(key);
+    if (r === undefined) return undefined;
+    return r.x === undefined ? { value: r.v as V, etag: r.e } : { value: r.v as V, etag: r.e, expiresAt: r.x };
+  }
+
+  async remove(key: string, options?: KvRemoveOptions): Promise<boolean> {
+    checkKey(key);
+    return this.#txn(() => {
+      const cur = this.#read(key);
+      if (options?.etag !== undefined && (cur?.e ?? null) !== options.etag) throw new KvConcurrencyError(key, options.etag, cur?.e ?? null);
+      return this.#apply({ op: 'remove', key }, undefined) as boolean;
+    });
+  }
+
+  async list<V = unknown>(folder: string, options?: KvListOptions): Promise<KvListed<V>[]> {
+    this.#open();
+    checkFolder(folder, options);
+    const end = options?.end;
+    const limit = options?.limit ?? Infinity;
+    const out: KvListed<V>[] = [];
+    if (limit === 0) return out;
+    const now = this.#clock.now();
+    const flen = folder.length;
+    for (const { key, value: r } of this.#db.getRange({ start: folder + (options?.start ?? ''), end: `${folder}\uffff` })) {
+      const k = key as string;
+      const leaf = k.slice(flen);
+      if (end !== undefined && leaf > end) break;
+      if (leaf.includes('/')) continue; // a deeper folder
+      if (r.x !== undefined && r.x <= now) continue;
+      out.push(r.x === undefined ? { key: k, value: r.v as V, etag: r.e } : { key: k, value: r.v as V, etag: r.e, expiresAt: r.x });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async batch(ops: readonly KvBatchOp[]): Promise<KvBatchResult[]> {
+    checkOps(ops);
+    return this.#txn(() => {
+      const results: KvBatchResult[] = new Array(ops.length);
+      for (let i = 0; i < ops.length; i++) results[i] = this.#apply(ops[i]!, i);
+      return results;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#root.close();
+  }
+}

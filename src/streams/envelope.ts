@@ -1,0 +1,132 @@
+/**
+ * The event envelope stored per version.
+ *
+ * Mapping to the reference's `EventMessage` (Hexalith.EventStores):
+ *
+ * | ringstore                | EventMessage                                 |
+ * |--------------------------|----------------------------------------------|
+ * | `id` (ULID)              | `Metadata.Message.Id` (also the idempotency id) |
+ * | `type`                   | `Metadata.Message.Name` (+ `Version` as `NameV2`) |
+ * | `data`                   | `Event` (the polymorphic payload)            |
+ * | `metadata.correlationId` | `Metadata.Context.CorrelationId`             |
+ * | `metadata.causationId`   | (not in the record; data-model.md only)      |
+ * | `metadata.userId`        | `Metadata.Context.UserId`                    |
+ * | `metadata.createdAt`     | `Metadata.Message.CreatedDate` (UTC here)    |
+ * | `version`                | `Metadata.Context.SequenceNumber`            |
+ * | stream id database/name/id | `PartitionId` / `Domain.Name` / `Domain.Id` |
+ */
+import { monotonicFactory } from 'ulid';
+import { InvalidStreamArgumentError } from './errors.js';
+import { frozenJsonCopy, type JsonValue } from './json.js';
+
+/** Metadata of a stored event. Extra JSON fields given at append time are kept. */
+export interface EventMetadata {
+  /** Correlation id; defaults to the event id. */
+  readonly correlationId: string;
+  /** Id of the message that caused this event, if given. */
+  readonly causationId?: string;
+  /** User on whose behalf the event was appended, if given. */
+  readonly userId?: string;
+  /** When the event was appended (ISO 8601, UTC, from the provider clock). */
+  readonly createdAt: string;
+  readonly [key: string]: JsonValue | undefined;
+}
+
+/** An event as stored in and read from a stream. Read-only. */
+export interface StreamEvent<TData = JsonValue> {
+  /** Event id (a ULID unless given); the idempotency id. */
+  readonly id: string;
+  /** Event type, e.g. `"FundsDeposited"`. */
+  readonly type: string;
+  /** Event payload (JSON). */
+  readonly data: TData;
+  /** Metadata. */
+  readonly metadata: EventMetadata;
+  /** Version of the event in its stream, 1..N. */
+  readonly version: number;
+}
+
+/** An event to append. */
+export interface NewEvent<TData = unknown> {
+  /** Idempotency id; a ULID is generated when omitted. Appending an id the stream holds fails. */
+  id?: string;
+  /** Event type (non-empty). */
+  type: string;
+  /** JSON payload. */
+  data: TData;
+  /** Optional metadata; `createdAt` is always set by the store. */
+  metadata?: { correlationId?: string; causationId?: string; userId?: string; [key: string]: unknown };
+  /** The version this event must get (the reference's SequenceNumber); a mismatch fails the whole append. */
+  expectedVersion?: number;
+}
+
+const MAX_ID = 256;
+const nextUlid = monotonicFactory();
+
+/** A new ULID (monotonic within the process). */
+export function newEventId(now: number): string {
+  return nextUlid(now);
+}
+
+function optString(v: unknown, path: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID) {
+    throw new InvalidStreamArgumentError(`${path} must be a non-empty string of at most ${MAX_ID} characters`, { path });
+  }
+  return v;
+}
+
+/** An appended event checked and copied, before its version is known. */
+export interface PreparedEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly data: JsonValue;
+  readonly metadata: EventMetadata;
+  readonly expectedVersion: number | undefined;
+}
+
+/**
+ * Validates and copies the events of one `append()` call.
+ * @throws InvalidStreamArgumentError on any invalid field or an id repeated in the call.
+ */
+export function prepareEvents(events: unknown, now: number): PreparedEvent[] {
+  if (!Array.isArray(events)) throw new InvalidStreamArgumentError('append(events): events must be an array');
+  const createdAt = new Date(now).toISOString();
+  const out: PreparedEvent[] = new Array(events.length);
+  const seen = events.length > 1 ? new Set<string>() : undefined;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as NewEvent | null;
+    const at = `events[${i}]`;
+    if (e === null || typeof e !== 'object') throw new InvalidStreamArgumentError(`${at} must be an object { type, data }`, { index: i });
+    if (typeof e.type !== 'string' || e.type.length === 0 || e.type.length > MAX_ID) {
+      throw new InvalidStreamArgumentError(`${at}.type must be a non-empty string of at most ${MAX_ID} characters`, { index: i });
+    }
+    const id = optString(e.id, `${at}.id`) ?? newEventId(now);
+    if (seen) {
+      if (seen.has(id)) throw new InvalidStreamArgumentError(`${at}.id "${id}" appears twice in one append`, { index: i, id });
+      seen.add(id);
+    }
+    let expectedVersion: number | undefined;
+    if (e.expectedVersion !== undefined) {
+      if (!Number.isSafeInteger(e.expectedVersion) || e.expectedVersion < 1) {
+        throw new InvalidStreamArgumentError(`${at}.expectedVersion must be an integer >= 1`, { index: i });
+      }
+      expectedVersion = e.expectedVersion;
+    }
+    if (e.data === undefined) throw new InvalidStreamArgumentError(`${at}.data is required (use null for no payload)`, { index: i });
+    const data = frozenJsonCopy(e.data, `${at}.data`);
+    let metadata: EventMetadata;
+    if (e.metadata === undefined) {
+      metadata = Object.freeze({ correlationId: id, createdAt });
+    } else {
+      if (e.metadata === null || typeof e.metadata !== 'object') throw new InvalidStreamArgumentError(`${at}.metadata must be an object`, { index: i });
+      const m = frozenJsonCopy(e.metadata, `${at}.metadata`) as Record<string, JsonValue>;
+      const correlationId = optString(m.correlationId, `${at}.metadata.correlationId`) ?? id;
+      optString(m.causationId, `${at}.metadata.causationId`);
+      optString(m.userId, `${at}.metadata.userId`);
+      metadata = Object.freeze({ ...m, correlationId, createdAt }) as EventMetadata;
+    }
+    out[i] = { id, type: e.type, data, metadata, expectedVersion };
+  }
+  return out;
+}

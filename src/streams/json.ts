@@ -1,0 +1,68 @@
+/**
+ * JSON validation by copy: user data is checked and copied (then frozen) before
+ * it reaches a backend, so a caller mutating its object after `append()` cannot
+ * change stored events, and every backend stores exactly the same JSON shape.
+ */
+import { InvalidStreamArgumentError } from './errors.js';
+
+/** A JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+const MAX_DEPTH = 128;
+
+/**
+ * Returns a deep-frozen copy of `value` when it is JSON data: plain objects,
+ * arrays, strings, finite numbers, booleans and null. Object properties whose
+ * value is `undefined` are dropped (as `JSON.stringify` does).
+ * @throws InvalidStreamArgumentError naming the offending path otherwise.
+ */
+export function frozenJsonCopy(value: unknown, path: string): JsonValue {
+  return copy(value, path, 0);
+}
+
+function copy(value: unknown, path: string, depth: number): JsonValue {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw new InvalidStreamArgumentError(`${path} is not a finite number (${value})`, { path });
+      return value;
+    case 'object': {
+      if (value === null) return null;
+      if (depth >= MAX_DEPTH) throw new InvalidStreamArgumentError(`${path} is nested deeper than ${MAX_DEPTH} levels (or is cyclic)`, { path });
+      if (Array.isArray(value)) {
+        const out: JsonValue[] = new Array(value.length);
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          if (item === undefined) throw new InvalidStreamArgumentError(`${path}[${i}] is undefined`, { path: `${path}[${i}]` });
+          out[i] = copy(item, `${path}[${i}]`, depth + 1);
+        }
+        return Object.freeze(out) as JsonValue[];
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        const kind = (value as object).constructor?.name ?? 'object';
+        throw new InvalidStreamArgumentError(`${path} is a ${kind}, not plain JSON data (convert it, e.g. a Date to an ISO string)`, { path, kind });
+      }
+      const out: { [key: string]: JsonValue } = {};
+      for (const key of Object.keys(value)) {
+        const item = (value as Record<string, unknown>)[key];
+        if (item === undefined) continue;
+        out[key] = copy(item, `${path}.${key}`, depth + 1);
+      }
+      return Object.freeze(out);
+    }
+    default:
+      throw new InvalidStreamArgumentError(`${path} is a ${typeof value}, which is not JSON data`, { path, type: typeof value });
+  }
+}
+
+/** Deep-freezes a value in place (used on values read back from a backend). */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}

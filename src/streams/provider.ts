@@ -1,0 +1,204 @@
+/**
+ * The entry point of the versioned streams: opens exclusive, leased sessions on
+ * streams of one key-value backend.
+ */
+import { randomUUID } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import type { KeyValueBackend } from './backend.js';
+import { MemoryBackend } from './backends/memory.js';
+import { assertClock, systemClock, type Clock } from './clock.js';
+import { InvalidStreamOptionError, OpenStoreFailedError, ProviderClosedError, StoreBackendError } from './errors.js';
+import { tryAcquireLease } from './lease.js';
+import { isLiveSink, type LiveSink } from './live.js';
+import { StreamSession } from './session.js';
+import { DEFAULT_DATABASE, formatStoreId, parseStreamId, streamKeys, type StreamIdInput } from './stream-id.js';
+
+/** Defaults applied to every `open()`. */
+export interface StreamDefaults {
+  /** Database of stream ids given without one (default `"EventStores"`). */
+  database?: string;
+  /** Lease length in ms (default 60_000). */
+  sessionTimeoutMs?: number;
+  /** How long `open()` waits for a held stream, in ms (default 5_000; 0 = fail at once). */
+  openTimeoutMs?: number;
+}
+
+/** Options of {@link StreamStoreProvider}. */
+export interface StreamStoreProviderOptions {
+  /** Key-value backend (default: a new {@link MemoryBackend} on `clock`). */
+  backend?: KeyValueBackend;
+  /** Time source for leases, waits and timestamps (default: the system clock). */
+  clock?: Clock;
+  /** pino logger (default: silent). */
+  logger?: Logger;
+  /** Defaults for `open()`. */
+  defaults?: StreamDefaults;
+  /**
+   * Live view: every committed stream event is also appended to this sink
+   * (e.g. ringstore's core `EventStore`, configured with `key: e => e.stream`).
+   */
+  publishTo?: LiveSink;
+}
+
+/** Options of {@link StreamStoreProvider.open}. */
+export interface OpenOptions {
+  /** Lease length in ms (default: `defaults.sessionTimeoutMs`, 60_000). */
+  sessionTimeoutMs?: number;
+  /** Max wait for a stream held by a live session, in ms (default: `defaults.openTimeoutMs`, 5_000). */
+  openTimeoutMs?: number;
+  /** Aborts the wait; `open()` then rejects with OpenStoreFailedError (cause: the abort reason). */
+  signal?: AbortSignal;
+}
+
+const BACKEND_METHODS = ['add', 'set', 'get', 'tryGet', 'remove', 'list', 'batch', 'close'] as const;
+
+function checkMs(v: unknown, what: string, min: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new InvalidStreamOptionError(`${what} must be an integer >= ${min} (ms)`, { [what]: v });
+  return v;
+}
+
+/**
+ * Opens sessions on versioned streams.
+ *
+ * @example
+ * ```ts
+ * const provider = new StreamStoreProvider();
+ * await using account = await provider.open('BankAccount/42');
+ * await account.append([{ type: 'Opened', data: { owner: 'Joe' } }]);
+ * ```
+ */
+export class StreamStoreProvider {
+  /** The backend in use. */
+  readonly backend: KeyValueBackend;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #defaults: Readonly<Required<StreamDefaults>>;
+  readonly #publishTo: LiveSink | undefined;
+  readonly #ownsBackend: boolean;
+  readonly #sessions = new Set<StreamSession>();
+  #closed = false;
+
+  /** Validates the options and fills defaults. @throws InvalidStreamOptionError */
+  constructor(options: StreamStoreProviderOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('StreamStoreProvider options must be an object');
+    const clock = options.clock ?? systemClock;
+    assertClock(clock, 'options.clock');
+    this.#clock = clock;
+    if (options.backend !== undefined) {
+      const b = options.backend as unknown as Record<string, unknown> | null;
+      const missing = b === null || typeof b !== 'object' ? ['(not an object)'] : BACKEND_METHODS.filter((m) => typeof b[m] !== 'function');
+      if (missing.length > 0) throw new InvalidStreamOptionError(`options.backend is not a KeyValueBackend (missing: ${missing.join(', ')})`);
+    }
+    if (options.logger !== undefined && (options.logger === null || typeof options.logger.child !== 'function')) {
+      throw new InvalidStreamOptionError('options.logger must be a pino logger');
+    }
+    if (options.publishTo !== undefined && !isLiveSink(options.publishTo)) throw new InvalidStreamOptionError('options.publishTo must have an append(event) method');
+    const d = options.defaults ?? {};
+    if (d === null || typeof d !== 'object') throw new InvalidStreamOptionError('options.defaults must be an object');
+    const database = d.database ?? DEFAULT_DATABASE;
+    if (typeof database !== 'string' || database.trim().length === 0) throw new InvalidStreamOptionError('defaults.database must be a non-empty string');
+    this.#defaults = Object.freeze({
+      database,
+      sessionTimeoutMs: checkMs(d.sessionTimeoutMs ?? 60_000, 'defaults.sessionTimeoutMs', 1),
+      openTimeoutMs: checkMs(d.openTimeoutMs ?? 5_000, 'defaults.openTimeoutMs', 0),
+    });
+    this.#ownsBackend = options.backend === undefined;
+    this.backend = options.backend ?? new MemoryBackend({ clock });
+    this.#logger = options.logger ?? pino({ level: 'silent' });
+    this.#publishTo = options.publishTo;
+  }
+
+  /** The filled defaults. */
+  get defaults(): Readonly<Required<StreamDefaults>> {
+    return this.#defaults;
+  }
+
+  /**
+   * Opens a session on a stream. Granted at once when the stream is free or its
+   * lease expired; when a live session holds it, waits with backoff up to
+   * `openTimeoutMs`.
+   * @param streamId - `{ database?, name, id }` or `"name/id"` / `"database/name/id"`
+   * @throws OpenStoreFailedError on timeout or abort; InvalidStreamArgumentError; InvalidStreamOptionError
+   */
+  async open(streamId: StreamIdInput | string, options: OpenOptions = {}): Promise<StreamSession> {
+    if (this.#closed) throw new ProviderClosedError();
+    const id = parseStreamId(streamId, this.#defaults.database);
+    if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('open(streamId, options): options must be an object');
+    const sessionTimeoutMs = checkMs(options.sessionTimeoutMs ?? this.#defaults.sessionTimeoutMs, 'sessionTimeoutMs', 1);
+    const openTimeoutMs = checkMs(options.openTimeoutMs ?? this.#defaults.openTimeoutMs, 'openTimeoutMs', 0);
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidStreamOptionError('open(): signal must be an AbortSignal');
+    const storeId = formatStoreId(id);
+    const keys = streamKeys(id);
+    const sessionId = randomUUID();
+    const log = this.#logger.child({ storeId, sessionId });
+    const start = this.#clock.now();
+    let backoff = 1;
+    for (;;) {
+      if (signal?.aborted) throw new OpenStoreFailedError(storeId, openTimeoutMs, 'aborted', { cause: signal.reason });
+      let attempt;
+      try {
+        attempt = await tryAcquireLease(this.backend, keys.lease, sessionId, this.#clock.now(), sessionTimeoutMs);
+      } catch (err) {
+        throw new StoreBackendError('open', storeId, err);
+      }
+      if (attempt.granted) {
+        let head;
+        try {
+          head = await this.backend.tryGet<{ version: number }>(keys.head);
+        } catch (err) {
+          await this.backend.remove(keys.lease, { etag: attempt.etag }).catch(() => undefined);
+          throw new StoreBackendError('open', storeId, err);
+        }
+        if (this.#closed) {
+          await this.backend.remove(keys.lease, { etag: attempt.etag }).catch(() => undefined);
+          throw new ProviderClosedError();
+        }
+        const session = new StreamSession({
+          backend: this.backend,
+          clock: this.#clock,
+          logger: this.#logger,
+          streamId: id,
+          storeId,
+          keys,
+          sessionId,
+          leaseEtag: attempt.etag,
+          expiresAt: attempt.expiresAt,
+          sessionTimeoutMs,
+          head: head === undefined ? { version: 0, etag: null } : { version: head.value.version, etag: head.etag },
+          publishTo: this.#publishTo,
+          onClose: (s) => this.#sessions.delete(s),
+        });
+        this.#sessions.add(session);
+        log.info({ tookOverFrom: attempt.tookOverFrom, version: head?.value.version ?? 0 }, 'stream opened');
+        return session;
+      }
+      const now = this.#clock.now();
+      const elapsed = now - start;
+      if (elapsed >= openTimeoutMs) {
+        const holder = attempt.holder;
+        const why = holder ? `held by session ${holder.sessionId} (${holder.owner}) until ${new Date(holder.expiresAt).toISOString()}` : 'lost every race for the lease';
+        log.error({ openTimeoutMs, holder: holder?.sessionId }, 'open failed');
+        throw new OpenStoreFailedError(storeId, openTimeoutMs, why);
+      }
+      let wait = Math.min(backoff, openTimeoutMs - elapsed);
+      if (attempt.holder !== undefined) wait = Math.max(1, Math.min(wait, attempt.holder.expiresAt - now + 1));
+      backoff = Math.min(backoff * 2, 50);
+      try {
+        await this.#clock.sleep(wait, signal);
+      } catch (err) {
+        throw new OpenStoreFailedError(storeId, openTimeoutMs, 'aborted', { cause: err });
+      }
+    }
+  }
+
+  /** Closes every open session, then the backend if the provider created it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const results = await Promise.allSettled([...this.#sessions].map((s) => s.close()));
+    if (this.#ownsBackend) await this.backend.close();
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+}

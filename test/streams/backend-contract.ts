@@ -1,0 +1,157 @@
+// The contract every KeyValueBackend must pass. Used by backends.test.ts.
+import { describe, expect, it, beforeEach, afterEach } from 'vitest';
+import type { KeyValueBackend } from '../../dist/src/streams/index.js';
+import { ManualClock } from '../../dist/src/streams/index.js';
+
+export interface BackendHarness {
+  backend: KeyValueBackend;
+  clock: ManualClock;
+  cleanup(): Promise<void>;
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+  return 'resolved';
+}
+
+export function backendContract(name: string, make: () => Promise<BackendHarness>): void {
+  describe(`KeyValueBackend contract: ${name}`, () => {
+    let h: BackendHarness;
+    let b: KeyValueBackend;
+    beforeEach(async () => {
+      h = await make();
+      b = h.backend;
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    it('add is create-only and returns an etag', async () => {
+      const e1 = await b.add('t/a', { n: 1 });
+      expect(typeof e1).toBe('string');
+      expect(await code(b.add('t/a', { n: 2 }))).toBe('RS_ERR_KV_DUPLICATE_KEY');
+      expect((await b.get('t/a')).value).toEqual({ n: 1 });
+    });
+
+    it('get throws not-found, tryGet answers undefined', async () => {
+      expect(await code(b.get('t/missing'))).toBe('RS_ERR_KV_KEY_NOT_FOUND');
+      expect(await b.tryGet('t/missing')).toBeUndefined();
+    });
+
+    it('set upserts with a new etag and compare-and-sets on etag', async () => {
+      const e1 = await b.set('t/k', 1);
+      const e2 = await b.set('t/k', 2, { etag: e1 });
+      expect(e2).not.toBe(e1);
+      expect(await code(b.set('t/k', 3, { etag: e1 }))).toBe('RS_ERR_KV_CONCURRENCY');
+      expect(await code(b.set('t/k', 3, { etag: null }))).toBe('RS_ERR_KV_CONCURRENCY');
+      expect(await b.get('t/k')).toEqual({ value: 2, etag: e2 });
+      await b.set('t/new', 'x', { etag: null });
+      expect((await b.get('t/new')).value).toBe('x');
+    });
+
+    it('remove with etag compare-and-set', async () => {
+      const e = await b.add('t/r', 1);
+      expect(await code(b.remove('t/r', { etag: 'nope' }))).toBe('RS_ERR_KV_CONCURRENCY');
+      expect(await b.remove('t/r', { etag: e })).toBe(true);
+      expect(await b.remove('t/r')).toBe(false);
+      expect(await b.tryGet('t/r')).toBeUndefined();
+    });
+
+    it('TTL: an entry reads as absent once expired, and can be added again', async () => {
+      await b.add('t/ttl', 'v', { ttlMs: 1000 });
+      expect((await b.get('t/ttl')).value).toBe('v');
+      h.clock.advance(999);
+      expect(await b.tryGet('t/ttl')).toBeDefined();
+      h.clock.advance(1);
+      expect(await b.tryGet('t/ttl')).toBeUndefined();
+      expect(await b.list('t/')).toEqual([]);
+      await b.add('t/ttl', 'w');
+      expect((await b.get('t/ttl')).value).toBe('w');
+    });
+
+    it('list reads direct children of a folder in leaf order, inclusive range and limit', async () => {
+      for (const leaf of ['05', '01', '03', '02', '04']) await b.add(`f/${leaf}`, Number(leaf));
+      await b.add('f/sub/99', 'deeper');
+      await b.add('g/01', 'other folder');
+      expect((await b.list('f/')).map((r) => r.value)).toEqual([1, 2, 3, 4, 5]);
+      expect((await b.list('f/', { start: '02', end: '04' })).map((r) => r.key)).toEqual(['f/02', 'f/03', 'f/04']);
+      expect((await b.list('f/', { start: '03', limit: 2 })).map((r) => r.value)).toEqual([3, 4]);
+      expect(await b.list('f/', { start: '06' })).toEqual([]);
+      expect(await b.list('none/')).toEqual([]);
+      await b.remove('f/03');
+      expect((await b.list('f/')).map((r) => r.value)).toEqual([1, 2, 4, 5]);
+      await b.add('f/03', 33);
+      expect((await b.list('f/')).map((r) => r.value)).toEqual([1, 2, 33, 4, 5]);
+    });
+
+    it('batch applies all operations in order and returns their results', async () => {
+      const e = await b.add('b/lease', 'L');
+      const res = await b.batch([
+        { op: 'check', key: 'b/lease', etag: e },
+        { op: 'add', key: 'b/1', value: 'one' },
+        { op: 'set', key: 'b/head', value: 1, etag: null },
+        { op: 'remove', key: 'b/absent' },
+      ]);
+      expect(typeof res[1]).toBe('string');
+      expect(res[0]).toBe(true);
+      expect(res[3]).toBe(false);
+      expect((await b.get('b/head')).etag).toBe(res[2]);
+    });
+
+    it('batch is all or nothing when an operation fails midway', async () => {
+      await b.add('b/x', 'old-x');
+      const ey = await b.add('b/y', 'old-y');
+      const err = await b
+        .batch([
+          { op: 'set', key: 'b/y', value: 'new-y', etag: ey },
+          { op: 'add', key: 'b/z', value: 'z' },
+          { op: 'remove', key: 'b/x' },
+          { op: 'add', key: 'b/x', value: 'again' },
+          { op: 'add', key: 'b/z', value: 'dup' }, // fails: z was added by this batch
+          { op: 'add', key: 'b/w', value: 'never' },
+        ])
+        .catch((e: unknown) => e as { code: string; opIndex: number });
+      expect(err.code).toBe('RS_ERR_KV_DUPLICATE_KEY');
+      expect(err.opIndex).toBe(4);
+      expect((await b.get('b/y')).value).toBe('old-y');
+      expect((await b.get('b/y')).etag).toBe(ey);
+      expect((await b.get('b/x')).value).toBe('old-x');
+      expect(await b.tryGet('b/z')).toBeUndefined();
+      expect(await b.tryGet('b/w')).toBeUndefined();
+      expect((await b.list('b/')).map((r) => r.key)).toEqual(['b/x', 'b/y']);
+    });
+
+    it('batch fails on a check whose etag does not match, writing nothing', async () => {
+      await b.add('c/lease', 'L');
+      expect(await code(b.batch([{ op: 'add', key: 'c/1', value: 1 }, { op: 'check', key: 'c/lease', etag: 'stale' }]))).toBe('RS_ERR_KV_CONCURRENCY');
+      expect(await code(b.batch([{ op: 'check', key: 'c/absent', etag: null }, { op: 'add', key: 'c/2', value: 2 }]))).toBe('resolved');
+      expect(await b.tryGet('c/1')).toBeUndefined();
+    });
+
+    it('rejects bad keys and options with typed errors', async () => {
+      expect(await code(b.add('', 1))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.add('a/', 1))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.add('a/b', 1, { ttlMs: -1 }))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.list('nofolder'))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.batch([{ op: 'bogus', key: 'a/b' } as never]))).toBe('RS_ERR_INVALID_ARGUMENT');
+    });
+
+    it('keys of different folders never collide (database/name/id are all part of the key)', async () => {
+      await b.add('db1/Acc/1/h', 'a');
+      await b.add('db1/Acc/2/h', 'b');
+      await b.add('db2/Acc/1/h', 'c');
+      expect((await b.get('db1/Acc/1/h')).value).toBe('a');
+      expect((await b.get('db1/Acc/2/h')).value).toBe('b');
+      expect((await b.get('db2/Acc/1/h')).value).toBe('c');
+    });
+
+    it('fails with RS_ERR_CLOSED after close', async () => {
+      await b.close();
+      expect(await code(b.add('t/a', 1))).toBe('RS_ERR_CLOSED');
+    });
+  });
+}
