@@ -3,3 +3,11 @@
  * @packageDocumentation
  */
 export * from './errors.js';
+export { EventStore } from './store/event-store.js';
+export { EventStoreBuilder } from './store/builder.js';
+export type { EventStoreOptions, Selector, WindowOptions } from './store/options.js';
+export type { EventStoreDescriptor, AttachSelectors, AttachedProducer } from './store/descriptor.js';
+export type { Producer } from './store/producer.js';
+export type * from './store/types.js';
+export { hashKey, partitionOf } from './partition/hash.js';
+export * from './store/metric-store.js';

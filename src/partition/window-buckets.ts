@@ -1,0 +1,166 @@
+/**
+ * Time-bucket aggregates of one partition, kept by its worker. Bucket i holds
+ * bucket number n = floor(ts / bucketMs) with n % buckets = i; a newer number
+ * resets it, an older one (an event older than the window) is not counted.
+ * Evictions and purges subtract, so the buckets describe the live events.
+ * A removed value equal to a bucket's min or max marks it dirty; the next
+ * query recomputes dirty buckets from the ring (rare: usually the evicted are
+ * the oldest, outside the window).
+ */
+export interface BucketPartial {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+export class WindowBuckets {
+  readonly bucketMs: number;
+  readonly buckets: number;
+  private readonly values: number;
+  private readonly number: Float64Array;
+  private readonly count: Float64Array;
+  private readonly sum: Float64Array;
+  private readonly min: Float64Array;
+  private readonly max: Float64Array;
+  private readonly dirty: Uint8Array;
+  private latest = -Infinity;
+
+  constructor(bucketMs: number, buckets: number, values: number) {
+    this.bucketMs = bucketMs;
+    this.buckets = buckets;
+    this.values = values;
+    this.number = new Float64Array(buckets).fill(-Infinity);
+    this.count = new Float64Array(buckets);
+    this.sum = new Float64Array(buckets * values);
+    this.min = new Float64Array(buckets * values).fill(Infinity);
+    this.max = new Float64Array(buckets * values).fill(-Infinity);
+    this.dirty = new Uint8Array(buckets);
+  }
+
+  private index(n: number): number {
+    const i = n % this.buckets;
+    return i < 0 ? i + this.buckets : i;
+  }
+
+  /** Counts an event; `vals(v)` reads its value v. */
+  add(ts: number, vals: Float64Array, valsAt: number, stride: number): void {
+    const n = Math.floor(ts / this.bucketMs);
+    if (n <= this.latest - this.buckets) return; // older than the window
+    if (n > this.latest) this.latest = n;
+    const i = this.index(n);
+    if (this.number[i] < n) this.reset(i, n);
+    else if (this.number[i] > n) return;
+    this.count[i]++;
+    const V = this.values;
+    for (let v = 0; v < V; v++) {
+      const x = vals[valsAt + v * stride];
+      const o = i * V + v;
+      this.sum[o] += x;
+      if (x < this.min[o]) this.min[o] = x;
+      if (x > this.max[o]) this.max[o] = x;
+    }
+  }
+
+  /** Uncounts a live event that was evicted or purged. */
+  remove(ts: number, vals: Float64Array, valsAt: number, stride: number): void {
+    const n = Math.floor(ts / this.bucketMs);
+    const i = this.index(n);
+    if (this.number[i] !== n) return;
+    if (--this.count[i] <= 0) {
+      this.reset(i, n);
+      return;
+    }
+    const V = this.values;
+    for (let v = 0; v < V; v++) {
+      const x = vals[valsAt + v * stride];
+      const o = i * V + v;
+      this.sum[o] -= x;
+      if (x <= this.min[o] || x >= this.max[o]) this.dirty[i] = 1;
+    }
+  }
+
+  private reset(i: number, n: number): void {
+    this.number[i] = n;
+    this.count[i] = 0;
+    this.dirty[i] = 0;
+    const V = this.values;
+    for (let v = 0; v < V; v++) {
+      const o = i * V + v;
+      this.sum[o] = 0;
+      this.min[o] = Infinity;
+      this.max[o] = -Infinity;
+    }
+  }
+
+  clear(): void {
+    this.number.fill(-Infinity);
+    this.count.fill(0);
+    this.sum.fill(0);
+    this.min.fill(Infinity);
+    this.max.fill(-Infinity);
+    this.dirty.fill(0);
+    this.latest = -Infinity;
+  }
+
+  /** Bucket numbers in range [lo, hi] that are inside the current window. */
+  private inRange(i: number, lo: number, hi: number): boolean {
+    const n = this.number[i];
+    return n >= lo && n <= hi && n > this.latest - this.buckets && this.count[i] > 0;
+  }
+
+  /** True when a dirty bucket overlaps [from, to]: the caller must recompute min/max. */
+  needsRescan(from: number, to: number): boolean {
+    const lo = Math.floor(from / this.bucketMs);
+    const hi = Math.floor(to / this.bucketMs);
+    for (let i = 0; i < this.buckets; i++) if (this.dirty[i] && this.inRange(i, lo, hi)) return true;
+    return false;
+  }
+
+  /** Recomputes min/max of dirty buckets from the live events given. */
+  rebuildMinMax(each: (visit: (ts: number, vals: Float64Array, at: number, stride: number) => void) => void): void {
+    const V = this.values;
+    for (let i = 0; i < this.buckets; i++) {
+      if (!this.dirty[i]) continue;
+      for (let v = 0; v < V; v++) {
+        this.min[i * V + v] = Infinity;
+        this.max[i * V + v] = -Infinity;
+      }
+    }
+    each((ts, vals, at, stride) => {
+      const n = Math.floor(ts / this.bucketMs);
+      const i = this.index(n);
+      if (!this.dirty[i] || this.number[i] !== n) return;
+      for (let v = 0; v < V; v++) {
+        const x = vals[at + v * stride];
+        const o = i * V + v;
+        if (x < this.min[o]) this.min[o] = x;
+        if (x > this.max[o]) this.max[o] = x;
+      }
+    });
+    this.dirty.fill(0);
+  }
+
+  /** Aggregates per value over whole buckets whose start lies in [from, to]: O(buckets). */
+  query(from: number, to: number): { count: number; perValue: BucketPartial[] } {
+    const V = this.values;
+    const lo = Math.floor(from / this.bucketMs);
+    const hi = Math.floor(to / this.bucketMs);
+    const perValue: BucketPartial[] = [];
+    for (let v = 0; v < V; v++) perValue.push({ count: 0, sum: 0, min: Infinity, max: -Infinity });
+    let count = 0;
+    for (let i = 0; i < this.buckets; i++) {
+      if (!this.inRange(i, lo, hi)) continue;
+      count += this.count[i];
+      for (let v = 0; v < V; v++) {
+        const o = i * V + v;
+        const p = perValue[v];
+        p.count += this.count[i];
+        p.sum += this.sum[o];
+        if (this.min[o] < p.min) p.min = this.min[o];
+        if (this.max[o] > p.max) p.max = this.max[o];
+      }
+    }
+    return { count, perValue };
+  }
+}

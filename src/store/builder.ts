@@ -1,0 +1,78 @@
+import type { EventStore } from './event-store.js';
+import type { EventStoreOptions, Selector, WindowOptions } from './options.js';
+import type { StoredEvent } from './types.js';
+
+/**
+ * Fluent construction of an {@link EventStore}; every option has a `with*`
+ * method. Validation happens in `create()`, exactly as for `EventStore.create`.
+ */
+export class EventStoreBuilder<T> {
+  private readonly options: EventStoreOptions<T> = {};
+  private readonly factory: (o: EventStoreOptions<T>) => EventStore<T>;
+
+  /** @internal use `EventStore.builder()` */
+  constructor(factory: (o: EventStoreOptions<T>) => EventStore<T>) {
+    this.factory = factory;
+  }
+
+  withCapacity(capacity: number): this {
+    this.options.capacity = capacity;
+    return this;
+  }
+
+  withPartitions(partitions: number): this {
+    this.options.partitions = partitions;
+    return this;
+  }
+
+  withPayloadBytes(bytes: number): this {
+    this.options.payloadBytes = bytes;
+    return this;
+  }
+
+  withKey(key: Selector<T, string | number>): this {
+    this.options.key = key;
+    return this;
+  }
+
+  withTimestamp(timestamp: Selector<T, number>): this {
+    this.options.timestamp = timestamp;
+    return this;
+  }
+
+  withType(type: Selector<T, string>): this {
+    this.options.type = type;
+    return this;
+  }
+
+  /** Declares a named numeric value column. */
+  withValue(name: string, selector: Selector<T, number>): this {
+    this.options.values = { ...this.options.values, [name]: selector };
+    return this;
+  }
+
+  withWindow(window: WindowOptions): this {
+    this.options.window = window;
+    return this;
+  }
+
+  withDedupWindow(ids: number): this {
+    this.options.dedupWindow = ids;
+    return this;
+  }
+
+  onDiscarded(callback: (events: StoredEvent<T>[]) => void): this {
+    this.options.onDiscarded = callback;
+    return this;
+  }
+
+  onCapacityReached(callback: (info: { partition: number; capacity: number }) => void): this {
+    this.options.onCapacityReached = callback;
+    return this;
+  }
+
+  /** Validates the options and creates the store. */
+  create(): EventStore<T> {
+    return this.factory({ ...this.options });
+  }
+}

@@ -1,0 +1,103 @@
+import { RingstoreError } from '../errors.js';
+import { ControlMemory, PartitionMemory, type PartitionGeometry } from '../ring/layout.js';
+import type { Selector } from './options.js';
+import { Producer } from './producer.js';
+
+/** A structured-cloneable handle on a store's shared memory, from `store.descriptor()`. */
+export interface EventStoreDescriptor {
+  kind: 'ringstore/descriptor';
+  version: 1;
+  partitions: SharedArrayBuffer[];
+  control: SharedArrayBuffer;
+  geometry: PartitionGeometry;
+  maxEventBytes: number;
+  valueNames: string[];
+  /** Property-path selectors travel; function selectors are undefined here and must be given to attach. */
+  selectors: {
+    key: string | undefined;
+    timestamp: string | undefined;
+    type: string | undefined;
+    values: (string | undefined)[];
+    hasKey: boolean;
+    hasTimestamp: boolean;
+    hasType: boolean;
+  };
+}
+
+/** Selectors given to `EventStore.attach` for those that were functions. */
+export interface AttachSelectors<T> {
+  key?: Selector<T, string | number>;
+  timestamp?: Selector<T, number>;
+  type?: Selector<T, string>;
+  values?: Record<string, Selector<T, number>>;
+}
+
+/** Takes a free producer slot (CAS on its ownership word) and resets its ack rings. */
+export function claimProducerSlot(ctl: ControlMemory, mems: PartitionMemory[]): number {
+  for (let p = 0; p < ctl.maxProducers; p++) {
+    if (Atomics.compareExchange(ctl.i32, ctl.ownerIndex(p), 0, 1) === 0) {
+      for (const m of mems) {
+        const h = m.ackHeader(p);
+        Atomics.store(h, 0, Atomics.load(h, 16));
+      }
+      return p;
+    }
+  }
+  throw new RingstoreError('RS_ERR_TOO_MANY_PRODUCERS', `all ${ctl.maxProducers} producer slots are taken; raise options.maxProducers or close idle producers`);
+}
+
+/** Frees a producer slot. */
+export function releaseProducerSlot(ctl: ControlMemory, p: number): void {
+  Atomics.store(ctl.i32, ctl.ownerIndex(p), 0);
+}
+
+/** A producer attached to a store from another thread. */
+export class AttachedProducer<T> extends Producer<T> {
+  private readonly control: ControlMemory;
+
+  constructor(mems: PartitionMemory[], ctl: ControlMemory, slot: number, spec: ConstructorParameters<typeof Producer<T>>[3]) {
+    super(mems, ctl, slot, spec);
+    this.control = ctl;
+  }
+
+  /** Rejects pending appends and frees the producer slot. */
+  override close(): void {
+    super.close();
+    releaseProducerSlot(this.control, this.id);
+  }
+}
+
+export function attachProducer<T>(d: EventStoreDescriptor, given: AttachSelectors<T> = {}): AttachedProducer<T> {
+  if (d === null || typeof d !== 'object' || d.kind !== 'ringstore/descriptor' || d.version !== 1) {
+    throw new RingstoreError('RS_ERR_DESCRIPTOR', 'attach() needs the object returned by store.descriptor()');
+  }
+  const s = d.selectors;
+  const need = (name: string, has: boolean, portable: unknown, provided: unknown): void => {
+    if (has && portable === undefined && provided === undefined) {
+      throw new RingstoreError('RS_ERR_DESCRIPTOR', `the store's ${name} selector is a function: pass it to attach()`);
+    }
+  };
+  need('key', s.hasKey, s.key, given.key);
+  need('timestamp', s.hasTimestamp, s.timestamp, given.timestamp);
+  need('type', s.hasType, s.type, given.type);
+  const values = d.valueNames.map((n, i) => {
+    const v = given.values?.[n] ?? s.values[i];
+    if (v === undefined) throw new RingstoreError('RS_ERR_DESCRIPTOR', `the store's value "${n}" selector is a function: pass it to attach()`);
+    return v;
+  });
+  const mems = d.partitions.map((sab) => new PartitionMemory(sab, d.geometry));
+  const ctl = new ControlMemory(d.control, d.geometry.maxProducers);
+  if (Atomics.load(ctl.i32, ctl.closedIndex) === 1) throw new RingstoreError('RS_ERR_CLOSED', 'the store is closed');
+  const slot = claimProducerSlot(ctl, mems);
+  return new AttachedProducer<T>(mems, ctl, slot, {
+    partitions: d.partitions.length,
+    maxEventBytes: d.maxEventBytes,
+    valueNames: d.valueNames,
+    selectors: {
+      key: given.key ?? s.key,
+      timestamp: given.timestamp ?? s.timestamp,
+      type: given.type ?? s.type,
+      values,
+    },
+  });
+}

@@ -1,0 +1,427 @@
+import { ClosedError, RingstoreError, invalidArgument } from '../errors.js';
+import type { EvictedEvent } from '../partition/committer.js';
+import { PartitionHandle } from '../partition/partition-handle.js';
+import type { Partial, PackedEvents, WireQuery } from '../partition/partition-queries.js';
+import type { PartitionEvent } from '../partition/partition-worker.js';
+import { Cnt, ControlMemory, Ctl, Gauge, PartitionMemory } from '../ring/layout.js';
+import { EventStoreBuilder } from './builder.js';
+import { attachProducer, claimProducerSlot, type AttachSelectors, type EventStoreDescriptor } from './descriptor.js';
+import { mergePacked } from './merge.js';
+import { geometryOf, resolveOptions, type EventStoreOptions, type ResolvedOptions } from './options.js';
+import { Producer } from './producer.js';
+import { toWireQuery } from './query.js';
+import type {
+  AppendOptions, AppendResult, PartitionStats, Query, StoreStats, StoredEvent, TryAppendOptions, WindowAggregate,
+} from './types.js';
+
+/**
+ * A partitioned, fixed-capacity, multi-core event store. The thread that
+ * creates it is the coordinator: it routes appends by key into partitions'
+ * shared rings, each committed by its own worker thread, and fans queries out
+ * to every worker in parallel, merging their answers.
+ *
+ * @example
+ * ```ts
+ * const store = EventStore.create<{ type: string; user: string; amount: number }>({
+ *   capacity: 10_000, partitions: 2, key: 'user', values: { amount: 'amount' },
+ * });
+ * await store.append({ type: 'deposit', user: 'ada', amount: 10 });
+ * console.log(await store.sum('amount'));  // 10
+ * await store.close();
+ * ```
+ */
+export class EventStore<T = unknown> implements AsyncDisposable {
+  /** Options after validation and defaults. */
+  readonly options: ResolvedOptions<T>;
+  private readonly mems: PartitionMemory[];
+  private readonly ctl: ControlMemory;
+  private readonly producer: Producer<T>;
+  private readonly handles: PartitionHandle[];
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(options: EventStoreOptions<T>) {
+    const o = resolveOptions(options);
+    this.options = o;
+    const geometry = geometryOf(o);
+    this.mems = Array.from({ length: o.partitions }, () => PartitionMemory.allocate(geometry));
+    this.ctl = ControlMemory.allocate(o.maxProducers);
+    const slot = claimProducerSlot(this.ctl, this.mems);
+    this.producer = new Producer<T>(this.mems, this.ctl, slot, o);
+    this.handles = this.mems.map(
+      (mem, i) =>
+        new PartitionHandle(
+          i,
+          mem,
+          this.ctl,
+          {
+            partition: i,
+            dedupWindow: o.dedupWindow,
+            window: o.window && { bucketMs: o.window.bucketMs, buckets: o.window.buckets },
+            captureEvictions: o.onDiscarded !== undefined,
+          },
+          (e) => this.onPartitionEvent(i, e),
+          o.logger,
+        ),
+    );
+  }
+
+  /** Creates a store and starts its partition workers. Throws `RS_ERR_INVALID_OPTION` on bad options. */
+  static create<T = unknown>(options: EventStoreOptions<T> = {}): EventStore<T> {
+    return new EventStore<T>(options);
+  }
+
+  /** A fluent builder: `EventStore.builder<T>().withCapacity(1000).withKey('user').create()`. */
+  static builder<T = unknown>(): EventStoreBuilder<T> {
+    return new EventStoreBuilder<T>((o) => EventStore.create<T>(o));
+  }
+
+  /**
+   * Attaches a producer in another thread to a store, given its
+   * {@link EventStore.descriptor}. Selectors that were functions must be given
+   * again (functions cannot cross threads); property-path selectors travel
+   * with the descriptor.
+   */
+  static attach<T = unknown>(descriptor: EventStoreDescriptor, selectors?: AttachSelectors<T>): Producer<T> {
+    return attachProducer<T>(descriptor, selectors);
+  }
+
+  /** A structured-cloneable handle for `EventStore.attach` in another thread. */
+  descriptor(): EventStoreDescriptor {
+    this.assertOpen();
+    const o = this.options;
+    const portable = (s: unknown): string | undefined => (typeof s === 'string' ? s : undefined);
+    return {
+      kind: 'ringstore/descriptor',
+      version: 1,
+      partitions: this.mems.map((m) => m.sab),
+      control: this.ctl.sab,
+      geometry: geometryOf(o),
+      maxEventBytes: o.maxEventBytes,
+      valueNames: [...o.valueNames],
+      selectors: {
+        key: portable(o.selectors.key),
+        timestamp: portable(o.selectors.timestamp),
+        type: portable(o.selectors.type),
+        values: o.selectors.values.map(portable),
+        hasKey: o.selectors.key !== undefined,
+        hasTimestamp: o.selectors.timestamp !== undefined,
+        hasType: o.selectors.type !== undefined,
+      },
+    };
+  }
+
+  /** Partition count. */
+  get partitions(): number {
+    return this.options.partitions;
+  }
+
+  /** Effective total capacity (per-partition capacity × partitions). */
+  get capacity(): number {
+    return this.options.capacityPerPartition * this.options.partitions;
+  }
+
+  /** See {@link Producer.tryAppend}. */
+  tryAppend(event: T, opts?: TryAppendOptions): boolean {
+    return this.producer.tryAppend(event, opts);
+  }
+
+  /** See {@link Producer.append}. */
+  append(event: T, opts?: AppendOptions): Promise<AppendResult>;
+  append(events: readonly T[], opts?: AppendOptions): Promise<AppendResult[]>;
+  append(input: T | readonly T[], opts?: AppendOptions): Promise<AppendResult | AppendResult[]> {
+    return this.producer.append(input, opts);
+  }
+
+  /** Resolves once every event appended before the call is committed (or rejected). */
+  async flush(): Promise<void> {
+    this.assertOpen();
+    await Promise.all(this.handles.map((h) => h.call('flush')));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError();
+  }
+
+  private valueIndex(name: string | undefined): number {
+    if (name === undefined) return -1;
+    const i = this.options.valueNames.indexOf(name);
+    if (i < 0) {
+      throw new RingstoreError('RS_ERR_UNKNOWN_VALUE', `"${name}" is not a declared value (declared: ${this.options.valueNames.join(', ') || 'none'})`, {
+        value: name,
+      });
+    }
+    return i;
+  }
+
+  private targets(q: Query<T> | undefined): PartitionHandle[] {
+    if (q?.partitions === undefined) return this.handles;
+    return q.partitions.map((p) => this.handles[p]);
+  }
+
+  private async partials(v: number, q: Query<T> | undefined): Promise<Partial> {
+    this.assertOpen();
+    const wire = toWireQuery(q, this.options);
+    if (q?.filter !== undefined) {
+      const filter = q.filter;
+      const total: Partial = { count: 0, sum: 0, min: Infinity, max: -Infinity };
+      const name = v >= 0 ? this.options.valueNames[v] : undefined;
+      for await (const e of this.events({ ...q, filter: undefined })) {
+        if (!filter(e)) continue;
+        total.count++;
+        if (name !== undefined) {
+          const x = e.values[name];
+          total.sum += x;
+          if (x < total.min) total.min = x;
+          if (x > total.max) total.max = x;
+        }
+      }
+      return total;
+    }
+    const parts = await Promise.all(this.targets(q).map((h) => h.call<Partial>('aggregate', v, wire)));
+    return parts.reduce((a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum, min: Math.min(a.min, b.min), max: Math.max(a.max, b.max) }));
+  }
+
+  /** Number of live events matching the query. */
+  async count(q?: Query<T>): Promise<number> {
+    return (await this.partials(-1, q)).count;
+  }
+
+  /** Sum of a declared value (0 when nothing matches). */
+  async sum(value: string, q?: Query<T>): Promise<number> {
+    return (await this.partials(this.valueIndex(value), q)).sum;
+  }
+
+  /** Average of a declared value (0 when nothing matches, as in the reference). */
+  async average(value: string, q?: Query<T>): Promise<number> {
+    const p = await this.partials(this.valueIndex(value), q);
+    return p.count === 0 ? 0 : p.sum / p.count;
+  }
+
+  /** Minimum of a declared value (null when nothing matches). */
+  async min(value: string, q?: Query<T>): Promise<number | null> {
+    const p = await this.partials(this.valueIndex(value), q);
+    return p.count === 0 ? null : p.min;
+  }
+
+  /** Maximum of a declared value (null when nothing matches). */
+  async max(value: string, q?: Query<T>): Promise<number | null> {
+    const p = await this.partials(this.valueIndex(value), q);
+    return p.count === 0 ? null : p.max;
+  }
+
+  /**
+   * Folds matching events in merged order. The reducer is a function, so it
+   * runs on the coordinator over decoded events (slower than the built-ins).
+   */
+  async aggregate<A>(seed: A, reducer: (acc: A, event: StoredEvent<T>) => A, q?: Query<T>): Promise<A> {
+    if (typeof reducer !== 'function') throw invalidArgument('reducer must be a function');
+    let acc = seed;
+    for await (const e of this.events(q)) acc = reducer(acc, e);
+    return acc;
+  }
+
+  /** Per key: count, sum, min, max and average of a declared value. */
+  async groupBy(value: string, q?: Query<T>): Promise<Map<string, WindowAggregate>> {
+    const v = this.valueIndex(value);
+    this.assertOpen();
+    const out = new Map<string, WindowAggregate>();
+    const add = (key: string, p: Partial): void => {
+      const cur = out.get(key);
+      const count = (cur?.count ?? 0) + p.count;
+      const sum = (cur?.sum ?? 0) + p.sum;
+      out.set(key, {
+        count,
+        sum,
+        min: Math.min(cur?.min ?? Infinity, p.min),
+        max: Math.max(cur?.max ?? -Infinity, p.max),
+        avg: count === 0 ? 0 : sum / count,
+      });
+    };
+    if (q?.filter !== undefined) {
+      const filter = q.filter;
+      for await (const e of this.events({ ...q, filter: undefined })) {
+        if (!filter(e)) continue;
+        const x = e.values[value];
+        add(e.key, { count: 1, sum: x, min: x, max: x });
+      }
+      return out;
+    }
+    const wire = toWireQuery(q, this.options);
+    const parts = await Promise.all(this.targets(q).map((h) => h.call<{ keys: string[]; partials: Partial[] }>('groupBy', v, wire)));
+    for (const part of parts) part.keys.forEach((k, i) => add(k, part.partials[i]));
+    return out;
+  }
+
+  /** The k keys with the greatest sum of a declared value, greatest first (ties by key). */
+  async top(k: number, value: string, q?: Query<T>): Promise<{ key: string; value: number }[]> {
+    if (!Number.isInteger(k) || k < 0) throw invalidArgument('k must be a non-negative integer');
+    const groups = await this.groupBy(value, q);
+    return [...groups]
+      .map(([key, g]) => ({ key, value: g.sum }))
+      .sort((a, b) => b.value - a.value || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .slice(0, k);
+  }
+
+  private async packed(q: Query<T> | undefined, limit: number | undefined): Promise<PackedEvents[]> {
+    this.assertOpen();
+    const wire = { ...toWireQuery(q, this.options), ...(limit !== undefined ? { limit } : {}) };
+    const targets = this.targets(q);
+    const parts = await Promise.all(targets.map((h) => h.call<PackedEvents>('snapshot', wire)));
+    parts.forEach((p, i) => ((p as PackedEvents & { partition: number }).partition = targets[i].index));
+    return parts;
+  }
+
+  /**
+   * Matching live events, merged across partitions by timestamp, then
+   * partition, then position: an approximate global order (partitions are
+   * read at slightly different instants, so it is not a cut).
+   */
+  async snapshot(q?: Query<T>): Promise<StoredEvent<T>[]> {
+    const out: StoredEvent<T>[] = [];
+    for await (const e of this.events(q)) out.push(e);
+    return out;
+  }
+
+  /** Like {@link snapshot}, as an async iterator that decodes as it goes. */
+  async *events(q?: Query<T>): AsyncGenerator<StoredEvent<T>> {
+    const limit = q?.limit ?? Infinity;
+    const filter = q?.filter;
+    const parts = await this.packed(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
+    let n = 0;
+    for (const e of mergePacked<T>(parts, this.options.valueNames)) {
+      if (filter !== undefined && !filter(e)) continue;
+      yield e;
+      if (++n >= limit) return;
+    }
+  }
+
+  /**
+   * Window aggregate of a declared value from the time buckets, in
+   * O(buckets): whole buckets whose start lies in [from, to] (default: the
+   * configured window ending now). Needs the `window` option.
+   */
+  async windowAggregate(value: string, range: { from?: number; to?: number } = {}): Promise<WindowAggregate> {
+    const v = this.valueIndex(value);
+    const w = this.options.window;
+    if (w === null) throw new RingstoreError('RS_ERR_WINDOW_DISABLED', 'windowAggregate needs the window option');
+    this.assertOpen();
+    const to = range.to ?? Date.now();
+    const from = range.from ?? to - w.sizeMs + 1;
+    if (!Number.isFinite(from) || !Number.isFinite(to)) throw invalidArgument('from and to must be finite numbers');
+    const parts = await Promise.all(this.handles.map((h) => h.call<{ count: number; perValue: Partial[] }>('window', from, to)));
+    let count = 0;
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const p of parts) {
+      const x = p.perValue[v];
+      count += x.count;
+      sum += x.sum;
+      min = Math.min(min, x.min);
+      max = Math.max(max, x.max);
+    }
+    return { count, sum, min: count ? min : null, max: count ? max : null, avg: count ? sum / count : 0 };
+  }
+
+  /** Removes events with timestamp < olderThan in every partition; returns how many. */
+  async purge({ olderThan }: { olderThan: number | Date }): Promise<number> {
+    const cutoff = olderThan instanceof Date ? olderThan.getTime() : olderThan;
+    if (typeof cutoff !== 'number' || Number.isNaN(cutoff)) throw invalidArgument('olderThan must be a number (ms) or a Date');
+    this.assertOpen();
+    const counts = await Promise.all(this.handles.map((h) => h.call<number>('purge', cutoff)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Removes every event (counted as purged); returns how many. */
+  async clear(): Promise<number> {
+    this.assertOpen();
+    const counts = await Promise.all(this.handles.map((h) => h.call<number>('clear')));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Statistics read from shared memory (no round trip to the workers). */
+  get stats(): StoreStats {
+    const partitions: PartitionStats[] = this.mems.map((m, i) => {
+      const last = m.gauges[Gauge.LAST_APPEND_MS * 8];
+      const discarded = m.counter(Cnt.DISCARDED);
+      const live = m.counter(Cnt.LIVE);
+      const purged = m.counter(Cnt.PURGED);
+      return {
+        partition: i,
+        appended: m.counter(Cnt.APPENDED),
+        committed: live + discarded + purged,
+        discarded,
+        rejected: m.counter(Cnt.REJECTED),
+        duplicates: m.counter(Cnt.DUPLICATES),
+        conflicts: m.counter(Cnt.CONFLICTS),
+        purged,
+        live,
+        capacity: m.geometry.capacity,
+        refused: Atomics.load(m.i32, PartitionMemory.ctl(Ctl.REFUSED)),
+        appendsPerSecond: m.gauges[Gauge.RATE * 8],
+        lastAppendTime: last > 0 ? last : null,
+        restarts: this.handles[i].restarts,
+      };
+    });
+    const sum = (f: keyof PartitionStats): number => partitions.reduce((a, p) => a + (p[f] as number), 0);
+    const lasts = partitions.map((p) => p.lastAppendTime ?? 0);
+    return {
+      appended: sum('appended'),
+      committed: sum('committed'),
+      discarded: sum('discarded'),
+      rejected: sum('rejected'),
+      duplicates: sum('duplicates'),
+      conflicts: sum('conflicts'),
+      purged: sum('purged'),
+      live: sum('live'),
+      capacity: sum('capacity'),
+      refused: sum('refused'),
+      appendsPerSecond: sum('appendsPerSecond'),
+      lastAppendTime: Math.max(...lasts) || null,
+      restarts: sum('restarts'),
+      partitions,
+    };
+  }
+
+  /** Kills partition `p`'s worker abruptly (tests and chaos drills); it restarts on the same memory. */
+  async crashPartition(p: number): Promise<void> {
+    if (!Number.isInteger(p) || p < 0 || p >= this.handles.length) throw invalidArgument(`no partition ${p}`);
+    await this.handles[p].crash();
+  }
+
+  private onPartitionEvent(partition: number, e: PartitionEvent): void {
+    const o = this.options;
+    try {
+      if (e.type === 'evicted' && o.onDiscarded) o.onDiscarded(e.events.map((x) => this.fromEvicted(partition, x)));
+      else if (e.type === 'full' && o.onCapacityReached) o.onCapacityReached({ partition, capacity: o.capacityPerPartition });
+    } catch (err) {
+      o.logger?.error({ err, partition }, `${e.type === 'full' ? 'onCapacityReached' : 'onDiscarded'} callback threw`);
+    }
+  }
+
+  private fromEvicted(partition: number, x: EvictedEvent): StoredEvent<T> {
+    const values: Record<string, number> = {};
+    this.options.valueNames.forEach((n, i) => (values[n] = x.values[i]));
+    return {
+      id: x.id, key: x.key, type: x.type, timestamp: x.timestamp, partition, position: x.position,
+      version: x.version, values, payload: JSON.parse(x.json) as T,
+    };
+  }
+
+  /** Stops the workers after they commit what was published; pending appends reject with `ClosedError`. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closed = true;
+    this.closing = (async () => {
+      Atomics.store(this.ctl.i32, this.ctl.closedIndex, 1);
+      await Promise.all(this.handles.map((h) => h.close()));
+      this.producer.close();
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,200 @@
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { invalidOption } from '../errors.js';
+import { REC_HEADER_BYTES, type PartitionGeometry } from '../ring/layout.js';
+import type { StoredEvent } from './types.js';
+
+/** A selector: a property path (`'amount'`, `'meta.ts'`) or a function of the event. */
+export type Selector<T, R> = string | ((event: T) => R);
+
+/** Time-bucket window served in O(buckets) by `windowAggregate`. */
+export interface WindowOptions {
+  /** Window length in ms. */
+  sizeMs: number;
+  /** Bucket width in ms (default `sizeMs / 60`, at least 1). Must divide `sizeMs`. */
+  bucketMs?: number;
+}
+
+/** Options of {@link EventStore.create}. Every size is validated at create time. */
+export interface EventStoreOptions<T> {
+  /** Total events kept, split evenly across partitions (default 65,536 per partition). */
+  capacity?: number;
+  /** Partition (and worker thread) count; default `os.availableParallelism()`. */
+  partitions?: number;
+  /** Total arena bytes for encoded events, split across partitions (default 256 bytes per event of capacity). */
+  payloadBytes?: number;
+  /** Largest encoded event accepted (default min(64 KiB, arena per partition)). */
+  maxEventBytes?: number;
+  /** Routing key; events without a key are spread round-robin. */
+  key?: Selector<T, string | number>;
+  /** Event time in ms since the epoch; default the append time. */
+  timestamp?: Selector<T, number>;
+  /** Event type used by `where.type` filters; default `event.type` when it is a string. */
+  type?: Selector<T, string>;
+  /** Named numeric values, extracted once at append and stored as columns. */
+  values?: Record<string, Selector<T, number>>;
+  /** Time-bucket window for O(buckets) window aggregates. */
+  window?: WindowOptions;
+  /** Caller-supplied event ids remembered per partition for idempotency (default 100,000). */
+  dedupWindow?: number;
+  /** Producer slots: the coordinator plus attached producers (default 16). */
+  maxProducers?: number;
+  /** Input ring bytes per partition, a power of two (default 1 MiB, at least 4 max-size records). */
+  inputBytes?: number;
+  /** Receives evicted events, in batches, oldest first. Exceptions are caught and logged. */
+  onDiscarded?: (events: StoredEvent<T>[]) => void;
+  /** Fires once each time a partition becomes full (and again after it drained below capacity). */
+  onCapacityReached?: (info: { partition: number; capacity: number }) => void;
+  /** Structured logger (default: silent). */
+  logger?: Logger;
+}
+
+/** Options after validation and defaults: what the store and its workers run on. */
+export interface ResolvedOptions<T> {
+  partitions: number;
+  capacityPerPartition: number;
+  arenaPerPartition: number;
+  maxEventBytes: number;
+  inputBytes: number;
+  maxProducers: number;
+  ackCapacity: number;
+  dedupWindow: number;
+  valueNames: string[];
+  window: { sizeMs: number; bucketMs: number; buckets: number } | null;
+  selectors: {
+    key: Selector<T, string | number> | undefined;
+    timestamp: Selector<T, number> | undefined;
+    type: Selector<T, string> | undefined;
+    values: Selector<T, number>[];
+  };
+  onDiscarded: ((events: StoredEvent<T>[]) => void) | undefined;
+  onCapacityReached: ((info: { partition: number; capacity: number }) => void) | undefined;
+  logger: Logger | undefined;
+}
+
+const isPositiveInt = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0;
+const isPow2 = (n: number): boolean => (n & (n - 1)) === 0;
+const MAX_SLOTS = 1 << 28;
+const ACK_CAPACITY = 8192;
+
+function checkInt(name: string, value: unknown, min = 1, max = Number.MAX_SAFE_INTEGER): void {
+  if (value === undefined) return;
+  if (!isPositiveInt(value) || value < min || value > max) {
+    throw invalidOption(`options.${name} must be an integer between ${min} and ${max}, got ${String(value)}`, {
+      option: name,
+      value,
+    });
+  }
+}
+
+function checkSelector(name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value === 'function') return;
+  if (typeof value === 'string' && value.length > 0) return;
+  throw invalidOption(`options.${name} must be a property path or a function`, { option: name });
+}
+
+/** Validates options, fills defaults, and freezes the result. Throws `RS_ERR_INVALID_OPTION`. */
+export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedOptions<T> {
+  if (options === null || typeof options !== 'object') throw invalidOption('options must be an object');
+  checkInt('partitions', options.partitions, 1, 256);
+  checkInt('capacity', options.capacity, 1, MAX_SLOTS);
+  checkInt('payloadBytes', options.payloadBytes, 1, 2 ** 40);
+  checkInt('maxEventBytes', options.maxEventBytes, 1, 1 << 26);
+  checkInt('dedupWindow', options.dedupWindow, 1, 1 << 26);
+  checkInt('maxProducers', options.maxProducers, 1, 1024);
+  checkInt('inputBytes', options.inputBytes, 4096, 1 << 30);
+  if (options.inputBytes !== undefined && !isPow2(options.inputBytes)) {
+    throw invalidOption('options.inputBytes must be a power of two', { option: 'inputBytes' });
+  }
+  checkSelector('key', options.key);
+  checkSelector('timestamp', options.timestamp);
+  checkSelector('type', options.type);
+  const values = options.values ?? {};
+  if (values === null || typeof values !== 'object') throw invalidOption('options.values must be an object');
+  const valueNames = Object.keys(values);
+  for (const name of valueNames) checkSelector(`values.${name}`, values[name]);
+  if (options.onDiscarded !== undefined && typeof options.onDiscarded !== 'function') {
+    throw invalidOption('options.onDiscarded must be a function');
+  }
+  if (options.onCapacityReached !== undefined && typeof options.onCapacityReached !== 'function') {
+    throw invalidOption('options.onCapacityReached must be a function');
+  }
+
+  const partitions = options.partitions ?? os.availableParallelism();
+  const capacity = options.capacity ?? 65_536 * partitions;
+  if (capacity < partitions) {
+    throw invalidOption(`options.capacity (${capacity}) must be at least options.partitions (${partitions})`, {
+      option: 'capacity',
+    });
+  }
+  // Rounded up, so the store holds at least what was asked; stats report the effective total.
+  const capacityPerPartition = Math.ceil(capacity / partitions);
+  const payloadBytes = options.payloadBytes ?? capacity * 256;
+  const arenaPerPartition = Math.floor(payloadBytes / partitions);
+  const maxEventBytes = options.maxEventBytes ?? Math.min(64 * 1024, arenaPerPartition);
+  if (arenaPerPartition < 64 || maxEventBytes > arenaPerPartition) {
+    throw invalidOption(
+      `options.payloadBytes gives ${arenaPerPartition} arena bytes per partition, too small for one event of maxEventBytes (${maxEventBytes}); each partition needs at least 64 and at least maxEventBytes`,
+      { option: 'payloadBytes' },
+    );
+  }
+  // A record may claim up to 3 bytes per UTF-16 unit before encoding; keep room for 4 of them.
+  const maxRecord = REC_HEADER_BYTES + valueNames.length * 8 + 3 * maxEventBytes + 1024;
+  let inputBytes = options.inputBytes ?? 1 << 20;
+  if (options.inputBytes === undefined) while (inputBytes < 4 * maxRecord) inputBytes *= 2;
+  if (inputBytes < 4 * maxRecord) {
+    throw invalidOption(`options.inputBytes (${inputBytes}) must hold at least 4 records of maxEventBytes (${4 * maxRecord})`, {
+      option: 'inputBytes',
+    });
+  }
+
+  let window: ResolvedOptions<T>['window'] = null;
+  if (options.window !== undefined) {
+    const w = options.window;
+    if (w === null || typeof w !== 'object') throw invalidOption('options.window must be an object');
+    checkInt('window.sizeMs', w.sizeMs);
+    const bucketMs = w.bucketMs ?? Math.max(1, Math.floor(w.sizeMs / 60));
+    checkInt('window.bucketMs', bucketMs);
+    if (bucketMs > w.sizeMs || w.sizeMs % bucketMs !== 0) {
+      throw invalidOption('options.window.bucketMs must divide options.window.sizeMs', { option: 'window.bucketMs' });
+    }
+    const buckets = w.sizeMs / bucketMs;
+    if (buckets > 65_536) throw invalidOption('options.window has more than 65,536 buckets', { option: 'window' });
+    window = { sizeMs: w.sizeMs, bucketMs, buckets };
+  }
+
+  return Object.freeze({
+    partitions,
+    capacityPerPartition,
+    arenaPerPartition,
+    maxEventBytes,
+    inputBytes,
+    maxProducers: options.maxProducers ?? 16,
+    ackCapacity: ACK_CAPACITY,
+    dedupWindow: options.dedupWindow ?? 100_000,
+    valueNames,
+    window,
+    selectors: Object.freeze({
+      key: options.key,
+      timestamp: options.timestamp,
+      type: options.type,
+      values: valueNames.map((n) => values[n]),
+    }),
+    onDiscarded: options.onDiscarded,
+    onCapacityReached: options.onCapacityReached,
+    logger: options.logger,
+  });
+}
+
+/** The memory geometry of each partition. */
+export function geometryOf(o: Pick<ResolvedOptions<unknown>, 'capacityPerPartition' | 'arenaPerPartition' | 'inputBytes' | 'valueNames' | 'maxProducers' | 'ackCapacity'>): PartitionGeometry {
+  return {
+    capacity: o.capacityPerPartition,
+    arenaBytes: o.arenaPerPartition,
+    inputBytes: o.inputBytes,
+    valueCount: o.valueNames.length,
+    maxProducers: o.maxProducers,
+    ackCapacity: o.ackCapacity,
+  };
+}

@@ -1,0 +1,480 @@
+import { monotonicFactory } from 'ulid';
+import { ClosedError, ConflictError, RingstoreError, invalidArgument } from '../errors.js';
+import { InputWriter } from '../ring/input-writer.js';
+import {
+  ACK_FIELDS, AckStatus, ControlMemory, PartitionMemory, REC_HEADER_BYTES, Rec, RecFlag, RecKind,
+} from '../ring/layout.js';
+import { writeUtf8 } from '../ring/utf8.js';
+import { hashKey } from '../partition/hash.js';
+import type { Selector } from './options.js';
+import { compileSelector } from './selectors.js';
+import type { AppendOptions, AppendResult, TryAppendOptions } from './types.js';
+
+const encoder = new TextEncoder();
+const MAX_KEY = 1024;
+const MAX_TYPE = 256;
+const MAX_ID = 256;
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** What a producer needs to encode events: everything but the memory. */
+export interface ProducerSpec<T> {
+  partitions: number;
+  maxEventBytes: number;
+  valueNames: string[];
+  selectors: {
+    key: Selector<T, string | number> | undefined;
+    timestamp: Selector<T, number> | undefined;
+    type: Selector<T, string> | undefined;
+    values: Selector<T, number>[];
+  };
+}
+
+interface Collector {
+  results: AppendResult[];
+  remaining: number;
+  done: boolean;
+  single: boolean;
+  resolve: (value: AppendResult | AppendResult[]) => void;
+  reject: (err: Error) => void;
+}
+
+interface Pending {
+  collector: Collector;
+  index: number;
+  id: string;
+  key: string;
+  expected: number;
+}
+
+/** An event of an `append` call, encoded up front so nothing is written unless all are valid. */
+interface Planned {
+  partition: number;
+  key: string;
+  id: string;
+  caller: boolean;
+  need: number;
+  type: string;
+  ts: number;
+  json: string;
+  vals: Float64Array;
+}
+
+interface Lane {
+  writer: InputWriter;
+  mem: PartitionMemory;
+  ackHeader: Int32Array;
+  ackEntries: Float64Array;
+  ackCapacity: number;
+  ticket: number;
+  pending: Map<number, Pending>;
+}
+
+/**
+ * Encodes events straight into partitions' input rings. One per thread that
+ * appends: the coordinator's store owns producer 0, `EventStore.attach` makes
+ * the others. Hot path (`tryAppend`): selectors, one JSON.stringify, one
+ * encodeInto into the claimed record, one publishing store. No postMessage.
+ */
+export class Producer<T> {
+  readonly id: number;
+  private readonly lanes: Lane[];
+  private readonly ctl: ControlMemory;
+  private readonly spec: ProducerSpec<T>;
+  private readonly keyOf: ((e: T) => string | number) | undefined;
+  private readonly tsOf: ((e: T) => number) | undefined;
+  private readonly typeOf: (e: T) => unknown;
+  private readonly valueOf: ((e: T) => number)[];
+  private readonly vals: Float64Array;
+  private readonly ulid = monotonicFactory();
+  private roundRobin = 0;
+  private pendingTotal = 0;
+  private pumping = false;
+  private closed = false;
+  private keepAlive: ReturnType<typeof setTimeout> | undefined;
+  private spaceWaiters: (() => void)[] = [];
+  // Fields of the event being encoded (kept on the instance: no per-call allocation).
+  private curKey = '';
+  private curType = '';
+  private curTs = 0;
+  private curJson = '';
+
+  constructor(mems: PartitionMemory[], ctl: ControlMemory, producerId: number, spec: ProducerSpec<T>) {
+    this.id = producerId;
+    this.ctl = ctl;
+    this.spec = spec;
+    this.lanes = mems.map((mem) => ({
+      writer: new InputWriter(mem),
+      mem,
+      ackHeader: mem.ackHeader(producerId),
+      ackEntries: mem.ackEntries(producerId),
+      ackCapacity: mem.geometry.ackCapacity,
+      ticket: 0,
+      pending: new Map(),
+    }));
+    const s = spec.selectors;
+    this.keyOf = s.key === undefined ? undefined : compileSelector(s.key);
+    this.tsOf = s.timestamp === undefined ? undefined : compileSelector(s.timestamp);
+    this.typeOf = s.type === undefined ? (e: T) => (e as { type?: unknown } | null)?.type : compileSelector(s.type);
+    this.valueOf = s.values.map((v) => compileSelector(v));
+    this.vals = new Float64Array(Math.max(1, s.values.length));
+  }
+
+  /**
+   * Appends without waiting for the commit. Returns false only when the
+   * partition's input ring is full of events its worker has not committed
+   * yet. Invalid events throw a typed error and change nothing.
+   */
+  tryAppend(event: T, opts?: TryAppendOptions): boolean {
+    if (this.closed) throw new ClosedError();
+    const id = opts?.id;
+    if (id !== undefined) checkId(id);
+    const partition = this.prepare(event, opts?.partition);
+    const lane = this.lanes[partition];
+    const need = this.recordBytes(id ?? '');
+    const off = lane.writer.claim(need);
+    if (off < 0) {
+      lane.writer.countRefused();
+      return false;
+    }
+    this.writeRecord(lane, off, need, id === undefined ? 0 : RecFlag.CALLER_ID, 0, 1, -1, id ?? '');
+    lane.writer.wake();
+    return true;
+  }
+
+  /**
+   * Appends and resolves once the partition worker committed (or rejected)
+   * the event(s). See {@link AppendOptions}.
+   */
+  append(event: T, opts?: AppendOptions): Promise<AppendResult>;
+  append(events: readonly T[], opts?: AppendOptions): Promise<AppendResult[]>;
+  append(input: T | readonly T[], opts?: AppendOptions): Promise<AppendResult | AppendResult[]>;
+  async append(input: T | readonly T[], opts: AppendOptions = {}): Promise<AppendResult | AppendResult[]> {
+    if (this.closed) throw new ClosedError();
+    const single = !Array.isArray(input);
+    const events = (single ? [input] : input) as readonly T[];
+    const expected = opts.expectedVersion;
+    if (expected !== undefined && (!Number.isInteger(expected) || expected < 0)) {
+      throw invalidArgument('expectedVersion must be a non-negative integer', { expectedVersion: expected });
+    }
+    const ids = normaliseIds(opts.id, events.length, single);
+    if (events.length === 0) return [];
+
+    // Encode-time validation happens for every event before anything is written.
+    const plan: Planned[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const partition = this.prepare(events[i], opts.partition);
+      const caller = ids !== undefined;
+      const id = caller ? ids[i] : this.ulid();
+      plan.push({
+        partition, key: this.curKey, id, caller, need: this.recordBytes(id),
+        type: this.curType, ts: this.curTs, json: this.curJson, vals: this.vals.slice(),
+      });
+    }
+    if (expected !== undefined && plan.some((p) => p.key !== plan[0].key || p.partition !== plan[0].partition)) {
+      throw invalidArgument('an append with expectedVersion must have one key for all its events');
+    }
+
+    return new Promise<AppendResult | AppendResult[]>((resolve, reject) => {
+      const collector: Collector = { results: new Array(events.length), remaining: events.length, done: false, single, resolve, reject };
+      void this.enqueue(plan, collector, expected).catch((err: Error) => {
+        if (!collector.done) {
+          collector.done = true;
+          reject(err);
+        }
+      });
+    });
+  }
+
+  /** Writes a planned append, waiting for ring space or ack slots as needed. */
+  private async enqueue(
+    plan: Planned[],
+    collector: Collector,
+    expected: number | undefined,
+  ): Promise<void> {
+    if (expected !== undefined) {
+      // All-or-nothing: one claim, the first record carries the batch size and the precondition.
+      const lane = this.lanes[plan[0].partition];
+      const total = plan.reduce((n, p) => n + p.need, 0);
+      if (total > lane.mem.geometry.inputBytes / 2) {
+        throw invalidArgument('a conditional batch must fit in half of a partition input ring; split it');
+      }
+      const off = await this.claimWithAcks(lane, total, plan.length);
+      let at = off;
+      for (let i = 0; i < plan.length; i++) {
+        const p = plan[i];
+        this.restore(p);
+        const flags = RecFlag.ACK | (i === 0 ? RecFlag.EXPECTED : 0) | (p.caller ? RecFlag.CALLER_ID : 0);
+        this.track(lane, collector, i, p.id, p.key, expected, p.partition);
+        this.writeRecord(lane, at, p.need, flags, lane.ticket, i === 0 ? plan.length : 0, expected, p.id);
+        at += p.need;
+      }
+      lane.writer.wake();
+      return;
+    }
+    for (let i = 0; i < plan.length; i++) {
+      const p = plan[i];
+      const lane = this.lanes[p.partition];
+      const off = await this.claimWithAcks(lane, p.need, 1);
+      this.restore(p);
+      this.track(lane, collector, i, p.id, p.key, -1, p.partition);
+      this.writeRecord(lane, off, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), lane.ticket, 1, -1, p.id);
+      lane.writer.wake();
+    }
+  }
+
+  private track(lane: Lane, collector: Collector, index: number, id: string, key: string, expected: number, _partition: number): void {
+    lane.ticket = (lane.ticket + 1) | 0;
+    lane.pending.set(lane.ticket, { collector, index, id, key, expected });
+    this.pendingTotal++;
+    this.startPump();
+  }
+
+  private async claimWithAcks(lane: Lane, bytes: number, acks: number): Promise<number> {
+    for (;;) {
+      if (this.closed) throw new ClosedError();
+      if (lane.pending.size + acks <= lane.ackCapacity) {
+        const off = lane.writer.claim(bytes);
+        if (off >= 0) return off;
+      }
+      await new Promise<void>((resolve) => {
+        this.spaceWaiters.push(resolve);
+        this.startPump();
+        // Space also frees without acks (tryAppend traffic): poll as a fallback.
+        setTimeout(resolve, 1);
+      });
+    }
+  }
+
+  /** Makes a planned event the current one again. */
+  private restore(p: Planned): void {
+    this.curKey = p.key;
+    this.curType = p.type;
+    this.curTs = p.ts;
+    this.curJson = p.json;
+    this.vals.set(p.vals);
+  }
+
+  /** Runs selectors and validations; returns the partition. Sets cur* fields. */
+  private prepare(event: T, partition: number | undefined): number {
+    const spec = this.spec;
+    if (event === undefined) throw new RingstoreError('RS_ERR_ENCODE', 'cannot append undefined');
+    let key = '';
+    if (this.keyOf !== undefined) {
+      const k = this.keyOf(event);
+      if (typeof k === 'string') key = k;
+      else if (typeof k === 'number' && Number.isFinite(k)) key = String(k);
+      else if (k !== undefined && k !== null) throw invalidArgument(`the key selector returned ${typeof k}; expected a string or a number`);
+      if (key.length > MAX_KEY) throw invalidArgument(`key is longer than ${MAX_KEY} characters`);
+    }
+    const t = this.typeOf(event);
+    this.curType = typeof t === 'string' ? t : '';
+    if (this.curType.length > MAX_TYPE) throw invalidArgument(`event type is longer than ${MAX_TYPE} characters`);
+    let ts: number;
+    if (this.tsOf !== undefined) {
+      ts = this.tsOf(event);
+      if (typeof ts !== 'number' || !Number.isFinite(ts)) {
+        throw new RingstoreError('RS_ERR_NON_FINITE', `the timestamp selector returned ${String(ts)}; expected a finite number`);
+      }
+    } else ts = Date.now();
+    const fns = this.valueOf;
+    for (let i = 0; i < fns.length; i++) {
+      const v = fns[i](event);
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new RingstoreError('RS_ERR_NON_FINITE', `value "${spec.valueNames[i]}" is ${String(v)}; expected a finite number`, {
+          value: spec.valueNames[i],
+        });
+      }
+      this.vals[i] = v;
+    }
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(event);
+    } catch (err) {
+      throw new RingstoreError('RS_ERR_ENCODE', `event is not JSON-serialisable: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    if (json === undefined) throw new RingstoreError('RS_ERR_ENCODE', 'event is not JSON-serialisable');
+    if (json.length > spec.maxEventBytes) {
+      throw new RingstoreError('RS_ERR_EVENT_TOO_LARGE', `encoded event exceeds maxEventBytes (${spec.maxEventBytes})`, {
+        maxEventBytes: spec.maxEventBytes,
+      });
+    }
+    this.curKey = key;
+    this.curTs = ts;
+    this.curJson = json;
+    if (partition !== undefined) {
+      if (!Number.isInteger(partition) || partition < 0 || partition >= spec.partitions) {
+        throw invalidArgument(`partition must be an integer in [0, ${spec.partitions}), got ${String(partition)}`);
+      }
+      return partition;
+    }
+    if (this.keyOf === undefined || key === '') {
+      this.roundRobin = (this.roundRobin + 1) % spec.partitions;
+      return this.roundRobin;
+    }
+    return hashKey(key) % spec.partitions;
+  }
+
+  /** Worst-case record size for the prepared event (3 UTF-8 bytes per UTF-16 unit). */
+  private recordBytes(id: string): number {
+    const payloadMax = Math.min(this.curJson.length * 3, this.spec.maxEventBytes);
+    return align8(
+      REC_HEADER_BYTES + this.spec.valueNames.length * 8 + 3 * (this.curKey.length + this.curType.length + id.length) + payloadMax,
+    );
+  }
+
+  private writeRecord(lane: Lane, off: number, need: number, flags: number, ticket: number, batch: number, expected: number, id: string): void {
+    const mem = lane.mem;
+    const i32 = mem.inI32;
+    const f64 = mem.inF64;
+    const u8 = mem.inU8;
+    const w = off >> 2;
+    const f = off >> 3;
+    const V = this.spec.valueNames.length;
+    f64[f + Rec.F_TS] = this.curTs;
+    f64[f + Rec.F_EXPECTED] = expected;
+    for (let i = 0; i < V; i++) f64[f + Rec.F_VALUES + i] = this.vals[i];
+    let p = off + REC_HEADER_BYTES + V * 8;
+    const end = off + need;
+    const idLen = id.length === 0 ? 0 : writeUtf8(u8, p, id, end - p);
+    p += idLen;
+    const keyLen = writeUtf8(u8, p, this.curKey, end - p);
+    p += keyLen;
+    const typeLen = writeUtf8(u8, p, this.curType, end - p);
+    p += typeLen;
+    const r = encoder.encodeInto(this.curJson, u8.subarray(p, Math.min(end, p + this.spec.maxEventBytes)));
+    let kind: number = RecKind.EVENT;
+    if (r.read !== this.curJson.length || idLen < 0 || keyLen < 0 || typeLen < 0) kind = RecKind.VOID;
+    i32[w + Rec.KIND] = kind | flags;
+    i32[w + Rec.PRODUCER] = this.id;
+    i32[w + Rec.TICKET] = ticket;
+    i32[w + Rec.BATCH] = batch;
+    i32[w + Rec.KEY_LEN] = keyLen;
+    i32[w + Rec.TYPE_LEN] = typeLen;
+    i32[w + Rec.ID_LEN] = idLen;
+    i32[w + Rec.PAYLOAD_LEN] = r.written;
+    lane.writer.publish(off, need);
+    if (kind === RecKind.VOID) {
+      throw new RingstoreError('RS_ERR_EVENT_TOO_LARGE', `encoded event exceeds maxEventBytes (${this.spec.maxEventBytes})`);
+    }
+  }
+
+  private startPump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    // Atomics.waitAsync does not keep the process alive by itself: hold a timer while waiting.
+    this.keepAlive = setTimeout(() => undefined, 2 ** 31 - 1);
+    void this.pump();
+  }
+
+  /** Waits on this producer's bell and settles acks until nothing is pending. */
+  private async pump(): Promise<void> {
+    const bell = this.ctl.bellIndex(this.id);
+    const i32 = this.ctl.i32;
+    try {
+      while (!this.closed && (this.pendingTotal > 0 || this.spaceWaiters.length > 0)) {
+        const seen = Atomics.load(i32, bell);
+        this.drainAcks();
+        this.releaseSpaceWaiters();
+        if (this.pendingTotal === 0 && this.spaceWaiters.length === 0) break;
+        const r = Atomics.waitAsync(i32, bell, seen, 20);
+        if (r.async) await r.value;
+      }
+    } finally {
+      this.pumping = false;
+      clearTimeout(this.keepAlive);
+      this.keepAlive = undefined;
+    }
+  }
+
+  private releaseSpaceWaiters(): void {
+    if (this.spaceWaiters.length === 0) return;
+    const waiters = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Settles every ack the workers wrote for this producer. */
+  drainAcks(): void {
+    for (let p = 0; p < this.lanes.length; p++) {
+      const lane = this.lanes[p];
+      if (lane.pending.size === 0) continue;
+      const hdr = lane.ackHeader;
+      const head = Atomics.load(hdr, 0);
+      const tail = Atomics.load(hdr, 16);
+      const cap = lane.ackCapacity;
+      for (let i = head; i !== tail; i = (i + 1) % cap) {
+        const e = lane.ackEntries;
+        const o = i * ACK_FIELDS;
+        const ticket = e[o] | 0;
+        const pending = lane.pending.get(ticket);
+        if (pending === undefined) continue; // a re-sent ack after a worker restart
+        lane.pending.delete(ticket);
+        this.pendingTotal--;
+        settle(pending, e[o + 1], p, e[o + 2], e[o + 3]);
+      }
+      Atomics.store(hdr, 0, tail);
+    }
+  }
+
+  /** Rejects everything pending; later calls throw `ClosedError`. */
+  close(reason: Error = new ClosedError('the store was closed while the append was pending')): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const lane of this.lanes) {
+      for (const p of lane.pending.values()) {
+        if (!p.collector.done) {
+          p.collector.done = true;
+          p.collector.reject(reason);
+        }
+      }
+      lane.pending.clear();
+    }
+    this.pendingTotal = 0;
+    this.releaseSpaceWaiters();
+    clearTimeout(this.keepAlive);
+    this.keepAlive = undefined;
+  }
+
+  /** Appends pending a commit. */
+  get pending(): number {
+    return this.pendingTotal;
+  }
+}
+
+function settle(p: Pending, status: number, partition: number, position: number, version: number): void {
+  const c = p.collector;
+  if (c.done) return;
+  if (status === AckStatus.CONFLICT) {
+    c.done = true;
+    c.reject(new ConflictError(p.key, p.expected, version));
+    return;
+  }
+  c.results[p.index] = { id: p.id, partition, position, version, duplicate: status === AckStatus.DUPLICATE };
+  if (--c.remaining === 0) {
+    c.done = true;
+    c.resolve(c.single ? c.results[0] : c.results);
+  }
+}
+
+function checkId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID) {
+    throw invalidArgument(`id must be a non-empty string of at most ${MAX_ID} characters`);
+  }
+}
+
+function normaliseIds(id: AppendOptions['id'], n: number, single: boolean): readonly string[] | undefined {
+  if (id === undefined) return undefined;
+  if (typeof id === 'string') {
+    if (!single && n !== 1) throw invalidArgument('an array of events takes an array of ids');
+    checkId(id);
+    return [id];
+  }
+  if (!Array.isArray(id) || id.length !== n) throw invalidArgument('ids must be an array with one id per event');
+  const seen = new Set<string>();
+  for (const x of id) {
+    checkId(x);
+    if (seen.has(x)) throw invalidArgument(`id "${x}" appears twice in one append`);
+    seen.add(x);
+  }
+  return id;
+}

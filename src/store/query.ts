@@ -1,0 +1,58 @@
+import { RingstoreError, invalidArgument } from '../errors.js';
+import { OPS, type WireQuery } from '../partition/partition-queries.js';
+import type { ResolvedOptions } from './options.js';
+import type { Query } from './types.js';
+
+const isNum = (x: unknown): x is number => typeof x === 'number' && !Number.isNaN(x);
+
+/** Validates a query and turns its data filters into what the workers run. */
+export function toWireQuery<T>(q: Query<T> | undefined, o: ResolvedOptions<T>): WireQuery {
+  if (q === undefined) return {};
+  if (q === null || typeof q !== 'object') throw invalidArgument('query must be an object');
+  const wire: WireQuery = {};
+  if (q.from !== undefined) {
+    if (!isNum(q.from)) throw invalidArgument('query.from must be a number (ms)');
+    wire.from = q.from;
+  }
+  if (q.to !== undefined) {
+    if (!isNum(q.to)) throw invalidArgument('query.to must be a number (ms)');
+    wire.to = q.to;
+  }
+  if (q.keys !== undefined) {
+    if (!Array.isArray(q.keys)) throw invalidArgument('query.keys must be an array');
+    wire.keys = q.keys.map((k) => {
+      if (typeof k !== 'string' && typeof k !== 'number') throw invalidArgument('query.keys holds strings or numbers');
+      return String(k);
+    });
+  }
+  if (q.partitions !== undefined) {
+    if (!Array.isArray(q.partitions) || q.partitions.some((p) => !Number.isInteger(p) || p < 0 || p >= o.partitions)) {
+      throw invalidArgument(`query.partitions must hold integers in [0, ${o.partitions})`);
+    }
+  }
+  if (q.limit !== undefined && (!Number.isInteger(q.limit) || q.limit < 0)) throw invalidArgument('query.limit must be a non-negative integer');
+  if (q.filter !== undefined && typeof q.filter !== 'function') throw invalidArgument('query.filter must be a function');
+  const where = q.where;
+  if (where !== undefined) {
+    if (where === null || typeof where !== 'object') throw invalidArgument('query.where must be an object');
+    if (where.type !== undefined) {
+      const types = typeof where.type === 'string' ? [where.type] : where.type;
+      if (!Array.isArray(types) || types.some((t) => typeof t !== 'string')) throw invalidArgument('query.where.type must be a string or strings');
+      wire.types = [...types];
+    }
+    if (where.values !== undefined) {
+      wire.comparisons = [];
+      for (const [name, cmp] of Object.entries(where.values)) {
+        const v = o.valueNames.indexOf(name);
+        if (v < 0) throw new RingstoreError('RS_ERR_UNKNOWN_VALUE', `"${name}" is not a declared value`, { value: name });
+        if (cmp === null || typeof cmp !== 'object') throw invalidArgument(`query.where.values.${name} must be an object`);
+        for (const [op, x] of Object.entries(cmp)) {
+          if (!(op in OPS)) throw invalidArgument(`unknown comparison "${op}" (use ${Object.keys(OPS).join(', ')})`);
+          if (!isNum(x)) throw invalidArgument(`query.where.values.${name}.${op} must be a number`);
+          wire.comparisons.push([v, OPS[op as keyof typeof OPS], x]);
+        }
+      }
+    }
+  }
+  return wire;
+}

@@ -1,0 +1,130 @@
+/** An event as stored: the payload plus what the partition worker assigned. */
+export interface StoredEvent<T> {
+  /** Event id: the caller's idempotency id, or a ULID assigned at append. */
+  id: string;
+  /** Routing key ('' for unkeyed events). */
+  key: string;
+  /** Event type ('' when none). */
+  type: string;
+  /** Event time, ms since the epoch. */
+  timestamp: number;
+  /** Partition that holds it. */
+  partition: number;
+  /** Position within the partition: starts at 1, increases by 1 per committed event. */
+  position: number;
+  /** Version of its key: 1 for the key's first event, +1 per event of that key. */
+  version: number;
+  /** Declared numeric values, by name. */
+  values: Record<string, number>;
+  /** The appended event, decoded from its stored JSON. */
+  payload: T;
+}
+
+/** What `append` resolves with, per event. */
+export interface AppendResult {
+  id: string;
+  partition: number;
+  position: number;
+  version: number;
+  /** True when the id was seen before: nothing was stored; position and version are the first one's. */
+  duplicate: boolean;
+}
+
+/** Per-call options of `append`. */
+export interface AppendOptions {
+  /** Explicit partition (overrides the key hash). */
+  partition?: number;
+  /**
+   * The key's version before this append (0 for a new key). A mismatch rejects
+   * with `ConflictError` and stores nothing. With an array, every event must
+   * have the same key, and the batch is all or nothing.
+   */
+  expectedVersion?: number;
+  /** Idempotency id (an array of ids for an array of events). */
+  id?: string | readonly string[];
+}
+
+/** Per-call options of `tryAppend`. */
+export interface TryAppendOptions {
+  partition?: number;
+  /** Idempotency id. */
+  id?: string;
+}
+
+/** A comparison on a declared value, run inside the partition workers. */
+export interface ValueComparison {
+  eq?: number;
+  ne?: number;
+  gt?: number;
+  gte?: number;
+  lt?: number;
+  lte?: number;
+}
+
+/** Data filters that run inside the partition workers (fast). */
+export interface Where {
+  /** Event type equals this (or one of these). */
+  type?: string | readonly string[];
+  /** Comparisons on declared values, all of which must hold. */
+  values?: Record<string, ValueComparison>;
+}
+
+/** A query over the store. `from`/`to` are inclusive timestamps (ms). */
+export interface Query<T> {
+  from?: number;
+  to?: number;
+  /** Only these keys. */
+  keys?: readonly (string | number)[];
+  /** Only these partitions. */
+  partitions?: readonly number[];
+  where?: Where;
+  /**
+   * An arbitrary predicate. It cannot cross threads, so it runs on the
+   * coordinator over the merged stream of decoded events: slower than `where`.
+   */
+  filter?: (event: StoredEvent<T>) => boolean;
+  /** Return at most this many events (snapshot / events only), in merged order. */
+  limit?: number;
+}
+
+/** Count, sum, min, max and average of one value. */
+export interface WindowAggregate {
+  count: number;
+  sum: number;
+  min: number | null;
+  max: number | null;
+  avg: number;
+}
+
+/** Per-partition statistics; see {@link StoreStats}. */
+export interface PartitionStats {
+  partition: number;
+  /** Events that reached the worker (committed, duplicates and conflicts). */
+  appended: number;
+  committed: number;
+  discarded: number;
+  rejected: number;
+  duplicates: number;
+  conflicts: number;
+  purged: number;
+  live: number;
+  capacity: number;
+  /** tryAppend calls refused because the input ring was full. */
+  refused: number;
+  /** Commits per second over the last 10 seconds. */
+  appendsPerSecond: number;
+  /** Time of the last commit (ms since the epoch), or null. */
+  lastAppendTime: number | null;
+  /** Worker restarts so far. */
+  restarts: number;
+}
+
+/**
+ * Store statistics, read from shared memory without asking the workers. At any
+ * quiescent point: `appended = live + discarded + rejected + purged`, and
+ * `rejected = duplicates + conflicts`.
+ */
+export interface StoreStats extends Omit<PartitionStats, 'partition' | 'lastAppendTime'> {
+  lastAppendTime: number | null;
+  partitions: PartitionStats[];
+}
