@@ -1,0 +1,134 @@
+// The durable backend: persistence across reopen and process kill, and leases across real processes.
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LmdbBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
+import { code, evs } from './helpers.js';
+
+const CHILD = fileURLToPath(new URL('./fixtures/stream-child.mjs', import.meta.url));
+
+interface Reply {
+  ok?: boolean;
+  ready?: boolean;
+  code?: string;
+  version?: number;
+  versions?: number[];
+}
+
+class Child {
+  readonly proc: ChildProcess;
+  readonly #replies: Reply[] = [];
+  readonly #waiters: Array<(r: Reply) => void> = [];
+  constructor(path: string, stream: string) {
+    this.proc = fork(CHILD, [path, stream], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc.on('message', (m: Reply) => {
+      const w = this.#waiters.shift();
+      if (w) w(m);
+      else this.#replies.push(m);
+    });
+  }
+  next(): Promise<Reply> {
+    const r = this.#replies.shift();
+    if (r) return Promise.resolve(r);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  async ask(msg: Record<string, unknown>): Promise<Reply> {
+    this.proc.send(msg);
+    return this.next();
+  }
+  exited(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve();
+    return new Promise((r) => this.proc.once('exit', () => r()));
+  }
+}
+
+describe('LmdbBackend streams', () => {
+  let dir: string;
+  const children: Child[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rs-streams-'));
+  });
+  afterEach(async () => {
+    for (const c of children.splice(0)) {
+      c.proc.kill('SIGKILL');
+      await c.exited();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function spawn(stream = 'Acc/shared'): Promise<Child> {
+    const c = new Child(dir, stream);
+    children.push(c);
+    expect((await c.next()).ready).toBe(true);
+    return c;
+  }
+
+  it('appends, reads, snapshots and keeps everything across a reopen', async () => {
+    let backend = new LmdbBackend({ path: dir });
+    let provider = new StreamStoreProvider({ backend });
+    let s = await provider.open('Acc/1');
+    expect(await s.append(evs(1, 250))).toBe(250);
+    await s.append([{ id: 'k', type: 'E', data: null }]);
+    await s.snapshot(200, { at: 200 });
+    expect(await code(s.append(evs(1, 1), { expectedVersion: 3 }))).toBe('RS_ERR_STORE_VERSION_MISMATCH');
+    expect(await code(s.append([{ id: 'k', type: 'E', data: 1 }]))).toBe('RS_ERR_STREAM_DUPLICATE_IDEMPOTENCY_ID');
+    await provider.close();
+    await backend.close();
+
+    backend = new LmdbBackend({ path: dir });
+    provider = new StreamStoreProvider({ backend });
+    s = await provider.open('Acc/1', { openTimeoutMs: 0 });
+    expect(await s.version()).toBe(251);
+    expect(await s.versionOf('k')).toBe(251);
+    const r = await s.read({ useSnapshot: true });
+    expect(r.snapshot).toMatchObject({ version: 200, state: { at: 200 } });
+    expect(r.events.map((e) => e.version)).toEqual(Array.from({ length: 51 }, (_, i) => 201 + i));
+    expect((await s.slice(1, 3)).map((e) => e.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await provider.close();
+    await backend.close();
+  });
+
+  it('two real processes cannot both hold a stream; the second gets it after the first closes', async () => {
+    const a = await spawn();
+    const b = await spawn();
+    expect(await a.ask({ cmd: 'open', openTimeoutMs: 0, sessionTimeoutMs: 60_000 })).toMatchObject({ ok: true, version: 0 });
+    expect(await a.ask({ cmd: 'append', count: 300 })).toMatchObject({ ok: true, version: 300 });
+    // b waits (300 ms of backoff) and fails: a's lease is live
+    expect(await b.ask({ cmd: 'open', openTimeoutMs: 300, sessionTimeoutMs: 60_000 })).toMatchObject({ ok: false, code: 'RS_ERR_STORE_OPEN_FAILED' });
+    // this (third) process cannot take it either
+    const backend = new LmdbBackend({ path: dir });
+    const provider = new StreamStoreProvider({ backend });
+    expect(await code(provider.open('Acc/shared', { openTimeoutMs: 0 }))).toBe('RS_ERR_STORE_OPEN_FAILED');
+    // b waits while a closes, then gets the stream with a's events
+    b.proc.send({ cmd: 'open', openTimeoutMs: 30_000, sessionTimeoutMs: 60_000 });
+    expect(await a.ask({ cmd: 'close' })).toMatchObject({ ok: true });
+    expect(await b.next()).toMatchObject({ ok: true, version: 300 });
+    expect(await b.ask({ cmd: 'append', count: 10 })).toMatchObject({ ok: true, version: 310 });
+    const read = await b.ask({ cmd: 'read' });
+    expect(read.versions).toEqual(Array.from({ length: 310 }, (_, i) => i + 1));
+    await b.ask({ cmd: 'close' });
+    await provider.close();
+    await backend.close();
+  });
+
+  it('survives a process kill: the killed holder’s lease expires and its commits are there', async () => {
+    const a = await spawn('Acc/killed');
+    expect(await a.ask({ cmd: 'open', openTimeoutMs: 0, sessionTimeoutMs: 1_000 })).toMatchObject({ ok: true });
+    expect(await a.ask({ cmd: 'append', count: 1_000 })).toMatchObject({ ok: true, version: 1_000 });
+    a.proc.kill('SIGKILL');
+    await a.exited();
+    const backend = new LmdbBackend({ path: dir });
+    const provider = new StreamStoreProvider({ backend });
+    // the dead holder's lease is still live for up to 1 s: open waits for its expiry, then takes over
+    const s = await provider.open('Acc/killed', { openTimeoutMs: 30_000 });
+    expect(await s.version()).toBe(1_000);
+    const { events } = await s.read();
+    expect(events.map((e) => e.version)).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1));
+    expect(await s.append(evs(1, 1), { expectedVersion: 1_000 })).toBe(1_001);
+    await provider.close();
+    await backend.close();
+  });
+});
