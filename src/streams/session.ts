@@ -137,12 +137,17 @@ export class StreamSession implements AsyncDisposable {
     if (this.#closing) throw new StoreNotOpenError(this.storeId, this.sessionId);
   }
 
-  /** Checks the session; reads the stored lease only when the local view says it expired. */
-  async #check(): Promise<void> {
-    if (this.#closed) throw new StoreNotOpenError(this.storeId, this.sessionId);
-    if (this.#i.clock.now() < this.#expiresAt) return;
-    await this.#checkStored();
-    throw new StoreSessionExpiredError(this.storeId, this.sessionId, this.#expiresAt);
+  /**
+   * Checks the session; reads the stored lease only when the local view says it
+   * expired (writes are fenced by the lease etag inside their batch anyway).
+   * Returns undefined on the fast path so callers skip an await.
+   */
+  #check(): Promise<void> | undefined {
+    if (this.#closed) return Promise.reject(new StoreNotOpenError(this.storeId, this.sessionId));
+    if (this.#i.clock.now() < this.#expiresAt) return undefined;
+    return this.#checkStored().then(() => {
+      throw new StoreSessionExpiredError(this.storeId, this.sessionId, this.#expiresAt);
+    });
   }
 
   /** Reads the stored lease and throws the session error it implies (returns if the lease is ours and live). */
@@ -231,7 +236,8 @@ export class StreamSession implements AsyncDisposable {
     const expected = options.expectedVersion === undefined ? undefined : checkVersionArg(options.expectedVersion, 'expectedVersion', 0);
     const prepared = prepareEvents(events, this.#i.clock.now());
     return this.#enqueue(async () => {
-      await this.#check();
+      const pending = this.#check();
+      if (pending !== undefined) await pending;
       const v = this.#head.version;
       if (expected !== undefined && expected !== v) {
         this.#log.warn({ expected, actual: v }, 'version mismatch');
@@ -438,7 +444,7 @@ export class StreamSession implements AsyncDisposable {
     if (typeof reducer !== 'function') throw new InvalidStreamArgumentError('snapshotEvery(chunkSize, reducer): reducer must be a function');
     return this.#enqueue(async () => {
       await this.#check();
-      return this.#snapshots.every(chunkSize, reducer, (a, b) => this.#range<TData>('snapshotEvery', a, b), () => this.#check());
+      return this.#snapshots.every(chunkSize, reducer, (a, b) => this.#range<TData>('snapshotEvery', a, b), async () => { await this.#check(); });
     });
   }
 
