@@ -1,0 +1,51 @@
+// The error table, the error classes and docs/streams.md stay in sync.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as streams from '../../dist/src/streams/index.js';
+import { RingstoreError } from '../../dist/src/errors.js';
+
+const docs = readFileSync(new URL('../../docs/streams.md', import.meta.url), 'utf8');
+const rows = [...docs.matchAll(/^\| `(RS_ERR_[A-Z_]+)` \| `(\w+)` \|/gm)].map((m) => ({ code: m[1]!, cls: m[2]! }));
+
+describe('stream error codes', () => {
+  it('every code of StreamErrorCodes has one row in docs/streams.md, and every row is a code', () => {
+    const codes = Object.keys(streams.StreamErrorCodes).sort();
+    expect(rows.map((r) => r.code).sort()).toEqual(codes);
+  });
+
+  it('every documented class is exported, extends RingstoreError and carries its code', () => {
+    const samples: Record<string, unknown[]> = {
+      InvalidStreamArgumentError: ['m'],
+      InvalidStreamOptionError: ['m'],
+      ProviderClosedError: [],
+      StoreNotOpenError: ['s', 'sid'],
+      StoreSessionExpiredError: ['s', 'sid', 0],
+      InvalidStoreSessionError: ['s', 'sid', 'other'],
+      OpenStoreFailedError: ['s', 1, 'why'],
+      StoreVersionMismatchError: ['s', 1, 2],
+      StreamVersionNotFoundError: ['s', 3, 2],
+      StreamSnapshotVersionNotFoundError: ['s', 3],
+      StreamIdempotencyIdNotFoundError: ['s', 'id'],
+      DuplicateIdempotencyIdError: ['s', 'id', 1],
+      StoreBackendError: ['op', 's', new Error('io')],
+      KvDuplicateKeyError: ['k'],
+      KvKeyNotFoundError: ['k'],
+      KvConcurrencyError: ['k', 'a', 'b'],
+    };
+    for (const { code, cls } of rows) {
+      const Ctor = (streams as unknown as Record<string, new (...a: unknown[]) => RingstoreError>)[cls];
+      expect(Ctor, cls).toBeTypeOf('function');
+      const err = new Ctor(...samples[cls]!);
+      expect(err).toBeInstanceOf(RingstoreError);
+      expect(err.code, cls).toBe(code);
+      expect(err.name).toBe(cls);
+      expect(err.message.length).toBeGreaterThan(0);
+    }
+    expect(Object.keys(samples).sort()).toEqual(rows.map((r) => r.cls).sort());
+  });
+
+  it('a backend failure keeps its cause', () => {
+    const io = new Error('disk');
+    expect(new streams.StoreBackendError('append', 's', io).cause).toBe(io);
+  });
+});
