@@ -68,7 +68,9 @@ export class LmdbBackend implements KeyValueBackend {
     assertClock(clock, 'LmdbBackend options.clock');
     this.#clock = clock;
     this.#root = open({ path: options.path, noSync: options.noSync === true, ...(options.mapSize ? { mapSize: options.mapSize } : {}) });
-    this.#db = this.#root.openDB<Rec, string>({ name: options.dbName ?? 'ringstore-streams' });
+    // Shared msgpack structures: records of one shape (events, heads) encode and decode
+    // without repeating property names, several times faster than plain msgpack.
+    this.#db = this.#root.openDB<Rec, string>({ name: options.dbName ?? 'ringstore-streams', sharedStructuresKey: Symbol.for('ringstore.structures') });
   }
 
   #open(): void {
