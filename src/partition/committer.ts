@@ -220,7 +220,10 @@ export class Committer {
     const inI32 = m.inI32;
     let head = this.inHead;
     let n = 0;
-    while (n < max) {
+    const cap = this.mask + 1;
+    // Stop after one full ring: bytes consumed in this call are zeroed only at
+    // release, so going further would read this batch's first record again.
+    while (n < max && ((head - this.inHead) >>> 0) < cap) {
       const w = (head & this.mask) >> 2;
       const len = Atomics.load(inI32, w + Rec.LENGTH);
       if (len === 0) break;
@@ -404,7 +407,7 @@ export class Committer {
       Atomics.store(m.seq, s, sq + 2);
     }
     this.headPos++;
-    if (this.live < this.C) this.full = false;
+    // An eviction makes room for the event being committed: still full, no new transition.
   }
 
   /** Reads slot s as raw parts (worker thread: no seqlock needed). */

@@ -32,6 +32,8 @@ export class PartitionHandle {
   private died!: Promise<never>;
   private closing = false;
   private recentRestarts: number[] = [];
+  private port!: import('node:worker_threads').MessagePort;
+  private inflight = 0;
 
   constructor(index: number, mem: PartitionMemory, ctl: ControlMemory, config: CommitterConfig, onEvent: (e: PartitionEvent) => void, logger?: Logger) {
     this.index = index;
@@ -56,6 +58,8 @@ export class PartitionHandle {
     worker.unref();
     port1.unref();
     this.worker = worker;
+    this.port = port1;
+    if (this.inflight > 0) port1.ref();
     this.api = Comlink.wrap<Api>(nodeEndpoint(port1 as never));
     let markReady!: () => void;
     this.ready = new Promise((resolve) => (markReady = resolve));
@@ -91,6 +95,16 @@ export class PartitionHandle {
 
   /** Calls a worker method; typed errors are rethrown; a worker death mid-call retries once. */
   async call<R>(method: string, ...args: unknown[]): Promise<R> {
+    // Idle workers do not keep the process alive; a call in flight does.
+    if (this.inflight++ === 0) this.port.ref();
+    try {
+      return await this.callOnce<R>(method, args);
+    } finally {
+      if (--this.inflight === 0) this.port.unref();
+    }
+  }
+
+  private async callOnce<R>(method: string, args: unknown[]): Promise<R> {
     for (let attempt = 0; ; attempt++) {
       if (this.closing && method !== 'stop') throw new ClosedError();
       const died = this.died;

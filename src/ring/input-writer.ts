@@ -65,7 +65,8 @@ export class InputWriter {
 
   /** Wakes the worker if it announced it is going to sleep. Call after publishing. */
   wake(): void {
-    if (Atomics.load(this.i32, SLEEPING) === 1) {
+    // Only the producer that flips SLEEPING rings: one notify per sleep, not one per append.
+    if (Atomics.load(this.i32, SLEEPING) === 1 && Atomics.compareExchange(this.i32, SLEEPING, 1, 0) === 1) {
       Atomics.add(this.i32, DOORBELL, 1);
       Atomics.notify(this.i32, DOORBELL);
     }

@@ -1,0 +1,269 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConflictError, EventStore, RingstoreError, type StoredEvent } from '../dist/src/index.js';
+
+interface Order {
+  type: string;
+  user: string;
+  amount: number;
+  ts?: number;
+}
+
+const stores: EventStore<Order>[] = [];
+function make(options: Parameters<typeof EventStore.create<Order>>[0] = {}): EventStore<Order> {
+  const s = EventStore.create<Order>({ capacity: 64, partitions: 2, key: 'user', values: { amount: 'amount' }, ...options });
+  stores.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+describe('options validation', () => {
+  const bad: [string, Record<string, unknown>][] = [
+    ['zero partitions', { partitions: 0 }],
+    ['fractional capacity', { capacity: 10.5 }],
+    ['negative capacity', { capacity: -1 }],
+    ['capacity below partitions', { capacity: 1, partitions: 2 }],
+    ['arena too small for one event', { capacity: 4, partitions: 2, payloadBytes: 16 }],
+    ['maxEventBytes larger than the arena', { capacity: 4, partitions: 1, payloadBytes: 1024, maxEventBytes: 4096 }],
+    ['non power-of-two input ring', { inputBytes: 100_000 }],
+    ['selector of the wrong type', { key: 42 }],
+    ['window bucket not dividing the window', { window: { sizeMs: 1000, bucketMs: 300 } }],
+  ];
+  for (const [name, options] of bad) {
+    it(`rejects ${name} with RS_ERR_INVALID_OPTION`, () => {
+      expect(() => EventStore.create(options as never)).toThrow(RingstoreError);
+      try {
+        EventStore.create(options as never);
+      } catch (err) {
+        expect((err as RingstoreError).code).toBe('RS_ERR_INVALID_OPTION');
+      }
+    });
+  }
+
+  it('the builder sets every option and validates on create()', async () => {
+    expect(() => EventStore.builder<Order>().withCapacity(0).create()).toThrow(/capacity/);
+    const capacityHits: number[] = [];
+    const store = EventStore.builder<Order>()
+      .withCapacity(2)
+      .withPartitions(1)
+      .withKey('user')
+      .withTimestamp((e) => e.ts ?? 0)
+      .withValue('amount', (e) => e.amount)
+      .withWindow({ sizeMs: 1000, bucketMs: 100 })
+      .onCapacityReached(({ partition }) => capacityHits.push(partition))
+      .create();
+    stores.push(store);
+    for (let i = 0; i < 5; i++) await store.append({ type: 'o', user: 'a', amount: i, ts: 500 + i });
+    expect(await store.count()).toBe(2);
+    expect(await store.sum('amount')).toBe(3 + 4);
+    await store.flush();
+    expect(capacityHits).toEqual([0]); // once per transition to full
+  });
+});
+
+describe('append', () => {
+  it('resolves with id, partition, position, version and duplicate', async () => {
+    const store = make();
+    const a = await store.append({ type: 'o', user: 'ada', amount: 1 });
+    const b = await store.append({ type: 'o', user: 'ada', amount: 2 });
+    expect(a).toMatchObject({ position: 1, version: 1, duplicate: false });
+    expect(b).toMatchObject({ partition: a.partition, position: 2, version: 2 });
+    expect(a.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    const [e] = await store.snapshot({ keys: ['ada'], limit: 1 });
+    expect(e).toMatchObject({ id: a.id, key: 'ada', type: 'o', version: 1, values: { amount: 1 }, payload: { amount: 1 } });
+  });
+
+  it('routes the same key to the same partition in every process (stable hash)', async () => {
+    const store = make({ partitions: 4, capacity: 64 });
+    const r = await store.append({ type: 'o', user: 'stable-key', amount: 1 });
+    // FNV-1a('stable-key') % 4, computed independently
+    let h = 0x811c9dc5;
+    for (const ch of 'stable-key') h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+    expect(r.partition).toBe((h >>> 0) % 4);
+    const forced = await store.append({ type: 'o', user: 'stable-key', amount: 1 }, { partition: (r.partition + 1) % 4 });
+    expect(forced.partition).toBe((r.partition + 1) % 4);
+  });
+
+  it('expectedVersion: a mismatch rejects with a typed conflict and stores nothing', async () => {
+    const store = make();
+    await store.append({ type: 'o', user: 'u', amount: 1 }, { expectedVersion: 0 });
+    const err = await store.append({ type: 'o', user: 'u', amount: 2 }, { expectedVersion: 5 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err).toMatchObject({ code: 'RS_ERR_CONFLICT', expected: 5, actual: 1, key: 'u' });
+    expect(await store.count()).toBe(1);
+    const ok = await store.append({ type: 'o', user: 'u', amount: 2 }, { expectedVersion: 1 });
+    expect(ok.version).toBe(2);
+  });
+
+  it('a conditional batch is all or nothing', async () => {
+    const store = make();
+    await store.append({ type: 'o', user: 'u', amount: 1 });
+    const batch = [1, 2, 3].map((amount) => ({ type: 'o', user: 'u', amount }));
+    await expect(store.append(batch, { expectedVersion: 0 })).rejects.toMatchObject({ code: 'RS_ERR_CONFLICT' });
+    expect(await store.count()).toBe(1);
+    const results = await store.append(batch, { expectedVersion: 1 });
+    expect(results.map((r) => r.version)).toEqual([2, 3, 4]);
+    await expect(store.append([{ type: 'o', user: 'x', amount: 1 }, { type: 'o', user: 'y', amount: 1 }], { expectedVersion: 0 })).rejects.toMatchObject({
+      code: 'RS_ERR_INVALID_ARGUMENT',
+    });
+  });
+
+  it('idempotency: an id seen before is not stored twice', async () => {
+    const store = make();
+    const first = await store.append({ type: 'o', user: 'u', amount: 1 }, { id: 'order-1' });
+    const again = await store.append({ type: 'o', user: 'u', amount: 999 }, { id: 'order-1' });
+    expect(again).toEqual({ ...first, duplicate: true });
+    expect(await store.count()).toBe(1);
+    expect(store.tryAppend({ type: 'o', user: 'u', amount: 5 }, { id: 'order-1' })).toBe(true);
+    await store.flush();
+    expect(await store.count()).toBe(1);
+    expect(store.stats.duplicates).toBe(2);
+    const [e] = await store.snapshot();
+    expect(e.id).toBe('order-1');
+  });
+
+  it('invalid events reject with a typed error and change nothing', async () => {
+    const store = make();
+    await store.append({ type: 'o', user: 'u', amount: 1 });
+    const cyclic: Record<string, unknown> = { type: 'o', user: 'u', amount: 1 };
+    cyclic.self = cyclic;
+    await expect(store.append(cyclic as never)).rejects.toMatchObject({ code: 'RS_ERR_ENCODE' });
+    await expect(store.append({ type: 'o', user: 'u', amount: Number.NaN })).rejects.toMatchObject({ code: 'RS_ERR_NON_FINITE' });
+    expect(() => store.tryAppend({ type: 'o', user: 'u', amount: Infinity })).toThrow(expect.objectContaining({ code: 'RS_ERR_NON_FINITE' }));
+    await expect(store.append({ type: 'o', user: 'u', amount: 1 }, { partition: 7 })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    await expect(store.append({ type: 'o', user: 'u', amount: 1 }, { expectedVersion: -1 })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    await expect(store.append({ type: 'o', user: 'u', amount: 1, pad: 'x'.repeat(100_000) } as never)).rejects.toMatchObject({
+      code: 'RS_ERR_EVENT_TOO_LARGE',
+    });
+    // a bad event in a batch: nothing of the batch is written
+    await expect(store.append([{ type: 'o', user: 'u', amount: 2 }, { type: 'o', user: 'u', amount: Number.NaN }])).rejects.toMatchObject({
+      code: 'RS_ERR_NON_FINITE',
+    });
+    await store.flush();
+    expect(await store.count()).toBe(1);
+    expect(store.stats.appended).toBe(1);
+  });
+
+  it('tryAppend returns false only when the input ring is full of uncommitted events', async () => {
+    const store = make({ capacity: 1_000_000, partitions: 1, payloadBytes: 64_000_000, inputBytes: 1 << 16, maxEventBytes: 1000 });
+    let refused = 0;
+    let accepted = 0;
+    // the worker cannot keep up with a tight synchronous loop: some are refused, none lost
+    for (let i = 0; i < 20_000; i++) {
+      if (store.tryAppend({ type: 'o', user: `u${i % 10}`, amount: i })) accepted++;
+      else refused++;
+    }
+    await store.flush();
+    expect(refused).toBeGreaterThan(0);
+    expect(store.stats.refused).toBe(refused);
+    expect(await store.count()).toBe(accepted);
+  });
+});
+
+describe('eviction, purge, clear, stats', () => {
+  it('evicts the oldest, reports exactly the evicted ones, and accounts for everything', async () => {
+    const evicted: StoredEvent<Order>[] = [];
+    const store = make({ capacity: 4, partitions: 1, onDiscarded: (events) => evicted.push(...events) });
+    for (let i = 0; i < 10; i++) await store.append({ type: 'o', user: 'u', amount: i });
+    await store.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(evicted.map((e) => e.payload.amount)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect((await store.snapshot()).map((e) => e.payload.amount)).toEqual([6, 7, 8, 9]);
+    const s = store.stats;
+    expect(s).toMatchObject({ appended: 10, live: 4, discarded: 6, rejected: 0, capacity: 4 });
+    expect(s.lastAppendTime).not.toBeNull();
+  });
+
+  it('capacity 1: every append evicts exactly the previous event', async () => {
+    const evicted: number[] = [];
+    const store = make({ capacity: 1, partitions: 1, onDiscarded: (events) => evicted.push(...events.map((e) => e.payload.amount)) });
+    for (let i = 0; i < 5; i++) await store.append({ type: 'o', user: 'u', amount: i });
+    await store.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(evicted).toEqual([0, 1, 2, 3]);
+    expect((await store.snapshot()).map((e) => e.payload.amount)).toEqual([4]);
+  });
+
+  it('purge removes events older than the cutoff, also out of order, and keeps the rest', async () => {
+    const store = make({ capacity: 100, partitions: 2, timestamp: 'ts' });
+    const stamps = [50, 10, 70, 20, 90, 5, 60];
+    for (const ts of stamps) await store.append({ type: 'o', user: `u${ts}`, amount: ts, ts });
+    expect(await store.purge({ olderThan: 50 })).toBe(3);
+    expect((await store.snapshot()).map((e) => e.timestamp)).toEqual([50, 60, 70, 90]);
+    expect(store.stats).toMatchObject({ purged: 3, live: 4 });
+    await expect(store.purge({ olderThan: Number.NaN })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    expect(await store.clear()).toBe(4);
+    expect(await store.count()).toBe(0);
+    const s = store.stats;
+    expect(s.appended).toBe(s.live + s.discarded + s.rejected + s.purged);
+  });
+});
+
+describe('queries', () => {
+  it('filters in workers, predicates on the coordinator, empty results as the reference', async () => {
+    const store = make({ capacity: 100, timestamp: 'ts' });
+    expect(await store.average('amount')).toBe(0);
+    expect(await store.min('amount')).toBeNull();
+    expect(await store.max('amount')).toBeNull();
+    expect(await store.sum('amount')).toBe(0);
+    const data: Order[] = [
+      { type: 'buy', user: 'a', amount: 10, ts: 100 },
+      { type: 'sell', user: 'b', amount: 20, ts: 200 },
+      { type: 'buy', user: 'a', amount: 30, ts: 300 },
+      { type: 'buy', user: 'c', amount: 40, ts: 400 },
+    ];
+    await store.append(data);
+    expect(await store.count({ from: 200, to: 300 })).toBe(2);
+    expect(await store.sum('amount', { keys: ['a'] })).toBe(40);
+    expect(await store.sum('amount', { where: { type: 'buy', values: { amount: { gte: 30 } } } })).toBe(70);
+    expect(await store.average('amount', { filter: (e) => e.payload.user !== 'c' })).toBe(20);
+    expect(await store.aggregate(0, (acc, e) => acc + e.values.amount, { from: 150 })).toBe(90);
+    const groups = await store.groupBy('amount');
+    expect(groups.get('a')).toEqual({ count: 2, sum: 40, min: 10, max: 30, avg: 20 });
+    expect(await store.top(2, 'amount')).toEqual([
+      { key: 'a', value: 40 },
+      { key: 'c', value: 40 },
+    ]);
+    const all = await store.snapshot();
+    expect(all.map((e) => e.timestamp)).toEqual([100, 200, 300, 400]);
+    const it: number[] = [];
+    for await (const e of store.events({ limit: 2 })) it.push(e.timestamp);
+    expect(it).toEqual([100, 200]);
+    await expect(store.sum('nope')).rejects.toMatchObject({ code: 'RS_ERR_UNKNOWN_VALUE' });
+    await expect(store.count({ where: { values: { amount: { between: 1 } } } } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    await expect(store.count({ from: 'yesterday' } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+  });
+
+  it('window aggregates come from time buckets and match a scan', async () => {
+    const store = make({ capacity: 1000, timestamp: 'ts', window: { sizeMs: 1000, bucketMs: 100 } });
+    await expect(make().windowAggregate('amount')).rejects.toMatchObject({ code: 'RS_ERR_WINDOW_DISABLED' });
+    const events: Order[] = [];
+    for (let i = 0; i < 300; i++) events.push({ type: 'o', user: `u${i % 7}`, amount: (i * 37) % 101, ts: 10_000 + ((i * 53) % 1000) });
+    await store.append(events);
+    const w = await store.windowAggregate('amount', { from: 10_200, to: 10_799 });
+    const inRange = events.filter((e) => e.ts! >= 10_200 && e.ts! <= 10_799).map((e) => e.amount);
+    expect(w.count).toBe(inRange.length);
+    expect(w.sum).toBe(inRange.reduce((a, b) => a + b, 0));
+    expect(w.min).toBe(Math.min(...inRange));
+    expect(w.max).toBe(Math.max(...inRange));
+    expect(await store.count({ from: 10_200, to: 10_799 })).toBe(w.count);
+  });
+});
+
+describe('lifecycle', () => {
+  it('close rejects later calls with RS_ERR_CLOSED and supports await using', async () => {
+    const store = EventStore.create<Order>({ capacity: 8, partitions: 1, key: 'user' });
+    await store.append({ type: 'o', user: 'u', amount: 1 });
+    await store[Symbol.asyncDispose]();
+    expect(() => store.tryAppend({ type: 'o', user: 'u', amount: 1 })).toThrow(expect.objectContaining({ code: 'RS_ERR_CLOSED' }));
+    await expect(store.append({ type: 'o', user: 'u', amount: 1 })).rejects.toMatchObject({ code: 'RS_ERR_CLOSED' });
+    await expect(store.count()).rejects.toMatchObject({ code: 'RS_ERR_CLOSED' });
+  });
+
+  it('attach rejects what is not a descriptor', () => {
+    expect(() => EventStore.attach({} as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_DESCRIPTOR' }));
+    const store = make({ key: (e) => e.user });
+    expect(() => EventStore.attach(store.descriptor())).toThrow(/key selector is a function/);
+  });
+});
