@@ -1,71 +1,32 @@
 #!/usr/bin/env node
 /**
- * The `ringstore` command. `ringstore demo` (what `npm start` runs until the
- * daemon lands) drives the embedded store on its defaults: one partition per
- * core, producer threads attached by descriptor, and prints a summary as
- * structured JSON log lines.
+ * The `ringstore` command: a table of subcommands, each in its own module
+ * (loaded on demand, so `ringstore demo` does not load the HTTP server).
  */
-import os from 'node:os';
-import { pino } from 'pino';
-import { EventStore } from '../index.js';
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<number> }> }> = {
+  serve: { summary: 'run the HTTP daemon (see ringstore serve --help)', load: () => import('./serve.js') },
+  demo: { summary: 'drive the embedded store for a few seconds and print a summary (--seconds N)', load: () => import('./demo.js') },
+  bench: { summary: 'run benchmark scenarios (see ringstore bench --help)', load: () => import('./bench.js') },
+  profile: { summary: 'profile a scenario with clinic (see ringstore profile --help)', load: () => import('./profile.js') },
+};
 
-const HELP = `usage: ringstore <command>
-
-commands:
-  demo [--seconds N]   run the embedded store on its defaults for N seconds (default 3) and print a summary
-  help                 show this help
-`;
-
-interface Order {
-  type: string;
-  user: string;
-  amount: number;
-}
-
-async function demo(seconds: number): Promise<void> {
-  const log = pino({ name: 'ringstore' });
-  const store = EventStore.create<Order>({ key: 'user', values: { amount: 'amount' }, window: { sizeMs: 60_000, bucketMs: 1000 }, logger: log });
-  log.info({ partitions: store.partitions, capacity: store.capacity, cores: os.availableParallelism() }, 'store created');
-  const end = Date.now() + seconds * 1000;
-  let i = 0;
-  while (Date.now() < end) {
-    for (let n = 0; n < 1000; n++, i++) {
-      const event = { type: i % 10 === 0 ? 'refund' : 'order', user: `user-${i % 1000}`, amount: (i * 7919) % 500 };
-      while (!store.tryAppend(event)) await new Promise((r) => setImmediate(r));
-    }
-    await new Promise((r) => setImmediate(r));
-  }
-  await store.flush();
-  const [count, sum, top, window] = await Promise.all([
-    store.count(),
-    store.sum('amount', { where: { type: 'order' } }),
-    store.top(3, 'amount'),
-    store.windowAggregate('amount'),
-  ]);
-  const s = store.stats;
-  log.info({ appended: s.appended, live: s.live, discarded: s.discarded, perSecond: Math.round(s.appended / seconds) }, 'appended');
-  log.info({ count, orderAmount: sum, top, lastMinute: window }, 'aggregates');
-  await store.close();
+function help(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
+  return `usage: ringstore <command> [options]\n\ncommands:\n${lines.join('\n')}\n  help      show this help\n`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
-  if (command === 'demo') {
-    const at = rest.indexOf('--seconds');
-    const seconds = at >= 0 ? Number(rest[at + 1]) : 3;
-    if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
-      process.stderr.write('ringstore demo: --seconds must be a number in (0, 3600]\n');
-      return 2;
-    }
-    await demo(seconds);
-    return 0;
-  }
   if (command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(HELP);
+    process.stdout.write(help());
     return 0;
   }
-  process.stderr.write(`ringstore: unknown command "${command}"\n\n${HELP}`);
-  return 2;
+  const entry = COMMANDS[command];
+  if (entry === undefined) {
+    process.stderr.write(`ringstore: unknown command "${command}"\n\n${help()}`);
+    return 2;
+  }
+  return (await entry.load()).run(rest);
 }
 
 process.exitCode = await main(process.argv.slice(2));
