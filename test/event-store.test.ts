@@ -225,6 +225,9 @@ describe('queries', () => {
       { key: 'a', value: 40 },
       { key: 'c', value: 40 },
     ]);
+    expect((await store.snapshot({ keys: ['a'], fromVersion: 2 })).map((e) => e.payload.amount)).toEqual([30]);
+    expect(await store.count({ toVersion: 1 })).toBe(3);
+    await expect(store.count({ fromVersion: 1.5 })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
     const all = await store.snapshot();
     expect(all.map((e) => e.timestamp)).toEqual([100, 200, 300, 400]);
     const it: number[] = [];

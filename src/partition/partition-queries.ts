@@ -10,6 +10,8 @@ export interface WireQuery {
   types?: string[];
   /** [valueIndex, op, operand] triples; op is one of OPS. */
   comparisons?: [number, number, number][];
+  fromVersion?: number;
+  toVersion?: number;
   limit?: number;
 }
 
@@ -70,6 +72,9 @@ export class PartitionQueries {
       if (typeIds.size === 0) return;
     }
     const cmp = q.comparisons ?? [];
+    const fromVersion = q.fromVersion ?? -Infinity;
+    const toVersion = q.toVersion ?? Infinity;
+    const ver = m.ver;
     const ts = m.ts;
     const flags = m.flags;
     const pos = m.pos;
@@ -80,6 +85,7 @@ export class PartitionQueries {
       const t = ts[s];
       if (t < from || t > to) continue;
       if (keyIds !== null && !keyIds.has(m.keyId[s])) continue;
+      if (ver[s] < fromVersion || ver[s] > toVersion) continue;
       if (typeIds !== null && !typeIds.has(m.typeId[s])) continue;
       let ok = true;
       for (let i = 0; i < cmp.length && ok; i++) {
@@ -100,7 +106,7 @@ export class PartitionQueries {
     let sum = 0;
     let min = Infinity;
     let max = -Infinity;
-    if (v < 0 && q.keys === undefined && q.types === undefined && !q.comparisons?.length && q.from === undefined && q.to === undefined) {
+    if (v < 0 && q.keys === undefined && q.types === undefined && !q.comparisons?.length && q.from === undefined && q.to === undefined && q.fromVersion === undefined && q.toVersion === undefined) {
       return { count: this.c.live, sum: 0, min, max };
     }
     this.each(q, (s) => {

@@ -18,6 +18,12 @@ export function toWireQuery<T>(q: Query<T> | undefined, o: ResolvedOptions<T>): 
     if (!isNum(q.to)) throw invalidArgument('query.to must be a number (ms)');
     wire.to = q.to;
   }
+  for (const f of ['fromVersion', 'toVersion'] as const) {
+    const x = q[f];
+    if (x === undefined) continue;
+    if (!Number.isInteger(x)) throw invalidArgument(`query.${f} must be an integer`);
+    wire[f] = x;
+  }
   if (q.keys !== undefined) {
     if (!Array.isArray(q.keys)) throw invalidArgument('query.keys must be an array');
     wire.keys = q.keys.map((k) => {

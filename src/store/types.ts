@@ -75,6 +75,10 @@ export interface Query<T> {
   to?: number;
   /** Only these keys. */
   keys?: readonly (string | number)[];
+  /** Only events whose key version is >= fromVersion (inclusive): pages through a key's events. */
+  fromVersion?: number;
+  /** Only events whose key version is <= toVersion (inclusive). */
+  toVersion?: number;
   /** Only these partitions. */
   partitions?: readonly number[];
   where?: Where;
