@@ -145,6 +145,21 @@ describe('append', () => {
     expect(store.stats.appended).toBe(1);
   });
 
+  it('non-ASCII keys, types and payloads round-trip through both append paths', async () => {
+    const store = make({ type: 'type' });
+    const e1 = { type: 'dépôt', user: 'zoë ✓', amount: 1, note: 'naïve 😀 — ok' };
+    const e2 = { type: 'dépôt', user: 'zoë ✓', amount: 2, note: 'x'.repeat(50) + 'é' };
+    await store.append(e1);
+    expect(store.tryAppend(e2)).toBe(true);
+    await store.flush();
+    const events = await store.snapshot({ keys: ['zoë ✓'], where: { type: 'dépôt' } });
+    expect(events.map((e) => e.payload)).toEqual([e1, e2]);
+    expect(events.map((e) => [e.key, e.type, e.version])).toEqual([
+      ['zoë ✓', 'dépôt', 1],
+      ['zoë ✓', 'dépôt', 2],
+    ]);
+  });
+
   it('tryAppend returns false only when the input ring is full of uncommitted events', async () => {
     const store = make({ capacity: 1_000_000, partitions: 1, payloadBytes: 64_000_000, inputBytes: 1 << 16, maxEventBytes: 1000 });
     let refused = 0;

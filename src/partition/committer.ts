@@ -1,20 +1,39 @@
-import { monotonicFactory } from 'ulid';
 import {
   ACK_FIELDS, AckStatus, Cnt, ControlMemory, Ctl, Gauge, PartitionMemory, REC_HEADER_BYTES, Rec, RecFlag, RecKind,
   SlotFlag,
 } from '../ring/layout.js';
 import { readUtf8 } from '../ring/utf8.js';
+import { EventIds, ID_BYTES } from './event-ids.js';
 import { WindowBuckets } from './window-buckets.js';
+
+const encoder = new TextEncoder();
+
+/** FNV-1a over a byte range. */
+function hashBytes(u8: Uint8Array, at: number, len: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ u8[at + i], 0x01000193);
+  return h >>> 0;
+}
+
+function sameBytes(a: Uint8Array, u8: Uint8Array, at: number, len: number): boolean {
+  if (a.length !== len) return false;
+  for (let i = 0; i < len; i++) if (a[i] !== u8[at + i]) return false;
+  return true;
+}
 
 const C_IN_HEAD = PartitionMemory.ctl(Ctl.IN_HEAD);
 const C_LAST_INPUT = PartitionMemory.ctl(Ctl.LAST_INPUT);
 const C_LAST_INPUT_SET = PartitionMemory.ctl(Ctl.LAST_INPUT_SET);
-const ULID_LEN = 26;
 const RATE_SECONDS = 10;
 
 interface KeyState {
   id: number;
   version: number;
+  /** The key's UTF-8 bytes, to find it again from input bytes without making a string. */
+  bytes: Uint8Array;
+  hash: number;
+  /** Next key with the same byte hash. */
+  next: KeyState | undefined;
 }
 
 /** An evicted event as raw parts, sent in batches to the coordinator's onDiscarded. */
@@ -49,6 +68,9 @@ export class Committer {
   readonly cfg: CommitterConfig;
   readonly keys = new Map<string, KeyState>();
   readonly keyNames: string[] = [];
+  private readonly keysByHash = new Map<number, KeyState>();
+  private lastType: Uint8Array | null = null;
+  private lastTypeId = 0;
   readonly types = new Map<string, number>();
   readonly typeNames: string[] = [];
   readonly buckets: WindowBuckets | null;
@@ -56,7 +78,9 @@ export class Committer {
   private readonly dedup = new Map<string, { position: number; version: number }>();
   private readonly dedupOrder: string[] = [];
   private dedupHead = 0;
-  private readonly ulid = monotonicFactory();
+  private readonly ids = new EventIds();
+  /** Commit time of the current batch (ids use it; read once per batch). */
+  private batchMs = 0;
   private readonly C: number;
   private readonly A: number;
   private readonly V: number;
@@ -179,11 +203,33 @@ export class Committer {
   private keyState(key: string): KeyState {
     let ks = this.keys.get(key);
     if (ks === undefined) {
-      ks = { id: this.keyNames.length, version: 0 };
+      const bytes = encoder.encode(key);
+      const hash = hashBytes(bytes, 0, bytes.length);
+      ks = { id: this.keyNames.length, version: 0, bytes, hash, next: this.keysByHash.get(hash) };
       this.keys.set(key, ks);
+      this.keysByHash.set(hash, ks);
       this.keyNames.push(key);
     }
     return ks;
+  }
+
+  /** The key whose UTF-8 bytes are u8[at, at+len): no string is made once the key is known. */
+  private keyStateAt(u8: Uint8Array, at: number, len: number): KeyState {
+    const hash = hashBytes(u8, at, len);
+    for (let ks = this.keysByHash.get(hash); ks !== undefined; ks = ks.next) {
+      if (ks.hash === hash && sameBytes(ks.bytes, u8, at, len)) return ks;
+    }
+    return this.keyState(readUtf8(u8, at, len));
+  }
+
+  /** The type id of the UTF-8 bytes u8[at, at+len), with a one-entry cache (types repeat). */
+  private typeIdAt(u8: Uint8Array, at: number, len: number): number {
+    const last = this.lastType;
+    if (last !== null && sameBytes(last, u8, at, len)) return this.lastTypeId;
+    const id = this.typeId(readUtf8(u8, at, len));
+    this.lastType = u8.slice(at, at + len);
+    this.lastTypeId = id;
+    return id;
   }
 
   private typeId(type: string): number {
@@ -221,6 +267,8 @@ export class Committer {
     let head = this.inHead;
     let n = 0;
     const cap = this.mask + 1;
+    const now = Date.now();
+    if (now > this.batchMs) this.batchMs = now; // ids never go back in time
     // Stop after one full ring: bytes consumed in this call are zeroed only at
     // release, so going further would read this batch's first record again.
     while (n < max && ((head - this.inHead) >>> 0) < cap) {
@@ -271,8 +319,7 @@ export class Committer {
     const w0 = (head & this.mask) >> 2;
     const off0 = head & this.mask;
     const keyStart = off0 + REC_HEADER_BYTES + this.V * 8 + m.inI32[w0 + Rec.ID_LEN];
-    const key = readUtf8(m.inU8, keyStart, m.inI32[w0 + Rec.KEY_LEN]);
-    const ks = this.keyState(key);
+    const ks = this.keyStateAt(m.inU8, keyStart, m.inI32[w0 + Rec.KEY_LEN]);
     const expected = m.inF64[(off0 >> 3) + Rec.F_EXPECTED];
     const ok = !(m.inI32[w0 + Rec.KIND] & RecFlag.EXPECTED) || ks.version === expected;
     let at = head;
@@ -307,8 +354,7 @@ export class Committer {
     const wantsAck = (flags & RecFlag.ACK) !== 0;
     this.appended++;
 
-    const key = readUtf8(m.inU8, bytesAt + idLen, keyLen);
-    const ks = this.keyState(key);
+    const ks = this.keyStateAt(m.inU8, bytesAt + idLen, keyLen);
     let callerId: string | null = null;
     if (flags & RecFlag.CALLER_ID) {
       callerId = readUtf8(m.inU8, bytesAt, idLen);
@@ -329,7 +375,7 @@ export class Committer {
 
     const position = this.tailPos;
     const version = ks.version + 1;
-    const storedIdLen = idLen === 0 ? ULID_LEN : idLen;
+    const storedIdLen = idLen === 0 ? ID_BYTES : idLen;
     const bytes = storedIdLen + keyLen + typeLen + payloadLen;
     this.makeRoom(position, bytes);
     if (this.arenaTail % this.A + bytes > this.A) this.arenaTail += this.A - (this.arenaTail % this.A);
@@ -341,7 +387,7 @@ export class Committer {
     m.ts[s] = m.inF64[f + Rec.F_TS];
     m.ver[s] = version;
     m.keyId[s] = ks.id;
-    m.typeId[s] = this.typeId(readUtf8(m.inU8, bytesAt + idLen + keyLen, typeLen));
+    m.typeId[s] = this.typeIdAt(m.inU8, bytesAt + idLen + keyLen, typeLen);
     m.flags[s] = SlotFlag.LIVE | (callerId !== null ? SlotFlag.CALLER_ID : 0);
     m.idLen[s] = storedIdLen;
     m.keyLen[s] = keyLen;
@@ -352,9 +398,8 @@ export class Committer {
     for (let v = 0; v < V; v++) m.values[v * this.C + s] = m.inF64[f + Rec.F_VALUES + v];
     let dst = m.arenaBase + (this.arenaTail % this.A);
     if (idLen === 0) {
-      const id = this.ulid();
-      for (let i = 0; i < ULID_LEN; i++) m.u8[dst + i] = id.charCodeAt(i);
-      dst += ULID_LEN;
+      this.ids.write(m.u8, dst, this.batchMs, position);
+      dst += ID_BYTES;
     }
     const src = m.inputBase + bytesAt;
     m.u8.copyWithin(dst, src, src + idLen + keyLen + typeLen + payloadLen);

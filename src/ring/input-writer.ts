@@ -22,6 +22,8 @@ export class InputWriter {
   private readonly inI32: Int32Array;
   private readonly cap: number;
   private readonly mask: number;
+  private readonly wakeThreshold: number;
+  private wakeScheduled = false;
 
   constructor(mem: PartitionMemory) {
     this.mem = mem;
@@ -29,6 +31,7 @@ export class InputWriter {
     this.inI32 = mem.inI32;
     this.cap = mem.geometry.inputBytes;
     this.mask = this.cap - 1;
+    this.wakeThreshold = this.cap >> 4;
   }
 
   /**
@@ -63,10 +66,28 @@ export class InputWriter {
     Atomics.store(this.inI32, (offset >> 2) + Rec.LENGTH, length);
   }
 
-  /** Wakes the worker if it announced it is going to sleep. Call after publishing. */
+  /**
+   * Wakes the worker if it announced it is going to sleep. Call after
+   * publishing. A notify is a system call, so a sleeping worker is woken at
+   * once only when the ring is 1/16 full; otherwise once, at the end of the
+   * current tick (a microtask). Only the producer that flips SLEEPING rings.
+   */
   wake(): void {
-    // Only the producer that flips SLEEPING rings: one notify per sleep, not one per append.
-    if (Atomics.load(this.i32, SLEEPING) === 1 && Atomics.compareExchange(this.i32, SLEEPING, 1, 0) === 1) {
+    if (Atomics.load(this.i32, SLEEPING) !== 1) return;
+    if (this.used() >= this.wakeThreshold) this.ring();
+    else if (!this.wakeScheduled) {
+      this.wakeScheduled = true;
+      queueMicrotask(this.ringLater);
+    }
+  }
+
+  private readonly ringLater = (): void => {
+    this.wakeScheduled = false;
+    this.ring();
+  };
+
+  private ring(): void {
+    if (Atomics.compareExchange(this.i32, SLEEPING, 1, 0) === 1) {
       Atomics.add(this.i32, DOORBELL, 1);
       Atomics.notify(this.i32, DOORBELL);
     }

@@ -56,6 +56,9 @@ interface Planned {
   type: string;
   ts: number;
   json: string;
+  jsonBytes: number;
+  keyBytes: number;
+  typeBytes: number;
   vals: Float64Array;
 }
 
@@ -97,6 +100,11 @@ export class Producer<T> {
   private curType = '';
   private curTs = 0;
   private curJson = '';
+  private curJsonBytes = 0;
+  private curKeyBytes = 0;
+  private curTypeBytes = 0;
+  private readonly valueCount: number;
+  private readonly fixedBytes: number;
 
   constructor(mems: PartitionMemory[], ctl: ControlMemory, producerId: number, spec: ProducerSpec<T>) {
     this.id = producerId;
@@ -117,6 +125,8 @@ export class Producer<T> {
     this.typeOf = s.type === undefined ? (e: T) => (e as { type?: unknown } | null)?.type : compileSelector(s.type);
     this.valueOf = s.values.map((v) => compileSelector(v));
     this.vals = new Float64Array(Math.max(1, s.values.length));
+    this.valueCount = s.values.length;
+    this.fixedBytes = REC_HEADER_BYTES + s.values.length * 8;
   }
 
   /**
@@ -136,7 +146,18 @@ export class Producer<T> {
       lane.writer.countRefused();
       return false;
     }
-    this.writeRecord(lane, off, need, id === undefined ? 0 : RecFlag.CALLER_ID, 0, 1, -1, id ?? '');
+    const flags = id === undefined ? 0 : RecFlag.CALLER_ID;
+    if (!this.writeRecord(lane, off, need, flags, 0, 1, -1, id ?? '')) {
+      this.exactSizes();
+      const exact = this.recordBytes(id ?? '');
+      const again = lane.writer.claim(exact);
+      if (again < 0) {
+        lane.writer.wake();
+        lane.writer.countRefused();
+        return false;
+      }
+      this.writeRecord(lane, again, exact, flags, 0, 1, -1, id ?? '');
+    }
     lane.writer.wake();
     return true;
   }
@@ -163,11 +184,13 @@ export class Producer<T> {
     const plan: Planned[] = [];
     for (let i = 0; i < events.length; i++) {
       const partition = this.prepare(events[i], opts.partition);
+      this.exactSizes();
       const caller = ids !== undefined;
       const id = caller ? ids[i] : this.ulid();
       plan.push({
         partition, key: this.curKey, id, caller, need: this.recordBytes(id),
-        type: this.curType, ts: this.curTs, json: this.curJson, vals: this.vals.slice(),
+        type: this.curType, ts: this.curTs, json: this.curJson, jsonBytes: this.curJsonBytes, keyBytes: this.curKeyBytes,
+        typeBytes: this.curTypeBytes, vals: this.vals.slice(),
       });
     }
     if (expected !== undefined && plan.some((p) => p.key !== plan[0].key || p.partition !== plan[0].partition)) {
@@ -251,6 +274,9 @@ export class Producer<T> {
     this.curType = p.type;
     this.curTs = p.ts;
     this.curJson = p.json;
+    this.curJsonBytes = p.jsonBytes;
+    this.curKeyBytes = p.keyBytes;
+    this.curTypeBytes = p.typeBytes;
     this.vals.set(p.vals);
   }
 
@@ -293,14 +319,20 @@ export class Producer<T> {
       throw new RingstoreError('RS_ERR_ENCODE', `event is not JSON-serialisable: ${(err as Error).message}`, undefined, { cause: err });
     }
     if (json === undefined) throw new RingstoreError('RS_ERR_ENCODE', 'event is not JSON-serialisable');
-    if (json.length > spec.maxEventBytes) {
+    // Claims assume one byte per UTF-16 unit (ASCII JSON, the common case);
+    // a longer encoding is detected at write time and retried exactly.
+    const jsonBytes = json.length;
+    if (jsonBytes > spec.maxEventBytes) {
       throw new RingstoreError('RS_ERR_EVENT_TOO_LARGE', `encoded event exceeds maxEventBytes (${spec.maxEventBytes})`, {
         maxEventBytes: spec.maxEventBytes,
       });
     }
     this.curKey = key;
+    this.curKeyBytes = utf8Length(key);
+    this.curTypeBytes = utf8Length(this.curType);
     this.curTs = ts;
     this.curJson = json;
+    this.curJsonBytes = jsonBytes;
     if (partition !== undefined) {
       if (!Number.isInteger(partition) || partition < 0 || partition >= spec.partitions) {
         throw invalidArgument(`partition must be an integer in [0, ${spec.partitions}), got ${String(partition)}`);
@@ -314,22 +346,20 @@ export class Producer<T> {
     return hashKey(key) % spec.partitions;
   }
 
-  /** Worst-case record size for the prepared event (3 UTF-8 bytes per UTF-16 unit). */
+  /** Exact record size of the prepared event: claims take only what they use. */
   private recordBytes(id: string): number {
-    const payloadMax = Math.min(this.curJson.length * 3, this.spec.maxEventBytes);
-    return align8(
-      REC_HEADER_BYTES + this.spec.valueNames.length * 8 + 3 * (this.curKey.length + this.curType.length + id.length) + payloadMax,
-    );
+    return align8(this.fixedBytes + utf8Length(id) + this.curKeyBytes + this.curTypeBytes + this.curJsonBytes);
   }
 
-  private writeRecord(lane: Lane, off: number, need: number, flags: number, ticket: number, batch: number, expected: number, id: string): void {
+  /** Writes and publishes a record; false when the claim was too short (the record is published as VOID). */
+  private writeRecord(lane: Lane, off: number, need: number, flags: number, ticket: number, batch: number, expected: number, id: string): boolean {
     const mem = lane.mem;
     const i32 = mem.inI32;
     const f64 = mem.inF64;
     const u8 = mem.inU8;
     const w = off >> 2;
     const f = off >> 3;
-    const V = this.spec.valueNames.length;
+    const V = this.valueCount;
     f64[f + Rec.F_TS] = this.curTs;
     f64[f + Rec.F_EXPECTED] = expected;
     for (let i = 0; i < V; i++) f64[f + Rec.F_VALUES + i] = this.vals[i];
@@ -341,7 +371,8 @@ export class Producer<T> {
     p += keyLen;
     const typeLen = writeUtf8(u8, p, this.curType, end - p);
     p += typeLen;
-    const r = encoder.encodeInto(this.curJson, u8.subarray(p, Math.min(end, p + this.spec.maxEventBytes)));
+    const r = encoder.encodeInto(this.curJson, u8.subarray(p, end));
+    const written = r.written;
     let kind: number = RecKind.EVENT;
     if (r.read !== this.curJson.length || idLen < 0 || keyLen < 0 || typeLen < 0) kind = RecKind.VOID;
     i32[w + Rec.KIND] = kind | flags;
@@ -351,11 +382,23 @@ export class Producer<T> {
     i32[w + Rec.KEY_LEN] = keyLen;
     i32[w + Rec.TYPE_LEN] = typeLen;
     i32[w + Rec.ID_LEN] = idLen;
-    i32[w + Rec.PAYLOAD_LEN] = r.written;
+    i32[w + Rec.PAYLOAD_LEN] = written;
     lane.writer.publish(off, need);
-    if (kind === RecKind.VOID) {
-      throw new RingstoreError('RS_ERR_EVENT_TOO_LARGE', `encoded event exceeds maxEventBytes (${this.spec.maxEventBytes})`);
+    return kind !== RecKind.VOID;
+  }
+
+  /**
+   * After a VOID write (the JSON was not ASCII, so the claim was short):
+   * measures the exact UTF-8 size, checks maxEventBytes, and returns it.
+   */
+  private exactSizes(): void {
+    const bytes = Buffer.byteLength(this.curJson);
+    if (bytes > this.spec.maxEventBytes) {
+      throw new RingstoreError('RS_ERR_EVENT_TOO_LARGE', `encoded event exceeds maxEventBytes (${this.spec.maxEventBytes})`, {
+        maxEventBytes: this.spec.maxEventBytes,
+      });
     }
+    this.curJsonBytes = bytes;
   }
 
   private startPump(): void {
@@ -454,6 +497,12 @@ function settle(p: Pending, status: number, partition: number, position: number,
     c.done = true;
     c.resolve(c.single ? c.results[0] : c.results);
   }
+}
+
+/** UTF-8 length of a short string (ASCII fast path). */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s);
+  return s.length;
 }
 
 function checkId(id: unknown): asserts id is string {
