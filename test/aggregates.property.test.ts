@@ -55,6 +55,16 @@ describe('aggregates equal a brute-force computation over snapshot() (guarantee 
             expect(await store.min('v', q)).toBe(model.length ? Math.min(...model) : null);
             expect(await store.max('v', q)).toBe(model.length ? Math.max(...model) : null);
             expect(await store.average('v', q)).toBeCloseTo(model.length ? model.reduce((x, y) => x + y, 0) / model.length : 0, 9);
+            // the flat-scan path: time range and at most one comparison
+            for (const op of ['gt', 'lte', 'ne'] as const) {
+              const fast = { from, to, where: { values: { v: { [op]: 0 } } } };
+              const test = (x: number): boolean => (op === 'gt' ? x > 0 : op === 'lte' ? x <= 0 : x !== 0);
+              const vs = snap.filter((e) => e.timestamp >= from && e.timestamp <= to && test(e.values.v)).map((e) => e.values.v);
+              expect(await store.count(fast)).toBe(vs.length);
+              expect(await store.sum('v', fast)).toBe(vs.reduce((x, y) => x + y, 0));
+              expect(await store.max('v', fast)).toBe(vs.length ? Math.max(...vs) : null);
+            }
+            expect(await store.count({ from, to })).toBe(snap.filter((e) => e.timestamp >= from && e.timestamp <= to).length);
             const groups = await store.groupBy('v', { keys: ['a', 'b'] });
             for (const key of ['a', 'b']) {
               const vs = snap.filter((e) => e.key === key).map((e) => e.values.v);

@@ -29,8 +29,11 @@ export interface PackedEvents {
   count: number;
   /** Per event: ts, position, version, then the declared values. */
   numbers: Float64Array;
-  /** Per event: idLen, keyLen, typeLen, payloadLen (bytes follow in this order). */
+  /** Per event: idLen, key index, type index, payloadLen (id and payload bytes follow, in this order). */
   lengths: Int32Array;
+  /** Keys and types referenced by the events, sent once each (no per-event key string to decode). */
+  keys: string[];
+  types: string[];
   bytes: Uint8Array;
 }
 
@@ -109,6 +112,10 @@ export class PartitionQueries {
     if (v < 0 && q.keys === undefined && q.types === undefined && !q.comparisons?.length && q.from === undefined && q.to === undefined && q.fromVersion === undefined && q.toVersion === undefined) {
       return { count: this.c.live, sum: 0, min, max };
     }
+    const cmps = q.comparisons ?? [];
+    if (q.keys === undefined && q.types === undefined && q.fromVersion === undefined && q.toVersion === undefined && cmps.length <= 1) {
+      return this.scan(v, q.from ?? -Infinity, q.to ?? Infinity, cmps[0]);
+    }
     this.each(q, (s) => {
       count++;
       if (v >= 0) {
@@ -118,6 +125,55 @@ export class PartitionQueries {
         if (x > max) max = x;
       }
     });
+    return { count, sum, min, max };
+  }
+
+  /**
+   * The common aggregate shape (time range, at most one value comparison)
+   * as a flat loop over the slot columns: no callback per slot, and slots
+   * walked as at most two contiguous runs instead of position modulo C.
+   */
+  private scan(v: number, from: number, to: number, cmp: [number, number, number] | undefined): Partial {
+    const c = this.c;
+    const m = c.mem;
+    const C = m.geometry.capacity;
+    const flags = m.flags;
+    const ts = m.ts;
+    const vals = m.values;
+    const vBase = v >= 0 ? v * C : 0;
+    const cBase = cmp !== undefined ? cmp[0] * C : 0;
+    const op = cmp !== undefined ? cmp[1] : -1;
+    const x0 = cmp !== undefined ? cmp[2] : 0;
+    const timed = from !== -Infinity || to !== Infinity;
+    let count = 0;
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    const n = c.tailPos - c.headPos;
+    if (n <= 0) return { count, sum, min, max };
+    const first = (c.headPos - 1) % C;
+    const runs = first + n <= C ? [first, first + n] : [first, C, 0, first + n - C];
+    for (let r = 0; r < runs.length; r += 2) {
+      const end = runs[r + 1];
+      for (let s = runs[r]; s < end; s++) {
+        if ((flags[s] & 1) === 0) continue; // SlotFlag.LIVE
+        if (timed) {
+          const t = ts[s];
+          if (t < from || t > to) continue;
+        }
+        if (op >= 0) {
+          const y = vals[cBase + s];
+          if (op === 0 ? y !== x0 : op === 1 ? y === x0 : op === 2 ? y <= x0 : op === 3 ? y < x0 : op === 4 ? y >= x0 : y > x0) continue;
+        }
+        count++;
+        if (v >= 0) {
+          const x = vals[vBase + s];
+          sum += x;
+          if (x < min) min = x;
+          if (x > max) max = x;
+        }
+      }
+    }
     return { count, sum, min, max };
   }
 
@@ -169,8 +225,12 @@ export class PartitionQueries {
     const numbers = new Float64Array(n * stride);
     const lengths = new Int32Array(n * 4);
     let total = 0;
-    for (const s of slots) total += m.idLen[s] + m.keyLen[s] + m.typeLen[s] + m.payloadLen[s];
+    for (const s of slots) total += m.idLen[s] + m.payloadLen[s];
     const bytes = new Uint8Array(total);
+    const keys: string[] = [];
+    const types: string[] = [];
+    const keyIndex = new Map<number, number>();
+    const typeIndex = new Map<number, number>();
     let at = 0;
     for (let i = 0; i < n; i++) {
       const s = slots[i];
@@ -179,16 +239,30 @@ export class PartitionQueries {
       numbers[o + 1] = m.pos[s];
       numbers[o + 2] = m.ver[s];
       for (let v = 0; v < V; v++) numbers[o + 3 + v] = m.values[v * C + s];
-      const len = m.idLen[s] + m.keyLen[s] + m.typeLen[s] + m.payloadLen[s];
-      lengths[i * 4] = m.idLen[s];
-      lengths[i * 4 + 1] = m.keyLen[s];
-      lengths[i * 4 + 2] = m.typeLen[s];
-      lengths[i * 4 + 3] = m.payloadLen[s];
+      let k = keyIndex.get(m.keyId[s]);
+      if (k === undefined) {
+        k = keys.push(this.c.keyNames[m.keyId[s]]) - 1;
+        keyIndex.set(m.keyId[s], k);
+      }
+      let t = typeIndex.get(m.typeId[s]);
+      if (t === undefined) {
+        t = types.push(this.c.typeNames[m.typeId[s]]) - 1;
+        typeIndex.set(m.typeId[s], t);
+      }
+      const idLen = m.idLen[s];
+      const payloadLen = m.payloadLen[s];
+      lengths[i * 4] = idLen;
+      lengths[i * 4 + 1] = k;
+      lengths[i * 4 + 2] = t;
+      lengths[i * 4 + 3] = payloadLen;
       const src = m.arenaAbs[s] % A;
-      bytes.set(m.arena.subarray(src, src + len), at);
-      at += len;
+      bytes.set(m.arena.subarray(src, src + idLen), at);
+      at += idLen;
+      const pay = src + idLen + m.keyLen[s] + m.typeLen[s];
+      bytes.set(m.arena.subarray(pay, pay + payloadLen), at);
+      at += payloadLen;
     }
-    return { count: n, numbers, lengths, bytes };
+    return { count: n, numbers, lengths, keys, types, bytes };
   }
 
   /** Window partials per value from the time buckets: O(buckets). */

@@ -278,8 +278,15 @@ export class EventStore<T = unknown> implements AsyncDisposable {
    * read at slightly different instants, so it is not a cut).
    */
   async snapshot(q?: Query<T>): Promise<StoredEvent<T>[]> {
+    const limit = q?.limit ?? Infinity;
+    const filter = q?.filter;
+    const parts = await this.packed(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
     const out: StoredEvent<T>[] = [];
-    for await (const e of this.events(q)) out.push(e);
+    for (const e of mergePacked<T>(parts, this.options.valueNames)) {
+      if (filter !== undefined && !filter(e)) continue;
+      out.push(e);
+      if (out.length >= limit) break;
+    }
     return out;
   }
 

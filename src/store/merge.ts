@@ -1,19 +1,85 @@
 import type { PackedEvents } from '../partition/partition-queries.js';
-import { decodeBytes } from '../ring/utf8.js';
 import type { StoredEvent } from './types.js';
+
+/** Buffer's utf8Slice decodes a byte range straight to a string (what toString('utf8', a, b) calls, minus the argument checks). */
+type SliceBuffer = Buffer & { utf8Slice(start: number, end: number): string };
+
+/**
+ * A stored event decoded from a packed query result. `id` and `values` are
+ * decoded on first access (most readers of a big snapshot never touch
+ * them), which saves a string and an object per event; `toJSON` includes
+ * them, so the event serialises like a plain object.
+ */
+class DecodedEvent<T> implements StoredEvent<T> {
+  key: string;
+  type: string;
+  timestamp: number;
+  partition: number;
+  position: number;
+  version: number;
+  payload: T;
+  #buf: SliceBuffer;
+  #idAt: number;
+  #idLen: number;
+  #numbers: Float64Array;
+  #at: number;
+  #names: string[];
+  #id: string | undefined;
+  #values: Record<string, number> | undefined;
+
+  constructor(
+    key: string, type: string, partition: number, payload: T,
+    buf: SliceBuffer, idAt: number, idLen: number, numbers: Float64Array, at: number, names: string[],
+  ) {
+    this.key = key;
+    this.type = type;
+    this.timestamp = numbers[at];
+    this.partition = partition;
+    this.position = numbers[at + 1];
+    this.version = numbers[at + 2];
+    this.payload = payload;
+    this.#buf = buf;
+    this.#idAt = idAt;
+    this.#idLen = idLen;
+    this.#numbers = numbers;
+    this.#at = at;
+    this.#names = names;
+  }
+
+  get id(): string {
+    return (this.#id ??= this.#buf.utf8Slice(this.#idAt, this.#idAt + this.#idLen));
+  }
+
+  get values(): Record<string, number> {
+    if (this.#values === undefined) {
+      const values: Record<string, number> = {};
+      const names = this.#names;
+      for (let v = 0; v < names.length; v++) values[names[v]] = this.#numbers[this.#at + 3 + v];
+      this.#values = values;
+    }
+    return this.#values;
+  }
+
+  toJSON(): StoredEvent<T> {
+    return {
+      id: this.id, key: this.key, type: this.type, timestamp: this.timestamp, partition: this.partition,
+      position: this.position, version: this.version, values: this.values, payload: this.payload,
+    };
+  }
+}
 
 /**
  * Merges per-partition results (each sorted by timestamp, then position)
  * into the store's approximate global order: timestamp, then partition, then
- * position. Decodes lazily, one event at a time, so a consumer that stops
- * early pays only for what it read.
+ * position. Decodes one event at a time, so a consumer that stops early pays
+ * only for what it read.
  */
 export function* mergePacked<T>(parts: PackedEvents[], valueNames: string[], limit = Infinity): Generator<StoredEvent<T>> {
-  const V = valueNames.length;
-  const stride = 3 + V;
+  const stride = 3 + valueNames.length;
   const k = parts.length;
   const idx = new Array<number>(k).fill(0);
   const byteAt = new Array<number>(k).fill(0);
+  const bufs = parts.map((p) => Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength) as SliceBuffer);
   let emitted = 0;
   while (emitted < limit) {
     let best = -1;
@@ -30,31 +96,18 @@ export function* mergePacked<T>(parts: PackedEvents[], valueNames: string[], lim
     if (best === -1) return;
     const part = parts[best];
     const i = idx[best]++;
-    const o = i * stride;
-    const idLen = part.lengths[i * 4];
-    const keyLen = part.lengths[i * 4 + 1];
-    const typeLen = part.lengths[i * 4 + 2];
-    const payloadLen = part.lengths[i * 4 + 3];
-    let at = byteAt[best];
-    const b = part.bytes;
-    const id = decodeBytes(b.subarray(at, (at += idLen)));
-    const key = decodeBytes(b.subarray(at, (at += keyLen)));
-    const type = decodeBytes(b.subarray(at, (at += typeLen)));
-    const payload = JSON.parse(decodeBytes(b.subarray(at, (at += payloadLen)))) as T;
-    byteAt[best] = at;
-    const values: Record<string, number> = {};
-    for (let v = 0; v < V; v++) values[valueNames[v]] = part.numbers[o + 3 + v];
+    const lengths = part.lengths;
+    const idLen = lengths[i * 4];
+    const payloadLen = lengths[i * 4 + 3];
+    const b = bufs[best];
+    const idAt = byteAt[best];
+    const payAt = idAt + idLen;
+    byteAt[best] = payAt + payloadLen;
+    const payload = JSON.parse(b.utf8Slice(payAt, payAt + payloadLen)) as T;
     emitted++;
-    yield {
-      id,
-      key,
-      type,
-      timestamp: part.numbers[o],
-      partition: (part as PackedEvents & { partition: number }).partition,
-      position: part.numbers[o + 1],
-      version: part.numbers[o + 2],
-      values,
-      payload,
-    };
+    yield new DecodedEvent<T>(
+      part.keys[lengths[i * 4 + 1]], part.types[lengths[i * 4 + 2]], (part as PackedEvents & { partition: number }).partition,
+      payload, b, idAt, idLen, part.numbers, i * stride, valueNames,
+    );
   }
 }
