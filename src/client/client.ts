@@ -1,0 +1,360 @@
+/**
+ * `RingstoreClient`: a typed client of the ringstore daemon on the built-in
+ * fetch. Errors are typed ({@link RingstoreHttpError} and subclasses, matching
+ * the server's `RS_ERR_*` codes). Only idempotent operations are retried
+ * (reads, deletes, admin, and appends that carry idempotency ids), on network
+ * errors and 429/502/503/504, with exponential backoff and jitter.
+ */
+import { NetworkError, errorFromResponse, RingstoreHttpError } from './errors.js';
+import { RemoteStreamSession, type OpenSessionOptions } from './session.js';
+import { parseSse } from './sse.js';
+import type { Aggregate, AppendResult, MetricEvent, StreamAggregate, StreamItem, StreamPage, TimeInput, TimeRange } from './types.js';
+
+/** Options of {@link RingstoreClient}. */
+export interface RingstoreClientOptions {
+  /** Daemon URL (default `http://127.0.0.1:7070`). */
+  baseUrl?: string;
+  /** Bearer token for writes and admin routes. */
+  token?: string;
+  /** Retries of idempotent requests (default 3; 0 disables). */
+  retries?: number;
+  /** First backoff delay in ms, doubled per retry, with jitter (default 50). */
+  retryBaseMs?: number;
+  /** Per-request timeout in ms (default 30,000). Subscriptions have none. */
+  timeoutMs?: number;
+  /** A fetch implementation (default the global fetch). */
+  fetch?: typeof fetch;
+}
+
+/** Options of {@link RingstoreClient.append}. */
+export interface AppendOptions {
+  /** The stream's version before this append (0 = new stream); a mismatch throws `VersionConflictError`. */
+  expectedVersion?: number;
+  /** Retry key: a retry returns the original result and stores nothing twice (a batch's event i gets `<key>:<i>`). */
+  idempotencyKey?: string;
+  /** Body format of a batch: a JSON array (default) or NDJSON. */
+  format?: 'json' | 'ndjson';
+  signal?: AbortSignal;
+}
+
+/** Per-request settings of the internal request helper. */
+interface RequestInit2 {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  rawBody?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  idempotent: boolean;
+  signal?: AbortSignal;
+}
+
+const RETRY_STATUS = new Set([429, 502, 503, 504]);
+
+/** Encodes a stream name as path segments (slashes kept). */
+export function streamPath(stream: string): string {
+  if (typeof stream !== 'string' || stream.length === 0) throw new TypeError('stream must be a non-empty string');
+  return stream.split('/').map(encodeURIComponent).join('/');
+}
+
+function timeParam(t: TimeInput | undefined): string | undefined {
+  if (t === undefined) return undefined;
+  return t instanceof Date ? t.toISOString() : String(t);
+}
+
+/**
+ * A client of one daemon.
+ *
+ * @example
+ * ```ts
+ * const client = new RingstoreClient({ baseUrl: 'http://127.0.0.1:7070' });
+ * const r = await client.append('gateway/orders', { id: 'o-1', valor: 10, gatewayId: 'g1' });
+ * for await (const e of client.read('gateway/orders')) console.log(e.version, e.valor);
+ * ```
+ */
+export class RingstoreClient {
+  /** The daemon URL, without a trailing slash. */
+  readonly baseUrl: string;
+  readonly #token: string | undefined;
+  readonly #retries: number;
+  readonly #retryBaseMs: number;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+
+  /** The reference's `/metrics/*` routes. */
+  readonly metrics: {
+    /** `POST /metrics` (one event or a batch). Not retried (no idempotency on metrics). */
+    append(events: MetricEvent | readonly MetricEvent[]): Promise<void>;
+    /** `GET /metrics/sum`: sum of value for a label. */
+    sum(label: string, range?: TimeRange): Promise<number>;
+    /** `GET /metrics/sum-window`: sum over the last `minutes` (default 10). */
+    sumWindow(label: string, minutes?: number): Promise<number>;
+    /** `GET /metrics/window`. */
+    window(options?: TimeRange & { label?: string }): Promise<Aggregate & { window: { from: string | null; to: string | null; label: string | null } }>;
+    /** `GET /metrics/top`: the k labels with the greatest sums. */
+    top(k: number, range?: TimeRange): Promise<{ key: string; value: number }[]>;
+    /** `GET /metrics/snapshot-views`. */
+    snapshotViews(): Promise<{ partitions: number; totalEvents: number; views: { segmentCount: number; totalCount: number; hasWrapAround: boolean; isEmpty: boolean }[] }>;
+    /** `GET /metrics/aggregate-zero-alloc`. */
+    aggregate(range?: TimeRange): Promise<Aggregate>;
+    /** `GET /metrics/process-events`. */
+    processEvents(label?: string): Promise<{ processed: number; highCpuCount: number }>;
+  };
+
+  /** `POST /admin/*` (need the token when the daemon has one). */
+  readonly admin: {
+    clear(): Promise<{ cleared: boolean; removed: number }>;
+    reset(): Promise<{ reset: boolean; removed: number }>;
+    /** Removes events older than `olderThan` (default: `olderThanMinutes`, default 60, ago). */
+    purge(options?: { olderThan?: TimeInput; olderThanMinutes?: number }): Promise<{ purgedBefore: string; purged: number }>;
+  };
+
+  constructor(options: RingstoreClientOptions = {}) {
+    const base = options.baseUrl ?? 'http://127.0.0.1:7070';
+    let url: URL;
+    try {
+      url = new URL(base);
+    } catch {
+      throw new TypeError(`options.baseUrl is not a URL: ${base}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('options.baseUrl must be http(s)');
+    this.baseUrl = url.href.replace(/\/+$/, '');
+    const retries = options.retries ?? 3;
+    if (!Number.isInteger(retries) || retries < 0 || retries > 20) throw new RangeError('options.retries must be an integer in [0, 20]');
+    const retryBaseMs = options.retryBaseMs ?? 50;
+    if (!Number.isFinite(retryBaseMs) || retryBaseMs < 0) throw new RangeError('options.retryBaseMs must be a non-negative number');
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError('options.timeoutMs must be a positive number');
+    this.#token = options.token;
+    this.#retries = retries;
+    this.#retryBaseMs = retryBaseMs;
+    this.#timeoutMs = timeoutMs;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+
+    const get = <T>(path: string, query?: RequestInit2['query']): Promise<T> => this.request<T>('GET', path, { idempotent: true, ...(query ? { query } : {}) }).then((r) => r.data);
+    this.metrics = {
+      append: async (events) => {
+        const many = Array.isArray(events);
+        const list = (many ? events : [events]) as MetricEvent[];
+        const body = list.map((e) => (e.timestamp instanceof Date ? { ...e, timestamp: e.timestamp.toISOString() } : e));
+        await this.request('POST', '/metrics', { body: many ? body : body[0], idempotent: false });
+      },
+      sum: (label, range = {}) => get('/metrics/sum', { label, from: timeParam(range.from), to: timeParam(range.to) }),
+      sumWindow: (label, minutes) => get('/metrics/sum-window', { label, minutes }),
+      window: (o = {}) => get('/metrics/window', { label: o.label, from: timeParam(o.from), to: timeParam(o.to) }),
+      top: (k, range = {}) => get('/metrics/top', { k, from: timeParam(range.from), to: timeParam(range.to) }),
+      snapshotViews: () => get('/metrics/snapshot-views'),
+      aggregate: (range = {}) => get('/metrics/aggregate-zero-alloc', { from: timeParam(range.from), to: timeParam(range.to) }),
+      processEvents: (label) => get('/metrics/process-events', { label }),
+    };
+    this.admin = {
+      clear: () => this.request<{ cleared: boolean; removed: number }>('POST', '/admin/clear', { idempotent: true }).then((r) => r.data),
+      reset: () => this.request<{ reset: boolean; removed: number }>('POST', '/admin/reset', { idempotent: true }).then((r) => r.data),
+      purge: (o = {}) =>
+        this.request<{ purgedBefore: string; purged: number }>('POST', '/admin/purge', {
+          // An explicit cutoff is idempotent; a relative one moves with time.
+          idempotent: o.olderThan !== undefined,
+          query: { olderThan: timeParam(o.olderThan), olderThanMinutes: o.olderThanMinutes },
+        }).then((r) => r.data),
+    };
+  }
+
+  /**
+   * Sends one request; retries idempotent ones on network errors and
+   * 429/502/503/504. Throws the typed error of an error response.
+   * @internal Exposed for {@link RemoteStreamSession}.
+   */
+  async request<T>(method: string, path: string, init: RequestInit2): Promise<{ status: number; data: T; headers: Headers }> {
+    let url = this.baseUrl + path;
+    if (init.query) {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(init.query)) if (v !== undefined) params.set(k, String(v));
+      const qs = params.toString();
+      if (qs) url += `?${qs}`;
+    }
+    const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
+    let body: string | undefined;
+    if (init.rawBody !== undefined) {
+      body = init.rawBody;
+      headers['content-type'] = init.contentType ?? 'application/json';
+    } else if (init.body !== undefined) {
+      body = JSON.stringify(init.body);
+      headers['content-type'] = 'application/json';
+    }
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    const attempts = init.idempotent ? this.#retries + 1 : 1;
+    for (let attempt = 1; ; attempt++) {
+      const signals = [AbortSignal.timeout(this.#timeoutMs), ...(init.signal ? [init.signal] : [])];
+      let res: Response;
+      try {
+        res = await this.#fetch(url, { method, headers, body, signal: AbortSignal.any(signals) });
+      } catch (err) {
+        if (init.signal?.aborted) throw init.signal.reason ?? err;
+        const timedOut = (err as { name?: string }).name === 'TimeoutError';
+        if (attempt < attempts) {
+          await this.backoff(attempt, undefined);
+          continue;
+        }
+        throw new NetworkError(timedOut ? 'RS_ERR_TIMEOUT' : 'RS_ERR_NETWORK', `${method} ${path}: ${timedOut ? `no answer within ${this.#timeoutMs} ms` : (err as Error).message}`, { cause: err });
+      }
+      const text = await res.text();
+      let data: unknown = undefined;
+      if (text.length > 0) {
+        const type = res.headers.get('content-type') ?? '';
+        if (type.includes('json')) {
+          try {
+            data = JSON.parse(text);
+          } catch {
+            data = text;
+          }
+        } else data = text;
+      }
+      if (res.ok) return { status: res.status, data: data as T, headers: res.headers };
+      if (attempt < attempts && RETRY_STATUS.has(res.status)) {
+        await this.backoff(attempt, res.headers.get('retry-after'));
+        continue;
+      }
+      throw errorFromResponse(res.status, data, res.headers.get('x-request-id') ?? undefined);
+    }
+  }
+
+  private backoff(attempt: number, retryAfter: string | null | undefined): Promise<void> {
+    const after = retryAfter != null && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : 0;
+    const exp = Math.min(2000, this.#retryBaseMs * 2 ** (attempt - 1));
+    const ms = Math.max(after, exp / 2 + Math.random() * (exp / 2));
+    return new Promise((r) => setTimeout(r, ms));
+  }
+
+  /** `GET /health`: `"OK"`. */
+  async health(): Promise<string> {
+    return (await this.request<string>('GET', '/health', { idempotent: true })).data;
+  }
+
+  /** `GET /ready`: true when ready, false while shutting down (503). */
+  async ready(): Promise<boolean> {
+    try {
+      return (await this.request<{ ready: boolean }>('GET', '/ready', { idempotent: false })).data.ready === true;
+    } catch (err) {
+      if (err instanceof RingstoreHttpError && err.status === 503) return false;
+      throw err;
+    }
+  }
+
+  /** `GET /metrics`: the Prometheus exposition text. */
+  async prometheus(): Promise<string> {
+    return (await this.request<string>('GET', '/metrics', { idempotent: true })).data;
+  }
+
+  /** `GET /openapi.json`. */
+  async openapi(): Promise<Record<string, unknown>> {
+    return (await this.request<Record<string, unknown>>('GET', '/openapi.json', { idempotent: true })).data;
+  }
+
+  /**
+   * Appends one event (resolves with one result) or a batch (an array of
+   * results; all or nothing with `expectedVersion`). Retried only when it is
+   * idempotent: an `idempotencyKey`, or every event carries an `id`.
+   */
+  append(stream: string, event: Record<string, unknown>, options?: AppendOptions): Promise<AppendResult>;
+  append(stream: string, events: readonly Record<string, unknown>[], options?: AppendOptions): Promise<AppendResult[]>;
+  async append(stream: string, input: Record<string, unknown> | readonly Record<string, unknown>[], options: AppendOptions = {}): Promise<AppendResult | AppendResult[]> {
+    const batch = Array.isArray(input);
+    const events = (batch ? input : [input]) as readonly Record<string, unknown>[];
+    const idempotent = options.idempotencyKey !== undefined || events.every((e) => typeof e?.id === 'string');
+    const headers: Record<string, string> = {};
+    if (options.expectedVersion !== undefined) headers['expected-version'] = String(options.expectedVersion);
+    if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+    const init: RequestInit2 = { headers, idempotent, ...(options.signal ? { signal: options.signal } : {}) };
+    if (batch && options.format === 'ndjson') {
+      init.rawBody = events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+      init.contentType = 'application/x-ndjson';
+    } else init.body = input;
+    return (await this.request<AppendResult | AppendResult[]>('POST', `/streams/${streamPath(stream)}`, init)).data;
+  }
+
+  /** One page of a stream from version `from` (default: the oldest held), at most `limit` events. */
+  async readPage(stream: string, options: { from?: number; limit?: number; signal?: AbortSignal } = {}): Promise<StreamPage> {
+    const r = await this.request<StreamItem[]>('GET', `/streams/${streamPath(stream)}`, {
+      idempotent: true,
+      query: { from: options.from, limit: options.limit },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const next = r.headers.get('x-next-from');
+    return { events: r.data, nextFrom: next === null ? undefined : Number(next) };
+  }
+
+  /** Every event of a stream from version `from`, a page (`pageSize`, default 1000) at a time. */
+  async *read(stream: string, options: { from?: number; pageSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<StreamItem> {
+    let from = options.from;
+    for (;;) {
+      const page = await this.readPage(stream, { ...(from !== undefined ? { from } : {}), limit: options.pageSize ?? 1000, ...(options.signal ? { signal: options.signal } : {}) });
+      yield* page.events;
+      if (page.nextFrom === undefined) return;
+      from = page.nextFrom;
+    }
+  }
+
+  /** `GET /streams/{stream}?aggregate=true`: totals and groups (defaults `sum=valor`, `groupBy=gatewayId`). */
+  async aggregate(stream: string, options: { sum?: string; groupBy?: string } = {}): Promise<StreamAggregate> {
+    return (await this.request<StreamAggregate>('GET', `/streams/${streamPath(stream)}`, { idempotent: true, query: { aggregate: true, sum: options.sum, groupBy: options.groupBy } })).data;
+  }
+
+  /**
+   * Live events of a stream from version `from` (server-sent events). Yields
+   * until `signal` aborts; reconnects with `Last-Event-ID` when the connection
+   * drops (unless `reconnect: false`, which ends the iteration instead).
+   */
+  async *subscribe(stream: string, options: { from?: number; signal?: AbortSignal; reconnect?: boolean } = {}): AsyncGenerator<StreamItem> {
+    let next = options.from;
+    let failures = 0;
+    const signal = options.signal;
+    while (!signal?.aborted) {
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+      const url = `${this.baseUrl}/streams/${streamPath(stream)}/subscribe${next !== undefined ? `?from=${next}` : ''}`;
+      let res: Response;
+      try {
+        res = await this.#fetch(url, { headers, ...(signal ? { signal } : {}) });
+      } catch (err) {
+        if (signal?.aborted) return;
+        if (options.reconnect === false || ++failures > this.#retries) throw new NetworkError('RS_ERR_NETWORK', `subscribe ${stream}: ${(err as Error).message}`, { cause: err });
+        await this.backoff(failures, undefined);
+        continue;
+      }
+      if (!res.ok || res.body === null) {
+        const text = await res.text();
+        let data: unknown = text;
+        try {
+          data = JSON.parse(text);
+        } catch { /* not JSON */ }
+        const err = errorFromResponse(res.status, data, res.headers.get('x-request-id') ?? undefined);
+        if (options.reconnect === false || !RETRY_STATUS.has(res.status) || ++failures > this.#retries) throw err;
+        await this.backoff(failures, res.headers.get('retry-after'));
+        continue;
+      }
+      failures = 0;
+      try {
+        for await (const m of parseSse(res.body)) {
+          if (m.event === 'error') throw errorFromResponse(503, JSON.parse(m.data), undefined);
+          if (m.event !== 'event') continue;
+          const item = JSON.parse(m.data) as StreamItem;
+          next = item.version + 1;
+          yield item;
+        }
+      } catch (err) {
+        if (signal?.aborted) return;
+        if (err instanceof RingstoreHttpError || options.reconnect === false) throw err;
+      }
+      if (options.reconnect === false) return;
+      await this.backoff(1, undefined);
+    }
+  }
+
+  /** Opens a leased session on a versioned stream (`"name/id"` or `{ database?, name, id }`). */
+  async openSession(stream: string | { database?: string; name: string; id: string }, options: OpenSessionOptions = {}): Promise<RemoteStreamSession> {
+    const r = await this.request<{ sessionId: string; storeId: string; version: number; expiresAt: number }>('POST', '/sessions', {
+      idempotent: false,
+      body: { stream, ...options },
+    });
+    return new RemoteStreamSession(this, r.data.sessionId, r.data.storeId, r.data.expiresAt);
+  }
+}

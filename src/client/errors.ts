@@ -1,0 +1,84 @@
+/**
+ * Typed errors of {@link RingstoreClient}. Every error the daemon answers with
+ * becomes a {@link RingstoreHttpError} carrying the server's `code` (the
+ * `RS_ERR_*` codes of docs/daemon.md), the HTTP `status` and the details; the
+ * common cases have subclasses. Match on `code`.
+ */
+import { RingstoreError } from '../errors.js';
+
+/** An error response of the daemon. */
+export class RingstoreHttpError extends RingstoreError {
+  /** HTTP status. */
+  readonly status: number;
+  /** The daemon's request id (`x-request-id`), for its logs. */
+  readonly requestId: string | undefined;
+  constructor(code: string, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
+    super(code, message, details);
+    this.name = 'RingstoreHttpError';
+    this.status = status;
+    this.requestId = requestId;
+  }
+}
+
+/** 401 `RS_ERR_UNAUTHORIZED` or 403 `RS_ERR_FORBIDDEN`: the token is missing or wrong. */
+export class AuthError extends RingstoreHttpError {
+  constructor(code: string, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
+    super(code, message, status, details, requestId);
+    this.name = 'AuthError';
+  }
+}
+
+/** 404: no such route, session, version, snapshot or id. */
+export class NotFoundError extends RingstoreHttpError {
+  constructor(code: string, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
+    super(code, message, status, details, requestId);
+    this.name = 'NotFoundError';
+  }
+}
+
+/**
+ * 409 on an expected version: `RS_ERR_CONFLICT` (ring-store stream) or
+ * `RS_ERR_STORE_VERSION_MISMATCH` (versioned stream). Nothing was stored.
+ */
+export class VersionConflictError extends RingstoreHttpError {
+  /** The version the request expected. */
+  readonly expected: number;
+  /** The stream's actual version. */
+  readonly actual: number;
+  constructor(code: string, message: string, status: number, details: Record<string, unknown> | undefined, requestId?: string) {
+    super(code, message, status, details, requestId);
+    this.name = 'VersionConflictError';
+    this.expected = Number(details?.expected);
+    this.actual = Number(details?.actual);
+  }
+}
+
+/** 410: the versioned-stream session expired or was taken over; open a new one. */
+export class SessionGoneError extends RingstoreHttpError {
+  constructor(code: string, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
+    super(code, message, status, details, requestId);
+    this.name = 'SessionGoneError';
+  }
+}
+
+/** The request never got an HTTP answer (connection refused or reset, timeout): `RS_ERR_NETWORK` / `RS_ERR_TIMEOUT`. */
+export class NetworkError extends RingstoreError {
+  constructor(code: 'RS_ERR_NETWORK' | 'RS_ERR_TIMEOUT', message: string, options?: { cause?: unknown }) {
+    super(code, message, undefined, options);
+    this.name = 'NetworkError';
+  }
+}
+
+/** Builds the typed error of an error response. */
+export function errorFromResponse(status: number, body: unknown, requestId: string | undefined): RingstoreHttpError {
+  const e = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const code = typeof e?.code === 'string' ? e.code : status >= 500 ? 'RS_ERR_INTERNAL' : 'RS_ERR_BAD_REQUEST';
+  const message = typeof e?.message === 'string' ? e.message : `HTTP ${status}`;
+  const details: Record<string, unknown> = {};
+  if (e !== undefined && e !== null && typeof e === 'object') for (const [k, v] of Object.entries(e)) if (k !== 'code' && k !== 'message') details[k] = v;
+  if (code === 'RS_ERR_CONFLICT' || code === 'RS_ERR_STORE_VERSION_MISMATCH') return new VersionConflictError(code, message, status, details, requestId);
+  if (status === 401 || status === 403) return new AuthError(code, message, status, details, requestId);
+  if (status === 404) return new NotFoundError(code, message, status, details, requestId);
+  if (status === 410) return new SessionGoneError(code, message, status, details, requestId);
+  return new RingstoreHttpError(code, message, status, details, requestId);
+}

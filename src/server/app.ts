@@ -1,0 +1,182 @@
+/**
+ * The app factory: one fastify instance with JSON schemas on every route, pino
+ * logs carrying request ids, the error contract, auth, metrics, the OpenAPI
+ * document and the route modules. {@link startServer} also listens.
+ */
+import { randomBytes } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { authChecker } from './auth.js';
+import { isLoopback, resolveConfig, type ServerConfig } from './config.js';
+import type { ServerContext } from './context.js';
+import { HttpError, toErrorResponse } from './errors.js';
+import { createMetrics } from './metrics.js';
+import { coerceParts } from './params.js';
+import { adminRoutes } from './routes/admin.js';
+import { healthRoutes } from './routes/health.js';
+import { metricRoutes } from './routes/metrics.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { streamRoutes } from './routes/streams.js';
+import { createStores } from './stores.js';
+
+/** Options of {@link buildApp} besides the configuration. */
+export interface BuildOptions {
+  /** pino logger (default: JSON lines on stdout at `config.logLevel`). */
+  logger?: Logger;
+}
+
+/** A built (not yet listening) daemon. */
+export interface RingstoreApp {
+  readonly app: FastifyInstance;
+  readonly context: ServerContext;
+  /** Stops accepting, ends subscriptions, waits for in-flight requests, closes the stores. Idempotent. */
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Builds the daemon (stores, fastify, routes) without listening. */
+export async function buildApp(config: ServerConfig = resolveConfig(), options: BuildOptions = {}): Promise<RingstoreApp> {
+  const log = options.logger ?? pino({ level: config.logLevel, base: { name: 'ringstore' } });
+  const stores = createStores(config, log);
+  const metrics = createMetrics({ streams: stores.streams as never, metrics: stores.metrics as never });
+  const context: ServerContext = { config, stores, metrics, log, longLived: new Set(), closing: false };
+
+  const idBase = randomBytes(4).toString('hex');
+  let idSeq = 0;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    // One access line per request, written by the onResponse hook below (reqId is the default label).
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimit,
+    return503OnClosing: false,
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && REQUEST_ID.test(h) ? h : `${idBase}-${(++idSeq).toString(36)}`;
+    },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    frameworkErrors: (err, request, reply) => {
+      const r = toErrorResponse(err);
+      void (reply as unknown as { code(n: number): { header(k: string, v: string): { send(b: unknown): void } } }).code(r.status).header('x-request-id', request.id).send(r.body);
+    },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'ringstore daemon', version: '0.1.0', description: 'HTTP API of `ringstore serve` (see docs/daemon.md).' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  const check = config.token !== undefined ? authChecker(config.token) : undefined;
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (context.closing) {
+      reply.header('connection', 'close');
+      throw new HttpError('RS_ERR_CLOSED', 'the daemon is shutting down');
+    }
+    check?.(request);
+  });
+  app.addHook('preValidation', async (request) => coerceParts(request));
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.latency.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if ((request.log as Logger).isLevelEnabled('info')) {
+      request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+    }
+  });
+
+  // JSON (built in) and NDJSON only: anything else is 415.
+  app.removeContentTypeParser('text/plain');
+  const ndjsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(['application/x-ndjson', 'application/ndjson', 'application/jsonl'], { parseAs: 'string' }, (request, body, done) => {
+    const lines = (body as string).split('\n');
+    const out: unknown[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i].trim();
+      if (line === '') continue;
+      let failed: Error | undefined;
+      ndjsonParser(request, line, (err, value) => {
+        if (err) failed = err;
+        else out.push(value);
+      });
+      if (failed !== undefined) {
+        done(new HttpError('RS_ERR_INVALID_JSON', `NDJSON line ${i + 1} is not valid JSON: ${failed.message}`), undefined);
+        return;
+      }
+    }
+    (request as unknown as { ndjson: boolean }).ndjson = true;
+    done(null, out);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const r = toErrorResponse(err);
+    if (r.internal) request.log.error({ err }, 'request failed');
+    else request.log.debug({ code: r.body.error.code }, r.body.error.message);
+    reply.code(r.status).send(r.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { code: 'RS_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}` } });
+  });
+
+  await app.register(async (scope) => {
+    healthRoutes(scope, context);
+    streamRoutes(scope, context);
+    metricRoutes(scope, context);
+    adminRoutes(scope, context);
+    sessionRoutes(scope, context);
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.addHook('preClose', async () => {
+    context.closing = true;
+    for (const end of [...context.longLived]) end();
+  });
+  app.addHook('onClose', async () => {
+    await stores.close();
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      context.closing = true;
+      try {
+        await app.close();
+      } finally {
+        await stores.close();
+      }
+    })();
+    return closing;
+  };
+  return { app, context, close };
+}
+
+/** A listening daemon. */
+export interface RunningServer extends RingstoreApp {
+  /** Base URL, e.g. `http://127.0.0.1:7070`. */
+  readonly url: string;
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+}
+
+/** Builds the daemon and listens on `config.host:config.port`. */
+export async function startServer(config: ServerConfig = resolveConfig(), options: BuildOptions = {}): Promise<RunningServer> {
+  const built = await buildApp(config, options);
+  try {
+    await built.app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await built.close();
+    throw err;
+  }
+  const addr = built.app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  if (!isLoopback(config.host) && config.token === undefined) {
+    built.context.log.warn({ host: config.host }, 'listening beyond loopback without --token: anyone who can reach this port can write and clear the stores');
+  }
+  built.context.log.info({ url, partitions: config.partitions, streamsCapacity: built.context.stores.streams.capacity, dataDir: config.dataDir ?? null, auth: config.token !== undefined }, 'listening');
+  return { ...built, url, port };
+}

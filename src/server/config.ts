@@ -1,0 +1,163 @@
+/**
+ * Daemon configuration: command-line flags, then `RINGSTORE_*` environment
+ * variables, then defaults. Validated once, then frozen (no checks on the hot
+ * path).
+ */
+import os from 'node:os';
+
+/** Validated, frozen daemon configuration. */
+export interface ServerConfig {
+  /** Interface to bind (default `127.0.0.1`: loopback only). */
+  readonly host: string;
+  /** TCP port (default 7070; 0 picks a free port). */
+  readonly port: number;
+  /** Partitions (worker threads) of each ring store (default: the core count). */
+  readonly partitions: number;
+  /** Events kept by each ring store, split across partitions (default 65,536 per partition). */
+  readonly capacity: number | undefined;
+  /** Arena bytes for encoded events of each ring store (default 256 per event of capacity). */
+  readonly arenaBytes: number | undefined;
+  /** pino level: fatal, error, warn, info, debug, trace or silent (default info). */
+  readonly logLevel: string;
+  /** Directory of the durable (LMDB) versioned streams; in memory when unset. */
+  readonly dataDir: string | undefined;
+  /** Bearer token required by writes and admin routes; none when unset. */
+  readonly token: string | undefined;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  readonly bodyLimit: number;
+  /** Most events in one batch append (default 10,000). */
+  readonly maxBatch: number;
+  /** How long shutdown waits for in-flight requests before closing connections (default 10,000 ms). */
+  readonly shutdownTimeoutMs: number;
+  /** How often an SSE subscription polls its stream (default 10 ms). */
+  readonly subscribePollMs: number;
+}
+
+/** Defaults of {@link ServerConfig}. */
+export const DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 7070,
+  logLevel: 'info',
+  bodyLimit: 1024 * 1024,
+  maxBatch: 10_000,
+  shutdownTimeoutMs: 10_000,
+  subscribePollMs: 10,
+});
+
+interface FlagSpec {
+  key: keyof ServerConfig;
+  env: string;
+  kind: 'string' | 'int';
+  min?: number;
+  max?: number;
+  help: string;
+}
+
+const FLAGS: Record<string, FlagSpec> = {
+  '--host': { key: 'host', env: 'RINGSTORE_HOST', kind: 'string', help: `interface to bind (default ${DEFAULTS.host}; use 0.0.0.0 only with --token)` },
+  '--port': { key: 'port', env: 'RINGSTORE_PORT', kind: 'int', min: 0, max: 65535, help: `TCP port (default ${DEFAULTS.port}; 0 = any free port)` },
+  '--partitions': { key: 'partitions', env: 'RINGSTORE_PARTITIONS', kind: 'int', min: 1, max: 256, help: 'partitions (worker threads) per ring store (default: cores)' },
+  '--capacity': { key: 'capacity', env: 'RINGSTORE_CAPACITY', kind: 'int', min: 1, max: 2 ** 28, help: 'events kept per ring store (default 65536 x partitions)' },
+  '--arena-bytes': { key: 'arenaBytes', env: 'RINGSTORE_ARENA_BYTES', kind: 'int', min: 64, max: 2 ** 40, help: 'arena bytes per ring store (default 256 x capacity)' },
+  '--log-level': { key: 'logLevel', env: 'RINGSTORE_LOG_LEVEL', kind: 'string', help: `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})` },
+  '--data-dir': { key: 'dataDir', env: 'RINGSTORE_DATA_DIR', kind: 'string', help: 'directory of durable (LMDB) versioned streams (default: in memory)' },
+  '--token': { key: 'token', env: 'RINGSTORE_TOKEN', kind: 'string', help: 'require "Authorization: Bearer <token>" on writes and admin routes' },
+  '--body-limit': { key: 'bodyLimit', env: 'RINGSTORE_BODY_LIMIT', kind: 'int', min: 1024, max: 1 << 30, help: `largest request body in bytes (default ${DEFAULTS.bodyLimit})` },
+  '--max-batch': { key: 'maxBatch', env: 'RINGSTORE_MAX_BATCH', kind: 'int', min: 1, max: 1_000_000, help: `most events per batch append (default ${DEFAULTS.maxBatch})` },
+  '--shutdown-timeout': { key: 'shutdownTimeoutMs', env: 'RINGSTORE_SHUTDOWN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000, help: `ms to finish in-flight requests on SIGTERM/SIGINT (default ${DEFAULTS.shutdownTimeoutMs})` },
+  '--subscribe-poll': { key: 'subscribePollMs', env: 'RINGSTORE_SUBSCRIBE_POLL_MS', kind: 'int', min: 1, max: 10_000, help: `ms between polls of an SSE subscription (default ${DEFAULTS.subscribePollMs})` },
+};
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Help text of `ringstore serve --help`. */
+export function helpText(): string {
+  const rows = Object.entries(FLAGS).map(([flag, s]) => `  ${`${flag} <${s.kind === 'int' ? 'n' : 'value'}>`.padEnd(24)} ${s.help}\n  ${''.padEnd(24)} env ${s.env}`);
+  return [
+    'usage: ringstore serve [options]',
+    '',
+    'Runs the ringstore HTTP daemon: in-memory ring stores for streams and metrics,',
+    'versioned streams (in memory, or durable with --data-dir), Prometheus metrics at',
+    'GET /metrics and the OpenAPI document at GET /openapi.json. Flags override env.',
+    '',
+    'options:',
+    ...rows,
+    `  ${'-h, --help'.padEnd(24)} show this help`,
+    '',
+    'SIGTERM/SIGINT stop accepting, finish in-flight requests, close the stores, exit 0.',
+    'Docs: docs/daemon.md',
+    '',
+  ].join('\n');
+}
+
+/** A configuration error: the message names the flag or variable. */
+export class ConfigError extends Error {
+  readonly code = 'RS_ERR_INVALID_OPTION';
+}
+
+function parseValue(name: string, spec: FlagSpec, raw: string): string | number {
+  if (spec.kind === 'string') {
+    if (raw.length === 0) throw new ConfigError(`${name} must not be empty`);
+    return raw;
+  }
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < (spec.min ?? 0) || n > (spec.max ?? Number.MAX_SAFE_INTEGER)) {
+    throw new ConfigError(`${name} must be an integer between ${spec.min} and ${spec.max}, got ${raw}`);
+  }
+  return n;
+}
+
+/**
+ * Parses flags (`--port 8080` or `--port=8080`) and environment variables.
+ * Returns `'help'` for `--help`. Throws {@link ConfigError} on anything invalid.
+ */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServerConfig | 'help' {
+  const values: Partial<Record<keyof ServerConfig, string | number>> = {};
+  for (const [, spec] of Object.entries(FLAGS)) {
+    const raw = env[spec.env];
+    if (raw !== undefined && raw !== '') values[spec.key] = parseValue(spec.env, spec, raw);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') return 'help';
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const spec = FLAGS[flag];
+    if (spec === undefined) throw new ConfigError(`unknown option "${arg}" (see ringstore serve --help)`);
+    const raw = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (raw === undefined) throw new ConfigError(`${flag} needs a value`);
+    values[spec.key] = parseValue(flag, spec, raw);
+  }
+  return resolveConfig(values as Partial<ServerConfig>);
+}
+
+/** Fills defaults, checks cross-field rules and freezes. Throws {@link ConfigError}. */
+export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
+  const logLevel = partial.logLevel ?? DEFAULTS.logLevel;
+  if (!LEVELS.has(logLevel)) throw new ConfigError(`log level must be one of ${[...LEVELS].join(', ')}, got "${logLevel}"`);
+  const partitions = partial.partitions ?? os.availableParallelism();
+  if (partial.capacity !== undefined && partial.capacity < partitions) {
+    throw new ConfigError(`capacity (${partial.capacity}) must be at least the partition count (${partitions})`);
+  }
+  if (partial.token !== undefined && partial.token.length < 8) throw new ConfigError('token must be at least 8 characters');
+  return Object.freeze({
+    host: partial.host ?? DEFAULTS.host,
+    port: partial.port ?? DEFAULTS.port,
+    partitions,
+    capacity: partial.capacity,
+    arenaBytes: partial.arenaBytes,
+    logLevel,
+    dataDir: partial.dataDir,
+    token: partial.token,
+    bodyLimit: partial.bodyLimit ?? DEFAULTS.bodyLimit,
+    maxBatch: partial.maxBatch ?? DEFAULTS.maxBatch,
+    shutdownTimeoutMs: partial.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
+    subscribePollMs: partial.subscribePollMs ?? DEFAULTS.subscribePollMs,
+  });
+}
+
+/** True when the host is a loopback address. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

@@ -1,0 +1,17 @@
+/** What every route module receives: configuration, stores, metrics, lifecycle state. */
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config.js';
+import type { ServerMetrics } from './metrics.js';
+import type { Stores } from './stores.js';
+
+/** Shared state of one daemon instance. */
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly stores: Stores;
+  readonly metrics: ServerMetrics;
+  readonly log: Logger;
+  /** Long-lived responses (SSE) to end when the server closes. */
+  readonly longLived: Set<() => void>;
+  /** True once shutdown started: new requests get 503 `RS_ERR_CLOSED`. */
+  closing: boolean;
+}

@@ -1,0 +1,69 @@
+/**
+ * Request parameter helpers: query-string coercion (bodies are never coerced:
+ * `"12"` is not a number there), time values, stream names.
+ */
+import type { FastifyRequest } from 'fastify';
+import { badRequest } from './errors.js';
+
+interface PropSchema {
+  type?: string | string[];
+}
+
+/**
+ * Converts query-string and path values to the types their route schema
+ * declares (integer, number, boolean), before validation. A value that does
+ * not convert is left as a string, so validation rejects it with a 400.
+ */
+export function coerceParts(request: FastifyRequest): void {
+  const schema = request.routeOptions.schema as { querystring?: { properties?: Record<string, PropSchema> }; params?: { properties?: Record<string, PropSchema> } } | undefined;
+  if (schema === undefined) return;
+  coerce(request.query as Record<string, unknown> | undefined, schema.querystring?.properties);
+  coerce(request.params as Record<string, unknown> | undefined, schema.params?.properties);
+}
+
+const NUMERIC = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function coerce(values: Record<string, unknown> | undefined, props: Record<string, PropSchema> | undefined): void {
+  if (values === undefined || values === null || props === undefined) return;
+  for (const [name, prop] of Object.entries(props)) {
+    const raw = values[name];
+    if (typeof raw !== 'string') continue;
+    const types = Array.isArray(prop.type) ? prop.type : [prop.type];
+    if ((types.includes('integer') || types.includes('number')) && NUMERIC.test(raw)) values[name] = Number(raw);
+    else if (types.includes('boolean') && (raw === 'true' || raw === 'false' || raw === '')) values[name] = raw !== 'false';
+  }
+}
+
+/**
+ * Parses a time given as epoch milliseconds or an ISO 8601 string (a date-time
+ * without an offset is UTC). `undefined` stays undefined; anything else invalid
+ * is a 400 naming the parameter.
+ */
+export function parseTime(name: string, raw: string | number | undefined | null): number | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (typeof raw === 'number') {
+    if (!Number.isFinite(raw)) throw badRequest(`${name} must be a finite number of ms or an ISO 8601 date`);
+    return raw;
+  }
+  if (NUMERIC.test(raw)) return parseTime(name, Number(raw));
+  const withZone = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(raw) ? `${raw}Z` : raw;
+  const ms = Date.parse(withZone);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(ms)) throw badRequest(`${name} must be epoch ms or an ISO 8601 date, got "${raw.slice(0, 64)}"`);
+  return ms;
+}
+
+/** `yyyy-MM-ddTHH:mm:ss.fffZ`, or null (the reference's echo of window bounds). */
+export function isoOrNull(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/** Largest stream name, in characters (the store's key limit). */
+export const MAX_STREAM = 1024;
+
+/** Validates the catch-all stream name of `/streams/{*stream}`. */
+export function streamName(raw: unknown): string {
+  if (typeof raw !== 'string' || raw.length === 0) throw badRequest('the stream name is missing: use /streams/{stream}');
+  if (raw.length > MAX_STREAM) throw badRequest(`the stream name is longer than ${MAX_STREAM} characters`);
+  if (raw.startsWith('/') || raw.endsWith('/') || raw.includes('//')) throw badRequest('the stream name has an empty segment');
+  return raw;
+}

@@ -1,0 +1,39 @@
+/** `GET /health` (the reference's `"OK"`), `GET /ready`, Prometheus `GET /metrics`. */
+import type { FastifyInstance } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { HttpError } from '../errors.js';
+import { errors } from './schemas.js';
+
+/** Registers the health, readiness and Prometheus routes. */
+export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get('/health', {
+    schema: { summary: 'Liveness: the JSON string "OK"', tags: ['health'], response: { 200: { type: 'string' } } },
+  }, async (_request, reply) => {
+    // A string payload with a JSON content type is sent as is: the JSON string "OK", as the reference.
+    reply.type('application/json; charset=utf-8');
+    return '"OK"';
+  });
+
+  app.get('/ready', {
+    schema: {
+      summary: 'Readiness: 200 once listening with open stores, 503 RS_ERR_CLOSED while shutting down',
+      tags: ['health'],
+      response: { 200: { type: 'object', properties: { ready: { type: 'boolean' } } }, ...errors },
+    },
+  }, async () => {
+    if (ctx.closing) throw new HttpError('RS_ERR_CLOSED', 'the daemon is shutting down');
+    return { ready: true };
+  });
+
+  app.get('/metrics', {
+    schema: {
+      summary: 'Prometheus exposition (text format 0.0.4)',
+      tags: ['health'],
+      produces: ['text/plain'],
+    },
+  }, async (_request, reply) => {
+    const text = await ctx.metrics.registry.metrics();
+    reply.type(ctx.metrics.registry.contentType);
+    return text;
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * The stores behind the daemon: one ring store for `/streams` (keyed by stream,
+ * so a stream's events have versions 1..N and live in one partition), one for
+ * `/metrics` (keyed by label), and the versioned streams provider (memory, or
+ * LMDB under `--data-dir`).
+ */
+import type { Logger } from 'pino';
+import { EventStore } from '../store/event-store.js';
+import { LmdbBackend } from '../streams/backends/lmdb.js';
+import { StreamStoreProvider } from '../streams/provider.js';
+import type { ServerConfig } from './config.js';
+
+/** What `/streams` stores per event: the stream, the server's commit-order time, and the body. */
+export interface StreamRecord {
+  /** Stream name (the routing key). */
+  s: string;
+  /** Server receive time, ms, non-decreasing: the store's timestamp, so time order is version order. */
+  t: number;
+  /** The posted event, with `timestamp` normalised to ISO 8601 UTC. */
+  d: Record<string, unknown>;
+}
+
+/** What `/metrics` stores per event (the reference's MetricEvent). */
+export interface MetricRecord {
+  label: string;
+  value: number;
+  /** ms since the epoch. */
+  ts: number;
+}
+
+/** The daemon's stores. */
+export interface Stores {
+  streams: EventStore<StreamRecord>;
+  metrics: EventStore<MetricRecord>;
+  versioned: StreamStoreProvider;
+  /** Stops every store: ring workers and the versioned provider (and its backend). */
+  close(): Promise<void>;
+}
+
+const sumValue = (r: StreamRecord): number => {
+  const v = r.d.valor;
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+};
+const typeOf = (r: StreamRecord): string => (typeof r.d.type === 'string' ? r.d.type : '');
+
+/** Creates the stores from a configuration. */
+export function createStores(config: ServerConfig, logger: Logger): Stores {
+  const sizing = {
+    partitions: config.partitions,
+    ...(config.capacity !== undefined ? { capacity: config.capacity } : {}),
+    ...(config.arenaBytes !== undefined ? { payloadBytes: config.arenaBytes } : {}),
+  };
+  const streams = EventStore.create<StreamRecord>({
+    ...sizing,
+    key: 's',
+    timestamp: 't',
+    type: typeOf,
+    values: { valor: sumValue },
+    logger: logger.child({ store: 'streams' }),
+  });
+  let metrics: EventStore<MetricRecord>;
+  try {
+    metrics = EventStore.create<MetricRecord>({
+      ...sizing,
+      key: 'label',
+      timestamp: 'ts',
+      values: { value: 'value' },
+      window: { sizeMs: 24 * 3600_000, bucketMs: 60_000 },
+      logger: logger.child({ store: 'metrics' }),
+    });
+  } catch (err) {
+    void streams.close();
+    throw err;
+  }
+  const backend = config.dataDir !== undefined ? new LmdbBackend({ path: config.dataDir }) : undefined;
+  const versioned = new StreamStoreProvider({ ...(backend ? { backend } : {}), logger: logger.child({ store: 'versioned' }) });
+  let closing: Promise<void> | undefined;
+  return {
+    streams,
+    metrics,
+    versioned,
+    close() {
+      closing ??= (async () => {
+        await Promise.allSettled([streams.close(), metrics.close(), versioned.close()]);
+        if (backend) await backend.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+let lastT = 0;
+/** A non-decreasing receive time, so a stream's time order is its version order even if the clock steps back. */
+export function receiveTime(): number {
+  const now = Date.now();
+  lastT = now > lastT ? now : lastT;
+  return lastT;
+}
