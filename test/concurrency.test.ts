@@ -14,6 +14,15 @@ interface Ev {
 }
 
 const FIXTURE = new URL('./fixtures/producer.mjs', import.meta.url);
+const READER = new URL('./fixtures/reader.mjs', import.meta.url);
+
+function runReader(workerData: Record<string, unknown>): Promise<{ reads: number; events: number; problems: string[]; problemCount: number }> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(READER, { workerData });
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+}
 
 function runProducer(workerData: Record<string, unknown>): Promise<{ producer: number; accepted: number; refusals: number; acked: number[][] }> {
   return new Promise((resolve, reject) => {
@@ -31,7 +40,7 @@ function verify(e: StoredEvent<Ev>): void {
 }
 
 describe('real threads under contention', () => {
-  it('4 producer threads + 2 readers during wrap-around: 0 torn, 0 duplicated, 0 lost, exact accounting', async () => {
+  it('4 producer threads + 2 RPC readers + 2 shared-memory reader threads during wrap-around: 0 torn, 0 duplicated, 0 lost, exact accounting', async () => {
     const PRODUCERS = 4;
     const PER_PRODUCER = 500_000;
     const discarded: StoredEvent<Ev>[][] = [];
@@ -64,6 +73,9 @@ describe('real threads under contention', () => {
       }
     };
     const readers = [reader(), reader()];
+    // Two more readers in their own threads, reading shared memory directly (seqlock-validated).
+    const stop = new SharedArrayBuffer(4);
+    const threadReaders = [runReader({ descriptor: store.descriptor(), stop }), runReader({ descriptor: store.descriptor(), stop })];
     const results = await Promise.all(
       Array.from({ length: PRODUCERS }, (_, producer) =>
         runProducer({ descriptor: store.descriptor(), producer, count: PER_PRODUCER, mode: 'try', keysPerProducer: 16 }),
@@ -72,6 +84,12 @@ describe('real threads under contention', () => {
     await store.flush();
     reading = false;
     await Promise.all(readers);
+    Atomics.store(new Int32Array(stop), 0, 1);
+    for (const r of await Promise.all(threadReaders)) {
+      expect(r.problems).toEqual([]);
+      expect(r.reads).toBeGreaterThan(2);
+      expect(r.events).toBeGreaterThan(0);
+    }
     // Evictions are delivered asynchronously after each batch: wait for them all.
     const live = await store.snapshot();
     const accepted = results.reduce((n, r) => n + r.accepted, 0);

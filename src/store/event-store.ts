@@ -10,6 +10,7 @@ import { mergePacked } from './merge.js';
 import { geometryOf, resolveOptions, type EventStoreOptions, type ResolvedOptions } from './options.js';
 import { Producer } from './producer.js';
 import { toWireQuery } from './query.js';
+import { StoreReader } from './store-reader.js';
 import type {
   AppendOptions, AppendResult, PartitionStats, Query, StoreStats, StoredEvent, TryAppendOptions, WindowAggregate,
 } from './types.js';
@@ -84,6 +85,16 @@ export class EventStore<T = unknown> implements AsyncDisposable {
    */
   static attach<T = unknown>(descriptor: EventStoreDescriptor, selectors?: AttachSelectors<T>): Producer<T> {
     return attachProducer<T>(descriptor, selectors);
+  }
+
+  /** A reader of committed events straight from shared memory, for any thread (see {@link StoreReader}). */
+  static reader<T = unknown>(descriptor: EventStoreDescriptor): StoreReader<T> {
+    return new StoreReader<T>(descriptor);
+  }
+
+  /** A {@link StoreReader} on this store, in this thread. */
+  reader(): StoreReader<T> {
+    return new StoreReader<T>(this.descriptor());
   }
 
   /** A structured-cloneable handle for `EventStore.attach` in another thread. */

@@ -1,0 +1,45 @@
+import { RingstoreError, invalidArgument } from '../errors.js';
+import { PartitionMemory } from '../ring/layout.js';
+import { PartitionReader } from '../ring/reader.js';
+import type { EventStoreDescriptor } from './descriptor.js';
+import type { StoredEvent } from './types.js';
+
+/**
+ * Reads a store's committed events straight from shared memory, in any
+ * thread, without a round trip to the partition workers and without ever
+ * making them wait (see {@link PartitionReader}). Get one with
+ * `EventStore.reader(store.descriptor())` in another thread, or
+ * `store.reader()` on the coordinator. Events are merged like `snapshot()`:
+ * by timestamp, then partition, then position.
+ */
+export class StoreReader<T = unknown> {
+  private readonly readers: PartitionReader[];
+  private readonly valueNames: string[];
+
+  constructor(descriptor: EventStoreDescriptor) {
+    if (descriptor === null || typeof descriptor !== 'object' || descriptor.kind !== 'ringstore/descriptor') {
+      throw new RingstoreError('RS_ERR_DESCRIPTOR', 'reader() needs the object returned by store.descriptor()');
+    }
+    this.readers = descriptor.partitions.map((sab) => new PartitionReader(new PartitionMemory(sab, descriptor.geometry)));
+    this.valueNames = descriptor.valueNames;
+  }
+
+  /** Live events with timestamp in [from, to] (inclusive), merged across partitions. */
+  snapshot(range: { from?: number; to?: number } = {}): StoredEvent<T>[] {
+    const from = range.from ?? -Infinity;
+    const to = range.to ?? Infinity;
+    if (Number.isNaN(from) || Number.isNaN(to)) throw invalidArgument('from and to must be numbers');
+    const out: StoredEvent<T>[] = [];
+    this.readers.forEach((r, partition) => {
+      for (const e of r.read(from, to)) {
+        const values: Record<string, number> = {};
+        this.valueNames.forEach((n, i) => (values[n] = e.values[i]));
+        out.push({
+          id: e.id, key: e.key, type: e.type, timestamp: e.timestamp, partition, position: e.position,
+          version: e.version, values, payload: JSON.parse(e.json) as T,
+        });
+      }
+    });
+    return out.sort((a, b) => a.timestamp - b.timestamp || a.partition - b.partition || a.position - b.position);
+  }
+}
