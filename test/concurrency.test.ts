@@ -171,6 +171,34 @@ describe('real threads under contention', () => {
     await store.close();
   }, 120_000);
 
+  it('purge during appends from producer threads removes only what is older than the cutoff', async () => {
+    const store = EventStore.create<Ev>({ capacity: 200_000, partitions: 2, key: 'key', values: { amount: 'amount' } });
+    const producers = Array.from({ length: 2 }, (_, producer) =>
+      runProducer({ descriptor: store.descriptor(), producer, count: 40_000, mode: 'try', keysPerProducer: 8 }),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const cutoff = Date.now();
+    const purged = await store.purge({ olderThan: cutoff });
+    expect(purged).toBeGreaterThan(0);
+    await Promise.all(producers);
+    await store.flush();
+    const events = await store.snapshot();
+    const s = store.stats;
+    expect(s.purged).toBe(purged);
+    expect(s.appended).toBe(80_000);
+    expect(s.appended).toBe(s.live + s.discarded + s.rejected + s.purged);
+    expect(events).toHaveLength(80_000 - purged);
+    // what was purged is gone, and nothing is there twice
+    const kept = new Set(events.map((e) => `${e.payload.p}:${e.payload.s}`));
+    for (const e of events) verify(e);
+    expect(kept.size).toBe(events.length);
+    // per producer the survivors are a suffix: purge removed each producer's oldest events
+    for (let p = 0; p < 2; p++) {
+      const seqs = events.filter((e) => e.payload.p === p).map((e) => e.payload.s).sort((a, b) => a - b);
+      if (seqs.length > 0) expect(seqs[seqs.length - 1] - seqs[0] + 1).toBe(seqs.length);
+    }
+  }, 120_000);
+
   it('killing a partition worker under load loses no committed event, and the store keeps serving (guarantee 6)', async () => {
     const store = EventStore.create<Ev>({ capacity: 400_000, partitions: 2, key: 'key', values: { amount: 'amount' } });
     const producers = Array.from({ length: 2 }, (_, producer) =>
