@@ -176,8 +176,8 @@ describe('real threads under contention', () => {
     const producers = Array.from({ length: 2 }, (_, producer) =>
       runProducer({ descriptor: store.descriptor(), producer, count: 40_000, mode: 'try', keysPerProducer: 8 }),
     );
-    await new Promise((r) => setTimeout(r, 100));
-    const cutoff = Date.now();
+    while (store.stats.appended < 2_000) await new Promise((r) => setTimeout(r, 5));
+    const cutoff = Date.now() + 1;
     const purged = await store.purge({ olderThan: cutoff });
     expect(purged).toBeGreaterThan(0);
     await Promise.all(producers);
