@@ -80,6 +80,11 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     check?.(request);
   });
   app.addHook('preValidation', async (request) => coerceParts(request));
+  // A response finished during shutdown closes its connection (node only closes the connections idle when close() began).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (context.closing) reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.latency.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);

@@ -1,0 +1,69 @@
+// Bearer-token auth: writes and admin need the token (401 missing, 403 wrong); reads stay open.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthError, RingstoreClient } from '../../dist/src/client/index.js';
+import { json, raw, startDaemon, type TestDaemon } from './helpers.js';
+
+const TOKEN = 's3cret-token-42';
+let d: TestDaemon;
+beforeAll(async () => {
+  d = await startDaemon({ token: TOKEN });
+});
+afterAll(async () => {
+  await d.close();
+});
+
+describe('auth on', () => {
+  const writes: [string, string, RequestInit][] = [
+    ['POST', '/streams/a/b', json({ valor: 1 })],
+    ['POST', '/metrics', json({ label: 'cpu', value: 1 })],
+    ['POST', '/admin/clear', { method: 'POST' }],
+    ['POST', '/admin/reset', { method: 'POST' }],
+    ['POST', '/admin/purge', { method: 'POST' }],
+    ['POST', '/sessions', json({ stream: 'A/1' })],
+    ['DELETE', '/sessions/x', { method: 'DELETE' }],
+  ];
+  for (const [method, path, init] of writes) {
+    it(`${method} ${path}: 401 without a token, 403 with a wrong one, nothing stored`, async () => {
+      const none = await raw(`${d.url}${path}`, init);
+      expect(none.status).toBe(401);
+      expect(none.body.error.code).toBe('RS_ERR_UNAUTHORIZED');
+      const basic = await raw(`${d.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: 'Basic abc' } });
+      expect(basic.status).toBe(401);
+      const wrong = await raw(`${d.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: 'Bearer nope-nope-nope' } });
+      expect(wrong.status).toBe(403);
+      expect(wrong.body.error.code).toBe('RS_ERR_FORBIDDEN');
+    });
+  }
+
+  it('nothing was stored by the refused writes', async () => {
+    expect((await d.client.readPage('a/b')).events).toEqual([]);
+    expect((await d.client.metrics.aggregate()).count).toBe(0);
+  });
+
+  it('the client with the token writes; reads need no token', async () => {
+    const r = await d.client.append('a/c', { valor: 2 });
+    expect(r.version).toBe(1);
+    const anonymous = new RingstoreClient({ baseUrl: d.url, retries: 0 });
+    expect((await anonymous.readPage('a/c')).events).toHaveLength(1);
+    expect(await anonymous.health()).toBe('OK');
+    expect(await anonymous.prometheus()).toContain('ringstore_');
+    const err = await anonymous.append('a/c', { valor: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect(err).toMatchObject({ status: 401, code: 'RS_ERR_UNAUTHORIZED' });
+    const wrong = new RingstoreClient({ baseUrl: d.url, retries: 0, token: 'wrong-token-123' });
+    expect(await wrong.admin.clear().catch((e: unknown) => e)).toMatchObject({ status: 403, code: 'RS_ERR_FORBIDDEN' });
+    expect((await d.client.admin.clear()).cleared).toBe(true);
+  });
+});
+
+describe('auth off (the default)', () => {
+  it('writes need no token', async () => {
+    const open = await startDaemon();
+    try {
+      expect((await raw(`${open.url}/streams/x`, json({ valor: 1 }))).status).toBe(202);
+      expect((await raw(`${open.url}/admin/clear`, { method: 'POST' })).status).toBe(200);
+    } finally {
+      await open.close();
+    }
+  });
+});
