@@ -1,5 +1,9 @@
-/** `ringstore bench`: being built (see the open issues); replaced by its owner. */
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('ringstore bench: not available in this build yet\n');
-  return 2;
+/**
+ * `ringstore bench [scenario...]`: the profiling harness's benchmark runner.
+ * The harness lives in bench/harness (separate from the library); this entry
+ * only hands it the arguments.
+ */
+export async function run(argv: string[]): Promise<number> {
+  const { runBench } = await import('../../bench/harness/bench-cli.js');
+  return runBench(argv);
 }

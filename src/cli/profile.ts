@@ -1,5 +1,9 @@
-/** `ringstore profile`: being built (see the open issues); replaced by its owner. */
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('ringstore profile: not available in this build yet\n');
-  return 2;
+/**
+ * `ringstore profile <scenario>`: clinic (doctor, flame, bubbleprof,
+ * heapprofiler) or Node's --cpu-prof/--heap-prof around a benchmark scenario.
+ * The harness lives in bench/harness; this entry only hands it the arguments.
+ */
+export async function run(argv: string[]): Promise<number> {
+  const { runProfile } = await import('../../bench/harness/profile-cli.js');
+  return runProfile(argv);
 }

@@ -1,0 +1,17 @@
+/** The built-in scenarios, in the order of a default run. */
+import type { Scenario } from '../types.js';
+import { appendScenario } from './append.js';
+import { daemonScenario } from './daemon.js';
+import { hotColdScenario } from './hotcold.js';
+import { metricScenario } from './metric.js';
+import { snapshotScenario } from './snapshot.js';
+import { streamsScenario } from './streams.js';
+import { windowScenario } from './window.js';
+
+export const SCENARIOS: readonly Scenario[] = [
+  appendScenario, snapshotScenario, windowScenario, hotColdScenario, metricScenario, streamsScenario, daemonScenario,
+];
+
+export function findScenario(name: string, extra: readonly Scenario[] = []): Scenario | undefined {
+  return [...extra, ...SCENARIOS].find((s) => s.name === name);
+}
