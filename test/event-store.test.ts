@@ -279,6 +279,17 @@ describe('lifecycle', () => {
     await expect(store.count()).rejects.toMatchObject({ code: 'RS_ERR_CLOSED' });
   });
 
+  it('close settles every pending append (committed or RS_ERR_CLOSED) and the process can exit', async () => {
+    const store = EventStore.create<Order>({ capacity: 100_000, partitions: 2, key: 'user' });
+    const pending = Array.from({ length: 5_000 }, (_, i) => store.append({ type: 'o', user: `u${i % 10}`, amount: i }));
+    await store.close();
+    const settled = await Promise.allSettled(pending);
+    for (const r of settled) {
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'RS_ERR_CLOSED' });
+    }
+    expect(settled).toHaveLength(5_000);
+  });
+
   it('attach rejects what is not a descriptor', () => {
     expect(() => EventStore.attach({} as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_DESCRIPTOR' }));
     const store = make({ key: (e) => e.user });
