@@ -15,9 +15,9 @@
  * | `version`                | `Metadata.Context.SequenceNumber`            |
  * | stream id database/name/id | `PartitionId` / `Domain.Name` / `Domain.Id` |
  */
-import { monotonicFactory } from 'ulid';
 import { InvalidStreamArgumentError } from './errors.js';
 import { frozenJsonCopy, type JsonValue } from './json.js';
+import { MonotonicUlid } from './ulid.js';
 
 /** Metadata of a stored event. Extra JSON fields given at append time are kept. */
 export interface EventMetadata {
@@ -61,16 +61,17 @@ export interface NewEvent<TData = unknown> {
 }
 
 const MAX_ID = 256;
-const nextUlid = monotonicFactory();
+const ulids = new MonotonicUlid();
 
 /** A new ULID (monotonic within the process). */
 export function newEventId(now: number): string {
-  return nextUlid(now);
+  return ulids.next(now);
 }
 
-function optString(v: unknown, path: string): string | undefined {
+function optString(v: unknown, index: number, field: string): string | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID) {
+    const path = `events[${index}].${field}`;
     throw new InvalidStreamArgumentError(`${path} must be a non-empty string of at most ${MAX_ID} characters`, { path });
   }
   return v;
@@ -83,6 +84,8 @@ export interface PreparedEvent {
   readonly data: JsonValue;
   readonly metadata: EventMetadata;
   readonly expectedVersion: number | undefined;
+  /** True when `id` needs no URI-encoding in a key (generated ULIDs). */
+  readonly idIsKeySafe: boolean;
 }
 
 /**
@@ -92,41 +95,47 @@ export interface PreparedEvent {
 export function prepareEvents(events: unknown, now: number): PreparedEvent[] {
   if (!Array.isArray(events)) throw new InvalidStreamArgumentError('append(events): events must be an array');
   const createdAt = new Date(now).toISOString();
-  const out: PreparedEvent[] = new Array(events.length);
-  const seen = events.length > 1 ? new Set<string>() : undefined;
-  for (let i = 0; i < events.length; i++) {
+  const n = events.length;
+  const out: PreparedEvent[] = new Array(n);
+  // Ids given by the caller may repeat within the call; generated ones cannot.
+  let given: Set<string> | undefined;
+  for (let i = 0; i < n; i++) {
     const e = events[i] as NewEvent | null;
-    const at = `events[${i}]`;
-    if (e === null || typeof e !== 'object') throw new InvalidStreamArgumentError(`${at} must be an object { type, data }`, { index: i });
-    if (typeof e.type !== 'string' || e.type.length === 0 || e.type.length > MAX_ID) {
-      throw new InvalidStreamArgumentError(`${at}.type must be a non-empty string of at most ${MAX_ID} characters`, { index: i });
+    if (e === null || typeof e !== 'object') throw new InvalidStreamArgumentError(`events[${i}] must be an object { type, data }`, { index: i });
+    const type = e.type;
+    if (typeof type !== 'string' || type.length === 0 || type.length > MAX_ID) {
+      throw new InvalidStreamArgumentError(`events[${i}].type must be a non-empty string of at most ${MAX_ID} characters`, { index: i });
     }
-    const id = optString(e.id, `${at}.id`) ?? newEventId(now);
-    if (seen) {
-      if (seen.has(id)) throw new InvalidStreamArgumentError(`${at}.id "${id}" appears twice in one append`, { index: i, id });
-      seen.add(id);
+    let id = optString(e.id, i, 'id');
+    const generated = id === undefined;
+    if (id === undefined) {
+      id = ulids.next(now);
+    } else if (n > 1) {
+      given ??= new Set<string>();
+      if (given.has(id)) throw new InvalidStreamArgumentError(`events[${i}].id "${id}" appears twice in one append`, { index: i, id });
+      given.add(id);
     }
     let expectedVersion: number | undefined;
     if (e.expectedVersion !== undefined) {
       if (!Number.isSafeInteger(e.expectedVersion) || e.expectedVersion < 1) {
-        throw new InvalidStreamArgumentError(`${at}.expectedVersion must be an integer >= 1`, { index: i });
+        throw new InvalidStreamArgumentError(`events[${i}].expectedVersion must be an integer >= 1`, { index: i });
       }
       expectedVersion = e.expectedVersion;
     }
-    if (e.data === undefined) throw new InvalidStreamArgumentError(`${at}.data is required (use null for no payload)`, { index: i });
-    const data = frozenJsonCopy(e.data, `${at}.data`);
+    if (e.data === undefined) throw new InvalidStreamArgumentError(`events[${i}].data is required (use null for no payload)`, { index: i });
+    const data = frozenJsonCopy(e.data, () => `events[${i}].data`);
     let metadata: EventMetadata;
     if (e.metadata === undefined) {
       metadata = Object.freeze({ correlationId: id, createdAt });
     } else {
-      if (e.metadata === null || typeof e.metadata !== 'object') throw new InvalidStreamArgumentError(`${at}.metadata must be an object`, { index: i });
-      const m = frozenJsonCopy(e.metadata, `${at}.metadata`) as Record<string, JsonValue>;
-      const correlationId = optString(m.correlationId, `${at}.metadata.correlationId`) ?? id;
-      optString(m.causationId, `${at}.metadata.causationId`);
-      optString(m.userId, `${at}.metadata.userId`);
+      if (e.metadata === null || typeof e.metadata !== 'object') throw new InvalidStreamArgumentError(`events[${i}].metadata must be an object`, { index: i });
+      const m = frozenJsonCopy(e.metadata, () => `events[${i}].metadata`) as Record<string, JsonValue>;
+      const correlationId = optString(m.correlationId, i, 'metadata.correlationId') ?? id;
+      optString(m.causationId, i, 'metadata.causationId');
+      optString(m.userId, i, 'metadata.userId');
       metadata = Object.freeze({ ...m, correlationId, createdAt }) as EventMetadata;
     }
-    out[i] = { id, type: e.type, data, metadata, expectedVersion };
+    out[i] = { id, type, data, metadata, expectedVersion, idIsKeySafe: generated };
   }
   return out;
 }

@@ -14,10 +14,57 @@ const MAX_DEPTH = 128;
  * Returns a deep-frozen copy of `value` when it is JSON data: plain objects,
  * arrays, strings, finite numbers, booleans and null. Object properties whose
  * value is `undefined` are dropped (as `JSON.stringify` does).
+ * `path` names the value in errors (a function is called only on error).
  * @throws InvalidStreamArgumentError naming the offending path otherwise.
  */
-export function frozenJsonCopy(value: unknown, path: string): JsonValue {
-  return copy(value, path, 0);
+export function frozenJsonCopy(value: unknown, path: string | (() => string)): JsonValue {
+  const fast = tryCopy(value, 0);
+  // The slow path builds error paths; it runs only to explain a rejected value.
+  return fast !== INVALID ? fast : copy(value, typeof path === 'string' ? path : path(), 0);
+}
+
+const INVALID: unique symbol = Symbol('invalid JSON');
+
+/** {@link copy} without paths: the same rules, but answers INVALID instead of throwing (no string building per property). */
+function tryCopy(value: unknown, depth: number): JsonValue | typeof INVALID {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : INVALID;
+    case 'object': {
+      if (value === null) return null;
+      if (depth >= MAX_DEPTH) return INVALID;
+      if (Array.isArray(value)) {
+        const n = value.length;
+        const out: JsonValue[] = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const item: unknown = value[i];
+          if (item === undefined) return INVALID;
+          const c = tryCopy(item, depth + 1);
+          if (c === INVALID) return INVALID;
+          out[i] = c;
+        }
+        return Object.freeze(out) as JsonValue[];
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return INVALID;
+      const out: { [key: string]: JsonValue } = {};
+      const keys = Object.keys(value);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        const item = (value as Record<string, unknown>)[key];
+        if (item === undefined) continue;
+        const c = tryCopy(item, depth + 1);
+        if (c === INVALID) return INVALID;
+        out[key] = c;
+      }
+      return Object.freeze(out);
+    }
+    default:
+      return INVALID;
+  }
 }
 
 function copy(value: unknown, path: string, depth: number): JsonValue {

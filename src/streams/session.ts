@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { KeyValueBackend, KvBatchOp, KvBatchResult } from './backend.js';
 import type { Clock } from './clock.js';
-import { prepareEvents, type NewEvent, type StreamEvent } from './envelope.js';
+import { prepareEvents, type NewEvent, type PreparedEvent, type StreamEvent } from './envelope.js';
 import {
   DuplicateIdempotencyIdError,
   InvalidStoreSessionError,
@@ -18,35 +18,20 @@ import {
   StoreNotOpenError,
   StoreSessionExpiredError,
   StoreVersionMismatchError,
-  StreamIdempotencyIdNotFoundError,
-  StreamVersionNotFoundError,
 } from './errors.js';
 import type { JsonValue } from './json.js';
 import { leaseRecord, type LeaseRecord } from './lease.js';
 import type { LiveSink } from './live.js';
-import { SnapshotCollection, type Snapshot, type SnapshotReducer } from './snapshots.js';
+import { checkVersionArg, idemKey, StreamReader, type ReadOptions, type ReadResult } from './session-reads.js';
+import { SnapshotCollection, type SnapshotReducer } from './snapshots.js';
 import { padVersion, type StreamId, type StreamKeys } from './stream-id.js';
+
+export type { ReadOptions, ReadResult } from './session-reads.js';
 
 /** Options of {@link StreamSession.append}. */
 export interface AppendOptions {
   /** The version the stream must be at before this append (0 = empty stream). */
   expectedVersion?: number;
-}
-
-/** Options of {@link StreamSession.read}. */
-export interface ReadOptions {
-  /** Read up to this version (default: the head). Must exist (0 reads nothing). */
-  toVersion?: number;
-  /** Start from the greatest snapshot <= toVersion (default false). */
-  useSnapshot?: boolean;
-}
-
-/** Result of {@link StreamSession.read}: the snapshot used (if any) and the events after it. */
-export interface ReadResult<TState = JsonValue, TData = JsonValue> {
-  /** The snapshot the events continue from, when `useSnapshot` found one. */
-  snapshot?: Snapshot<TState>;
-  /** Events in version order: 1..toVersion, or snapshot.version+1..toVersion. */
-  events: StreamEvent<TData>[];
 }
 
 /** Internal construction data, built by the provider. */
@@ -66,17 +51,6 @@ export interface SessionInit {
   readonly onClose: (s: StreamSession) => void;
 }
 
-interface HeadRecord {
-  version: number;
-}
-
-function checkVersionArg(v: unknown, what: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-    throw new InvalidStreamArgumentError(`${what} must be an integer >= ${min}`, { [what]: v });
-  }
-  return v;
-}
-
 /**
  * An open session on one stream. Obtain it from `StreamStoreProvider.open()`;
  * release it with {@link StreamSession.close} or `await using`.
@@ -91,10 +65,13 @@ export class StreamSession implements AsyncDisposable {
   readonly #i: SessionInit;
   readonly #log: Logger;
   readonly #snapshots: SnapshotCollection;
+  readonly #reader: StreamReader;
   #leaseEtag: string;
   #expiresAt: number;
-  #head: { version: number; etag: string | null };
-  #queue: Promise<unknown> = Promise.resolve();
+  #headVersion: number;
+  #headEtag: string | null;
+  /** The last queued write, while one is pending. */
+  #tail: Promise<unknown> | undefined;
   #closing = false;
   #closed = false;
   #closePromise: Promise<void> | undefined;
@@ -107,7 +84,8 @@ export class StreamSession implements AsyncDisposable {
     this.sessionId = init.sessionId;
     this.#leaseEtag = init.leaseEtag;
     this.#expiresAt = init.expiresAt;
-    this.#head = { ...init.head };
+    this.#headVersion = init.head.version;
+    this.#headEtag = init.head.etag;
     this.#log = init.logger.child({ storeId: init.storeId, sessionId: init.sessionId });
     this.#snapshots = new SnapshotCollection({
       backend: init.backend,
@@ -116,9 +94,10 @@ export class StreamSession implements AsyncDisposable {
       clock: init.clock,
       logger: this.#log,
       fence: () => this.#fence(),
-      headVersion: async () => this.#head.version,
+      headVersion: async () => this.#headVersion,
       fail: (op, err, ops) => this.#fail(op, err, ops),
     });
+    this.#reader = new StreamReader({ backend: init.backend, keys: init.keys, storeId: init.storeId, snapshots: this.#snapshots, check: () => this.#check() });
   }
 
   /** When the lease ends (epoch ms, provider clock), unless renewed. */
@@ -184,15 +163,16 @@ export class StreamSession implements AsyncDisposable {
         throw new StoreNotOpenError(this.storeId, this.sessionId);
       }
       if (key === k.head || key?.startsWith(k.events)) {
-        const expected = this.#head.version;
-        const fresh = await this.#readHead(operation);
-        this.#head = fresh;
+        const expected = this.#headVersion;
+        const fresh = await this.#reader.readHead(operation);
+        this.#headVersion = fresh.version;
+        this.#headEtag = fresh.etag;
         this.#log.warn({ expected, actual: fresh.version }, 'version moved under the session');
         throw new StoreVersionMismatchError(this.storeId, expected, fresh.version);
       }
       if (key?.startsWith(k.idem) && err instanceof KvDuplicateKeyError) {
         const id = decodeURIComponent(key.slice(k.idem.length));
-        const existing = await this.#tryBackend(operation, () => this.#i.backend.tryGet<number>(key));
+        const existing = await this.#reader.tryBackend(operation, () => this.#i.backend.tryGet<number>(key));
         throw new DuplicateIdempotencyIdError(this.storeId, id, existing?.value ?? -1);
       }
     }
@@ -200,23 +180,18 @@ export class StreamSession implements AsyncDisposable {
     throw new StoreBackendError(operation, this.storeId, err);
   }
 
-  async #tryBackend<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw new StoreBackendError(operation, this.storeId, err);
-    }
-  }
-
-  async #readHead(operation: string): Promise<{ version: number; etag: string | null }> {
-    const h = await this.#tryBackend(operation, () => this.#i.backend.tryGet<HeadRecord>(this.#i.keys.head));
-    return h === undefined ? { version: 0, etag: null } : { version: h.value.version, etag: h.etag };
-  }
-
-  /** Serialises writes of this session. */
+  /**
+   * Serialises writes of this session: `fn` starts at once when no write is
+   * pending (saving a promise hop per append), else after the last one settles.
+   */
   #enqueue<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.#queue.then(fn);
-    this.#queue = p.catch(() => undefined);
+    const prev = this.#tail;
+    const p = prev === undefined ? fn() : prev.then(fn, fn);
+    this.#tail = p;
+    const settled = (): void => {
+      if (this.#tail === p) this.#tail = undefined;
+    };
+    p.then(settled, settled);
     return p;
   }
 
@@ -230,58 +205,66 @@ export class StreamSession implements AsyncDisposable {
    * @throws StoreVersionMismatchError, DuplicateIdempotencyIdError, InvalidStreamArgumentError,
    *   session errors, StoreBackendError
    */
-  async append(events: readonly NewEvent[], options: AppendOptions = {}): Promise<number> {
-    this.#entry();
-    if (options === null || typeof options !== 'object') throw new InvalidStreamArgumentError('append(events, options): options must be an object');
-    const expected = options.expectedVersion === undefined ? undefined : checkVersionArg(options.expectedVersion, 'expectedVersion', 0);
-    const prepared = prepareEvents(events, this.#i.clock.now());
-    return this.#enqueue(async () => {
-      const pending = this.#check();
-      if (pending !== undefined) await pending;
-      const v = this.#head.version;
-      if (expected !== undefined && expected !== v) {
-        this.#log.warn({ expected, actual: v }, 'version mismatch');
-        throw new StoreVersionMismatchError(this.storeId, expected, v);
-      }
-      for (let i = 0; i < prepared.length; i++) {
-        const ev = prepared[i]!.expectedVersion;
-        if (ev !== undefined && ev !== v + 1 + i) {
-          this.#log.warn({ expected: ev, actual: v + 1 + i }, 'event version mismatch');
-          throw new StoreVersionMismatchError(this.storeId, ev, v + 1 + i, prepared[i]!.id);
-        }
-      }
-      const n = prepared.length;
-      if (n === 0) return v;
-      const k = this.#i.keys;
-      const ops: KvBatchOp[] = new Array(2 + 2 * n);
-      ops[0] = this.#fence();
-      ops[1] = { op: 'set', key: k.head, value: { version: v + n }, etag: this.#head.etag };
-      const stored: StreamEvent[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const p = prepared[i]!;
-        const version = v + 1 + i;
-        const env: StreamEvent = Object.freeze({ id: p.id, type: p.type, data: p.data, metadata: p.metadata, version });
-        stored[i] = env;
-        ops[2 + 2 * i] = { op: 'add', key: k.events + padVersion(version), value: env };
-        ops[3 + 2 * i] = { op: 'add', key: k.idem + encodeURIComponent(p.id), value: version };
-      }
-      let results: KvBatchResult[];
-      try {
-        results = await this.#i.backend.batch(ops);
-      } catch (err) {
-        return this.#fail('append', err, ops);
-      }
-      this.#head = { version: v + n, etag: results[1] as string };
-      this.#log.debug({ from: v + 1, to: v + n }, 'events appended');
-      if (this.#i.publishTo !== undefined) await this.#publish(stored);
-      return v + n;
-    });
+  append(events: readonly NewEvent[], options: AppendOptions = {}): Promise<number> {
+    try {
+      this.#entry();
+      if (options === null || typeof options !== 'object') throw new InvalidStreamArgumentError('append(events, options): options must be an object');
+      const expected = options.expectedVersion === undefined ? undefined : checkVersionArg(options.expectedVersion, 'expectedVersion', 0);
+      const prepared = prepareEvents(events, this.#i.clock.now());
+      return this.#enqueue(() => this.#commit(prepared, expected));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
-  async #publish(events: readonly StreamEvent[]): Promise<void> {
+  /** Runs in the write queue: checks versions, then one atomic batch (fence, head CAS, events, idempotency keys). */
+  async #commit(prepared: readonly PreparedEvent[], expected: number | undefined): Promise<number> {
+    const pending = this.#check();
+    if (pending !== undefined) await pending;
+    const v = this.#headVersion;
+    if (expected !== undefined && expected !== v) {
+      this.#log.warn({ expected, actual: v }, 'version mismatch');
+      throw new StoreVersionMismatchError(this.storeId, expected, v);
+    }
+    const n = prepared.length;
+    for (let i = 0; i < n; i++) {
+      const ev = prepared[i]!.expectedVersion;
+      if (ev !== undefined && ev !== v + 1 + i) {
+        this.#log.warn({ expected: ev, actual: v + 1 + i }, 'event version mismatch');
+        throw new StoreVersionMismatchError(this.storeId, ev, v + 1 + i, prepared[i]!.id);
+      }
+    }
+    if (n === 0) return v;
+    const k = this.#i.keys;
+    const ops: KvBatchOp[] = new Array(2 + 2 * n);
+    ops[0] = this.#fence();
+    ops[1] = { op: 'set', key: k.head, value: { version: v + n }, etag: this.#headEtag };
+    for (let i = 0; i < n; i++) {
+      const p = prepared[i]!;
+      const version = v + 1 + i;
+      const env: StreamEvent = Object.freeze({ id: p.id, type: p.type, data: p.data, metadata: p.metadata, version });
+      ops[2 + 2 * i] = { op: 'add', key: k.events + padVersion(version), value: env };
+      ops[3 + 2 * i] = { op: 'add', key: idemKey(k, p.id, p.idIsKeySafe), value: version };
+    }
+    let results: KvBatchResult[];
+    try {
+      results = await this.#i.backend.batch(ops);
+    } catch (err) {
+      return this.#fail('append', err, ops);
+    }
+    this.#headVersion = v + n;
+    this.#headEtag = results[1] as string;
+    this.#log.debug({ from: v + 1, to: v + n }, 'events appended');
+    if (this.#i.publishTo !== undefined) await this.#publish(ops, n);
+    return v + n;
+  }
+
+  /** Publishes the events of a committed append batch (`ops[2 + 2i]`). */
+  async #publish(ops: readonly KvBatchOp[], n: number): Promise<void> {
     const sink = this.#i.publishTo!;
     const stream = `${this.streamId.name}/${this.streamId.id}`;
-    for (const e of events) {
+    for (let i = 0; i < n; i++) {
+      const e = (ops[2 + 2 * i] as { value: StreamEvent }).value;
       try {
         await sink.append({ stream, database: this.streamId.database, id: e.id, type: e.type, version: e.version, data: e.data, metadata: e.metadata });
       } catch (err) {
@@ -341,13 +324,12 @@ export class StreamSession implements AsyncDisposable {
     return this.close();
   }
 
-  // ---- reads -------------------------------------------------------------
+  // ---- reads (session-reads.ts) -------------------------------------------
 
   /** Current stream version (0 when empty), from the head record: O(1). */
   async version(): Promise<number> {
     this.#entry();
-    await this.#check();
-    return (await this.#readHead('version')).version;
+    return this.#reader.version();
   }
 
   /**
@@ -357,17 +339,7 @@ export class StreamSession implements AsyncDisposable {
    */
   async read<TState = JsonValue, TData = JsonValue>(options: ReadOptions = {}): Promise<ReadResult<TState, TData>> {
     this.#entry();
-    if (options === null || typeof options !== 'object') throw new InvalidStreamArgumentError('read(options): options must be an object');
-    const to = options.toVersion === undefined ? undefined : checkVersionArg(options.toVersion, 'toVersion', 0);
-    await this.#check();
-    const head = (await this.#readHead('read')).version;
-    const last = to ?? head;
-    if (last > head) throw new StreamVersionNotFoundError(this.storeId, last, head);
-    let snapshot: Snapshot<TState> | undefined;
-    if (options.useSnapshot === true && last > 0) snapshot = await this.#snapshots.greatestAtOrBelow<TState>(last);
-    const first = (snapshot?.version ?? 0) + 1;
-    const events = first > last ? [] : await this.#range<TData>('read', first, last);
-    return snapshot === undefined ? { events } : { snapshot, events };
+    return this.#reader.read<TState, TData>(options);
   }
 
   /**
@@ -376,11 +348,7 @@ export class StreamSession implements AsyncDisposable {
    */
   async slice<TData = JsonValue>(first: number, last: number): Promise<StreamEvent<TData>[]> {
     this.#entry();
-    checkVersionArg(first, 'first', 1);
-    checkVersionArg(last, 'last', 1);
-    if (first > last) throw new InvalidStreamArgumentError(`slice(first, last): first (${first}) is greater than last (${last})`, { first, last });
-    await this.#check();
-    return this.#range<TData>('slice', first, last);
+    return this.#reader.slice<TData>(first, last);
   }
 
   /**
@@ -389,11 +357,7 @@ export class StreamSession implements AsyncDisposable {
    */
   async get<TData = JsonValue>(version: number): Promise<StreamEvent<TData>> {
     this.#entry();
-    checkVersionArg(version, 'version', 1);
-    await this.#check();
-    const e = await this.#tryBackend('get', () => this.#i.backend.tryGet<StreamEvent<TData>>(this.#i.keys.events + padVersion(version)));
-    if (e === undefined) throw new StreamVersionNotFoundError(this.storeId, version, (await this.#readHead('get')).version);
-    return e.value;
+    return this.#reader.get<TData>(version);
   }
 
   /**
@@ -402,20 +366,7 @@ export class StreamSession implements AsyncDisposable {
    */
   async versionOf(idempotencyId: string): Promise<number> {
     this.#entry();
-    if (typeof idempotencyId !== 'string' || idempotencyId.length === 0) throw new InvalidStreamArgumentError('versionOf(id): id must be a non-empty string');
-    await this.#check();
-    const e = await this.#tryBackend('versionOf', () => this.#i.backend.tryGet<number>(this.#i.keys.idem + encodeURIComponent(idempotencyId)));
-    if (e === undefined) throw new StreamIdempotencyIdNotFoundError(this.storeId, idempotencyId);
-    return e.value;
-  }
-
-  async #range<TData>(operation: string, first: number, last: number): Promise<StreamEvent<TData>[]> {
-    const rows = await this.#tryBackend(operation, () =>
-      this.#i.backend.list<StreamEvent<TData>>(this.#i.keys.events, { start: padVersion(first), end: padVersion(last) }),
-    );
-    const out: StreamEvent<TData>[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = rows[i]!.value;
-    return out;
+    return this.#reader.versionOf(idempotencyId);
   }
 
   // ---- snapshots ---------------------------------------------------------
@@ -444,7 +395,7 @@ export class StreamSession implements AsyncDisposable {
     if (typeof reducer !== 'function') throw new InvalidStreamArgumentError('snapshotEvery(chunkSize, reducer): reducer must be a function');
     return this.#enqueue(async () => {
       await this.#check();
-      return this.#snapshots.every(chunkSize, reducer, (a, b) => this.#range<TData>('snapshotEvery', a, b), async () => { await this.#check(); });
+      return this.#snapshots.every(chunkSize, reducer, (a, b) => this.#reader.range<TData>('snapshotEvery', a, b), async () => { await this.#check(); });
     });
   }
 

@@ -1,28 +1,16 @@
 /**
  * In-memory {@link KeyValueBackend}: the default backend. Values are stored by
  * reference (the stream layer hands it frozen copies). Keys are grouped by
- * folder, each folder keeping its leaves sorted lazily, so appending in leaf
- * order (events by version) is O(1) and a range read is a binary search.
+ * folder ({@link MemFolder}): appending leaves in order (events by version,
+ * monotonic ULIDs) is O(1) without hashing, range reads are a binary search,
+ * and out-of-order writes fall back to a Map. Etags are counters, formatted as
+ * strings only when handed out.
  */
 import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
-import { splitKey } from '../backend.js';
 import { assertClock, systemClock, type Clock } from '../clock.js';
 import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
+import { MemFolder, type MemRec } from './memory-folder.js';
 import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
-
-interface Rec {
-  value: unknown;
-  etag: string;
-  expiresAt: number | undefined;
-}
-
-interface Folder {
-  readonly map: Map<string, Rec>;
-  /** Leaves, sorted when `sorted`; may hold removed leaves when `stale`. */
-  leaves: string[];
-  sorted: boolean;
-  stale: boolean;
-}
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -30,16 +18,23 @@ export interface MemoryBackendOptions {
   clock?: Clock;
 }
 
+const etagOf = (n: number): string => `m${n}`;
+
 /** The in-memory backend. Not durable, single process. */
 export class MemoryBackend implements KeyValueBackend {
   /** `"memory"`. */
   readonly kind = 'memory';
   /** Not durable, single process. */
   readonly capabilities = Object.freeze({ durable: false, multiProcess: false });
-  readonly #folders = new Map<string, Folder>();
+  readonly #folders = new Map<string, MemFolder>();
   readonly #clock: Clock;
   #etag = 0;
   #closed = false;
+  // Last folder resolved: consecutive keys of one folder (a batch of events) skip the folder lookup.
+  #lastName = '';
+  #lastFolder: MemFolder | undefined;
+  // Leaf of the key last resolved by #folder.
+  #leaf = '';
 
   /** @param options - optional clock for TTLs. */
   constructor(options: MemoryBackendOptions = {}) {
@@ -53,80 +48,80 @@ export class MemoryBackend implements KeyValueBackend {
     if (this.#closed) throw new ProviderClosedError();
   }
 
-  #live(folder: Folder | undefined, leaf: string): Rec | undefined {
-    const r = folder?.map.get(leaf);
+  /** The folder of `key` (created when `create`), leaving the key's leaf in `#leaf`. */
+  #folder(key: string, create: boolean): MemFolder | undefined {
+    const last = this.#lastName;
+    const ln = last.length;
+    if (ln > 0 && key.length > ln && key.startsWith(last) && key.indexOf('/', ln) === -1) {
+      this.#leaf = key.slice(ln);
+      return this.#lastFolder;
+    }
+    const i = key.lastIndexOf('/');
+    const name = key.slice(0, i + 1);
+    this.#leaf = key.slice(i + 1);
+    let f = this.#folders.get(name);
+    if (f === undefined) {
+      if (!create) return undefined;
+      f = new MemFolder();
+      this.#folders.set(name, f);
+    }
+    this.#lastName = name;
+    this.#lastFolder = f;
+    return f;
+  }
+
+  /** The live record at `leaf` of `folder`; drops it when expired. */
+  #live(folder: MemFolder | undefined, leaf: string): MemRec | undefined {
+    const r = folder?.get(leaf);
     if (r === undefined) return undefined;
-    if (r.expiresAt !== undefined && r.expiresAt <= this.#clock.now()) {
-      folder!.map.delete(leaf);
-      folder!.stale = true;
+    if (r.expiresAt !== Infinity && r.expiresAt <= this.#clock.now()) {
+      folder!.delete(leaf);
       return undefined;
     }
     return r;
   }
 
-  #read(key: string): Rec | undefined {
-    const [f, leaf] = splitKey(key);
-    return this.#live(this.#folders.get(f), leaf);
+  #expiry(ttlMs: number | undefined): number {
+    return ttlMs === undefined ? Infinity : this.#clock.now() + ttlMs;
   }
 
-  #expiry(ttlMs: number | undefined): number | undefined {
-    return ttlMs === undefined ? undefined : this.#clock.now() + ttlMs;
-  }
-
-  /** Writes a record; returns the record it replaced (for undo). */
-  #write(key: string, rec: Rec | undefined): Rec | undefined {
-    const [f, leaf] = splitKey(key);
-    let folder = this.#folders.get(f);
-    if (folder === undefined) {
-      if (rec === undefined) return undefined;
-      folder = { map: new Map(), leaves: [], sorted: true, stale: false };
-      this.#folders.set(f, folder);
-    }
-    const prev = folder.map.get(leaf);
-    if (rec === undefined) {
-      if (prev !== undefined) {
-        folder.map.delete(leaf);
-        folder.stale = true;
-      }
-      return prev;
-    }
-    folder.map.set(leaf, rec);
-    if (prev === undefined) {
-      const n = folder.leaves.length;
-      if (folder.sorted && n > 0 && folder.leaves[n - 1]! >= leaf) folder.sorted = false;
-      folder.leaves.push(leaf);
-    }
-    return prev;
-  }
-
-  #apply(op: KvBatchOp, index: number | undefined, undo: Array<[string, Rec | undefined]> | undefined): KvBatchResult {
-    const cur = this.#read(op.key);
+  /**
+   * Applies one operation. `undo`, when given, receives `folder, leaf, previous record`
+   * triples (flat) for every change, to roll a failed batch back.
+   */
+  #apply(op: KvBatchOp, index: number | undefined, undo: unknown[] | undefined): KvBatchResult {
+    const folder = this.#folder(op.key, op.op === 'add' || op.op === 'set');
+    const leaf = this.#leaf;
+    const cur = this.#live(folder, leaf);
     switch (op.op) {
       case 'add': {
         if (cur !== undefined) throw new KvDuplicateKeyError(op.key, index);
-        const etag = `m${++this.#etag}`;
-        const prev = this.#write(op.key, { value: op.value, etag, expiresAt: this.#expiry(op.ttlMs) });
-        undo?.push([op.key, prev]);
-        return etag;
+        const etag = ++this.#etag;
+        folder!.put(leaf, op.value, etag, this.#expiry(op.ttlMs));
+        undo?.push(folder, leaf, undefined);
+        return etagOf(etag);
       }
       case 'set': {
-        if (op.etag !== undefined && (cur?.etag ?? null) !== op.etag) throw new KvConcurrencyError(op.key, op.etag, cur?.etag ?? null, index);
-        const etag = `m${++this.#etag}`;
-        const prev = this.#write(op.key, { value: op.value, etag, expiresAt: this.#expiry(op.ttlMs) });
-        undo?.push([op.key, prev]);
-        return etag;
+        const curTag = cur === undefined ? null : etagOf(cur.etag);
+        if (op.etag !== undefined && curTag !== op.etag) throw new KvConcurrencyError(op.key, op.etag, curTag, index);
+        const etag = ++this.#etag;
+        folder!.put(leaf, op.value, etag, this.#expiry(op.ttlMs));
+        undo?.push(folder, leaf, cur);
+        return etagOf(etag);
       }
       case 'remove': {
-        if (op.etag !== undefined && cur !== undefined && cur.etag !== op.etag) throw new KvConcurrencyError(op.key, op.etag, cur.etag, index);
+        if (op.etag !== undefined && cur !== undefined && etagOf(cur.etag) !== op.etag) throw new KvConcurrencyError(op.key, op.etag, etagOf(cur.etag), index);
         if (op.etag !== undefined && cur === undefined) throw new KvKeyNotFoundError(op.key, index);
         if (cur === undefined) return false;
-        const prev = this.#write(op.key, undefined);
-        undo?.push([op.key, prev]);
+        folder!.delete(leaf);
+        undo?.push(folder, leaf, cur);
         return true;
       }
-      case 'check':
-        if ((cur?.etag ?? null) !== op.etag) throw new KvConcurrencyError(op.key, op.etag, cur?.etag ?? null, index);
+      case 'check': {
+        const curTag = cur === undefined ? null : etagOf(cur.etag);
+        if (curTag !== op.etag) throw new KvConcurrencyError(op.key, op.etag, curTag, index);
         return true;
+      }
     }
   }
 
@@ -153,16 +148,19 @@ export class MemoryBackend implements KeyValueBackend {
   async tryGet<V = unknown>(key: string): Promise<KvEntry<V> | undefined> {
     this.#open();
     checkKey(key);
-    const r = this.#read(key);
+    const folder = this.#folder(key, false);
+    const r = this.#live(folder, this.#leaf);
     if (r === undefined) return undefined;
-    return r.expiresAt === undefined ? { value: r.value as V, etag: r.etag } : { value: r.value as V, etag: r.etag, expiresAt: r.expiresAt };
+    return r.expiresAt === Infinity ? { value: r.value as V, etag: etagOf(r.etag) } : { value: r.value as V, etag: etagOf(r.etag), expiresAt: r.expiresAt };
   }
 
   async remove(key: string, options?: KvRemoveOptions): Promise<boolean> {
     this.#open();
     checkKey(key);
-    const cur = this.#read(key);
-    if (options?.etag !== undefined && (cur?.etag ?? null) !== options.etag) throw new KvConcurrencyError(key, options.etag, cur?.etag ?? null);
+    const folder = this.#folder(key, false);
+    const cur = this.#live(folder, this.#leaf);
+    const curTag = cur === undefined ? null : etagOf(cur.etag);
+    if (options?.etag !== undefined && curTag !== options.etag) throw new KvConcurrencyError(key, options.etag, curTag);
     return this.#apply({ op: 'remove', key }, undefined, undefined) as boolean;
   }
 
@@ -170,51 +168,38 @@ export class MemoryBackend implements KeyValueBackend {
     this.#open();
     checkFolder(folder, options);
     const f = this.#folders.get(folder);
-    if (f === undefined) return [];
-    if (f.stale) {
-      f.leaves = [...f.map.keys()];
-      f.sorted = false;
-      f.stale = false;
-    }
-    if (!f.sorted) {
-      f.leaves.sort();
-      f.sorted = true;
-    }
-    const leaves = f.leaves;
-    const start = options?.start;
-    const end = options?.end;
-    const limit = options?.limit ?? Infinity;
-    let lo = 0;
-    if (start !== undefined) {
-      let hi = leaves.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (leaves[mid]! < start) lo = mid + 1;
-        else hi = mid;
-      }
-    }
     const out: KvListed<V>[] = [];
+    const limit = options?.limit ?? Infinity;
+    if (f === undefined || limit === 0) return out;
     const now = this.#clock.now();
-    for (let i = lo; i < leaves.length && out.length < limit; i++) {
-      const leaf = leaves[i]!;
-      if (end !== undefined && leaf > end) break;
-      const r = f.map.get(leaf)!;
-      if (r.expiresAt !== undefined && r.expiresAt <= now) continue;
-      out.push(r.expiresAt === undefined ? { key: folder + leaf, value: r.value as V, etag: r.etag } : { key: folder + leaf, value: r.value as V, etag: r.etag, expiresAt: r.expiresAt });
-    }
+    f.scan(options?.start, options?.end, (leaf, r) => {
+      if (r.expiresAt !== Infinity && r.expiresAt <= now) return true;
+      out.push(
+        r.expiresAt === Infinity
+          ? { key: folder + leaf, value: r.value as V, etag: etagOf(r.etag) }
+          : { key: folder + leaf, value: r.value as V, etag: etagOf(r.etag), expiresAt: r.expiresAt },
+      );
+      return out.length < limit;
+    });
     return out;
   }
 
   async batch(ops: readonly KvBatchOp[]): Promise<KvBatchResult[]> {
     this.#open();
     checkOps(ops);
-    const undo: Array<[string, Rec | undefined]> = [];
+    const undo: unknown[] = [];
     const results: KvBatchResult[] = new Array(ops.length);
     try {
       for (let i = 0; i < ops.length; i++) results[i] = this.#apply(ops[i]!, i, undo);
     } catch (err) {
       // All or nothing: restore every record this batch touched, newest first.
-      for (let i = undo.length - 1; i >= 0; i--) this.#write(undo[i]![0], undo[i]![1]);
+      for (let i = undo.length - 3; i >= 0; i -= 3) {
+        const folder = undo[i] as MemFolder;
+        const leaf = undo[i + 1] as string;
+        const prev = undo[i + 2] as MemRec | undefined;
+        if (prev === undefined) folder.delete(leaf);
+        else folder.put(leaf, prev.value, prev.etag, prev.expiresAt);
+      }
       throw err;
     }
     return results;
@@ -223,5 +208,7 @@ export class MemoryBackend implements KeyValueBackend {
   async close(): Promise<void> {
     this.#closed = true;
     this.#folders.clear();
+    this.#lastName = '';
+    this.#lastFolder = undefined;
   }
 }
