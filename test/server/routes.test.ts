@@ -98,6 +98,23 @@ describe('POST /streams/{*stream}', () => {
     expect((await d.client.aggregate('ev/a')).totalValor).toBe(10);
   });
 
+  it('concurrent single POSTs (coalesced into one store call) each get their own result; a bad one fails alone', async () => {
+    const posts = Array.from({ length: 40 }, (_, i) => raw(`${d.url}/streams/co/${i % 4}`, json(i === 7 ? { pad: 'x'.repeat(70_000) } : { n: i, ...(i % 5 === 0 ? { id: `co-${i % 10}` } : {}) })));
+    const results = await Promise.all(posts);
+    expect(results[7].status).toBe(413);
+    const ok = results.filter((r, i) => i !== 7);
+    expect(ok.every((r) => r.status === 202)).toBe(true);
+    // ids co-0 and co-5 were each sent 4 times (i = 0, 10, 20, 30 / 5, 15, 25, 35): stored once each
+    const dups = ok.filter((r) => r.body.duplicate).length;
+    expect(dups).toBe(6);
+    for (let s = 0; s < 4; s++) {
+      const { events } = await d.client.readPage(`co/${s}`);
+      expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
+    }
+    const total = (await Promise.all([0, 1, 2, 3].map((s) => d.client.readPage(`co/${s}`)))).reduce((a, p) => a + p.events.length, 0);
+    expect(total).toBe(39 - 6);
+  });
+
   it('normalises timestamps to ISO UTC and keeps stream names with slashes and escapes', async () => {
     await d.client.append('orders/eu/fr é', { valor: 1, timestamp: 1_700_000_000_000 });
     await d.client.append('orders/eu/fr é', { valor: 2 });

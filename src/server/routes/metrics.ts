@@ -45,7 +45,7 @@ export function metricRoutes(app: FastifyInstance, ctx: ServerContext): void {
       summary: 'Append a metric event { label, value, timestamp? } (or a JSON array / NDJSON of them); 202, empty body',
       tags: ['metrics'],
       security: bearer,
-      body: { anyOf: [metricEvent, { type: 'array', items: metricEvent, minItems: 1 }] },
+      body: { ...metricEvent, type: ['object', 'array'], items: metricEvent, minItems: 1 },
       response: { 202: { type: 'null', description: 'empty' }, ...errors },
     },
   }, async (request, reply) => {

@@ -13,6 +13,7 @@ import { parseTime, streamName } from '../params.js';
 import { receiveTime, type StreamRecord } from '../stores.js';
 import { appendResult, bearer, errors } from './schemas.js';
 import { subscribe } from './subscribe.js';
+import { AppendCoalescer } from '../coalesce.js';
 
 const eventSchema = {
   type: 'object',
@@ -68,6 +69,7 @@ const capital = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const store = ctx.stores.streams;
   const { maxBatch } = ctx.config;
+  const coalescer = new AppendCoalescer(store);
 
   app.post('/streams/*', {
     schema: {
@@ -86,8 +88,9 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
           'idempotency-key': { type: 'string', description: 'retry key: a retry returns the original result' },
         },
       },
-      body: { anyOf: [eventSchema, { type: 'array', items: eventSchema, minItems: 1 }] },
-      response: { 202: { anyOf: [appendResult, { type: 'array', items: appendResult }] }, ...errors },
+      // One schema for both shapes: `properties` applies to an object, `items` to an array.
+      body: { ...eventSchema, type: ['object', 'array'], items: eventSchema, minItems: 1, description: 'an event, or an array of events (JSON array or NDJSON)' },
+      response: { 202: { description: 'an append result, or an array of them for a batch', anyOf: [appendResult, { type: 'array', items: appendResult }] }, ...errors },
     },
   }, async (request, reply) => {
     const stream = streamName((request.params as { '*': string })['*']);
@@ -98,13 +101,15 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const expectedVersion = expectedVersionOf(request);
     const key = idempotencyKeyOf(request);
     const now = receiveTime();
+    const nowIso = new Date(now).toISOString();
     const records: StreamRecord[] = new Array(events.length);
     let ids: string[] | undefined;
     for (let i = 0; i < events.length; i++) {
       const d = events[i];
       if (d === null || typeof d !== 'object' || Array.isArray(d)) throw badRequest(batch ? `[${i}] must be a JSON object` : 'the body must be a JSON object or an array of them');
-      const copy = { ...d, timestamp: normaliseTimestamp(d.timestamp, now, batch ? i : -1) };
-      records[i] = { s: stream, t: now, d: copy };
+      // The parsed body is ours: normalise its timestamp in place.
+      d.timestamp = d.timestamp === undefined || d.timestamp === null ? nowIso : normaliseTimestamp(d.timestamp, now, batch ? i : -1);
+      records[i] = { s: stream, t: now, d };
       const id = key !== undefined ? (batch ? `${key}:${i}` : key) : typeof d.id === 'string' ? d.id : undefined;
       if (id !== undefined) {
         ids ??= [];
@@ -115,7 +120,9 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const opts = { ...(expectedVersion !== undefined ? { expectedVersion } : {}), ...(ids !== undefined ? { id: batch ? ids : ids[0] } : {}) };
     let result: AppendResult | AppendResult[];
     try {
-      result = batch ? await store.append(records, opts) : await store.append(records[0], opts);
+      if (batch) result = await store.append(records, opts);
+      else if (expectedVersion === undefined) result = await coalescer.append(records[0], ids?.[0]);
+      else result = await store.append(records[0], opts);
     } catch (err) {
       if ((err as { code?: string }).code === 'RS_ERR_CONFLICT') ctx.metrics.rejected.inc({ store: 'streams', reason: 'conflict' }, events.length);
       throw err;
@@ -128,8 +135,9 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const format = (request as unknown as { ndjson?: boolean }).ndjson ? 'ndjson' : batch ? 'array' : 'json';
       ctx.metrics.ingested.inc({ store: 'streams', format }, results.length - duplicates);
     }
-    reply.code(202);
-    return result;
+    // Serialised here (a plain JSON.stringify): the response schema's anyOf would make the serializer validate.
+    reply.code(202).type('application/json; charset=utf-8');
+    return JSON.stringify(result);
   });
 
   app.get('/streams/*', {

@@ -1,0 +1,252 @@
+/**
+ * `npm run bench:daemon`: the daemon under autocannon on loopback, beside peers
+ * measured in the same run (never against a number from another day):
+ *
+ * - single-event `POST /streams/...` requests/s and p50/p99 latency, beside a
+ *   bare `node:http` server that parses the same JSON and appends it to an
+ *   in-memory array (target: daemon >= 0.8x bare);
+ * - bulk ingest in events/s with 100-event JSON-array and NDJSON batches,
+ *   beside the bare server with the same JSON-array batches, and beside Redis
+ *   `XADD` pipelined 100 deep via `redis-benchmark` when `redis-server` is
+ *   installed (skipped otherwise; the bench starts and stops its own instance
+ *   on a free loopback port).
+ *
+ * Usage: node dist/bench/daemon.js [--seconds 10] [--connections 50] [--batch 100]
+ * Every server runs in its own process; the load generator runs in this one.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+}
+interface AutocannonRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (req: AutocannonRequest) => AutocannonRequest;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+  return n;
+}
+
+/** The bare peer: node:http, JSON.parse, push into an array, answer like the daemon. */
+function bareServer(port: number): void {
+  const events: unknown[] = [];
+  const versions = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || !req.url?.startsWith('/streams/')) {
+        res.writeHead(404).end();
+        return;
+      }
+      const stream = req.url.slice('/streams/'.length);
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"code":"RS_ERR_INVALID_JSON","message":"bad json"}}');
+        return;
+      }
+      const list = Array.isArray(body) ? body : [body];
+      const out = list.map((e) => {
+        events.push(e);
+        const version = (versions.get(stream) ?? 0) + 1;
+        versions.set(stream, version);
+        return { id: String(events.length), partition: 0, position: events.length, version, duplicate: false };
+      });
+      if (events.length > 5_000_000) events.length = 0; // bounded, like the ring
+      res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify(Array.isArray(body) ? out : out[0]));
+    });
+  });
+  server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUp(check: () => Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch { /* not yet */ }
+    if (Date.now() > end) throw new Error(`${what} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const children: ChildProcess[] = [];
+function child(args: string[], cmd = process.execPath): ChildProcess {
+  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(c);
+  return c;
+}
+async function stop(c: ChildProcess): Promise<number | null> {
+  if (c.exitCode !== null) return c.exitCode;
+  const exited = new Promise<number | null>((r) => c.on('exit', (code) => r(code)));
+  c.kill('SIGTERM');
+  return exited;
+}
+
+const event = (i: number): Record<string, unknown> => ({ id: undefined, valor: (i * 7919) % 5000, gatewayId: `gw-${i % 3}`, note: 'order created by the benchmark' });
+const STREAMS = 16;
+
+/** A request that rotates over STREAMS streams, so appends spread over the partitions. */
+function rotating(body: (n: number) => string, contentType: string): AutocannonRequest[] {
+  let n = 0;
+  return [{
+    method: 'POST',
+    path: '/streams/bench/0',
+    headers: { 'content-type': contentType },
+    setupRequest: (req) => {
+      n++;
+      return { ...req, path: `/streams/bench/${n % STREAMS}`, body: body(n) };
+    },
+  }];
+}
+
+interface Row {
+  scenario: string;
+  target: string;
+  reqPerSec: number;
+  eventsPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function load(url: string, requests: AutocannonRequest[], seconds: number, connections: number, perRequest: number): Promise<Omit<Row, 'scenario' | 'target'>> {
+  const r = await autocannon({ url, requests, duration: seconds, connections, pipelining: 1 });
+  return {
+    reqPerSec: Math.round(r.requests.average),
+    eventsPerSec: Math.round(r.requests.average * perRequest),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts + r.non2xx,
+  };
+}
+
+function redisXadd(batch: number, connections: number, total: number): { eventsPerSec: number; p50?: number; p99?: number } | { skipped: string } {
+  const has = (cmd: string): boolean => spawnSync(cmd, ['--version']).status === 0;
+  if (!has('redis-server') || !has('redis-benchmark')) return { skipped: 'redis-server or redis-benchmark not installed' };
+  return { eventsPerSec: -1, p50: total, p99: batch + connections }; // replaced by runRedis (async)
+}
+
+async function runRedis(batch: number, connections: number, total: number): Promise<{ eventsPerSec: number; p50: number | null; p99: number | null } | { skipped: string }> {
+  const pre = redisXadd(batch, connections, total);
+  if ('skipped' in pre) return pre;
+  const port = await freePort();
+  const server = child(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], 'redis-server');
+  try {
+    await waitUp(async () => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG', 'redis-server');
+    const r = spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '-c', String(connections), '-n', String(total), '-P', String(batch), '--csv', 'XADD', 'bench', 'MAXLEN', '~', '1000000', '*', 'valor', '1234', 'gatewayId', 'gw-1'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    // --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    const cells = line.split(',').map((c) => c.replaceAll('"', ''));
+    const rps = Number(cells[1]);
+    if (!Number.isFinite(rps)) return { skipped: `could not parse redis-benchmark output: ${r.stdout.slice(0, 200)} ${r.stderr.slice(0, 200)}` };
+    return { eventsPerSec: Math.round(rps), p50: Number(cells[4]) || null, p99: Number(cells[6]) || null };
+  } finally {
+    await stop(server);
+  }
+}
+
+async function main(): Promise<void> {
+  const seconds = arg('seconds', 10);
+  const connections = arg('connections', 50);
+  const batch = arg('batch', 100);
+  const dPort = await freePort();
+  const bPort = await freePort();
+  const daemon = child([MAIN, 'serve', '--port', String(dPort), '--log-level', 'warn']);
+  const bare = child([SELF, '--bare-server', String(bPort)]);
+  const dUrl = `http://127.0.0.1:${dPort}`;
+  const bUrl = `http://127.0.0.1:${bPort}`;
+  await waitUp(async () => (await fetch(`${dUrl}/ready`)).ok, 'daemon');
+  await waitUp(async () => (await fetch(`${bUrl}/streams/warm`, { method: 'POST', body: '{}' })).status === 202, 'bare server');
+
+  const single = (n: number): string => JSON.stringify(event(n));
+  const array = (n: number): string => JSON.stringify(Array.from({ length: batch }, (_, i) => event(n * batch + i)));
+  const ndjson = (n: number): string => Array.from({ length: batch }, (_, i) => JSON.stringify(event(n * batch + i))).join('\n') + '\n';
+
+  const rows: Row[] = [];
+  const run = async (scenario: string, target: string, url: string, req: AutocannonRequest[], per: number): Promise<void> => {
+    // a short warm-up (JIT, worker start, connection pools), then the measured run
+    await load(url, req, Math.min(2, seconds), connections, per);
+    rows.push({ scenario, target, ...(await load(url, req, seconds, connections, per)) });
+    process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
+  };
+  // Interleaved, so machine noise hits both sides alike.
+  await run('single-event POST', 'ringstore daemon', dUrl, rotating(single, 'application/json'), 1);
+  await run('single-event POST', 'bare node:http + array push', bUrl, rotating(single, 'application/json'), 1);
+  await run(`bulk ${batch}-event JSON array`, 'ringstore daemon', dUrl, rotating(array, 'application/json'), batch);
+  await run(`bulk ${batch}-event NDJSON`, 'ringstore daemon', dUrl, rotating(ndjson, 'application/x-ndjson'), batch);
+  await run(`bulk ${batch}-event JSON array`, 'bare node:http + array push', bUrl, rotating(array, 'application/json'), batch);
+  const daemonCode = await stop(daemon);
+  await stop(bare);
+  const redis = await runRedis(batch, connections, Math.max(200_000, rows[2].eventsPerSec * seconds));
+
+  const find = (s: string, t: string): Row => rows.find((r) => r.scenario.startsWith(s) && r.target.startsWith(t))!;
+  const ratioSingle = find('single', 'ringstore').reqPerSec / find('single', 'bare').reqPerSec;
+  const bestBulk = Math.max(find('bulk', 'ringstore').eventsPerSec, rows[3].eventsPerSec);
+  const summary = {
+    machine: { cpus: os.availableParallelism(), model: os.cpus()[0]?.model, node: process.version },
+    settings: { seconds, connections, batch, streams: STREAMS, daemonPartitions: os.availableParallelism() },
+    rows,
+    redisXadd: redis,
+    ratios: {
+      singleDaemonOverBare: Math.round(ratioSingle * 100) / 100,
+      bulkDaemonOverBare: Math.round((find('bulk', 'ringstore').eventsPerSec / find('bulk', 'bare').eventsPerSec) * 100) / 100,
+      bulkDaemonOverRedis: 'eventsPerSec' in redis ? Math.round((bestBulk / redis.eventsPerSec) * 100) / 100 : null,
+    },
+    daemonExitCode: daemonCode,
+  };
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  process.stdout.write('\n| scenario | target | req/s | events/s | p50 ms | p99 ms | errors |\n|---|---|---:|---:|---:|---:|---:|\n');
+  for (const r of rows) process.stdout.write(`| ${r.scenario} | ${r.target} | ${r.reqPerSec} | ${r.eventsPerSec} | ${r.p50} | ${r.p99} | ${r.errors} |\n`);
+  if ('eventsPerSec' in redis) process.stdout.write(`| XADD pipelined ${batch} deep | redis-server (redis-benchmark) | - | ${redis.eventsPerSec} | ${redis.p50 ?? '-'} | ${redis.p99 ?? '-'} | - |\n`);
+  else process.stdout.write(`\nRedis XADD: skipped (${redis.skipped})\n`);
+}
+
+if (process.argv[2] === '--bare-server') {
+  bareServer(Number(process.argv[3]));
+} else {
+  main().then(
+    () => process.exit(0),
+    async (err: unknown) => {
+      process.stderr.write(`bench:daemon failed: ${String((err as Error)?.stack ?? err)}\n`);
+      await Promise.all(children.map((c) => stop(c)));
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,90 @@
+/**
+ * Coalesces single-event appends that arrive in the same event-loop turn into
+ * one array `append()`: the store's per-call cost (promise, collector, ack
+ * pump) is paid once per turn instead of once per request, which is what
+ * bounds single-event POST throughput. Each request still gets its own result
+ * (position, version, duplicate). Conditional appends (expected version) and
+ * batches are not coalesced.
+ *
+ * If the coalesced call throws (an event the store rejects at encode time,
+ * before anything is written), each event is appended again on its own so
+ * only the bad one fails.
+ */
+import type { EventStore } from '../store/event-store.js';
+import type { AppendResult } from '../store/types.js';
+import { newEventId } from '../streams/envelope.js';
+
+interface Pending<T> {
+  event: T;
+  id: string | undefined;
+  resolve: (r: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** One coalescer per store. */
+export class AppendCoalescer<T> {
+  #queue: Pending<T>[] = [];
+  #scheduled = false;
+  readonly #store: EventStore<T>;
+  readonly #max: number;
+
+  constructor(store: EventStore<T>, maxPerCall = 1024) {
+    this.#store = store;
+    this.#max = maxPerCall;
+  }
+
+  /** Appends one event (optionally with an idempotency id) as part of this turn's batch. */
+  append(event: T, id: string | undefined): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ event, id, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const all = this.#queue;
+    this.#queue = [];
+    for (let i = 0; i < all.length; i += this.#max) void this.#run(all.slice(i, i + this.#max));
+  }
+
+  async #run(batch: Pending<T>[]): Promise<void> {
+    if (batch.length === 1) {
+      const p = batch[0];
+      await this.#store.append(p.event, p.id !== undefined ? { id: p.id } : {}).then(p.resolve, p.reject);
+      return;
+    }
+    const anyId = batch.some((p) => p.id !== undefined);
+    let ids: string[] | undefined;
+    if (anyId) {
+      // Ids must be unique within one call: a repeated id (two retries racing) goes on its own.
+      const seen = new Set<string>();
+      const now = Date.now();
+      const solo: Pending<T>[] = [];
+      const rest: Pending<T>[] = [];
+      for (const p of batch) {
+        if (p.id !== undefined && seen.has(p.id)) solo.push(p);
+        else {
+          if (p.id !== undefined) seen.add(p.id);
+          rest.push(p);
+        }
+      }
+      for (const p of solo) void this.#run([p]);
+      batch = rest;
+      ids = batch.map((p) => p.id ?? newEventId(now));
+    }
+    try {
+      const results = await this.#store.append(batch.map((p) => p.event), ids !== undefined ? { id: ids } : {});
+      for (let i = 0; i < batch.length; i++) batch[i].resolve(results[i]);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'RS_ERR_CLOSED') {
+        for (const p of batch) p.reject(err);
+        return;
+      }
+      await Promise.all(batch.map((p) => this.#run([p])));
+    }
+  }
+}
