@@ -36,7 +36,7 @@ export function renderDocsSection(results: readonly ScenarioResult[], docFile: s
     const text = formatScenario(r).replace(/^## /, '### ');
     const [heading, ...rest] = text.split('\n');
     parts.push(heading, '', r.description, '', 'Command (from the repository root, after `npm run build`):', '', '```sh', r.command, '```', '');
-    parts.push(`Recorded ${r.date.slice(0, 16).replace('T', ' ')} UTC.`, '', ...rest);
+    parts.push(`Recorded ${r.date.slice(0, 16).replace('T', ' ')} UTC.`, ...rest);
     if (r.pending === undefined) parts.push(`![${r.scenario} chart](${rel}/${r.scenario}.svg)`, '');
   }
   return parts.join('\n');

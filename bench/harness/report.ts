@@ -48,14 +48,15 @@ export function formatScenario(r: ScenarioResult): string {
     return lines.join('\n');
   }
   lines.push(
-    `${machineLine(r)}; ${r.warmup} warm-up + ${r.rounds} measured rounds, cases alternating; ${r.seconds} s`,
-    `params: ${Object.entries(r.params).map(([k, v]) => `--${k} ${v}`).join(' ')}`,
-    `reference: ${r.reference}`,
+    `- machine: ${machineLine(r)}`,
+    `- ${r.warmup} warm-up + ${r.rounds} measured rounds, cases alternating; ${r.seconds} s`,
+    `- params: ${Object.entries(r.params).map(([k, v]) => `--${k} ${v}`).join(' ')}`,
+    `- reference: ${r.reference}`,
     '',
     markdownTable(TABLE_HEAD, tableRows(r)),
   );
   const notes = r.cases.filter((c) => c.note !== undefined);
-  if (notes.length > 0) lines.push('', ...notes.map((c) => `- ${c.name}: ${c.note}`));
+  if (notes.length > 0) lines.push('', 'Notes:', '', ...notes.map((c) => `- ${c.name}: ${c.note}`));
   lines.push('');
   return lines.join('\n');
 }
