@@ -41,11 +41,16 @@ export function folderName(scenario: string, tool: string, at: Date): string {
   return `${scenario}-${tool}-${stamp}`;
 }
 
+/** Bytes under `dir` (0 for what vanished while walking: clinic moves its files around). */
 function dirBytes(dir: string): number {
   let n = 0;
-  for (const f of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, f.name);
-    n += f.isDirectory() ? dirBytes(p) : statSync(p).size;
+  try {
+    for (const f of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, f.name);
+      n += f.isDirectory() ? dirBytes(p) : statSync(p).size;
+    }
+  } catch {
+    return n;
   }
   return n;
 }
