@@ -55,7 +55,7 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && REQUEST_ID.test(h) ? h : `${idBase}-${(++idSeq).toString(36)}`;
     },
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
     frameworkErrors: (err, request, reply) => {
       const r = toErrorResponse(err);
       void (reply as unknown as { code(n: number): { header(k: string, v: string): { send(b: unknown): void } } }).code(r.status).header('x-request-id', request.id).send(r.body);
