@@ -77,6 +77,18 @@ function optString(v: unknown, index: number, field: string): string | undefined
   return v;
 }
 
+let lastIsoMs = NaN;
+let lastIso = '';
+
+/** `new Date(ms).toISOString()`, cached for the last millisecond asked (appends in one ms share it). */
+function isoTime(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
+
 /** An appended event checked and copied, before its version is known. */
 export interface PreparedEvent {
   readonly id: string;
@@ -84,8 +96,8 @@ export interface PreparedEvent {
   readonly data: JsonValue;
   readonly metadata: EventMetadata;
   readonly expectedVersion: number | undefined;
-  /** True when `id` needs no URI-encoding in a key (generated ULIDs). */
-  readonly idIsKeySafe: boolean;
+  /** True when the store generated `id` (a fresh monotonic ULID: unique by construction, key-safe). */
+  readonly generated: boolean;
 }
 
 /**
@@ -94,7 +106,7 @@ export interface PreparedEvent {
  */
 export function prepareEvents(events: unknown, now: number): PreparedEvent[] {
   if (!Array.isArray(events)) throw new InvalidStreamArgumentError('append(events): events must be an array');
-  const createdAt = new Date(now).toISOString();
+  const createdAt = isoTime(now);
   const n = events.length;
   const out: PreparedEvent[] = new Array(n);
   // Ids given by the caller may repeat within the call; generated ones cannot.
@@ -135,7 +147,7 @@ export function prepareEvents(events: unknown, now: number): PreparedEvent[] {
       optString(m.userId, i, 'metadata.userId');
       metadata = Object.freeze({ ...m, correlationId, createdAt }) as EventMetadata;
     }
-    out[i] = { id, type, data, metadata, expectedVersion, idIsKeySafe: generated };
+    out[i] = { id, type, data, metadata, expectedVersion, generated };
   }
   return out;
 }

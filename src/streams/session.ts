@@ -22,17 +22,14 @@ import {
 import type { JsonValue } from './json.js';
 import { leaseRecord, type LeaseRecord } from './lease.js';
 import type { LiveSink } from './live.js';
-import { checkVersionArg, idemKey, StreamReader, type ReadOptions, type ReadResult } from './session-reads.js';
+import { appendBatch, eventVersionMismatch, publishCommitted, type AppendOptions } from './session-append.js';
+import { checkVersionArg, StreamReader, type ReadOptions, type ReadResult } from './session-reads.js';
 import { SnapshotCollection, type SnapshotReducer } from './snapshots.js';
-import { padVersion, type StreamId, type StreamKeys } from './stream-id.js';
+import type { StreamId, StreamKeys } from './stream-id.js';
 
 export type { ReadOptions, ReadResult } from './session-reads.js';
 
-/** Options of {@link StreamSession.append}. */
-export interface AppendOptions {
-  /** The version the stream must be at before this append (0 = empty stream). */
-  expectedVersion?: number;
-}
+export type { AppendOptions } from './session-append.js';
 
 /** Internal construction data, built by the provider. */
 export interface SessionInit {
@@ -87,17 +84,10 @@ export class StreamSession implements AsyncDisposable {
     this.#headVersion = init.head.version;
     this.#headEtag = init.head.etag;
     this.#log = init.logger.child({ storeId: init.storeId, sessionId: init.sessionId });
-    this.#snapshots = new SnapshotCollection({
-      backend: init.backend,
-      keys: init.keys,
-      storeId: init.storeId,
-      clock: init.clock,
-      logger: this.#log,
-      fence: () => this.#fence(),
-      headVersion: async () => this.#headVersion,
-      fail: (op, err, ops) => this.#fail(op, err, ops),
-    });
-    this.#reader = new StreamReader({ backend: init.backend, keys: init.keys, storeId: init.storeId, snapshots: this.#snapshots, check: () => this.#check() });
+    const { backend, keys, storeId, clock } = init;
+    const fail = (op: string, err: unknown, ops: readonly KvBatchOp[]): Promise<never> => this.#fail(op, err, ops);
+    this.#snapshots = new SnapshotCollection({ backend, keys, storeId, clock, logger: this.#log, fence: () => this.#fence(), headVersion: async () => this.#headVersion, fail });
+    this.#reader = new StreamReader({ backend, keys, storeId, snapshots: this.#snapshots, check: () => this.#check() });
   }
 
   /** When the lease ends (epoch ms, provider clock), unless renewed. */
@@ -131,12 +121,7 @@ export class StreamSession implements AsyncDisposable {
 
   /** Reads the stored lease and throws the session error it implies (returns if the lease is ours and live). */
   async #checkStored(): Promise<void> {
-    let cur;
-    try {
-      cur = await this.#i.backend.tryGet<LeaseRecord>(this.#i.keys.lease);
-    } catch (err) {
-      throw new StoreBackendError('session check', this.storeId, err);
-    }
+    const cur = await this.#reader.tryBackend('session check', () => this.#i.backend.tryGet<LeaseRecord>(this.#i.keys.lease));
     const now = this.#i.clock.now();
     if (cur !== undefined && cur.value.sessionId !== this.sessionId) {
       this.#log.warn({ activeSessionId: cur.value.sessionId }, 'stream taken over by another session');
@@ -226,26 +211,14 @@ export class StreamSession implements AsyncDisposable {
       this.#log.warn({ expected, actual: v }, 'version mismatch');
       throw new StoreVersionMismatchError(this.storeId, expected, v);
     }
+    const bad = eventVersionMismatch(prepared, v);
+    if (bad >= 0) {
+      this.#log.warn({ expected: prepared[bad]!.expectedVersion, actual: v + 1 + bad }, 'event version mismatch');
+      throw new StoreVersionMismatchError(this.storeId, prepared[bad]!.expectedVersion!, v + 1 + bad, prepared[bad]!.id);
+    }
     const n = prepared.length;
-    for (let i = 0; i < n; i++) {
-      const ev = prepared[i]!.expectedVersion;
-      if (ev !== undefined && ev !== v + 1 + i) {
-        this.#log.warn({ expected: ev, actual: v + 1 + i }, 'event version mismatch');
-        throw new StoreVersionMismatchError(this.storeId, ev, v + 1 + i, prepared[i]!.id);
-      }
-    }
     if (n === 0) return v;
-    const k = this.#i.keys;
-    const ops: KvBatchOp[] = new Array(2 + 2 * n);
-    ops[0] = this.#fence();
-    ops[1] = { op: 'set', key: k.head, value: { version: v + n }, etag: this.#headEtag };
-    for (let i = 0; i < n; i++) {
-      const p = prepared[i]!;
-      const version = v + 1 + i;
-      const env: StreamEvent = Object.freeze({ id: p.id, type: p.type, data: p.data, metadata: p.metadata, version });
-      ops[2 + 2 * i] = { op: 'add', key: k.events + padVersion(version), value: env };
-      ops[3 + 2 * i] = { op: 'add', key: idemKey(k, p.id, p.idIsKeySafe), value: version };
-    }
+    const ops = appendBatch(this.#i.keys, this.#fence(), v, this.#headEtag, prepared);
     let results: KvBatchResult[];
     try {
       results = await this.#i.backend.batch(ops);
@@ -255,23 +228,8 @@ export class StreamSession implements AsyncDisposable {
     this.#headVersion = v + n;
     this.#headEtag = results[1] as string;
     this.#log.debug({ from: v + 1, to: v + n }, 'events appended');
-    if (this.#i.publishTo !== undefined) await this.#publish(ops, n);
+    if (this.#i.publishTo !== undefined) await publishCommitted(this.#i.publishTo, this.streamId, ops, n, this.#log);
     return v + n;
-  }
-
-  /** Publishes the events of a committed append batch (`ops[2 + 2i]`). */
-  async #publish(ops: readonly KvBatchOp[], n: number): Promise<void> {
-    const sink = this.#i.publishTo!;
-    const stream = `${this.streamId.name}/${this.streamId.id}`;
-    for (let i = 0; i < n; i++) {
-      const e = (ops[2 + 2 * i] as { value: StreamEvent }).value;
-      try {
-        await sink.append({ stream, database: this.streamId.database, id: e.id, type: e.type, version: e.version, data: e.data, metadata: e.metadata });
-      } catch (err) {
-        // The stream commit stands; the live view is best effort and says so.
-        this.#log.error({ err, version: e.version }, 'live view publish failed');
-      }
-    }
   }
 
   /**

@@ -93,36 +93,38 @@ export class LmdbBackend implements KeyValueBackend {
     return ttlMs === undefined ? { v: value, e } : { v: value, e, x: this.#clock.now() + ttlMs };
   }
 
-  /** Runs inside a write transaction. */
+  /** Runs inside a write transaction. Reads (and decodes) the current record only when the operation needs it. */
   #apply(op: KvBatchOp, index: number | undefined): KvBatchResult {
-    const cur = this.#read(op.key);
     switch (op.op) {
       case 'add': {
-        if (cur !== undefined) throw new KvDuplicateKeyError(op.key, index);
+        // Existence without decoding; a present record may still be expired (then it is absent).
+        if (this.#db.doesExist(op.key) && this.#read(op.key) !== undefined) throw new KvDuplicateKeyError(op.key, index);
         const rec = this.#rec(op.value, op.ttlMs);
         this.#db.put(op.key, rec);
         return rec.e;
       }
       case 'set': {
-        if (op.etag !== undefined && (cur?.e ?? null) !== op.etag) throw new KvConcurrencyError(op.key, op.etag, cur?.e ?? null, index);
+        if (op.etag !== undefined) {
+          const cur = this.#read(op.key);
+          if ((cur?.e ?? null) !== op.etag) throw new KvConcurrencyError(op.key, op.etag, cur?.e ?? null, index);
+        }
         const rec = this.#rec(op.value, op.ttlMs);
         this.#db.put(op.key, rec);
         return rec.e;
       }
       case 'remove': {
+        const cur = this.#read(op.key);
         if (op.etag !== undefined && cur === undefined) throw new KvKeyNotFoundError(op.key, index);
         if (op.etag !== undefined && cur!.e !== op.etag) throw new KvConcurrencyError(op.key, op.etag, cur!.e, index);
-        if (cur === undefined) {
-          // An expired record may still be physically present.
-          this.#db.remove(op.key);
-          return false;
-        }
+        // An expired record may still be physically present: remove it either way.
         this.#db.remove(op.key);
-        return true;
+        return cur !== undefined;
       }
-      case 'check':
+      case 'check': {
+        const cur = this.#read(op.key);
         if ((cur?.e ?? null) !== op.etag) throw new KvConcurrencyError(op.key, op.etag, cur?.e ?? null, index);
         return true;
+      }
     }
   }
 

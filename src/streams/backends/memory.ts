@@ -92,7 +92,8 @@ export class MemoryBackend implements KeyValueBackend {
   #apply(op: KvBatchOp, index: number | undefined, undo: unknown[] | undefined): KvBatchResult {
     const folder = this.#folder(op.key, op.op === 'add' || op.op === 'set');
     const leaf = this.#leaf;
-    const cur = this.#live(folder, leaf);
+    // An unconditional set without undo needs no read.
+    const cur = op.op === 'set' && op.etag === undefined && undo === undefined ? undefined : this.#live(folder, leaf);
     switch (op.op) {
       case 'add': {
         if (cur !== undefined) throw new KvDuplicateKeyError(op.key, index);
