@@ -253,6 +253,34 @@ describe('queries', () => {
     await expect(store.count({ from: 'yesterday' } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
   });
 
+  it('key queries use the key index and agree with a full scan, through eviction, purge, clear and a worker restart', async () => {
+    const store = make({ capacity: 2_000, partitions: 2, timestamp: 'ts' });
+    const check = async (): Promise<void> => {
+      const all = await store.snapshot();
+      for (const key of ['k0', 'k7', 'k42', 'k99', 'missing']) {
+        const want = all.filter((e) => e.key === key);
+        const got = await store.snapshot({ keys: [key] });
+        expect(got.map((e) => e.position)).toEqual(want.map((e) => e.position));
+        expect(await store.sum('amount', { keys: [key], from: 1_000 })).toBe(want.filter((e) => e.timestamp >= 1_000).reduce((a, e) => a + e.values.amount, 0));
+      }
+      const two = await store.count({ keys: ['k3', 'k4'] });
+      expect(two).toBe(all.filter((e) => e.key === 'k3' || e.key === 'k4').length);
+    };
+    const batch = (from: number, n: number): Order[] =>
+      Array.from({ length: n }, (_, i) => ({ type: 'o', user: `k${(from + i) % 100}`, amount: (from + i) % 13, ts: from + i }));
+    await store.append(batch(0, 5_000)); // wraps each partition more than twice
+    await check();
+    await store.purge({ olderThan: 4_200 });
+    await check();
+    await store.crashPartition(0);
+    await check();
+    await store.append(batch(5_000, 1_500));
+    await check();
+    await store.clear();
+    await store.append(batch(7_000, 300));
+    await check();
+  });
+
   it('window aggregates come from time buckets and match a scan', async () => {
     const store = make({ capacity: 1000, timestamp: 'ts', window: { sizeMs: 1000, bucketMs: 100 } });
     await expect(make().windowAggregate('amount')).rejects.toMatchObject({ code: 'RS_ERR_WINDOW_DISABLED' });

@@ -34,6 +34,9 @@ interface KeyState {
   hash: number;
   /** Next key with the same byte hash. */
   next: KeyState | undefined;
+  /** The key index: positions of this key's events, oldest first, from `first` on. */
+  positions: number[];
+  first: number;
 }
 
 /** An evicted event as raw parts, sent in batches to the coordinator's onDiscarded. */
@@ -68,6 +71,8 @@ export class Committer {
   readonly cfg: CommitterConfig;
   readonly keys = new Map<string, KeyState>();
   readonly keyNames: string[] = [];
+  /** Key states by key id (the key index lives in them). */
+  readonly keyById: KeyState[] = [];
   private readonly keysByHash = new Map<number, KeyState>();
   private lastType: Uint8Array | null = null;
   private lastTypeId = 0;
@@ -174,6 +179,7 @@ export class Committer {
       if (m.ver[s] > ks.version) ks.version = m.ver[s];
       m.keyId[s] = ks.id;
       m.typeId[s] = this.typeId(type);
+      ks.positions.push(pos);
       if (m.flags[s] & SlotFlag.CALLER_ID) this.remember(id, pos, m.ver[s]);
       this.buckets?.add(m.ts[s], m.values, s, this.C);
     }
@@ -205,8 +211,9 @@ export class Committer {
     if (ks === undefined) {
       const bytes = encoder.encode(key);
       const hash = hashBytes(bytes, 0, bytes.length);
-      ks = { id: this.keyNames.length, version: 0, bytes, hash, next: this.keysByHash.get(hash) };
+      ks = { id: this.keyNames.length, version: 0, bytes, hash, next: this.keysByHash.get(hash), positions: [], first: 0 };
       this.keys.set(key, ks);
+      this.keyById.push(ks);
       this.keysByHash.set(hash, ks);
       this.keyNames.push(key);
     }
@@ -408,6 +415,7 @@ export class Committer {
     this.arenaTail += bytes;
     this.tailPos = position + 1;
     ks.version = version;
+    ks.positions.push(position);
     this.live++;
     if (callerId !== null) this.remember(callerId, position, version);
     this.buckets?.add(m.ts[s], m.values, s, this.C);
@@ -440,6 +448,17 @@ export class Committer {
   private evictHead(): void {
     const m = this.mem;
     const s = (this.headPos - 1) % this.C;
+    if (m.pos[s] === this.headPos) {
+      // The key index drops its oldest entry (evictions go in position order).
+      const ks = this.keyById[m.keyId[s]];
+      if (ks !== undefined && ks.positions[ks.first] === this.headPos) {
+        ks.first++;
+        if (ks.first > 64 && ks.first * 2 > ks.positions.length) {
+          ks.positions.splice(0, ks.first);
+          ks.first = 0;
+        }
+      }
+    }
     if (m.pos[s] === this.headPos && m.flags[s] & SlotFlag.LIVE) {
       this.discarded++;
       this.live--;
@@ -508,6 +527,10 @@ export class Committer {
   clear(): number {
     const n = this.purge(Infinity);
     this.headPos = this.tailPos;
+    for (const ks of this.keyById) {
+      ks.positions = [];
+      ks.first = 0;
+    }
     this.mem.counters[Cnt.HEAD_POS * 8] = this.headPos;
     this.buckets?.clear();
     this.publish();

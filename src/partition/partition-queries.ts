@@ -82,7 +82,23 @@ export class PartitionQueries {
     const flags = m.flags;
     const pos = m.pos;
     const values = m.values;
-    for (let p = c.headPos; p < c.tailPos; p++) {
+    // With a key filter, walk the key index when it is much shorter than the partition.
+    let list: number[] | null = null;
+    if (keyIds !== null) {
+      let indexed = 0;
+      for (const id of keyIds) indexed += c.keyById[id].positions.length - c.keyById[id].first;
+      if (indexed * 4 < c.tailPos - c.headPos) {
+        list = [];
+        for (const id of keyIds) {
+          const ks = c.keyById[id];
+          for (let i = ks.first; i < ks.positions.length; i++) if (ks.positions[i] >= c.headPos) list.push(ks.positions[i]);
+        }
+        if (keyIds.size > 1) list.sort((a, b) => a - b);
+      }
+    }
+    const n = list === null ? c.tailPos - c.headPos : list.length;
+    for (let i = 0; i < n; i++) {
+      const p = list === null ? c.headPos + i : list[i];
       const s = (p - 1) % C;
       if (!(flags[s] & SlotFlag.LIVE) || pos[s] !== p) continue;
       const t = ts[s];
