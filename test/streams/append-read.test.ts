@@ -11,6 +11,7 @@ import {
   StreamVersionNotFoundError,
 } from '../../dist/src/streams/index.js';
 import type { KeyValueBackend, KvBatchOp } from '../../dist/src/streams/index.js';
+import { decodeTime } from 'ulid';
 import { code, evs, manual, rejection } from './helpers.js';
 
 describe('append', () => {
@@ -90,6 +91,57 @@ describe('append', () => {
     // ids with "/" and other characters are safe in keys
     await s.append([{ id: 'a/b?c%', type: 'E', data: 1 }]);
     expect(await s.versionOf('a/b?c%')).toBe(3);
+  });
+
+  it('generated ids are indexed like given ones: versionOf answers and appending one again is a duplicate', async () => {
+    const { provider } = manual();
+    const s = await provider.open('Acc/1');
+    await s.append(evs(1, 3));
+    const [a, b, c] = (await s.read()).events;
+    expect(await s.versionOf(a!.id)).toBe(1);
+    expect(await s.versionOf(c!.id)).toBe(3);
+    const err = await rejection<DuplicateIdempotencyIdError>(s.append([{ type: 'E', data: 0 }, { id: b!.id, type: 'E', data: 2 }]));
+    expect(err).toBeInstanceOf(DuplicateIdempotencyIdError);
+    expect([err.idempotencyId, err.existingVersion]).toEqual([b!.id, 2]);
+    expect(await s.version()).toBe(3);
+    expect((await s.slice(1, 10)).map((e) => e.id)).toEqual([a!.id, b!.id, c!.id]);
+  });
+
+  it('generated ids are monotonic ULIDs carrying the append time, also within one millisecond and when the clock goes back', async () => {
+    let now = 1_700_000_000_000;
+    const clock = { now: () => now, sleep: async () => undefined };
+    const provider = new StreamStoreProvider({ clock, backend: new MemoryBackend({ clock }) });
+    const s = await provider.open('Acc/1');
+    await s.append(evs(1, 1500)); // 1,500 ids in one ms: increments carry through the cached parts
+    now += 5;
+    await s.append(evs(1, 2));
+    now -= 1_000; // clock goes back: ids keep increasing (monotonic)
+    await s.append(evs(1, 2));
+    const ids = (await s.read()).events.map((e) => e.id);
+    for (const id of ids) expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!, `id ${i}`).toBe(true);
+    expect(decodeTime(ids[0]!)).toBe(1_700_000_000_000);
+    expect(decodeTime(ids[1500]!)).toBe(1_700_000_000_005);
+    expect(decodeTime(ids[1503]!)).toBe(1_700_000_000_005);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('argument errors are rejections (never synchronous throws) and name the offending path', async () => {
+    const { provider } = manual();
+    const s = await provider.open('Acc/1');
+    let p: Promise<unknown> | undefined;
+    expect(() => {
+      p = s.append([{ type: 'E', data: 1 }, { type: 'E', data: { list: [1, { x: Number.NaN }] } }]);
+    }).not.toThrow();
+    const err = await rejection(p!);
+    expect(err.code).toBe('RS_ERR_INVALID_ARGUMENT');
+    expect(err.message).toContain('events[1].data.list[1].x');
+    expect((await rejection(s.append([{ type: 'E', data: 1, metadata: { causationId: '' } }]))).message).toContain('events[0].metadata.causationId');
+    await s.close();
+    expect(() => {
+      p = s.append(evs(1, 1));
+    }).not.toThrow();
+    expect(await code(p!)).toBe('RS_ERR_STORE_NOT_OPEN');
   });
 
   it('validates events up front; bad input writes nothing', async () => {

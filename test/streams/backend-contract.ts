@@ -149,6 +149,50 @@ export function backendContract(name: string, make: () => Promise<BackendHarness
       expect((await b.get('db2/Acc/1/h')).value).toBe('c');
     });
 
+    it('folders stay in leaf order through in-order appends, out-of-order writes, removes and rolled-back batches', async () => {
+      // A model of folder f2/: leaf -> value. Leaves are written in order first (the
+      // memory backend's array fast path), then out of order past 64 leaves (its Map fallback).
+      const model = new Map<string, number>();
+      const leaf = (i: number) => String(i).padStart(4, '0');
+      const check = async () => {
+        const want = [...model.keys()].sort().map((l) => [`f2/${l}`, model.get(l)]);
+        expect((await b.list('f2/')).map((r) => [r.key, r.value])).toEqual(want);
+        expect((await b.list('f2/', { start: leaf(50), end: leaf(120), limit: 7 })).map((r) => r.key)).toEqual(
+          want.filter(([k]) => (k as string) >= `f2/${leaf(50)}` && (k as string) <= `f2/${leaf(120)}`).slice(0, 7).map(([k]) => k),
+        );
+      };
+      const ops = [];
+      for (let i = 0; i < 200; i += 2) {
+        ops.push({ op: 'set' as const, key: `f2/${leaf(i)}`, value: i });
+        model.set(leaf(i), i);
+      }
+      await b.batch(ops);
+      await check();
+      // a failing batch that appended past the end and overwrote in the middle leaves nothing behind
+      const err = await b.batch([
+        { op: 'add', key: `f2/${leaf(300)}`, value: 300 },
+        { op: 'set', key: `f2/${leaf(10)}`, value: -10 },
+        { op: 'remove', key: `f2/${leaf(198)}` },
+        { op: 'add', key: `f2/${leaf(4)}`, value: 4 }, // exists: fails
+      ]).catch((e: unknown) => e as { opIndex: number });
+      expect(err.opIndex).toBe(3);
+      await check();
+      // out of order: odd leaves (inserted in the middle), removes, re-adds, a rolled back middle insert
+      for (let i = 199; i > 0; i -= 6) {
+        await b.add(`f2/${leaf(i)}`, i);
+        model.set(leaf(i), i);
+      }
+      expect(await b.remove(`f2/${leaf(0)}`)).toBe(true);
+      model.delete(leaf(0));
+      expect(await b.remove(`f2/${leaf(198)}`)).toBe(true);
+      model.delete(leaf(198));
+      await b.add(`f2/${leaf(0)}`, 1000);
+      model.set(leaf(0), 1000);
+      expect(await code(b.batch([{ op: 'add', key: `f2/${leaf(101)}`, value: 1 }, { op: 'add', key: `f2/${leaf(2)}`, value: 2 }]))).toBe('RS_ERR_KV_DUPLICATE_KEY');
+      await check();
+      for (const l of [leaf(0), leaf(101), leaf(199), leaf(500)]) expect((await b.tryGet(`f2/${l}`))?.value).toBe(model.get(l));
+    });
+
     it('fails with RS_ERR_CLOSED after close', async () => {
       await b.close();
       expect(await code(b.add('t/a', 1))).toBe('RS_ERR_CLOSED');
