@@ -20,6 +20,9 @@ export interface MemoryBackendOptions {
 
 const etagOf = (n: number): string => `m${n}`;
 
+/** How many recently used folders are matched before the folder map. */
+const RECENT = 3;
+
 /** The in-memory backend. Not durable, single process. */
 export class MemoryBackend implements KeyValueBackend {
   /** `"memory"`. */
@@ -30,9 +33,10 @@ export class MemoryBackend implements KeyValueBackend {
   readonly #clock: Clock;
   #etag = 0;
   #closed = false;
-  // Last folder resolved: consecutive keys of one folder (a batch of events) skip the folder lookup.
-  #lastName = '';
-  #lastFolder: MemFolder | undefined;
+  // The last folders resolved (most recent first): a batch alternating between a
+  // stream's event and index folders skips the folder lookup (slice + hash).
+  #recentNames: string[] = [];
+  #recentFolders: MemFolder[] = [];
   // Leaf of the key last resolved by #folder.
   #leaf = '';
 
@@ -50,11 +54,14 @@ export class MemoryBackend implements KeyValueBackend {
 
   /** The folder of `key` (created when `create`), leaving the key's leaf in `#leaf`. */
   #folder(key: string, create: boolean): MemFolder | undefined {
-    const last = this.#lastName;
-    const ln = last.length;
-    if (ln > 0 && key.length > ln && key.startsWith(last) && key.indexOf('/', ln) === -1) {
-      this.#leaf = key.slice(ln);
-      return this.#lastFolder;
+    const names = this.#recentNames;
+    for (let j = 0; j < names.length; j++) {
+      const name = names[j]!;
+      const ln = name.length;
+      if (key.length > ln && key.startsWith(name) && key.indexOf('/', ln) === -1) {
+        this.#leaf = key.slice(ln);
+        return this.#recentFolders[j];
+      }
     }
     const i = key.lastIndexOf('/');
     const name = key.slice(0, i + 1);
@@ -65,8 +72,12 @@ export class MemoryBackend implements KeyValueBackend {
       f = new MemFolder();
       this.#folders.set(name, f);
     }
-    this.#lastName = name;
-    this.#lastFolder = f;
+    if (names.length >= RECENT) {
+      names.pop();
+      this.#recentFolders.pop();
+    }
+    names.unshift(name);
+    this.#recentFolders.unshift(f);
     return f;
   }
 
@@ -209,7 +220,7 @@ export class MemoryBackend implements KeyValueBackend {
   async close(): Promise<void> {
     this.#closed = true;
     this.#folders.clear();
-    this.#lastName = '';
-    this.#lastFolder = undefined;
+    this.#recentNames = [];
+    this.#recentFolders = [];
   }
 }
