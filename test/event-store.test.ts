@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConflictError, EventStore, RingstoreError, type StoredEvent } from '../dist/src/index.js';
 
@@ -316,6 +317,20 @@ describe('lifecycle', () => {
       if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'RS_ERR_CLOSED' });
     }
     expect(settled).toHaveLength(5_000);
+  });
+
+  it('after close nothing keeps the process alive (no timers, ports or workers left)', () => {
+    const entry = new URL('../dist/src/index.js', import.meta.url).href;
+    const script = `
+      import { EventStore } from '${entry}';
+      const store = EventStore.create({ capacity: 100, partitions: 2, key: 'k' });
+      await store.append({ k: 'a' });
+      await store.count();
+      await store.close();
+      console.log(JSON.stringify(process.getActiveResourcesInfo()));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    const active = JSON.parse(out.trim().split('\n').pop()!) as string[];
+    expect(active.filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && r !== 'FSReqCallback')).toEqual([]);
   });
 
   it('attach rejects what is not a descriptor', () => {

@@ -7,6 +7,26 @@ import type { PartitionEvent, PartitionWorkerData } from './partition-worker.js'
 import { Comlink, nodeEndpoint, unwrap } from './rpc.js';
 
 const WORKER_URL = new URL('../../workers/partition.js', import.meta.url);
+const BOOT_FAILURES_TO_GIVE_UP = 3;
+
+/**
+ * Workers inherit the parent's execArgv; eval flags (`node --input-type=module
+ * -e ...`) would make every worker fail at boot, so they are left out.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
+      i++; // its code argument
+      continue;
+    }
+    if (a.startsWith('--input-type') || a.startsWith('--eval=') || a.startsWith('--print=')) continue;
+    out.push(a);
+  }
+  return out;
+}
 const MAX_RESTARTS_PER_MINUTE = 20;
 
 type Api = Record<string, (...args: unknown[]) => unknown>;
@@ -32,10 +52,17 @@ export class PartitionHandle {
   private died!: Promise<never>;
   private closing = false;
   private recentRestarts: number[] = [];
+  private bootFailures = 0;
+  private failed: RingstoreError | undefined;
+  private readonly onFatal: (err: RingstoreError) => void;
   private port!: import('node:worker_threads').MessagePort;
   private inflight = 0;
 
-  constructor(index: number, mem: PartitionMemory, ctl: ControlMemory, config: CommitterConfig, onEvent: (e: PartitionEvent) => void, logger?: Logger) {
+  constructor(
+    index: number, mem: PartitionMemory, ctl: ControlMemory, config: CommitterConfig, onEvent: (e: PartitionEvent) => void,
+    onFatal: (err: RingstoreError) => void, logger?: Logger,
+  ) {
+    this.onFatal = onFatal;
     this.index = index;
     this.mem = mem;
     this.ctl = ctl;
@@ -54,7 +81,7 @@ export class PartitionHandle {
       config: this.config,
       rpc: port2,
     };
-    const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2] });
+    const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2], execArgv: workerExecArgv() });
     worker.unref();
     port1.unref();
     this.worker = worker;
@@ -66,15 +93,31 @@ export class PartitionHandle {
     let markDead!: (err: Error) => void;
     this.died = new Promise<never>((_, reject) => (markDead = reject));
     this.died.catch(() => undefined);
+    let booted = false;
+    let lastError: Error | undefined;
     worker.on('message', (e: PartitionEvent) => {
-      if (e.type === 'ready') markReady();
-      else this.onEvent(e);
+      if (e.type === 'ready') {
+        booted = true;
+        this.bootFailures = 0;
+        markReady();
+      } else this.onEvent(e);
     });
-    worker.on('error', (err) => this.logger?.error({ err, partition: this.index }, 'partition worker error'));
+    worker.on('error', (err) => {
+      lastError = err;
+      this.logger?.error({ err, partition: this.index }, 'partition worker error');
+    });
     worker.on('exit', (code) => {
       port1.close();
-      markDead(new RingstoreError('RS_ERR_WORKER', `partition ${this.index} worker exited (code ${code})`));
+      const why = `partition ${this.index} worker exited (code ${code})${lastError ? `: ${lastError.message}` : ''}`;
+      markDead(new RingstoreError('RS_ERR_WORKER', why));
       if (this.closing) return;
+      if (!booted && ++this.bootFailures >= BOOT_FAILURES_TO_GIVE_UP) {
+        // A worker that cannot even start will not start next time either: fail loudly instead of looping.
+        this.failed = new RingstoreError('RS_ERR_WORKER', `${why}; it failed to start ${this.bootFailures} times, giving up`, undefined, { cause: lastError });
+        this.logger?.error({ partition: this.index, err: lastError }, 'partition worker cannot start');
+        this.onFatal(this.failed);
+        return;
+      }
       this.logger?.warn({ partition: this.index, code }, 'partition worker died; restarting on the same shared memory');
       const now = Date.now();
       this.recentRestarts = this.recentRestarts.filter((t) => now - t < 60_000);
@@ -107,13 +150,14 @@ export class PartitionHandle {
   private async callOnce<R>(method: string, args: unknown[]): Promise<R> {
     for (let attempt = 0; ; attempt++) {
       if (this.closing && method !== 'stop') throw new ClosedError();
+      if (this.failed) throw this.failed;
       const died = this.died;
       try {
         await Promise.race([this.ready, died]);
         const result = await Promise.race([this.api[method](...args) as Promise<unknown>, died]);
         return unwrap(result as R);
       } catch (err) {
-        if (attempt === 0 && err instanceof RingstoreError && err.code === 'RS_ERR_WORKER' && !this.closing) {
+        if (attempt === 0 && err instanceof RingstoreError && err.code === 'RS_ERR_WORKER' && !this.closing && !this.failed) {
           await new Promise((r) => setTimeout(r, 10));
           continue;
         }
@@ -135,7 +179,13 @@ export class PartitionHandle {
     if (this.closing) return;
     try {
       await Promise.race([this.ready, this.died]);
-      await Promise.race([this.api.stop() as Promise<unknown>, this.died, new Promise((r) => setTimeout(r, 2000))]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise((r) => (timer = setTimeout(r, 2000)));
+      try {
+        await Promise.race([this.api.stop() as Promise<unknown>, this.died, timeout]);
+      } finally {
+        clearTimeout(timer); // a pending timer would keep the process alive after close
+      }
     } catch {
       // the worker is gone already
     }

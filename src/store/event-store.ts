@@ -62,6 +62,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
             captureEvictions: o.onDiscarded !== undefined,
           },
           (e) => this.onPartitionEvent(i, e),
+          (err) => this.producer.close(err),
           o.logger,
         ),
     );
