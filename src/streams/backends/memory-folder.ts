@@ -136,12 +136,13 @@ export class MemFolder {
 
   /**
    * Calls `visit` for the records with `start <= leaf <= end` in leaf order
-   * until it returns false.
+   * until it returns false (fields as arguments: no object per record).
    */
-  scan(start: string | undefined, end: string | undefined, visit: (leaf: string, rec: MemRec) => boolean): void {
-    if (this.#map !== undefined) {
+  scan(start: string | undefined, end: string | undefined, visit: (leaf: string, value: unknown, etag: number, expiresAt: number) => boolean): void {
+    const map = this.#map;
+    if (map !== undefined) {
       if (this.#stale) {
-        this.#leaves = [...this.#map.keys()];
+        this.#leaves = [...map.keys()];
         this.#sorted = false;
         this.#stale = false;
       }
@@ -154,8 +155,13 @@ export class MemFolder {
     for (let i = start === undefined ? 0 : lowerBound(leaves, start); i < leaves.length; i++) {
       const leaf = leaves[i]!;
       if (end !== undefined && leaf > end) break;
-      const rec = this.#map !== undefined ? this.#map.get(leaf)! : { value: this.#values[i], etag: this.#etags[i]!, expiresAt: this.#expires[i]! };
-      if (!visit(leaf, rec)) break;
+      let go: boolean;
+      if (map === undefined) go = visit(leaf, this.#values[i], this.#etags[i]!, this.#expires[i]!);
+      else {
+        const r = map.get(leaf)!;
+        go = visit(leaf, r.value, r.etag, r.expiresAt);
+      }
+      if (!go) break;
     }
   }
 

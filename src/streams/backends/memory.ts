@@ -184,13 +184,10 @@ export class MemoryBackend implements KeyValueBackend {
     const limit = options?.limit ?? Infinity;
     if (f === undefined || limit === 0) return out;
     const now = this.#clock.now();
-    f.scan(options?.start, options?.end, (leaf, r) => {
-      if (r.expiresAt !== Infinity && r.expiresAt <= now) return true;
-      out.push(
-        r.expiresAt === Infinity
-          ? { key: folder + leaf, value: r.value as V, etag: etagOf(r.etag) }
-          : { key: folder + leaf, value: r.value as V, etag: etagOf(r.etag), expiresAt: r.expiresAt },
-      );
+    f.scan(options?.start, options?.end, (leaf, value, etag, expiresAt) => {
+      if (expiresAt !== Infinity && expiresAt <= now) return true;
+      const key = folder + leaf;
+      out.push(expiresAt === Infinity ? { key, value: value as V, etag: etagOf(etag) } : { key, value: value as V, etag: etagOf(etag), expiresAt });
       return out.length < limit;
     });
     return out;
