@@ -75,6 +75,27 @@ describe('append', () => {
     expect(e).toMatchObject({ id: a.id, key: 'ada', type: 'o', version: 1, values: { amount: 1 }, payload: { amount: 1 } });
   });
 
+  it('ids assigned by the workers are ULIDs: unique, time-prefixed, increasing with position', async () => {
+    const store = make({ capacity: 1_000, partitions: 2 });
+    const before = Date.now();
+    for (let i = 0; i < 300; i++) store.tryAppend({ type: 'o', user: `u${i % 7}`, amount: i });
+    await store.flush();
+    const crockford = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+    const events = await store.snapshot();
+    expect(new Set(events.map((e) => e.id)).size).toBe(300);
+    for (const p of [0, 1]) {
+      const ids = events.filter((e) => e.partition === p).sort((a, b) => a.position - b.position).map((e) => e.id);
+      for (let i = 1; i < ids.length; i++) expect(ids[i] > ids[i - 1]).toBe(true);
+    }
+    for (const e of events) {
+      expect(e.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+      let ms = 0;
+      for (const ch of e.id.slice(0, 10)) ms = ms * 32 + crockford.indexOf(ch);
+      expect(ms).toBeGreaterThanOrEqual(before - 1);
+      expect(ms).toBeLessThanOrEqual(Date.now() + 1);
+    }
+  });
+
   it('routes the same key to the same partition in every process (stable hash)', async () => {
     const store = make({ partitions: 4, capacity: 64 });
     const r = await store.append({ type: 'o', user: 'stable-key', amount: 1 });

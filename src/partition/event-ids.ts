@@ -39,10 +39,17 @@ export class EventIds {
     }
     for (let i = 0; i < 10; i++) dst[at + i] = this.time[i];
     for (let i = 0; i < 6; i++) dst[at + 10 + i] = this.prefix[i];
-    let p = position;
-    for (let i = 25; i >= 16; i--) {
-      dst[at + i] = CODES[p % 32];
-      p = Math.floor(p / 32);
+    // 50 bits of position as two 25-bit halves, so the digits come from integer shifts, not float division.
+    const hi = Math.floor(position / 33_554_432) | 0;
+    let lo = (position - hi * 33_554_432) | 0;
+    for (let i = 25; i >= 21; i--) {
+      dst[at + i] = CODES[lo & 31];
+      lo >>>= 5;
+    }
+    let h = hi;
+    for (let i = 20; i >= 16; i--) {
+      dst[at + i] = CODES[h & 31];
+      h >>>= 5;
     }
   }
 }
