@@ -2,6 +2,7 @@ import {
   ACK_FIELDS, AckStatus, Cnt, ControlMemory, Ctl, Gauge, PartitionMemory, REC_HEADER_BYTES, Rec, RecFlag, RecKind,
   SlotFlag,
 } from '../ring/layout.js';
+import type { RawEvent } from '../ring/reader.js';
 import { readUtf8 } from '../ring/utf8.js';
 import { EventIds, ID_BYTES } from './event-ids.js';
 import { WindowBuckets } from './window-buckets.js';
@@ -40,16 +41,7 @@ interface KeyState {
 }
 
 /** An evicted event as raw parts, sent in batches to the coordinator's onDiscarded. */
-export interface EvictedEvent {
-  position: number;
-  timestamp: number;
-  version: number;
-  values: number[];
-  id: string;
-  key: string;
-  type: string;
-  json: string;
-}
+export type EvictedEvent = RawEvent;
 
 export interface CommitterConfig {
   partition: number;
