@@ -24,6 +24,15 @@ export interface Partial {
   max: number;
 }
 
+/** Per-key aggregates of one partition as columns (transferable; no object per key). */
+export interface GroupColumns {
+  keys: string[];
+  count: Float64Array;
+  sum: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+}
+
 /** Packed events of one partition, sorted by (timestamp, position). Transferable. */
 export interface PackedEvents {
   count: number;
@@ -82,28 +91,38 @@ export class PartitionQueries {
     const flags = m.flags;
     const pos = m.pos;
     const values = m.values;
-    // With a key filter, walk the key index when it is much shorter than the partition.
+    // With a key filter, walk the key index instead of every slot: one key's positions are already in
+    // order; several keys' are merged by a sort, worth it only when they are much fewer than the slots.
     let list: number[] | null = null;
+    let listStart = 0;
     if (keyIds !== null) {
       let indexed = 0;
       for (const id of keyIds) indexed += c.keyById[id].positions.length - c.keyById[id].first;
-      if (indexed * 4 < c.tailPos - c.headPos) {
+      const span = c.tailPos - c.headPos;
+      if (keyIds.size === 1) {
+        const ks = c.keyById[keyIds.values().next().value as number];
+        if (indexed <= span) {
+          list = ks.positions;
+          listStart = ks.first;
+        }
+      } else if (indexed * 4 < span) {
         list = [];
         for (const id of keyIds) {
           const ks = c.keyById[id];
-          for (let i = ks.first; i < ks.positions.length; i++) if (ks.positions[i] >= c.headPos) list.push(ks.positions[i]);
+          for (let i = ks.first; i < ks.positions.length; i++) list.push(ks.positions[i]);
         }
-        if (keyIds.size > 1) list.sort((a, b) => a - b);
+        list.sort((a, b) => a - b);
       }
     }
     const n = list === null ? c.tailPos - c.headPos : list.length;
-    for (let i = 0; i < n; i++) {
+    for (let i = list === null ? 0 : listStart; i < n; i++) {
       const p = list === null ? c.headPos + i : list[i];
+      if (p < c.headPos) continue;
       const s = (p - 1) % C;
       if (!(flags[s] & SlotFlag.LIVE) || pos[s] !== p) continue;
       const t = ts[s];
       if (t < from || t > to) continue;
-      if (keyIds !== null && !keyIds.has(m.keyId[s])) continue;
+      if (list === null && keyIds !== null && !keyIds.has(m.keyId[s])) continue;
       if (ver[s] < fromVersion || ver[s] > toVersion) continue;
       if (typeIds !== null && !typeIds.has(m.typeId[s])) continue;
       let ok = true;
@@ -144,6 +163,16 @@ export class PartitionQueries {
     return { count, sum, min, max };
   }
 
+  /** The slots holding positions [head, tail), as at most two contiguous [start, end) runs. */
+  private slotRuns(): [number, number][] {
+    const c = this.c;
+    const C = c.mem.geometry.capacity;
+    const n = c.tailPos - c.headPos;
+    if (n <= 0) return [];
+    const first = (c.headPos - 1) % C;
+    return first + n <= C ? [[first, first + n]] : [[first, C], [0, first + n - C]];
+  }
+
   /**
    * The common aggregate shape (time range, at most one value comparison)
    * as a flat loop over the slot columns: no callback per slot, and slots
@@ -165,13 +194,8 @@ export class PartitionQueries {
     let sum = 0;
     let min = Infinity;
     let max = -Infinity;
-    const n = c.tailPos - c.headPos;
-    if (n <= 0) return { count, sum, min, max };
-    const first = (c.headPos - 1) % C;
-    const runs = first + n <= C ? [first, first + n] : [first, C, 0, first + n - C];
-    for (let r = 0; r < runs.length; r += 2) {
-      const end = runs[r + 1];
-      for (let s = runs[r]; s < end; s++) {
+    for (const [start, end] of this.slotRuns()) {
+      for (let s = start; s < end; s++) {
         if ((flags[s] & 1) === 0) continue; // SlotFlag.LIVE
         if (timed) {
           const t = ts[s];
@@ -194,32 +218,57 @@ export class PartitionQueries {
   }
 
   /** Per key: count/sum/min/max of value v. */
-  groupBy(v: number, q: WireQuery): { keys: string[]; partials: Partial[] } {
+  groupBy(v: number, q: WireQuery): GroupColumns {
     const m = this.c.mem;
     const C = m.geometry.capacity;
-    const byKey = new Map<number, Partial>();
-    this.each(q, (s) => {
-      const id = m.keyId[s];
-      let p = byKey.get(id);
-      if (p === undefined) {
-        p = { count: 0, sum: 0, min: Infinity, max: -Infinity };
-        byKey.set(id, p);
-      }
-      p.count++;
+    // Accumulators indexed by key id: typed arrays, no Map lookup or object per key while scanning.
+    const K = this.c.keyById.length;
+    const count = new Float64Array(K);
+    const sum = new Float64Array(K);
+    const min = new Float64Array(K).fill(Infinity);
+    const max = new Float64Array(K).fill(-Infinity);
+    const keyId = m.keyId;
+    const vals = m.values;
+    const vBase = v * C;
+    const add = (s: number): void => {
+      const id = keyId[s];
+      count[id]++;
       if (v >= 0) {
-        const x = m.values[v * C + s];
-        p.sum += x;
-        if (x < p.min) p.min = x;
-        if (x > p.max) p.max = x;
+        const x = vals[vBase + s];
+        sum[id] += x;
+        if (x < min[id]) min[id] = x;
+        if (x > max[id]) max[id] = x;
       }
-    });
-    const keys: string[] = [];
-    const partials: Partial[] = [];
-    for (const [id, p] of byKey) {
-      keys.push(this.c.keyNames[id]);
-      partials.push(p);
+    };
+    if (q.keys === undefined && q.types === undefined && q.fromVersion === undefined && q.toVersion === undefined && !q.comparisons?.length) {
+      // No data filter but time: a flat loop over the slot runs (the common shape of top(k)).
+      const from = q.from ?? -Infinity;
+      const to = q.to ?? Infinity;
+      const flags = m.flags;
+      const ts = m.ts;
+      for (const [a, b] of this.slotRuns()) {
+        for (let s = a; s < b; s++) {
+          if ((flags[s] & 1) === 0) continue; // SlotFlag.LIVE
+          const t = ts[s];
+          if (t < from || t > to) continue;
+          add(s);
+        }
+      }
+    } else this.each(q, add);
+    let n = 0;
+    for (let id = 0; id < K; id++) if (count[id] > 0) n++;
+    const out: GroupColumns = { keys: [], count: new Float64Array(n), sum: new Float64Array(n), min: new Float64Array(n), max: new Float64Array(n) };
+    let j = 0;
+    for (let id = 0; id < K; id++) {
+      if (count[id] === 0) continue;
+      out.keys.push(this.c.keyNames[id]);
+      out.count[j] = count[id];
+      out.sum[j] = sum[id];
+      out.min[j] = min[id];
+      out.max[j] = max[id];
+      j++;
     }
-    return { keys, partials };
+    return out;
   }
 
   /** Matching events packed for transfer, sorted by (timestamp, position), at most q.limit. */

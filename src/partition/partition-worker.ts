@@ -47,7 +47,10 @@ export class PartitionWorker {
     const c = this.committer;
     const api = {
       aggregate: guarded((v: number, query: WireQuery) => q.aggregate(v, query)),
-      groupBy: guarded((v: number, query: WireQuery) => q.groupBy(v, query)),
+      groupBy: guarded((v: number, query: WireQuery) => {
+        const g = q.groupBy(v, query);
+        return Comlink.transfer(g, [g.count.buffer, g.sum.buffer, g.min.buffer, g.max.buffer] as ArrayBuffer[]);
+      }),
       snapshot: guarded((query: WireQuery) => {
         const packed = q.snapshot(query);
         return Comlink.transfer(packed, [packed.numbers.buffer, packed.lengths.buffer, packed.bytes.buffer] as ArrayBuffer[]);

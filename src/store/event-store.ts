@@ -1,7 +1,7 @@
 import { ClosedError, RingstoreError, invalidArgument } from '../errors.js';
 import type { EvictedEvent } from '../partition/committer.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
-import type { Partial, PackedEvents, WireQuery } from '../partition/partition-queries.js';
+import type { GroupColumns, Partial, PackedEvents } from '../partition/partition-queries.js';
 import type { PartitionEvent } from '../partition/partition-worker.js';
 import { Cnt, ControlMemory, Ctl, Gauge, PartitionMemory } from '../ring/layout.js';
 import { EventStoreBuilder } from './builder.js';
@@ -259,20 +259,34 @@ export class EventStore<T = unknown> implements AsyncDisposable {
       }
       return out;
     }
-    const wire = toWireQuery(q, this.options);
-    const parts = await Promise.all(this.targets(q).map((h) => h.call<{ keys: string[]; partials: Partial[] }>('groupBy', v, wire)));
-    for (const part of parts) part.keys.forEach((k, i) => add(k, part.partials[i]));
+    for (const part of await this.groupColumns(v, q)) {
+      part.keys.forEach((k, i) => add(k, { count: part.count[i], sum: part.sum[i], min: part.min[i], max: part.max[i] }));
+    }
     return out;
+  }
+
+  private groupColumns(v: number, q: Query<T> | undefined): Promise<GroupColumns[]> {
+    const wire = toWireQuery(q, this.options);
+    return Promise.all(this.targets(q).map((h) => h.call<GroupColumns>('groupBy', v, wire)));
   }
 
   /** The k keys with the greatest sum of a declared value, greatest first (ties by key). */
   async top(k: number, value: string, q?: Query<T>): Promise<{ key: string; value: number }[]> {
     if (!Number.isInteger(k) || k < 0) throw invalidArgument('k must be a non-negative integer');
-    const groups = await this.groupBy(value, q);
-    return [...groups]
-      .map(([key, g]) => ({ key, value: g.sum }))
-      .sort((a, b) => b.value - a.value || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .slice(0, k);
+    const byKey = (a: { key: string; value: number }, b: { key: string; value: number }): number =>
+      b.value - a.value || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    if (q?.filter !== undefined) {
+      const groups = await this.groupBy(value, q);
+      return [...groups].map(([key, g]) => ({ key, value: g.sum })).sort(byKey).slice(0, k);
+    }
+    const v = this.valueIndex(value);
+    this.assertOpen();
+    // Sums per key straight from the columns; a key lives in one partition unless placed explicitly.
+    const sums = new Map<string, number>();
+    for (const part of await this.groupColumns(v, q)) {
+      part.keys.forEach((key, i) => sums.set(key, (sums.get(key) ?? 0) + part.sum[i]));
+    }
+    return [...sums].map(([key, sum]) => ({ key, value: sum })).sort(byKey).slice(0, k);
   }
 
   private async packed(q: Query<T> | undefined, limit: number | undefined): Promise<PackedEvents[]> {
