@@ -210,6 +210,9 @@ describe('eviction, purge, clear, stats', () => {
     const s = store.stats;
     expect(s).toMatchObject({ appended: 10, live: 4, discarded: 6, rejected: 0, capacity: 4 });
     expect(s.lastAppendTime).not.toBeNull();
+    // a 10-second sliding window: 10 commits just now
+    expect(s.appendsPerSecond).toBeCloseTo(1, 5);
+    expect(s.partitions[0]).toMatchObject({ partition: 0, appended: 10, live: 4 });
   });
 
   it('capacity 1: every append evicts exactly the previous event', async () => {
