@@ -65,6 +65,27 @@ function readItem(e: StoredEvent<StreamRecord>): Record<string, unknown> {
 
 const capital = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
+/** Ids that need no JSON escaping (server ULIDs, most caller ids). */
+const PLAIN_ID = /^[\w.:~+/=-]*$/;
+
+/** One append result as JSON, byte for byte what `JSON.stringify` gives (the key order is fixed). */
+function resultJson(r: AppendResult): string {
+  const id = PLAIN_ID.test(r.id) ? `"${r.id}"` : JSON.stringify(r.id);
+  return `{"id":${id},"partition":${r.partition},"position":${r.position},"version":${r.version},"duplicate":${r.duplicate ? 'true' : 'false'}}`;
+}
+
+/**
+ * Serialises append results: what `JSON.stringify(result)` gives, built from
+ * the five known fields (profiled: the generic stringify of 100 results was
+ * most of the handler's own time on batches).
+ */
+export function appendResultsJson(result: AppendResult | AppendResult[]): string {
+  if (!Array.isArray(result)) return resultJson(result);
+  let out = '[';
+  for (let i = 0; i < result.length; i++) out += (i === 0 ? '' : ',') + resultJson(result[i]);
+  return out + ']';
+}
+
 /** Registers the `/streams` routes. */
 export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const store = ctx.stores.streams;
@@ -135,9 +156,9 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const format = (request as unknown as { ndjson?: boolean }).ndjson ? 'ndjson' : batch ? 'array' : 'json';
       ctx.metrics.ingested.inc({ store: 'streams', format }, results.length - duplicates);
     }
-    // Serialised here (a plain JSON.stringify): the response schema's anyOf would make the serializer validate.
+    // Serialised here: the response schema's anyOf would make the serializer validate.
     reply.code(202).type('application/json; charset=utf-8');
-    return JSON.stringify(result);
+    return appendResultsJson(result);
   });
 
   app.get('/streams/*', {
