@@ -1,4 +1,5 @@
-// The append-result serialiser of POST /streams is byte-for-byte JSON.stringify, and the hooks still run per request.
+// The POST /streams hot path: the append-result serialiser is byte-for-byte JSON.stringify, the hooks still run per
+// request, and NDJSON lines skip the safe parser only when they cannot carry a prototype-poisoning key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendResultsJson } from '../../dist/src/server/routes/streams.js';
 import { raw, startDaemon, type TestDaemon } from './helpers.js';
@@ -37,5 +38,23 @@ describe('POST /streams over HTTP', () => {
     expect(parsed.map((p) => p.version)).toEqual([2, 3]);
     const text = await d.client.prometheus();
     expect(text).toMatch(/ringstore_http_request_duration_seconds_count\{method="POST",route="\/streams\/\*",status_code="202"\} [1-9]/);
+  });
+
+  it('NDJSON: prototype-poisoning lines are refused, escaped and plain lines parse, a bad line is named', async () => {
+    const nd = (body: string) => raw(`${d.url}/streams/ser/nd`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+    for (const bad of ['{"__proto__":{"x":1}}', '{"\\u005f_proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}']) {
+      const r = await nd(`{"valor":1}\n${bad}\n`);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.error.code, bad).toBe('RS_ERR_INVALID_JSON');
+      expect(r.body.error.message, bad).toMatch(/^NDJSON line 2 /);
+    }
+    const bad = await nd('{"valor":1}\n{oops\n');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/^NDJSON line 2 is not valid JSON/);
+    const ok = await nd('\ufeff{"valor":1,"note":"caf\\u00e9"}\r\n\n{"valor":2,"note":"constructed"}\n');
+    expect(ok.status).toBe(202);
+    const notes: unknown[] = [];
+    for await (const e of d.client.read('ser/nd', { from: 1 })) notes.push((e as { note?: unknown }).note);
+    expect(notes).toEqual(['café', 'constructed']);
   });
 });
