@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { KvBatchOp } from './backend.js';
 import type { PreparedEvent, StreamEvent } from './envelope.js';
 import type { LiveSink } from './live.js';
-import { idemKey } from './session-reads.js';
+import { chunkEvents, idemKey, ULID_TIME_LEN, type ChunkValue } from './session-reads.js';
 import { padVersion, type StreamId, type StreamKeys } from './stream-id.js';
 
 /** Options of `StreamSession.append`. */
@@ -26,27 +26,74 @@ export function eventVersionMismatch(prepared: readonly PreparedEvent[], v: numb
 }
 
 /**
- * The batch appending `prepared` at head `v` (etag `headEtag`): `[fence, head set,
- * event 1, index 1, event 2, index 2, ...]`; event k's frozen envelope is `ops[2 + 2k].value`.
+ * The batch appending `prepared` at head `v` (etag `headEtag`):
+ * `[fence, head set, chunk, index records...]`.
  *
- * Event keys need no create-only check: the head compare-and-set in the same
- * batch proves versions v+1..v+n are free. A generated id is a fresh monotonic
- * ULID (80 random bits per millisecond and process), so only ids given by the
- * caller are create-only in the idempotency index.
+ * The events of one append are stored as ONE record, a chunk: the array of
+ * their frozen envelopes (versions v+1..v+n), keyed by the stream's events
+ * folder + the zero-padded version of its LAST event. Keying by the last
+ * version lets a forward range read find the chunk holding any version: it is
+ * the first chunk whose key is >= that version (see `session-reads.ts`).
+ * The chunk needs no create-only check: the head compare-and-set in the same
+ * batch proves versions v+1..v+n are free.
+ *
+ * Idempotency index: an id given by the caller is one create-only record
+ * (`idem` folder, leaf = id, value = version). Generated ids (fresh monotonic
+ * ULIDs, unique by construction) are indexed in bulk: one record per run of
+ * ids sharing their ULID time part (in practice one per append), keyed
+ * `<time part>.<version of the run's first id>` and holding the ids; the
+ * version of an id is the leaf's version + its position. A lookup lists the
+ * records of the id's millisecond (see `genLeafRange` in `session-reads.ts`). An append of n
+ * generated ids therefore writes 4 records (fence check, head, chunk, id run)
+ * instead of 2n + 2.
+ *
+ * A one-event append writes its chunk as the bare envelope (read as a
+ * one-event chunk) and indexes its id, even a generated one, under its own
+ * `idem` key: no arrays to build on the hot single-event path. Lookups read
+ * the `idem` key first, then the generated-id records.
  */
 export function appendBatch(keys: StreamKeys, fence: KvBatchOp, v: number, headEtag: string | null, prepared: readonly PreparedEvent[]): KvBatchOp[] {
   const n = prepared.length;
-  const ops: KvBatchOp[] = new Array(2 + 2 * n);
-  ops[0] = fence;
-  ops[1] = { op: 'set', key: keys.head, value: { version: v + n }, etag: headEtag };
+  if (n === 1) {
+    // One event: the chunk is the bare envelope and the id, given or generated, has its own
+    // index key (no array to build): the same records as one-event chunks and runs, cheaper.
+    const p = prepared[0]!;
+    const env: StreamEvent = Object.freeze({ id: p.id, type: p.type, data: p.data, metadata: p.metadata, version: v + 1 });
+    return [
+      fence,
+      { op: 'set', key: keys.head, value: { version: v + 1 }, etag: headEtag },
+      { op: 'set', key: keys.events + padVersion(v + 1), value: env },
+      { op: p.generated ? 'set' : 'add', key: idemKey(keys, p.id, p.generated), value: v + 1 },
+    ];
+  }
+  const ops: KvBatchOp[] = [fence, { op: 'set', key: keys.head, value: { version: v + n }, etag: headEtag }, undefined as unknown as KvBatchOp];
+  const chunk: StreamEvent[] = new Array(n);
+  let run: string[] | undefined;
+  let runTime = '';
   for (let i = 0; i < n; i++) {
     const p = prepared[i]!;
     const version = v + 1 + i;
-    const env: StreamEvent = Object.freeze({ id: p.id, type: p.type, data: p.data, metadata: p.metadata, version });
-    ops[2 + 2 * i] = { op: 'set', key: keys.events + padVersion(version), value: env };
-    ops[3 + 2 * i] = { op: p.generated ? 'set' : 'add', key: idemKey(keys, p.id, p.generated), value: version };
+    chunk[i] = Object.freeze({ id: p.id, type: p.type, data: p.data, metadata: p.metadata, version });
+    if (!p.generated) {
+      run = undefined;
+      ops.push({ op: 'add', key: idemKey(keys, p.id), value: version });
+      continue;
+    }
+    const time = p.id.slice(0, ULID_TIME_LEN);
+    if (run === undefined || time !== runTime) {
+      run = [];
+      runTime = time;
+      ops.push({ op: 'set', key: `${keys.gen}${time}.${padVersion(version)}`, value: run });
+    }
+    run.push(p.id);
   }
+  ops[2] = { op: 'set', key: keys.events + padVersion(v + n), value: Object.freeze(chunk) };
   return ops;
+}
+
+/** The frozen envelopes of a committed {@link appendBatch}, in version order. */
+export function committedEvents(ops: readonly KvBatchOp[]): readonly StreamEvent[] {
+  return chunkEvents((ops[2] as { value: ChunkValue }).value);
 }
 
 /**
@@ -55,8 +102,9 @@ export function appendBatch(keys: StreamKeys, fence: KvBatchOp, v: number, headE
  */
 export async function publishCommitted(sink: LiveSink, streamId: StreamId, ops: readonly KvBatchOp[], n: number, log: Logger): Promise<void> {
   const stream = `${streamId.name}/${streamId.id}`;
+  const events = committedEvents(ops);
   for (let i = 0; i < n; i++) {
-    const e = (ops[2 + 2 * i] as { value: StreamEvent }).value;
+    const e = events[i]!;
     try {
       await sink.append({ stream, database: streamId.database, id: e.id, type: e.type, version: e.version, data: e.data, metadata: e.metadata });
     } catch (err) {

@@ -26,6 +26,18 @@ export interface ReadResult<TState = JsonValue, TData = JsonValue> {
   events: StreamEvent<TData>[];
 }
 
+/**
+ * A stored event record: a chunk (the envelopes of one append, in version
+ * order, keyed by its last version), or a single envelope keyed by its own
+ * version (the layout before chunks: read as a one-event chunk).
+ */
+export type ChunkValue<TData = JsonValue> = readonly StreamEvent<TData>[] | StreamEvent<TData>;
+
+/** The envelopes of a stored event record. */
+export function chunkEvents<TData>(value: ChunkValue<TData>): readonly StreamEvent<TData>[] {
+  return Array.isArray(value) ? (value as readonly StreamEvent<TData>[]) : [value as StreamEvent<TData>];
+}
+
 /** The head record `{ version }`. */
 export interface HeadRecord {
   version: number;
@@ -42,6 +54,27 @@ export function checkVersionArg(v: unknown, what: string, min: number): number {
 /** Idempotency-index key of an event id (ids known to be key-safe skip the encoding). */
 export function idemKey(keys: StreamKeys, id: string, keySafe = false): string {
   return keys.idem + (keySafe ? id : encodeURIComponent(id));
+}
+
+/** Length of a ULID's time part. */
+export const ULID_TIME_LEN = 10;
+const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** Whether `id` has the shape of a generated id (a ULID), so may be in the generated-id index. */
+export function mayBeGenerated(id: string): boolean {
+  return id.length === 26 && ULID_RE.test(id);
+}
+
+/** The leaf range (inclusive) of the generated-id records that may hold `id` (a ULID). */
+export function genLeafRange(id: string): { start: string; end: string } {
+  const time = id.slice(0, ULID_TIME_LEN);
+  return { start: `${time}.`, end: `${time}.~` };
+}
+
+/** The version of `id` in one generated-id record, or -1. */
+export function versionInGenRecord(key: string, ids: readonly string[], id: string): number {
+  const i = ids.indexOf(id);
+  return i < 0 ? -1 : Number(key.slice(key.length - 16)) + i;
 }
 
 /** @internal What the reader needs from its session. */
@@ -82,14 +115,46 @@ export class StreamReader {
     return h === undefined ? { version: 0, etag: null } : { version: h.value.version, etag: h.etag };
   }
 
-  /** Events first..last that exist, in version order. */
+  /**
+   * Events first..last that exist, in version order. Events are stored in
+   * chunks keyed by their last version (see `appendBatch`): the chunks whose
+   * last version is in first..last, plus the one chunk (if any) that starts at
+   * or before `last` and ends after it.
+   */
   async range<TData>(operation: string, first: number, last: number): Promise<StreamEvent<TData>[]> {
-    const rows = await this.tryBackend(operation, () =>
-      this.#c.backend.list<StreamEvent<TData>>(this.#c.keys.events, { start: padVersion(first), end: padVersion(last) }),
-    );
-    const out: StreamEvent<TData>[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = rows[i]!.value;
+    const { backend, keys } = this.#c;
+    const rows = await this.tryBackend(operation, () => backend.list<ChunkValue<TData>>(keys.events, { start: padVersion(first), end: padVersion(last) }));
+    const chunks: (readonly StreamEvent<TData>[])[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) chunks[i] = chunkEvents(rows[i]!.value);
+    const tail = chunks.length === 0 ? undefined : chunks[chunks.length - 1]!;
+    if (tail === undefined || tail[tail.length - 1]!.version < last) {
+      const more = await this.tryBackend(operation, () => backend.list<ChunkValue<TData>>(keys.events, { start: padVersion(last + 1), limit: 1 }));
+      if (more.length > 0) {
+        const c = chunkEvents(more[0]!.value);
+        if (c[0]!.version <= last) chunks.push(c);
+      }
+    }
+    let count = 0;
+    for (const c of chunks) count += c.length;
+    const out: StreamEvent<TData>[] = new Array(count);
+    let k = 0;
+    for (const c of chunks) {
+      for (let i = 0; i < c.length; i++) {
+        const e = c[i]!;
+        if (e.version >= first && e.version <= last) out[k++] = e;
+      }
+    }
+    out.length = k;
     return out;
+  }
+
+  /** The stored event at `version`, or undefined: the first chunk whose last version is >= `version`. */
+  async #event<TData>(operation: string, version: number): Promise<StreamEvent<TData> | undefined> {
+    const rows = await this.tryBackend(operation, () => this.#c.backend.list<ChunkValue<TData>>(this.#c.keys.events, { start: padVersion(version), limit: 1 }));
+    if (rows.length === 0) return undefined;
+    const c = chunkEvents(rows[0]!.value);
+    const e = c[version - c[0]!.version];
+    return e !== undefined && e.version === version ? e : undefined;
   }
 
   async version(): Promise<number> {
@@ -122,16 +187,33 @@ export class StreamReader {
   async get<TData>(version: number): Promise<StreamEvent<TData>> {
     checkVersionArg(version, 'version', 1);
     await this.#checked();
-    const e = await this.tryBackend('get', () => this.#c.backend.tryGet<StreamEvent<TData>>(this.#c.keys.events + padVersion(version)));
+    const e = await this.#event<TData>('get', version);
     if (e === undefined) throw new StreamVersionNotFoundError(this.#c.storeId, version, (await this.readHead('get')).version);
-    return e.value;
+    return e;
+  }
+
+  /** The version of the event with id `id` in the generated-id index, or -1. */
+  async generatedVersion(operation: string, id: string): Promise<number> {
+    if (!mayBeGenerated(id)) return -1;
+    const rows = await this.tryBackend(operation, () => this.#c.backend.list<readonly string[]>(this.#c.keys.gen, genLeafRange(id)));
+    for (const r of rows) {
+      const v = versionInGenRecord(r.key, r.value, id);
+      if (v >= 0) return v;
+    }
+    return -1;
+  }
+
+  /** The version of the event with id `id` (either index), or -1. */
+  async indexedVersion(operation: string, id: string): Promise<number> {
+    const e = await this.tryBackend(operation, () => this.#c.backend.tryGet<number>(idemKey(this.#c.keys, id)));
+    return e !== undefined ? e.value : this.generatedVersion(operation, id);
   }
 
   async versionOf(idempotencyId: string): Promise<number> {
     if (typeof idempotencyId !== 'string' || idempotencyId.length === 0) throw new InvalidStreamArgumentError('versionOf(id): id must be a non-empty string');
     await this.#checked();
-    const e = await this.tryBackend('versionOf', () => this.#c.backend.tryGet<number>(idemKey(this.#c.keys, idempotencyId)));
-    if (e === undefined) throw new StreamIdempotencyIdNotFoundError(this.#c.storeId, idempotencyId);
-    return e.value;
+    const v = await this.indexedVersion('versionOf', idempotencyId);
+    if (v < 0) throw new StreamIdempotencyIdNotFoundError(this.#c.storeId, idempotencyId);
+    return v;
   }
 }

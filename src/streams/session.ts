@@ -23,7 +23,7 @@ import type { JsonValue } from './json.js';
 import { leaseRecord, type LeaseRecord } from './lease.js';
 import type { LiveSink } from './live.js';
 import { appendBatch, eventVersionMismatch, publishCommitted, type AppendOptions } from './session-append.js';
-import { checkVersionArg, StreamReader, type ReadOptions, type ReadResult } from './session-reads.js';
+import { checkVersionArg, mayBeGenerated, StreamReader, type ReadOptions, type ReadResult } from './session-reads.js';
 import { SnapshotCollection, type SnapshotReducer } from './snapshots.js';
 import type { StreamId, StreamKeys } from './stream-id.js';
 
@@ -202,7 +202,7 @@ export class StreamSession implements AsyncDisposable {
     }
   }
 
-  /** Runs in the write queue: checks versions, then one atomic batch (fence, head CAS, events, idempotency keys). */
+  /** Runs in the write queue: checks versions and caller ids against the generated-id index, then one atomic batch (fence, head CAS, event chunk, idempotency records). */
   async #commit(prepared: readonly PreparedEvent[], expected: number | undefined): Promise<number> {
     const pending = this.#check();
     if (pending !== undefined) await pending;
@@ -218,6 +218,15 @@ export class StreamSession implements AsyncDisposable {
     }
     const n = prepared.length;
     if (n === 0) return v;
+    // Ids given by the caller that look like ULIDs may be generated ids of earlier
+    // appends (bulk-indexed, see appendBatch): look them up first. The head
+    // compare-and-set in the batch proves nothing was appended since this read.
+    for (let i = 0; i < n; i++) {
+      const p = prepared[i]!;
+      if (p.generated || !mayBeGenerated(p.id)) continue;
+      const existing = await this.#reader.generatedVersion('append', p.id);
+      if (existing >= 0) throw new DuplicateIdempotencyIdError(this.storeId, p.id, existing);
+    }
     const ops = appendBatch(this.#i.keys, this.#fence(), v, this.#headEtag, prepared);
     let results: KvBatchResult[];
     try {

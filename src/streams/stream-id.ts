@@ -74,8 +74,14 @@ export interface StreamKeys {
   readonly index: string;
   /** Folder of events, leaf = zero-padded version. */
   readonly events: string;
-  /** Folder of the idempotency index, leaf = encoded event id, value = version. */
+  /** Folder of the idempotency index of ids given by the caller, leaf = encoded event id, value = version. */
   readonly idem: string;
+  /**
+   * Folder of the index of generated ids, one record per append and ULID
+   * millisecond: leaf = `<10-char ULID time>.<16-digit version of the first id>`,
+   * value = the ids, in version order.
+   */
+  readonly gen: string;
   /** Folder of snapshots, leaf = zero-padded version. */
   readonly snapshots: string;
 }
@@ -83,7 +89,7 @@ export interface StreamKeys {
 /** Computes the backend keys of a stream. */
 export function streamKeys(s: StreamId): StreamKeys {
   const p = `${encodeURIComponent(s.database)}/${encodeURIComponent(s.name)}/${encodeURIComponent(s.id)}/`;
-  return Object.freeze({ head: `${p}h`, lease: `${p}l`, index: `${p}x`, events: `${p}e/`, idem: `${p}i/`, snapshots: `${p}s/` });
+  return Object.freeze({ head: `${p}h`, lease: `${p}l`, index: `${p}x`, events: `${p}e/`, idem: `${p}i/`, gen: `${p}g/`, snapshots: `${p}s/` });
 }
 
 /** Zero-pads a version to 16 digits so versions sort as strings (max safe integer has 16 digits). */
