@@ -10,6 +10,7 @@ export default defineConfig({
     // Two cores: files that spawn worker threads run one at a time so their
     // timing-sensitive parts (wrap-around, kills) do not starve each other.
     fileParallelism: false,
-    reporters: ['default'],
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });
