@@ -15,6 +15,7 @@
  * Every server runs in its own process; the load generator runs in this one.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import net from 'node:net';
@@ -144,6 +145,27 @@ interface Row {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU µs per event of the server's main thread, and of its whole process (workers, GC threads): Linux only. */
+  mainCpuUs?: number;
+  procCpuUs?: number;
+}
+
+/**
+ * CPU time (ms) of a process's main thread and of the whole process, from /proc (Linux; undefined elsewhere).
+ * Steadier than throughput on a shared machine: another tenant's load slows both servers, but changes their CPU
+ * per event much less.
+ */
+function cpuMs(pid: number | undefined): { main: number; proc: number } | undefined {
+  if (pid === undefined) return undefined;
+  const read = (path: string): number => {
+    const f = readFileSync(path, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
+  };
+  try {
+    return { main: read(`/proc/${pid}/task/${pid}/stat`), proc: read(`/proc/${pid}/stat`) };
+  } catch {
+    return undefined;
+  }
 }
 
 async function load(url: string, requests: AutocannonRequest[], seconds: number, connections: number, perRequest: number): Promise<Omit<Row, 'scenario' | 'target'>> {
@@ -203,7 +225,15 @@ async function main(): Promise<void> {
   const run = async (scenario: string, target: string, url: string, req: AutocannonRequest[], per: number): Promise<void> => {
     // a short warm-up (JIT, worker start, connection pools), then the measured run
     await load(url, req, Math.min(2, seconds), connections, per);
-    rows.push({ scenario, target, ...(await load(url, req, seconds, connections, per)) });
+    const pid = (url === dUrl ? daemon : bare).pid;
+    const c0 = cpuMs(pid);
+    const r = await load(url, req, seconds, connections, per);
+    const c1 = cpuMs(pid);
+    const events = r.eventsPerSec * seconds;
+    const cpu = c0 !== undefined && c1 !== undefined && events > 0
+      ? { mainCpuUs: Math.round(((c1.main - c0.main) * 1000 / events) * 100) / 100, procCpuUs: Math.round(((c1.proc - c0.proc) * 1000 / events) * 100) / 100 }
+      : {};
+    rows.push({ scenario, target, ...r, ...cpu });
     process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
   };
   // Interleaved, so machine noise hits both sides alike.
@@ -232,9 +262,9 @@ async function main(): Promise<void> {
     daemonExitCode: daemonCode,
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  process.stdout.write('\n| scenario | target | req/s | events/s | p50 ms | p99 ms | errors |\n|---|---|---:|---:|---:|---:|---:|\n');
-  for (const r of rows) process.stdout.write(`| ${r.scenario} | ${r.target} | ${r.reqPerSec} | ${r.eventsPerSec} | ${r.p50} | ${r.p99} | ${r.errors} |\n`);
-  if ('eventsPerSec' in redis) process.stdout.write(`| XADD pipelined ${batch} deep | redis-server (redis-benchmark) | - | ${redis.eventsPerSec} | ${redis.p50 ?? '-'} | ${redis.p99 ?? '-'} | - |\n`);
+  process.stdout.write('\n| scenario | target | req/s | events/s | p50 ms | p99 ms | errors | main-thread CPU µs/event | process CPU µs/event |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n');
+  for (const r of rows) process.stdout.write(`| ${r.scenario} | ${r.target} | ${r.reqPerSec} | ${r.eventsPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.mainCpuUs ?? '-'} | ${r.procCpuUs ?? '-'} |\n`);
+  if ('eventsPerSec' in redis) process.stdout.write(`| XADD pipelined ${batch} deep | redis-server (redis-benchmark) | - | ${redis.eventsPerSec} | ${redis.p50 ?? '-'} | ${redis.p99 ?? '-'} | - | - | - |\n`);
   else process.stdout.write(`\nRedis XADD: skipped (${redis.skipped})\n`);
 }
 
