@@ -234,15 +234,30 @@ export class Producer<T> {
       lane.writer.wake();
       return;
     }
+    // Claim synchronously while there is room (no await per event), and wake each partition once.
+    const touched = new Set<Lane>();
     for (let i = 0; i < plan.length; i++) {
       const p = plan[i];
       const lane = this.lanes[p.partition];
-      const off = await this.claimWithAcks(lane, p.need, 1);
+      let off = this.tryClaim(lane, p.need, 1);
+      if (off < 0) {
+        for (const l of touched) l.writer.wake();
+        touched.clear();
+        off = await this.claimWithAcks(lane, p.need, 1);
+      }
       this.restore(p);
       this.track(lane, collector, i, p.id, p.key, -1, p.partition);
       this.writeRecord(lane, off, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), lane.ticket, 1, -1, p.id);
-      lane.writer.wake();
+      touched.add(lane);
     }
+    for (const l of touched) l.writer.wake();
+  }
+
+  /** A claim that succeeds now or returns -1 (ring full, or too many acks outstanding). */
+  private tryClaim(lane: Lane, bytes: number, acks: number): number {
+    if (this.closed) throw new ClosedError();
+    if (lane.pending.size + acks > lane.ackCapacity) return -1;
+    return lane.writer.claim(bytes);
   }
 
   private track(lane: Lane, collector: Collector, index: number, id: string, key: string, expected: number, _partition: number): void {
@@ -254,11 +269,8 @@ export class Producer<T> {
 
   private async claimWithAcks(lane: Lane, bytes: number, acks: number): Promise<number> {
     for (;;) {
-      if (this.closed) throw new ClosedError();
-      if (lane.pending.size + acks <= lane.ackCapacity) {
-        const off = lane.writer.claim(bytes);
-        if (off >= 0) return off;
-      }
+      const off = this.tryClaim(lane, bytes, acks);
+      if (off >= 0) return off;
       await new Promise<void>((resolve) => {
         this.spaceWaiters.push(resolve);
         this.startPump();
