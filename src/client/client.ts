@@ -68,7 +68,8 @@ function timeParam(t: TimeInput | undefined): string | undefined {
  * ```ts
  * const client = new RingstoreClient({ baseUrl: 'http://127.0.0.1:7070' });
  * const r = await client.append('gateway/orders', { id: 'o-1', valor: 10, gatewayId: 'g1' });
- * for await (const e of client.read('gateway/orders')) console.log(e.version, e.valor);
+ * let total = 0;
+ * for await (const e of client.read('gateway/orders')) total += e.valor;
  * ```
  */
 export class RingstoreClient {

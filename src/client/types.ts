@@ -1,16 +1,7 @@
 /** Wire types of the daemon's routes, as the client returns them. */
 
-/** What an append returns per event. */
-export interface AppendResult {
-  /** Event id: the idempotency id given, or a ULID. */
-  id: string;
-  partition: number;
-  position: number;
-  /** Version of the event in its stream (1 for the first). */
-  version: number;
-  /** True when the id was seen before: nothing was stored; the rest is the original's. */
-  duplicate: boolean;
-}
+/** What an append returns per event: the store's own result type, as the daemon sends it. */
+export type { AppendResult } from '../store/types.js';
 
 /** An event read from a ring-store stream: the posted body plus the server's id, version and timestamp. */
 export interface StreamItem {

@@ -6,11 +6,6 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Upper bound of the UTF-8 length of a string. */
-export function maxUtf8Length(s: string): number {
-  return s.length * 3;
-}
-
 /**
  * Writes `s` as UTF-8 into `dst` at `at`, with at most `max` bytes.
  * Returns the bytes written, or -1 when it does not fit.
@@ -42,9 +37,4 @@ export function readUtf8(src: Uint8Array, at: number, len: number): string {
     return s;
   }
   return decoder.decode(src.subarray(at, at + len));
-}
-
-/** Decodes a copied (non-shared) byte range. */
-export function decodeBytes(bytes: Uint8Array): string {
-  return decoder.decode(bytes);
 }

@@ -27,7 +27,7 @@ import type {
  *   capacity: 10_000, partitions: 2, key: 'user', values: { amount: 'amount' },
  * });
  * await store.append({ type: 'deposit', user: 'ada', amount: 10 });
- * console.log(await store.sum('amount'));  // 10
+ * const total = await store.sum('amount'); // 10
  * await store.close();
  * ```
  */

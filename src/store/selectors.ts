@@ -18,7 +18,3 @@ export function compileSelector<T, R>(selector: Selector<T, R>): (event: T) => R
   };
 }
 
-/** True when a selector can be sent to another thread (a path, not a function). */
-export function isPortable(selector: unknown): selector is string | undefined {
-  return selector === undefined || typeof selector === 'string';
-}
