@@ -16,7 +16,7 @@
  * | stream id database/name/id | `PartitionId` / `Domain.Name` / `Domain.Id` |
  */
 import { InvalidStreamArgumentError } from './errors.js';
-import { frozenJsonCopy, type JsonValue } from './json.js';
+import { INVALID_JSON, throwInvalidJson, tryJsonCopy, type JsonValue } from './json.js';
 import { MonotonicUlid } from './ulid.js';
 
 /** Metadata of a stored event. Extra JSON fields given at append time are kept. */
@@ -61,7 +61,8 @@ export interface NewEvent<TData = unknown> {
 }
 
 const MAX_ID = 256;
-const ulids = new MonotonicUlid();
+/** The process's id generator: every generated event id comes from it, so they all increase together. */
+export const ulids = new MonotonicUlid();
 
 /** A new ULID (monotonic within the process). */
 export function newEventId(now: number): string {
@@ -91,20 +92,52 @@ function isoTime(ms: number): string {
 
 /** An appended event checked and copied, before its version is known. */
 export interface PreparedEvent {
-  readonly id: string;
+  /** The id; undefined when prepared for a native log, which generates it when it stores the event. */
+  readonly id: string | undefined;
   readonly type: string;
   readonly data: JsonValue;
-  readonly metadata: EventMetadata;
+  /**
+   * The metadata; or, when prepared without freezing and none was given, just
+   * its `createdAt`: the default `{ correlationId: id, createdAt }` is built by
+   * {@link metadataOf} when needed (a store that freezes on hand-out keeps the
+   * string until then).
+   */
+  readonly metadata: EventMetadata | string;
   readonly expectedVersion: number | undefined;
-  /** True when the store generated `id` (a fresh monotonic ULID: unique by construction, key-safe). */
+  /** True when the store generates `id` (a fresh monotonic ULID: unique by construction, key-safe). */
   readonly generated: boolean;
 }
 
+/** An event prepared with its id (see {@link prepareEvents}: always, unless prepared for a native log). */
+export type PreparedWithId = PreparedEvent & { readonly id: string };
+
+/** The metadata of a prepared (or natively stored) event, built when it was left as its `createdAt`. */
+export function metadataOf(id: string, metadata: EventMetadata | string): EventMetadata {
+  return typeof metadata === 'string' ? { correlationId: id, createdAt: metadata } : metadata;
+}
+
 /**
- * Validates and copies the events of one `append()` call.
+ * Validates and copies the events of one `append()` call, ids generated and
+ * copies of `data` and `metadata` deep-frozen.
  * @throws InvalidStreamArgumentError on any invalid field or an id repeated in the call.
  */
-export function prepareEvents(events: unknown, now: number): PreparedEvent[] {
+export function prepareEvents(events: unknown, now: number): PreparedWithId[] {
+  return prepare(events, now, false) as PreparedWithId[];
+}
+
+/**
+ * {@link prepareEvents} for a native log (`MemoryStreamLog`), which keeps the
+ * copies private and freezes them when it hands them out, and generates ids
+ * when it stores the events: nothing is frozen, default metadata is left as
+ * its `createdAt` string (see {@link metadataOf}) and ids not given are left
+ * undefined (unless given metadata needs one as its `correlationId`).
+ */
+export function prepareForNativeLog(events: unknown, now: number): PreparedEvent[] {
+  return prepare(events, now, true);
+}
+
+function prepare(events: unknown, now: number, native: boolean): PreparedEvent[] {
+  const freeze = !native;
   if (!Array.isArray(events)) throw new InvalidStreamArgumentError('append(events): events must be an array');
   const createdAt = isoTime(now);
   const n = events.length;
@@ -121,7 +154,7 @@ export function prepareEvents(events: unknown, now: number): PreparedEvent[] {
     let id = optString(e.id, i, 'id');
     const generated = id === undefined;
     if (id === undefined) {
-      id = ulids.next(now);
+      if (!native) id = ulids.next(now);
     } else if (n > 1) {
       given ??= new Set<string>();
       if (given.has(id)) throw new InvalidStreamArgumentError(`events[${i}].id "${id}" appears twice in one append`, { index: i, id });
@@ -135,17 +168,22 @@ export function prepareEvents(events: unknown, now: number): PreparedEvent[] {
       expectedVersion = e.expectedVersion;
     }
     if (e.data === undefined) throw new InvalidStreamArgumentError(`events[${i}].data is required (use null for no payload)`, { index: i });
-    const data = frozenJsonCopy(e.data, () => `events[${i}].data`);
-    let metadata: EventMetadata;
+    const data = tryJsonCopy(e.data, freeze);
+    if (data === INVALID_JSON) throwInvalidJson(e.data, `events[${i}].data`);
+    let metadata: EventMetadata | string;
     if (e.metadata === undefined) {
-      metadata = Object.freeze({ correlationId: id, createdAt });
+      metadata = freeze ? Object.freeze({ correlationId: id!, createdAt }) : createdAt;
     } else {
       if (e.metadata === null || typeof e.metadata !== 'object') throw new InvalidStreamArgumentError(`events[${i}].metadata must be an object`, { index: i });
-      const m = frozenJsonCopy(e.metadata, () => `events[${i}].metadata`) as Record<string, JsonValue>;
-      const correlationId = optString(m.correlationId, i, 'metadata.correlationId') ?? id;
+      const copied = tryJsonCopy(e.metadata, freeze);
+      if (copied === INVALID_JSON) throwInvalidJson(e.metadata, `events[${i}].metadata`);
+      const m = copied as Record<string, JsonValue>;
+      // Given metadata without a correlationId takes the event id: generate it now.
+      const correlationId = optString(m.correlationId, i, 'metadata.correlationId') ?? (id ??= ulids.next(now));
       optString(m.causationId, i, 'metadata.causationId');
       optString(m.userId, i, 'metadata.userId');
-      metadata = Object.freeze({ ...m, correlationId, createdAt }) as EventMetadata;
+      metadata = { ...m, correlationId, createdAt } as EventMetadata;
+      if (freeze) Object.freeze(metadata);
     }
     out[i] = { id, type, data, metadata, expectedVersion, generated };
   }

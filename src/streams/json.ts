@@ -18,56 +18,75 @@ const MAX_DEPTH = 128;
  * @throws InvalidStreamArgumentError naming the offending path otherwise.
  */
 export function frozenJsonCopy(value: unknown, path: string | (() => string)): JsonValue {
-  const fast = tryCopy(value, 0);
+  const fast = tryCopy(value, 0, true);
   // The slow path builds error paths; it runs only to explain a rejected value.
-  return fast !== INVALID ? fast : copy(value, typeof path === 'string' ? path : path(), 0);
+  return fast !== INVALID_JSON ? fast : copy(value, typeof path === 'string' ? path : path(), 0, true);
 }
 
-const INVALID: unique symbol = Symbol('invalid JSON');
+/** What {@link tryJsonCopy} answers for a value that is not JSON data. */
+export const INVALID_JSON: unique symbol = Symbol('invalid JSON');
+
+
+/**
+ * The copy of {@link frozenJsonCopy}, deep-frozen only when `freeze` (a store
+ * that keeps the copy private may freeze it when handing it out instead, see
+ * `MemoryStreamLog`: `Object.freeze` costs about as much as the copy), or
+ * {@link INVALID_JSON}: no path and no closure to build on the hot path.
+ * {@link throwInvalidJson} then explains the rejection.
+ */
+export function tryJsonCopy(value: unknown, freeze: boolean): JsonValue | typeof INVALID_JSON {
+  return tryCopy(value, 0, freeze);
+}
+
+/** Throws the InvalidStreamArgumentError naming where in `value` (named `path`) it is not JSON data. */
+export function throwInvalidJson(value: unknown, path: string): never {
+  copy(value, path, 0, false);
+  throw new InvalidStreamArgumentError(`${path} is not JSON data`, { path });
+}
 
 /** {@link copy} without paths: the same rules, but answers INVALID instead of throwing (no string building per property). */
-function tryCopy(value: unknown, depth: number): JsonValue | typeof INVALID {
+function tryCopy(value: unknown, depth: number, freeze: boolean): JsonValue | typeof INVALID_JSON {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return value;
     case 'number':
-      return Number.isFinite(value) ? value : INVALID;
+      return Number.isFinite(value) ? value : INVALID_JSON;
     case 'object': {
       if (value === null) return null;
-      if (depth >= MAX_DEPTH) return INVALID;
+      if (depth >= MAX_DEPTH) return INVALID_JSON;
       if (Array.isArray(value)) {
         const n = value.length;
         const out: JsonValue[] = new Array(n);
         for (let i = 0; i < n; i++) {
           const item: unknown = value[i];
-          if (item === undefined) return INVALID;
-          const c = tryCopy(item, depth + 1);
-          if (c === INVALID) return INVALID;
+          if (item === undefined) return INVALID_JSON;
+          const c = tryCopy(item, depth + 1, freeze);
+          if (c === INVALID_JSON) return INVALID_JSON;
           out[i] = c;
         }
-        return Object.freeze(out) as JsonValue[];
+        return freeze ? (Object.freeze(out) as JsonValue[]) : out;
       }
       const proto: unknown = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return INVALID;
+      if (proto !== Object.prototype && proto !== null) return INVALID_JSON;
       const out: { [key: string]: JsonValue } = {};
       const keys = Object.keys(value);
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i]!;
         const item = (value as Record<string, unknown>)[key];
         if (item === undefined) continue;
-        const c = tryCopy(item, depth + 1);
-        if (c === INVALID) return INVALID;
+        const c = tryCopy(item, depth + 1, freeze);
+        if (c === INVALID_JSON) return INVALID_JSON;
         out[key] = c;
       }
-      return Object.freeze(out);
+      return freeze ? Object.freeze(out) : out;
     }
     default:
-      return INVALID;
+      return INVALID_JSON;
   }
 }
 
-function copy(value: unknown, path: string, depth: number): JsonValue {
+function copy(value: unknown, path: string, depth: number, freeze: boolean): JsonValue {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -83,9 +102,9 @@ function copy(value: unknown, path: string, depth: number): JsonValue {
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
           if (item === undefined) throw new InvalidStreamArgumentError(`${path}[${i}] is undefined`, { path: `${path}[${i}]` });
-          out[i] = copy(item, `${path}[${i}]`, depth + 1);
+          out[i] = copy(item, `${path}[${i}]`, depth + 1, freeze);
         }
-        return Object.freeze(out) as JsonValue[];
+        return freeze ? (Object.freeze(out) as JsonValue[]) : out;
       }
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
@@ -96,9 +115,9 @@ function copy(value: unknown, path: string, depth: number): JsonValue {
       for (const key of Object.keys(value)) {
         const item = (value as Record<string, unknown>)[key];
         if (item === undefined) continue;
-        out[key] = copy(item, `${path}.${key}`, depth + 1);
+        out[key] = copy(item, `${path}.${key}`, depth + 1, freeze);
       }
-      return Object.freeze(out);
+      return freeze ? Object.freeze(out) : out;
     }
     default:
       throw new InvalidStreamArgumentError(`${path} is a ${typeof value}, which is not JSON data`, { path, type: typeof value });

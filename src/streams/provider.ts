@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { KeyValueBackend } from './backend.js';
 import { MemoryBackend } from './backends/memory.js';
+import type { NativeStream } from './backends/memory-streams.js';
 import { assertClock, systemClock, type Clock } from './clock.js';
 import { InvalidStreamOptionError, OpenStoreFailedError, ProviderClosedError, StoreBackendError } from './errors.js';
 import { tryAcquireLease } from './lease.js';
@@ -51,6 +52,15 @@ export interface OpenOptions {
 }
 
 const BACKEND_METHODS = ['add', 'set', 'get', 'tryGet', 'remove', 'list', 'batch', 'close'] as const;
+
+/**
+ * The native log of a stream when the backend is exactly a {@link MemoryBackend}
+ * (not a subclass or wrapper, whose overridden key-value methods the native
+ * path would bypass), else undefined: the stream is kept as key-value records.
+ */
+function nativeStreamOf(backend: KeyValueBackend, headKey: string, leaseKey: string): NativeStream | undefined {
+  return Object.getPrototypeOf(backend) === MemoryBackend.prototype ? (backend as MemoryBackend).nativeStream(headKey, leaseKey) : undefined;
+}
 
 function checkMs(v: unknown, what: string, min: number): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new InvalidStreamOptionError(`${what} must be an integer >= ${min} (ms)`, { [what]: v });
@@ -144,8 +154,10 @@ export class StreamStoreProvider {
       }
       if (attempt.granted) {
         let head;
+        let native;
         try {
-          head = await this.backend.tryGet<{ version: number }>(keys.head);
+          native = nativeStreamOf(this.backend, keys.head, keys.lease);
+          head = native !== undefined ? { value: { version: native.log.version }, etag: null } : await this.backend.tryGet<{ version: number }>(keys.head);
         } catch (err) {
           await this.backend.remove(keys.lease, { etag: attempt.etag }).catch(() => undefined);
           throw new StoreBackendError('open', storeId, err);
@@ -167,6 +179,7 @@ export class StreamStoreProvider {
           sessionTimeoutMs,
           head: head === undefined ? { version: 0, etag: null } : { version: head.value.version, etag: head.etag },
           publishTo: this.#publishTo,
+          native,
           onClose: (s) => this.#sessions.delete(s),
         });
         this.#sessions.add(session);

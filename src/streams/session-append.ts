@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { KvBatchOp } from './backend.js';
-import type { PreparedEvent, StreamEvent } from './envelope.js';
+import { metadataOf, type PreparedEvent, type PreparedWithId, type StreamEvent } from './envelope.js';
+import { StoreVersionMismatchError } from './errors.js';
 import type { LiveSink } from './live.js';
 import { chunkEvents, idemKey, ULID_TIME_LEN, type ChunkValue } from './session-reads.js';
 import { padVersion, type StreamId, type StreamKeys } from './stream-id.js';
@@ -23,6 +24,20 @@ export function eventVersionMismatch(prepared: readonly PreparedEvent[], v: numb
     if (ev !== undefined && ev !== v + 1 + i) return i;
   }
   return -1;
+}
+
+/** Throws StoreVersionMismatchError (logged) when the call's or an event's expected version does not match head `v`. */
+export function checkVersions(prepared: readonly PreparedEvent[], expected: number | undefined, v: number, storeId: string, log: Logger): void {
+  if (expected !== undefined && expected !== v) {
+    log.warn({ expected, actual: v }, 'version mismatch');
+    throw new StoreVersionMismatchError(storeId, expected, v);
+  }
+  const bad = eventVersionMismatch(prepared, v);
+  if (bad >= 0) {
+    const p = prepared[bad]!;
+    log.warn({ expected: p.expectedVersion, actual: v + 1 + bad }, 'event version mismatch');
+    throw new StoreVersionMismatchError(storeId, p.expectedVersion!, v + 1 + bad, p.id ?? `events[${bad}]`);
+  }
 }
 
 /**
@@ -52,13 +67,13 @@ export function eventVersionMismatch(prepared: readonly PreparedEvent[], v: numb
  * `idem` key: no arrays to build on the hot single-event path. Lookups read
  * the `idem` key first, then the generated-id records.
  */
-export function appendBatch(keys: StreamKeys, fence: KvBatchOp, v: number, headEtag: string | null, prepared: readonly PreparedEvent[]): KvBatchOp[] {
+export function appendBatch(keys: StreamKeys, fence: KvBatchOp, v: number, headEtag: string | null, prepared: readonly PreparedWithId[]): KvBatchOp[] {
   const n = prepared.length;
   if (n === 1) {
     // One event: the chunk is the bare envelope and the id, given or generated, has its own
     // index key (no array to build): the same records as one-event chunks and runs, cheaper.
     const p = prepared[0]!;
-    const env: StreamEvent = Object.freeze({ id: p.id, type: p.type, data: p.data, metadata: p.metadata, version: v + 1 });
+    const env: StreamEvent = Object.freeze({ id: p.id, type: p.type, data: p.data, metadata: metadataOf(p.id, p.metadata), version: v + 1 });
     return [
       fence,
       { op: 'set', key: keys.head, value: { version: v + 1 }, etag: headEtag },
@@ -73,7 +88,7 @@ export function appendBatch(keys: StreamKeys, fence: KvBatchOp, v: number, headE
   for (let i = 0; i < n; i++) {
     const p = prepared[i]!;
     const version = v + 1 + i;
-    chunk[i] = Object.freeze({ id: p.id, type: p.type, data: p.data, metadata: p.metadata, version });
+    chunk[i] = Object.freeze({ id: p.id, type: p.type, data: p.data, metadata: metadataOf(p.id, p.metadata), version });
     if (!p.generated) {
       run = undefined;
       ops.push({ op: 'add', key: idemKey(keys, p.id), value: version });
@@ -97,13 +112,12 @@ export function committedEvents(ops: readonly KvBatchOp[]): readonly StreamEvent
 }
 
 /**
- * Publishes the `n` events of a committed {@link appendBatch} to the live view,
- * in version order. Best effort: a failure is logged, the commit stands.
+ * Publishes committed events to the live view, in version order. Best effort:
+ * a failure is logged, the commit stands.
  */
-export async function publishCommitted(sink: LiveSink, streamId: StreamId, ops: readonly KvBatchOp[], n: number, log: Logger): Promise<void> {
+export async function publishCommitted(sink: LiveSink, streamId: StreamId, events: readonly StreamEvent[], log: Logger): Promise<void> {
   const stream = `${streamId.name}/${streamId.id}`;
-  const events = committedEvents(ops);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     try {
       await sink.append({ stream, database: streamId.database, id: e.id, type: e.type, version: e.version, data: e.data, metadata: e.metadata });

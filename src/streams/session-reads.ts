@@ -4,8 +4,9 @@
  * queued behind the session's writes; the session checks itself before each.
  */
 import type { KeyValueBackend } from './backend.js';
-import type { StreamEvent } from './envelope.js';
-import { InvalidStreamArgumentError, StoreBackendError, StreamIdempotencyIdNotFoundError, StreamVersionNotFoundError } from './errors.js';
+import type { MemoryStreamLog, NativeStream } from './backends/memory-streams.js';
+import type { PreparedWithId, StreamEvent } from './envelope.js';
+import { DuplicateIdempotencyIdError, InvalidStreamArgumentError, StoreBackendError, StreamIdempotencyIdNotFoundError, StreamVersionNotFoundError } from './errors.js';
 import type { JsonValue } from './json.js';
 import type { Snapshot, SnapshotCollection } from './snapshots.js';
 import { padVersion, type StreamKeys } from './stream-id.js';
@@ -82,6 +83,8 @@ export interface ReaderContext {
   readonly backend: KeyValueBackend;
   readonly keys: StreamKeys;
   readonly storeId: string;
+  /** The stream's native log (memory backend), read instead of key-value records. */
+  readonly native: NativeStream | undefined;
   readonly snapshots: SnapshotCollection;
   /** The session check; undefined when it passed synchronously. */
   check(): Promise<void> | undefined;
@@ -109,8 +112,19 @@ export class StreamReader {
     }
   }
 
+  /** The native log, once the backend is known to be open (else StoreBackendError, as a key-value read would). */
+  #nativeLog(operation: string): MemoryStreamLog {
+    try {
+      this.#c.native!.assertOpen();
+    } catch (err) {
+      throw new StoreBackendError(operation, this.#c.storeId, err);
+    }
+    return this.#c.native!.log;
+  }
+
   /** The stored head (version 0, etag null when the stream is empty). */
   async readHead(operation: string): Promise<{ version: number; etag: string | null }> {
+    if (this.#c.native !== undefined) return { version: this.#nativeLog(operation).version, etag: null };
     const h = await this.tryBackend(operation, () => this.#c.backend.tryGet<HeadRecord>(this.#c.keys.head));
     return h === undefined ? { version: 0, etag: null } : { version: h.value.version, etag: h.etag };
   }
@@ -122,6 +136,7 @@ export class StreamReader {
    * or before `last` and ends after it.
    */
   async range<TData>(operation: string, first: number, last: number): Promise<StreamEvent<TData>[]> {
+    if (this.#c.native !== undefined) return this.#nativeLog(operation).range(first, last) as StreamEvent<TData>[];
     const { backend, keys } = this.#c;
     const rows = await this.tryBackend(operation, () => backend.list<ChunkValue<TData>>(keys.events, { start: padVersion(first), end: padVersion(last) }));
     const chunks: (readonly StreamEvent<TData>[])[] = new Array(rows.length);
@@ -150,6 +165,7 @@ export class StreamReader {
 
   /** The stored event at `version`, or undefined: the first chunk whose last version is >= `version`. */
   async #event<TData>(operation: string, version: number): Promise<StreamEvent<TData> | undefined> {
+    if (this.#c.native !== undefined) return this.#nativeLog(operation).event(version) as StreamEvent<TData> | undefined;
     const rows = await this.tryBackend(operation, () => this.#c.backend.list<ChunkValue<TData>>(this.#c.keys.events, { start: padVersion(version), limit: 1 }));
     if (rows.length === 0) return undefined;
     const c = chunkEvents(rows[0]!.value);
@@ -203,8 +219,23 @@ export class StreamReader {
     return -1;
   }
 
+  /**
+   * Throws DuplicateIdempotencyIdError when an id given by the caller is the
+   * generated id of an earlier append: those are indexed in bulk (see
+   * `appendBatch`), not by a create-only key. The head compare-and-set in the
+   * append's batch proves nothing was appended since this read.
+   */
+  async checkGivenNotGenerated(operation: string, prepared: readonly PreparedWithId[]): Promise<void> {
+    for (const p of prepared) {
+      if (p.generated || !mayBeGenerated(p.id)) continue;
+      const existing = await this.generatedVersion(operation, p.id);
+      if (existing >= 0) throw new DuplicateIdempotencyIdError(this.#c.storeId, p.id, existing);
+    }
+  }
+
   /** The version of the event with id `id` (either index), or -1. */
   async indexedVersion(operation: string, id: string): Promise<number> {
+    if (this.#c.native !== undefined) return this.#nativeLog(operation).versionOf(id);
     const e = await this.tryBackend(operation, () => this.#c.backend.tryGet<number>(idemKey(this.#c.keys, id)));
     return e !== undefined ? e.value : this.generatedVersion(operation, id);
   }

@@ -1,29 +1,23 @@
 /**
  * One open stream: an exclusive, leased session on a stream. Writes are
  * serialised per session, each committed as one atomic backend batch that also
- * re-checks the lease (a fence) and compare-and-sets the head record.
+ * re-checks the lease (a fence) and compare-and-sets the head record; or, on
+ * the memory backend, appended synchronously to the stream's native log after
+ * the same checks (session-native.ts).
  */
 import type { Logger } from 'pino';
 import type { KeyValueBackend, KvBatchOp, KvBatchResult } from './backend.js';
+import type { NativeStream } from './backends/memory-streams.js';
 import type { Clock } from './clock.js';
-import { prepareEvents, type NewEvent, type PreparedEvent, type StreamEvent } from './envelope.js';
-import {
-  DuplicateIdempotencyIdError,
-  InvalidStoreSessionError,
-  InvalidStreamArgumentError,
-  KvConcurrencyError,
-  KvDuplicateKeyError,
-  KvKeyNotFoundError,
-  StoreBackendError,
-  StoreNotOpenError,
-  StoreSessionExpiredError,
-  StoreVersionMismatchError,
-} from './errors.js';
+import { prepareEvents, prepareForNativeLog, type NewEvent, type PreparedEvent, type PreparedWithId, type StreamEvent } from './envelope.js';
+import { InvalidStoreSessionError, InvalidStreamArgumentError, KvConcurrencyError, KvKeyNotFoundError, StoreBackendError, StoreNotOpenError, StoreSessionExpiredError, StoreVersionMismatchError } from './errors.js';
 import type { JsonValue } from './json.js';
 import { leaseRecord, type LeaseRecord } from './lease.js';
 import type { LiveSink } from './live.js';
-import { appendBatch, eventVersionMismatch, publishCommitted, type AppendOptions } from './session-append.js';
-import { checkVersionArg, mayBeGenerated, StreamReader, type ReadOptions, type ReadResult } from './session-reads.js';
+import { appendBatch, checkVersions, committedEvents, publishCommitted, type AppendOptions } from './session-append.js';
+import { failedBatch, type FailureContext } from './session-failures.js';
+import { appendToNativeLog, FENCED } from './session-native.js';
+import { checkVersionArg, StreamReader, type ReadOptions, type ReadResult } from './session-reads.js';
 import { SnapshotCollection, type SnapshotReducer } from './snapshots.js';
 import type { StreamId, StreamKeys } from './stream-id.js';
 
@@ -45,6 +39,8 @@ export interface SessionInit {
   readonly sessionTimeoutMs: number;
   readonly head: { version: number; etag: string | null };
   readonly publishTo: LiveSink | undefined;
+  /** The stream's native log when the backend keeps one (the memory backend), else undefined: key-value records. */
+  readonly native: NativeStream | undefined;
   readonly onClose: (s: StreamSession) => void;
 }
 
@@ -63,6 +59,9 @@ export class StreamSession implements AsyncDisposable {
   readonly #log: Logger;
   readonly #snapshots: SnapshotCollection;
   readonly #reader: StreamReader;
+  readonly #native: NativeStream | undefined;
+  /** Throws the stream error a failed batch means (session-failures.ts). */
+  readonly #fail: (operation: string, err: unknown, ops: readonly KvBatchOp[]) => Promise<never>;
   #leaseEtag: string;
   #expiresAt: number;
   #headVersion: number;
@@ -83,11 +82,29 @@ export class StreamSession implements AsyncDisposable {
     this.#expiresAt = init.expiresAt;
     this.#headVersion = init.head.version;
     this.#headEtag = init.head.etag;
+    this.#native = init.native;
     this.#log = init.logger.child({ storeId: init.storeId, sessionId: init.sessionId });
     const { backend, keys, storeId, clock } = init;
-    const fail = (op: string, err: unknown, ops: readonly KvBatchOp[]): Promise<never> => this.#fail(op, err, ops);
+    // Called only after the constructor, once `failures` exists.
+    const fail = (op: string, err: unknown, ops: readonly KvBatchOp[]): Promise<never> => failedBatch(failures, op, err, ops);
+    this.#fail = fail;
     this.#snapshots = new SnapshotCollection({ backend, keys, storeId, clock, logger: this.#log, fence: () => this.#fence(), headVersion: async () => this.#headVersion, fail });
-    this.#reader = new StreamReader({ backend, keys, storeId, snapshots: this.#snapshots, check: () => this.#check() });
+    this.#reader = new StreamReader({ backend, keys, storeId, native: init.native, snapshots: this.#snapshots, check: () => this.#check() });
+    const failures: FailureContext = {
+      backend,
+      keys,
+      storeId,
+      sessionId: this.sessionId,
+      reader: this.#reader,
+      log: this.#log,
+      checkStored: () => this.#checkStored(),
+      headMoved: (fresh) => {
+        const believed = this.#headVersion;
+        this.#headVersion = fresh.version;
+        this.#headEtag = fresh.etag;
+        return believed;
+      },
+    };
   }
 
   /** When the lease ends (epoch ms, provider clock), unless renewed. */
@@ -138,33 +155,6 @@ export class StreamSession implements AsyncDisposable {
     return { op: 'check', key: this.#i.keys.lease, etag: this.#leaseEtag };
   }
 
-  /** Maps a failed batch to the stream error it means. Always throws. */
-  async #fail(operation: string, err: unknown, ops: readonly KvBatchOp[]): Promise<never> {
-    if (err instanceof KvDuplicateKeyError || err instanceof KvConcurrencyError || err instanceof KvKeyNotFoundError) {
-      const key = err.opIndex === undefined ? undefined : ops[err.opIndex]?.key;
-      const k = this.#i.keys;
-      if (key === k.lease) {
-        await this.#checkStored();
-        throw new StoreNotOpenError(this.storeId, this.sessionId);
-      }
-      if (key === k.head || key?.startsWith(k.events)) {
-        const expected = this.#headVersion;
-        const fresh = await this.#reader.readHead(operation);
-        this.#headVersion = fresh.version;
-        this.#headEtag = fresh.etag;
-        this.#log.warn({ expected, actual: fresh.version }, 'version moved under the session');
-        throw new StoreVersionMismatchError(this.storeId, expected, fresh.version);
-      }
-      if (key?.startsWith(k.idem) && err instanceof KvDuplicateKeyError) {
-        const id = decodeURIComponent(key.slice(k.idem.length));
-        const existing = await this.#reader.tryBackend(operation, () => this.#i.backend.tryGet<number>(key));
-        throw new DuplicateIdempotencyIdError(this.storeId, id, existing?.value ?? -1);
-      }
-    }
-    this.#log.error({ err, operation }, 'backend failure');
-    throw new StoreBackendError(operation, this.storeId, err);
-  }
-
   /**
    * Serialises writes of this session: `fn` starts at once when no write is
    * pending (saving a promise hop per append), else after the last one settles.
@@ -190,43 +180,66 @@ export class StreamSession implements AsyncDisposable {
    * @throws StoreVersionMismatchError, DuplicateIdempotencyIdError, InvalidStreamArgumentError,
    *   session errors, StoreBackendError
    */
-  append(events: readonly NewEvent[], options: AppendOptions = {}): Promise<number> {
+  append(events: readonly NewEvent[], options?: AppendOptions): Promise<number> {
     try {
       this.#entry();
-      if (options === null || typeof options !== 'object') throw new InvalidStreamArgumentError('append(events, options): options must be an object');
-      const expected = options.expectedVersion === undefined ? undefined : checkVersionArg(options.expectedVersion, 'expectedVersion', 0);
-      const prepared = prepareEvents(events, this.#i.clock.now());
-      return this.#enqueue(() => this.#commit(prepared, expected));
+      let expected: number | undefined;
+      if (options !== undefined) {
+        if (options === null || typeof options !== 'object') throw new InvalidStreamArgumentError('append(events, options): options must be an object');
+        if (options.expectedVersion !== undefined) expected = checkVersionArg(options.expectedVersion, 'expectedVersion', 0);
+      }
+      const now = this.#i.clock.now();
+      const native = this.#native;
+      if (native === undefined) {
+        const prepared = prepareEvents(events, now);
+        return this.#enqueue(() => this.#commit(prepared, expected));
+      }
+      const prepared = prepareForNativeLog(events, now);
+      // No write pending and a live lease: commit now, synchronously (still in call
+      // order), with no queue hop and no backend round trip.
+      if (this.#tail === undefined && now < this.#expiresAt && !this.#closed) return this.#commitNative(native, prepared, expected, now);
+      return this.#enqueue(async () => {
+        await this.#check();
+        return this.#commitNative(native, prepared, expected, this.#i.clock.now());
+      });
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
+  /**
+   * Appends to the native log (session-native.ts). Throws synchronously on a
+   * failed precondition; returns a settled promise otherwise, or the session
+   * error when the lease fence failed (another session took the lease over).
+   */
+  #commitNative(native: NativeStream, prepared: readonly PreparedEvent[], expected: number | undefined, now: number): Promise<number> {
+    const v = this.#headVersion;
+    checkVersions(prepared, expected, v, this.storeId, this.#log);
+    if (prepared.length === 0) return Promise.resolve(v);
+    let next: number;
+    try {
+      next = appendToNativeLog(native, prepared, v, this.#leaseEtag, now, this.storeId);
+    } catch (err) {
+      if (err instanceof StoreVersionMismatchError) this.#headVersion = err.actual;
+      throw err;
+    }
+    if (next === FENCED) return this.#checkStored().then(() => Promise.reject(new StoreNotOpenError(this.storeId, this.sessionId)));
+    this.#headVersion = next;
+    if (this.#log.isLevelEnabled('debug')) this.#log.debug({ from: v + 1, to: next }, 'events appended');
+    const publishTo = this.#i.publishTo;
+    if (publishTo !== undefined) return publishCommitted(publishTo, this.streamId, native.log.range(v + 1, next), this.#log).then(() => next);
+    return Promise.resolve(next);
+  }
+
   /** Runs in the write queue: checks versions and caller ids against the generated-id index, then one atomic batch (fence, head CAS, event chunk, idempotency records). */
-  async #commit(prepared: readonly PreparedEvent[], expected: number | undefined): Promise<number> {
+  async #commit(prepared: readonly PreparedWithId[], expected: number | undefined): Promise<number> {
     const pending = this.#check();
     if (pending !== undefined) await pending;
     const v = this.#headVersion;
-    if (expected !== undefined && expected !== v) {
-      this.#log.warn({ expected, actual: v }, 'version mismatch');
-      throw new StoreVersionMismatchError(this.storeId, expected, v);
-    }
-    const bad = eventVersionMismatch(prepared, v);
-    if (bad >= 0) {
-      this.#log.warn({ expected: prepared[bad]!.expectedVersion, actual: v + 1 + bad }, 'event version mismatch');
-      throw new StoreVersionMismatchError(this.storeId, prepared[bad]!.expectedVersion!, v + 1 + bad, prepared[bad]!.id);
-    }
+    checkVersions(prepared, expected, v, this.storeId, this.#log);
     const n = prepared.length;
     if (n === 0) return v;
-    // Ids given by the caller that look like ULIDs may be generated ids of earlier
-    // appends (bulk-indexed, see appendBatch): look them up first. The head
-    // compare-and-set in the batch proves nothing was appended since this read.
-    for (let i = 0; i < n; i++) {
-      const p = prepared[i]!;
-      if (p.generated || !mayBeGenerated(p.id)) continue;
-      const existing = await this.#reader.generatedVersion('append', p.id);
-      if (existing >= 0) throw new DuplicateIdempotencyIdError(this.storeId, p.id, existing);
-    }
+    await this.#reader.checkGivenNotGenerated('append', prepared);
     const ops = appendBatch(this.#i.keys, this.#fence(), v, this.#headEtag, prepared);
     let results: KvBatchResult[];
     try {
@@ -237,7 +250,7 @@ export class StreamSession implements AsyncDisposable {
     this.#headVersion = v + n;
     this.#headEtag = results[1] as string;
     this.#log.debug({ from: v + 1, to: v + n }, 'events appended');
-    if (this.#i.publishTo !== undefined) await publishCommitted(this.#i.publishTo, this.streamId, ops, n, this.#log);
+    if (this.#i.publishTo !== undefined) await publishCommitted(this.#i.publishTo, this.streamId, committedEvents(ops), this.#log);
     return v + n;
   }
 

@@ -240,8 +240,11 @@ describe('append', () => {
     expect(await s.append([{ id: 'p1', type: 'E', data: 1 }])).toBe(3);
   });
 
-  it('1,000 concurrent operations on one stream: zero corruption', async () => {
-    const { provider, backend } = manual();
+  it.each([
+    ['native logs', true],
+    ['key-value records', false],
+  ])('1,000 concurrent operations on one stream: zero corruption (memory, %s)', async (_, nativeStreams) => {
+    const { provider, backend } = manual({}, { nativeStreams });
     const s = await provider.open('Acc/soak');
     const ops: Array<Promise<unknown>> = [];
     // deterministic mix: plain appends, appends with a (mostly wrong) expected version,
@@ -273,12 +276,16 @@ describe('append', () => {
     expect(seen.size).toBe(head);
     for (const id of ids) expect(seen.has(id)).toBe(true);
     for (const e of events) expect(await s.versionOf(e.id)).toBe(e.version);
-    // Every event is indexed once: given ids (and the id of a one-event append) by one key each,
-    // the other generated ids in per-append records.
+    // Key-value layout: every event is indexed once, given ids (and the id of a one-event
+    // append) by one key each, the other generated ids in per-append records. A native log
+    // keeps no event records in the key-value store at all.
     const keyed = (await backend.list<number>('EventStores/Acc/soak/i/')).map((r) => r.value);
     const generated = (await backend.list<string[]>('EventStores/Acc/soak/g/')).flatMap((r) => r.value);
-    expect(keyed.length + generated.length).toBe(head);
-    expect(keyed.length).toBeGreaterThanOrEqual(events.filter((e) => e.id.startsWith('id-')).length);
+    if (nativeStreams) expect([keyed.length, generated.length, (await backend.list('EventStores/Acc/soak/e/')).length]).toEqual([0, 0, 0]);
+    else {
+      expect(keyed.length + generated.length).toBe(head);
+      expect(keyed.length).toBeGreaterThanOrEqual(events.filter((e) => e.id.startsWith('id-')).length);
+    }
     for (const v of await s.snapshotVersions()) expect(v).toBeLessThanOrEqual(head);
     expect(settled.filter((r) => r.status === 'fulfilled').length).toBeGreaterThan(500);
   });
@@ -328,18 +335,26 @@ describe('read, slice, get, version', () => {
     expect(await code(s.get(0))).toBe('RS_ERR_INVALID_ARGUMENT');
   });
 
-  it('version() reads one head record, never probes events', async () => {
-    const { provider, backend } = manual();
-    const s = await provider.open('Acc/1');
-    await s.append(evs(1, 500));
-    let gets = 0;
-    const orig = backend.tryGet.bind(backend);
-    backend.tryGet = (async (k: string) => {
-      gets++;
-      return orig(k);
-    }) as typeof backend.tryGet;
-    expect(await s.version()).toBe(500);
-    expect(gets).toBe(1);
+  it('version() reads one head record, never probes events (native logs: no record at all)', async () => {
+    for (const nativeStreams of [false, true]) {
+      const { provider, backend } = manual({}, { nativeStreams });
+      const s = await provider.open('Acc/1');
+      await s.append(evs(1, 500));
+      let gets = 0;
+      let lists = 0;
+      const orig = backend.tryGet.bind(backend);
+      const origList = backend.list.bind(backend);
+      backend.tryGet = (async (k: string) => {
+        gets++;
+        return orig(k);
+      }) as typeof backend.tryGet;
+      backend.list = (async (...args: Parameters<typeof backend.list>) => {
+        lists++;
+        return origList(...args);
+      }) as typeof backend.list;
+      expect(await s.version()).toBe(500);
+      expect([gets, lists]).toEqual([nativeStreams ? 0 : 1, 0]);
+    }
   });
 
   it('streams of the same name in different databases and ids do not collide', async () => {

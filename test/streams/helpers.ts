@@ -1,10 +1,10 @@
 import { ManualClock, MemoryBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
-import type { NewEvent, StreamStoreProviderOptions } from '../../dist/src/streams/index.js';
+import type { MemoryBackendOptions, NewEvent, StreamStoreProviderOptions } from '../../dist/src/streams/index.js';
 
-/** A provider on a manual clock and a fresh memory backend. */
-export function manual(options: StreamStoreProviderOptions = {}) {
+/** A provider on a manual clock and a fresh memory backend (native stream logs unless `backendOptions` says otherwise). */
+export function manual(options: StreamStoreProviderOptions = {}, backendOptions: Omit<MemoryBackendOptions, 'clock'> = {}) {
   const clock = new ManualClock();
-  const backend = new MemoryBackend({ clock });
+  const backend = new MemoryBackend({ clock, ...backendOptions });
   const provider = new StreamStoreProvider({ clock, backend, ...options });
   return { clock, backend, provider };
 }

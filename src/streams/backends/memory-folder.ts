@@ -72,6 +72,19 @@ export class MemFolder {
     return leaves[i] === leaf && this.#expires[i]! > now;
   }
 
+  /** The etag of the record at `leaf` when it exists and is live at `now`, else -1 (no record object built). */
+  etagAt(leaf: string, now: number): number {
+    if (this.#map !== undefined) {
+      const r = this.#map.get(leaf);
+      return r !== undefined && r.expiresAt > now ? r.etag : -1;
+    }
+    const leaves = this.#leaves;
+    const n = leaves.length;
+    if (n === 0 || leaf > leaves[n - 1]!) return -1;
+    const i = lowerBound(leaves, leaf);
+    return leaves[i] === leaf && this.#expires[i]! > now ? this.#etags[i]! : -1;
+  }
+
   /** Writes the record at `leaf` (insert or replace). */
   put(leaf: string, value: unknown, etag: number, expiresAt: number): void {
     if (this.#map !== undefined) {

@@ -10,12 +10,21 @@ import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, 
 import { assertClock, systemClock, type Clock } from '../clock.js';
 import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
 import { MemFolder, type MemRec } from './memory-folder.js';
+import { NativeStream } from './memory-streams.js';
 import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
   /** Clock for TTLs (default: the system clock). */
   clock?: Clock;
+  /**
+   * Keep the events and idempotency index of streams in native per-stream logs
+   * (default true): appends are synchronous array pushes instead of key-value
+   * batches. Those records are then not visible through the key-value methods;
+   * `false` stores streams as key-value records, the layout every other backend
+   * uses (to inspect or test that layout).
+   */
+  nativeStreams?: boolean;
 }
 
 const etagOf = (n: number): string => `m${n}`;
@@ -31,6 +40,8 @@ export class MemoryBackend implements KeyValueBackend {
   readonly capabilities = Object.freeze({ durable: false, multiProcess: false });
   readonly #folders = new Map<string, MemFolder>();
   readonly #clock: Clock;
+  /** Native stream logs by head key; undefined when `nativeStreams` is false. */
+  readonly #streams: Map<string, NativeStream> | undefined;
   #etag = 0;
   #closed = false;
   // The last folders resolved (most recent first): a batch alternating between a
@@ -46,6 +57,29 @@ export class MemoryBackend implements KeyValueBackend {
     const clock = options.clock ?? systemClock;
     assertClock(clock, 'MemoryBackend options.clock');
     this.#clock = clock;
+    if (options.nativeStreams !== undefined && typeof options.nativeStreams !== 'boolean') throw new InvalidStreamOptionError('MemoryBackend options.nativeStreams must be a boolean');
+    this.#streams = options.nativeStreams === false ? undefined : new Map();
+  }
+
+  /**
+   * @internal The native log of the stream whose head and lease keys are given
+   * (created on first use), or undefined when the stream is kept as key-value
+   * records: `nativeStreams` is false, or the stream already has a head record
+   * written through the key-value methods (e.g. by a session before this option
+   * existed), which it then keeps.
+   */
+  nativeStream(headKey: string, leaseKey: string): NativeStream | undefined {
+    this.#open();
+    const streams = this.#streams;
+    if (streams === undefined) return undefined;
+    let s = streams.get(headKey);
+    if (s === undefined) {
+      if (this.#live(this.#folder(headKey, false), this.#leaf) !== undefined) return undefined;
+      const leases = this.#folder(leaseKey, true)!;
+      s = new NativeStream(leases, this.#leaf);
+      streams.set(headKey, s);
+    }
+    return s;
   }
 
   #open(): void {
@@ -216,6 +250,10 @@ export class MemoryBackend implements KeyValueBackend {
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#streams !== undefined) {
+      for (const s of this.#streams.values()) s.close();
+      this.#streams.clear();
+    }
     this.#folders.clear();
     this.#recentNames = [];
     this.#recentFolders = [];
