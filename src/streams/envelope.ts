@@ -82,7 +82,7 @@ let lastIsoMs = NaN;
 let lastIso = '';
 
 /** `new Date(ms).toISOString()`, cached for the last millisecond asked (appends in one ms share it). */
-function isoTime(ms: number): string {
+export function isoTime(ms: number): string {
   if (ms !== lastIsoMs) {
     lastIso = new Date(ms).toISOString();
     lastIsoMs = ms;

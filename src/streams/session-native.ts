@@ -17,11 +17,12 @@ export const FENCED = -1;
  * fence (the stored lease still has etag `leaseEtag` and is live at `now`),
  * that the log is at `v` (the head compare-and-set of the key-value path;
  * cannot fail while the fence holds), and that no id given by the caller is
- * in the log. Ids left undefined are generated for time `now`.
+ * in the log. `preparedAt` is the time the events were prepared at (of
+ * the ids the log generates and of default metadata).
  * @returns the new head, or {@link FENCED}
  * @throws StoreVersionMismatchError (its `actual` is the log's head), DuplicateIdempotencyIdError
  */
-export function appendToNativeLog(native: NativeStream, prepared: readonly PreparedEvent[], v: number, leaseEtag: string, now: number, storeId: string): number {
+export function appendToNativeLog(native: NativeStream, prepared: readonly PreparedEvent[], v: number, leaseEtag: string, now: number, preparedAt: number, storeId: string): number {
   if (!native.leaseIs(leaseEtag, now)) return FENCED;
   const log = native.log;
   if (log.version !== v) throw new StoreVersionMismatchError(storeId, v, log.version);
@@ -30,6 +31,6 @@ export function appendToNativeLog(native: NativeStream, prepared: readonly Prepa
     const id = prepared[dup]!.id!;
     throw new DuplicateIdempotencyIdError(storeId, id, log.versionOf(id));
   }
-  log.append(prepared, now);
+  log.append(prepared, preparedAt);
   return v + prepared.length;
 }

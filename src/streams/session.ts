@@ -197,10 +197,10 @@ export class StreamSession implements AsyncDisposable {
       const prepared = prepareForNativeLog(events, now);
       // No write pending and a live lease: commit now, synchronously (still in call
       // order), with no queue hop and no backend round trip.
-      if (this.#tail === undefined && now < this.#expiresAt && !this.#closed) return this.#commitNative(native, prepared, expected, now);
+      if (this.#tail === undefined && now < this.#expiresAt && !this.#closed) return this.#commitNative(native, prepared, expected, now, now);
       return this.#enqueue(async () => {
         await this.#check();
-        return this.#commitNative(native, prepared, expected, this.#i.clock.now());
+        return this.#commitNative(native, prepared, expected, this.#i.clock.now(), now);
       });
     } catch (err) {
       return Promise.reject(err);
@@ -212,13 +212,13 @@ export class StreamSession implements AsyncDisposable {
    * failed precondition; returns a settled promise otherwise, or the session
    * error when the lease fence failed (another session took the lease over).
    */
-  #commitNative(native: NativeStream, prepared: readonly PreparedEvent[], expected: number | undefined, now: number): Promise<number> {
+  #commitNative(native: NativeStream, prepared: readonly PreparedEvent[], expected: number | undefined, now: number, preparedAt: number): Promise<number> {
     const v = this.#headVersion;
     checkVersions(prepared, expected, v, this.storeId, this.#log);
     if (prepared.length === 0) return Promise.resolve(v);
     let next: number;
     try {
-      next = appendToNativeLog(native, prepared, v, this.#leaseEtag, now, this.storeId);
+      next = appendToNativeLog(native, prepared, v, this.#leaseEtag, now, preparedAt, this.storeId);
     } catch (err) {
       if (err instanceof StoreVersionMismatchError) this.#headVersion = err.actual;
       throw err;

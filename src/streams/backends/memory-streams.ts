@@ -18,7 +18,7 @@
  * take-over work as on any backend); {@link NativeStream.leaseIs} is the write
  * fence, a numeric etag compare on that record.
  */
-import { metadataOf, ulids, type EventMetadata, type StreamEvent } from '../envelope.js';
+import { isoTime, ulids, type EventMetadata, type StreamEvent } from '../envelope.js';
 import { ProviderClosedError } from '../errors.js';
 import { deepFreeze, type JsonValue } from '../json.js';
 import { formatUlid, parseUlid } from '../ulid.js';
@@ -36,24 +36,37 @@ export interface NativeAppend {
   readonly generated: boolean;
 }
 
-/** Initial capacity, in events, of the generated-id parts. */
-const PARTS_START = 16;
+/** Numbers kept per event, in one Float64Array: generated id (3), createdAt, type. */
+const STRIDE = 5;
+const ID_TIME = 0;
+const ID_HI = 1;
+const ID_LO = 2;
+const CREATED = 3;
+const TYPE = 4;
+/** Initial capacity, in events. */
+const START = 16;
 
 /** The events and idempotency index of one stream, in memory. */
 export class MemoryStreamLog {
-  // Events by column (index = version - 1), ids the log generated as numbers in
-  // a typed array: per event no envelope object and no id string, only the
-  // private copy of its data. Garbage collection, which scales with the memory
-  // kept, was about half of the time of a one-event append.
+  // Garbage collection scales with the memory kept, and was half of the time of
+  // a one-event append when events were envelope objects. So an event is kept
+  // as the private copy of its data (the only object) plus numbers in a typed
+  // array, which the collector does not scan: the id the log generated (ULID
+  // parts), the createdAt of default metadata, and the index of its type in a
+  // per-log table. Strings and objects that are rare stay in sparse columns.
   #length = 0;
-  readonly #types: string[] = [];
+  /** `STRIDE` numbers per event, at `STRIDE * (version - 1)`. */
+  #nums = new Float64Array(STRIDE * START);
   readonly #data: JsonValue[] = [];
-  /** The metadata, or the `createdAt` of the default metadata (see `metadataOf`). */
-  readonly #meta: (EventMetadata | string)[] = [];
+  /** Event types, by the index kept per event. */
+  readonly #typeNames: string[] = [];
+  readonly #typeIndex = new Map<string, number>();
+  #lastType = '';
+  #lastTypeIndex = -1;
   /** Ids stored as strings (all but those the log generated), by version - 1; created with the first one. */
   #ids: (string | undefined)[] | undefined;
-  /** Ids the log generated, as ULID parts `time, hi, lo` at 3 * (version - 1). */
-  #parts = new Float64Array(3 * PARTS_START);
+  /** Metadata given at append time, by version - 1 (undefined: the default); created with the first one. */
+  #meta: (EventMetadata | undefined)[] | undefined;
   /**
    * Versions of the ids the log generated, ascending (so are the ids: one
    * monotonic generator). Undefined while every event has such an id: versions 1..length.
@@ -86,9 +99,13 @@ export class MemoryStreamLog {
   /** Builds and deep-freezes the envelopes up to `version` not handed out yet: each event once. */
   #handOut(version: number): void {
     const handed = this.#handed;
+    const nums = this.#nums;
     for (let i = handed.length; i < version; i++) {
       const id = this.#idAt(i);
-      handed.push(Object.freeze({ id, type: this.#types[i]!, data: deepFreeze(this.#data[i]!), metadata: deepFreeze(metadataOf(id, this.#meta[i]!)), version: i + 1 }));
+      const at = STRIDE * i;
+      const metadata = this.#meta?.[i] ?? { correlationId: id, createdAt: isoTime(nums[at + CREATED]!) };
+      const type = this.#typeNames[nums[at + TYPE]!]!;
+      handed.push(Object.freeze({ id, type, data: deepFreeze(this.#data[i]!), metadata: deepFreeze(metadata), version: i + 1 }));
     }
   }
 
@@ -96,8 +113,9 @@ export class MemoryStreamLog {
   #idAt(i: number): string {
     const id = this.#ids?.[i];
     if (id !== undefined) return id;
-    const p = this.#parts;
-    return formatUlid(p[3 * i]!, p[3 * i + 1]!, p[3 * i + 2]!);
+    const n = this.#nums;
+    const at = STRIDE * i;
+    return formatUlid(n[at + ID_TIME]!, n[at + ID_HI]!, n[at + ID_LO]!);
   }
 
   /** The version of the event with id `id`, or -1. */
@@ -113,18 +131,19 @@ export class MemoryStreamLog {
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.#compareParts(gen === undefined ? mid : gen[mid]! - 1, q) < 0) lo = mid + 1;
+      if (this.#compareId(gen === undefined ? mid : gen[mid]! - 1, q) < 0) lo = mid + 1;
       else hi = mid;
     }
     if (lo === n) return -1;
     const i = gen === undefined ? lo : gen[lo]! - 1;
-    return this.#compareParts(i, q) === 0 ? i + 1 : -1;
+    return this.#compareId(i, q) === 0 ? i + 1 : -1;
   }
 
-  /** Compares the generated id at index `i` with the parts `q`. */
-  #compareParts(i: number, q: readonly [number, number, number]): number {
-    const p = this.#parts;
-    return p[3 * i]! - q[0] || p[3 * i + 1]! - q[1] || p[3 * i + 2]! - q[2];
+  /** Compares the generated id at index `i` with the ULID parts `q`. */
+  #compareId(i: number, q: readonly [number, number, number]): number {
+    const n = this.#nums;
+    const at = STRIDE * i;
+    return n[at + ID_TIME]! - q[0] || n[at + ID_HI]! - q[1] || n[at + ID_LO]! - q[2];
   }
 
   /**
@@ -140,18 +159,31 @@ export class MemoryStreamLog {
   }
 
   /**
-   * Appends `batch` as versions head+1..head+n, generating the ids left
-   * undefined for time `now`. The caller has checked the fence, the versions
-   * and {@link firstDuplicate}; ids within one batch are distinct (checked
-   * when the events were prepared). `data` and `metadata` must be private to
-   * the log from now on (it freezes them on hand-out).
+   * Appends `batch` as versions head+1..head+n, prepared at time `now` (the
+   * time of the ids left undefined, which the log generates, and the createdAt
+   * of default metadata). The caller has checked the fence, the versions and
+   * {@link firstDuplicate}; ids within one batch are distinct (checked when
+   * the events were prepared). `data` and `metadata` must be private to the
+   * log from now on (it freezes them on hand-out).
    */
   append(batch: readonly NativeAppend[], now: number): void {
     for (let k = 0; k < batch.length; k++) {
       const p = batch[k]!;
       const i = this.#length;
-      if (p.id === undefined) this.#generate(i, now);
-      else {
+      let nums = this.#nums;
+      if (nums.length < STRIDE * (i + 1)) {
+        const grown = new Float64Array(nums.length * 2);
+        grown.set(nums);
+        this.#nums = nums = grown;
+      }
+      const at = STRIDE * i;
+      if (p.id === undefined) {
+        ulids.nextParts(now);
+        nums[at + ID_TIME] = ulids.time;
+        nums[at + ID_HI] = ulids.hi;
+        nums[at + ID_LO] = ulids.lo;
+        this.#generated?.push(i + 1);
+      } else {
         if (this.#generated === undefined) {
           // The first id not generated here: list those so far explicitly, start the id column.
           this.#generated = Array.from({ length: i }, (_, j) => j + 1);
@@ -159,28 +191,29 @@ export class MemoryStreamLog {
         }
         this.#byId.set(p.id, i + 1);
       }
-      // Once started, the id column gets an entry per event (kept dense).
+      // Once started, a sparse column gets an entry per event (kept dense).
       this.#ids?.push(p.id);
-      this.#types.push(p.type);
+      if (typeof p.metadata === 'string') {
+        nums[at + CREATED] = now;
+        this.#meta?.push(undefined);
+      } else (this.#meta ??= new Array<EventMetadata | undefined>(i)).push(p.metadata);
+      nums[at + TYPE] = this.#typeOf(p.type);
       this.#data.push(p.data);
-      this.#meta.push(p.metadata);
       this.#length = i + 1;
     }
   }
 
-  /** Generates the id of the event at index `i` into the parts. */
-  #generate(i: number, now: number): void {
-    ulids.nextParts(now);
-    let p = this.#parts;
-    if (p.length < 3 * (i + 1)) {
-      const grown = new Float64Array(p.length * 2);
-      grown.set(p);
-      this.#parts = p = grown;
+  /** The index of `type` in the type table (added when new). */
+  #typeOf(type: string): number {
+    if (type === this.#lastType) return this.#lastTypeIndex;
+    let index = this.#typeIndex.get(type);
+    if (index === undefined) {
+      index = this.#typeNames.push(type) - 1;
+      this.#typeIndex.set(type, index);
     }
-    p[3 * i] = ulids.time;
-    p[3 * i + 1] = ulids.hi;
-    p[3 * i + 2] = ulids.lo;
-    this.#generated?.push(i + 1);
+    this.#lastType = type;
+    this.#lastTypeIndex = index;
+    return index;
   }
 }
 
