@@ -4,7 +4,9 @@
  *
  * - single-event `POST /streams/...` requests/s and p50/p99 latency, beside a
  *   bare `node:http` server that parses the same JSON and appends it to an
- *   in-memory array (target: daemon >= 0.8x bare);
+ *   in-memory array (target: daemon >= 0.8x bare), and beside a minimal
+ *   fastify app doing the same (no hooks, schemas or logger: the framework's
+ *   own floor, to tell its cost from the daemon's);
  * - bulk ingest in events/s with 100-event JSON-array and NDJSON batches,
  *   beside the bare server with the same JSON-array batches, and beside Redis
  *   `XADD` pipelined 100 deep via `redis-benchmark` when `redis-server` is
@@ -51,10 +53,27 @@ function arg(name: string, dflt: number): number {
   return n;
 }
 
+/** The peers' store: push into an array, count versions per stream, answer the daemon's result shape. */
+class ArrayPeer {
+  readonly #events: unknown[] = [];
+  readonly #versions = new Map<string, number>();
+
+  append(stream: string, body: unknown): unknown {
+    const list = Array.isArray(body) ? body : [body];
+    const out = list.map((e) => {
+      this.#events.push(e);
+      const version = (this.#versions.get(stream) ?? 0) + 1;
+      this.#versions.set(stream, version);
+      return { id: String(this.#events.length), partition: 0, position: this.#events.length, version, duplicate: false };
+    });
+    if (this.#events.length > 5_000_000) this.#events.length = 0; // bounded, like the ring
+    return Array.isArray(body) ? out : out[0];
+  }
+}
+
 /** The bare peer: node:http, JSON.parse, push into an array, answer like the daemon. */
 function bareServer(port: number): void {
-  const events: unknown[] = [];
-  const versions = new Map<string, number>();
+  const peer = new ArrayPeer();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -71,18 +90,23 @@ function bareServer(port: number): void {
         res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"code":"RS_ERR_INVALID_JSON","message":"bad json"}}');
         return;
       }
-      const list = Array.isArray(body) ? body : [body];
-      const out = list.map((e) => {
-        events.push(e);
-        const version = (versions.get(stream) ?? 0) + 1;
-        versions.set(stream, version);
-        return { id: String(events.length), partition: 0, position: events.length, version, duplicate: false };
-      });
-      if (events.length > 5_000_000) events.length = 0; // bounded, like the ring
-      res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify(Array.isArray(body) ? out : out[0]));
+      res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify(peer.append(stream, body)));
     });
   });
   server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
+}
+
+/** The framework floor: fastify with one route doing what the bare peer does (no hooks, schemas or logger). */
+async function fastifyServer(port: number): Promise<void> {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify({ logger: false });
+  const peer = new ArrayPeer();
+  app.post('/streams/*', async (request, reply) => {
+    reply.code(202);
+    return peer.append((request.params as { '*': string })['*'], request.body);
+  });
+  await app.listen({ port, host: '127.0.0.1' });
+  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
 
 function freePort(): Promise<number> {
@@ -210,12 +234,16 @@ async function main(): Promise<void> {
   const batch = arg('batch', 100);
   const dPort = await freePort();
   const bPort = await freePort();
+  const fPort = await freePort();
   const daemon = child([MAIN, 'serve', '--port', String(dPort), '--log-level', 'warn']);
   const bare = child([SELF, '--bare-server', String(bPort)]);
+  const minimal = child([SELF, '--fastify-server', String(fPort)]);
   const dUrl = `http://127.0.0.1:${dPort}`;
   const bUrl = `http://127.0.0.1:${bPort}`;
+  const fUrl = `http://127.0.0.1:${fPort}`;
   await waitUp(async () => (await fetch(`${dUrl}/ready`)).ok, 'daemon');
   await waitUp(async () => (await fetch(`${bUrl}/streams/warm`, { method: 'POST', body: '{}' })).status === 202, 'bare server');
+  await waitUp(async () => (await fetch(`${fUrl}/streams/warm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status === 202, 'fastify server');
 
   const single = (n: number): string => JSON.stringify(event(n));
   const array = (n: number): string => JSON.stringify(Array.from({ length: batch }, (_, i) => event(n * batch + i)));
@@ -225,7 +253,7 @@ async function main(): Promise<void> {
   const run = async (scenario: string, target: string, url: string, req: AutocannonRequest[], per: number): Promise<void> => {
     // a short warm-up (JIT, worker start, connection pools), then the measured run
     await load(url, req, Math.min(2, seconds), connections, per);
-    const pid = (url === dUrl ? daemon : bare).pid;
+    const pid = (url === dUrl ? daemon : url === bUrl ? bare : minimal).pid;
     const c0 = cpuMs(pid);
     const r = await load(url, req, seconds, connections, per);
     const c1 = cpuMs(pid);
@@ -239,16 +267,19 @@ async function main(): Promise<void> {
   // Interleaved, so machine noise hits both sides alike.
   await run('single-event POST', 'ringstore daemon', dUrl, rotating(single, 'application/json'), 1);
   await run('single-event POST', 'bare node:http + array push', bUrl, rotating(single, 'application/json'), 1);
+  await run('single-event POST', 'minimal fastify + array push', fUrl, rotating(single, 'application/json'), 1);
   await run(`bulk ${batch}-event JSON array`, 'ringstore daemon', dUrl, rotating(array, 'application/json'), batch);
   await run(`bulk ${batch}-event NDJSON`, 'ringstore daemon', dUrl, rotating(ndjson, 'application/x-ndjson'), batch);
   await run(`bulk ${batch}-event JSON array`, 'bare node:http + array push', bUrl, rotating(array, 'application/json'), batch);
   const daemonCode = await stop(daemon);
   await stop(bare);
-  const redis = await runRedis(batch, connections, Math.max(200_000, rows[2].eventsPerSec * seconds));
-
+  await stop(minimal);
   const find = (s: string, t: string): Row => rows.find((r) => r.scenario.startsWith(s) && r.target.startsWith(t))!;
+  const ndjsonRow = rows.find((r) => r.scenario.includes('NDJSON'))!;
+  const redis = await runRedis(batch, connections, Math.max(200_000, find('bulk', 'ringstore').eventsPerSec * seconds));
+
   const ratioSingle = find('single', 'ringstore').reqPerSec / find('single', 'bare').reqPerSec;
-  const bestBulk = Math.max(find('bulk', 'ringstore').eventsPerSec, rows[3].eventsPerSec);
+  const bestBulk = Math.max(find('bulk', 'ringstore').eventsPerSec, ndjsonRow.eventsPerSec);
   const summary = {
     machine: { cpus: os.availableParallelism(), model: os.cpus()[0]?.model, node: process.version },
     settings: { seconds, connections, batch, streams: STREAMS, daemonPartitions: os.availableParallelism() },
@@ -256,6 +287,7 @@ async function main(): Promise<void> {
     redisXadd: redis,
     ratios: {
       singleDaemonOverBare: Math.round(ratioSingle * 100) / 100,
+      singleMinimalFastifyOverBare: Math.round((find('single', 'minimal').reqPerSec / find('single', 'bare').reqPerSec) * 100) / 100,
       bulkDaemonOverBare: Math.round((find('bulk', 'ringstore').eventsPerSec / find('bulk', 'bare').eventsPerSec) * 100) / 100,
       bulkDaemonOverRedis: 'eventsPerSec' in redis ? Math.round((bestBulk / redis.eventsPerSec) * 100) / 100 : null,
     },
@@ -270,6 +302,8 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === '--bare-server') {
   bareServer(Number(process.argv[3]));
+} else if (process.argv[2] === '--fastify-server') {
+  void fastifyServer(Number(process.argv[3]));
 } else {
   main().then(
     () => process.exit(0),

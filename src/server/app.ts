@@ -5,14 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { authChecker } from './auth.js';
 import { isLoopback, resolveConfig, type ServerConfig } from './config.js';
 import type { ServerContext } from './context.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { createMetrics } from './metrics.js';
-import { coerceParts } from './params.js';
+import { compileCoercion } from './params.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { metricRoutes } from './routes/metrics.js';
@@ -37,6 +37,12 @@ export interface RingstoreApp {
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** NDJSON lines that take the safe (prototype-poisoning checking) parser. */
 const SUSPECT = /__proto__|constructor|\\u/;
+
+/** A route's hook list (absent, one hook or several) with `hook` added last. */
+function withHook<H>(existing: H | H[] | undefined, hook: H): H[] {
+  if (existing === undefined) return [hook];
+  return Array.isArray(existing) ? [...existing, hook] : [existing, hook];
+}
 
 /** Builds the daemon (stores, fastify, routes) without listening. */
 export async function buildApp(config: ServerConfig = resolveConfig(), options: BuildOptions = {}): Promise<RingstoreApp> {
@@ -91,21 +97,36 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     }
     done();
   });
-  app.addHook('preValidation', (request, _reply, done) => {
-    coerceParts(request);
-    done();
+  // Per-route hooks, bound at registration: a request's hooks need no `request.routeOptions`
+  // (a getter that builds an object per call) and no schema walk.
+  const observe = (request: FastifyRequest, reply: FastifyReply, route: string): void => {
+    metrics.latency.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    if ((request.log as Logger).isLevelEnabled('info')) {
+      request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+    }
+  };
+  app.addHook('onRoute', (route) => {
+    const coerce = compileCoercion(route.schema);
+    if (coerce !== undefined) {
+      route.preValidation = withHook(route.preValidation, (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+        coerce(request);
+        done();
+      });
+    }
+    const url = route.url;
+    route.onResponse = withHook(route.onResponse, (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      observe(request, reply, url);
+      done();
+    });
   });
   // A response finished during shutdown closes its connection (node only closes the connections idle when close() began).
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (context.closing) reply.header('connection', 'close');
     done(null, payload);
   });
+  // Unmatched requests have no route hooks.
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    metrics.latency.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    if ((request.log as Logger).isLevelEnabled('info')) {
-      request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
-    }
+    if (request.is404) observe(request, reply, 'unmatched');
     done();
   });
 

@@ -4,18 +4,20 @@
  * process's default metrics (event-loop lag included). One registry per app,
  * so several daemons can live in one process (tests).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventStore } from '../store/event-store.js';
+import { DeferredCounter } from './deferred-counter.js';
+import { RequestLatency } from './request-latency.js';
 
 /** The daemon's Prometheus instruments. */
 export interface ServerMetrics {
   readonly registry: Registry;
   /** Events accepted, by store (`streams`, `metrics`) and format (`json`, `array`, `ndjson`). */
-  readonly ingested: Counter<'store' | 'format'>;
+  readonly ingested: DeferredCounter<'store' | 'format'>;
   /** Events not stored as new: duplicates and conflicts, by store and reason. */
-  readonly rejected: Counter<'store' | 'reason'>;
+  readonly rejected: DeferredCounter<'store' | 'reason'>;
   /** Request latency, by method, route pattern and status code. */
-  readonly latency: Histogram<'method' | 'route' | 'status_code'>;
+  readonly latency: RequestLatency;
   /** Open SSE subscriptions. */
   readonly subscriptions: Gauge;
   /** Open versioned-stream sessions. */
@@ -26,15 +28,10 @@ export interface ServerMetrics {
 export function createMetrics(stores: Record<string, EventStore<unknown>>): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
-  const ingested = new Counter({ name: 'ringstore_ingested_events_total', help: 'Events accepted by the daemon', labelNames: ['store', 'format'] as const, registers: [registry] });
-  const rejected = new Counter({ name: 'ringstore_rejected_events_total', help: 'Appends not stored as new events (duplicate, conflict)', labelNames: ['store', 'reason'] as const, registers: [registry] });
-  const latency = new Histogram({
-    name: 'ringstore_http_request_duration_seconds',
-    help: 'HTTP request latency',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
+  const ingested = new DeferredCounter(registry, 'ringstore_ingested_events_total', 'Events accepted by the daemon', ['store', 'format']);
+  const rejected = new DeferredCounter(registry, 'ringstore_rejected_events_total', 'Appends not stored as new events (duplicate, conflict)', ['store', 'reason']);
+  const latency = new RequestLatency('ringstore_http_request_duration_seconds', 'HTTP request latency', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+  registry.registerMetric(latency.asMetric());
   const subscriptions = new Gauge({ name: 'ringstore_sse_subscriptions', help: 'Open SSE subscriptions', registers: [registry] });
   const sessions = new Gauge({ name: 'ringstore_versioned_sessions', help: 'Open versioned-stream sessions', registers: [registry] });
 

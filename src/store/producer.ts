@@ -1,4 +1,3 @@
-import { monotonicFactory } from 'ulid';
 import { ClosedError, ConflictError, RingstoreError, invalidArgument } from '../errors.js';
 import { InputWriter } from '../ring/input-writer.js';
 import {
@@ -6,6 +5,7 @@ import {
 } from '../ring/layout.js';
 import { writeUtf8 } from '../ring/utf8.js';
 import { hashKey } from '../partition/hash.js';
+import { MonotonicUlid } from '../streams/ulid.js';
 import type { Selector } from './options.js';
 import { compileSelector } from './selectors.js';
 import type { AppendOptions, AppendResult, TryAppendOptions } from './types.js';
@@ -59,7 +59,9 @@ interface Planned {
   jsonBytes: number;
   keyBytes: number;
   typeBytes: number;
+  /** The call's values array; this event's are at [valsAt, valsAt + valueCount). */
   vals: Float64Array;
+  valsAt: number;
 }
 
 interface Lane {
@@ -88,7 +90,7 @@ export class Producer<T> {
   private readonly typeOf: (e: T) => unknown;
   private readonly valueOf: ((e: T) => number)[];
   private readonly vals: Float64Array;
-  private readonly ulid = monotonicFactory();
+  private readonly ulid = new MonotonicUlid();
   private roundRobin = 0;
   private pendingTotal = 0;
   private pumping = false;
@@ -181,17 +183,22 @@ export class Producer<T> {
     if (events.length === 0) return [];
 
     // Encode-time validation happens for every event before anything is written.
-    const plan: Planned[] = [];
+    const plan: Planned[] = new Array(events.length);
+    const V = this.valueCount;
+    // The values of all events in one array (one allocation per call, not per event).
+    const vals = new Float64Array(events.length * V);
+    const now = Date.now();
     for (let i = 0; i < events.length; i++) {
       const partition = this.prepare(events[i], opts.partition);
       this.exactSizes();
       const caller = ids !== undefined;
-      const id = caller ? ids[i] : this.ulid();
-      plan.push({
+      const id = caller ? ids[i] : this.ulid.next(now);
+      for (let v = 0; v < V; v++) vals[i * V + v] = this.vals[v];
+      plan[i] = {
         partition, key: this.curKey, id, caller, need: this.recordBytes(id),
         type: this.curType, ts: this.curTs, json: this.curJson, jsonBytes: this.curJsonBytes, keyBytes: this.curKeyBytes,
-        typeBytes: this.curTypeBytes, vals: this.vals.slice(),
-      });
+        typeBytes: this.curTypeBytes, vals, valsAt: i * V,
+      };
     }
     if (expected !== undefined && plan.some((p) => p.key !== plan[0].key || p.partition !== plan[0].partition)) {
       throw invalidArgument('an append with expectedVersion must have one key for all its events');
@@ -289,7 +296,7 @@ export class Producer<T> {
     this.curJsonBytes = p.jsonBytes;
     this.curKeyBytes = p.keyBytes;
     this.curTypeBytes = p.typeBytes;
-    this.vals.set(p.vals);
+    for (let v = 0; v < this.valueCount; v++) this.vals[v] = p.vals[p.valsAt + v];
   }
 
   /** Runs selectors and validations; returns the partition. Sets cur* fields. */

@@ -24,13 +24,13 @@ describe('graceful shutdown', () => {
       })();
       const inFlight = client.openSession('Shut/1', { openTimeoutMs: 600 }).then(() => 'opened', (e: { code?: string; status?: number }) => `${e.status} ${e.code}`);
       await new Promise((r) => setTimeout(r, 150));
-      const t0 = Date.now();
       d.child.kill('SIGTERM');
       expect(await inFlight).toBe('423 RS_ERR_STORE_OPEN_FAILED'); // answered, not reset
       expect(await sub).toEqual([1]); // the server ended the stream
       const { code } = await d.exit;
       expect(code).toBe(0);
-      expect(Date.now() - t0).toBeLessThan(8_000); // well under the 10 s grace: nothing waited for the force-close
+      // nothing waited for the force-close at the 10 s grace (a wall-clock bound would flake on a loaded machine)
+      expect(d.lines.some((l) => l.includes('shutdown timeout'))).toBe(false);
       expect(d.lines.some((l) => l.includes('"stopped"'))).toBe(true);
       // every log line carries a request id when it is about a request
       const requestLines = d.lines.map((l) => JSON.parse(l) as { msg: string; reqId?: string }).filter((l) => l.msg === 'request');

@@ -62,7 +62,7 @@ export function metricRoutes(app: FastifyInstance, ctx: ServerContext): void {
     for (const r of records) if (!store.tryAppend(r)) waits.push(store.append(r));
     if (waits.length > 0) await Promise.all(waits);
     const format = (request as unknown as { ndjson?: boolean }).ndjson ? 'ndjson' : Array.isArray(body) ? 'array' : 'json';
-    ctx.metrics.ingested.inc({ store: 'metrics', format }, records.length);
+    ctx.metrics.ingested.add('metrics', format, records.length);
     reply.code(202).send();
   });
 

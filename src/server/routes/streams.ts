@@ -10,7 +10,7 @@ import type { AppendResult, StoredEvent } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError, badRequest } from '../errors.js';
 import { parseTime, streamName } from '../params.js';
-import { receiveTime, type StreamRecord } from '../stores.js';
+import { isoTime, receiveTime, type StreamRecord } from '../stores.js';
 import { appendResult, bearer, errors } from './schemas.js';
 import { subscribe } from './subscribe.js';
 import { AppendCoalescer } from '../coalesce.js';
@@ -122,7 +122,7 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const expectedVersion = expectedVersionOf(request);
     const key = idempotencyKeyOf(request);
     const now = receiveTime();
-    const nowIso = new Date(now).toISOString();
+    const nowIso = isoTime(now);
     const records: StreamRecord[] = new Array(events.length);
     let ids: string[] | undefined;
     for (let i = 0; i < events.length; i++) {
@@ -145,16 +145,16 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
       else if (expectedVersion === undefined) result = await coalescer.append(records[0], ids?.[0]);
       else result = await store.append(records[0], opts);
     } catch (err) {
-      if ((err as { code?: string }).code === 'RS_ERR_CONFLICT') ctx.metrics.rejected.inc({ store: 'streams', reason: 'conflict' }, events.length);
+      if ((err as { code?: string }).code === 'RS_ERR_CONFLICT') ctx.metrics.rejected.add('streams', 'conflict', events.length);
       throw err;
     }
     const results = Array.isArray(result) ? result : [result];
     let duplicates = 0;
     for (const r of results) if (r.duplicate) duplicates++;
-    if (duplicates > 0) ctx.metrics.rejected.inc({ store: 'streams', reason: 'duplicate' }, duplicates);
+    if (duplicates > 0) ctx.metrics.rejected.add('streams', 'duplicate', duplicates);
     if (results.length > duplicates) {
       const format = (request as unknown as { ndjson?: boolean }).ndjson ? 'ndjson' : batch ? 'array' : 'json';
-      ctx.metrics.ingested.inc({ store: 'streams', format }, results.length - duplicates);
+      ctx.metrics.ingested.add('streams', format, results.length - duplicates);
     }
     // Serialised here: the response schema's anyOf would make the serializer validate.
     reply.code(202).type('application/json; charset=utf-8');
