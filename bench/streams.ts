@@ -46,9 +46,12 @@ function fmt(n: number): string {
 }
 
 let uniq = 0;
-async function withBackend<T>(kind: 'memory' | 'lmdb' | 'lmdb-nosync', fn: (provider: StreamStoreProvider, backend: KeyValueBackend) => Promise<T>): Promise<T> {
-  const dir = kind !== 'memory' ? mkdtempSync(join(tmpdir(), 'rs-bench-')) : '';
-  const backend: KeyValueBackend = kind !== 'memory' ? new LmdbBackend({ path: dir, noSync: kind === 'lmdb-nosync' }) : new MemoryBackend();
+/** `memory` keeps streams in native logs (the default); `memory-kv` as key-value records, the layout of the other backends. */
+type Kind = 'memory' | 'memory-kv' | 'lmdb' | 'lmdb-nosync';
+async function withBackend<T>(kind: Kind, fn: (provider: StreamStoreProvider, backend: KeyValueBackend) => Promise<T>): Promise<T> {
+  const memory = kind === 'memory' || kind === 'memory-kv';
+  const dir = memory ? '' : mkdtempSync(join(tmpdir(), 'rs-bench-'));
+  const backend: KeyValueBackend = memory ? new MemoryBackend({ nativeStreams: kind === 'memory' }) : new LmdbBackend({ path: dir, noSync: kind === 'lmdb-nosync' });
   const provider = new StreamStoreProvider({ backend });
   try {
     return await fn(provider, backend);
@@ -69,7 +72,7 @@ async function appendSingle(kind: 'memory' | 'lmdb', n: number): Promise<number>
   );
 }
 
-async function appendBatched(kind: 'memory' | 'lmdb' | 'lmdb-nosync', n: number, batch: number): Promise<number> {
+async function appendBatched(kind: Kind, n: number, batch: number): Promise<number> {
   return withBackend(kind, async (provider) =>
     rate(n, async () => {
       const s = await provider.open(`Bench/batch-${uniq++}`);
@@ -111,8 +114,8 @@ async function emmettRoundRobin(n: number, streams: number): Promise<number> {
   });
 }
 
-async function memoryRoundRobin(n: number, streams: number): Promise<number> {
-  return withBackend('memory', async (provider) =>
+async function memoryRoundRobin(n: number, streams: number, kind: 'memory' | 'memory-kv' = 'memory'): Promise<number> {
+  return withBackend(kind, async (provider) =>
     rate(n, async () => {
       const sessions = await Promise.all(Array.from({ length: streams }, () => provider.open(`Bench/rr-${uniq++}`)));
       for (let i = 0; i < n; i++) await sessions[i % streams]!.append([ev(i)]);
@@ -137,6 +140,28 @@ async function readFull(kind: 'memory' | 'lmdb', n: number): Promise<number> {
     return rate(n * reps, async () => {
       for (let r = 0; r < reps; r++) if ((await s.read()).events.length !== n) throw new Error('short read');
     });
+  });
+}
+
+/**
+ * The first read of a stream just appended: the memory backend's native log
+ * builds and freezes each event's envelope when it first hands it out (later
+ * reads, as in readFull, return the same objects).
+ */
+async function readFirst(n: number): Promise<number> {
+  return withBackend('memory', async (provider) => {
+    let s: Awaited<ReturnType<StreamStoreProvider['open']>> | undefined;
+    return rate(
+      n,
+      async () => {
+        if ((await s!.read()).events.length !== n) throw new Error('short read');
+      },
+      async () => {
+        await s?.close();
+        s = await provider.open(`Bench/read-first-${uniq++}`);
+        for (let i = 0; i < n; i += 1000) await s.append(batchOf(1000, i));
+      },
+    );
   });
 }
 
@@ -183,6 +208,7 @@ async function run(): Promise<void> {
   const eRR = await emmettRoundRobin(N, 100);
   rows.push({ workload: 'append, 1 event per call, 100 streams round-robin', subject: 'emmett in-memory', perSec: eRR });
   rows.push({ workload: 'append, 1 event per call, 100 streams round-robin', subject: 'ringstore memory', perSec: await memoryRoundRobin(N, 100), baseline: 'emmett rr', ratio: 0 });
+  rows.push({ workload: 'append, 1 event per call, 100 streams round-robin', subject: 'ringstore memory, key-value layout (nativeStreams: false)', perSec: await memoryRoundRobin(N, 100, 'memory-kv'), baseline: 'emmett rr', ratio: 0 });
   // One long stream: Emmett's in-memory store copies the stream on each append
   // (quadratic), so this workload uses a smaller N for every subject.
   const N1 = Math.min(N, 20_000);
@@ -192,6 +218,7 @@ async function run(): Promise<void> {
   rows.push({ workload: 'append, 1 event per call, 1 stream', subject: 'ringstore memory', perSec: await appendSingle('memory', N1), baseline: 'emmett', ratio: 0 });
   rows.push({ workload: 'append, 100 events per call', subject: 'emmett in-memory', perSec: eBatch });
   rows.push({ workload: 'append, 100 events per call', subject: 'ringstore memory', perSec: await appendBatched('memory', N1, 100), baseline: 'emmett', ratio: 0 });
+  rows.push({ workload: 'append, 100 events per call', subject: 'ringstore memory, key-value layout (nativeStreams: false)', perSec: await appendBatched('memory-kv', N1, 100), baseline: 'emmett', ratio: 0 });
   rows.push({ workload: 'append, 100 events per call', subject: 'ringstore lmdb (fsync per commit)', perSec: await appendBatched('lmdb', N1, 100), baseline: 'emmett', ratio: 0 });
   rows.push({ workload: 'append, 1,000 events per call', subject: 'ringstore lmdb (fsync per commit)', perSec: await appendBatched('lmdb', N, 1000), baseline: 'emmett 100/call', ratio: 0 });
   rows.push({ workload: 'append, 1,000 events per call', subject: 'ringstore lmdb noSync (survives process kill, not power loss)', perSec: await appendBatched('lmdb-nosync', N, 1000), baseline: 'emmett 100/call', ratio: 0 });
@@ -201,6 +228,7 @@ async function run(): Promise<void> {
   const eRead = await emmettRead(10_000);
   rows.push({ workload: 'read 10k-event stream', subject: 'emmett in-memory', perSec: eRead });
   rows.push({ workload: 'read 10k-event stream', subject: 'ringstore memory', perSec: await readFull('memory', 10_000), baseline: 'emmett', ratio: 0 });
+  rows.push({ workload: 'read 10k-event stream', subject: 'ringstore memory, first read after the appends', perSec: await readFirst(10_000), baseline: 'emmett', ratio: 0 });
   rows.push({ workload: 'read 10k-event stream', subject: 'ringstore lmdb', perSec: await readFull('lmdb', 10_000), baseline: 'emmett', ratio: 0 });
   for (const r of rows) {
     if (r.baseline === undefined) continue;

@@ -298,3 +298,25 @@ describe('native logs against the key-value layout (property)', () => {
     );
   });
 });
+
+describe('ULID parts (the native log keeps generated ids as numbers)', () => {
+  it('format and parse are inverse, and the generator\'s strings are its parts formatted', async () => {
+    const { formatUlid, parseUlid, MonotonicUlid } = await import('../../dist/src/streams/ulid.js');
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.integer({ min: 0, max: 2 ** 40 - 1 }), fc.integer({ min: 0, max: 2 ** 40 - 1 }), (t, hi, lo) => {
+        const id = formatUlid(t, hi, lo);
+        expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+        expect(parseUlid(id)).toEqual([t, hi, lo]);
+      }),
+    );
+    expect([parseUlid('not-a-ulid'), parseUlid('01ARZ3NDEKTSV4RRFFQ69G5FAI'), parseUlid('81ARZ3NDEKTSV4RRFFQ69G5FAV')]).toEqual([undefined, undefined, undefined]);
+    const u = new MonotonicUlid();
+    let previous = '';
+    for (let i = 0; i < 3_000; i++) {
+      const id = u.next(1_700_000_000_000 + (i >= 2_500 ? 1 : 0)); // > 1,024 ids in one millisecond, then the next one
+      expect(id).toBe(formatUlid(u.time, u.hi, u.lo));
+      expect(id > previous).toBe(true);
+      previous = id;
+    }
+  });
+});

@@ -20,7 +20,7 @@
  */
 import { isoTime, ulids, type EventMetadata, type StreamEvent } from '../envelope.js';
 import { ProviderClosedError } from '../errors.js';
-import { deepFreeze, type JsonValue } from '../json.js';
+import { freezeCopy, type JsonValue } from '../json.js';
 import { formatUlid, parseUlid } from '../ulid.js';
 import type { MemFolder } from './memory-folder.js';
 
@@ -30,7 +30,7 @@ export interface NativeAppend {
   readonly id: string | undefined;
   readonly type: string;
   readonly data: JsonValue;
-  /** The metadata, or the `createdAt` of the default metadata (see `metadataOf`). */
+  /** The metadata; a string (the default metadata's createdAt) for the default: `{ correlationId: id, createdAt }` of the append's time. */
   readonly metadata: EventMetadata | string;
   /** True when the id is (or is to be) generated: fresh, so never a duplicate. */
   readonly generated: boolean;
@@ -43,8 +43,8 @@ const ID_HI = 1;
 const ID_LO = 2;
 const CREATED = 3;
 const TYPE = 4;
-/** Initial capacity, in events. */
-const START = 16;
+/** Initial capacity, in events (doubled when full). */
+const START = 4;
 
 /** The events and idempotency index of one stream, in memory. */
 export class MemoryStreamLog {
@@ -103,9 +103,10 @@ export class MemoryStreamLog {
     for (let i = handed.length; i < version; i++) {
       const id = this.#idAt(i);
       const at = STRIDE * i;
-      const metadata = this.#meta?.[i] ?? { correlationId: id, createdAt: isoTime(nums[at + CREATED]!) };
+      const given = this.#meta?.[i];
+      const metadata = given !== undefined ? freezeCopy(given) : Object.freeze({ correlationId: id, createdAt: isoTime(nums[at + CREATED]!) });
       const type = this.#typeNames[nums[at + TYPE]!]!;
-      handed.push(Object.freeze({ id, type, data: deepFreeze(this.#data[i]!), metadata: deepFreeze(metadata), version: i + 1 }));
+      handed.push(Object.freeze({ id, type, data: freezeCopy(this.#data[i]!), metadata, version: i + 1 }));
     }
   }
 

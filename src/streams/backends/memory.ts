@@ -5,6 +5,10 @@
  * monotonic ULIDs) is O(1) without hashing, range reads are a binary search,
  * and out-of-order writes fall back to a Map. Etags are counters, formatted as
  * strings only when handed out.
+ *
+ * By default the events of streams are not key-value records here but native
+ * per-stream logs (`memory-streams.ts`) that sessions append to synchronously;
+ * leases and snapshots stay key-value records.
  */
 import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
 import { assertClock, systemClock, type Clock } from '../clock.js';
