@@ -97,10 +97,9 @@ export interface PreparedEvent {
   readonly type: string;
   readonly data: JsonValue;
   /**
-   * The metadata; or, when prepared without freezing and none was given, just
-   * its `createdAt`: the default `{ correlationId: id, createdAt }` is built by
-   * {@link metadataOf} when needed (a store that freezes on hand-out keeps the
-   * string until then).
+   * The metadata; or, when prepared for a native log and none was given, just
+   * its `createdAt`: the default `{ correlationId: id, createdAt }` is built
+   * when needed (see {@link metadataOf}).
    */
   readonly metadata: EventMetadata | string;
   readonly expectedVersion: number | undefined;

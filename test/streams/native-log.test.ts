@@ -229,6 +229,10 @@ describe('native stream logs (memory backend default)', () => {
     await counting.close();
   });
 
+  it('nativeStreams must be a boolean', () => {
+    expect(() => new MemoryBackend({ nativeStreams: 'yes' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION' }));
+  });
+
   it('generated ids are ULIDs of the clock time, increasing, and found by versionOf', async () => {
     const { provider, clock } = manual();
     const s = await provider.open('Acc/1');
