@@ -13,7 +13,9 @@
  *   installed (skipped otherwise; the bench starts and stops its own instance
  *   on a free loopback port).
  *
- * Usage: node dist/bench/daemon.js [--seconds 10] [--connections 50] [--batch 100]
+ * Usage: node dist/bench/daemon.js [--seconds 5] [--rounds 3] [--connections 50] [--batch 100]
+ * Every target runs once per round; rows are medians over rounds, ratios are
+ * taken within each round and their median reported with the per-round values.
  * Every server runs in its own process; the load generator runs in this one.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -229,7 +231,8 @@ async function runRedis(batch: number, connections: number, total: number): Prom
 }
 
 async function main(): Promise<void> {
-  const seconds = arg('seconds', 10);
+  const seconds = arg('seconds', 5);
+  const rounds = arg('rounds', 3);
   const connections = arg('connections', 50);
   const batch = arg('batch', 100);
   const dPort = await freePort();
@@ -249,51 +252,74 @@ async function main(): Promise<void> {
   const array = (n: number): string => JSON.stringify(Array.from({ length: batch }, (_, i) => event(n * batch + i)));
   const ndjson = (n: number): string => Array.from({ length: batch }, (_, i) => JSON.stringify(event(n * batch + i))).join('\n') + '\n';
 
-  const rows: Row[] = [];
-  const run = async (scenario: string, target: string, url: string, req: AutocannonRequest[], per: number): Promise<void> => {
-    // a short warm-up (JIT, worker start, connection pools), then the measured run
-    await load(url, req, Math.min(2, seconds), connections, per);
-    const pid = (url === dUrl ? daemon : url === bUrl ? bare : minimal).pid;
-    const c0 = cpuMs(pid);
-    const r = await load(url, req, seconds, connections, per);
-    const c1 = cpuMs(pid);
-    const events = r.eventsPerSec * seconds;
-    const cpu = c0 !== undefined && c1 !== undefined && events > 0
-      ? { mainCpuUs: Math.round(((c1.main - c0.main) * 1000 / events) * 100) / 100, procCpuUs: Math.round(((c1.proc - c0.proc) * 1000 / events) * 100) / 100 }
-      : {};
-    rows.push({ scenario, target, ...r, ...cpu });
-    process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
-  };
-  // Interleaved, so machine noise hits both sides alike.
-  await run('single-event POST', 'ringstore daemon', dUrl, rotating(single, 'application/json'), 1);
-  await run('single-event POST', 'bare node:http + array push', bUrl, rotating(single, 'application/json'), 1);
-  await run('single-event POST', 'minimal fastify + array push', fUrl, rotating(single, 'application/json'), 1);
-  await run(`bulk ${batch}-event JSON array`, 'ringstore daemon', dUrl, rotating(array, 'application/json'), batch);
-  await run(`bulk ${batch}-event NDJSON`, 'ringstore daemon', dUrl, rotating(ndjson, 'application/x-ndjson'), batch);
-  await run(`bulk ${batch}-event JSON array`, 'bare node:http + array push', bUrl, rotating(array, 'application/json'), batch);
+  // Rounds: every target once per round, in the same order, so machine noise hits all of them alike; each
+  // ratio is taken within a round, and the medians of rows and ratios are reported (one long run per target
+  // swung the single-event ratio between 0.46 and 1.13 on this shared machine).
+  const targets: [scenario: string, target: string, url: string, req: AutocannonRequest[], per: number][] = [
+    ['single-event POST', 'ringstore daemon', dUrl, rotating(single, 'application/json'), 1],
+    ['single-event POST', 'bare node:http + array push', bUrl, rotating(single, 'application/json'), 1],
+    ['single-event POST', 'minimal fastify + array push', fUrl, rotating(single, 'application/json'), 1],
+    [`bulk ${batch}-event JSON array`, 'ringstore daemon', dUrl, rotating(array, 'application/json'), batch],
+    [`bulk ${batch}-event NDJSON`, 'ringstore daemon', dUrl, rotating(ndjson, 'application/x-ndjson'), batch],
+    [`bulk ${batch}-event JSON array`, 'bare node:http + array push', bUrl, rotating(array, 'application/json'), batch],
+  ];
+  const perRound: Row[][] = [];
+  for (let round = 0; round < rounds; round++) {
+    const rows: Row[] = [];
+    for (const [scenario, target, url, req, per] of targets) {
+      // a short warm-up (JIT, worker start, connection pools), then the measured run
+      if (round === 0) await load(url, req, Math.min(2, seconds), connections, per);
+      const pid = (url === dUrl ? daemon : url === bUrl ? bare : minimal).pid;
+      const c0 = cpuMs(pid);
+      const r = await load(url, req, seconds, connections, per);
+      const c1 = cpuMs(pid);
+      const events = r.eventsPerSec * seconds;
+      const cpu = c0 !== undefined && c1 !== undefined && events > 0
+        ? { mainCpuUs: Math.round(((c1.main - c0.main) * 1000 / events) * 100) / 100, procCpuUs: Math.round(((c1.proc - c0.proc) * 1000 / events) * 100) / 100 }
+        : {};
+      rows.push({ scenario, target, ...r, ...cpu });
+      process.stderr.write(`${JSON.stringify({ round, ...rows[rows.length - 1] })}\n`);
+    }
+    perRound.push(rows);
+  }
   const daemonCode = await stop(daemon);
   await stop(bare);
   await stop(minimal);
-  const find = (s: string, t: string): Row => rows.find((r) => r.scenario.startsWith(s) && r.target.startsWith(t))!;
-  const ndjsonRow = rows.find((r) => r.scenario.includes('NDJSON'))!;
-  const redis = await runRedis(batch, connections, Math.max(200_000, find('bulk', 'ringstore').eventsPerSec * seconds));
+  const find = (rows: Row[], s: string, t: string): Row => rows.find((r) => r.scenario.startsWith(s) && r.target.startsWith(t))!;
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  const rows: Row[] = perRound[0].map((first, i) => {
+    const all = perRound.map((rs) => rs[i]);
+    const m = (k: keyof Row): number | undefined => (all.every((r) => typeof r[k] === 'number') ? med(all.map((r) => r[k] as number)) : undefined);
+    return { ...first, reqPerSec: m('reqPerSec')!, eventsPerSec: m('eventsPerSec')!, p50: m('p50')!, p99: m('p99')!, errors: all.reduce((n, r) => n + r.errors, 0), mainCpuUs: m('mainCpuUs'), procCpuUs: m('procCpuUs') };
+  });
+  const bestBulkOf = (rs: Row[]): number => Math.max(find(rs, 'bulk', 'ringstore').eventsPerSec, rs.find((r) => r.scenario.includes('NDJSON'))!.eventsPerSec);
+  const redis = await runRedis(batch, connections, Math.max(200_000, find(rows, 'bulk', 'ringstore').eventsPerSec * seconds));
+  const ratio = (f: (rs: Row[]) => number): { median: number; rounds: number[] } => {
+    const each = perRound.map((rs) => r2(f(rs)));
+    return { median: med(each), rounds: each };
+  };
+  const cpuRatio = (rs: Row[], s: string): number => (find(rs, s, 'bare').procCpuUs ?? Number.NaN) / (find(rs, s, 'ringstore').procCpuUs ?? Number.NaN);
 
-  const ratioSingle = find('single', 'ringstore').reqPerSec / find('single', 'bare').reqPerSec;
-  const bestBulk = Math.max(find('bulk', 'ringstore').eventsPerSec, ndjsonRow.eventsPerSec);
   const summary = {
     machine: { cpus: os.availableParallelism(), model: os.cpus()[0]?.model, node: process.version },
-    settings: { seconds, connections, batch, streams: STREAMS, daemonPartitions: os.availableParallelism() },
+    settings: { seconds, rounds, connections, batch, streams: STREAMS, daemonPartitions: os.availableParallelism() },
     rows,
     redisXadd: redis,
     ratios: {
-      singleDaemonOverBare: Math.round(ratioSingle * 100) / 100,
-      singleMinimalFastifyOverBare: Math.round((find('single', 'minimal').reqPerSec / find('single', 'bare').reqPerSec) * 100) / 100,
-      bulkDaemonOverBare: Math.round((find('bulk', 'ringstore').eventsPerSec / find('bulk', 'bare').eventsPerSec) * 100) / 100,
-      bulkDaemonOverRedis: 'eventsPerSec' in redis ? Math.round((bestBulk / redis.eventsPerSec) * 100) / 100 : null,
+      singleDaemonOverBare: ratio((rs) => find(rs, 'single', 'ringstore').reqPerSec / find(rs, 'single', 'bare').reqPerSec),
+      singleMinimalFastifyOverBare: ratio((rs) => find(rs, 'single', 'minimal').reqPerSec / find(rs, 'single', 'bare').reqPerSec),
+      // Bare server's process CPU per event over the daemon's: the req/s ratio if both were CPU-bound alone.
+      singleCpuBareOverDaemon: ratio((rs) => cpuRatio(rs, 'single')),
+      bulkDaemonOverBare: ratio((rs) => find(rs, 'bulk', 'ringstore').eventsPerSec / find(rs, 'bulk', 'bare').eventsPerSec),
+      bulkCpuBareOverDaemon: ratio((rs) => cpuRatio(rs, 'bulk')),
+      bulkDaemonOverRedis: 'eventsPerSec' in redis ? r2(bestBulkOf(rows) / redis.eventsPerSec) : null,
+      bulkBareOverRedis: 'eventsPerSec' in redis ? r2(find(rows, 'bulk', 'bare').eventsPerSec / redis.eventsPerSec) : null,
     },
     daemonExitCode: daemonCode,
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  process.stdout.write(`\nMedians of ${rounds} rounds of ${seconds} s.\n`);
   process.stdout.write('\n| scenario | target | req/s | events/s | p50 ms | p99 ms | errors | main-thread CPU µs/event | process CPU µs/event |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n');
   for (const r of rows) process.stdout.write(`| ${r.scenario} | ${r.target} | ${r.reqPerSec} | ${r.eventsPerSec} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.mainCpuUs ?? '-'} | ${r.procCpuUs ?? '-'} |\n`);
   if ('eventsPerSec' in redis) process.stdout.write(`| XADD pipelined ${batch} deep | redis-server (redis-benchmark) | - | ${redis.eventsPerSec} | ${redis.p50 ?? '-'} | ${redis.p99 ?? '-'} | - | - | - |\n`);
