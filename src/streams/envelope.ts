@@ -17,7 +17,7 @@
  */
 import { InvalidStreamArgumentError } from './errors.js';
 import { INVALID_JSON, throwInvalidJson, tryJsonCopy, type JsonValue } from './json.js';
-import { MonotonicUlid } from './ulid.js';
+import { checkUlidTime, MonotonicUlid } from './ulid.js';
 
 /** Metadata of a stored event. Extra JSON fields given at append time are kept. */
 export interface EventMetadata {
@@ -153,7 +153,10 @@ function prepare(events: unknown, now: number, native: boolean): PreparedEvent[]
     let id = optString(e.id, i, 'id');
     const generated = id === undefined;
     if (id === undefined) {
+      // The native log makes the id when it stores the event: check its time now, so a
+      // multi-event append cannot fail halfway through the log's pushes.
       if (!native) id = ulids.next(now);
+      else checkUlidTime(now);
     } else if (n > 1) {
       given ??= new Set<string>();
       if (given.has(id)) throw new InvalidStreamArgumentError(`events[${i}].id "${id}" appears twice in one append`, { index: i, id });

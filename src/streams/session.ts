@@ -196,8 +196,12 @@ export class StreamSession implements AsyncDisposable {
       }
       const prepared = prepareForNativeLog(events, now);
       // No write pending and a live lease: commit now, synchronously (still in call
-      // order), with no queue hop and no backend round trip.
-      if (this.#tail === undefined && now < this.#expiresAt && !this.#closed) return this.#commitNative(native, prepared, expected, now, now);
+      // order), with no queue hop and no backend round trip. Not with a live view: its
+      // publishing is asynchronous, and must finish (in version order, before close)
+      // ahead of the next write, which the write queue guarantees.
+      if (this.#tail === undefined && this.#i.publishTo === undefined && now < this.#expiresAt && !this.#closed) {
+        return this.#commitNative(native, prepared, expected, now, now);
+      }
       return this.#enqueue(async () => {
         await this.#check();
         return this.#commitNative(native, prepared, expected, this.#i.clock.now(), now);

@@ -23,6 +23,11 @@ const PAIRS: readonly string[] = Array.from({ length: 1024 }, (_, i) => ALPHABET
 const DIGIT = new Int8Array(128).fill(-1);
 for (let i = 0; i < 32; i++) DIGIT[ALPHABET.charCodeAt(i)] = i;
 
+/** Throws unless `now` (epoch ms) can be the time of a ULID: check it before a batch, so no id fails midway. */
+export function checkUlidTime(now: number): void {
+  if (!(now >= 0 && now <= TIME_MAX)) throw new InvalidStreamArgumentError(`cannot make a ULID for time ${now}`, { now });
+}
+
 /** A monotonic ULID generator: ids increase strictly, also within one millisecond or when time goes back. */
 export class MonotonicUlid {
   /** Time of the last id (epoch ms). */
@@ -56,7 +61,7 @@ export class MonotonicUlid {
 
   /** Advances to a new id for time `now` and leaves it in {@link time}, {@link hi} and {@link lo} (no string built). */
   nextParts(now: number): void {
-    if (!(now >= 0 && now <= TIME_MAX)) throw new InvalidStreamArgumentError(`cannot make a ULID for time ${now}`, { now });
+    checkUlidTime(now);
     const t = Math.floor(now);
     if (t > this.time) {
       this.time = t;

@@ -6,6 +6,7 @@ import { decodeTime } from 'ulid';
 import {
   DuplicateIdempotencyIdError,
   InvalidStoreSessionError,
+  ManualClock,
   MemoryBackend,
   StoreVersionMismatchError,
   StreamStoreProvider,
@@ -233,20 +234,63 @@ describe('native stream logs (memory backend default)', () => {
     expect(() => new MemoryBackend({ nativeStreams: 'yes' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION' }));
   });
 
-  it('generated ids are ULIDs of the clock time, increasing, and found by versionOf', async () => {
+  it('publishes concurrent appends in version order, and close waits for publishing (asynchronous sink)', async () => {
+    const seen: number[] = [];
+    let published = 0;
+    const sink = {
+      append: async (e: LiveStreamEvent) => {
+        await new Promise((r) => setTimeout(r, 2));
+        seen.push(e.version);
+        published++;
+      },
+    };
+    const { provider } = manual({ publishTo: sink });
+    const s = await provider.open('Acc/1');
+    expect(await Promise.all([s.append(evs(1, 3)), s.append(evs(4, 1)), s.append(evs(5, 2))])).toEqual([3, 4, 6]);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+    const last = s.append(evs(7, 1));
+    await s.close();
+    expect(await last).toBe(7);
+    expect(published).toBe(7); // close resolved only after the queued append was published
+    await provider.close();
+  });
+
+  it('an append whose generated ids cannot be made (clock before 1970) writes nothing, even after a given id', async () => {
+    const clock = new ManualClock(-5_000);
+    const backend = new MemoryBackend({ clock });
+    const provider = new StreamStoreProvider({ clock, backend });
+    const s = await provider.open('Acc/1');
+    expect(await code(s.append([{ id: 'given', type: 'E', data: 1 }, { type: 'E', data: 2 }]))).toBe('RS_ERR_INVALID_ARGUMENT');
+    expect(await s.version()).toBe(0);
+    await s.append([{ id: 'given', type: 'E', data: 1 }]); // the session is still usable
+    expect(await s.version()).toBe(1);
+    await provider.close();
+  });
+
+  it('generated ids carry the clock time when the clock is ahead of every id made so far', async () => {
+    // The generator is process-wide and monotonic: a clock later than anything it has seen sets the time part.
+    const t0 = Date.now() + 365 * 86_400_000;
+    const clock = new ManualClock(t0);
+    const backend = new MemoryBackend({ clock });
+    const provider = new StreamStoreProvider({ clock, backend });
+    const s = await provider.open('Acc/1');
+    await s.append(evs(0, 2));
+    clock.advance(7);
+    await s.append(evs(2, 1));
+    const ids = (await s.read()).events.map((e) => e.id);
+    expect(ids.map((id) => decodeTime(id))).toEqual([t0, t0, t0 + 7]);
+    await provider.close();
+  });
+
+  it('generated ids are ULIDs, increasing, and found by versionOf', async () => {
     const { provider, clock } = manual();
     const s = await provider.open('Acc/1');
-    const t0 = clock.now();
     for (let i = 0; i < 1_100; i++) await s.append(evs(i, 1)); // more than 1,024 ids in one millisecond
     clock.advance(7);
     await s.append(evs(0, 3));
     const ids = (await s.read()).events.map((e) => e.id);
     for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!, `id ${i}`).toBe(true);
     expect(ids.every((id) => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(id))).toBe(true);
-    // The generator is process-wide and monotonic: ids made at an earlier clock time than
-    // ids already made (other tests run the system clock) keep the later time part.
-    expect(decodeTime(ids[0]!)).toBeGreaterThanOrEqual(t0);
-    expect(decodeTime(ids[1_100]!)).toBeGreaterThanOrEqual(decodeTime(ids[1_099]!));
     for (const v of [1, 2, 1_024, 1_025, 1_100, 1_101, 1_103]) expect(await s.versionOf(ids[v - 1]!)).toBe(v);
     await provider.close();
   });
