@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConflictError, EventStore, RingstoreError, type StoredEvent } from '../dist/src/index.js';
+import { Ctl, PartitionMemory } from '../dist/src/ring/layout.js';
 
 interface Order {
   type: string;
@@ -355,6 +356,21 @@ describe('lifecycle', () => {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
     const active = JSON.parse(out.trim().split('\n').pop()!) as string[];
     expect(active.filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && r !== 'FSReqCallback')).toEqual([]);
+  });
+
+  it('a wake-up lost between a producer clearing SLEEPING and ringing is recovered by the worker within its idle tick', async () => {
+    const store = make({ partitions: 1 });
+    await store.append({ type: 'o', user: 'u', amount: 1 }); // the worker is up, and then goes to sleep
+    const ctl = new Int32Array(store.descriptor().partitions[0]!);
+    const SLEEPING = PartitionMemory.ctl(Ctl.SLEEPING);
+    const asleep = Date.now() + 5_000;
+    while (Atomics.load(ctl, SLEEPING) !== 1 && Date.now() < asleep) await new Promise((r) => setTimeout(r, 5));
+    expect(Atomics.load(ctl, SLEEPING)).toBe(1);
+    // What a producer thread killed right after its CAS of SLEEPING 1 -> 0 leaves behind: the
+    // worker waits on the doorbell, and every later producer sees SLEEPING = 0 and does not ring.
+    Atomics.store(ctl, SLEEPING, 0);
+    const r = await store.append({ type: 'o', user: 'u', amount: 2 }); // settles only if the worker wakes up on its own
+    expect(r.version).toBe(2);
   });
 
   it('attach rejects what is not a descriptor', () => {

@@ -109,10 +109,13 @@ export class PartitionWorker {
     // The doorbell wait has no timeout: on Node 20 a timed Atomics.waitAsync posts a
     // delayed platform task (a libuv timer) per call, which measured ~10 µs per wake-up
     // on each side. This interval stands in for the timeout: every IDLE_WAIT_MS a
-    // sleeping worker is rung, re-publishes its gauges and picks up anything a producer
-    // that died before ringing left behind. Unref'd: the RPC port keeps the thread alive.
+    // waiting worker is rung, re-publishes its gauges and picks up anything a producer
+    // that died before ringing left behind. It keys on the loop's own `waiting`, not on
+    // SLEEPING: a producer that died after clearing SLEEPING but before ringing must not
+    // leave the worker asleep for good. Unref'd: the RPC port keeps the thread alive.
+    let waiting = false;
     const tick = setInterval(() => {
-      if (Atomics.load(i32, SLEEPING) === 1) {
+      if (waiting) {
         Atomics.add(i32, DOORBELL, 1);
         Atomics.notify(i32, DOORBELL);
       }
@@ -135,7 +138,11 @@ export class PartitionWorker {
         continue;
       }
       const r = Atomics.waitAsync(i32, DOORBELL, bell);
-      if (r.async) await r.value;
+      if (r.async) {
+        waiting = true;
+        await r.value;
+        waiting = false;
+      }
       Atomics.store(i32, SLEEPING, 0);
       c.publish();
     }

@@ -38,10 +38,10 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** NDJSON lines that take the safe (prototype-poisoning checking) parser. */
 const SUSPECT = /__proto__|constructor|\\u/;
 
-/** A route's hook list (absent, one hook or several) with `hook` added last. */
-function withHook<H>(existing: H | H[] | undefined, hook: H): H[] {
-  if (existing === undefined) return [hook];
-  return Array.isArray(existing) ? [...existing, hook] : [existing, hook];
+/** A route's hook list (absent, one hook or several) with `hook` added first or last. */
+function withHook<H>(existing: H | H[] | undefined, hook: H, at: 'first' | 'last'): H[] {
+  const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
+  return at === 'first' ? [hook, ...list] : [...list, hook];
 }
 
 /** Builds the daemon (stores, fastify, routes) without listening. */
@@ -105,19 +105,21 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
       request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
     }
   };
+  // Registered before any route (routes added earlier would get neither hook).
   app.addHook('onRoute', (route) => {
     const coerce = compileCoercion(route.schema);
     if (coerce !== undefined) {
+      // First, as the global hook it replaces ran: a route's own preValidation sees typed values.
       route.preValidation = withHook(route.preValidation, (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
         coerce(request);
         done();
-      });
+      }, 'first');
     }
     const url = route.url;
     route.onResponse = withHook(route.onResponse, (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
       observe(request, reply, url);
       done();
-    });
+    }, 'last');
   });
   // A response finished during shutdown closes its connection (node only closes the connections idle when close() began).
   app.addHook('onSend', (_request, reply, payload, done) => {

@@ -1,11 +1,10 @@
-import { ClosedError, ConflictError, RingstoreError, invalidArgument } from '../errors.js';
+import { ClosedError, RingstoreError, invalidArgument } from '../errors.js';
 import { InputWriter } from '../ring/input-writer.js';
-import {
-  ACK_FIELDS, AckStatus, ControlMemory, PartitionMemory, REC_HEADER_BYTES, Rec, RecFlag, RecKind,
-} from '../ring/layout.js';
+import { ControlMemory, PartitionMemory, REC_HEADER_BYTES, Rec, RecFlag, RecKind } from '../ring/layout.js';
 import { writeUtf8 } from '../ring/utf8.js';
 import { hashKey } from '../partition/hash.js';
 import { MonotonicUlid } from '../streams/ulid.js';
+import { AckPump, type Collector } from './ack-pump.js';
 import type { Selector } from './options.js';
 import { compileSelector } from './selectors.js';
 import type { AppendOptions, AppendResult, TryAppendOptions } from './types.js';
@@ -15,8 +14,6 @@ const MAX_KEY = 1024;
 const MAX_TYPE = 256;
 const MAX_ID = 256;
 const align8 = (n: number): number => (n + 7) & ~7;
-/** How often a waiting producer re-checks its acks without a notify. */
-const ACK_POLL_MS = 20;
 
 /** What a producer needs to encode events: everything but the memory. */
 export interface ProducerSpec<T> {
@@ -29,23 +26,6 @@ export interface ProducerSpec<T> {
     type: Selector<T, string> | undefined;
     values: Selector<T, number>[];
   };
-}
-
-interface Collector {
-  results: AppendResult[];
-  remaining: number;
-  done: boolean;
-  single: boolean;
-  resolve: (value: AppendResult | AppendResult[]) => void;
-  reject: (err: Error) => void;
-}
-
-interface Pending {
-  collector: Collector;
-  index: number;
-  id: string;
-  key: string;
-  expected: number;
 }
 
 /** An event of an `append` call, encoded up front so nothing is written unless all are valid. */
@@ -67,13 +47,10 @@ interface Planned {
 }
 
 interface Lane {
+  /** The partition. */
+  index: number;
   writer: InputWriter;
   mem: PartitionMemory;
-  ackHeader: Int32Array;
-  ackEntries: Float64Array;
-  ackCapacity: number;
-  ticket: number;
-  pending: Map<number, Pending>;
 }
 
 /**
@@ -85,7 +62,6 @@ interface Lane {
 export class Producer<T> {
   readonly id: number;
   private readonly lanes: Lane[];
-  private readonly ctl: ControlMemory;
   private readonly spec: ProducerSpec<T>;
   private readonly keyOf: ((e: T) => string | number) | undefined;
   private readonly tsOf: ((e: T) => number) | undefined;
@@ -94,11 +70,8 @@ export class Producer<T> {
   private readonly vals: Float64Array;
   private readonly ulid = new MonotonicUlid();
   private roundRobin = 0;
-  private pendingTotal = 0;
-  private pumping = false;
+  private readonly acks: AckPump;
   private closed = false;
-  private keepAlive: ReturnType<typeof setInterval> | undefined;
-  private spaceWaiters: (() => void)[] = [];
   // Fields of the event being encoded (kept on the instance: no per-call allocation).
   private curKey = '';
   private curType = '';
@@ -112,17 +85,9 @@ export class Producer<T> {
 
   constructor(mems: PartitionMemory[], ctl: ControlMemory, producerId: number, spec: ProducerSpec<T>) {
     this.id = producerId;
-    this.ctl = ctl;
     this.spec = spec;
-    this.lanes = mems.map((mem) => ({
-      writer: new InputWriter(mem),
-      mem,
-      ackHeader: mem.ackHeader(producerId),
-      ackEntries: mem.ackEntries(producerId),
-      ackCapacity: mem.geometry.ackCapacity,
-      ticket: 0,
-      pending: new Map(),
-    }));
+    this.lanes = mems.map((mem, index) => ({ index, writer: new InputWriter(mem), mem }));
+    this.acks = new AckPump(mems, ctl, producerId);
     const s = spec.selectors;
     this.keyOf = s.key === undefined ? undefined : compileSelector(s.key);
     this.tsOf = s.timestamp === undefined ? undefined : compileSelector(s.timestamp);
@@ -236,8 +201,8 @@ export class Producer<T> {
         const p = plan[i];
         this.restore(p);
         const flags = RecFlag.ACK | (i === 0 ? RecFlag.EXPECTED : 0) | (p.caller ? RecFlag.CALLER_ID : 0);
-        this.track(lane, collector, i, p.id, p.key, expected, p.partition);
-        this.writeRecord(lane, at, p.need, flags, lane.ticket, i === 0 ? plan.length : 0, expected, p.id);
+        const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, expected);
+        this.writeRecord(lane, at, p.need, flags, ticket, i === 0 ? plan.length : 0, expected, p.id);
         at += p.need;
       }
       lane.writer.wake();
@@ -255,8 +220,8 @@ export class Producer<T> {
         off = await this.claimWithAcks(lane, p.need, 1);
       }
       this.restore(p);
-      this.track(lane, collector, i, p.id, p.key, -1, p.partition);
-      this.writeRecord(lane, off, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), lane.ticket, 1, -1, p.id);
+      const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, -1);
+      this.writeRecord(lane, off, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), ticket, 1, -1, p.id);
       touched.add(lane);
     }
     for (const l of touched) l.writer.wake();
@@ -265,27 +230,15 @@ export class Producer<T> {
   /** A claim that succeeds now or returns -1 (ring full, or too many acks outstanding). */
   private tryClaim(lane: Lane, bytes: number, acks: number): number {
     if (this.closed) throw new ClosedError();
-    if (lane.pending.size + acks > lane.ackCapacity) return -1;
+    if (!this.acks.hasRoom(lane.index, acks)) return -1;
     return lane.writer.claim(bytes);
-  }
-
-  private track(lane: Lane, collector: Collector, index: number, id: string, key: string, expected: number, _partition: number): void {
-    lane.ticket = (lane.ticket + 1) | 0;
-    lane.pending.set(lane.ticket, { collector, index, id, key, expected });
-    this.pendingTotal++;
-    this.startPump();
   }
 
   private async claimWithAcks(lane: Lane, bytes: number, acks: number): Promise<number> {
     for (;;) {
       const off = this.tryClaim(lane, bytes, acks);
       if (off >= 0) return off;
-      await new Promise<void>((resolve) => {
-        this.spaceWaiters.push(resolve);
-        this.startPump();
-        // Space also frees without acks (tryAppend traffic): poll as a fallback.
-        setTimeout(resolve, 1);
-      });
+      await this.acks.waitForSpace();
     }
   }
 
@@ -422,112 +375,16 @@ export class Producer<T> {
     this.curJsonBytes = bytes;
   }
 
-  private startPump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    // Atomics.waitAsync does not keep the process alive by itself: the poll timer is ref'd
-    // while acks are pending. It also re-rings the bell every ACK_POLL_MS, in place of a wait
-    // timeout (on Node 20 a timed waitAsync costs a libuv timer per call, ~10 µs per wake-up,
-    // measured), so acks are still seen if a notify is ever missed. Made once, then only
-    // ref'd and unref'd: a timer per ack wait would cost what the timeout did.
-    if (this.keepAlive === undefined) {
-      const bell = this.ctl.bellIndex(this.id);
-      const i32 = this.ctl.i32;
-      this.keepAlive = setInterval(() => {
-        Atomics.add(i32, bell, 1);
-        Atomics.notify(i32, bell);
-      }, ACK_POLL_MS);
-    }
-    this.keepAlive.ref();
-    void this.pump();
-  }
-
-  /** Waits on this producer's bell and settles acks until nothing is pending. */
-  private async pump(): Promise<void> {
-    const bell = this.ctl.bellIndex(this.id);
-    const i32 = this.ctl.i32;
-    try {
-      while (!this.closed && (this.pendingTotal > 0 || this.spaceWaiters.length > 0)) {
-        const seen = Atomics.load(i32, bell);
-        this.drainAcks();
-        this.releaseSpaceWaiters();
-        if (this.pendingTotal === 0 && this.spaceWaiters.length === 0) break;
-        const r = Atomics.waitAsync(i32, bell, seen);
-        if (r.async) await r.value;
-      }
-    } finally {
-      this.pumping = false;
-      this.keepAlive?.unref();
-    }
-  }
-
-  private releaseSpaceWaiters(): void {
-    if (this.spaceWaiters.length === 0) return;
-    const waiters = this.spaceWaiters;
-    this.spaceWaiters = [];
-    for (const w of waiters) w();
-  }
-
-  /** Settles every ack the workers wrote for this producer. */
-  drainAcks(): void {
-    for (let p = 0; p < this.lanes.length; p++) {
-      const lane = this.lanes[p];
-      if (lane.pending.size === 0) continue;
-      const hdr = lane.ackHeader;
-      const head = Atomics.load(hdr, 0);
-      const tail = Atomics.load(hdr, 16);
-      const cap = lane.ackCapacity;
-      for (let i = head; i !== tail; i = (i + 1) % cap) {
-        const e = lane.ackEntries;
-        const o = i * ACK_FIELDS;
-        const ticket = e[o] | 0;
-        const pending = lane.pending.get(ticket);
-        if (pending === undefined) continue; // a re-sent ack after a worker restart
-        lane.pending.delete(ticket);
-        this.pendingTotal--;
-        settle(pending, e[o + 1], p, e[o + 2], e[o + 3]);
-      }
-      Atomics.store(hdr, 0, tail);
-    }
-  }
-
   /** Rejects everything pending; later calls throw `ClosedError`. */
-  close(reason: Error = new ClosedError('the store was closed while the append was pending')): void {
+  close(reason?: Error): void {
     if (this.closed) return;
     this.closed = true;
-    for (const lane of this.lanes) {
-      for (const p of lane.pending.values()) {
-        if (!p.collector.done) {
-          p.collector.done = true;
-          p.collector.reject(reason);
-        }
-      }
-      lane.pending.clear();
-    }
-    this.pendingTotal = 0;
-    this.releaseSpaceWaiters();
-    clearInterval(this.keepAlive);
-    this.keepAlive = undefined;
+    this.acks.close(reason);
   }
 
   /** Appends pending a commit. */
   get pending(): number {
-    return this.pendingTotal;
-  }
-}
-
-function settle(p: Pending, status: number, partition: number, position: number, version: number): void {
-  const c = p.collector;
-  if (c.done) return;
-  if (status === AckStatus.CONFLICT) {
-    c.done = true;
-    c.reject(new ConflictError(p.key, p.expected, version));
-    return;
-  }
-  c.results[p.index] = { id: p.id, partition, position, version, duplicate: status === AckStatus.DUPLICATE };
-  if (--c.remaining === 0) {
-    c.done = true;
-    c.resolve(c.single ? c.results[0] : c.results);
+    return this.acks.pending;
   }
 }
 
