@@ -30,7 +30,12 @@ async function rate(count: number, fn: () => Promise<void>, setup?: () => Promis
 }
 
 const ev = (i: number): NewEvent => ({ type: 'Deposited', data: { amount: i, note: 'bench' } });
-const batchOf = (n: number, base: number): NewEvent[] => Array.from({ length: n }, (_, j) => ev(base + j));
+/** `n` events from `base`. A plain loop: `Array.from({ length }, fn)` costs ~0.4 µs per call, as much as a whole append. */
+function batchOf(n: number, base: number): NewEvent[] {
+  const out: NewEvent[] = new Array(n);
+  for (let j = 0; j < n; j++) out[j] = ev(base + j);
+  return out;
+}
 
 interface Row {
   workload: string;

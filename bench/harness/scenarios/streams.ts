@@ -9,7 +9,12 @@ import type { Case, Sample, Scenario } from '../types.js';
 
 type Kind = 'memory' | 'lmdb' | 'lmdb-nosync';
 const ev = (i: number): NewEvent => ({ type: 'Deposited', data: { amount: i, note: 'bench' } });
-const batchOf = (n: number, base: number): NewEvent[] => Array.from({ length: n }, (_, j) => ev(base + j));
+/** `n` events from `base`. A plain loop: `Array.from({ length }, fn)` costs ~0.4 µs per call, as much as a whole append. */
+function batchOf(n: number, base: number): NewEvent[] {
+  const out: NewEvent[] = new Array(n);
+  for (let j = 0; j < n; j++) out[j] = ev(base + j);
+  return out;
+}
 type EmmettEvent = { type: string; data: Record<string, unknown> };
 
 const E_RR = 'peer: Emmett in-memory, 1 event per call, streams round-robin';
