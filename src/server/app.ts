@@ -13,6 +13,7 @@ import type { ServerContext } from './context.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { compileCoercion } from './params.js';
+import { requestLoggerFactory } from './request-logger.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { metricRoutes } from './routes/metrics.js';
@@ -57,6 +58,7 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     loggerInstance: log as unknown as FastifyBaseLogger,
     // One access line per request, written by the onResponse hook below (reqId is the default label).
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: requestLoggerFactory,
     bodyLimit: config.bodyLimit,
     return503OnClosing: false,
     genReqId: (req) => {
@@ -126,11 +128,6 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     if (context.closing) reply.header('connection', 'close');
     done(null, payload);
   });
-  // Unmatched requests have no route hooks.
-  app.addHook('onResponse', (request, reply, done) => {
-    if (request.is404) observe(request, reply, 'unmatched');
-    done();
-  });
 
   // JSON (built in) and NDJSON only: anything else is 415.
   app.removeContentTypeParser('text/plain');
@@ -170,6 +167,8 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     reply.code(r.status).send(r.body);
   });
   app.setNotFoundHandler((request, reply) => {
+    // Unmatched requests have no route hooks (and a global onResponse hook would cost every request).
+    reply.raw.once('finish', () => observe(request, reply, 'unmatched'));
     reply.code(404).send({ error: { code: 'RS_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}` } });
   });
 
@@ -182,11 +181,19 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  // While closing, idle keep-alive connections are closed every 50 ms, not only once when
+  // close() starts: an SSE stream ended by the loop above, or any response finishing after
+  // that first pass without `Connection: close`, would otherwise hold the server open until
+  // its keep-alive timeout (the force-close at --shutdown-timeout, seen on a loaded machine).
+  let sweep: ReturnType<typeof setInterval> | undefined;
   app.addHook('preClose', async () => {
     context.closing = true;
     for (const end of [...context.longLived]) end();
+    sweep ??= setInterval(() => app.server.closeIdleConnections(), 50);
+    sweep.unref();
   });
   app.addHook('onClose', async () => {
+    clearInterval(sweep);
     await stores.close();
   });
 
