@@ -142,6 +142,10 @@ export class PartitionWorker {
         waiting = true;
         await r.value;
         waiting = false;
+      } else {
+        // Rung between the load of the bell and the wait: work is queued. Yield first, so a
+        // steady stream of such races cannot keep queries waiting on the RPC port.
+        await new Promise((resolve) => setImmediate(resolve));
       }
       Atomics.store(i32, SLEEPING, 0);
       c.publish();

@@ -67,6 +67,8 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
     frameworkErrors: (err, request, reply) => {
+      // Errors before routing (a bad URL, say) run no hooks: count them as unmatched here.
+      reply.raw.once('finish', () => observe(request as FastifyRequest, reply as unknown as FastifyReply, 'unmatched'));
       const r = toErrorResponse(err);
       void (reply as unknown as { code(n: number): { header(k: string, v: string): { send(b: unknown): void } } }).code(r.status).header('x-request-id', request.id).send(r.body);
     },

@@ -14,6 +14,12 @@ export class DeferredCounter<L extends string> {
   constructor(registry: Registry, name: string, help: string, labelNames: readonly [L, L]) {
     this.#names = labelNames;
     this.#counter = new Counter({ name, help, labelNames, registers: [registry], collect: () => this.flush() });
+    // registry.resetMetrics() resets the counter: drop what was not handed over yet with it.
+    const reset = this.#counter.reset.bind(this.#counter);
+    this.#counter.reset = () => {
+      this.#pending.clear();
+      reset();
+    };
   }
 
   /** Adds `n` to the series whose label values are `a` and `b` (in `labelNames` order). */

@@ -55,6 +55,10 @@ describe('DeferredCounter', () => {
     const reference = new Registry();
     new Counter({ name: 'ingested_total', help: 'help', labelNames: ['store', 'format'], registers: [reference] }).inc({ store: 'streams', format: 'json' }, 6);
     expect(again).toContain((await reference.metrics()).split('\n').find((l) => l.startsWith('ingested_total{'))!);
+    c.add('streams', 'json', 4); // pending when the registry is reset: dropped with it
+    registry.resetMetrics();
+    c.add('streams', 'json', 1);
+    expect(await registry.metrics()).toContain('ingested_total{store="streams",format="json"} 1');
   });
 });
 
@@ -74,11 +78,13 @@ describe('GET /metrics counts every request', () => {
     expect((await raw(`${d.url}/no/such/route`)).status).toBe(404);
     expect((await raw(`${d.url}/streams/m/a?from=x`)).status).toBe(400); // coerced query fails validation
     expect((await raw(`${d.url}/streams/m/a?from=2`)).body).toHaveLength(2); // coerced query passes
+    expect((await raw(`${d.url}/streams/%E0%A4%A`)).status).toBe(400); // a bad URL fails before routing
     const text = await d.client.prometheus();
     const count = (labels: string) => Number(new RegExp(`ringstore_http_request_duration_seconds_count\\{${labels}\\} (\\d+)`).exec(text)?.[1] ?? 0);
     expect(count('method="POST",route="/streams/\\*",status_code="202"')).toBe(2);
     expect(count('method="POST",route="/streams/\\*",status_code="400"')).toBe(1);
     expect(count('method="GET",route="unmatched",status_code="404"')).toBe(1);
+    expect(count('method="GET",route="unmatched",status_code="400"')).toBe(1);
     expect(count('method="GET",route="/streams/\\*",status_code="400"')).toBe(1);
     expect(text).toContain('ringstore_ingested_events_total{store="streams",format="json"} 1');
     expect(text).toContain('ringstore_ingested_events_total{store="streams",format="array"} 2');
