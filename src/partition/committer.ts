@@ -4,41 +4,15 @@ import {
 } from '../ring/layout.js';
 import type { RawEvent } from '../ring/reader.js';
 import { readUtf8 } from '../ring/utf8.js';
+import { DedupWindow } from './dedup-window.js';
 import { EventIds, ID_BYTES } from './event-ids.js';
+import { KeyTable, TypeTable, type KeyState } from './name-tables.js';
 import { WindowBuckets } from './window-buckets.js';
-
-const encoder = new TextEncoder();
-
-/** FNV-1a over a byte range. */
-function hashBytes(u8: Uint8Array, at: number, len: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < len; i++) h = Math.imul(h ^ u8[at + i], 0x01000193);
-  return h >>> 0;
-}
-
-function sameBytes(a: Uint8Array, u8: Uint8Array, at: number, len: number): boolean {
-  if (a.length !== len) return false;
-  for (let i = 0; i < len; i++) if (a[i] !== u8[at + i]) return false;
-  return true;
-}
 
 const C_IN_HEAD = PartitionMemory.ctl(Ctl.IN_HEAD);
 const C_LAST_INPUT = PartitionMemory.ctl(Ctl.LAST_INPUT);
 const C_LAST_INPUT_SET = PartitionMemory.ctl(Ctl.LAST_INPUT_SET);
 const RATE_SECONDS = 10;
-
-interface KeyState {
-  id: number;
-  version: number;
-  /** The key's UTF-8 bytes, to find it again from input bytes without making a string. */
-  bytes: Uint8Array;
-  hash: number;
-  /** Next key with the same byte hash. */
-  next: KeyState | undefined;
-  /** The key index: positions of this key's events, oldest first, from `first` on. */
-  positions: number[];
-  first: number;
-}
 
 /** An evicted event as raw parts, sent in batches to the coordinator's onDiscarded. */
 export type EvictedEvent = RawEvent;
@@ -61,20 +35,18 @@ export interface CommitterConfig {
 export class Committer {
   readonly mem: PartitionMemory;
   readonly cfg: CommitterConfig;
-  readonly keys = new Map<string, KeyState>();
-  readonly keyNames: string[] = [];
+  private readonly keyTable = new KeyTable();
+  private readonly typeTable = new TypeTable();
+  /** Keys by name, for queries. */
+  readonly keys: Map<string, KeyState> = this.keyTable.byName;
+  readonly keyNames: string[] = this.keyTable.names;
   /** Key states by key id (the key index lives in them). */
-  readonly keyById: KeyState[] = [];
-  private readonly keysByHash = new Map<number, KeyState>();
-  private lastType: Uint8Array | null = null;
-  private lastTypeId = 0;
-  readonly types = new Map<string, number>();
-  readonly typeNames: string[] = [];
+  readonly keyById: KeyState[] = this.keyTable.byId;
+  readonly types: Map<string, number> = this.typeTable.byName;
+  readonly typeNames: string[] = this.typeTable.names;
   readonly buckets: WindowBuckets | null;
   private readonly ctl: ControlMemory;
-  private readonly dedup = new Map<string, { position: number; version: number }>();
-  private readonly dedupOrder: string[] = [];
-  private dedupHead = 0;
+  private readonly dedup: DedupWindow;
   private readonly ids = new EventIds();
   /** Commit time of the current batch (ids use it; read once per batch). */
   private batchMs = 0;
@@ -111,6 +83,7 @@ export class Committer {
     this.mem = mem;
     this.ctl = ctl;
     this.cfg = cfg;
+    this.dedup = new DedupWindow(cfg.dedupWindow);
     this.C = mem.geometry.capacity;
     this.A = mem.geometry.arenaBytes;
     this.V = mem.geometry.valueCount;
@@ -167,12 +140,12 @@ export class Committer {
       const id = readUtf8(m.u8, base, m.idLen[s]);
       const key = readUtf8(m.u8, base + m.idLen[s], m.keyLen[s]);
       const type = readUtf8(m.u8, base + m.idLen[s] + m.keyLen[s], m.typeLen[s]);
-      const ks = this.keyState(key);
+      const ks = this.keyTable.state(key);
       if (m.ver[s] > ks.version) ks.version = m.ver[s];
       m.keyId[s] = ks.id;
-      m.typeId[s] = this.typeId(type);
+      m.typeId[s] = this.typeTable.id(type);
       ks.positions.push(pos);
-      if (m.flags[s] & SlotFlag.CALLER_ID) this.remember(id, pos, m.ver[s]);
+      if (m.flags[s] & SlotFlag.CALLER_ID) this.dedup.remember(id, pos, m.ver[s]);
       this.buckets?.add(m.ts[s], m.values, s, this.C);
     }
     this.live = live;
@@ -196,62 +169,6 @@ export class Committer {
     }
     this.publish();
     this.notifyProducers();
-  }
-
-  private keyState(key: string): KeyState {
-    let ks = this.keys.get(key);
-    if (ks === undefined) {
-      const bytes = encoder.encode(key);
-      const hash = hashBytes(bytes, 0, bytes.length);
-      ks = { id: this.keyNames.length, version: 0, bytes, hash, next: this.keysByHash.get(hash), positions: [], first: 0 };
-      this.keys.set(key, ks);
-      this.keyById.push(ks);
-      this.keysByHash.set(hash, ks);
-      this.keyNames.push(key);
-    }
-    return ks;
-  }
-
-  /** The key whose UTF-8 bytes are u8[at, at+len): no string is made once the key is known. */
-  private keyStateAt(u8: Uint8Array, at: number, len: number): KeyState {
-    const hash = hashBytes(u8, at, len);
-    for (let ks = this.keysByHash.get(hash); ks !== undefined; ks = ks.next) {
-      if (ks.hash === hash && sameBytes(ks.bytes, u8, at, len)) return ks;
-    }
-    return this.keyState(readUtf8(u8, at, len));
-  }
-
-  /** The type id of the UTF-8 bytes u8[at, at+len), with a one-entry cache (types repeat). */
-  private typeIdAt(u8: Uint8Array, at: number, len: number): number {
-    const last = this.lastType;
-    if (last !== null && sameBytes(last, u8, at, len)) return this.lastTypeId;
-    const id = this.typeId(readUtf8(u8, at, len));
-    this.lastType = u8.slice(at, at + len);
-    this.lastTypeId = id;
-    return id;
-  }
-
-  private typeId(type: string): number {
-    let id = this.types.get(type);
-    if (id === undefined) {
-      id = this.typeNames.length;
-      this.types.set(type, id);
-      this.typeNames.push(type);
-    }
-    return id;
-  }
-
-  private remember(id: string, position: number, version: number): void {
-    if (this.dedup.has(id)) return;
-    this.dedup.set(id, { position, version });
-    this.dedupOrder.push(id);
-    if (this.dedup.size > this.cfg.dedupWindow) {
-      this.dedup.delete(this.dedupOrder[this.dedupHead++]);
-      if (this.dedupHead > 65_536) {
-        this.dedupOrder.splice(0, this.dedupHead);
-        this.dedupHead = 0;
-      }
-    }
   }
 
   /** True when a published record waits at the head of the input ring. */
@@ -318,7 +235,7 @@ export class Committer {
     const w0 = (head & this.mask) >> 2;
     const off0 = head & this.mask;
     const keyStart = off0 + REC_HEADER_BYTES + this.V * 8 + m.inI32[w0 + Rec.ID_LEN];
-    const ks = this.keyStateAt(m.inU8, keyStart, m.inI32[w0 + Rec.KEY_LEN]);
+    const ks = this.keyTable.stateAt(m.inU8, keyStart, m.inI32[w0 + Rec.KEY_LEN]);
     const expected = m.inF64[(off0 >> 3) + Rec.F_EXPECTED];
     const ok = !(m.inI32[w0 + Rec.KIND] & RecFlag.EXPECTED) || ks.version === expected;
     let at = head;
@@ -353,7 +270,7 @@ export class Committer {
     const wantsAck = (flags & RecFlag.ACK) !== 0;
     this.appended++;
 
-    const ks = this.keyStateAt(m.inU8, bytesAt + idLen, keyLen);
+    const ks = this.keyTable.stateAt(m.inU8, bytesAt + idLen, keyLen);
     let callerId: string | null = null;
     if (flags & RecFlag.CALLER_ID) {
       callerId = readUtf8(m.inU8, bytesAt, idLen);
@@ -386,7 +303,7 @@ export class Committer {
     m.ts[s] = m.inF64[f + Rec.F_TS];
     m.ver[s] = version;
     m.keyId[s] = ks.id;
-    m.typeId[s] = this.typeIdAt(m.inU8, bytesAt + idLen + keyLen, typeLen);
+    m.typeId[s] = this.typeTable.idAt(m.inU8, bytesAt + idLen + keyLen, typeLen);
     m.flags[s] = SlotFlag.LIVE | (callerId !== null ? SlotFlag.CALLER_ID : 0);
     m.idLen[s] = storedIdLen;
     m.keyLen[s] = keyLen;
@@ -409,7 +326,7 @@ export class Committer {
     ks.version = version;
     ks.positions.push(position);
     this.live++;
-    if (callerId !== null) this.remember(callerId, position, version);
+    if (callerId !== null) this.dedup.remember(callerId, position, version);
     this.buckets?.add(m.ts[s], m.values, s, this.C);
     // Restart safety: TAIL_POS, then LAST_INPUT, then the ack (see recover()).
     m.counters[Cnt.TAIL_POS * 8] = this.tailPos;
