@@ -52,11 +52,18 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
   const metrics = createMetrics({ streams: stores.streams as never, metrics: stores.metrics as never });
   const context: ServerContext = { config, stores, metrics, log, longLived: new Set(), closing: false };
 
+  // Latency sample and access line of one response (route hooks, the 404 handler, pre-routing errors).
+  const observe = (request: FastifyRequest, reply: FastifyReply, route: string): void => {
+    metrics.latency.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    if ((request.log as Logger).isLevelEnabled('info')) {
+      request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+    }
+  };
   const idBase = randomBytes(4).toString('hex');
   let idSeq = 0;
   const app: FastifyInstance = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,
-    // One access line per request, written by the onResponse hook below (reqId is the default label).
+    // One access line per request, written by `observe` above from the response hooks (reqId is the default label).
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: requestLoggerFactory,
     bodyLimit: config.bodyLimit,
@@ -103,12 +110,6 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
   });
   // Per-route hooks, bound at registration: a request's hooks need no `request.routeOptions`
   // (a getter that builds an object per call) and no schema walk.
-  const observe = (request: FastifyRequest, reply: FastifyReply, route: string): void => {
-    metrics.latency.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    if ((request.log as Logger).isLevelEnabled('info')) {
-      request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
-    }
-  };
   // Registered before any route (routes added earlier would get neither hook).
   app.addHook('onRoute', (route) => {
     const coerce = compileCoercion(route.schema);

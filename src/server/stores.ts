@@ -96,14 +96,3 @@ export function receiveTime(): number {
   lastT = now > lastT ? now : lastT;
   return lastT;
 }
-
-let isoMs = Number.NaN;
-let iso = '';
-/** `new Date(ms).toISOString()`, remembered for the last millisecond asked (requests arrive many per ms). */
-export function isoTime(ms: number): string {
-  if (ms !== isoMs) {
-    iso = new Date(ms).toISOString();
-    isoMs = ms;
-  }
-  return iso;
-}

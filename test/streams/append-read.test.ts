@@ -13,6 +13,7 @@ import {
 import type { KeyValueBackend, KvBatchOp } from '../../dist/src/streams/index.js';
 import { decodeTime } from 'ulid';
 import { code, evs, manual, rejection } from './helpers.js';
+import { isoTime } from '../../dist/src/streams/envelope.js';
 
 describe('append', () => {
   it('assigns versions 1..N automatically (events without expected versions)', async () => {
@@ -375,5 +376,11 @@ describe('read, slice, get, version', () => {
     await a.close();
     const b = await provider.open('Acc/1');
     expect(await b.append(evs(4, 1), { expectedVersion: 3 })).toBe(4);
+  });
+});
+
+describe('isoTime (createdAt and the daemon\'s receive time)', () => {
+  it('is toISOString of the millisecond asked, also when asked out of order', () => {
+    for (const ms of [0, 1_700_000_000_123, 1_700_000_000_123, 1_700_000_000_124, 5, 8.64e15]) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
   });
 });

@@ -5,12 +5,12 @@
  * (`GET /streams/{*stream}/subscribe`).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { newEventId } from '../../streams/envelope.js';
+import { isoTime, newEventId } from '../../streams/envelope.js';
 import type { AppendResult, StoredEvent } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError, badRequest } from '../errors.js';
 import { parseTime, streamName } from '../params.js';
-import { isoTime, receiveTime, type StreamRecord } from '../stores.js';
+import { receiveTime, type StreamRecord } from '../stores.js';
 import { appendResult, bearer, errors } from './schemas.js';
 import { subscribe } from './subscribe.js';
 import { AppendCoalescer } from '../coalesce.js';
