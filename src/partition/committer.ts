@@ -1,17 +1,26 @@
+import { randomInt } from 'node:crypto';
+import { AckRingWriter, AckStatus } from '../ring/ack-ring.js';
+import { CommitRecord } from '../ring/commit-record.js';
+import { InputReader } from '../ring/input-reader.js';
 import {
-  ACK_FIELDS, AckStatus, Cnt, ControlMemory, Ctl, Gauge, PartitionMemory, REC_HEADER_BYTES, Rec, RecFlag, RecKind,
-  SlotFlag,
+  Commit, ControlMemory, Ctl, DRAIN_MAX_RECORDS, Gauge, PartitionMemory, SlotFlag, TableCursor,
 } from '../ring/layout.js';
 import type { RawEvent } from '../ring/reader.js';
+import { Rec, RecFlag, RecKind, recordTextAt } from '../ring/record.js';
 import { readUtf8 } from '../ring/utf8.js';
+import { slotChecksum } from '../ring/slot-checksum.js';
 import { DedupWindow } from './dedup-window.js';
 import { EventIds, ID_BYTES } from './event-ids.js';
+import { TableHash } from './hash.js';
+import { KeyDirectory } from './key-directory.js';
 import { KeyTable, TypeTable, type KeyState } from './name-tables.js';
 import { WindowBuckets } from './window-buckets.js';
 
-const C_IN_HEAD = PartitionMemory.ctl(Ctl.IN_HEAD);
-const C_LAST_INPUT = PartitionMemory.ctl(Ctl.LAST_INPUT);
-const C_LAST_INPUT_SET = PartitionMemory.ctl(Ctl.LAST_INPUT_SET);
+const C_CRASH_AT = PartitionMemory.ctl(Ctl.CRASH_AT);
+const C_PURGING = PartitionMemory.ctl(Ctl.PURGING);
+const C_READERS = PartitionMemory.ctl(Ctl.READERS);
+const C_SUMMED = PartitionMemory.ctl(Ctl.SUMMED);
+const C_STALLED = PartitionMemory.ctl(Ctl.STALLED);
 const RATE_SECONDS = 10;
 
 /** An evicted event as raw parts, sent in batches to the coordinator's onDiscarded. */
@@ -19,222 +28,183 @@ export type EvictedEvent = RawEvent;
 
 export interface CommitterConfig {
   partition: number;
-  dedupWindow: number;
   window: { bucketMs: number; buckets: number } | null;
   captureEvictions: boolean;
 }
+
+/** Why a partition became full: its slots, or its arena bytes. */
+export type FullReason = 'slots' | 'bytes';
 
 /**
  * The single writer of one partition. Consumes the input ring in claim
  * order, checks preconditions and idempotency, assigns positions and per-key
  * versions, evicts the oldest events, writes slots under a per-slot seqlock,
- * and acks producers through their ack rings. Runs only on the partition's
- * worker thread; all its state is either in shared memory or rebuilt from it
- * on restart (see {@link Committer.recover}).
+ * and acks producers. Runs only on the partition's worker thread.
+ *
+ * Work is committed a drain at a time: everything a drain writes is
+ * tentative until {@link commitPoint} flips the commit record
+ * (commit-record.ts). Evictions are the only effects that survive a crash
+ * before the flip, which is why a key's version goes to the key directory
+ * before its last slot is cleared. Given the committed state, a drain's
+ * outcome (statuses, positions, versions) does not depend on anything a
+ * crashed run of it left behind, so a restarted worker re-commits the same
+ * records to the same positions (committer-recovery.ts).
  */
 export class Committer {
   readonly mem: PartitionMemory;
   readonly cfg: CommitterConfig;
-  private readonly keyTable = new KeyTable();
-  private readonly typeTable = new TypeTable();
-  /** Keys by name, for queries. */
-  readonly keys: Map<string, KeyState> = this.keyTable.byName;
-  readonly keyNames: string[] = this.keyTable.names;
-  /** Key states by key id (the key index lives in them). */
-  readonly keyById: KeyState[] = this.keyTable.byId;
+  readonly input: InputReader;
+  readonly acks: AckRingWriter;
+  readonly record: CommitRecord;
+  readonly dir: KeyDirectory;
+  readonly dedup: DedupWindow;
+  readonly keyTable: KeyTable;
+  readonly typeTable = new TypeTable();
+  /** Keys with live events by name, for queries. */
+  readonly keys: Map<string, KeyState>;
+  /** Key states by key id (undefined: a free id). */
+  readonly keyById: (KeyState | undefined)[];
+  readonly keyNames: string[];
   readonly types: Map<string, number> = this.typeTable.byName;
   readonly typeNames: string[] = this.typeTable.names;
   readonly buckets: WindowBuckets | null;
-  private readonly ctl: ControlMemory;
-  private readonly dedup: DedupWindow;
+  private readonly hash: TableHash;
   private readonly ids = new EventIds();
-  /** Commit time of the current batch (ids use it; read once per batch). */
+  /** Commit time of the current drain (ids use it; read once per drain). */
   private batchMs = 0;
+  /** Drains so far: a key first written in this drain remembers its committed version (see retireKey). */
+  private drainEpoch = 0;
   private readonly C: number;
   private readonly A: number;
   private readonly V: number;
   private readonly mask: number;
-  private readonly ackTails: Int32Array;
-  private readonly ackHeaders: Int32Array[] = [];
-  private readonly ackRings: Float64Array[] = [];
-  private readonly touched: Uint8Array;
-  // Mirrors of shared counters (published in batches).
+  /** Committed tail at the start of the current drain (positions at or after it are tentative). */
+  private committedTail = 1;
+  // Worker-local mirrors of the commit record.
   headPos = 1;
   tailPos = 1;
-  private arenaTail = 0;
-  private appended = 0;
-  private discarded = 0;
-  private rejected = 0;
-  private duplicates = 0;
-  private conflicts = 0;
-  private purged = 0;
+  arenaTail = 0;
+  appended = 0;
+  discarded = 0;
+  rejected = 0;
+  duplicates = 0;
+  conflicts = 0;
+  purged = 0;
   live = 0;
-  private full = false;
-  private inHead = 0;
+  /** Positions at or after this carry a slot checksum (0: none). */
+  summedFrom = 0;
+  full = false;
   private readonly rate = new Float64Array(RATE_SECONDS);
   private rateSecond = 0;
   private lastAppend = 0;
-  /** Evicted events of the current batch (when captureEvictions). */
+  /** Evicted events of the current drain (when captureEvictions). */
   evicted: EvictedEvent[] = [];
-  /** Set when the partition became full during the batch. */
-  becameFull = false;
+  /** Set when the partition became full during the drain, and why. */
+  becameFull: FullReason | null = null;
+  /** Set when a drain stopped because a producer's ack ring had no room. */
+  stalled = false;
 
   constructor(mem: PartitionMemory, ctl: ControlMemory, cfg: CommitterConfig) {
     this.mem = mem;
-    this.ctl = ctl;
     this.cfg = cfg;
-    this.dedup = new DedupWindow(cfg.dedupWindow);
     this.C = mem.geometry.capacity;
     this.A = mem.geometry.arenaBytes;
     this.V = mem.geometry.valueCount;
     this.mask = mem.geometry.inputBytes - 1;
-    this.ackTails = new Int32Array(mem.geometry.maxProducers);
-    this.touched = new Uint8Array(mem.geometry.maxProducers);
-    for (let p = 0; p < mem.geometry.maxProducers; p++) {
-      this.ackHeaders.push(mem.ackHeader(p));
-      this.ackRings.push(mem.ackEntries(p));
-    }
+    // The tables' hash seed is drawn once and kept with the partition, so it survives restarts.
+    if (mem.tables[TableCursor.SEED] === 0) mem.tables[TableCursor.SEED] = randomInt(1, 2 ** 31);
+    this.hash = new TableHash(mem.tables[TableCursor.SEED]);
+    this.input = new InputReader(mem);
+    this.acks = new AckRingWriter(mem, ctl);
+    this.record = new CommitRecord(mem);
+    this.dir = new KeyDirectory(mem);
+    this.dedup = new DedupWindow(mem);
+    this.keyTable = new KeyTable(this.hash, this.dir);
+    this.keys = this.keyTable.byName;
+    this.keyById = this.keyTable.byId;
+    this.keyNames = this.keyTable.names;
     this.buckets = cfg.window ? new WindowBuckets(cfg.window.bucketMs, cfg.window.buckets, this.V) : null;
-  }
-
-  /**
-   * Rebuilds worker-local state from shared memory: counters, key versions,
-   * type ids, the dedup map and the window buckets. Skips input records that
-   * were committed before a crash and re-acks the last one.
-   */
-  recover(): void {
-    const m = this.mem;
-    Atomics.load(m.i32, PartitionMemory.ctl(Ctl.COMMIT_FENCE));
-    const fresh = m.counters[Cnt.TAIL_POS * 8] === 0;
-    if (fresh) {
-      m.setCounter(Cnt.HEAD_POS, 1);
-      m.setCounter(Cnt.TAIL_POS, 1);
-      m.fence();
-    }
-    this.headPos = m.counters[Cnt.HEAD_POS * 8];
-    this.tailPos = m.counters[Cnt.TAIL_POS * 8];
-    this.appended = m.counters[Cnt.APPENDED * 8];
-    this.discarded = m.counters[Cnt.DISCARDED * 8];
-    this.rejected = m.counters[Cnt.REJECTED * 8];
-    this.purged = m.counters[Cnt.PURGED * 8];
-    this.duplicates = m.counters[Cnt.DUPLICATES * 8];
-    this.conflicts = m.counters[Cnt.CONFLICTS * 8];
-    for (let p = 0; p < m.geometry.maxProducers; p++) this.ackTails[p] = Atomics.load(m.ackHeader(p), 16);
-    this.inHead = Atomics.load(m.i32, C_IN_HEAD);
-
-    // A slot left mid-write (odd seq) was being overwritten: it holds nothing committed.
-    let live = 0;
-    this.arenaTail = 0;
-    for (let pos = this.headPos; pos < this.tailPos; pos++) {
-      const s = (pos - 1) % this.C;
-      if (m.seq[s] & 1) {
-        m.flags[s] = 0;
-        Atomics.store(m.seq, s, m.seq[s] + 1);
-      }
-      if (m.pos[s] !== pos) continue;
-      const end = m.arenaAbs[s] + m.idLen[s] + m.keyLen[s] + m.typeLen[s] + m.payloadLen[s];
-      if (end > this.arenaTail) this.arenaTail = end;
-      if (!(m.flags[s] & SlotFlag.LIVE)) continue;
-      live++;
-      const base = m.arenaBase + m.arenaAbs[s] % this.A;
-      const id = readUtf8(m.u8, base, m.idLen[s]);
-      const key = readUtf8(m.u8, base + m.idLen[s], m.keyLen[s]);
-      const type = readUtf8(m.u8, base + m.idLen[s] + m.keyLen[s], m.typeLen[s]);
-      const ks = this.keyTable.state(key);
-      if (m.ver[s] > ks.version) ks.version = m.ver[s];
-      m.keyId[s] = ks.id;
-      m.typeId[s] = this.typeTable.id(type);
-      ks.positions.push(pos);
-      if (m.flags[s] & SlotFlag.CALLER_ID) this.dedup.remember(id, pos, m.ver[s]);
-      this.buckets?.add(m.ts[s], m.values, s, this.C);
-    }
-    this.live = live;
-    this.full = live >= this.C;
-
-    // Records up to LAST_INPUT were committed already: release them, re-ack the last.
-    if (Atomics.load(m.i32, C_LAST_INPUT_SET) === 1) {
-      const last = Atomics.load(m.i32, C_LAST_INPUT);
-      let head = this.inHead;
-      while (((last - head) | 0) >= 0) {
-        const w = (head & this.mask) >> 2;
-        const len = Atomics.load(m.inI32, w + Rec.LENGTH);
-        if (len === 0) break;
-        if (head === last && m.inI32[w + Rec.KIND] & RecFlag.ACK) {
-          const s = (this.tailPos - 2 + this.C) % this.C;
-          this.ack(m.inI32[w + Rec.PRODUCER], m.inI32[w + Rec.TICKET], AckStatus.OK, this.tailPos - 1, m.ver[s]);
-        }
-        head = (head + len) | 0;
-      }
-      this.release(head);
-    }
-    this.publish();
-    this.notifyProducers();
   }
 
   /** True when a published record waits at the head of the input ring. */
   hasWork(): boolean {
-    return Atomics.load(this.mem.inI32, ((this.inHead & this.mask) >> 2) + Rec.LENGTH) !== 0;
+    return this.input.hasWork();
   }
 
-  /** Commits up to `max` records. Returns how many records were consumed. */
+  /**
+   * Commits up to `max` records (at most DRAIN_MAX_RECORDS, and never part
+   * of a batch), then the commit point. Returns how many records were consumed.
+   */
   drain(max: number): number {
     const m = this.mem;
     const inI32 = m.inI32;
-    let head = this.inHead;
+    const input = this.input;
+    const start = input.head;
+    let head = start;
     let n = 0;
-    const cap = this.mask + 1;
+    const cap = input.capacity;
+    if (max > DRAIN_MAX_RECORDS) max = DRAIN_MAX_RECORDS;
     const now = Date.now();
     if (now > this.batchMs) this.batchMs = now; // ids never go back in time
-    // Stop after one full ring: bytes consumed in this call are zeroed only at
-    // release, so going further would read this batch's first record again.
-    while (n < max && ((head - this.inHead) >>> 0) < cap) {
-      const w = (head & this.mask) >> 2;
-      const len = Atomics.load(inI32, w + Rec.LENGTH);
+    this.drainEpoch++;
+    this.committedTail = this.tailPos;
+    if (this.stalled) {
+      this.stalled = false;
+      Atomics.store(m.i32, C_STALLED, 0);
+    }
+    this.updateSumming();
+    const crashAt = Atomics.load(m.i32, C_CRASH_AT);
+    // Stop after one full ring: bytes consumed in this drain are zeroed only at
+    // release, so going further would read this drain's first record again.
+    while (n < max && ((head - start) >>> 0) < cap) {
+      const len = input.lengthAt(head);
       if (len === 0) break;
+      const w = (head & this.mask) >> 2;
       const kindFlags = inI32[w + Rec.KIND];
-      const kind = kindFlags & 0xff;
-      if (kind !== RecKind.EVENT) {
+      if ((kindFlags & 0xff) !== RecKind.EVENT) {
         head = (head + len) | 0;
         n++;
         continue;
       }
       const batch = inI32[w + Rec.BATCH];
+      const acks = kindFlags & RecFlag.ACK ? (batch > 1 ? batch : 1) : 0;
+      if (acks > 0 && this.acks.room(inI32[w + Rec.PRODUCER]) < acks) {
+        // The producer reads its acks, sees STALLED and rings; then this record goes on.
+        this.stalled = true;
+        Atomics.store(m.i32, C_STALLED, 1);
+        if (this.acks.room(inI32[w + Rec.PRODUCER]) < acks) break;
+        this.stalled = false;
+        Atomics.store(m.i32, C_STALLED, 0);
+        continue;
+      }
       if (batch > 1 || kindFlags & RecFlag.EXPECTED) {
-        const end = this.batchEnd(head, batch);
+        if (n > 0 && n + batch > max) break; // a batch is never split across commit points
+        const end = input.batchEnd(head, batch);
         if (end === null) break; // the rest of the batch is not published yet
         this.commitBatch(head, batch);
         head = end;
         n += batch;
-        continue;
+      } else {
+        this.commitOne(head, kindFlags, false);
+        head = (head + len) | 0;
+        n++;
       }
-      this.commitOne(head, kindFlags, false);
-      head = (head + len) | 0;
-      n++;
+      if (crashAt > 0 && n >= crashAt) {
+        // Fault injection (tests, chaos drills): die mid-drain, before the commit point.
+        Atomics.store(m.i32, C_CRASH_AT, 0);
+        process.exit(1);
+      }
     }
-    if (n > 0) {
-      this.release(head);
-      this.publish();
-      this.notifyProducers();
-    }
+    if (n > 0) this.commitPoint(head);
     return n;
   }
 
-  /** Cursor after a batch of `count` records, or null if one is unpublished. */
-  private batchEnd(head: number, count: number): number | null {
-    let at = head;
-    for (let i = 0; i < count; i++) {
-      const len = Atomics.load(this.mem.inI32, ((at & this.mask) >> 2) + Rec.LENGTH);
-      if (len === 0) return null;
-      at = (at + len) | 0;
-    }
-    return at;
-  }
-
+  /** Commits an all-or-nothing batch: the first record carries the precondition for all. */
   private commitBatch(head: number, count: number): void {
     const m = this.mem;
     const w0 = (head & this.mask) >> 2;
     const off0 = head & this.mask;
-    const keyStart = off0 + REC_HEADER_BYTES + this.V * 8 + m.inI32[w0 + Rec.ID_LEN];
+    const keyStart = recordTextAt(off0, this.V) + m.inI32[w0 + Rec.ID_LEN];
     const ks = this.keyTable.stateAt(m.inU8, keyStart, m.inI32[w0 + Rec.KEY_LEN]);
     const expected = m.inF64[(off0 >> 3) + Rec.F_EXPECTED];
     const ok = !(m.inI32[w0 + Rec.KIND] & RecFlag.EXPECTED) || ks.version === expected;
@@ -247,10 +217,11 @@ export class Committer {
         this.appended++;
         this.rejected++;
         this.conflicts++;
-        if (flags & RecFlag.ACK) this.ack(m.inI32[w + Rec.PRODUCER], m.inI32[w + Rec.TICKET], AckStatus.CONFLICT, 0, ks.version);
+        if (flags & RecFlag.ACK) this.acks.write(m.inI32[w + Rec.PRODUCER], m.inI32[w + Rec.TICKET], AckStatus.CONFLICT, 0, ks.version);
       }
       at = (at + m.inI32[w + Rec.LENGTH]) | 0;
     }
+    if (ks.live === 0) this.keyTable.drop(ks); // a key looked up only to be refused
   }
 
   /** Commits one record (preconditions of a batch were checked by the caller). */
@@ -264,37 +235,51 @@ export class Committer {
     const keyLen = inI32[w + Rec.KEY_LEN];
     const typeLen = inI32[w + Rec.TYPE_LEN];
     const payloadLen = inI32[w + Rec.PAYLOAD_LEN];
-    const bytesAt = off + REC_HEADER_BYTES + this.V * 8;
+    const bytesAt = recordTextAt(off, this.V);
     const producer = inI32[w + Rec.PRODUCER];
     const ticket = inI32[w + Rec.TICKET];
     const wantsAck = (flags & RecFlag.ACK) !== 0;
     this.appended++;
 
     const ks = this.keyTable.stateAt(m.inU8, bytesAt + idLen, keyLen);
-    let callerId: string | null = null;
+    let idHash: Int32Array | null = null;
     if (flags & RecFlag.CALLER_ID) {
-      callerId = readUtf8(m.inU8, bytesAt, idLen);
-      const seen = this.dedup.get(callerId);
-      if (seen !== undefined) {
+      idHash = this.hash.pair(m.inU8, bytesAt + idLen, keyLen, bytesAt, idLen);
+      const e = this.dedup.find(idHash);
+      if (e >= 0) {
         this.rejected++;
         this.duplicates++;
-        if (wantsAck) this.ack(producer, ticket, AckStatus.DUPLICATE, seen.position, seen.version);
+        if (wantsAck) this.acks.write(producer, ticket, AckStatus.DUPLICATE, this.dedup.position(e), this.dedup.version(e));
+        if (ks.live === 0) this.keyTable.drop(ks);
         return;
       }
     }
-    if (!checked && flags & RecFlag.EXPECTED && ks.version !== m.inF64[f + Rec.F_EXPECTED]) {
+    const storedIdLen = idLen === 0 ? ID_BYTES : idLen;
+    const bytes = storedIdLen + keyLen + typeLen + payloadLen;
+    const span = (bytes + 3) & ~3; // arena records start 4-byte aligned (slot-checksum.ts)
+    if ((!checked && flags & RecFlag.EXPECTED && ks.version !== m.inF64[f + Rec.F_EXPECTED]) || span > this.A) {
+      // A conflict, or (never from our producers, which check sizes) a record larger than the arena.
       this.rejected++;
-      this.conflicts++;
-      if (wantsAck) this.ack(producer, ticket, AckStatus.CONFLICT, 0, ks.version);
+      const tooLarge = span > this.A;
+      if (!tooLarge) this.conflicts++;
+      if (wantsAck) this.acks.write(producer, ticket, tooLarge ? AckStatus.TOO_LARGE : AckStatus.CONFLICT, 0, ks.version);
+      if (ks.live === 0) this.keyTable.drop(ks);
       return;
     }
 
+    if (ks.epoch !== this.drainEpoch) {
+      // First write of the key in this drain: remember its committed version (see retireKey).
+      ks.epoch = this.drainEpoch;
+      ks.baseVersion = ks.version;
+      ks.basePosition = ks.lastPosition;
+    }
     const position = this.tailPos;
     const version = ks.version + 1;
-    const storedIdLen = idLen === 0 ? ID_BYTES : idLen;
-    const bytes = storedIdLen + keyLen + typeLen + payloadLen;
-    this.makeRoom(position, bytes);
-    if (this.arenaTail % this.A + bytes > this.A) this.arenaTail += this.A - (this.arenaTail % this.A);
+    // Counted live before making room: evicting the key's own last event must not retire it.
+    ks.live++;
+    this.makeRoom(position, span);
+    // Events never wrap in the arena: skip to its start when the rest of the arena is too short.
+    if (this.arenaTail % this.A + span > this.A) this.arenaTail += this.A - (this.arenaTail % this.A);
     const s = (position - 1) % this.C;
     const seq = m.seq;
     const sq = seq[s];
@@ -303,8 +288,8 @@ export class Committer {
     m.ts[s] = m.inF64[f + Rec.F_TS];
     m.ver[s] = version;
     m.keyId[s] = ks.id;
-    m.typeId[s] = this.typeTable.idAt(m.inU8, bytesAt + idLen + keyLen, typeLen);
-    m.flags[s] = SlotFlag.LIVE | (callerId !== null ? SlotFlag.CALLER_ID : 0);
+    m.typeId[s] = this.typeTable.acquireAt(m.inU8, bytesAt + idLen + keyLen, typeLen);
+    m.flags[s] = SlotFlag.LIVE | (idHash !== null ? SlotFlag.CALLER_ID : 0);
     m.idLen[s] = storedIdLen;
     m.keyLen[s] = keyLen;
     m.typeLen[s] = typeLen;
@@ -319,25 +304,24 @@ export class Committer {
     }
     const src = m.inputBase + bytesAt;
     m.u8.copyWithin(dst, src, src + idLen + keyLen + typeLen + payloadLen);
+    if (this.summedFrom > 0) m.sum[s] = slotChecksum(m, s);
     Atomics.store(seq, s, sq + 2); // even: published
 
-    this.arenaTail += bytes;
+    this.arenaTail += span;
     this.tailPos = position + 1;
     ks.version = version;
+    ks.lastPosition = position;
     ks.positions.push(position);
     this.live++;
-    if (callerId !== null) this.dedup.remember(callerId, position, version);
+    if (idHash !== null) this.dedup.remember(idHash, position, version);
     this.buckets?.add(m.ts[s], m.values, s, this.C);
-    // Restart safety: TAIL_POS, then LAST_INPUT, then the ack (see recover()).
-    m.counters[Cnt.TAIL_POS * 8] = this.tailPos;
-    m.counters[Cnt.HEAD_POS * 8] = this.headPos;
-    Atomics.store(m.i32, C_LAST_INPUT, cursor);
-    if (position === 1 || Atomics.load(m.i32, C_LAST_INPUT_SET) === 0) Atomics.store(m.i32, C_LAST_INPUT_SET, 1);
-    if (wantsAck) this.ack(producer, ticket, AckStatus.OK, position, version);
-    if (!this.full && this.live >= this.C) {
-      this.full = true;
-      this.becameFull = true;
-    }
+    if (wantsAck) this.acks.write(producer, ticket, AckStatus.OK, position, version);
+    if (!this.full && this.live >= this.C) this.setFull('slots');
+  }
+
+  private setFull(reason: FullReason): void {
+    this.full = true;
+    this.becameFull = reason;
   }
 
   /** Evicts the oldest events until `position` has a slot and `bytes` fit in the arena. */
@@ -350,6 +334,7 @@ export class Committer {
     while (this.headPos < position) {
       const s = (this.headPos - 1) % C;
       if (tail + bytes - this.mem.arenaAbs[s] <= A) break;
+      if (!this.full && this.mem.pos[s] === this.headPos && this.mem.flags[s] & SlotFlag.LIVE) this.setFull('bytes');
       this.evictHead();
     }
   }
@@ -357,22 +342,16 @@ export class Committer {
   private evictHead(): void {
     const m = this.mem;
     const s = (this.headPos - 1) % this.C;
-    if (m.pos[s] === this.headPos) {
-      // The key index drops its oldest entry (evictions go in position order).
-      const ks = this.keyById[m.keyId[s]];
-      if (ks !== undefined && ks.positions[ks.first] === this.headPos) {
-        ks.first++;
-        if (ks.first > 64 && ks.first * 2 > ks.positions.length) {
-          ks.positions.splice(0, ks.first);
-          ks.first = 0;
-        }
-      }
-    }
     if (m.pos[s] === this.headPos && m.flags[s] & SlotFlag.LIVE) {
+      const ks = this.keyById[m.keyId[s]]!;
       this.discarded++;
       this.live--;
       if (this.cfg.captureEvictions) this.evicted.push(this.readEvent(s));
       this.buckets?.remove(m.ts[s], m.values, s, this.C);
+      this.typeTable.release(m.typeId[s]);
+      dropIndexUpTo(ks, this.headPos);
+      // The version goes to the directory before the slot is cleared: a crash in between keeps the key live.
+      if (--ks.live === 0) this.retireKey(ks);
       // Bump the seqlock before the arena bytes can be overwritten.
       const sq = m.seq[s];
       Atomics.store(m.seq, s, sq + 1);
@@ -380,7 +359,18 @@ export class Committer {
       Atomics.store(m.seq, s, sq + 2);
     }
     this.headPos++;
-    // An eviction makes room for the event being committed: still full, no new transition.
+  }
+
+  /**
+   * Drops a key with no live event left. If its version is tentative (it was
+   * written in this drain), its committed version is recorded too, so a crash
+   * before the commit point cannot lose it.
+   */
+  private retireKey(ks: KeyState): void {
+    if (ks.lastPosition >= this.committedTail && ks.epoch === this.drainEpoch && ks.baseVersion > 0) {
+      this.dir.record(ks.h0, ks.h1, ks.baseVersion, ks.basePosition);
+    }
+    this.keyTable.retire(ks);
   }
 
   /** Reads slot s as raw parts (worker thread: no seqlock needed). */
@@ -404,14 +394,36 @@ export class Committer {
     };
   }
 
-  /** Marks live events with timestamp < cutoff as purged. Returns how many. */
+  /** Marks live events with timestamp < cutoff as purged, as one commit. Returns how many. */
   purge(cutoff: number): number {
     const m = this.mem;
+    const C = this.C;
+    Atomics.store(m.i32, C_PURGING, 1);
+    // Pass 1: what goes, per key (nothing changes yet).
+    const gone = new Map<KeyState, { n: number; newest: boolean }>();
+    for (let pos = this.headPos; pos < this.tailPos; pos++) {
+      const s = (pos - 1) % C;
+      if (m.pos[s] !== pos || !(m.flags[s] & SlotFlag.LIVE) || !(m.ts[s] < cutoff)) continue;
+      const ks = this.keyById[m.keyId[s]]!;
+      const g = gone.get(ks) ?? { n: 0, newest: false };
+      g.n++;
+      if (pos === ks.lastPosition) g.newest = true;
+      gone.set(ks, g);
+    }
+    // Versions go to the directory first (a crash mid-purge keeps the purged slots purged).
+    for (const [ks, g] of gone) {
+      if (g.n === ks.live) continue; // retired below, which records it
+      if (g.newest) this.dir.record(ks.h0, ks.h1, ks.version, ks.lastPosition);
+    }
+    // Pass 2: mark the slots.
     let n = 0;
     for (let pos = this.headPos; pos < this.tailPos; pos++) {
-      const s = (pos - 1) % this.C;
+      const s = (pos - 1) % C;
       if (m.pos[s] !== pos || !(m.flags[s] & SlotFlag.LIVE) || !(m.ts[s] < cutoff)) continue;
-      this.buckets?.remove(m.ts[s], m.values, s, this.C);
+      const ks = this.keyById[m.keyId[s]]!;
+      this.buckets?.remove(m.ts[s], m.values, s, C);
+      this.typeTable.release(m.typeId[s]);
+      if (--ks.live === 0) this.keyTable.retire(ks);
       const sq = m.seq[s];
       Atomics.store(m.seq, s, sq + 1);
       m.flags[s] = (m.flags[s] & ~SlotFlag.LIVE) | SlotFlag.PURGED;
@@ -420,79 +432,88 @@ export class Committer {
     }
     // Leading purged slots can go at once, so the head tracks the oldest live event.
     while (this.headPos < this.tailPos) {
-      const s = (this.headPos - 1) % this.C;
+      const s = (this.headPos - 1) % C;
       if (m.pos[s] === this.headPos && m.flags[s] & SlotFlag.LIVE) break;
       this.headPos++;
     }
+    for (const ks of this.keyTable.byName.values()) dropIndexUpTo(ks, this.headPos - 1);
     this.live -= n;
     this.purged += n;
-    if (this.live < this.C) this.full = false;
-    m.counters[Cnt.HEAD_POS * 8] = this.headPos;
-    this.publish();
+    if (this.live < C) this.full = false;
+    this.commitPoint(this.input.head);
+    Atomics.store(m.i32, C_PURGING, 0);
     return n;
   }
 
-  /** Removes every event (counted as purged). Key versions and the dedup window are kept. */
+  /** Removes every event (counted as purged). Key versions (in the directory) and ids are kept. */
   clear(): number {
     const n = this.purge(Infinity);
     this.headPos = this.tailPos;
-    for (const ks of this.keyById) {
-      ks.positions = [];
-      ks.first = 0;
-    }
-    this.mem.counters[Cnt.HEAD_POS * 8] = this.headPos;
     this.buckets?.clear();
-    this.publish();
+    this.commitPoint(this.input.head);
     return n;
   }
 
-  /** Writes an ack into producer p's ack ring. */
-  private ack(p: number, ticket: number, status: number, position: number, version: number): void {
-    const entries = this.ackRings[p];
-    const cap = this.mem.geometry.ackCapacity;
-    const tail = this.ackTails[p];
-    const o = tail * ACK_FIELDS;
-    entries[o] = ticket;
-    entries[o + 1] = status;
-    entries[o + 2] = position;
-    entries[o + 3] = version;
-    const next = (tail + 1) % cap;
-    this.ackTails[p] = next;
-    Atomics.store(this.ackHeaders[p], 16, next);
-    this.touched[p] = 1;
+  /**
+   * The commit point: writes the commit record and flips it, then trims the
+   * tables to their bounds, releases the consumed input and rings the
+   * producers whose acks were written.
+   */
+  commitPoint(inputEnd: number): void {
+    const r = this.record.next;
+    r[Commit.TAIL_POS] = this.tailPos;
+    r[Commit.HEAD_POS] = this.headPos;
+    r[Commit.APPENDED] = this.appended;
+    r[Commit.DISCARDED] = this.discarded;
+    r[Commit.REJECTED] = this.rejected;
+    r[Commit.PURGED] = this.purged;
+    r[Commit.LIVE] = this.live;
+    r[Commit.DUPLICATES] = this.duplicates;
+    r[Commit.CONFLICTS] = this.conflicts;
+    r[Commit.INPUT] = inputEnd;
+    r[Commit.ARENA_TAIL] = this.arenaTail;
+    r[Commit.SUMMED_FROM] = this.summedFrom;
+    this.record.commit();
+    this.committedTail = this.tailPos;
+    this.dedup.trim();
+    this.dir.trim();
+    this.input.release(inputEnd);
+    this.acks.notify();
+    this.publishGauges();
   }
 
-  private notifyProducers(): void {
-    const t = this.touched;
-    for (let p = 0; p < t.length; p++) {
-      if (t[p] === 0) continue;
-      t[p] = 0;
-      const bell = this.ctl.bellIndex(p);
-      Atomics.add(this.ctl.i32, bell, 1);
-      Atomics.notify(this.ctl.i32, bell);
-    }
-  }
-
-  /** Zeroes consumed input bytes, then frees them for producers. */
-  private release(to: number): void {
+  /**
+   * Turns slot checksums on while shared-memory readers are attached (and
+   * off when the last one leaves). Turning them on sums every live slot once,
+   * then tells readers (Ctl.SUMMED).
+   */
+  private updateSumming(): void {
     const m = this.mem;
-    const from = this.inHead;
-    const used = (to - from) >>> 0;
-    if (used > 0) {
-      const a = from & this.mask;
-      const cap = this.mask + 1;
-      if (a + used <= cap) m.inU8.fill(0, a, a + used);
-      else {
-        m.inU8.fill(0, a, cap);
-        m.inU8.fill(0, 0, a + used - cap);
-      }
+    const readers = Atomics.load(m.i32, C_READERS) > 0;
+    if (readers === this.summedFrom > 0) return;
+    if (!readers) {
+      this.summedFrom = 0;
+      Atomics.store(m.i32, C_SUMMED, 0);
+      return;
     }
-    this.inHead = to;
-    Atomics.store(m.i32, C_IN_HEAD, to);
+    for (let pos = this.headPos; pos < this.tailPos; pos++) {
+      const s = (pos - 1) % this.C;
+      if (m.pos[s] === pos) m.sum[s] = slotChecksum(m, s);
+    }
+    this.summedFrom = Math.max(1, this.headPos);
+    Atomics.store(m.i32, C_SUMMED, 1);
+    Atomics.notify(m.i32, C_SUMMED);
   }
 
-  /** Publishes counters and the rate gauges. */
-  publish(): void {
+  /** Turns summing on or off now, outside a drain (readers attaching to an idle partition). */
+  syncReaders(): void {
+    const was = this.summedFrom;
+    this.updateSumming();
+    if (was !== this.summedFrom) this.commitPoint(this.input.head);
+  }
+
+  /** Publishes the rate gauges. */
+  publishGauges(): void {
     const m = this.mem;
     const now = Date.now();
     const sec = Math.floor(now / 1000);
@@ -510,15 +531,17 @@ export class Committer {
     let total = 0;
     for (let i = 0; i < RATE_SECONDS; i++) total += this.rate[i];
     m.gauges[Gauge.RATE * 8] = total / RATE_SECONDS;
-    m.setCounter(Cnt.HEAD_POS, this.headPos);
-    m.setCounter(Cnt.TAIL_POS, this.tailPos);
-    m.setCounter(Cnt.APPENDED, this.appended);
-    m.setCounter(Cnt.DISCARDED, this.discarded);
-    m.setCounter(Cnt.REJECTED, this.rejected);
-    m.setCounter(Cnt.PURGED, this.purged);
-    m.setCounter(Cnt.LIVE, this.live);
-    m.setCounter(Cnt.DUPLICATES, this.duplicates);
-    m.setCounter(Cnt.CONFLICTS, this.conflicts);
-    m.fence();
   }
+}
+
+/** Drops key-index entries at or below `position` (evicted or purged ahead of the head). */
+export function dropIndexUpTo(ks: KeyState, position: number): void {
+  const p = ks.positions;
+  let first = ks.first;
+  while (first < p.length && p[first] <= position) first++;
+  if (first > 64 && first * 2 > p.length) {
+    p.splice(0, first);
+    first = 0;
+  }
+  ks.first = first;
 }

@@ -17,3 +17,60 @@ export function hashKey(key: string): number {
 export function partitionOf(key: string, partitions: number): number {
   return hashKey(key) % partitions;
 }
+
+const LANE_PRIMES = [0x01000193, 0x85ebca6b, 0xc2b2ae35, 0x27d4eb2f];
+
+/** murmur3's 32-bit finaliser: every input bit affects every output bit. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
+}
+
+/**
+ * Seeded multi-lane hashes of byte ranges, for the partition's tables (the
+ * key directory uses 2 lanes, the dedup window 4). Each lane is an FNV-style
+ * byte loop with its own prime and seed, finalised with murmur3's mixer. The
+ * seeds are drawn once per store and kept in its shared memory (they survive
+ * worker restarts), so clients cannot precompute colliding keys or ids.
+ */
+export class TableHash {
+  /** Lane results of the last call, as signed 32-bit integers. */
+  readonly out = new Int32Array(4);
+  private readonly seeds = new Int32Array(4);
+
+  constructor(seed: number) {
+    let s = seed | 0;
+    for (let i = 0; i < 4; i++) {
+      s = fmix32((s + 0x9e3779b9 * (i + 1)) | 0);
+      this.seeds[i] = s;
+    }
+  }
+
+  /** Hashes `u8[at, at + len)` into `lanes` lanes of {@link out}. */
+  bytes(u8: Uint8Array, at: number, len: number, lanes: number): Int32Array {
+    for (let l = 0; l < lanes; l++) {
+      let h = this.seeds[l];
+      const p = LANE_PRIMES[l];
+      for (let i = 0; i < len; i++) h = Math.imul(h ^ u8[at + i], p);
+      this.out[l] = fmix32(h ^ len);
+    }
+    return this.out;
+  }
+
+  /** Hashes two byte ranges as one message `a ‖ 0xff ‖ b` (0xff never occurs in UTF-8) into 4 lanes. */
+  pair(u8: Uint8Array, a: number, aLen: number, b: number, bLen: number): Int32Array {
+    for (let l = 0; l < 4; l++) {
+      let h = this.seeds[l];
+      const p = LANE_PRIMES[l];
+      for (let i = 0; i < aLen; i++) h = Math.imul(h ^ u8[a + i], p);
+      h = Math.imul(h ^ 0xff, p);
+      for (let i = 0; i < bLen; i++) h = Math.imul(h ^ u8[b + i], p);
+      this.out[l] = fmix32(h ^ (aLen + bLen));
+    }
+    return this.out;
+  }
+}

@@ -1,42 +1,36 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { ClosedError, RingstoreError } from '../errors.js';
-import type { ControlMemory, PartitionMemory } from '../ring/layout.js';
+import { ringBell } from '../ring/ack-ring.js';
+import { Ctl, PartitionMemory, PartitionState, type ControlMemory } from '../ring/layout.js';
 import type { CommitterConfig } from './committer.js';
 import type { PartitionEvent, PartitionWorkerData } from './partition-worker.js';
 import { Comlink, nodeEndpoint, unwrap } from './rpc.js';
+import { workerExecArgv } from './worker-exec-argv.js';
 
 const WORKER_URL = new URL('../../workers/partition.js', import.meta.url);
 const BOOT_FAILURES_TO_GIVE_UP = 3;
-
-/**
- * Workers inherit the parent's execArgv; eval flags (`node --input-type=module
- * -e ...`) would make every worker fail at boot, so they are left out.
- */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
-      i++; // its code argument
-      continue;
-    }
-    if (a.startsWith('--input-type') || a.startsWith('--eval=') || a.startsWith('--print=')) continue;
-    out.push(a);
-  }
-  return out;
-}
 const MAX_RESTARTS_PER_MINUTE = 20;
+const C_STATE = PartitionMemory.ctl(Ctl.STATE);
+const C_CRASH_AT = PartitionMemory.ctl(Ctl.CRASH_AT);
+const C_DOORBELL = PartitionMemory.ctl(Ctl.DOORBELL);
 
 type Api = Record<string, (...args: unknown[]) => unknown>;
+
+/** Names the handle gives its worker (thread name, logs). */
+export interface PartitionNames {
+  /** The store's name, e.g. `streams` (default `store`). */
+  store: string;
+}
 
 /**
  * The coordinator's handle on one partition worker: starts it, restarts it
  * when it dies (the new thread re-attaches to the same shared memory, so no
  * committed event is lost), and sends it control-plane calls over comlink.
  * A call in flight when the worker dies is retried once on the new worker
- * (every call is idempotent or a read).
+ * (every call is idempotent or a read). A worker that cannot start, or keeps
+ * dying, fails the partition for good: its state says so in shared memory,
+ * so every producer rejects what it waits for, and every call rejects.
  */
 export class PartitionHandle {
   readonly index: number;
@@ -46,29 +40,36 @@ export class PartitionHandle {
   private readonly config: CommitterConfig;
   private readonly onEvent: (e: PartitionEvent) => void;
   private readonly logger: Logger | undefined;
+  private readonly threadName: string;
   private worker!: Worker;
   private api!: Comlink.Remote<Api>;
-  private ready!: Promise<void>;
-  private died!: Promise<never>;
+  private booted = false;
   private closing = false;
   private recentRestarts: number[] = [];
   private bootFailures = 0;
   private failed: RingstoreError | undefined;
-  private readonly onFatal: (err: RingstoreError) => void;
   private port!: import('node:worker_threads').MessagePort;
   private inflight = 0;
+  /**
+   * Rejecters of what waits on the current worker (calls in flight, and
+   * waits for it to be ready): rejected when it exits. A set, not a race
+   * against a "died" promise: a promise that never settles, raced again and
+   * again, keeps every reaction (and every result) alive.
+   */
+  private waiters = new Set<(err: Error) => void>();
+  private readyWaiters: (() => void)[] = [];
 
   constructor(
     index: number, mem: PartitionMemory, ctl: ControlMemory, config: CommitterConfig, onEvent: (e: PartitionEvent) => void,
-    onFatal: (err: RingstoreError) => void, logger?: Logger,
+    names: PartitionNames, logger?: Logger,
   ) {
-    this.onFatal = onFatal;
     this.index = index;
     this.mem = mem;
     this.ctl = ctl;
     this.config = config;
     this.onEvent = onEvent;
     this.logger = logger;
+    this.threadName = `rs-${names.store.slice(0, 8)}-p${index}`.slice(0, 15);
     this.spawn();
   }
 
@@ -80,26 +81,27 @@ export class PartitionHandle {
       geometry: this.mem.geometry,
       config: this.config,
       rpc: port2,
+      threadName: this.threadName,
     };
-    const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2], execArgv: workerExecArgv() });
-    worker.unref();
-    port1.unref();
+    const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2], execArgv: workerExecArgv(), name: this.threadName });
     this.worker = worker;
     this.port = port1;
-    if (this.inflight > 0) port1.ref();
     this.api = Comlink.wrap<Api>(nodeEndpoint(port1 as never));
-    let markReady!: () => void;
-    this.ready = new Promise((resolve) => (markReady = resolve));
-    let markDead!: (err: Error) => void;
-    this.died = new Promise<never>((_, reject) => (markDead = reject));
-    this.died.catch(() => undefined);
-    let booted = false;
+    // Idle workers and ports do not keep the process alive (a call in flight refs the port, see call()).
+    // After wrap: adding the 'message' listener refs the port again.
+    worker.unref();
+    if (this.inflight > 0) port1.ref();
+    else port1.unref();
+    this.booted = false;
     let lastError: Error | undefined;
     worker.on('message', (e: PartitionEvent) => {
       if (e.type === 'ready') {
-        booted = true;
+        this.booted = true;
         this.bootFailures = 0;
-        markReady();
+        this.logger?.info({ partition: this.index, thread: this.threadName, threadId: e.threadId, tid: e.tid }, 'partition worker started');
+        const waiters = this.readyWaiters;
+        this.readyWaiters = [];
+        for (const w of waiters) w();
       } else this.onEvent(e);
     });
     worker.on('error', (err) => {
@@ -109,31 +111,48 @@ export class PartitionHandle {
     worker.on('exit', (code) => {
       port1.close();
       const why = `partition ${this.index} worker exited (code ${code})${lastError ? `: ${lastError.message}` : ''}`;
-      markDead(new RingstoreError('RS_ERR_WORKER', why));
+      const waiters = this.waiters;
+      this.waiters = new Set();
+      for (const w of waiters) w(new RingstoreError('RS_ERR_WORKER', why));
       if (this.closing) return;
-      if (!booted && ++this.bootFailures >= BOOT_FAILURES_TO_GIVE_UP) {
+      if (!this.booted && ++this.bootFailures >= BOOT_FAILURES_TO_GIVE_UP) {
         // A worker that cannot even start will not start next time either: fail loudly instead of looping.
-        this.failed = new RingstoreError('RS_ERR_WORKER', `${why}; it failed to start ${this.bootFailures} times, giving up`, undefined, { cause: lastError });
-        this.logger?.error({ partition: this.index, err: lastError }, 'partition worker cannot start');
-        this.onFatal(this.failed);
+        this.fail(new RingstoreError('RS_ERR_WORKER', `${why}; it failed to start ${this.bootFailures} times, giving up`, { partition: this.index }, { cause: lastError }));
         return;
       }
-      this.logger?.warn({ partition: this.index, code }, 'partition worker died; restarting on the same shared memory');
       const now = Date.now();
       this.recentRestarts = this.recentRestarts.filter((t) => now - t < 60_000);
       if (this.recentRestarts.length >= MAX_RESTARTS_PER_MINUTE) {
-        this.logger?.error({ partition: this.index }, 'partition worker keeps dying; giving up');
+        this.fail(new RingstoreError('RS_ERR_WORKER', `${why}; it died ${MAX_RESTARTS_PER_MINUTE} times within a minute, giving up`, { partition: this.index }));
         return;
       }
+      this.logger?.warn({ partition: this.index, code }, 'partition worker died; restarting on the same shared memory');
       this.recentRestarts.push(now);
       this.restarts++;
       this.spawn();
     });
   }
 
-  /** Resolves once the current worker recovered its state and serves calls. */
+  /** Fails the partition for good: calls reject, producers reject what they wait for and refuse new appends. */
+  private fail(err: RingstoreError): void {
+    this.failed = err;
+    this.logger?.error({ partition: this.index, err }, 'partition worker failed for good');
+    Atomics.store(this.mem.i32, C_STATE, PartitionState.FAILED);
+    for (let p = 0; p < this.ctl.maxProducers; p++) ringBell(this.ctl, p);
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** The error that failed this partition for good, if it did. */
+  get failure(): RingstoreError | undefined {
+    return this.failed;
+  }
+
+  /** Resolves once the current worker recovered its state and serves calls (or the partition failed). */
   whenReady(): Promise<void> {
-    return this.ready;
+    if (this.booted || this.failed) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
   /** Calls a worker method; typed errors are rethrown; a worker death mid-call retries once. */
@@ -150,12 +169,10 @@ export class PartitionHandle {
   private async callOnce<R>(method: string, args: unknown[]): Promise<R> {
     for (let attempt = 0; ; attempt++) {
       if (this.closing && method !== 'stop') throw new ClosedError();
+      await this.whenReady();
       if (this.failed) throw this.failed;
-      const died = this.died;
       try {
-        await Promise.race([this.ready, died]);
-        const result = await Promise.race([this.api[method](...args) as Promise<unknown>, died]);
-        return unwrap(result as R);
+        return unwrap(await this.onWorker<R>(() => this.api[method](...args) as Promise<R>));
       } catch (err) {
         if (attempt === 0 && err instanceof RingstoreError && err.code === 'RS_ERR_WORKER' && !this.closing && !this.failed) {
           await new Promise((r) => setTimeout(r, 10));
@@ -166,30 +183,68 @@ export class PartitionHandle {
     }
   }
 
-  /** Abruptly ends the worker thread, as a crash would (for tests and chaos drills). */
-  async crash(): Promise<void> {
-    await this.ready;
-    const died = this.died.catch(() => undefined);
+  /** Runs `start` against the current worker; rejects with RS_ERR_WORKER if that worker exits first. */
+  private onWorker<R>(start: () => Promise<R>): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const waiters = this.waiters;
+      const fail = (err: Error): void => reject(err);
+      waiters.add(fail);
+      start().then(
+        (r) => {
+          waiters.delete(fail);
+          resolve(r);
+        },
+        (err: unknown) => {
+          waiters.delete(fail);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /**
+   * Abruptly ends the worker thread, as a crash would (for tests and chaos
+   * drills). With `afterRecords`, the worker dies in its next drain once it
+   * has committed that many records, before the drain's commit point.
+   */
+  async crash(afterRecords?: number): Promise<void> {
+    await this.whenReady();
+    if (this.failed) throw this.failed;
+    const worker = this.worker;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    if (afterRecords !== undefined) {
+      Atomics.store(this.mem.i32, C_CRASH_AT, afterRecords);
+      Atomics.add(this.mem.i32, C_DOORBELL, 1);
+      Atomics.notify(this.mem.i32, C_DOORBELL);
+      await exited;
+      Atomics.store(this.mem.i32, C_CRASH_AT, 0);
+      return;
+    }
     void (this.api.crash() as Promise<unknown>).catch(() => undefined);
-    await died;
+    await exited;
   }
 
   /** Drains, stops and terminates the worker. */
   async close(): Promise<void> {
     if (this.closing) return;
-    try {
-      await Promise.race([this.ready, this.died]);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise((r) => (timer = setTimeout(r, 2000)));
+    if (!this.failed) {
       try {
-        await Promise.race([this.api.stop() as Promise<unknown>, this.died, timeout]);
-      } finally {
-        clearTimeout(timer); // a pending timer would keep the process alive after close
+        await this.whenReady();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<void>((r) => (timer = setTimeout(r, 2000)));
+        try {
+          await Promise.race([this.onWorker(() => this.api.stop() as Promise<unknown>), timeout]);
+        } finally {
+          clearTimeout(timer); // a pending timer would keep the process alive after close
+        }
+      } catch {
+        // the worker is gone already
       }
-    } catch {
-      // the worker is gone already
     }
     this.closing = true;
+    // A worker that did not stop cleanly still ends with a state producers understand.
+    Atomics.compareExchange(this.mem.i32, C_STATE, PartitionState.RUNNING, PartitionState.STOPPED);
+    for (let p = 0; p < this.ctl.maxProducers; p++) ringBell(this.ctl, p);
     await this.worker.terminate();
   }
 }

@@ -97,10 +97,10 @@ export class PartitionQueries {
     let listStart = 0;
     if (keyIds !== null) {
       let indexed = 0;
-      for (const id of keyIds) indexed += c.keyById[id].positions.length - c.keyById[id].first;
+      for (const id of keyIds) indexed += c.keyById[id]!.positions.length - c.keyById[id]!.first;
       const span = c.tailPos - c.headPos;
       if (keyIds.size === 1) {
-        const ks = c.keyById[keyIds.values().next().value as number];
+        const ks = c.keyById[keyIds.values().next().value as number]!;
         if (indexed <= span) {
           list = ks.positions;
           listStart = ks.first;
@@ -108,7 +108,7 @@ export class PartitionQueries {
       } else if (indexed * 4 < span) {
         list = [];
         for (const id of keyIds) {
-          const ks = c.keyById[id];
+          const ks = c.keyById[id]!;
           for (let i = ks.first; i < ks.positions.length; i++) list.push(ks.positions[i]);
         }
         list.sort((a, b) => a - b);
@@ -222,7 +222,7 @@ export class PartitionQueries {
     const m = this.c.mem;
     const C = m.geometry.capacity;
     // Accumulators indexed by key id: typed arrays, no Map lookup or object per key while scanning.
-    const K = this.c.keyById.length;
+    const K = this.c.keyTable.idSpan;
     const count = new Float64Array(K);
     const sum = new Float64Array(K);
     const min = new Float64Array(K).fill(Infinity);
@@ -330,10 +330,17 @@ export class PartitionQueries {
     return { count: n, numbers, lengths, keys, types, bytes };
   }
 
-  /** Window partials per value from the time buckets: O(buckets). */
-  window(from: number, to: number): { count: number; perValue: Partial[] } {
+  /**
+   * Window partials per value from the time buckets: O(buckets). `from` and
+   * `to` null: this partition's window, [newest - size, newest].
+   */
+  window(from: number | null, to: number | null): { count: number; perValue: Partial[] } {
     const b = this.c.buckets;
     if (b === null) throw invalidArgument('window aggregates need the window option');
+    if (from === null || to === null) {
+      to = b.newest;
+      from = b.newest - b.sizeMs;
+    }
     if (b.needsRescan(from, to)) {
       const m = this.c.mem;
       const C = m.geometry.capacity;

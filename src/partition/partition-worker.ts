@@ -1,6 +1,10 @@
+import { readlinkSync, writeFileSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
-import { ControlMemory, Ctl, PartitionMemory, type PartitionGeometry } from '../ring/layout.js';
-import { Committer, type CommitterConfig } from './committer.js';
+import { threadId } from 'node:worker_threads';
+import { ringBell } from '../ring/ack-ring.js';
+import { ControlMemory, Ctl, PartitionMemory, PartitionState, type PartitionGeometry } from '../ring/layout.js';
+import { Committer, type CommitterConfig, type FullReason } from './committer.js';
+import { recoverCommitter } from './committer-recovery.js';
 import { PartitionQueries, type WireQuery } from './partition-queries.js';
 import { Comlink, guarded, nodeEndpoint } from './rpc.js';
 
@@ -12,19 +16,35 @@ export interface PartitionWorkerData {
   config: CommitterConfig;
   /** The comlink port (the parent port carries eviction and capacity events). */
   rpc: MessagePort;
+  /** OS thread name (`top -H`, profiles), at most 15 characters. */
+  threadName: string;
 }
 
 /** Events a partition worker posts to the coordinator on its parent port. */
 export type PartitionEvent =
   | { type: 'evicted'; events: import('./committer.js').EvictedEvent[] }
-  | { type: 'full' }
-  | { type: 'ready' };
+  | { type: 'full'; reason: FullReason }
+  | { type: 'ready'; threadId: number; tid: number | null };
 
-const BATCH = 4096;
 const IDLE_WAIT_MS = 100;
 const SLEEPING = PartitionMemory.ctl(Ctl.SLEEPING);
 const DOORBELL = PartitionMemory.ctl(Ctl.DOORBELL);
 const STOP = PartitionMemory.ctl(Ctl.STOP);
+
+/**
+ * Names this OS thread (Linux: /proc/thread-self/comm, written synchronously
+ * on the calling thread) so `top -H` and profilers tell partitions apart.
+ * Returns the OS thread id, or null where there is no /proc.
+ */
+function nameThread(name: string): number | null {
+  try {
+    writeFileSync('/proc/thread-self/comm', name);
+    const m = /task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'));
+    return m === null ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
 
 /** The partition worker: commit loop plus the query API served over comlink. */
 export class PartitionWorker {
@@ -32,6 +52,7 @@ export class PartitionWorker {
   private readonly committer: Committer;
   private readonly queries: PartitionQueries;
   private readonly parent: MessagePort;
+  private readonly ctl: ControlMemory;
   private stopped = false;
   private stopResolve: (() => void) | undefined;
 
@@ -39,10 +60,11 @@ export class PartitionWorker {
     this.parent = parent;
     this.mem = new PartitionMemory(data.sab, data.geometry);
     const ctl = new ControlMemory(data.ctlSab, data.geometry.maxProducers);
+    this.ctl = ctl;
     this.committer = new Committer(this.mem, ctl, data.config);
     this.queries = new PartitionQueries(this.committer);
     Atomics.add(this.mem.i32, PartitionMemory.ctl(Ctl.WORKER_EPOCH), 1);
-    this.committer.recover();
+    recoverCommitter(this.committer);
     const q = this.queries;
     const c = this.committer;
     const api = {
@@ -57,26 +79,34 @@ export class PartitionWorker {
       }),
       window: guarded((from: number, to: number) => q.window(from, to)),
       purge: guarded((cutoff: number) => {
-        c.drain(Number.MAX_SAFE_INTEGER);
+        this.drainAll();
         return c.purge(cutoff);
       }),
       clear: guarded(() => {
-        c.drain(Number.MAX_SAFE_INTEGER);
+        this.drainAll();
         return c.clear();
       }),
       /** Commits everything published so far; resolves when done. */
-      flush: guarded(() => {
-        let n = 0;
-        while (c.hasWork()) n += c.drain(BATCH);
-        this.flushEvents();
-        return n;
-      }),
+      flush: guarded(() => this.drainAll()),
       stop: () => this.stop(),
       /** Test and chaos hook: ends this thread abruptly, as a crash would. */
       crash: () => process.exit(1),
     };
     Comlink.expose(api, nodeEndpoint(data.rpc as never));
-    parent.postMessage({ type: 'ready' } satisfies PartitionEvent);
+    parent.postMessage({ type: 'ready', threadId, tid: nameThread(data.threadName) } satisfies PartitionEvent);
+  }
+
+  /** Commits everything published so far (a drain at a time; stops early if a producer must read acks first). */
+  private drainAll(): number {
+    const c = this.committer;
+    let n = 0;
+    while (c.hasWork()) {
+      const k = c.drain(Number.MAX_SAFE_INTEGER);
+      this.flushEvents();
+      n += k;
+      if (k === 0) break;
+    }
+    return n;
   }
 
   private stop(): Promise<void> {
@@ -96,9 +126,9 @@ export class PartitionWorker {
       this.parent.postMessage({ type: 'evicted', events: c.evicted } satisfies PartitionEvent);
       c.evicted = [];
     }
-    if (c.becameFull) {
-      c.becameFull = false;
-      this.parent.postMessage({ type: 'full' } satisfies PartitionEvent);
+    if (c.becameFull !== null) {
+      this.parent.postMessage({ type: 'full', reason: c.becameFull } satisfies PartitionEvent);
+      c.becameFull = null;
     }
   }
 
@@ -122,9 +152,10 @@ export class PartitionWorker {
     }, IDLE_WAIT_MS);
     tick.unref();
     for (;;) {
-      const n = c.drain(BATCH);
+      c.syncReaders();
+      const n = c.drain(Number.MAX_SAFE_INTEGER);
       this.flushEvents();
-      if (n > 0 && c.hasWork()) {
+      if (n > 0 && c.hasWork() && !c.stalled) {
         // More is queued: let RPC calls in between batches. (With nothing queued, the
         // sleep below yields anyway: one event-loop turn per wake-up, not two.)
         await new Promise((r) => setImmediate(r));
@@ -133,7 +164,8 @@ export class PartitionWorker {
       if (Atomics.load(i32, STOP) === 1) break;
       const bell = Atomics.load(i32, DOORBELL);
       Atomics.store(i32, SLEEPING, 1);
-      if (c.hasWork() || Atomics.load(i32, STOP) === 1) {
+      // Stalled: the record at the head waits for its producer to read acks (it rings when it did).
+      if ((c.hasWork() && !c.stalled) || Atomics.load(i32, STOP) === 1) {
         Atomics.store(i32, SLEEPING, 0);
         continue;
       }
@@ -148,11 +180,13 @@ export class PartitionWorker {
         await new Promise((resolve) => setImmediate(resolve));
       }
       Atomics.store(i32, SLEEPING, 0);
-      c.publish();
+      c.publishGauges();
     }
     clearInterval(tick);
-    c.drain(Number.MAX_SAFE_INTEGER);
-    this.flushEvents();
+    this.drainAll();
+    // Producers still waiting learn that nothing more will be committed (ack-pump.ts).
+    Atomics.store(i32, PartitionMemory.ctl(Ctl.STATE), PartitionState.STOPPED);
+    for (let p = 0; p < this.ctl.maxProducers; p++) ringBell(this.ctl, p);
     this.stopped = true;
     this.stopResolve?.();
   }

@@ -1,11 +1,17 @@
 /**
- * Time-bucket aggregates of one partition, kept by its worker. Bucket i holds
- * bucket number n = floor(ts / bucketMs) with n % buckets = i; a newer number
- * resets it, an older one (an event older than the window) is not counted.
- * Evictions and purges subtract, so the buckets describe the live events.
- * A removed value equal to a bucket's min or max marks it dirty; the next
- * query recomputes dirty buckets from the ring (rare: usually the evicted are
- * the oldest, outside the window).
+ * Time-bucket aggregates of one partition, kept by its worker. The window is
+ * anchored at the newest event, as in the reference: [newest - size, newest],
+ * both ends inclusive. It spans `buckets + 1` bucket numbers when `newest -
+ * size` does not fall on a bucket boundary, so that many are kept: ring entry
+ * i holds bucket number n = floor(ts / bucketMs) with n % (buckets + 1) = i; a
+ * newer number resets it, an older one (an event older than the window) is
+ * not counted. Evictions and purges subtract, so the buckets describe the
+ * live events. A removed value equal to a bucket's min or max marks it dirty;
+ * the next query recomputes dirty buckets from the ring (rare: usually the
+ * evicted are the oldest, outside the window).
+ *
+ * Granularity is a bucket: a query counts the whole buckets that overlap its
+ * range (see {@link query}).
  */
 export interface BucketPartial {
   count: number;
@@ -16,7 +22,12 @@ export interface BucketPartial {
 
 export class WindowBuckets {
   readonly bucketMs: number;
+  /** Ring entries: the window's bucket count + 1. */
   readonly buckets: number;
+  /** Window length in ms. */
+  readonly sizeMs: number;
+  /** Newest timestamp counted so far (never goes back, as the reference's window end). */
+  newest = -Infinity;
   private readonly values: number;
   private readonly number: Float64Array;
   private readonly count: Float64Array;
@@ -26,8 +37,10 @@ export class WindowBuckets {
   private readonly dirty: Uint8Array;
   private latest = -Infinity;
 
-  constructor(bucketMs: number, buckets: number, values: number) {
+  constructor(bucketMs: number, windowBuckets: number, values: number) {
     this.bucketMs = bucketMs;
+    this.sizeMs = bucketMs * windowBuckets;
+    const buckets = windowBuckets + 1;
     this.buckets = buckets;
     this.values = values;
     this.number = new Float64Array(buckets).fill(-Infinity);
@@ -48,6 +61,7 @@ export class WindowBuckets {
     const n = Math.floor(ts / this.bucketMs);
     if (n <= this.latest - this.buckets) return; // older than the window
     if (n > this.latest) this.latest = n;
+    if (ts > this.newest) this.newest = ts;
     const i = this.index(n);
     if (this.number[i] < n) this.reset(i, n);
     else if (this.number[i] > n) return;
@@ -101,6 +115,7 @@ export class WindowBuckets {
     this.max.fill(-Infinity);
     this.dirty.fill(0);
     this.latest = -Infinity;
+    this.newest = -Infinity;
   }
 
   /** Bucket numbers in range [lo, hi] that are inside the current window. */
@@ -141,7 +156,12 @@ export class WindowBuckets {
     this.dirty.fill(0);
   }
 
-  /** Aggregates per value over whole buckets whose start lies in [from, to]: O(buckets). */
+  /**
+   * Aggregates per value over the kept buckets that overlap [from, to] (both
+   * inclusive; whole buckets: an event in a bucket that overlaps the range
+   * counts even if its own time is just outside): O(buckets). Without a
+   * range: the window [newest - size, newest].
+   */
   query(from: number, to: number): { count: number; perValue: BucketPartial[] } {
     const V = this.values;
     const lo = Math.floor(from / this.bucketMs);

@@ -1,4 +1,5 @@
-import { Ctl, PartitionMemory, RecKind, Rec } from './layout.js';
+import { Ctl, PartitionMemory } from './layout.js';
+import { Rec, RecKind } from './record.js';
 
 const TAIL = PartitionMemory.ctl(Ctl.IN_TAIL);
 const HEAD = PartitionMemory.ctl(Ctl.IN_HEAD);
@@ -10,11 +11,13 @@ const REFUSED = PartitionMemory.ctl(Ctl.REFUSED);
  * Producer side of a partition's input ring: a many-to-one byte ring in the
  * style of Aeron's. Producers claim bytes with a CAS on IN_TAIL, write their
  * record with plain stores, then publish it with ONE `Atomics.store` of its
- * length word. The worker consumes records in claim order and zeroes what it
- * released, so an unpublished record always reads as length 0.
+ * length word (record.ts). The worker consumes records in claim order
+ * (input-reader.ts) and zeroes what it released, so an unpublished record
+ * always reads as length 0.
  *
- * A record never wraps: when it does not fit before the end of the ring, the
- * claim also takes the rest of the ring and fills it with a PAD record.
+ * Invariants: `IN_TAIL - IN_HEAD <= inputBytes` (modulo 2^32); a claim never
+ * wraps: when a record does not fit before the end of the ring, the claim
+ * also takes the rest of the ring and fills it with a PAD record.
  */
 export class InputWriter {
   readonly mem: PartitionMemory;
@@ -85,6 +88,11 @@ export class InputWriter {
     this.wakeScheduled = false;
     this.ring();
   };
+
+  /** Wakes the worker now if it sleeps (after reading acks it was stalled on). */
+  wakeNow(): void {
+    this.ring();
+  }
 
   private ring(): void {
     if (Atomics.compareExchange(this.i32, SLEEPING, 1, 0) === 1) {

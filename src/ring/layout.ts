@@ -2,27 +2,31 @@
  * The shared memory layout of one partition. Everything a partition's
  * producers, its worker and its readers share lives in ONE SharedArrayBuffer,
  * so the worker can move payload bytes from the input ring into the arena
- * with `copyWithin` (no allocation, no copy through JS). The diagram and the
- * publish protocol are documented once, in docs/architecture.md.
+ * with `copyWithin` (no allocation, no copy through JS). The diagram, the
+ * protocols and their invariants are documented once, in docs/architecture.md;
+ * each protocol has its own file in this folder (record.ts, input-writer.ts,
+ * input-reader.ts, ack-ring.ts, commit-record.ts, reader.ts).
  *
  * ```
  * ┌─ control ints (Int32, one 64-byte line each) ─────────────────────────┐
- * │ IN_TAIL IN_HEAD SLEEPING DOORBELL LAST_INPUT ... STOP COMMIT_FENCE    │
- * ├─ counters (Float64, one line each, published by COMMIT_FENCE) ────────┤
- * │ HEAD_POS  TAIL_POS  APPENDED  DISCARDED  REJECTED  PURGED  LIVE  ...  │
+ * │ IN_TAIL IN_HEAD SLEEPING DOORBELL COMMIT_SLOT STATE ... TAIL_LO TAIL_HI│
+ * ├─ commit record: 2 blocks of Float64 fields, COMMIT_SLOT picks one ────┤
  * ├─ gauges (Float64): RATE  LAST_APPEND_MS ──────────────────────────────┤
+ * ├─ table cursors (Float64): key directory and dedup ring head/tail ─────┤
  * ├─ input ring: inputBytes (power of two), 8-byte aligned records ───────┤
- * ├─ ack rings: maxProducers × { head, tail, ackCapacity × 4 Float64 } ───┤
+ * ├─ ack rings: maxProducers × { head+ticket line, tail line, entries } ──┤
  * ├─ storage columns, capacity C slots each ──────────────────────────────┤
- * │ seq[C] i32 │ keyId[C] i32 │ typeId[C] i32 │ flags[C] i32 │ lens 4×i32 │
- * │ pos[C] f64 │ ts[C] f64 │ ver[C] f64 │ arenaAbs[C] f64 │ values V×C f64 │
+ * │ seq sum keyId typeId flags idLen keyLen typeLen payLen (i32)          │
+ * │ pos ts ver arenaAbs (f64) │ values V×C f64                            │
  * ├─ arena: arenaBytes of id + key + type + payload bytes ────────────────┤
+ * ├─ key directory ring: dirSlots × { h0 h1 (i32) version lastPos (f64) } ┤
+ * ├─ dedup ring: dedupSlots × { h0..h3 (i32) position version (f64) } ────┤
  * └───────────────────────────────────────────────────────────────────────┘
  * ```
  */
 
 /** Int32 words are padded to 64 bytes so producer and worker cursors never share a cache line. */
-const LINE_INTS = 16;
+export const LINE_INTS = 16;
 const LINE_BYTES = 64;
 
 /** Control words (Int32 index = field * LINE_INTS). */
@@ -35,31 +39,50 @@ export const Ctl = {
   SLEEPING: 2,
   /** Incremented and notified by a producer to wake a sleeping worker. */
   DOORBELL: 3,
-  /** Input cursor of the last record whose commit reached TAIL_POS (restart safety). */
-  LAST_INPUT: 4,
-  /** 1 once LAST_INPUT is meaningful. */
-  LAST_INPUT_SET: 5,
+  /** Which commit-record block (0 or 1) is the committed state; flipped once per commit. */
+  COMMIT_SLOT: 4,
+  /** {@link PartitionState}: running, stopped (closed) or failed for good. */
+  STATE: 5,
   /** tryAppend calls refused because the input ring was full. */
   REFUSED: 6,
   /** Incremented each time a worker (re)attaches; readers may use it for diagnostics. */
   WORKER_EPOCH: 7,
   /** Set to 1 by the coordinator to ask the worker to stop after draining. */
   STOP: 8,
-  /** Bumped after counters are written (release fence for Float64 counters). */
+  /** Bumped (and notified when WATCHERS > 0) after each commit: stats and commit waiters read it. */
   COMMIT_FENCE: 9,
+  /** Coordinator threads waiting on COMMIT_FENCE (SSE subscriptions); the worker notifies only then. */
+  WATCHERS: 10,
+  /** 1 while a purge or clear is being applied (recovery attributes lost live events to it). */
+  PURGING: 11,
+  /** The committed tail position, low 32 bits (producers settle an ack only below it; see ack-ring.ts). */
+  TAIL_LO: 12,
+  /** Fault injection for tests: the worker exits after committing this many records of a drain. */
+  CRASH_AT: 13,
+  /** Attached shared-memory readers: while > 0 the worker writes a checksum per slot. */
+  READERS: 14,
+  /** 1 once every live slot carries a checksum (readers wait for it). */
+  SUMMED: 15,
+  /** The committed tail position, high bits (written after TAIL_LO, read before it). */
+  TAIL_HI: 16,
+  /** 1 while the worker waits for a producer to read its acks (that producer then rings). */
+  STALLED: 17,
 } as const;
-const CTL_FIELDS = 10;
+const CTL_FIELDS = 20;
+
+/** Values of {@link Ctl.STATE}. */
+export const PartitionState = { RUNNING: 0, STOPPED: 1, FAILED: 2 } as const;
 
 /**
- * Counters, as Float64 (index = field * 8, one line each). The worker writes
- * them with plain stores, then bumps Ctl.COMMIT_FENCE with Atomics.store;
- * readers Atomics.load the fence first. Positions stay exact up to 2^53.
+ * Fields of a commit-record block (Float64 index within the block). The
+ * worker writes the inactive block, then flips Ctl.COMMIT_SLOT: the flip is
+ * the commit point of everything done since the last one (see commit-record.ts).
  */
-export const Cnt = {
-  /** Oldest position that may still be live; positions below are gone. */
-  HEAD_POS: 0,
+export const Commit = {
   /** Next position to assign; the newest committed event is TAIL_POS - 1. Positions start at 1. */
-  TAIL_POS: 1,
+  TAIL_POS: 0,
+  /** Oldest position that may still be live; positions below are gone. */
+  HEAD_POS: 1,
   APPENDED: 2,
   DISCARDED: 3,
   REJECTED: 4,
@@ -67,8 +90,14 @@ export const Cnt = {
   LIVE: 6,
   DUPLICATES: 7,
   CONFLICTS: 8,
+  /** Input-ring cursor after the last committed record (records before it are done). */
+  INPUT: 9,
+  /** Absolute arena byte offset where the next event's bytes go. */
+  ARENA_TAIL: 10,
+  /** Positions at or after this carry a slot checksum (0: none). */
+  SUMMED_FROM: 11,
 } as const;
-const CNT_FIELDS = 9;
+export const COMMIT_FIELDS = 12;
 
 /** Float64 gauges (index = field * 8). */
 export const Gauge = {
@@ -77,44 +106,28 @@ export const Gauge = {
 } as const;
 const GAUGE_FIELDS = 2;
 
-/** Input record header, in Int32 words from the record start (records are 8-byte aligned). */
-export const Rec = {
-  /** Total record bytes; written LAST with Atomics.store (the publish). 0 = not yet published. */
-  LENGTH: 0,
-  /** Kind and flags, see RecKind / RecFlag. */
-  KIND: 1,
-  PRODUCER: 2,
-  TICKET: 3,
-  /** Number of records in an all-or-nothing batch (on its first record), else 1. */
-  BATCH: 4,
-  KEY_LEN: 5,
-  TYPE_LEN: 6,
-  ID_LEN: 7,
-  PAYLOAD_LEN: 8,
-  /** Float64 words (index from record start / 8). */
-  F_TS: 5,
-  F_EXPECTED: 6,
-  /** First declared value (Float64 word index). */
-  F_VALUES: 7,
+/** Float64 cursors of the worker's tables (index = field); written only by the worker. */
+export const TableCursor = {
+  DIR_HEAD: 0,
+  DIR_TAIL: 1,
+  DEDUP_HEAD: 2,
+  DEDUP_TAIL: 3,
+  /** Random seed of the table hashes (two 32-bit halves stored as a number), drawn once per store. */
+  SEED: 4,
 } as const;
-/** Header bytes before the values. */
-export const REC_HEADER_BYTES = 56;
-
-export const RecKind = { EVENT: 1, PAD: 2, VOID: 3 } as const;
-export const RecFlag = { ACK: 1 << 8, EXPECTED: 1 << 9, CALLER_ID: 1 << 10 } as const;
+const TABLE_CURSOR_FIELDS = 8;
 
 /** Storage slot flags. */
 export const SlotFlag = { LIVE: 1, PURGED: 2, CALLER_ID: 4 } as const;
 
-/** Ack entry layout: 4 Float64 per entry. */
-export const ACK_FIELDS = 4;
-export const AckStatus = { OK: 1, DUPLICATE: 2, CONFLICT: 3 } as const;
+/** Most records one drain commits between two commit points (bounds the tables' slack). */
+export const DRAIN_MAX_RECORDS = 4096;
 
 /** What sizes a partition's memory. All sizes are validated by the store's options. */
 export interface PartitionGeometry {
   /** Storage slots (events) in this partition. */
   capacity: number;
-  /** Arena bytes for id + key + type + payload of stored events. */
+  /** Arena bytes for id + key + type + payload of stored events (a multiple of 8). */
   arenaBytes: number;
   /** Input ring bytes (a power of two). */
   inputBytes: number;
@@ -124,17 +137,33 @@ export interface PartitionGeometry {
   maxProducers: number;
   /** Ack entries per producer. */
   ackCapacity: number;
+  /** Caller ids remembered for idempotency (per partition). */
+  dedupWindow: number;
+  /** Keys with no live event whose last version is remembered (per partition). */
+  dormantKeys: number;
+}
+
+/** Physical entries of the key directory ring: the bound, plus what one drain or purge may add before it is trimmed. */
+export function dirSlots(g: PartitionGeometry): number {
+  return g.dormantKeys + g.capacity + DRAIN_MAX_RECORDS;
+}
+
+/** Physical entries of the dedup ring: the window, plus what one drain may add before it is trimmed. */
+export function dedupSlots(g: PartitionGeometry): number {
+  return g.dedupWindow + DRAIN_MAX_RECORDS;
 }
 
 /** Byte offsets of each region, computed once from a geometry. */
 export interface PartitionOffsets {
   ctl: number;
-  cnt: number;
+  commit: number;
   gauge: number;
+  tables: number;
   input: number;
   acks: number;
   ackStride: number;
   seq: number;
+  sum: number;
   keyId: number;
   typeId: number;
   flags: number;
@@ -148,6 +177,10 @@ export interface PartitionOffsets {
   arenaAbs: number;
   values: number;
   arena: number;
+  dirHash: number;
+  dirNum: number;
+  dedupHash: number;
+  dedupNum: number;
   total: number;
 }
 
@@ -164,13 +197,15 @@ export function partitionOffsets(g: PartitionGeometry): PartitionOffsets {
   };
   const C = g.capacity;
   const ctl = take(CTL_FIELDS * LINE_BYTES);
-  const cnt = take(CNT_FIELDS * LINE_BYTES);
+  const commit = take(2 * COMMIT_FIELDS * 8);
   const gauge = take(GAUGE_FIELDS * LINE_BYTES);
+  const tables = take(TABLE_CURSOR_FIELDS * 8);
   const input = take(g.inputBytes);
-  // Each producer's ack ring: a line for head, a line for tail, then entries.
-  const ackStride = align(2 * LINE_BYTES + g.ackCapacity * ACK_FIELDS * 8, LINE_BYTES);
+  // Each producer's ack ring: a line for head and the next ticket, a line for tail, then entries.
+  const ackStride = align(2 * LINE_BYTES + g.ackCapacity * 4 * 8, LINE_BYTES);
   const acks = take(ackStride * g.maxProducers);
   const seq = take(C * 4);
+  const sum = take(C * 4);
   const keyId = take(C * 4);
   const typeId = take(C * 4);
   const flags = take(C * 4);
@@ -184,10 +219,16 @@ export function partitionOffsets(g: PartitionGeometry): PartitionOffsets {
   const arenaAbs = take(C * 8);
   const values = take(Math.max(1, g.valueCount) * C * 8);
   const arena = take(g.arenaBytes);
+  const D = dirSlots(g);
+  const dirHash = take(D * 2 * 4);
+  const dirNum = take(D * 2 * 8);
+  const N = dedupSlots(g);
+  const dedupHash = take(N * 4 * 4);
+  const dedupNum = take(N * 2 * 8);
   const total = align(at, LINE_BYTES);
   return {
-    ctl, cnt, gauge, input, acks, ackStride, seq, keyId, typeId, flags, idLen, keyLen, typeLen,
-    payloadLen, pos, ts, ver, arenaAbs, values, arena, total,
+    ctl, commit, gauge, tables, input, acks, ackStride, seq, sum, keyId, typeId, flags, idLen, keyLen, typeLen,
+    payloadLen, pos, ts, ver, arenaAbs, values, arena, dirHash, dirNum, dedupHash, dedupNum, total,
   };
 }
 
@@ -203,14 +244,17 @@ export class PartitionMemory {
   /** Control words; index with `Ctl.X * 16` via {@link ctl}. */
   readonly i32: Int32Array;
   readonly u8: Uint8Array;
-  readonly f64: Float64Array;
-  readonly counters: Float64Array;
+  /** The two commit-record blocks, `COMMIT_FIELDS` each. */
+  readonly commit: Float64Array;
   readonly gauges: Float64Array;
+  readonly tables: Float64Array;
   /** Input ring views (Int32 / Float64 index = byte offset / 4 or / 8 from the ring start). */
   readonly inU8: Uint8Array;
   readonly inI32: Int32Array;
   readonly inF64: Float64Array;
   readonly seq: Int32Array;
+  /** Per-slot checksum, written while shared-memory readers are attached (see reader.ts). */
+  readonly sum: Int32Array;
   readonly keyId: Int32Array;
   readonly typeId: Int32Array;
   readonly flags: Int32Array;
@@ -225,6 +269,14 @@ export class PartitionMemory {
   /** Value columns, column-major: value v of slot s is `values[v * capacity + s]`. */
   readonly values: Float64Array;
   readonly arena: Uint8Array;
+  /** The arena as 32-bit words (events start 4-byte aligned; slot-checksum.ts sums them a word at a time). */
+  readonly arena32: Int32Array;
+  /** Key directory ring: hashes (2 per entry) and numbers (version, last position). */
+  readonly dirHash: Int32Array;
+  readonly dirNum: Float64Array;
+  /** Dedup ring: hashes (4 per entry) and numbers (position, version). */
+  readonly dedupHash: Int32Array;
+  readonly dedupNum: Float64Array;
   /** Byte offset of the input ring and the arena within `u8`, for `copyWithin`. */
   readonly inputBase: number;
   readonly arenaBase: number;
@@ -236,15 +288,16 @@ export class PartitionMemory {
     this.sab = sab;
     this.geometry = geometry;
     this.offsets = o;
-    this.i32 = new Int32Array(sab, o.ctl, (o.cnt - o.ctl) / 4);
+    this.i32 = new Int32Array(sab, o.ctl, CTL_FIELDS * LINE_INTS);
     this.u8 = new Uint8Array(sab);
-    this.f64 = new Float64Array(sab, 0, Math.floor(sab.byteLength / 8));
-    this.counters = new Float64Array(sab, o.cnt, (o.gauge - o.cnt) / 8);
-    this.gauges = new Float64Array(sab, o.gauge, (o.input - o.gauge) / 8);
+    this.commit = new Float64Array(sab, o.commit, 2 * COMMIT_FIELDS);
+    this.gauges = new Float64Array(sab, o.gauge, GAUGE_FIELDS * 8);
+    this.tables = new Float64Array(sab, o.tables, TABLE_CURSOR_FIELDS);
     this.inU8 = new Uint8Array(sab, o.input, geometry.inputBytes);
     this.inI32 = new Int32Array(sab, o.input, geometry.inputBytes / 4);
     this.inF64 = new Float64Array(sab, o.input, geometry.inputBytes / 8);
     this.seq = new Int32Array(sab, o.seq, C);
+    this.sum = new Int32Array(sab, o.sum, C);
     this.keyId = new Int32Array(sab, o.keyId, C);
     this.typeId = new Int32Array(sab, o.typeId, C);
     this.flags = new Int32Array(sab, o.flags, C);
@@ -258,6 +311,13 @@ export class PartitionMemory {
     this.arenaAbs = new Float64Array(sab, o.arenaAbs, C);
     this.values = new Float64Array(sab, o.values, Math.max(1, geometry.valueCount) * C);
     this.arena = new Uint8Array(sab, o.arena, geometry.arenaBytes);
+    this.arena32 = new Int32Array(sab, o.arena, geometry.arenaBytes >> 2);
+    const D = dirSlots(geometry);
+    this.dirHash = new Int32Array(sab, o.dirHash, D * 2);
+    this.dirNum = new Float64Array(sab, o.dirNum, D * 2);
+    const N = dedupSlots(geometry);
+    this.dedupHash = new Int32Array(sab, o.dedupHash, N * 4);
+    this.dedupNum = new Float64Array(sab, o.dedupNum, N * 2);
     this.inputBase = o.input;
     this.arenaBase = o.arena;
   }
@@ -272,36 +332,35 @@ export class PartitionMemory {
     return field * LINE_INTS;
   }
 
-  /** BigInt64 index of a counter. */
-  static cnt(field: number): number {
-    return field * 8;
+  /**
+   * A field of the committed state, as of the last commit point. Safe in
+   * any thread for statistics (a value may be a commit older than another).
+   */
+  committed(field: number): number {
+    const slot = Atomics.load(this.i32, Ctl.COMMIT_SLOT * LINE_INTS);
+    return this.commit[slot * COMMIT_FIELDS + field];
   }
 
-  /** Reads a counter (after an acquire load of the fence). */
-  counter(field: number): number {
-    Atomics.load(this.i32, Ctl.COMMIT_FENCE * LINE_INTS);
-    return this.counters[field * 8];
+  /**
+   * The committed tail, read from TAIL_HI then TAIL_LO. The worker stores LO
+   * then HI, so a read racing a commit can only come out lower than the
+   * truth (never higher): a safe bound for "is this position committed".
+   */
+  committedTail(): number {
+    const hi = Atomics.load(this.i32, Ctl.TAIL_HI * LINE_INTS);
+    const lo = Atomics.load(this.i32, Ctl.TAIL_LO * LINE_INTS) >>> 0;
+    return hi * 4294967296 + lo;
   }
 
-  /** Writes a counter (worker only); call {@link fence} after a group of writes. */
-  setCounter(field: number, value: number): void {
-    this.counters[field * 8] = value;
+  /** Publishes the committed tail for {@link committedTail} (worker only). */
+  publishTail(tail: number): void {
+    Atomics.store(this.i32, Ctl.TAIL_LO * LINE_INTS, tail % 4294967296 | 0);
+    Atomics.store(this.i32, Ctl.TAIL_HI * LINE_INTS, Math.floor(tail / 4294967296));
   }
 
-  /** Publishes counter writes to other threads. */
-  fence(): void {
-    Atomics.add(this.i32, Ctl.COMMIT_FENCE * LINE_INTS, 1);
-  }
-
-  /** Int32 view of producer `p`'s ack ring header: [0] = head (producer), [16] = tail (worker). */
-  ackHeader(p: number): Int32Array {
-    return new Int32Array(this.sab, this.offsets.acks + p * this.offsets.ackStride, 2 * LINE_INTS);
-  }
-
-  /** Float64 entries of producer `p`'s ack ring. */
-  ackEntries(p: number): Float64Array {
-    const g = this.geometry;
-    return new Float64Array(this.sab, this.offsets.acks + p * this.offsets.ackStride + 2 * LINE_BYTES, g.ackCapacity * ACK_FIELDS);
+  /** The partition's state (running, stopped, failed). */
+  state(): number {
+    return Atomics.load(this.i32, Ctl.STATE * LINE_INTS);
   }
 }
 

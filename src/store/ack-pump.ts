@@ -1,17 +1,24 @@
 /**
- * The producer's side of the ack rings: which append() calls wait for which
- * ticket, per partition, and the wait on the producer's bell that settles
- * them as partition workers write acks. Also wakes callers waiting for ring
- * space or ack slots (space frees as acks are read).
+ * The producer's side of the ack rings (ring/ack-ring.ts): which append()
+ * calls wait for which ticket, per partition, and the wait on the producer's
+ * bell that settles them as partition workers write acks. Also wakes callers
+ * waiting for ring space or ack slots (space frees as acks are read).
+ *
+ * A pending ticket always settles: with its ack; or, when its partition
+ * stopped (the store closed) or failed for good, with RS_ERR_CLOSED or
+ * RS_ERR_WORKER once every ack the worker wrote has been read, so a rejected
+ * append is one whose record was never committed.
  */
-import { ClosedError, ConflictError } from '../errors.js';
-import { ACK_FIELDS, AckStatus, type ControlMemory, type PartitionMemory } from '../ring/layout.js';
+import { ClosedError, ConflictError, RingstoreError } from '../errors.js';
+import { AckRingReader, AckStatus } from '../ring/ack-ring.js';
+import { Ctl, PartitionMemory, PartitionState, type ControlMemory } from '../ring/layout.js';
 import type { AppendResult } from './types.js';
 
 /** How often a waiting producer re-checks its acks without a notify. */
 const ACK_POLL_MS = 20;
 /** Idle poll ticks (no acks pending) before the poll timer is dropped: about a second. */
 const IDLE_TICKS = 50;
+const C_STALLED = PartitionMemory.ctl(Ctl.STALLED);
 
 /** The results of one append() call, settled as its acks arrive. */
 export interface Collector {
@@ -33,11 +40,17 @@ interface Pending {
 
 /** One partition's ack ring for this producer, and the tickets waiting on it. */
 interface AckLane {
-  readonly header: Int32Array;
-  readonly entries: Float64Array;
-  readonly capacity: number;
-  ticket: number;
+  readonly mem: PartitionMemory;
+  readonly reader: AckRingReader;
   readonly pending: Map<number, Pending>;
+}
+
+/** The error of a partition that will commit nothing more, or undefined while it runs. */
+export function partitionGone(mem: PartitionMemory, partition: number): RingstoreError | undefined {
+  const state = mem.state();
+  if (state === PartitionState.RUNNING) return undefined;
+  if (state === PartitionState.STOPPED) return new ClosedError('the store was closed while the append was pending');
+  return new RingstoreError('RS_ERR_WORKER', `partition ${partition} failed for good (its worker kept dying); the append was not committed`, { partition });
 }
 
 /** Tracks the tickets of one producer and settles them from its ack rings. */
@@ -45,24 +58,22 @@ export class AckPump {
   private readonly lanes: AckLane[];
   private readonly bell: number;
   private readonly i32: Int32Array;
+  /** Rings partition p's worker if it stalled waiting for this producer to read acks. */
+  private readonly wakeWorker: (p: number) => void;
   private total = 0;
   private pumping = false;
-  private closed = false;
+  private stopped = false;
   private idleTicks = 0;
   /** Poll timer; also what keeps the process alive while acks are pending (see start()). */
   private poll: ReturnType<typeof setInterval> | undefined;
   private spaceWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
 
-  constructor(mems: readonly PartitionMemory[], ctl: ControlMemory, producerId: number) {
-    this.lanes = mems.map((mem) => ({
-      header: mem.ackHeader(producerId),
-      entries: mem.ackEntries(producerId),
-      capacity: mem.geometry.ackCapacity,
-      ticket: 0,
-      pending: new Map(),
-    }));
+  constructor(mems: readonly PartitionMemory[], ctl: ControlMemory, producerId: number, wakeWorker: (p: number) => void) {
+    this.lanes = mems.map((mem) => ({ mem, reader: new AckRingReader(mem, producerId), pending: new Map() }));
     this.bell = ctl.bellIndex(producerId);
     this.i32 = ctl.i32;
+    this.wakeWorker = wakeWorker;
   }
 
   /** Appends pending a commit, over all partitions. */
@@ -70,20 +81,20 @@ export class AckPump {
     return this.total;
   }
 
-  /** Whether `acks` more tickets fit in partition `p`'s ack ring. */
+  /** Whether `acks` more tickets fit in partition `p`'s ack ring (one entry always stays free). */
   hasRoom(p: number, acks: number): boolean {
     const lane = this.lanes[p];
-    return lane.pending.size + acks <= lane.capacity;
+    return lane.pending.size + acks <= lane.reader.capacity - 1;
   }
 
   /** Registers result `index` of `collector` as waiting on partition `p`; returns its ticket. */
   track(p: number, collector: Collector, index: number, id: string, key: string, expected: number): number {
     const lane = this.lanes[p];
-    lane.ticket = (lane.ticket + 1) | 0;
-    lane.pending.set(lane.ticket, { collector, index, id, key, expected });
+    const ticket = lane.reader.nextTicket();
+    lane.pending.set(ticket, { collector, index, id, key, expected });
     this.total++;
     this.start();
-    return lane.ticket;
+    return ticket;
   }
 
   /** Resolves once some ack was read (ring space or ack slots may be free), or after 1 ms. */
@@ -96,25 +107,24 @@ export class AckPump {
     });
   }
 
-  /** Rejects everything pending with `reason`; later waits end at once. */
-  close(reason: Error = new ClosedError('the store was closed while the append was pending')): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const lane of this.lanes) {
-      for (const p of lane.pending.values()) {
-        if (!p.collector.done) {
-          p.collector.done = true;
-          p.collector.reject(reason);
-        }
-      }
-      lane.pending.clear();
-    }
-    this.total = 0;
+  /** Resolves once nothing is pending. */
+  whenIdle(): Promise<void> {
+    if (this.total === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.start();
+    });
+  }
+
+  /** Stops the pump and its timer (call once nothing is pending). */
+  stop(): void {
+    this.stopped = true;
     this.releaseSpaceWaiters();
     clearInterval(this.poll);
     this.poll = undefined;
     // End a wait in progress, so the pump (and what it holds) is not left waiting forever.
-    this.ring();
+    Atomics.add(this.i32, this.bell, 1);
+    Atomics.notify(this.i32, this.bell);
   }
 
   private ring(): void {
@@ -123,7 +133,7 @@ export class AckPump {
   }
 
   private start(): void {
-    if (this.pumping || this.closed) return;
+    if (this.pumping || this.stopped) return;
     this.pumping = true;
     // Atomics.waitAsync does not keep the process alive by itself: the poll timer is ref'd
     // while acks are pending. It also re-rings the bell every ACK_POLL_MS, in place of a wait
@@ -146,10 +156,11 @@ export class AckPump {
   /** Waits on the bell and settles acks until nothing is pending. */
   private async pump(): Promise<void> {
     try {
-      while (!this.closed && (this.total > 0 || this.spaceWaiters.length > 0)) {
+      while (!this.stopped && (this.total > 0 || this.spaceWaiters.length > 0)) {
         const seen = Atomics.load(this.i32, this.bell);
         this.drain();
         this.releaseSpaceWaiters();
+        if (this.total === 0) this.releaseIdleWaiters();
         if (this.total === 0 && this.spaceWaiters.length === 0) break;
         const r = Atomics.waitAsync(this.i32, this.bell, seen);
         if (r.async) await r.value;
@@ -167,36 +178,52 @@ export class AckPump {
     for (const w of waiters) w();
   }
 
-  /** Settles every ack the workers wrote for this producer. */
+  private releaseIdleWaiters(): void {
+    if (this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Settles every ack the workers wrote (and committed) for this producer. */
   private drain(): void {
     for (let p = 0; p < this.lanes.length; p++) {
       const lane = this.lanes[p];
-      if (lane.pending.size === 0) continue;
-      const hdr = lane.header;
-      const head = Atomics.load(hdr, 0);
-      const tail = Atomics.load(hdr, 16);
-      const cap = lane.capacity;
-      const e = lane.entries;
-      for (let i = head; i !== tail; i = (i + 1) % cap) {
-        const o = i * ACK_FIELDS;
-        const ticket = e[o] | 0;
+      if (lane.pending.size === 0 && lane.reader.unread() === 0) continue;
+      // The state is read before the acks: acks written before a stop or failure are read below.
+      const gone = lane.pending.size > 0 ? partitionGone(lane.mem, p) : undefined;
+      const read = lane.reader.drain((ticket, status, position, version) => {
         const pending = lane.pending.get(ticket);
-        if (pending === undefined) continue; // a re-sent ack after a worker restart
+        if (pending === undefined) return; // a re-sent ack after a worker restart
         lane.pending.delete(ticket);
         this.total--;
-        settle(pending, e[o + 1], p, e[o + 2], e[o + 3]);
+        settle(pending, status, p, position, version);
+      });
+      if (read > 0 && Atomics.load(lane.mem.i32, C_STALLED) === 1) this.wakeWorker(p);
+      if (gone !== undefined && lane.pending.size > 0) {
+        for (const pending of lane.pending.values()) fail(pending.collector, gone);
+        this.total -= lane.pending.size;
+        lane.pending.clear();
       }
-      Atomics.store(hdr, 0, tail);
     }
   }
+}
+
+function fail(c: Collector, err: Error): void {
+  if (c.done) return;
+  c.done = true;
+  c.reject(err);
 }
 
 function settle(p: Pending, status: number, partition: number, position: number, version: number): void {
   const c = p.collector;
   if (c.done) return;
   if (status === AckStatus.CONFLICT) {
-    c.done = true;
-    c.reject(new ConflictError(p.key, p.expected, version));
+    fail(c, new ConflictError(p.key, p.expected, version));
+    return;
+  }
+  if (status === AckStatus.TOO_LARGE) {
+    fail(c, new RingstoreError('RS_ERR_EVENT_TOO_LARGE', 'the event does not fit in the partition arena', { partition }));
     return;
   }
   c.results[p.index] = { id: p.id, partition, position, version, duplicate: status === AckStatus.DUPLICATE };

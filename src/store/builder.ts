@@ -1,5 +1,5 @@
 import type { EventStore } from './event-store.js';
-import type { EventStoreOptions, Selector, WindowOptions } from './options.js';
+import type { CapacityInfo, EventStoreOptions, Selector, WindowOptions } from './options.js';
 import type { StoredEvent } from './types.js';
 
 /**
@@ -61,12 +61,42 @@ export class EventStoreBuilder<T> {
     return this;
   }
 
+  withDormantKeys(keys: number): this {
+    this.options.dormantKeys = keys;
+    return this;
+  }
+
+  withMaxEventBytes(bytes: number): this {
+    this.options.maxEventBytes = bytes;
+    return this;
+  }
+
+  withInputBytes(bytes: number): this {
+    this.options.inputBytes = bytes;
+    return this;
+  }
+
+  withMaxProducers(producers: number): this {
+    this.options.maxProducers = producers;
+    return this;
+  }
+
+  withLogger(logger: NonNullable<EventStoreOptions<T>['logger']>): this {
+    this.options.logger = logger;
+    return this;
+  }
+
+  withName(name: string): this {
+    this.options.name = name;
+    return this;
+  }
+
   onDiscarded(callback: (events: StoredEvent<T>[]) => void): this {
     this.options.onDiscarded = callback;
     return this;
   }
 
-  onCapacityReached(callback: (info: { partition: number; capacity: number }) => void): this {
+  onCapacityReached(callback: (info: CapacityInfo) => void): this {
     this.options.onCapacityReached = callback;
     return this;
   }

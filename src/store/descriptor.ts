@@ -1,4 +1,5 @@
 import { RingstoreError } from '../errors.js';
+import { AckRingReader } from '../ring/ack-ring.js';
 import { ControlMemory, PartitionMemory, type PartitionGeometry } from '../ring/layout.js';
 import type { Selector } from './options.js';
 import { Producer } from './producer.js';
@@ -32,14 +33,16 @@ export interface AttachSelectors<T> {
   values?: Record<string, Selector<T, number>>;
 }
 
-/** Takes a free producer slot (CAS on its ownership word) and resets its ack rings. */
+/**
+ * Takes a free producer slot (CAS on its ownership word) and empties its ack
+ * rings. A slot is freed only once its previous owner's appends all settled,
+ * and tickets continue from the slot's last one, so nothing the previous
+ * owner waited for can reach the new owner (ring/ack-ring.ts).
+ */
 export function claimProducerSlot(ctl: ControlMemory, mems: PartitionMemory[]): number {
   for (let p = 0; p < ctl.maxProducers; p++) {
     if (Atomics.compareExchange(ctl.i32, ctl.ownerIndex(p), 0, 1) === 0) {
-      for (const m of mems) {
-        const h = m.ackHeader(p);
-        Atomics.store(h, 0, Atomics.load(h, 16));
-      }
+      for (const m of mems) new AckRingReader(m, p).skipAll();
       return p;
     }
   }
@@ -60,11 +63,19 @@ export class AttachedProducer<T> extends Producer<T> {
     this.control = ctl;
   }
 
-  /** Rejects pending appends and frees the producer slot. */
-  override close(): void {
-    super.close();
-    releaseProducerSlot(this.control, this.id);
+  /**
+   * Stops taking appends, waits until every accepted one settled, then frees
+   * the producer slot for another thread.
+   */
+  override async close(): Promise<void> {
+    await super.close();
+    if (!this.released) {
+      this.released = true;
+      releaseProducerSlot(this.control, this.id);
+    }
   }
+
+  private released = false;
 }
 
 export function attachProducer<T>(d: EventStoreDescriptor, given: AttachSelectors<T> = {}): AttachedProducer<T> {

@@ -3,7 +3,9 @@ import type { EvictedEvent } from '../partition/committer.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
 import type { GroupColumns, Partial, PackedEvents } from '../partition/partition-queries.js';
 import type { PartitionEvent } from '../partition/partition-worker.js';
-import { Cnt, ControlMemory, Ctl, Gauge, PartitionMemory } from '../ring/layout.js';
+import { Commit, ControlMemory, Ctl, Gauge, PartitionMemory } from '../ring/layout.js';
+import { hashKey } from '../partition/hash.js';
+import { CommitWatch } from './commit-watch.js';
 import { EventStoreBuilder } from './builder.js';
 import { attachProducer, claimProducerSlot, type AttachSelectors, type EventStoreDescriptor } from './descriptor.js';
 import { mergePacked } from './merge.js';
@@ -38,6 +40,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
   private readonly ctl: ControlMemory;
   private readonly producer: Producer<T>;
   private readonly handles: PartitionHandle[];
+  private readonly watch: CommitWatch;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -57,15 +60,15 @@ export class EventStore<T = unknown> implements AsyncDisposable {
           this.ctl,
           {
             partition: i,
-            dedupWindow: o.dedupWindow,
             window: o.window && { bucketMs: o.window.bucketMs, buckets: o.window.buckets },
             captureEvictions: o.onDiscarded !== undefined,
           },
           (e) => this.onPartitionEvent(i, e),
-          (err) => this.producer.close(err),
+          { store: o.name },
           o.logger,
         ),
     );
+    this.watch = new CommitWatch(this.mems);
   }
 
   /** Creates a store and starts its partition workers. Throws `RS_ERR_INVALID_OPTION` on bad options. */
@@ -131,6 +134,40 @@ export class EventStore<T = unknown> implements AsyncDisposable {
   /** Effective total capacity (per-partition capacity × partitions). */
   get capacity(): number {
     return this.options.capacityPerPartition * this.options.partitions;
+  }
+
+  /** The partition `key` routes to (the same in every process: a stable hash). */
+  partitionOf(key: string | number): number {
+    if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
+      throw invalidArgument('key must be a string or a finite number');
+    }
+    return hashKey(String(key)) % this.options.partitions;
+  }
+
+  /**
+   * Commits of partition `p` so far (a counter): pass it to {@link waitForCommit}
+   * to wait for anything committed after you read the store.
+   */
+  commitCount(partition: number): number {
+    this.checkPartition(partition);
+    return Atomics.load(this.mems[partition].i32, PartitionMemory.ctl(Ctl.COMMIT_FENCE));
+  }
+
+  /**
+   * Resolves true once partition `p` commits after `since` (a value of
+   * {@link commitCount}), at once if it already did, or false after
+   * `timeoutMs`. One shared wait per partition, however many callers: the
+   * way to follow a key without polling.
+   */
+  waitForCommit(partition: number, since: number, timeoutMs = 1000): Promise<boolean> {
+    this.assertOpen();
+    this.checkPartition(partition);
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw invalidArgument('timeoutMs must be a non-negative number');
+    return this.watch.wait(partition, since, timeoutMs);
+  }
+
+  private checkPartition(p: number): void {
+    if (!Number.isInteger(p) || p < 0 || p >= this.handles.length) throw invalidArgument(`no partition ${String(p)}`);
   }
 
   /** See {@link Producer.tryAppend}. */
@@ -331,17 +368,24 @@ export class EventStore<T = unknown> implements AsyncDisposable {
 
   /**
    * Window aggregate of a declared value from the time buckets, in
-   * O(buckets): whole buckets whose start lies in [from, to] (default: the
-   * configured window ending now). Needs the `window` option.
+   * O(buckets). Without a range, each partition's window as in the
+   * reference: [newest - sizeMs, newest], both inclusive, where newest is
+   * the newest timestamp the partition has seen. With `from`/`to` (ms,
+   * inclusive; a missing end is taken from the window), the buckets kept
+   * that overlap [from, to]. Granularity is one bucket (`bucketMs`): every
+   * event of a bucket that overlaps the range is counted. Needs the `window`
+   * option.
    */
   async windowAggregate(value: string, range: { from?: number; to?: number } = {}): Promise<WindowAggregate> {
     const v = this.valueIndex(value);
     const w = this.options.window;
     if (w === null) throw new RingstoreError('RS_ERR_WINDOW_DISABLED', 'windowAggregate needs the window option');
     this.assertOpen();
-    const to = range.to ?? Date.now();
-    const from = range.from ?? to - w.sizeMs + 1;
-    if (!Number.isFinite(from) || !Number.isFinite(to)) throw invalidArgument('from and to must be finite numbers');
+    if (range === null || typeof range !== 'object') throw invalidArgument('range must be an object');
+    const anchored = range.from === undefined && range.to === undefined;
+    const to = anchored ? null : range.to ?? Infinity;
+    const from = anchored ? null : range.from ?? -Infinity;
+    if ((from !== null && Number.isNaN(from)) || (to !== null && Number.isNaN(to))) throw invalidArgument('from and to must be numbers');
     const parts = await Promise.all(this.handles.map((h) => h.call<{ count: number; perValue: Partial[] }>('window', from, to)));
     let count = 0;
     let sum = 0;
@@ -377,17 +421,17 @@ export class EventStore<T = unknown> implements AsyncDisposable {
   get stats(): StoreStats {
     const partitions: PartitionStats[] = this.mems.map((m, i) => {
       const last = m.gauges[Gauge.LAST_APPEND_MS * 8];
-      const discarded = m.counter(Cnt.DISCARDED);
-      const live = m.counter(Cnt.LIVE);
-      const purged = m.counter(Cnt.PURGED);
+      const discarded = m.committed(Commit.DISCARDED);
+      const live = m.committed(Commit.LIVE);
+      const purged = m.committed(Commit.PURGED);
       return {
         partition: i,
-        appended: m.counter(Cnt.APPENDED),
+        appended: m.committed(Commit.APPENDED),
         committed: live + discarded + purged,
         discarded,
-        rejected: m.counter(Cnt.REJECTED),
-        duplicates: m.counter(Cnt.DUPLICATES),
-        conflicts: m.counter(Cnt.CONFLICTS),
+        rejected: m.committed(Commit.REJECTED),
+        duplicates: m.committed(Commit.DUPLICATES),
+        conflicts: m.committed(Commit.CONFLICTS),
         purged,
         live,
         capacity: m.geometry.capacity,
@@ -395,6 +439,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
         appendsPerSecond: m.gauges[Gauge.RATE * 8],
         lastAppendTime: last > 0 ? last : null,
         restarts: this.handles[i].restarts,
+        failed: this.handles[i].failure !== undefined,
       };
     });
     const sum = (f: keyof PartitionStats): number => partitions.reduce((a, p) => a + (p[f] as number), 0);
@@ -417,17 +462,24 @@ export class EventStore<T = unknown> implements AsyncDisposable {
     };
   }
 
-  /** Kills partition `p`'s worker abruptly (tests and chaos drills); it restarts on the same memory. */
-  async crashPartition(p: number): Promise<void> {
-    if (!Number.isInteger(p) || p < 0 || p >= this.handles.length) throw invalidArgument(`no partition ${p}`);
-    await this.handles[p].crash();
+  /**
+   * Kills partition `p`'s worker abruptly (tests and chaos drills); it
+   * restarts on the same memory. With `afterRecords`, the worker dies in its
+   * next drain once it has committed that many records, before the drain's
+   * commit point (a crash in the middle of a batch).
+   */
+  async crashPartition(p: number, opts: { afterRecords?: number } = {}): Promise<void> {
+    this.checkPartition(p);
+    const n = opts.afterRecords;
+    if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw invalidArgument('afterRecords must be a positive integer');
+    await this.handles[p].crash(n);
   }
 
   private onPartitionEvent(partition: number, e: PartitionEvent): void {
     const o = this.options;
     try {
       if (e.type === 'evicted' && o.onDiscarded) o.onDiscarded(e.events.map((x) => this.fromEvicted(partition, x)));
-      else if (e.type === 'full' && o.onCapacityReached) o.onCapacityReached({ partition, capacity: o.capacityPerPartition });
+      else if (e.type === 'full' && o.onCapacityReached) o.onCapacityReached({ partition, capacity: o.capacityPerPartition, reason: e.reason });
     } catch (err) {
       o.logger?.error({ err, partition }, `${e.type === 'full' ? 'onCapacityReached' : 'onDiscarded'} callback threw`);
     }
@@ -448,8 +500,10 @@ export class EventStore<T = unknown> implements AsyncDisposable {
     this.closed = true;
     this.closing = (async () => {
       Atomics.store(this.ctl.i32, this.ctl.closedIndex, 1);
+      // Workers commit what was published, then say they stopped; the producer settles on that.
       await Promise.all(this.handles.map((h) => h.close()));
-      this.producer.close();
+      await this.producer.close();
+      this.watch.close();
     })();
     return this.closing;
   }

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { invalidOption } from '../errors.js';
-import { REC_HEADER_BYTES, type PartitionGeometry } from '../ring/layout.js';
+import type { PartitionGeometry } from '../ring/layout.js';
+import { REC_HEADER_BYTES } from '../ring/record.js';
 import type { StoredEvent } from './types.js';
 
 /** A selector: a property path (`'amount'`, `'meta.ts'`) or a function of the event. */
@@ -21,9 +22,17 @@ export interface EventStoreOptions<T> {
   capacity?: number;
   /** Partition (and worker thread) count; default `os.availableParallelism()`. */
   partitions?: number;
-  /** Total arena bytes for encoded events, split across partitions (default 256 bytes per event of capacity). */
+  /**
+   * Total arena bytes for stored events (id, key, type and JSON), split across partitions (default 256 bytes
+   * per event of capacity). When events are larger on average, the arena fills before the slots and the
+   * oldest events are evicted to make room (reported like slot evictions, with reason `'bytes'`).
+   */
   payloadBytes?: number;
-  /** Largest encoded event accepted (default min(64 KiB, arena per partition)). */
+  /**
+   * Largest encoded event (JSON bytes) accepted (default min(64 KiB, arena per partition - 32)). An event
+   * must also fit in a partition's arena together with its id, key and type, or it is refused with
+   * `RS_ERR_EVENT_TOO_LARGE`: an event is stored whole or not at all.
+   */
   maxEventBytes?: number;
   /** Routing key; events without a key are spread round-robin. */
   key?: Selector<T, string | number>;
@@ -35,18 +44,43 @@ export interface EventStoreOptions<T> {
   values?: Record<string, Selector<T, number>>;
   /** Time-bucket window for O(buckets) window aggregates. */
   window?: WindowOptions;
-  /** Caller-supplied event ids remembered per partition for idempotency (default 100,000). */
+  /**
+   * Caller-supplied event ids remembered per partition for idempotency (default 100,000): a retry with an id
+   * among the last `dedupWindow` ids of its partition is answered with the first result. Ids are scoped by
+   * key. The window lives in shared memory, so a worker restart keeps it (about 40 bytes per id).
+   */
   dedupWindow?: number;
+  /**
+   * Keys with no live event left whose last version is remembered, in total (default: `capacity`). A key
+   * written again later continues from its version; a key forgotten beyond this bound (the one that went
+   * quiet longest ago goes first) starts again at version 1. About 16 bytes per key, in shared memory.
+   */
+  dormantKeys?: number;
   /** Producer slots: the coordinator plus attached producers (default 16). */
   maxProducers?: number;
   /** Input ring bytes per partition, a power of two (default 1 MiB, at least 4 max-size records). */
   inputBytes?: number;
   /** Receives evicted events, in batches, oldest first. Exceptions are caught and logged. */
   onDiscarded?: (events: StoredEvent<T>[]) => void;
-  /** Fires once each time a partition becomes full (and again after it drained below capacity). */
-  onCapacityReached?: (info: { partition: number; capacity: number }) => void;
+  /**
+   * Fires once each time a partition becomes full (and again after a purge or clear made room): when its
+   * slots are all live (`reason: 'slots'`), or when its arena must evict a live event to make room for a new
+   * one before the slots are full (`reason: 'bytes'`: events are larger than `payloadBytes / capacity`).
+   */
+  onCapacityReached?: (info: CapacityInfo) => void;
   /** Structured logger (default: silent). */
   logger?: Logger;
+  /** A name for logs and worker thread names (`rs-<name>-p<N>` in `top -H`); default `store`. */
+  name?: string;
+}
+
+/** What `onCapacityReached` receives. */
+export interface CapacityInfo {
+  partition: number;
+  /** Slots of the partition. */
+  capacity: number;
+  /** What filled up: every slot holds a live event, or the arena bytes ran out first. */
+  reason: 'slots' | 'bytes';
 }
 
 /** Options after validation and defaults: what the store and its workers run on. */
@@ -59,6 +93,7 @@ export interface ResolvedOptions<T> {
   maxProducers: number;
   ackCapacity: number;
   dedupWindow: number;
+  dormantKeysPerPartition: number;
   valueNames: string[];
   window: { sizeMs: number; bucketMs: number; buckets: number } | null;
   selectors: {
@@ -68,14 +103,17 @@ export interface ResolvedOptions<T> {
     values: Selector<T, number>[];
   };
   onDiscarded: ((events: StoredEvent<T>[]) => void) | undefined;
-  onCapacityReached: ((info: { partition: number; capacity: number }) => void) | undefined;
+  onCapacityReached: ((info: CapacityInfo) => void) | undefined;
   logger: Logger | undefined;
+  name: string;
 }
 
 const isPositiveInt = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0;
 const isPow2 = (n: number): boolean => (n & (n - 1)) === 0;
 const MAX_SLOTS = 1 << 28;
 const ACK_CAPACITY = 8192;
+/** Arena bytes an event needs besides its JSON, at least: a generated id (26) and alignment. */
+const ARENA_OVERHEAD = 32;
 
 function checkInt(name: string, value: unknown, min = 1, max = Number.MAX_SAFE_INTEGER): void {
   if (value === undefined) return;
@@ -102,6 +140,7 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
   checkInt('payloadBytes', options.payloadBytes, 1, 2 ** 40);
   checkInt('maxEventBytes', options.maxEventBytes, 1, 1 << 26);
   checkInt('dedupWindow', options.dedupWindow, 1, 1 << 26);
+  if (options.dormantKeys !== undefined && options.dormantKeys !== 0) checkInt('dormantKeys', options.dormantKeys, 1, 1 << 28);
   checkInt('maxProducers', options.maxProducers, 1, 1024);
   checkInt('inputBytes', options.inputBytes, 4096, 1 << 30);
   if (options.inputBytes !== undefined && !isPow2(options.inputBytes)) {
@@ -120,6 +159,9 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
   if (options.onCapacityReached !== undefined && typeof options.onCapacityReached !== 'function') {
     throw invalidOption('options.onCapacityReached must be a function');
   }
+  if (options.name !== undefined && (typeof options.name !== 'string' || !/^[\w.-]{1,32}$/.test(options.name))) {
+    throw invalidOption('options.name must be 1 to 32 letters, digits, _, . or -', { option: 'name' });
+  }
 
   const partitions = options.partitions ?? os.availableParallelism();
   const capacity = options.capacity ?? 65_536 * partitions;
@@ -131,11 +173,12 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
   // Rounded up, so the store holds at least what was asked; stats report the effective total.
   const capacityPerPartition = Math.ceil(capacity / partitions);
   const payloadBytes = options.payloadBytes ?? capacity * 256;
-  const arenaPerPartition = Math.floor(payloadBytes / partitions);
-  const maxEventBytes = options.maxEventBytes ?? Math.min(64 * 1024, arenaPerPartition);
-  if (arenaPerPartition < 64 || maxEventBytes > arenaPerPartition) {
+  // A multiple of 8: arena records start 4-byte aligned (slot checksums sum words).
+  const arenaPerPartition = Math.floor(payloadBytes / partitions / 8) * 8;
+  const maxEventBytes = options.maxEventBytes ?? Math.min(64 * 1024, arenaPerPartition - ARENA_OVERHEAD);
+  if (arenaPerPartition < 64 || maxEventBytes + ARENA_OVERHEAD > arenaPerPartition) {
     throw invalidOption(
-      `options.payloadBytes gives ${arenaPerPartition} arena bytes per partition, too small for one event of maxEventBytes (${maxEventBytes}); each partition needs at least 64 and at least maxEventBytes`,
+      `options.payloadBytes gives ${arenaPerPartition} arena bytes per partition, too small for one event of maxEventBytes (${maxEventBytes}) with its id; each partition needs at least 64 and at least maxEventBytes + ${ARENA_OVERHEAD}`,
       { option: 'payloadBytes' },
     );
   }
@@ -173,6 +216,7 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
     maxProducers: options.maxProducers ?? 16,
     ackCapacity: ACK_CAPACITY,
     dedupWindow: options.dedupWindow ?? 100_000,
+    dormantKeysPerPartition: Math.ceil((options.dormantKeys ?? capacity) / partitions),
     valueNames,
     window,
     selectors: Object.freeze({
@@ -184,11 +228,14 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
     onDiscarded: options.onDiscarded,
     onCapacityReached: options.onCapacityReached,
     logger: options.logger,
+    name: options.name ?? 'store',
   });
 }
 
 /** The memory geometry of each partition. */
-export function geometryOf(o: Pick<ResolvedOptions<unknown>, 'capacityPerPartition' | 'arenaPerPartition' | 'inputBytes' | 'valueNames' | 'maxProducers' | 'ackCapacity'>): PartitionGeometry {
+export function geometryOf(
+  o: Pick<ResolvedOptions<unknown>, 'capacityPerPartition' | 'arenaPerPartition' | 'inputBytes' | 'valueNames' | 'maxProducers' | 'ackCapacity' | 'dedupWindow' | 'dormantKeysPerPartition'>,
+): PartitionGeometry {
   return {
     capacity: o.capacityPerPartition,
     arenaBytes: o.arenaPerPartition,
@@ -196,5 +243,7 @@ export function geometryOf(o: Pick<ResolvedOptions<unknown>, 'capacityPerPartiti
     valueCount: o.valueNames.length,
     maxProducers: o.maxProducers,
     ackCapacity: o.ackCapacity,
+    dedupWindow: o.dedupWindow,
+    dormantKeys: o.dormantKeysPerPartition,
   };
 }

@@ -1,19 +1,19 @@
 import { ClosedError, RingstoreError, invalidArgument } from '../errors.js';
 import { InputWriter } from '../ring/input-writer.js';
-import { ControlMemory, PartitionMemory, REC_HEADER_BYTES, Rec, RecFlag, RecKind } from '../ring/layout.js';
-import { writeUtf8 } from '../ring/utf8.js';
+import { ControlMemory, DRAIN_MAX_RECORDS, PartitionMemory } from '../ring/layout.js';
+import { RecFlag, recordBytes, writeRecord, type RecordFields } from '../ring/record.js';
 import { hashKey } from '../partition/hash.js';
 import { MonotonicUlid } from '../streams/ulid.js';
-import { AckPump, type Collector } from './ack-pump.js';
+import { AckPump, partitionGone, type Collector } from './ack-pump.js';
 import type { Selector } from './options.js';
 import { compileSelector } from './selectors.js';
 import type { AppendOptions, AppendResult, TryAppendOptions } from './types.js';
 
-const encoder = new TextEncoder();
 const MAX_KEY = 1024;
 const MAX_TYPE = 256;
 const MAX_ID = 256;
-const align8 = (n: number): number => (n + 7) & ~7;
+/** Bytes of an id the worker assigns (a ULID) when the record carries none. */
+const GENERATED_ID_BYTES = 26;
 
 /** What a producer needs to encode events: everything but the memory. */
 export interface ProducerSpec<T> {
@@ -38,9 +38,6 @@ interface Planned {
   type: string;
   ts: number;
   json: string;
-  jsonBytes: number;
-  keyBytes: number;
-  typeBytes: number;
   /** The call's values array; this event's are at [valsAt, valsAt + valueCount). */
   vals: Float64Array;
   valsAt: number;
@@ -70,8 +67,12 @@ export class Producer<T> {
   private readonly vals: Float64Array;
   private readonly ulid = new MonotonicUlid();
   private roundRobin = 0;
-  private readonly acks: AckPump;
+  protected readonly acks: AckPump;
   private closed = false;
+  private closing: Promise<void> | undefined;
+  /** Calls accepted and still writing records (close waits for them). */
+  private writing = 0;
+  private writtenWaiters: (() => void)[] = [];
   // Fields of the event being encoded (kept on the instance: no per-call allocation).
   private curKey = '';
   private curType = '';
@@ -80,14 +81,15 @@ export class Producer<T> {
   private curJsonBytes = 0;
   private curKeyBytes = 0;
   private curTypeBytes = 0;
+  private readonly rec: RecordFields;
   private readonly valueCount: number;
-  private readonly fixedBytes: number;
+  private readonly arenaBytes: number;
 
   constructor(mems: PartitionMemory[], ctl: ControlMemory, producerId: number, spec: ProducerSpec<T>) {
     this.id = producerId;
     this.spec = spec;
     this.lanes = mems.map((mem, index) => ({ index, writer: new InputWriter(mem), mem }));
-    this.acks = new AckPump(mems, ctl, producerId);
+    this.acks = new AckPump(mems, ctl, producerId, (p) => this.lanes[p].writer.wakeNow());
     const s = spec.selectors;
     this.keyOf = s.key === undefined ? undefined : compileSelector(s.key);
     this.tsOf = s.timestamp === undefined ? undefined : compileSelector(s.timestamp);
@@ -95,7 +97,11 @@ export class Producer<T> {
     this.valueOf = s.values.map((v) => compileSelector(v));
     this.vals = new Float64Array(Math.max(1, s.values.length));
     this.valueCount = s.values.length;
-    this.fixedBytes = REC_HEADER_BYTES + s.values.length * 8;
+    this.arenaBytes = mems[0].geometry.arenaBytes;
+    this.rec = {
+      kindFlags: 0, producer: producerId, ticket: 0, batch: 1, expected: -1, ts: 0, vals: this.vals, valsAt: 0,
+      id: '', key: '', type: '', json: '',
+    };
   }
 
   /**
@@ -109,6 +115,9 @@ export class Producer<T> {
     if (id !== undefined) checkId(id);
     const partition = this.prepare(event, opts?.partition);
     const lane = this.lanes[partition];
+    const gone = partitionGone(lane.mem, partition);
+    if (gone !== undefined) throw gone;
+    this.checkFits(id === undefined ? GENERATED_ID_BYTES : utf8Length(id));
     const need = this.recordBytes(id ?? '');
     const off = lane.writer.claim(need);
     if (off < 0) {
@@ -116,7 +125,7 @@ export class Producer<T> {
       return false;
     }
     const flags = id === undefined ? 0 : RecFlag.CALLER_ID;
-    if (!this.writeRecord(lane, off, need, flags, 0, 1, -1, id ?? '')) {
+    if (!this.write(lane, off, need, flags, 0, 1, -1, id ?? '', this.vals, 0)) {
       this.exactSizes();
       const exact = this.recordBytes(id ?? '');
       const again = lane.writer.claim(exact);
@@ -125,7 +134,7 @@ export class Producer<T> {
         lane.writer.countRefused();
         return false;
       }
-      this.writeRecord(lane, again, exact, flags, 0, 1, -1, id ?? '');
+      this.write(lane, again, exact, flags, 0, 1, -1, id ?? '', this.vals, 0);
     }
     lane.writer.wake();
     return true;
@@ -148,6 +157,9 @@ export class Producer<T> {
     }
     const ids = normaliseIds(opts.id, events.length, single);
     if (events.length === 0) return [];
+    if (expected !== undefined && events.length > DRAIN_MAX_RECORDS) {
+      throw invalidArgument(`a conditional batch holds at most ${DRAIN_MAX_RECORDS} events; split it`, { events: events.length });
+    }
 
     // Encode-time validation happens for every event before anything is written.
     const plan: Planned[] = new Array(events.length);
@@ -160,11 +172,11 @@ export class Producer<T> {
       this.exactSizes();
       const caller = ids !== undefined;
       const id = caller ? ids[i] : this.ulid.next(now);
+      this.checkFits(utf8Length(id));
       for (let v = 0; v < V; v++) vals[i * V + v] = this.vals[v];
       plan[i] = {
         partition, key: this.curKey, id, caller, need: this.recordBytes(id),
-        type: this.curType, ts: this.curTs, json: this.curJson, jsonBytes: this.curJsonBytes, keyBytes: this.curKeyBytes,
-        typeBytes: this.curTypeBytes, vals, valsAt: i * V,
+        type: this.curType, ts: this.curTs, json: this.curJson, vals, valsAt: i * V,
       };
     }
     if (expected !== undefined && plan.some((p) => p.key !== plan[0].key || p.partition !== plan[0].partition)) {
@@ -173,7 +185,9 @@ export class Producer<T> {
 
     return new Promise<AppendResult | AppendResult[]>((resolve, reject) => {
       const collector: Collector = { results: new Array(events.length), remaining: events.length, done: false, single, resolve, reject };
-      void this.enqueue(plan, collector, expected).catch((err: Error) => {
+      this.writing++;
+      this.enqueue(plan, collector, expected).then(this.written, (err: Error) => {
+        this.written();
         if (!collector.done) {
           collector.done = true;
           reject(err);
@@ -182,12 +196,16 @@ export class Producer<T> {
     });
   }
 
+  /** One accepted call finished writing its records. */
+  private readonly written = (): void => {
+    if (--this.writing > 0 || this.writtenWaiters.length === 0) return;
+    const waiters = this.writtenWaiters;
+    this.writtenWaiters = [];
+    for (const w of waiters) w();
+  };
+
   /** Writes a planned append, waiting for ring space or ack slots as needed. */
-  private async enqueue(
-    plan: Planned[],
-    collector: Collector,
-    expected: number | undefined,
-  ): Promise<void> {
+  private async enqueue(plan: Planned[], collector: Collector, expected: number | undefined): Promise<void> {
     if (expected !== undefined) {
       // All-or-nothing: one claim, the first record carries the batch size and the precondition.
       const lane = this.lanes[plan[0].partition];
@@ -202,7 +220,7 @@ export class Producer<T> {
         this.restore(p);
         const flags = RecFlag.ACK | (i === 0 ? RecFlag.EXPECTED : 0) | (p.caller ? RecFlag.CALLER_ID : 0);
         const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, expected);
-        this.writeRecord(lane, at, p.need, flags, ticket, i === 0 ? plan.length : 0, expected, p.id);
+        this.write(lane, at, p.need, flags, ticket, i === 0 ? plan.length : 0, expected, p.id, p.vals, p.valsAt);
         at += p.need;
       }
       lane.writer.wake();
@@ -221,7 +239,7 @@ export class Producer<T> {
       }
       this.restore(p);
       const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, -1);
-      this.writeRecord(lane, off, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), ticket, 1, -1, p.id);
+      this.write(lane, off, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), ticket, 1, -1, p.id, p.vals, p.valsAt);
       touched.add(lane);
     }
     for (const l of touched) l.writer.wake();
@@ -229,7 +247,8 @@ export class Producer<T> {
 
   /** A claim that succeeds now or returns -1 (ring full, or too many acks outstanding). */
   private tryClaim(lane: Lane, bytes: number, acks: number): number {
-    if (this.closed) throw new ClosedError();
+    const gone = partitionGone(lane.mem, lane.index);
+    if (gone !== undefined) throw gone;
     if (!this.acks.hasRoom(lane.index, acks)) return -1;
     return lane.writer.claim(bytes);
   }
@@ -248,10 +267,6 @@ export class Producer<T> {
     this.curType = p.type;
     this.curTs = p.ts;
     this.curJson = p.json;
-    this.curJsonBytes = p.jsonBytes;
-    this.curKeyBytes = p.keyBytes;
-    this.curTypeBytes = p.typeBytes;
-    for (let v = 0; v < this.valueCount; v++) this.vals[v] = p.vals[p.valsAt + v];
   }
 
   /** Runs selectors and validations; returns the partition. Sets cur* fields. */
@@ -320,45 +335,45 @@ export class Producer<T> {
     return hashKey(key) % spec.partitions;
   }
 
+  /**
+   * The stored event (id, key, type and JSON, as the arena holds them) must
+   * fit in the partition's arena: otherwise it could only be stored cut.
+   */
+  private checkFits(idBytes: number): void {
+    const stored = (idBytes + this.curKeyBytes + this.curTypeBytes + this.curJsonBytes + 3) & ~3;
+    if (stored > this.arenaBytes) {
+      throw new RingstoreError(
+        'RS_ERR_EVENT_TOO_LARGE',
+        `the event needs ${stored} bytes with its id, key and type; a partition's arena holds ${this.arenaBytes} (raise payloadBytes)`,
+        { bytes: stored, arenaBytes: this.arenaBytes },
+      );
+    }
+  }
+
   /** Exact record size of the prepared event: claims take only what they use. */
   private recordBytes(id: string): number {
-    return align8(this.fixedBytes + utf8Length(id) + this.curKeyBytes + this.curTypeBytes + this.curJsonBytes);
+    return recordBytes(this.valueCount, utf8Length(id), this.curKeyBytes, this.curTypeBytes, this.curJsonBytes);
   }
 
   /** Writes and publishes a record; false when the claim was too short (the record is published as VOID). */
-  private writeRecord(lane: Lane, off: number, need: number, flags: number, ticket: number, batch: number, expected: number, id: string): boolean {
-    const mem = lane.mem;
-    const i32 = mem.inI32;
-    const f64 = mem.inF64;
-    const u8 = mem.inU8;
-    const w = off >> 2;
-    const f = off >> 3;
-    const V = this.valueCount;
-    f64[f + Rec.F_TS] = this.curTs;
-    f64[f + Rec.F_EXPECTED] = expected;
-    for (let i = 0; i < V; i++) f64[f + Rec.F_VALUES + i] = this.vals[i];
-    let p = off + REC_HEADER_BYTES + V * 8;
-    const end = off + need;
-    const idLen = id.length === 0 ? 0 : writeUtf8(u8, p, id, end - p);
-    p += idLen;
-    const keyLen = writeUtf8(u8, p, this.curKey, end - p);
-    p += keyLen;
-    const typeLen = writeUtf8(u8, p, this.curType, end - p);
-    p += typeLen;
-    const r = encoder.encodeInto(this.curJson, u8.subarray(p, end));
-    const written = r.written;
-    let kind: number = RecKind.EVENT;
-    if (r.read !== this.curJson.length || idLen < 0 || keyLen < 0 || typeLen < 0) kind = RecKind.VOID;
-    i32[w + Rec.KIND] = kind | flags;
-    i32[w + Rec.PRODUCER] = this.id;
-    i32[w + Rec.TICKET] = ticket;
-    i32[w + Rec.BATCH] = batch;
-    i32[w + Rec.KEY_LEN] = keyLen;
-    i32[w + Rec.TYPE_LEN] = typeLen;
-    i32[w + Rec.ID_LEN] = idLen;
-    i32[w + Rec.PAYLOAD_LEN] = written;
-    lane.writer.publish(off, need);
-    return kind !== RecKind.VOID;
+  private write(
+    lane: Lane, off: number, need: number, flags: number, ticket: number, batch: number, expected: number, id: string,
+    vals: Float64Array, valsAt: number,
+  ): boolean {
+    const r = this.rec;
+    r.kindFlags = flags;
+    r.ticket = ticket;
+    r.batch = batch;
+    r.expected = expected;
+    r.ts = this.curTs;
+    r.vals = vals;
+    r.valsAt = valsAt;
+    r.id = id;
+    r.key = this.curKey;
+    r.type = this.curType;
+    r.json = this.curJson;
+    const m = lane.mem;
+    return writeRecord(m.inI32, m.inF64, m.inU8, off, need, this.valueCount, r);
   }
 
   /**
@@ -375,11 +390,20 @@ export class Producer<T> {
     this.curJsonBytes = bytes;
   }
 
-  /** Rejects everything pending; later calls throw `ClosedError`. */
-  close(reason?: Error): void {
-    if (this.closed) return;
+  /**
+   * Stops taking appends (later calls throw `ClosedError`) and resolves once
+   * every accepted one has settled: committed, or rejected because nothing
+   * was stored (the store closed, or a partition failed for good).
+   */
+  close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
     this.closed = true;
-    this.acks.close(reason);
+    this.closing = (async () => {
+      while (this.writing > 0) await new Promise<void>((resolve) => this.writtenWaiters.push(resolve));
+      await this.acks.whenIdle();
+      this.acks.stop();
+    })();
+    return this.closing;
   }
 
   /** Appends pending a commit. */

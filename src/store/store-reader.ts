@@ -4,6 +4,10 @@ import { PartitionReader } from '../ring/reader.js';
 import type { EventStoreDescriptor } from './descriptor.js';
 import type { StoredEvent } from './types.js';
 
+const unregister = new FinalizationRegistry<PartitionReader[]>((readers) => {
+  for (const r of readers) r.close();
+});
+
 /**
  * Reads a store's committed events straight from shared memory, in any
  * thread, without a round trip to the partition workers and without ever
@@ -22,6 +26,17 @@ export class StoreReader<T = unknown> {
     }
     this.readers = descriptor.partitions.map((sab) => new PartitionReader(new PartitionMemory(sab, descriptor.geometry)));
     this.valueNames = descriptor.valueNames;
+    unregister.register(this, this.readers, this);
+  }
+
+  /**
+   * Unregisters from the partitions: their workers stop writing slot
+   * checksums once no reader is left. A reader that is dropped without
+   * close() is unregistered when it is garbage-collected.
+   */
+  close(): void {
+    unregister.unregister(this);
+    for (const r of this.readers) r.close();
   }
 
   /** Live events with timestamp in [from, to] (inclusive), merged across partitions. */
@@ -31,7 +46,9 @@ export class StoreReader<T = unknown> {
     if (Number.isNaN(from) || Number.isNaN(to)) throw invalidArgument('from and to must be numbers');
     const out: StoredEvent<T>[] = [];
     this.readers.forEach((r, partition) => {
-      for (const e of r.read(from, to)) {
+      const events = r.read(from, to);
+      if (events === null) throw new RingstoreError('RS_ERR_WORKER', `partition ${partition} did not turn on slot checksums in time (is its worker alive?)`, { partition });
+      for (const e of events) {
         const values: Record<string, number> = {};
         this.valueNames.forEach((n, i) => (values[n] = e.values[i]));
         out.push({

@@ -121,6 +121,8 @@ export interface PartitionStats {
   lastAppendTime: number | null;
   /** Worker restarts so far. */
   restarts: number;
+  /** True once the partition failed for good (its worker could not start or kept dying). */
+  failed: boolean;
 }
 
 /**
@@ -128,7 +130,7 @@ export interface PartitionStats {
  * quiescent point: `appended = live + discarded + rejected + purged`, and
  * `rejected = duplicates + conflicts`.
  */
-export interface StoreStats extends Omit<PartitionStats, 'partition' | 'lastAppendTime'> {
+export interface StoreStats extends Omit<PartitionStats, 'partition' | 'lastAppendTime' | 'failed'> {
   lastAppendTime: number | null;
   partitions: PartitionStats[];
 }

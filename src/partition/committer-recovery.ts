@@ -1,0 +1,113 @@
+/**
+ * Recovery of a partition worker that starts on existing shared memory (a
+ * restart after a crash, or the first start on fresh memory). The committed
+ * state is the commit record's named block (commit-record.ts); everything
+ * written after it is rolled back, and the records it had consumed are read
+ * again from the input ring, where they still are (release comes after the
+ * commit point).
+ *
+ * Steps:
+ * 1. Slots at or after the committed tail are emptied (a drain's tentative
+ *    writes); a slot left mid-write (odd seq) is closed.
+ * 2. The key directory and the dedup window drop their tentative entries
+ *    (position at or after the committed tail) and rebuild their indexes.
+ * 3. Live keys, types, the key index and the time buckets are rebuilt from
+ *    the live slots; a key's version is the larger of its newest live event
+ *    and its directory entry.
+ * 4. Live events a crashed drain evicted (or a crashed purge purged) before
+ *    dying are counted as discarded (purged), so the accounting stays exact.
+ * 5. The input is released up to the committed cursor, a fresh commit point
+ *    is written, and every producer is rung to re-read its acks.
+ */
+import { Commit, Ctl, PartitionMemory, SlotFlag } from '../ring/layout.js';
+import { readUtf8 } from '../ring/utf8.js';
+import type { Committer } from './committer.js';
+
+const C_PURGING = PartitionMemory.ctl(Ctl.PURGING);
+
+export function recoverCommitter(c: Committer): void {
+  const m = c.mem;
+  const C = m.geometry.capacity;
+  const A = m.geometry.arenaBytes;
+  const r = c.record.next;
+  if (!c.record.load()) {
+    r.fill(0);
+    r[Commit.TAIL_POS] = 1;
+    r[Commit.HEAD_POS] = 1;
+    r[Commit.INPUT] = Atomics.load(m.i32, PartitionMemory.ctl(Ctl.IN_HEAD));
+  }
+  const tail = r[Commit.TAIL_POS];
+  let head = r[Commit.HEAD_POS];
+  c.tailPos = tail;
+  c.appended = r[Commit.APPENDED];
+  c.discarded = r[Commit.DISCARDED];
+  c.rejected = r[Commit.REJECTED];
+  c.purged = r[Commit.PURGED];
+  c.duplicates = r[Commit.DUPLICATES];
+  c.conflicts = r[Commit.CONFLICTS];
+  c.arenaTail = r[Commit.ARENA_TAIL];
+  c.summedFrom = 0; // turned on again by the next drain if readers are attached
+  Atomics.store(m.i32, PartitionMemory.ctl(Ctl.SUMMED), 0);
+  const purging = Atomics.load(m.i32, C_PURGING) === 1;
+  Atomics.store(m.i32, C_PURGING, 0);
+
+  // 1. Roll back what the last drain wrote past the committed tail; close slots left mid-write.
+  const seq = m.seq;
+  for (let s = 0; s < C; s++) {
+    if (seq[s] & 1) {
+      m.flags[s] = 0;
+      Atomics.store(seq, s, seq[s] + 1);
+    }
+    if (m.pos[s] >= tail) {
+      m.flags[s] = 0;
+      Atomics.store(seq, s, seq[s] + 1);
+      m.pos[s] = 0;
+      Atomics.store(seq, s, seq[s] + 1);
+    }
+  }
+
+  // 2. Tables: drop tentative entries, rebuild indexes (before any key is looked up).
+  c.dir.recover(tail);
+  c.dedup.recover(tail);
+
+  // 3. Live keys, types, key index, buckets.
+  let live = 0;
+  for (let pos = head; pos < tail; pos++) {
+    const s = (pos - 1) % C;
+    if (m.pos[s] !== pos || !(m.flags[s] & SlotFlag.LIVE)) continue;
+    live++;
+    const base = m.arenaBase + (m.arenaAbs[s] % A);
+    const key = readUtf8(m.u8, base + m.idLen[s], m.keyLen[s]);
+    const type = readUtf8(m.u8, base + m.idLen[s] + m.keyLen[s], m.typeLen[s]);
+    const ks = c.keyTable.state(key);
+    if (m.ver[s] > ks.version) {
+      ks.version = m.ver[s];
+      ks.lastPosition = pos;
+    }
+    ks.live++;
+    ks.positions.push(pos);
+    m.keyId[s] = ks.id;
+    m.typeId[s] = c.typeTable.acquire(type);
+    c.buckets?.add(m.ts[s], m.values, s, C);
+  }
+
+  // 4. Live events lost with the crashed drain (evicted) or purge (purged) before its commit point.
+  const lost = r[Commit.LIVE] - live;
+  if (lost > 0) {
+    if (purging) c.purged += lost;
+    else c.discarded += lost;
+  }
+  while (head < tail) {
+    const s = (head - 1) % C;
+    if (m.pos[s] === head && m.flags[s] & SlotFlag.LIVE) break;
+    head++;
+  }
+  c.headPos = head;
+  c.live = live;
+  c.full = live >= C;
+
+  // 5. Input, a fresh commit point, producers.
+  c.input.recover(r[Commit.INPUT]);
+  c.commitPoint(r[Commit.INPUT]);
+  c.acks.notifyAll();
+}
