@@ -473,6 +473,9 @@ export class Committer {
     r[Commit.INPUT] = inputEnd;
     r[Commit.ARENA_TAIL] = this.arenaTail;
     r[Commit.SUMMED_FROM] = this.summedFrom;
+    r[Commit.KEYS] = this.keyTable.size;
+    r[Commit.DORMANT_KEYS] = Math.min(this.dir.size, this.mem.geometry.dormantKeys);
+    r[Commit.DEDUP_IDS] = Math.min(this.dedup.count, this.mem.geometry.dedupWindow);
     this.record.commit();
     this.committedTail = this.tailPos;
     this.dedup.trim();

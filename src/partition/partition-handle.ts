@@ -110,6 +110,9 @@ export class PartitionHandle {
     });
     worker.on('exit', (code) => {
       port1.close();
+      const exitWaiters = this.exitWaiters;
+      this.exitWaiters = [];
+      for (const w of exitWaiters) w();
       const why = `partition ${this.index} worker exited (code ${code})${lastError ? `: ${lastError.message}` : ''}`;
       const waiters = this.waiters;
       this.waiters = new Set();
@@ -207,22 +210,36 @@ export class PartitionHandle {
    * drills). With `afterRecords`, the worker dies in its next drain once it
    * has committed that many records, before the drain's commit point.
    */
-  async crash(afterRecords?: number): Promise<void> {
-    await this.whenReady();
-    if (this.failed) throw this.failed;
-    const worker = this.worker;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  crash(afterRecords?: number): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
     if (afterRecords !== undefined) {
+      // Armed before returning, so appends made right after the call are in the drain that dies.
       Atomics.store(this.mem.i32, C_CRASH_AT, afterRecords);
       Atomics.add(this.mem.i32, C_DOORBELL, 1);
       Atomics.notify(this.mem.i32, C_DOORBELL);
-      await exited;
-      Atomics.store(this.mem.i32, C_CRASH_AT, 0);
-      return;
+      return this.nextExit();
     }
-    void (this.api.crash() as Promise<unknown>).catch(() => undefined);
-    await exited;
+    return (async () => {
+      await this.whenReady();
+      if (this.failed) throw this.failed;
+      const exited = this.nextExit();
+      void (this.api.crash() as Promise<unknown>).catch(() => undefined);
+      await exited;
+    })();
   }
+
+  /** Resolves when the current worker (or the next one, if none runs) exits. */
+  private nextExit(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const keepAlive = setInterval(() => undefined, 1000); // the worker is unref'd
+      this.exitWaiters.push(() => {
+        clearInterval(keepAlive);
+        resolve();
+      });
+    });
+  }
+
+  private exitWaiters: (() => void)[] = [];
 
   /** Drains, stops and terminates the worker. */
   async close(): Promise<void> {

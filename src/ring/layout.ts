@@ -96,8 +96,14 @@ export const Commit = {
   ARENA_TAIL: 10,
   /** Positions at or after this carry a slot checksum (0: none). */
   SUMMED_FROM: 11,
+  /** Keys with live events (statistics). */
+  KEYS: 12,
+  /** Entries of the key directory: keys remembered without live events (statistics). */
+  DORMANT_KEYS: 13,
+  /** Ids in the idempotency window (statistics). */
+  DEDUP_IDS: 14,
 } as const;
-export const COMMIT_FIELDS = 12;
+export const COMMIT_FIELDS = 16;
 
 /** Float64 gauges (index = field * 8). */
 export const Gauge = {

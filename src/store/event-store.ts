@@ -440,6 +440,9 @@ export class EventStore<T = unknown> implements AsyncDisposable {
         lastAppendTime: last > 0 ? last : null,
         restarts: this.handles[i].restarts,
         failed: this.handles[i].failure !== undefined,
+        keys: m.committed(Commit.KEYS),
+        dormantKeys: m.committed(Commit.DORMANT_KEYS),
+        dedupIds: m.committed(Commit.DEDUP_IDS),
       };
     });
     const sum = (f: keyof PartitionStats): number => partitions.reduce((a, p) => a + (p[f] as number), 0);
@@ -458,6 +461,9 @@ export class EventStore<T = unknown> implements AsyncDisposable {
       appendsPerSecond: sum('appendsPerSecond'),
       lastAppendTime: Math.max(...lasts) || null,
       restarts: sum('restarts'),
+      keys: sum('keys'),
+      dormantKeys: sum('dormantKeys'),
+      dedupIds: sum('dedupIds'),
       partitions,
     };
   }
@@ -468,11 +474,11 @@ export class EventStore<T = unknown> implements AsyncDisposable {
    * next drain once it has committed that many records, before the drain's
    * commit point (a crash in the middle of a batch).
    */
-  async crashPartition(p: number, opts: { afterRecords?: number } = {}): Promise<void> {
+  crashPartition(p: number, opts: { afterRecords?: number } = {}): Promise<void> {
     this.checkPartition(p);
     const n = opts.afterRecords;
     if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw invalidArgument('afterRecords must be a positive integer');
-    await this.handles[p].crash(n);
+    return this.handles[p].crash(n);
   }
 
   private onPartitionEvent(partition: number, e: PartitionEvent): void {

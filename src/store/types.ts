@@ -123,6 +123,12 @@ export interface PartitionStats {
   restarts: number;
   /** True once the partition failed for good (its worker could not start or kept dying). */
   failed: boolean;
+  /** Keys with live events (their state follows the live events). */
+  keys: number;
+  /** Keys without live events whose last version is remembered (at most the `dormantKeys` bound). */
+  dormantKeys: number;
+  /** Caller ids remembered for idempotency (at most `dedupWindow` per partition). */
+  dedupIds: number;
 }
 
 /**

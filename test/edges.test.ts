@@ -1,0 +1,214 @@
+// Regression tests of the core at its edges (issue 10): each failed on d61fe57.
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventStore, type CapacityInfo, type StoredEvent } from '../dist/src/index.js';
+
+interface Ev {
+  k: string;
+  n: number;
+  ts?: number;
+  pad?: string;
+}
+
+const stores: EventStore<Ev>[] = [];
+function make(options: Parameters<typeof EventStore.create<Ev>>[0] = {}): EventStore<Ev> {
+  const s = EventStore.create<Ev>({ capacity: 1024, partitions: 1, key: 'k', values: { n: 'n' }, ...options });
+  stores.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+/** Rejects after `ms` so a hang fails the test instead of timing it out. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms))),
+  ]);
+}
+
+/**
+ * Keeps this thread busy for a while, so the partition worker commits (and
+ * acks) everything just appended before the producer reads a single ack: the
+ * worst case for the ack ring, made deterministic.
+ */
+function holdThread(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+}
+
+/** The stored event at a result's position (through a key query: it also checks the key index). */
+async function at(store: EventStore<Ev>, partition: number, position: number): Promise<StoredEvent<Ev> | undefined> {
+  return (await store.snapshot({ partitions: [partition] })).find((e) => e.position === position);
+}
+
+describe('acks at the bound of the ack ring (8,192 entries)', () => {
+  for (const n of [8191, 8192, 8193, 20_000]) {
+    it(`${n} concurrent single appends on one partition all settle, each with its own position`, async () => {
+      const store = make({ capacity: 32_768 });
+      const calls = Array.from({ length: n }, (_, i) => store.append({ k: `k${i % 7}`, n: i }));
+      await null; // the producer's deferred doorbell rings in this microtask
+      holdThread(300);
+      const results = await within(Promise.all(calls), 30_000, `${n} appends`);
+      const positions = new Set(results.map((r) => r.position));
+      expect(positions.size).toBe(n);
+      const snap = await store.snapshot();
+      const byPos = new Map(snap.map((e) => [e.position, e]));
+      results.forEach((r, i) => expect(byPos.get(r.position)?.payload.n).toBe(i));
+    });
+  }
+
+  it('100 concurrent append(array of 100) settle', async () => {
+    const store = make({ capacity: 16_384 });
+    const calls = Array.from({ length: 100 }, (_, c) => store.append(Array.from({ length: 100 }, (_, i) => ({ k: `c${c}`, n: c * 100 + i }))));
+    await null;
+    holdThread(300);
+    const results = await within(Promise.all(calls), 30_000, '100 array appends');
+    expect(results.flat()).toHaveLength(10_000);
+    for (const r of results) expect(r.map((x) => x.version)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+});
+
+describe('producer slots', () => {
+  it('close() waits for accepted appends instead of rejecting stored ones; a reused slot gets only its own results', async () => {
+    const store = make({ capacity: 8192, maxProducers: 2 });
+    const first = EventStore.attach<Ev>(store.descriptor());
+    const pending = Array.from({ length: 2000 }, (_, i) => first.append({ k: 'old', n: i }));
+    const closed = first.close();
+    expect(() => first.tryAppend({ k: 'old', n: -1 })).toThrow(expect.objectContaining({ code: 'RS_ERR_CLOSED' }));
+    await within(closed, 10_000, 'close');
+    const settled = await Promise.allSettled(pending);
+    // Every accepted append resolved, and names its own event.
+    expect(settled.every((r) => r.status === 'fulfilled')).toBe(true);
+    const snap = await store.snapshot();
+    const byPos = new Map(snap.map((e) => [e.position, e]));
+    settled.forEach((r, i) => expect(byPos.get((r as PromiseFulfilledResult<{ position: number }>).value.position)?.payload).toEqual({ k: 'old', n: i }));
+    // The slot is free again (maxProducers 2: the coordinator and one attached producer).
+    const second = EventStore.attach<Ev>(store.descriptor());
+    const mine = await second.append({ k: 'new', n: 42 });
+    expect((await at(store, 0, mine.position))?.payload).toEqual({ k: 'new', n: 42 });
+    expect(mine.version).toBe(1);
+    await second.close();
+  });
+});
+
+describe('a partition that fails for good', () => {
+  it('rejects pending and new appends with RS_ERR_WORKER instead of hanging', async () => {
+    const store = make({ capacity: 256 });
+    await store.append({ k: 'a', n: 0 });
+    // The worker keeps dying: 20 restarts in a minute are allowed, the 21st death fails the partition.
+    for (let i = 0; i < 20; i++) await store.crashPartition(0);
+    expect(store.stats.restarts).toBe(20);
+    // The last death happens mid-drain, with appends in flight.
+    const dying = store.crashPartition(0, { afterRecords: 1 });
+    const pending = Array.from({ length: 50 }, (_, i) => store.append({ k: 'b', n: i }));
+    await dying;
+    const settled = await within(Promise.allSettled(pending), 10_000, 'pending appends');
+    for (const r of settled) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'RS_ERR_WORKER' } });
+    await expect(within(store.append({ k: 'c', n: 1 }), 5_000, 'a new append')).rejects.toMatchObject({ code: 'RS_ERR_WORKER' });
+    expect(() => store.tryAppend({ k: 'c', n: 1 })).toThrow(expect.objectContaining({ code: 'RS_ERR_WORKER' }));
+    await expect(within(store.count(), 5_000, 'a query')).rejects.toMatchObject({ code: 'RS_ERR_WORKER' });
+    expect(store.stats.partitions[0].failed).toBe(true);
+  }, 60_000);
+});
+
+describe('the arena holds whole events or refuses them', () => {
+  it('an event that does not fit with its id, key and type is refused with a code, and nothing is cut', async () => {
+    const store = make({ capacity: 4, payloadBytes: 64 });
+    const big = { k: 'a', n: 1, pad: 'x'.repeat(38) }; // 62 bytes of JSON: fits maxEventBytes' old default, not the arena
+    expect(JSON.stringify(big).length).toBe(62);
+    await expect(store.append(big)).rejects.toMatchObject({ code: 'RS_ERR_EVENT_TOO_LARGE' });
+    expect(() => store.tryAppend(big)).toThrow(expect.objectContaining({ code: 'RS_ERR_EVENT_TOO_LARGE' }));
+    await store.append({ k: 'a', n: 2 });
+    const snap = await store.snapshot(); // threw a raw SyntaxError on a cut event
+    expect(snap.map((e) => e.payload)).toEqual([{ k: 'a', n: 2 }]);
+  });
+
+  it('evictions forced by a full arena are reported like slot evictions', async () => {
+    const evicted: StoredEvent<Ev>[] = [];
+    const full: CapacityInfo[] = [];
+    const store = make({ capacity: 1000, onDiscarded: (e) => evicted.push(...e), onCapacityReached: (i) => full.push(i) });
+    const pad = 'p'.repeat(1000);
+    for (let i = 0; i < 1000; i += 100) await store.append(Array.from({ length: 100 }, (_, j) => ({ k: `k${i + j}`, n: i + j, pad })));
+    const s = store.stats;
+    // 256 KB of arena hold about 244 events of 1 KB: the rest were evicted, and said so.
+    expect(s.live).toBeLessThan(260);
+    expect(s.live).toBeGreaterThan(200);
+    expect(s.discarded).toBe(1000 - s.live);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(evicted).toHaveLength(s.discarded);
+    expect(evicted.map((e) => e.payload.n)).toEqual(Array.from({ length: s.discarded }, (_, i) => i));
+    expect(full).toEqual([{ partition: 0, capacity: 1000, reason: 'bytes' }]);
+  });
+});
+
+describe('batches across a crash', () => {
+  it('a worker that dies in the middle of a conditional batch commits all of it once, after its restart', async () => {
+    const store = make({ capacity: 256 });
+    await store.append({ k: 'x', n: 0 });
+    const dying = store.crashPartition(0, { afterRecords: 4 });
+    const batch = Array.from({ length: 10 }, (_, i) => ({ k: 'x', n: i + 1 }));
+    const results = await within(store.append(batch, { expectedVersion: 1 }), 20_000, 'the batch');
+    await dying;
+    expect(store.stats.restarts).toBe(1);
+    expect(results.map((r) => r.version)).toEqual(Array.from({ length: 10 }, (_, i) => i + 2));
+    const snap = await store.snapshot({ keys: ['x'] });
+    expect(snap.map((e) => e.version)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    expect(snap.map((e) => e.payload.n)).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    results.forEach((r, i) => expect(snap[i + 1].position).toBe(r.position));
+    const s = store.stats;
+    expect(s.appended).toBe(s.live + s.discarded + s.rejected + s.purged);
+    // The precondition still holds after the restart: the same batch again conflicts and stores nothing.
+    await expect(store.append(batch, { expectedVersion: 1 })).rejects.toMatchObject({ code: 'RS_ERR_CONFLICT', actual: 11 });
+    expect(await store.count()).toBe(11);
+  });
+
+  it('ids and versions survive a worker restart after clear, and ids of evicted events are still recognised', async () => {
+    const store = make({ capacity: 4 });
+    const first = await store.append({ k: 'a', n: 1 }, { id: 'id-1' });
+    for (let i = 0; i < 10; i++) await store.append({ k: 'b', n: i }); // evicts a's event
+    await store.clear();
+    await store.crashPartition(0);
+    const again = await store.append({ k: 'a', n: 1 }, { id: 'id-1' });
+    expect(again).toMatchObject({ duplicate: true, position: first.position, version: 1 });
+    expect((await store.append({ k: 'a', n: 2 })).version).toBe(2);
+    expect((await store.append({ k: 'b', n: 2 })).version).toBe(11);
+  });
+});
+
+describe('idempotency ids are scoped by key', () => {
+  it('the same id on two keys stores two events', async () => {
+    const store = make({ partitions: 1 });
+    const a = await store.append({ k: 'orders/a', n: 1 }, { id: 'o-1' });
+    const b = await store.append({ k: 'orders/b', n: 2 }, { id: 'o-1' });
+    expect(a.duplicate).toBe(false);
+    expect(b.duplicate).toBe(false);
+    expect(b.position).not.toBe(a.position);
+    expect(await store.count({ keys: ['orders/b'] })).toBe(1);
+    expect((await store.append({ k: 'orders/b', n: 3 }, { id: 'o-1' })).duplicate).toBe(true);
+    expect(store.tryAppend({ k: 'orders/c', n: 4 }, { id: 'o-1' })).toBe(true);
+    await store.flush();
+    expect(await store.count({ keys: ['orders/c'] })).toBe(1);
+  });
+});
+
+describe('windowAggregate is anchored at the newest event, both ends inclusive', () => {
+  it('counts an event exactly one window before the newest', async () => {
+    const store = make({ partitions: 1, timestamp: 'ts', window: { sizeMs: 60_000, bucketMs: 1000 } });
+    const t0 = 1_700_000_000_500; // not on a bucket boundary
+    await store.append({ k: 'a', n: 1, ts: t0 });
+    await store.append({ k: 'a', n: 2, ts: t0 + 60_000 });
+    expect(await store.windowAggregate('n')).toMatchObject({ count: 2, sum: 3 });
+    await store.append({ k: 'a', n: 4, ts: t0 + 61_000 }); // now the first is one bucket too old
+    expect(await store.windowAggregate('n')).toMatchObject({ count: 2, sum: 6 });
+  });
+
+  it('with a range, counts the whole buckets that overlap it', async () => {
+    const store = make({ partitions: 1, timestamp: 'ts', window: { sizeMs: 10_000, bucketMs: 1000 } });
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < 10; i++) await store.append({ k: 'a', n: i, ts: t0 + i * 1000 + 500 });
+    expect(await store.windowAggregate('n', { from: t0 + 2000, to: t0 + 4999 })).toMatchObject({ count: 3, sum: 2 + 3 + 4 });
+    expect(await store.windowAggregate('n', { from: t0 + 2999, to: t0 + 3000 })).toMatchObject({ count: 2, sum: 2 + 3 });
+  });
+});
