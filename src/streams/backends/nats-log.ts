@@ -14,7 +14,7 @@
  * stored after all, because the deadline is shorter than the stream's
  * duplicate window.
  */
-import { errors, RequestError } from '@nats-io/transport-node';
+import { errors, RequestError, type MsgHdrs } from '@nats-io/transport-node';
 import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { MessageHeader, ShardState } from './nats-shard.js';
@@ -25,6 +25,15 @@ const FETCH_ONE_BY_ONE = 8;
 const HEADER_ROOM = 512;
 const NEWLINE = 0x0a;
 const WRONG_LAST_SEQUENCE = 10071;
+const EXPECTED_HEADER = 'Nats-Expected-Last-Subject-Sequence';
+
+/** The subject sequence a stored message was published conditionally on (server-enforced), if it was. */
+export function previousOf(headers: MsgHdrs | undefined): number | undefined {
+  const v = headers?.get(EXPECTED_HEADER);
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
 
 /** Encodes a shard message: the header as one JSON line, then the body bytes. */
 export function encodeMessage(h: MessageHeader, body: Uint8Array): Uint8Array {
@@ -42,7 +51,7 @@ export function decodeMessage(data: Uint8Array): { h: MessageHeader | undefined;
   let h: MessageHeader | undefined;
   try {
     const parsed = JSON.parse(Buffer.from(data.buffer, data.byteOffset, nl).toString('utf8')) as MessageHeader;
-    const ok = parsed !== null && typeof parsed === 'object' && typeof parsed.s === 'string' && Number.isSafeInteger(parsed.p) && Number.isSafeInteger(parsed.n)
+    const ok = parsed !== null && typeof parsed === 'object' && typeof parsed.s === 'string' && Number.isSafeInteger(parsed.n)
       && typeof parsed.b === 'string' && Number.isSafeInteger(parsed.a) && Number.isSafeInteger(parsed.i) && Number.isSafeInteger(parsed.k) && parsed.k >= 1 && parsed.i < parsed.k;
     h = ok ? parsed : undefined;
   } catch {
@@ -105,9 +114,9 @@ export class ShardLog {
     }
   }
 
-  #apply(state: ShardState, data: Uint8Array, seq: number): void {
+  #apply(state: ShardState, data: Uint8Array, headers: MsgHdrs | undefined, seq: number): void {
     const { h, body } = decodeMessage(data);
-    if (state.apply(h, body, seq) === 'skipped') this.#o.logger.warn({ subject: state.subject, seq }, 'nats: skipped a message that is not the next of its shard');
+    if (state.apply(h, previousOf(headers), body, seq) === 'skipped') this.#o.logger.warn({ subject: state.subject, seq }, 'nats: skipped a message that is not the next of its shard');
   }
 
   /**
@@ -120,11 +129,12 @@ export class ShardLog {
     const lastSeq = last?.seq ?? 0;
     if (lastSeq === state.seq) return;
     if (lastSeq < state.seq) throw new Error(`nats: subject ${state.subject} of stream ${stream} ends at sequence ${lastSeq}, before the ${state.seq} already read (purged?)`);
-    const { h } = decodeMessage(last!.data);
-    if (h !== undefined && h.p === state.seq) {
-      this.#apply(state, last!.data, lastSeq);
+    // The last message directly follows the state (the server checked it did when it stored it).
+    if (previousOf(last!.header) === state.seq) {
+      this.#apply(state, last!.data, last!.header, lastSeq);
       return;
     }
+    const { h } = decodeMessage(last!.data);
     const missing = h === undefined ? Infinity : h.n - state.count;
     if (missing <= FETCH_ONE_BY_ONE) {
       while (state.seq < lastSeq) {
@@ -132,7 +142,7 @@ export class ShardLog {
         // `next_by_subj` is supported by the server since 2.9 (the client types it for direct gets only).
         const m = await this.#retrying('get next', () => jsm.streams.getMessage(stream, { seq: from, next_by_subj: state.subject } as unknown as { seq: number }));
         if (m === null) throw new Error(`nats: subject ${state.subject} lost message ${lastSeq} while catching up`);
-        this.#apply(state, m.data, m.seq);
+        this.#apply(state, m.data, m.header, m.seq);
       }
       return;
     }
@@ -151,7 +161,7 @@ export class ShardLog {
         if (Date.now() >= deadline) throw new errors.TimeoutError();
         const batch = await consumer.fetch({ max_messages: 1_000, expires: Math.max(1_000, Math.min(5_000, deadline - Date.now())) });
         for await (const m of batch) {
-          if (m.seq > state.seq) this.#apply(state, m.data, m.seq);
+          if (m.seq > state.seq) this.#apply(state, m.data, m.headers, m.seq);
           if (state.seq >= target) break;
         }
       }
@@ -168,14 +178,14 @@ export class ShardLog {
    */
   async commit(state: ShardState, body: Uint8Array, batchId: string, attempt: number): Promise<CommitOutcome> {
     const m = Number.MAX_SAFE_INTEGER;
-    const headerBytes = Buffer.byteLength(JSON.stringify({ s: state.shard, p: m, n: m, b: batchId, a: attempt, i: m, k: m })) + 1;
+    const headerBytes = Buffer.byteLength(JSON.stringify({ s: state.shard, n: m, b: batchId, a: attempt, i: m, k: m })) + 1;
     const budget = this.#o.maxPartBytes ?? this.#o.maxPayload() - HEADER_ROOM - headerBytes;
     if (budget <= 0) throw new Error(`nats: shard "${state.shard}" is too long for a message header`);
     const k = Math.max(1, Math.ceil(body.length / budget));
     for (let i = 0; i < k; i++) {
       const part = body.subarray(i * budget, Math.min(body.length, (i + 1) * budget));
       const expected = state.seq;
-      const h: MessageHeader = { s: state.shard, p: expected, n: state.count + 1, b: batchId, a: attempt, i, k };
+      const h: MessageHeader = { s: state.shard, n: state.count + 1, b: batchId, a: attempt, i, k };
       const payload = encodeMessage(h, part);
       let ack: PubAck;
       try {
@@ -187,7 +197,7 @@ export class ShardLog {
         throw err;
       }
       // The publish was conditional on `expected`, so nothing came between: apply it as a replay would.
-      state.apply(h, part, ack.seq);
+      state.apply(h, expected, part, ack.seq);
     }
     return { seq: state.seq };
   }

@@ -32,9 +32,7 @@ export type ShardWrite = readonly [key: string] | readonly [key: string, value: 
 export interface MessageHeader {
   /** The shard. */
   readonly s: string;
-  /** Stream sequence of the previous message on the subject (0 for the first): what it was published conditionally on. */
-  readonly p: number;
-  /** Number of messages on the subject, this one included. */
+  /** Number of messages on the subject, this one included (a hint of how far behind a reader is). */
   readonly n: number;
   /** Batch id. */
   readonly b: string;
@@ -207,14 +205,16 @@ export class ShardState {
 
   /**
    * Applies the message at stream sequence `seq` (header `h`, body bytes).
-   * A message that does not follow the last one applied (published without
-   * the expected-sequence condition, i.e. not by a NatsBackend) or cannot be
-   * decoded is skipped; so is an out-of-place part. Skipping is deterministic,
-   * so every replay agrees.
+   * `prev` is the subject sequence it was published conditionally on, as the
+   * server stored it (the `Nats-Expected-Last-Subject-Sequence` header, which
+   * the server enforced, so it cannot lie). A message that does not follow
+   * the last one applied (published without that condition, i.e. not by a
+   * NatsBackend) or cannot be decoded is skipped; so is an out-of-place part.
+   * Skipping is deterministic, so every replay agrees.
    * @returns what was done; `'committed'` when a batch took effect.
    */
-  apply(h: MessageHeader | undefined, body: Uint8Array, seq: number): Applied {
-    const follows = h !== undefined && h.p === this.seq && h.s === this.shard;
+  apply(h: MessageHeader | undefined, prev: number | undefined, body: Uint8Array, seq: number): Applied {
+    const follows = h !== undefined && prev === this.seq && h.s === this.shard;
     this.seq = seq;
     this.count++;
     if (!follows) {
