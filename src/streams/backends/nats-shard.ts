@@ -13,9 +13,10 @@
  * the previous one; the state applies it when its last part arrives, and any
  * other message discards an unfinished batch (its writer lost a race or died).
  */
-import type { KvBatchOp, KvBatchResult, KvListOptions } from '../backend.js';
+import { splitKey, type KvBatchOp, type KvBatchResult, type KvListOptions } from '../backend.js';
 import { KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError } from '../errors.js';
 import { deepFreeze } from '../json.js';
+import { lowerBound } from './memory-folder.js';
 
 /** A stored record. `etag` is `<stream seq of the commit>.<index of the write in the batch>`. */
 export interface ShardRecord {
@@ -80,24 +81,6 @@ class Folder {
   }
 }
 
-/** Index of the first leaf >= `leaf`. */
-function lowerBound(leaves: readonly string[], leaf: string): number {
-  let lo = 0;
-  let hi = leaves.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (leaves[mid]! < leaf) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Splits a key into its folder (with the trailing `/`, or `""`) and leaf. */
-function split(key: string): [string, string] {
-  const i = key.lastIndexOf('/');
-  return [key.slice(0, i + 1), key.slice(i + 1)];
-}
-
 /** The unfinished multi-part batch being received. */
 interface PendingBatch {
   readonly b: string;
@@ -129,7 +112,7 @@ export class ShardState {
 
   /** The record at `key` if present and live at `now`. */
   get(key: string, now: number): ShardRecord | undefined {
-    const [folder, leaf] = split(key);
+    const [folder, leaf] = splitKey(key);
     const r = this.#folders.get(folder)?.recs.get(leaf);
     return r === undefined || (r.expiresAt !== undefined && r.expiresAt <= now) ? undefined : r;
   }
@@ -250,7 +233,7 @@ export class ShardState {
     }
     for (let j = 0; j < writes.length; j++) {
       const w = writes[j]!;
-      const [folder, leaf] = split(w[0]);
+      const [folder, leaf] = splitKey(w[0]);
       if (w.length === 1) {
         this.#folders.get(folder)?.delete(leaf);
         continue;
