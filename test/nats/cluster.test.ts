@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { pino } from 'pino';
 import { NatsBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
 import { Child } from '../streams/child.js';
 import { code } from '../streams/helpers.js';
@@ -37,7 +38,9 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
 
 describe('NatsBackend on a 3-node cluster', () => {
   it('kill -9 of the stream leader under load: writes continue on the other two, every acknowledged append is kept', async () => {
-    const backend = await NatsBackend.connect({ servers: cluster.urls, stream: 'R3', subjectPrefix: 'r3', replicas: 3 });
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const backend = await NatsBackend.connect({ servers: cluster.urls, stream: 'R3', subjectPrefix: 'r3', replicas: 3, logger });
     const provider = new StreamStoreProvider({ backend });
     try {
       const s = await provider.open('Acc/load', { sessionTimeoutMs: 120_000 });
@@ -66,6 +69,8 @@ describe('NatsBackend on a 3-node cluster', () => {
       stop = true;
       await writing;
       expect(failures).toEqual([]);
+      // the outage was there, and was ridden out by retries
+      expect(warnings.some((w) => w.includes('transient failure, retrying'))).toBe(true);
       const newLeader = (await jsm.streams.info('R3')).cluster!.leader;
       expect(newLeader).not.toBe(leader);
       const { events } = await s.read();
