@@ -1,6 +1,6 @@
 /**
  * `ringstore/streams`: versioned event streams (event sourcing) on a pluggable
- * key-value backend, with leased sessions, atomic appends, idempotency and
+ * key-value backend (memory, LMDB, NATS JetStream), with leased sessions, atomic appends, idempotency and
  * snapshots. See `docs/streams.md`.
  * @packageDocumentation
  */
@@ -27,6 +27,7 @@ export type {
 } from './backend.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory.js';
 export { LmdbBackend, type LmdbBackendOptions } from './backends/lmdb.js';
+export { NatsBackend, type NatsBackendOptions } from './backends/nats.js';
 export {
   StreamErrorCodes,
   type StreamErrorCode,

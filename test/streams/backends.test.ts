@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LmdbBackend, ManualClock, MemoryBackend } from '../../dist/src/streams/index.js';
+import { afterAll } from 'vitest';
+import { LmdbBackend, ManualClock, MemoryBackend, NatsBackend } from '../../dist/src/streams/index.js';
+import { sharedNatsServer, stopSharedNatsServer } from '../nats/server.js';
 import { backendContract } from './backend-contract.js';
 
 backendContract('memory', async () => {
@@ -22,4 +24,13 @@ backendContract('lmdb', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+afterAll(stopSharedNatsServer);
+let natsStreams = 0;
+backendContract('nats', async () => {
+  const clock = new ManualClock();
+  const n = `C${++natsStreams}`;
+  const backend = await NatsBackend.connect({ servers: (await sharedNatsServer()).url, stream: n, subjectPrefix: `rs.${n}`, clock });
+  return { backend, clock, cleanup: () => backend.close() };
 });

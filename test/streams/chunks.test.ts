@@ -1,16 +1,23 @@
-// The chunked event layout: one record per append (keyed by its last version), on both backends.
+// The chunked event layout: one record per append (keyed by its last version), on every backend.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DuplicateIdempotencyIdError, LmdbBackend, ManualClock, MemoryBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DuplicateIdempotencyIdError, LmdbBackend, ManualClock, MemoryBackend, NatsBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
 import type { KeyValueBackend, KvBatchOp, StreamEvent } from '../../dist/src/streams/index.js';
+import { sharedNatsServer, stopSharedNatsServer } from '../nats/server.js';
 import { code, evs, rejection } from './helpers.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+let natsUrl = '';
+let natsStreams = 0;
+beforeAll(async () => {
+  natsUrl = (await sharedNatsServer()).url;
+});
+afterAll(stopSharedNatsServer);
 
 // The chunked layout is the key-value one: the memory backend stores it with
 // `nativeStreams: false`. With native logs (its default) the same behaviours
@@ -22,6 +29,10 @@ const backends: Record<string, (clock: ManualClock) => KeyValueBackend> = {
     const dir = mkdtempSync(join(tmpdir(), 'rs-chunks-'));
     dirs.push(dir);
     return new LmdbBackend({ path: dir, clock, noSync: true });
+  },
+  nats: (clock) => {
+    const n = `K${++natsStreams}`;
+    return new NatsBackend({ servers: natsUrl, stream: n, subjectPrefix: `rs.${n}`, clock });
   },
 };
 

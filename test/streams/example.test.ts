@@ -2,8 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { LmdbBackend } from '../../dist/src/streams/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LmdbBackend, NatsBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
+import { sharedNatsServer, stopSharedNatsServer } from '../nats/server.js';
 import { evolve, main } from '../../docs/examples/bank-account.js';
 
 describe('docs/examples/bank-account.ts', () => {
@@ -28,6 +29,24 @@ describe('docs/examples/bank-account.ts', () => {
     } finally {
       await backend.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  afterAll(stopSharedNatsServer);
+  it('runs on the nats backend, and a second process (backend) sees the same account', async () => {
+    const servers = (await sharedNatsServer()).url;
+    const backend = await NatsBackend.connect({ servers, stream: 'BANK', subjectPrefix: 'bank' });
+    const other = await NatsBackend.connect({ servers, stream: 'BANK', subjectPrefix: 'bank' });
+    try {
+      const { account } = await main({ backend });
+      expect(account.balance).toBe(1790);
+      const provider = new StreamStoreProvider({ backend: other });
+      const s = await provider.open({ name: 'BankAccount', id: '1500530001' }, { openTimeoutMs: 0 });
+      expect(await s.version()).toBe(10);
+      await provider.close();
+    } finally {
+      await backend.close();
+      await other.close();
     }
   });
 

@@ -1,9 +1,9 @@
 // Live view: committed stream events are published to a sink (the ring store in production).
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { LiveStreamEvent } from '../../dist/src/streams/index.js';
-import { code, evs, manual } from './helpers.js';
+import { code, describeBackends, evs } from './helpers.js';
 
-describe('publishTo (live view)', () => {
+describeBackends('publishTo (live view)', ({ manual }) => {
   it('publishes each committed event, in order, as { stream, id, type, version, data, metadata }', async () => {
     const seen: LiveStreamEvent[] = [];
     const sink = { append: async (e: LiveStreamEvent) => void seen.push(e) };

@@ -1,49 +1,11 @@
 // The durable backend: persistence across reopen and process kill, and leases across real processes.
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LmdbBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
+import { Child } from './child.js';
 import { code, evs } from './helpers.js';
-
-const CHILD = fileURLToPath(new URL('./fixtures/stream-child.mjs', import.meta.url));
-
-interface Reply {
-  ok?: boolean;
-  ready?: boolean;
-  code?: string;
-  version?: number;
-  versions?: number[];
-}
-
-class Child {
-  readonly proc: ChildProcess;
-  readonly #replies: Reply[] = [];
-  readonly #waiters: Array<(r: Reply) => void> = [];
-  constructor(path: string, stream: string) {
-    this.proc = fork(CHILD, [path, stream], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.proc.on('message', (m: Reply) => {
-      const w = this.#waiters.shift();
-      if (w) w(m);
-      else this.#replies.push(m);
-    });
-  }
-  next(): Promise<Reply> {
-    const r = this.#replies.shift();
-    if (r) return Promise.resolve(r);
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-  async ask(msg: Record<string, unknown>): Promise<Reply> {
-    this.proc.send(msg);
-    return this.next();
-  }
-  exited(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve();
-    return new Promise((r) => this.proc.once('exit', () => r()));
-  }
-}
 
 describe('LmdbBackend streams', () => {
   let dir: string;
@@ -52,10 +14,7 @@ describe('LmdbBackend streams', () => {
     dir = mkdtempSync(join(tmpdir(), 'rs-streams-'));
   });
   afterEach(async () => {
-    for (const c of children.splice(0)) {
-      c.proc.kill('SIGKILL');
-      await c.exited();
-    }
+    for (const c of children.splice(0)) await c.kill();
     rmSync(dir, { recursive: true, force: true });
   });
 

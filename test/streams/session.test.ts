@@ -1,5 +1,5 @@
 // Sessions: leases, open wait / expiry / takeover / timeout, close by owner only.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   InvalidStoreSessionError,
   OpenStoreFailedError,
@@ -7,9 +7,9 @@ import {
   StoreSessionExpiredError,
   StreamStoreProvider,
 } from '../../dist/src/streams/index.js';
-import { code, evs, manual, rejection } from './helpers.js';
+import { code, describeBackends, evs, rejection } from './helpers.js';
 
-describe('open', () => {
+describeBackends('open', ({ manual, real }) => {
   it('grants a free stream and a second open of a held stream waits, then times out (no stealing)', async () => {
     const { provider, clock } = manual();
     const a = await provider.open('Acc/1', { sessionTimeoutMs: 60_000 });
@@ -31,7 +31,7 @@ describe('open', () => {
   });
 
   it('waits for the holder to close and then gets the stream (real clock, generous timeout)', async () => {
-    const provider = new StreamStoreProvider();
+    const provider = real();
     const a = await provider.open('Acc/1');
     await a.append(evs(1, 3));
     const pending = provider.open('Acc/1', { openTimeoutMs: 30_000 });
@@ -106,7 +106,7 @@ describe('open', () => {
   });
 });
 
-describe('session checks', () => {
+describeBackends('session checks', ({ manual, real }) => {
   it('every operation fails with StoreNotOpenError after close, and close is idempotent', async () => {
     const { provider } = manual();
     const s = await provider.open('Acc/1');
@@ -163,7 +163,7 @@ describe('session checks', () => {
   });
 
   it('notices a real-time expiry within 5 s', async () => {
-    const provider = new StreamStoreProvider();
+    const provider = real();
     const s = await provider.open('Acc/1', { sessionTimeoutMs: 200 });
     await s.append(evs(1, 1));
     const t0 = Date.now();

@@ -1,12 +1,12 @@
 // The snapshot collection: first snapshot, index upkeep, snapshotEvery, historical reads.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { StreamSnapshotVersionNotFoundError, StreamVersionNotFoundError } from '../../dist/src/streams/index.js';
 import type { StreamEvent } from '../../dist/src/streams/index.js';
-import { code, evs, manual, rejection } from './helpers.js';
+import { code, describeBackends, evs, rejection } from './helpers.js';
 
 const sum = (state: number | undefined, events: readonly StreamEvent[]) => events.reduce((a, e) => a + (e.data as { n: number }).n, state ?? 0);
 
-describe('snapshots', () => {
+describeBackends('snapshots', ({ manual }) => {
   it('the first snapshot is indexed: lastSnapshotVersion and reads see it', async () => {
     const { provider } = manual();
     const s = await provider.open('Acc/1');

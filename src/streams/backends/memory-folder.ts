@@ -20,7 +20,7 @@ export interface MemRec {
 const SPLICE_LIMIT = 64;
 
 /** Index of the first leaf >= `leaf` in the sorted `leaves`. */
-function lowerBound(leaves: readonly string[], leaf: string): number {
+export function lowerBound(leaves: readonly string[], leaf: string): number {
   let lo = 0;
   let hi = leaves.length;
   while (lo < hi) {

@@ -1,0 +1,241 @@
+/**
+ * Setting up the {@link NatsBackend}: its options, the connection, the
+ * JetStream stream that holds every shard (created when missing, checked when
+ * present: no limit may ever drop a message, since an emptied subject would
+ * accept a conditional append as if it were new), and the subject of each shard.
+ */
+import { createHash } from 'node:crypto';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiError, jetstream, jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
+import { pino, type Logger } from 'pino';
+import { assertClock, systemClock, type Clock } from '../clock.js';
+import { InvalidStreamOptionError } from '../errors.js';
+import { ShardLog } from './nats-log.js';
+
+/** JetStream error code of a missing stream. */
+const STREAM_NOT_FOUND = 10059;
+
+/** What the stream must look like. */
+export interface StreamSpec {
+  readonly stream: string;
+  readonly subjectPrefix: string;
+  readonly replicas: number;
+  readonly storage: 'file' | 'memory';
+  readonly duplicateWindowMs: number;
+  readonly create: boolean;
+}
+
+/** The stream as found or created. */
+export interface StreamFacts {
+  /** The duplicate window, ms. */
+  readonly duplicateWindowMs: number;
+  /** Largest message the stream accepts (payload and headers), or undefined when unlimited. */
+  readonly maxMsgSize: number | undefined;
+  /** Whether messages are on disk. */
+  readonly durable: boolean;
+}
+
+/** Checks the server: 2.9 or later (`next_by_subj` message gets) with JetStream. */
+export function checkServer(nc: NatsConnection): void {
+  const v = nc.info?.version ?? '0.0.0';
+  const [major, minor] = v.split('.').map((p) => Number.parseInt(p, 10));
+  if (!(major! > 2 || (major === 2 && minor! >= 9))) throw new InvalidStreamOptionError(`NatsBackend needs nats-server 2.9 or later (connected to ${v})`, { version: v });
+  if (nc.info?.jetstream !== true) throw new InvalidStreamOptionError('NatsBackend needs a server with JetStream enabled (-js)', { server: nc.info?.server_name });
+}
+
+/**
+ * Finds or creates the stream and checks that it keeps every message.
+ * @throws InvalidStreamOptionError when an existing stream could drop messages or does not capture the prefix
+ */
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<StreamFacts> {
+  let info: StreamInfo;
+  try {
+    info = await jsm.streams.info(spec.stream);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND)) throw err;
+    if (!spec.create) throw new InvalidStreamOptionError(`JetStream stream "${spec.stream}" does not exist (and create is false)`, { stream: spec.stream });
+    info = await jsm.streams.add({
+      name: spec.stream,
+      subjects: [`${spec.subjectPrefix}.>`],
+      retention: 'limits',
+      storage: spec.storage,
+      num_replicas: spec.replicas,
+      duplicate_window: nanos(spec.duplicateWindowMs),
+      max_msgs: -1,
+      max_bytes: -1,
+      max_age: 0,
+      max_msgs_per_subject: -1,
+      discard: 'old',
+      // Messages are the store: nobody may delete or purge them.
+      deny_delete: true,
+      deny_purge: true,
+    });
+  }
+  const c = info.config;
+  const drops: string[] = [];
+  if (c.retention !== 'limits') drops.push(`retention ${c.retention}`);
+  if (c.max_msgs > 0) drops.push(`max_msgs ${c.max_msgs}`);
+  if (c.max_bytes > 0) drops.push(`max_bytes ${c.max_bytes}`);
+  if (c.max_age > 0) drops.push(`max_age ${c.max_age} ns`);
+  if (c.max_msgs_per_subject > 0) drops.push(`max_msgs_per_subject ${c.max_msgs_per_subject}`);
+  if (c.sealed) drops.push('sealed');
+  if (drops.length > 0) throw new InvalidStreamOptionError(`JetStream stream "${spec.stream}" can drop or refuse messages (${drops.join(', ')}); the streams need every message kept`, { stream: spec.stream, drops });
+  const owner = await jsm.streams.find(`${spec.subjectPrefix}.probe`).catch(() => undefined);
+  if (owner !== spec.stream) {
+    throw new InvalidStreamOptionError(`subjects "${spec.subjectPrefix}.>" are not captured by stream "${spec.stream}" (but by ${owner ?? 'no stream'})`, { stream: spec.stream, subjectPrefix: spec.subjectPrefix });
+  }
+  return {
+    duplicateWindowMs: Math.floor((c.duplicate_window ?? 0) / 1e6),
+    maxMsgSize: c.max_msg_size !== undefined && c.max_msg_size > 0 ? c.max_msg_size : undefined,
+    durable: c.storage === 'file',
+  };
+}
+
+/** A subject token kept as is; every other byte is escaped as `_` + two hex digits. */
+const SAFE = /^[A-Za-z0-9-]$/;
+/** Longest readable subject; longer shards get a hashed one (servers refuse long control lines). */
+const MAX_READABLE = 240;
+
+/** Escapes one path segment into a subject token (injective; `_` alone for an empty segment). */
+function token(segment: string): string {
+  if (segment.length === 0) return '_';
+  let out = '';
+  for (const ch of segment) {
+    if (SAFE.test(ch)) out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `_${b.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * The subject of a shard: `<prefix>.k.<segment tokens>` (readable: a database's
+ * shards share `<prefix>.k.<database>.>`), or `<prefix>.h.<sha-256>` when that
+ * would be too long.
+ */
+export function shardSubject(prefix: string, shard: string): string {
+  const readable = `${prefix}.k.${shard.split('/').map(token).join('.')}`;
+  if (readable.length <= MAX_READABLE) return readable;
+  return `${prefix}.h.${createHash('sha256').update(shard, 'utf8').digest('base64url')}`;
+}
+
+/** Options of `NatsBackend` (see docs/streams.md). */
+export interface NatsBackendOptions {
+  /** NATS server URL(s), e.g. `"nats://127.0.0.1:4222"` (all nodes of a cluster, preferably). Required unless `connection` is given. */
+  servers?: string | string[];
+  /** An open connection to use instead (not closed by `close()`). */
+  connection?: NatsConnection;
+  /** JetStream stream name (default `"RINGSTORE_STREAMS"`); created when missing. */
+  stream?: string;
+  /** Subject prefix of the shards (default `"ringstore.streams"`); the stream captures `<prefix>.>`. */
+  subjectPrefix?: string;
+  /** Replicas when the stream is created (1..5, default 1; 3 on a 3-node cluster). */
+  replicas?: number;
+  /** Storage when the stream is created (default `"file"`; `"memory"` is not durable). */
+  storage?: 'file' | 'memory';
+  /** Duplicate window when the stream is created, ms (default 120_000). Must exceed `writeTimeoutMs`. */
+  duplicateWindowMs?: number;
+  /** Create the stream when missing (default true). */
+  create?: boolean;
+  /** Timeout of one request (publish, get), ms (default 5_000). */
+  requestTimeoutMs?: number;
+  /** How long an operation retries through outages (reconnects, leader elections), ms (default 30_000). */
+  writeTimeoutMs?: number;
+  /** Folder levels that make a shard (default 3: `database/name/id`). */
+  shardDepth?: number;
+  /** Shards kept in memory; the least recently used idle ones are dropped beyond this (default 10_000). */
+  maxCachedShards?: number;
+  /** Largest body of one message, bytes (default: the server's max_payload less room for headers). Larger batches are split into parts. */
+  maxPartBytes?: number;
+  /** Clock for TTLs (default: the system clock). Processes sharing a store should use real, synchronised time. */
+  clock?: Clock;
+  /** pino logger (default: silent). */
+  logger?: Logger;
+}
+
+const NAME = /^[A-Za-z0-9_-]+$/;
+const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+function int(o: Record<string, unknown>, name: string, min: number, max: number, dflt: number): number {
+  const v = o[name] ?? dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new InvalidStreamOptionError(`NatsBackend options.${name} must be an integer in ${min}..${max}`, { [name]: v });
+  return v;
+}
+
+/** Validated options, defaults filled. */
+export interface Settings {
+  readonly servers: string[] | undefined;
+  readonly connection: NatsConnection | undefined;
+  readonly stream: string;
+  readonly prefix: string;
+  readonly storage: 'file' | 'memory';
+  readonly create: boolean;
+  readonly replicas: number;
+  readonly duplicateWindowMs: number;
+  readonly requestTimeoutMs: number;
+  readonly writeTimeoutMs: number;
+  readonly maxPartBytes: number | undefined;
+  readonly logger: Logger;
+}
+
+/** Checks the options. @throws InvalidStreamOptionError */
+export function settings(options: NatsBackendOptions): Settings & { clock: Clock; depth: number; maxShards: number } {
+  if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('NatsBackend options must be an object with servers or a connection');
+  const o = options as Record<string, unknown>;
+  const servers = typeof options.servers === 'string' ? [options.servers] : options.servers;
+  if (options.connection === undefined && (!Array.isArray(servers) || servers.length === 0 || servers.some((s) => typeof s !== 'string' || s.length === 0))) {
+    throw new InvalidStreamOptionError('NatsBackend options.servers must be a URL or a non-empty list of URLs (or give options.connection)');
+  }
+  if (options.connection !== undefined && (options.connection === null || typeof options.connection.request !== 'function')) throw new InvalidStreamOptionError('NatsBackend options.connection must be a NatsConnection');
+  const stream = options.stream ?? 'RINGSTORE_STREAMS';
+  if (typeof stream !== 'string' || !NAME.test(stream)) throw new InvalidStreamOptionError('NatsBackend options.stream must match [A-Za-z0-9_-]+', { stream });
+  const prefix = options.subjectPrefix ?? 'ringstore.streams';
+  if (typeof prefix !== 'string' || !PREFIX.test(prefix)) throw new InvalidStreamOptionError('NatsBackend options.subjectPrefix must be dot-separated [A-Za-z0-9_-]+ tokens (no wildcards)', { subjectPrefix: prefix });
+  const storage = options.storage ?? 'file';
+  if (storage !== 'file' && storage !== 'memory') throw new InvalidStreamOptionError('NatsBackend options.storage must be "file" or "memory"', { storage });
+  if (options.create !== undefined && typeof options.create !== 'boolean') throw new InvalidStreamOptionError('NatsBackend options.create must be a boolean');
+  const clock = options.clock ?? systemClock;
+  assertClock(clock, 'NatsBackend options.clock');
+  if (options.logger !== undefined && (options.logger === null || typeof options.logger.child !== 'function')) throw new InvalidStreamOptionError('NatsBackend options.logger must be a pino logger');
+  return {
+    servers,
+    connection: options.connection,
+    stream,
+    prefix,
+    storage,
+    create: options.create ?? true,
+    replicas: int(o, 'replicas', 1, 5, 1),
+    duplicateWindowMs: int(o, 'duplicateWindowMs', 100, 7 * 86_400_000, 120_000),
+    requestTimeoutMs: int(o, 'requestTimeoutMs', 10, 600_000, 5_000),
+    writeTimeoutMs: int(o, 'writeTimeoutMs', 10, 3_600_000, 30_000),
+    maxPartBytes: options.maxPartBytes === undefined ? undefined : int(o, 'maxPartBytes', 256, 64 * 1024 * 1024, 0),
+    depth: int(o, 'shardDepth', 1, 64, 3),
+    maxShards: int(o, 'maxCachedShards', 1, 2 ** 31, 10_000),
+    clock,
+    logger: (options.logger ?? pino({ level: 'silent' })).child({ backend: 'nats', stream }),
+  };
+}
+
+/** Connects, checks the server and the stream; closes a connection it opened when that fails. */
+export async function setUp(s: Settings): Promise<{ nc: NatsConnection; log: ShardLog; durable: boolean }> {
+  const nc = s.connection ?? (await connect({ servers: s.servers!, name: 'ringstore-streams', maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: s.requestTimeoutMs }));
+  try {
+    checkServer(nc);
+    const jsm = await jetstreamManager(nc, { timeout: s.requestTimeoutMs });
+    const facts = await ensureStream(jsm, { stream: s.stream, subjectPrefix: s.prefix, replicas: s.replicas, storage: s.storage, duplicateWindowMs: s.duplicateWindowMs, create: s.create });
+    if (s.writeTimeoutMs >= facts.duplicateWindowMs) {
+      throw new InvalidStreamOptionError(
+        `NatsBackend options.writeTimeoutMs (${s.writeTimeoutMs}) must be shorter than the duplicate window of stream "${s.stream}" (${facts.duplicateWindowMs} ms), so that a retried publish is deduplicated`,
+        { writeTimeoutMs: s.writeTimeoutMs, duplicateWindowMs: facts.duplicateWindowMs },
+      );
+    }
+    const maxPayload = (): number => Math.min(nc.info?.max_payload ?? 1_048_576, facts.maxMsgSize ?? Infinity);
+    const js = jetstream(nc, { timeout: s.requestTimeoutMs });
+    const log = new ShardLog({ js, jsm, stream: s.stream, requestTimeoutMs: s.requestTimeoutMs, writeTimeoutMs: s.writeTimeoutMs, maxPayload, maxPartBytes: s.maxPartBytes, logger: s.logger });
+    s.logger.info({ server: nc.info?.version, subjectPrefix: s.prefix }, 'nats backend ready');
+    return { nc, log, durable: facts.durable };
+  } catch (err) {
+    if (s.connection === undefined) await nc.close().catch(() => undefined);
+    throw err;
+  }
+}
+
