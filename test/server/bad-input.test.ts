@@ -190,7 +190,7 @@ describe('property: random malformed requests', () => {
           case 'header': res = await post(r.path, '{"valor":1}', { 'content-type': 'application/json', 'expected-version': r.ev }); break;
           case 'query': res = await raw(`${d.url}${r.path}?${r.key}=${encodeURIComponent(r.value)}${r.path.includes('sum') ? '&label=cpu' : ''}`); break;
           case 'unknown': {
-            const known = ['/health', '/ready', '/metrics', '/openapi.json'].includes(r.path) || r.path.startsWith('/streams/') || r.path.startsWith('/admin') || r.path.startsWith('/sessions') || r.path.startsWith('/metrics/');
+            const known = ['/health', '/ready', '/metrics', '/openapi.json', '/stats', '/auth/check'].includes(r.path) || r.path.startsWith('/streams/') || r.path.startsWith('/admin') || r.path.startsWith('/sessions') || r.path.startsWith('/metrics/');
             if (known) return;
             res = await raw(`${d.url}${r.path}`, { method: r.method });
             break;
