@@ -56,8 +56,8 @@ describe('auth on', () => {
     expect((await d.client.admin.clear()).cleared).toBe(true);
   });
 
-  it("the dashboard's figures need no token; /auth/check accepts the right one", async () => {
-    for (const path of ['/stats', '/stats/top-streams?k=3', '/metrics/top?k=3']) {
+  it("the dashboard's page, files and figures need no token; /auth/check accepts the right one", async () => {
+    for (const path of ['/', '/dashboard/app.js', '/dashboard/style.css', '/dashboard/vendor/uPlot.iife.min.js', '/stats', '/stats/top-streams?k=3', '/metrics/top?k=3']) {
       expect((await fetch(`${d.url}${path}`)).status, path).toBe(200);
     }
     expect((await raw(`${d.url}/stats`)).body.auth).toBe(true);

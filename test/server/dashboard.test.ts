@@ -1,10 +1,30 @@
-// The dashboard's server side: the figures it reads (GET /stats, /stats/top-streams,
-// POST /auth/check) and the two computations behind them (ingest history, latency window).
+// The dashboard's server side: its static files (complete, from the package, no
+// traversal), the figures it reads (GET /stats, /stats/top-streams, POST
+// /auth/check) and the two computations behind them (ingest history, latency window).
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Fastify from 'fastify';
+import { pino } from 'pino';
 import { IngestHistory } from '../../dist/src/server/dashboard/ingest-history.js';
 import { LatencyWindow, bucketQuantile } from '../../dist/src/server/dashboard/latency-window.js';
+import { toErrorResponse } from '../../dist/src/server/errors.js';
 import { RequestLatency } from '../../dist/src/server/request-latency.js';
+import { dashboardRoutes } from '../../dist/src/server/routes/dashboard.js';
 import { raw, startDaemon, type TestDaemon } from './helpers.js';
+
+/** A GET of `path` exactly as written: fetch would resolve the dot segments before sending. */
+function rawPath(base: string, path: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/`, { path }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 let d: TestDaemon;
 beforeAll(async () => {
@@ -12,6 +32,102 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await d.close();
+});
+
+describe('GET / and GET /dashboard/*', () => {
+  it('serves the page with a same-origin-only CSP', async () => {
+    const r = await fetch(`${d.url}/`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(r.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(r.headers.get('content-security-policy')).toContain("connect-src 'self'");
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await r.text()).toContain('<title>ringstore</title>');
+  });
+
+  it('every file the page references is served, none from another origin', async () => {
+    const seen = new Set<string>();
+    const queue = ['/'];
+    while (queue.length > 0) {
+      const path = queue.shift()!;
+      if (seen.has(path)) continue;
+      seen.add(path);
+      const r = await fetch(`${d.url}${path}`);
+      expect(r.status, path).toBe(200);
+      const text = await r.text();
+      if (!/\.(html|js)$|^\/$/.test(path) || path.includes('/vendor/')) continue;
+      // HTML src/href attributes and ES module imports.
+      const refs = [...text.matchAll(/(?:src|href)="([^"]+)"/g), ...text.matchAll(/from '([^']+)'/g)].map((m) => m[1]).filter((u) => u !== 'data:,');
+      for (const ref of refs) {
+        expect(ref, `${path} refers to ${ref}`).not.toMatch(/^(https?:)?\/\//);
+        queue.push(new URL(ref, `${d.url}${path === '/' ? '/' : path}`).pathname);
+      }
+    }
+    expect([...seen]).toEqual(expect.arrayContaining(['/', '/dashboard/app.js', '/dashboard/style.css', '/dashboard/vendor/uPlot.iife.min.js', '/dashboard/vendor/uPlot.min.css', '/dashboard/api.js', '/dashboard/tail.js', '/dashboard/versioned.js']));
+    const js = await fetch(`${d.url}/dashboard/app.js`);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+  });
+
+  it('answers 304 to a matching If-None-Match', async () => {
+    const first = await fetch(`${d.url}/dashboard/app.js`);
+    const etag = first.headers.get('etag');
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    const again = await fetch(`${d.url}/dashboard/app.js`, { headers: { 'if-none-match': etag! } });
+    expect(again.status).toBe(304);
+    const other = await fetch(`${d.url}/dashboard/app.js`, { headers: { 'if-none-match': '"other"' } });
+    expect(other.status).toBe(200);
+  });
+
+  const attempts = [
+    '/dashboard/../package.json',
+    '/dashboard/..%2fpackage.json',
+    '/dashboard/..%2F..%2F..%2F..%2Fpackage.json',
+    '/dashboard/%2e%2e/%2e%2e/%2e%2e/%2e%2e/package.json',
+    '/dashboard/%2e%2e%2f%2e%2e%2f%2e%2e%2f%2e%2e%2fpackage.json',
+    '/dashboard/%252e%252e%252fpackage.json',
+    '/dashboard/vendor/../../../../package.json',
+    '/dashboard/vendor/..%2f..%2f..%2f..%2f..%2fpackage.json',
+    '/dashboard/..%5c..%5cpackage.json',
+    '/dashboard/....//....//package.json',
+    '/dashboard//etc/passwd',
+    '/dashboard/%2fetc%2fpasswd',
+    '/dashboard/index.html%00.js',
+    '/dashboard/%00',
+    '/dashboard/',
+    '/dashboard/assets.js',
+    '/dashboard/index.ts',
+    '/dashboard/vendor/uPlot.esm.js',
+    `/dashboard/${'a'.repeat(300)}.js`,
+    '/dashboard/%E0%A4%A',
+  ];
+  for (const path of attempts) {
+    it(`refuses ${path.slice(0, 60)} with a 4xx error body`, async () => {
+      const r = await rawPath(d.url, path);
+      expect(r.status, JSON.stringify(r.body)).toBeGreaterThanOrEqual(400);
+      expect(r.status).toBeLessThan(500);
+      expect(r.body.error.code).toMatch(/^RS_ERR_/);
+      expect(JSON.stringify(r.body)).not.toContain('"name": "ringstore"');
+    });
+  }
+});
+
+describe('without its files (a broken install)', () => {
+  it('GET / is a 404 that says why, and the daemon still starts', async () => {
+    const app = Fastify();
+    app.setErrorHandler((err, _request, reply) => {
+      const r = toErrorResponse(err);
+      void reply.code(r.status).send(r.body);
+    });
+    const log = pino({ level: 'silent' });
+    dashboardRoutes(app, { log } as never, () => {
+      throw new Error('no index.html in /nowhere');
+    });
+    const r = await app.inject({ method: 'GET', url: '/' });
+    expect(r.statusCode).toBe(404);
+    expect(r.json().error).toMatchObject({ code: 'RS_ERR_NOT_FOUND' });
+    expect(r.json().error.message).toContain('not installed: no index.html in /nowhere');
+    await app.close();
+  });
 });
 
 describe('GET /stats', () => {
@@ -68,7 +184,7 @@ describe('GET /stats', () => {
 
   it('documents the new routes in /openapi.json', async () => {
     const doc = (await d.client.openapi()) as { paths: Record<string, unknown> };
-    for (const p of ['/stats', '/stats/top-streams', '/auth/check']) expect(Object.keys(doc.paths)).toContain(p);
+    for (const p of ['/', '/dashboard/{*}', '/stats', '/stats/top-streams', '/auth/check']) expect(Object.keys(doc.paths)).toContain(p);
   });
 });
 
