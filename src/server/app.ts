@@ -10,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import { authChecker } from './auth.js';
 import { isLoopback, resolveConfig, type ServerConfig } from './config.js';
 import type { ServerContext } from './context.js';
+import { dashboard } from './dashboard/index.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { compileCoercion } from './params.js';
@@ -181,6 +182,7 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     metricRoutes(scope, context);
     adminRoutes(scope, context);
     sessionRoutes(scope, context);
+    dashboard(scope, context);
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

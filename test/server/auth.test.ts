@@ -21,6 +21,7 @@ describe('auth on', () => {
     ['POST', '/admin/purge', { method: 'POST' }],
     ['POST', '/sessions', json({ stream: 'A/1' })],
     ['DELETE', '/sessions/x', { method: 'DELETE' }],
+    ['POST', '/auth/check', { method: 'POST' }],
   ];
   for (const [method, path, init] of writes) {
     it(`${method} ${path}: 401 without a token, 403 with a wrong one, nothing stored`, async () => {
@@ -53,6 +54,14 @@ describe('auth on', () => {
     const wrong = new RingstoreClient({ baseUrl: d.url, retries: 0, token: 'wrong-token-123' });
     expect(await wrong.admin.clear().catch((e: unknown) => e)).toMatchObject({ status: 403, code: 'RS_ERR_FORBIDDEN' });
     expect((await d.client.admin.clear()).cleared).toBe(true);
+  });
+
+  it("the dashboard's page, files and figures need no token; /auth/check accepts the right one", async () => {
+    for (const path of ['/', '/dashboard/app.js', '/dashboard/style.css', '/dashboard/vendor/uPlot.iife.min.js', '/stats', '/stats/top-streams?k=3', '/metrics/top?k=3']) {
+      expect((await fetch(`${d.url}${path}`)).status, path).toBe(200);
+    }
+    expect((await raw(`${d.url}/stats`)).body.auth).toBe(true);
+    expect((await fetch(`${d.url}/auth/check`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(204);
   });
 });
 

@@ -190,7 +190,9 @@ describe('property: random malformed requests', () => {
           case 'header': res = await post(r.path, '{"valor":1}', { 'content-type': 'application/json', 'expected-version': r.ev }); break;
           case 'query': res = await raw(`${d.url}${r.path}?${r.key}=${encodeURIComponent(r.value)}${r.path.includes('sum') ? '&label=cpu' : ''}`); break;
           case 'unknown': {
-            const known = ['/health', '/ready', '/metrics', '/openapi.json'].includes(r.path) || r.path.startsWith('/streams/') || r.path.startsWith('/admin') || r.path.startsWith('/sessions') || r.path.startsWith('/metrics/');
+            // The path fetch sends: dot segments ('/.', '/%2e') resolved, so '/.' is the dashboard's '/'.
+            const sent = new URL(`${d.url}${r.path}`).pathname;
+            const known = ['/health', '/ready', '/metrics', '/openapi.json', '/', '/stats', '/auth/check'].includes(sent) || sent.startsWith('/streams/') || sent.startsWith('/admin') || sent.startsWith('/sessions') || sent.startsWith('/metrics/');
             if (known) return;
             res = await raw(`${d.url}${r.path}`, { method: r.method });
             break;
