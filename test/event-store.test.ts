@@ -358,6 +358,21 @@ describe('lifecycle', () => {
     expect(active.filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && r !== 'FSReqCallback')).toEqual([]);
   });
 
+  it('a store the script forgot to close does not keep the process alive (right after create, and after appends and queries)', () => {
+    const entry = new URL('../dist/src/index.js', import.meta.url).href;
+    for (const work of ['', "await store.append({ k: 'a' }); await store.count(); store.tryAppend({ k: 'b' });"]) {
+      const script = `
+        import { EventStore } from '${entry}';
+        const store = EventStore.create({ capacity: 100, partitions: 2, key: 'k' });
+        ${work}
+        console.log('done');`;
+      const started = Date.now();
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+      expect(out.trim()).toBe('done');
+      expect(Date.now() - started).toBeLessThan(15_000); // it exits on its own (the timeout would kill it)
+    }
+  });
+
   it('a wake-up lost between a producer clearing SLEEPING and ringing is recovered by the worker within its idle tick', async () => {
     const store = make({ partitions: 1 });
     await store.append({ type: 'o', user: 'u', amount: 1 }); // the worker is up, and then goes to sleep

@@ -35,6 +35,8 @@ export interface PartitionNames {
 export class PartitionHandle {
   readonly index: number;
   restarts = 0;
+  /** Calls (queries, flush, purge...) sent to the worker so far. */
+  calls = 0;
   private readonly mem: PartitionMemory;
   private readonly ctl: ControlMemory;
   private readonly config: CommitterConfig;
@@ -87,11 +89,6 @@ export class PartitionHandle {
     this.worker = worker;
     this.port = port1;
     this.api = Comlink.wrap<Api>(nodeEndpoint(port1 as never));
-    // Idle workers and ports do not keep the process alive (a call in flight refs the port, see call()).
-    // After wrap: adding the 'message' listener refs the port again.
-    worker.unref();
-    if (this.inflight > 0) port1.ref();
-    else port1.unref();
     this.booted = false;
     let lastError: Error | undefined;
     worker.on('message', (e: PartitionEvent) => {
@@ -134,6 +131,11 @@ export class PartitionHandle {
       this.restarts++;
       this.spawn();
     });
+    // Idle workers and ports do not keep the process alive (a call in flight refs the port, see call()).
+    // Last: adding a 'message' listener (ours above, comlink's in wrap) refs the worker or port again.
+    worker.unref();
+    if (this.inflight > 0) port1.ref();
+    else port1.unref();
   }
 
   /** Fails the partition for good: calls reject, producers reject what they wait for and refuse new appends. */
@@ -160,6 +162,7 @@ export class PartitionHandle {
 
   /** Calls a worker method; typed errors are rethrown; a worker death mid-call retries once. */
   async call<R>(method: string, ...args: unknown[]): Promise<R> {
+    this.calls++;
     // Idle workers do not keep the process alive; a call in flight does.
     if (this.inflight++ === 0) this.port.ref();
     try {

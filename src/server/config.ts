@@ -29,7 +29,7 @@ export interface ServerConfig {
   readonly maxBatch: number;
   /** How long shutdown waits for in-flight requests before closing connections (default 10,000 ms). */
   readonly shutdownTimeoutMs: number;
-  /** How often an SSE subscription polls its stream (default 10 ms). */
+  /** Shortest gap between two reads of an SSE subscription, which reads only after its partition commits (default 10 ms). */
   readonly subscribePollMs: number;
 }
 
@@ -65,7 +65,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--body-limit': { key: 'bodyLimit', env: 'RINGSTORE_BODY_LIMIT', kind: 'int', min: 1024, max: 1 << 30, help: `largest request body in bytes (default ${DEFAULTS.bodyLimit})` },
   '--max-batch': { key: 'maxBatch', env: 'RINGSTORE_MAX_BATCH', kind: 'int', min: 1, max: 1_000_000, help: `most events per batch append (default ${DEFAULTS.maxBatch})` },
   '--shutdown-timeout': { key: 'shutdownTimeoutMs', env: 'RINGSTORE_SHUTDOWN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000, help: `ms to finish in-flight requests on SIGTERM/SIGINT (default ${DEFAULTS.shutdownTimeoutMs})` },
-  '--subscribe-poll': { key: 'subscribePollMs', env: 'RINGSTORE_SUBSCRIBE_POLL_MS', kind: 'int', min: 1, max: 10_000, help: `ms between polls of an SSE subscription (default ${DEFAULTS.subscribePollMs})` },
+  '--subscribe-poll': { key: 'subscribePollMs', env: 'RINGSTORE_SUBSCRIBE_POLL_MS', kind: 'int', min: 1, max: 10_000, help: `shortest gap in ms between two reads of an SSE subscription, which reads only after its partition commits (default ${DEFAULTS.subscribePollMs})` },
 };
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);

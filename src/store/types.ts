@@ -123,6 +123,8 @@ export interface PartitionStats {
   restarts: number;
   /** True once the partition failed for good (its worker could not start or kept dying). */
   failed: boolean;
+  /** Calls (queries, flushes, purges) the coordinator sent to the partition's worker. */
+  calls: number;
   /** Keys with live events (their state follows the live events). */
   keys: number;
   /** Keys without live events whose last version is remembered (at most the `dormantKeys` bound). */

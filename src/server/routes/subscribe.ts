@@ -1,9 +1,12 @@
 /**
  * SSE subscription to a ring-store stream: `GET /streams/{*stream}/subscribe?from=`.
  *
- * The ring store has no push channel to the coordinator, so a subscription
- * polls its stream by version every `--subscribe-poll` ms (10 by default; at
- * once again after a full page). Each event is one SSE message with
+ * A subscription reads only its stream's partition, and only after that
+ * partition committed something: it waits on the partition's commit counter
+ * (`store.waitForCommit`, one shared wait per partition, however many
+ * subscribers), so an idle subscription costs nothing. Reads are at least
+ * `--subscribe-poll` ms apart (10 by default; at once again after a full
+ * page), which bounds the cost of a busy partition. Each event is one SSE message with
  * `id: <version>`, `event: event` and the read item as `data`; a client
  * reconnecting with `Last-Event-ID` resumes after it. A comment line is sent
  * every 15 s to keep proxies from timing the connection out. Events evicted
@@ -51,10 +54,20 @@ export async function subscribe(ctx: ServerContext, request: FastifyRequest, rep
       const t = setTimeout(() => { wake = undefined; resolve(); }, ms);
       wake = () => { clearTimeout(t); wake = undefined; resolve(); };
     });
+  const store = ctx.stores.streams;
+  const partition = store.partitionOf(stream);
+  /** Until the partition commits after `since`, the client leaves, or `ms` pass. */
+  const nextCommit = (since: number, ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      wake = () => { wake = undefined; resolve(); };
+      void store.waitForCommit(partition, since, ms).then(() => wake?.(), () => wake?.());
+    });
   let lastWrite = Date.now();
   try {
     while (open) {
-      const events = await ctx.stores.streams.snapshot({ keys: [stream], fromVersion: next, limit: PAGE });
+      const since = store.commitCount(partition);
+      const readAt = Date.now();
+      const events = await store.snapshot({ keys: [stream], fromVersion: next, limit: PAGE, partitions: [partition] });
       events.sort((a, b) => a.version - b.version);
       let chunk = '';
       for (const e of events) {
@@ -67,7 +80,11 @@ export async function subscribe(ctx: ServerContext, request: FastifyRequest, rep
         lastWrite = Date.now();
         if (!res.write(chunk)) await new Promise<void>((resolve) => { res.once('drain', resolve); wake = resolve; });
       }
-      if (events.length < PAGE && open) await sleep(ctx.config.subscribePollMs);
+      if (events.length < PAGE && open) {
+        await nextCommit(since, Math.max(1, HEARTBEAT_MS - (Date.now() - lastWrite)));
+        const gap = ctx.config.subscribePollMs - (Date.now() - readAt);
+        if (gap > 0 && open) await sleep(gap);
+      }
     }
   } catch (err) {
     // The store closed under us (shutdown) or failed: tell the client and end.
