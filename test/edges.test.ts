@@ -212,3 +212,24 @@ describe('windowAggregate is anchored at the newest event, both ends inclusive',
     expect(await store.windowAggregate('n', { from: t0 + 2999, to: t0 + 3000 })).toMatchObject({ count: 2, sum: 2 + 3 });
   });
 });
+
+describe('shared-memory readers check a checksum, not only the seqlock', () => {
+  it('a slot whose bytes changed behind the seqlock is dropped, the others are returned', async () => {
+    const { PartitionMemory } = await import('../dist/src/ring/layout.js');
+    const store = make({ partitions: 1 });
+    for (let i = 0; i < 10; i++) await store.append({ k: 'a', n: 1000 + i });
+    const reader = store.reader();
+    expect(reader.snapshot().map((e) => e.payload.n)).toEqual(Array.from({ length: 10 }, (_, i) => 1000 + i));
+    // Change one digit of event 4's payload without touching its seq: what a torn, reordered copy looks like.
+    const d = store.descriptor();
+    const m = new PartitionMemory(d.partitions[0], d.geometry);
+    const s = 3;
+    const at = (m.arenaAbs[s] % d.geometry.arenaBytes) + m.idLen[s] + m.keyLen[s] + m.typeLen[s];
+    const json = new TextDecoder().decode(m.arena.subarray(at, at + m.payloadLen[s]));
+    const digit = at + json.indexOf('1003') + 3;
+    m.arena[digit] = '7'.charCodeAt(0);
+    const after = reader.snapshot().map((e) => e.payload.n);
+    expect(after).toEqual([1000, 1001, 1002, 1004, 1005, 1006, 1007, 1008, 1009]);
+    reader.close();
+  });
+});
