@@ -52,6 +52,7 @@ export function createStores(config: ServerConfig, logger: Logger): Stores {
   };
   const streams = EventStore.create<StreamRecord>({
     ...sizing,
+    name: 'streams',
     key: 's',
     timestamp: 't',
     type: typeOf,
@@ -62,6 +63,7 @@ export function createStores(config: ServerConfig, logger: Logger): Stores {
   try {
     metrics = EventStore.create<MetricRecord>({
       ...sizing,
+      name: 'metrics',
       key: 'label',
       timestamp: 'ts',
       values: { value: 'value' },
