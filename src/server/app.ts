@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { authChecker } from './auth.js';
+import { accessHook, routeAccess, type AccessConfig } from './auth.js';
+import { registerBodyParsers } from './body-parsers.js';
 import { isLoopback, resolveConfig, type ServerConfig } from './config.js';
+import { capConnections, clientErrorHandler, drainAfterEarlyAnswer, timeoutOptions } from './connections.js';
 import type { ServerContext } from './context.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { createMetrics } from './metrics.js';
@@ -36,8 +38,6 @@ export interface RingstoreApp {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-/** NDJSON lines that take the safe (prototype-poisoning checking) parser. */
-const SUSPECT = /__proto__|constructor|\\u/;
 
 /** A route's hook list (absent, one hook or several) with `hook` added first or last. */
 function withHook<H>(existing: H | H[] | undefined, hook: H, at: 'first' | 'last'): H[] {
@@ -67,6 +67,8 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: requestLoggerFactory,
     bodyLimit: config.bodyLimit,
+    ...timeoutOptions(config),
+    clientErrorHandler: clientErrorHandler(log, config.lingerMs, (reason) => metrics.refused.inc({ reason })),
     return503OnClosing: false,
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
@@ -81,6 +83,9 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     },
   });
 
+  const openConnections = capConnections(app.server, config.maxConnections, config.lingerMs, () => metrics.refused.inc({ reason: 'too_many_connections' }));
+  metrics.countConnections(openConnections);
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -89,7 +94,6 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     },
   });
 
-  const check = config.token !== undefined ? authChecker(config.token) : undefined;
   // Hooks in callback style: an async hook costs a promise and a microtask per request (profiled on the POST path).
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -98,20 +102,14 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
       done(new HttpError('RS_ERR_CLOSED', 'the daemon is shutting down'));
       return;
     }
-    if (check !== undefined) {
-      try {
-        check(request);
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
-    }
     done();
   });
   // Per-route hooks, bound at registration: a request's hooks need no `request.routeOptions`
   // (a getter that builds an object per call) and no schema walk.
   // Registered before any route (routes added earlier would get neither hook).
   app.addHook('onRoute', (route) => {
+    const auth = accessHook(routeAccess(route.method, route.url, route.config as AccessConfig | undefined), config);
+    if (auth !== undefined) route.onRequest = withHook(route.onRequest, auth, 'first');
     const coerce = compileCoercion(route.schema);
     if (coerce !== undefined) {
       // First, as the global hook it replaces ran: a route's own preValidation sees typed values.
@@ -127,41 +125,15 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     }, 'last');
   });
   // A response finished during shutdown closes its connection (node only closes the connections idle when close() began).
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  // An answer given before the body arrived lets the client read it (connections.ts).
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (context.closing) reply.header('connection', 'close');
+    drainAfterEarlyAnswer(request, reply, config.lingerMs, context.closing);
     done(null, payload);
   });
 
-  // JSON (built in) and NDJSON only: anything else is 415.
-  app.removeContentTypeParser('text/plain');
-  const ndjsonParser = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser(['application/x-ndjson', 'application/ndjson', 'application/jsonl'], { parseAs: 'string' }, (request, body, done) => {
-    const lines = (body as string).split('\n');
-    const out: unknown[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i].trim();
-      if (line === '') continue;
-      // A line that cannot carry a prototype-poisoning key (no `__proto__`, `constructor` or `\u` escape) is
-      // plain JSON.parse; anything else, and any line that does not parse, goes through the safe parser.
-      if (!SUSPECT.test(line)) {
-        try {
-          out.push(JSON.parse(line));
-          continue;
-        } catch { /* the safe parser below gives the error message */ }
-      }
-      let failed: Error | undefined;
-      ndjsonParser(request, line, (err, value) => {
-        if (err) failed = err;
-        else out.push(value);
-      });
-      if (failed !== undefined) {
-        done(new HttpError('RS_ERR_INVALID_JSON', `NDJSON line ${i + 1} is not valid JSON: ${failed.message}`), undefined);
-        return;
-      }
-    }
-    (request as unknown as { ndjson: boolean }).ndjson = true;
-    done(null, out);
-  });
+  // JSON and NDJSON in UTF-8 only: anything else is 415.
+  registerBodyParsers(app);
 
   app.setErrorHandler((err, request, reply) => {
     const r = toErrorResponse(err);
@@ -182,7 +154,7 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     adminRoutes(scope, context);
     sessionRoutes(scope, context);
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 
   // While closing, idle keep-alive connections are closed every 50 ms, not only once when
   // close() starts: an SSE stream ended by the loop above, or any response finishing after

@@ -185,6 +185,11 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const q = request.query as { from?: number; limit: number; aggregate: boolean; sum: string; groupBy: string };
     if (typeof raw === 'string' && raw.endsWith('/subscribe')) {
       const stream = streamName(raw.slice(0, -'/subscribe'.length));
+      // HEAD: the headers a subscription would get, at once, and no subscription.
+      if (request.method === 'HEAD') {
+        reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform');
+        return '';
+      }
       return subscribe(ctx, request, reply, stream, q.from);
     }
     const stream = streamName(raw);
