@@ -10,7 +10,7 @@ import { pino, type Logger } from 'pino';
 import { accessHook, routeAccess, type AccessConfig } from './auth.js';
 import { registerBodyParsers } from './body-parsers.js';
 import { isLoopback, resolveConfig, type ServerConfig } from './config.js';
-import { capConnections, clientErrorHandler, drainAfterEarlyAnswer, timeoutOptions } from './connections.js';
+import { capConnections, clientErrorHandler, drainAfterEarlyAnswer, refuseConnect, timeoutOptions } from './connections.js';
 import type { ServerContext } from './context.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { createMetrics } from './metrics.js';
@@ -85,6 +85,7 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
 
   const openConnections = capConnections(app.server, config.maxConnections, config.lingerMs, () => metrics.refused.inc({ reason: 'too_many_connections' }));
   metrics.countConnections(openConnections);
+  refuseConnect(app.server, config.lingerMs);
 
   await app.register(swagger, {
     openapi: {
@@ -100,6 +101,10 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     if (context.closing) {
       reply.header('connection', 'close');
       done(new HttpError('RS_ERR_CLOSED', 'the daemon is shutting down'));
+      return;
+    }
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      done(new HttpError('RS_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header'));
       return;
     }
     done();

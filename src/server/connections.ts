@@ -32,12 +32,14 @@ export type RefusalReason = 'too_many_connections' | 'timeout' | 'headers_too_la
 export function timeoutOptions(config: ServerConfig): {
   requestTimeout: number;
   keepAliveTimeout: number;
-  http: { headersTimeout: number; connectionsCheckingInterval: number };
+  http: { requireHostHeader: boolean; headersTimeout: number; connectionsCheckingInterval: number };
 } {
   return {
     requestTimeout: config.bodyTimeoutMs,
     keepAliveTimeout: config.idleTimeoutMs,
     http: {
+      // Checked in the app's onRequest hook instead, to answer in the error contract (node's 400 has no body).
+      requireHostHeader: false,
       headersTimeout: config.headersTimeoutMs,
       // Node checks the two timeouts on this period (30 s by default, which would stretch a 10 s timeout to 40).
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
@@ -94,6 +96,15 @@ export function capConnections(server: Server, max: number, lingerMs: number, on
     for (const listener of accept) listener.call(server, socket);
   });
   return () => open;
+}
+
+/** CONNECT (a proxy's method) is answered 404 in the contract; without a listener node closes the socket without a word. */
+export function refuseConnect(server: Server, lingerMs: number): void {
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.write(rawErrorResponse('RS_ERR_NOT_FOUND', `no route CONNECT ${String(req.url).slice(0, 200)}`));
+    lingerClose(socket, lingerMs);
+  });
 }
 
 /** Sockets whose current request was answered before its body arrived: no second (timeout) answer on them. */

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, resolveConfig } from '../../dist/src/server/index.js';
 import { startDaemon, type TestDaemon } from './helpers.js';
-import { head, rawConnect, rawRequest, sleep, type RawConnection, type RawResponse } from './raw-http.js';
+import { head, probeHealth, rawConnect, rawRequest, sleep, type RawConnection, type RawResponse } from './raw-http.js';
 
 const TOKEN = 'conn-token-123';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -26,28 +26,6 @@ function trickle(conn: RawConnection, bytes: string, everyMs: number): () => voi
   return () => clearInterval(t);
 }
 
-/** GET /health every `everyMs` until `stop()`; the statuses and latencies seen. */
-function probeHealth(url: string, everyMs = 50): { stop: () => Promise<{ statuses: number[]; ms: number[] }> } {
-  const statuses: number[] = [];
-  const ms: number[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const t0 = performance.now();
-      try {
-        const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-        await r.text();
-        statuses.push(r.status);
-      } catch {
-        statuses.push(0);
-      }
-      ms.push(performance.now() - t0);
-      await sleep(everyMs);
-    }
-  })();
-  return { stop: async () => { running = false; await loop; return { statuses, ms }; } };
-}
-
 describe('timeouts', () => {
   let d: TestDaemon;
   beforeAll(async () => {
@@ -67,7 +45,8 @@ describe('timeouts', () => {
   });
 
   it('slowloris on headers: 408 RS_ERR_REQUEST_TIMEOUT after --headers-timeout, then closed; /health answers meanwhile', async () => {
-    const probe = probeHealth(d.url);
+    const probe = probeHealth(d.server.port);
+    await probe.ready;
     const conns = await Promise.all(Array.from({ length: 40 }, () => rawConnect(d.server.port)));
     const stops = conns.map((c) => trickle(c, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n', 50));
     const idle = await rawConnect(d.server.port); // connects and never sends a byte
@@ -166,9 +145,12 @@ describe('answers given before the body arrived reach the client', () => {
     u.destroy();
   });
 
-  it('node-level refusals follow the error contract: 400 malformed, 431 oversized headers', async () => {
+  it('node-level refusals follow the error contract: 400 malformed or without Host, 404 CONNECT, 431 oversized headers', async () => {
     expectContract((await rawRequest(d.server.port, 'NOT-HTTP\r\n\r\n')).response, 400, 'RS_ERR_BAD_REQUEST');
     expectContract((await rawRequest(d.server.port, 'GET /health HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n')).response, 400, 'RS_ERR_BAD_REQUEST');
+    expectContract((await rawRequest(d.server.port, 'GET /health HTTP/1.1\r\n\r\n')).response, 400, 'RS_ERR_BAD_REQUEST'); // no Host
+    expect((await rawRequest(d.server.port, 'GET /health HTTP/1.0\r\n\r\n')).response?.status).toBe(200); // HTTP/1.0 needs none
+    expectContract((await rawRequest(d.server.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')).response, 404, 'RS_ERR_NOT_FOUND');
     const big = await rawRequest(d.server.port, `GET /health HTTP/1.1\r\nHost: a\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`);
     expectContract(big.response, 431, 'RS_ERR_HEADERS_TOO_LARGE');
     expect(big.response!.headers.connection).toBe('close');

@@ -1,5 +1,6 @@
 // Raw HTTP/1.1 over a TCP socket, for what fetch will not send: partial requests, trickled bodies, broken framing,
 // many idle connections. Responses are parsed as they arrive (Content-Length and chunked bodies).
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 
 export interface RawResponse {
@@ -20,6 +21,8 @@ export class RawConnection {
   error: string | undefined;
   readonly responses: RawResponse[] = [];
   #buf = Buffer.alloc(0);
+  /** The SSE answer being received: every later byte belongs to its body. */
+  #sse: RawResponse | undefined;
   /** Responses still to come that have no body whatever their headers say (answers to HEAD). */
   #bodiless = 0;
   readonly #closed: Promise<void>;
@@ -91,6 +94,11 @@ export class RawConnection {
   }
 
   #parse(): void {
+    if (this.#sse !== undefined) {
+      this.#sse.body += this.#buf.toString('utf8');
+      this.#buf = Buffer.alloc(0);
+      return;
+    }
     for (;;) {
       const end = this.#buf.indexOf('\r\n\r\n');
       if (end < 0) return;
@@ -108,6 +116,15 @@ export class RawConnection {
         if (this.#bodiless > 0) this.#bodiless--;
         body = Buffer.alloc(0);
         rest = this.#buf.subarray(start);
+      } else if (headers['content-type']?.startsWith('text/event-stream')) {
+        // An SSE answer never ends: it is a response from its headers on, and its bytes (chunk framing and all) are
+        // appended to its body as they come.
+        const sse: RawResponse = { status, headers, body: this.#buf.subarray(start).toString('utf8'), json: undefined };
+        this.responses.push(sse);
+        this.#sse = sse;
+        this.#buf = Buffer.alloc(0);
+        this.#wake();
+        return;
       } else if (headers['transfer-encoding']?.includes('chunked')) {
         const parts: Buffer[] = [];
         let at = start;
@@ -125,10 +142,6 @@ export class RawConnection {
         }
         body = Buffer.concat(parts);
         rest = this.#buf.subarray(at);
-      } else if (headers['content-type']?.startsWith('text/event-stream')) {
-        // An SSE answer never ends: keep the headers as a response and its bytes as they come.
-        body = this.#buf.subarray(start);
-        rest = Buffer.alloc(0);
       } else {
         const length = Number(headers['content-length'] ?? 0);
         if (this.#buf.length < start + length) return;
@@ -169,3 +182,68 @@ export function head(method: string, path: string, headers: Record<string, strin
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The q-quantile (0..1) of `values` (nearest rank). */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+// The probe runs in its own process: in the test's process it would also measure the load generator's own delays.
+const PROBE = `
+import net from 'node:net';
+const [port, everyMs] = process.argv.slice(1).map(Number);
+const statuses = [], ms = [];
+let running = true;
+process.stdin.on('data', () => {}).on('end', () => { running = false; });
+let conn, buf = '', waiting;
+process.stdout.write('ready\\n');
+const connect = () => new Promise((resolve) => {
+  buf = '';
+  conn = net.connect(port, '127.0.0.1', () => resolve());
+  conn.setNoDelay(true);
+  conn.on('data', (d) => { buf += d; const m = /^HTTP\\/1\\.1 (\\d{3})[^]*?\\r\\n\\r\\n"OK"/.exec(buf); if (m) { buf = buf.slice(m.index + m[0].length); waiting?.(Number(m[1])); } });
+  conn.on('error', () => waiting?.(0));
+  conn.on('close', () => { conn = undefined; waiting?.(0); });
+});
+while (running) {
+  const t0 = performance.now();
+  if (conn === undefined) await connect();
+  const status = await new Promise((resolve) => {
+    const t = setTimeout(() => resolve(0), 2000);
+    waiting = (s) => { clearTimeout(t); waiting = undefined; resolve(s); };
+    conn.write('GET /health HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n');
+  });
+  if (status === 0) conn?.destroy();
+  statuses.push(status);
+  ms.push(performance.now() - t0);
+  await new Promise((r) => setTimeout(r, everyMs));
+}
+conn?.destroy();
+process.stdout.write(JSON.stringify({ statuses, ms }));
+`;
+
+/**
+ * Sends GET /health every `everyMs` on its own keep-alive connection (a new one if it closes), from a child process,
+ * until `stop()`: the statuses (0 when no answer came within 2 s) and latencies in ms. Await `ready` before the load.
+ */
+export function probeHealth(port: number, everyMs = 20): { ready: Promise<void>; stop: () => Promise<{ statuses: number[]; ms: number[] }> } {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE, String(port), String(everyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  let started: () => void;
+  const ready = new Promise<void>((resolve) => (started = resolve));
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+    if (out.startsWith('ready\n')) started();
+  });
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return {
+    ready,
+    stop: async () => {
+      child.stdin.end();
+      await exited;
+      return JSON.parse(out.slice(out.indexOf('\n') + 1)) as { statuses: number[]; ms: number[] };
+    },
+  };
+}
