@@ -215,7 +215,9 @@ export async function startServer(config: ServerConfig = resolveConfig(), option
   const url = `http://${host}:${port}`;
   if (!isLoopback(config.host) && config.token === undefined) {
     built.context.log.warn({ host: config.host }, 'listening beyond loopback without --token: anyone who can reach this port can write and clear the stores');
+  } else if (!isLoopback(config.host) && config.readToken === undefined) {
+    built.context.log.warn({ host: config.host }, 'listening beyond loopback without --read-token: anyone who can reach this port can read every event payload');
   }
-  built.context.log.info({ url, partitions: config.partitions, streamsCapacity: built.context.stores.streams.capacity, dataDir: config.dataDir ?? null, auth: config.token !== undefined }, 'listening');
+  built.context.log.info({ url, partitions: config.partitions, streamsCapacity: built.context.stores.streams.capacity, dataDir: config.dataDir ?? null, auth: config.token !== undefined, readAuth: config.readToken !== undefined }, 'listening');
   return { ...built, url, port };
 }

@@ -57,17 +57,18 @@ export function rawErrorResponse(code: HttpErrorCode, message: string, extraHead
 }
 
 /**
- * Half-closes `socket` (after what is queued for it), keeps reading and
+ * Sends `answer` (if any) and half-closes `socket` after it, keeps reading and
  * discarding what the client still sends, and destroys it when the client
  * closes its side or after `lingerMs`.
  */
-export function lingerClose(socket: Socket, lingerMs: number): void {
+export function lingerClose(socket: Socket, lingerMs: number, answer?: string): void {
   if (socket.destroyed) return;
+  socket.on('error', () => socket.destroy());
   const timer = setTimeout(() => socket.destroy(), lingerMs);
   socket.once('close', () => clearTimeout(timer));
   socket.once('end', () => socket.destroy());
-  socket.on('error', () => socket.destroy());
-  socket.end();
+  if (answer === undefined) socket.end();
+  else socket.end(answer);
   // A socket the HTTP parser consumes is read already; a raw one (refused) is drained here.
   if (socket.readableFlowing !== true) socket.resume();
 }
@@ -86,9 +87,7 @@ export function capConnections(server: Server, max: number, lingerMs: number, on
   server.on('connection', (socket: Socket) => {
     if (open >= max) {
       onRefused();
-      socket.on('error', () => socket.destroy());
-      socket.write(refusal);
-      lingerClose(socket, Math.min(lingerMs, 1000));
+      lingerClose(socket, Math.min(lingerMs, 1000), refusal);
       return;
     }
     open++;
@@ -101,9 +100,7 @@ export function capConnections(server: Server, max: number, lingerMs: number, on
 /** CONNECT (a proxy's method) is answered 404 in the contract; without a listener node closes the socket without a word. */
 export function refuseConnect(server: Server, lingerMs: number): void {
   server.on('connect', (req: IncomingMessage, socket: Socket) => {
-    socket.on('error', () => socket.destroy());
-    socket.write(rawErrorResponse('RS_ERR_NOT_FOUND', `no route CONNECT ${String(req.url).slice(0, 200)}`));
-    lingerClose(socket, lingerMs);
+    lingerClose(socket, lingerMs, rawErrorResponse('RS_ERR_NOT_FOUND', `no route CONNECT ${String(req.url).slice(0, 200)}`));
   });
 }
 
@@ -181,7 +178,7 @@ export function clientErrorHandler(log: Logger, lingerMs: number, onRefused: (re
     log.debug({ code: c.code, cause: err.code }, c.message);
     // Node's rule: write only when no answer of this socket has begun (`_httpMessage` is node's in-flight response).
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-    if (socket.writable && !answeredEarly.has(socket) && !(inFlight?.headersSent ?? false)) socket.write(rawErrorResponse(c.code, c.message));
-    lingerClose(socket, lingerMs);
+    const answer = socket.writable && !answeredEarly.has(socket) && !(inFlight?.headersSent ?? false);
+    lingerClose(socket, lingerMs, answer ? rawErrorResponse(c.code, c.message) : undefined);
   };
 }
