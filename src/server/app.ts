@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { authChecker } from './auth.js';
+import { accessHook, routeAccess, type AccessConfig } from './auth.js';
+import { registerBodyParsers } from './body-parsers.js';
 import { isLoopback, resolveConfig, type ServerConfig } from './config.js';
+import { capConnections, clientErrorHandler, drainAfterEarlyAnswer, refuseConnect, timeoutOptions } from './connections.js';
 import type { ServerContext } from './context.js';
 import { dashboard } from './dashboard/index.js';
 import { HttpError, toErrorResponse } from './errors.js';
@@ -37,8 +39,6 @@ export interface RingstoreApp {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-/** NDJSON lines that take the safe (prototype-poisoning checking) parser. */
-const SUSPECT = /__proto__|constructor|\\u/;
 
 /** A route's hook list (absent, one hook or several) with `hook` added first or last. */
 function withHook<H>(existing: H | H[] | undefined, hook: H, at: 'first' | 'last'): H[] {
@@ -68,6 +68,8 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: requestLoggerFactory,
     bodyLimit: config.bodyLimit,
+    ...timeoutOptions(config),
+    clientErrorHandler: clientErrorHandler(log, config.lingerMs, (reason) => metrics.refused.inc({ reason })),
     return503OnClosing: false,
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
@@ -82,6 +84,10 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     },
   });
 
+  const openConnections = capConnections(app.server, config.maxConnections, config.lingerMs, () => metrics.refused.inc({ reason: 'too_many_connections' }));
+  metrics.countConnections(openConnections);
+  refuseConnect(app.server, config.lingerMs);
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -90,7 +96,6 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     },
   });
 
-  const check = config.token !== undefined ? authChecker(config.token) : undefined;
   // Hooks in callback style: an async hook costs a promise and a microtask per request (profiled on the POST path).
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -99,13 +104,9 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
       done(new HttpError('RS_ERR_CLOSED', 'the daemon is shutting down'));
       return;
     }
-    if (check !== undefined) {
-      try {
-        check(request);
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      done(new HttpError('RS_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header'));
+      return;
     }
     done();
   });
@@ -113,6 +114,8 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
   // (a getter that builds an object per call) and no schema walk.
   // Registered before any route (routes added earlier would get neither hook).
   app.addHook('onRoute', (route) => {
+    const auth = accessHook(routeAccess(route.method, route.url, route.config as AccessConfig | undefined), config);
+    if (auth !== undefined) route.onRequest = withHook(route.onRequest, auth, 'first');
     const coerce = compileCoercion(route.schema);
     if (coerce !== undefined) {
       // First, as the global hook it replaces ran: a route's own preValidation sees typed values.
@@ -128,41 +131,15 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     }, 'last');
   });
   // A response finished during shutdown closes its connection (node only closes the connections idle when close() began).
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  // An answer given before the body arrived lets the client read it (connections.ts).
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (context.closing) reply.header('connection', 'close');
+    drainAfterEarlyAnswer(request, reply, config.lingerMs, context.closing);
     done(null, payload);
   });
 
-  // JSON (built in) and NDJSON only: anything else is 415.
-  app.removeContentTypeParser('text/plain');
-  const ndjsonParser = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser(['application/x-ndjson', 'application/ndjson', 'application/jsonl'], { parseAs: 'string' }, (request, body, done) => {
-    const lines = (body as string).split('\n');
-    const out: unknown[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i].trim();
-      if (line === '') continue;
-      // A line that cannot carry a prototype-poisoning key (no `__proto__`, `constructor` or `\u` escape) is
-      // plain JSON.parse; anything else, and any line that does not parse, goes through the safe parser.
-      if (!SUSPECT.test(line)) {
-        try {
-          out.push(JSON.parse(line));
-          continue;
-        } catch { /* the safe parser below gives the error message */ }
-      }
-      let failed: Error | undefined;
-      ndjsonParser(request, line, (err, value) => {
-        if (err) failed = err;
-        else out.push(value);
-      });
-      if (failed !== undefined) {
-        done(new HttpError('RS_ERR_INVALID_JSON', `NDJSON line ${i + 1} is not valid JSON: ${failed.message}`), undefined);
-        return;
-      }
-    }
-    (request as unknown as { ndjson: boolean }).ndjson = true;
-    done(null, out);
-  });
+  // JSON and NDJSON in UTF-8 only: anything else is 415.
+  registerBodyParsers(app);
 
   app.setErrorHandler((err, request, reply) => {
     const r = toErrorResponse(err);
@@ -184,7 +161,7 @@ export async function buildApp(config: ServerConfig = resolveConfig(), options: 
     sessionRoutes(scope, context);
     dashboard(scope, context);
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
 
   // While closing, idle keep-alive connections are closed every 50 ms, not only once when
   // close() starts: an SSE stream ended by the loop above, or any response finishing after
@@ -240,7 +217,9 @@ export async function startServer(config: ServerConfig = resolveConfig(), option
   const url = `http://${host}:${port}`;
   if (!isLoopback(config.host) && config.token === undefined) {
     built.context.log.warn({ host: config.host }, 'listening beyond loopback without --token: anyone who can reach this port can write and clear the stores');
+  } else if (!isLoopback(config.host) && config.readToken === undefined) {
+    built.context.log.warn({ host: config.host }, 'listening beyond loopback without --read-token: anyone who can reach this port can read every event payload');
   }
-  built.context.log.info({ url, partitions: config.partitions, streamsCapacity: built.context.stores.streams.capacity, dataDir: config.dataDir ?? null, auth: config.token !== undefined }, 'listening');
+  built.context.log.info({ url, partitions: config.partitions, streamsCapacity: built.context.stores.streams.capacity, dataDir: config.dataDir ?? null, auth: config.token !== undefined, readAuth: config.readToken !== undefined }, 'listening');
   return { ...built, url, port };
 }

@@ -3,6 +3,7 @@
  * variables, then defaults. Validated once, then frozen (no checks on the hot
  * path).
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 /** Validated, frozen daemon configuration. */
@@ -23,6 +24,8 @@ export interface ServerConfig {
   readonly dataDir: string | undefined;
   /** Bearer token required by writes and admin routes; none when unset. */
   readonly token: string | undefined;
+  /** Bearer token required by reads (the write token is accepted too); reads are open when unset. Needs `token`. */
+  readonly readToken: string | undefined;
   /** Largest accepted request body in bytes (default 1 MiB). */
   readonly bodyLimit: number;
   /** Most events in one batch append (default 10,000). */
@@ -31,6 +34,16 @@ export interface ServerConfig {
   readonly shutdownTimeoutMs: number;
   /** Shortest gap between two reads of an SSE subscription, which reads only after its partition commits (default 10 ms). */
   readonly subscribePollMs: number;
+  /** Time to receive a request's line and headers, from the connection or the previous response (default 10,000 ms): 408 beyond. */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (default 30,000 ms): 408 beyond. */
+  readonly bodyTimeoutMs: number;
+  /** Time a keep-alive connection may stay idle between requests (default 72,000 ms: above common balancers' 60 s). */
+  readonly idleTimeoutMs: number;
+  /** Most open client connections; further ones get 503 `RS_ERR_TOO_MANY_CONNECTIONS` (default: 10,000, or less under a low `ulimit -n`). */
+  readonly maxConnections: number;
+  /** Time to keep reading (and discarding) a request body after an early error answer, so that the client reads it (default 5,000 ms). */
+  readonly lingerMs: number;
 }
 
 /** Defaults of {@link ServerConfig}. */
@@ -42,7 +55,29 @@ export const DEFAULTS = Object.freeze({
   maxBatch: 10_000,
   shutdownTimeoutMs: 10_000,
   subscribePollMs: 10,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  idleTimeoutMs: 72_000,
+  maxConnections: 10_000,
+  lingerMs: 5_000,
 });
+
+/** Descriptors kept free for the stores, logs and LMDB when the connection cap comes from `ulimit -n`. */
+const FD_RESERVE = 256;
+
+/**
+ * The default connection cap: {@link DEFAULTS}.maxConnections, lowered to the
+ * soft open-files limit minus a reserve when that is smaller, so that a flood
+ * of connections meets the cap (and a 503) before it exhausts the descriptors.
+ */
+export function defaultMaxConnections(limitsFile = '/proc/self/limits'): number {
+  let soft = Infinity;
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync(limitsFile, 'utf8'));
+    if (m !== null) soft = Number(m[1]);
+  } catch { /* not Linux: keep the default */ }
+  return Math.max(16, Math.min(DEFAULTS.maxConnections, soft - FD_RESERVE));
+}
 
 interface FlagSpec {
   key: keyof ServerConfig;
@@ -54,7 +89,7 @@ interface FlagSpec {
 }
 
 const FLAGS: Record<string, FlagSpec> = {
-  '--host': { key: 'host', env: 'RINGSTORE_HOST', kind: 'string', help: `interface to bind (default ${DEFAULTS.host}; use 0.0.0.0 only with --token)` },
+  '--host': { key: 'host', env: 'RINGSTORE_HOST', kind: 'string', help: `interface to bind (default ${DEFAULTS.host}; beyond loopback use --token, and --read-token to keep payloads private)` },
   '--port': { key: 'port', env: 'RINGSTORE_PORT', kind: 'int', min: 0, max: 65535, help: `TCP port (default ${DEFAULTS.port}; 0 = any free port)` },
   '--partitions': { key: 'partitions', env: 'RINGSTORE_PARTITIONS', kind: 'int', min: 1, max: 256, help: 'partitions (worker threads) per ring store (default: cores)' },
   '--capacity': { key: 'capacity', env: 'RINGSTORE_CAPACITY', kind: 'int', min: 1, max: 2 ** 28, help: 'events kept per ring store (default 65536 x partitions)' },
@@ -62,10 +97,16 @@ const FLAGS: Record<string, FlagSpec> = {
   '--log-level': { key: 'logLevel', env: 'RINGSTORE_LOG_LEVEL', kind: 'string', help: `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})` },
   '--data-dir': { key: 'dataDir', env: 'RINGSTORE_DATA_DIR', kind: 'string', help: 'directory of durable (LMDB) versioned streams (default: in memory)' },
   '--token': { key: 'token', env: 'RINGSTORE_TOKEN', kind: 'string', help: 'require "Authorization: Bearer <token>" on writes and admin routes' },
+  '--read-token': { key: 'readToken', env: 'RINGSTORE_READ_TOKEN', kind: 'string', help: 'require a bearer token on reads too: this one or --token (needs --token; may equal it)' },
   '--body-limit': { key: 'bodyLimit', env: 'RINGSTORE_BODY_LIMIT', kind: 'int', min: 1024, max: 1 << 30, help: `largest request body in bytes (default ${DEFAULTS.bodyLimit})` },
   '--max-batch': { key: 'maxBatch', env: 'RINGSTORE_MAX_BATCH', kind: 'int', min: 1, max: 1_000_000, help: `most events per batch append (default ${DEFAULTS.maxBatch})` },
   '--shutdown-timeout': { key: 'shutdownTimeoutMs', env: 'RINGSTORE_SHUTDOWN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000, help: `ms to finish in-flight requests on SIGTERM/SIGINT (default ${DEFAULTS.shutdownTimeoutMs})` },
   '--subscribe-poll': { key: 'subscribePollMs', env: 'RINGSTORE_SUBSCRIBE_POLL_MS', kind: 'int', min: 1, max: 10_000, help: `shortest gap in ms between two reads of an SSE subscription, which reads only after its partition commits (default ${DEFAULTS.subscribePollMs})` },
+  '--headers-timeout': { key: 'headersTimeoutMs', env: 'RINGSTORE_HEADERS_TIMEOUT_MS', kind: 'int', min: 100, max: 600_000, help: `ms to receive a request's headers, 408 beyond (default ${DEFAULTS.headersTimeoutMs})` },
+  '--body-timeout': { key: 'bodyTimeoutMs', env: 'RINGSTORE_BODY_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: `ms to receive a whole request, body included, 408 beyond (default ${DEFAULTS.bodyTimeoutMs})` },
+  '--idle-timeout': { key: 'idleTimeoutMs', env: 'RINGSTORE_IDLE_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: `ms a keep-alive connection may idle between requests (default ${DEFAULTS.idleTimeoutMs})` },
+  '--max-connections': { key: 'maxConnections', env: 'RINGSTORE_MAX_CONNECTIONS', kind: 'int', min: 1, max: 1_000_000, help: `most open connections, 503 beyond (default ${DEFAULTS.maxConnections}, less under a low ulimit -n)` },
+  '--linger-timeout': { key: 'lingerMs', env: 'RINGSTORE_LINGER_TIMEOUT_MS', kind: 'int', min: 0, max: 60_000, help: `ms to drain a body after an early error answer (default ${DEFAULTS.lingerMs})` },
 };
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -141,6 +182,13 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     throw new ConfigError(`capacity (${partial.capacity}) must be at least the partition count (${partitions})`);
   }
   if (partial.token !== undefined && partial.token.length < 8) throw new ConfigError('token must be at least 8 characters');
+  if (partial.readToken !== undefined) {
+    if (partial.token === undefined) throw new ConfigError('a read token needs --token too (otherwise reads would be protected and writes open)');
+    if (partial.readToken.length < 8) throw new ConfigError('read token must be at least 8 characters');
+  }
+  const headersTimeoutMs = partial.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs;
+  const bodyTimeoutMs = partial.bodyTimeoutMs ?? Math.max(DEFAULTS.bodyTimeoutMs, headersTimeoutMs);
+  if (headersTimeoutMs > bodyTimeoutMs) throw new ConfigError(`headers timeout (${headersTimeoutMs} ms) must not exceed the body timeout (${bodyTimeoutMs} ms)`);
   return Object.freeze({
     host: partial.host ?? DEFAULTS.host,
     port: partial.port ?? DEFAULTS.port,
@@ -150,10 +198,16 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     logLevel,
     dataDir: partial.dataDir,
     token: partial.token,
+    readToken: partial.readToken,
     bodyLimit: partial.bodyLimit ?? DEFAULTS.bodyLimit,
     maxBatch: partial.maxBatch ?? DEFAULTS.maxBatch,
     shutdownTimeoutMs: partial.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs,
     subscribePollMs: partial.subscribePollMs ?? DEFAULTS.subscribePollMs,
+    headersTimeoutMs,
+    bodyTimeoutMs,
+    idleTimeoutMs: partial.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+    maxConnections: partial.maxConnections ?? defaultMaxConnections(),
+    lingerMs: partial.lingerMs ?? DEFAULTS.lingerMs,
   });
 }
 

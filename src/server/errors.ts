@@ -23,6 +23,7 @@ export const HttpErrorCodes = {
   RS_ERR_STREAM_VERSION_NOT_FOUND: { status: 404, meaning: 'The versioned stream does not hold this version.' },
   RS_ERR_STREAM_SNAPSHOT_VERSION_NOT_FOUND: { status: 404, meaning: 'No snapshot at this version.' },
   RS_ERR_STREAM_IDEMPOTENCY_ID_NOT_FOUND: { status: 404, meaning: 'The versioned stream holds no event with this id.' },
+  RS_ERR_REQUEST_TIMEOUT: { status: 408, meaning: 'The headers did not arrive within `--headers-timeout`, or the whole request within `--body-timeout`; the connection is closed.' },
   RS_ERR_CONFLICT: { status: 409, meaning: 'The expected version of a ring-store stream did not match (`expected`, `actual`); nothing stored.' },
   RS_ERR_STORE_VERSION_MISMATCH: { status: 409, meaning: 'The expected version of a versioned stream did not match (`expected`, `actual`); nothing written.' },
   RS_ERR_STREAM_DUPLICATE_IDEMPOTENCY_ID: { status: 409, meaning: 'A versioned append carried an event id the stream holds (`idempotencyId`, `existingVersion`); nothing written.' },
@@ -30,13 +31,15 @@ export const HttpErrorCodes = {
   RS_ERR_STORE_INVALID_SESSION: { status: 410, meaning: 'Another session took the stream over after this one expired.' },
   RS_ERR_BODY_TOO_LARGE: { status: 413, meaning: 'The body exceeds the body limit (`--body-limit`) or the batch exceeds `--max-batch`.' },
   RS_ERR_EVENT_TOO_LARGE: { status: 413, meaning: 'One encoded event exceeds the store\'s maximum event size.' },
-  RS_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The body\'s content type is not JSON (or NDJSON where accepted).' },
+  RS_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The body\'s content type is not JSON (or NDJSON where accepted), or its charset is not UTF-8.' },
   RS_ERR_STORE_OPEN_FAILED: { status: 423, meaning: 'The versioned stream is held by another live session (waited `openTimeoutMs`).' },
+  RS_ERR_HEADERS_TOO_LARGE: { status: 431, meaning: 'The request line and headers exceed 16 KiB; the connection is closed.' },
   RS_ERR_INTERNAL: { status: 500, meaning: 'An unexpected server error (a bug: please report it with the request id).' },
   RS_ERR_WORKER: { status: 503, meaning: 'A partition worker failed while serving the request (it restarts); retry.' },
   RS_ERR_STORE_BACKEND: { status: 503, meaning: 'The versioned streams backend failed (I/O, disk full); retry later.' },
   RS_ERR_TOO_MANY_PRODUCERS: { status: 503, meaning: 'The store has no free producer slot; retry.' },
   RS_ERR_CLOSED: { status: 503, meaning: 'The daemon is shutting down (stores closing); retry against another instance.' },
+  RS_ERR_TOO_MANY_CONNECTIONS: { status: 503, meaning: 'The daemon holds `--max-connections` open connections; this one is closed. Retry later.' },
 } as const;
 
 /** A code of {@link HttpErrorCodes}. */

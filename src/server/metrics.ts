@@ -4,7 +4,7 @@
  * process's default metrics (event-loop lag included). One registry per app,
  * so several daemons can live in one process (tests).
  */
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventStore } from '../store/event-store.js';
 import { DeferredCounter } from './deferred-counter.js';
 import { RequestLatency } from './request-latency.js';
@@ -22,6 +22,10 @@ export interface ServerMetrics {
   readonly subscriptions: Gauge;
   /** Open versioned-stream sessions. */
   readonly sessions: Gauge;
+  /** Connections and requests refused before routing, by reason (connection cap, timeout, malformed, oversized headers). */
+  readonly refused: Counter<'reason'>;
+  /** Makes `ringstore_http_open_connections` read the open connection count from `count` at scrape time. */
+  countConnections(count: () => number): void;
 }
 
 /** Creates the registry and instruments; store gauges are read at scrape time. */
@@ -34,6 +38,14 @@ export function createMetrics(stores: Record<string, EventStore<unknown>>): Serv
   registry.registerMetric(latency.asMetric());
   const subscriptions = new Gauge({ name: 'ringstore_sse_subscriptions', help: 'Open SSE subscriptions', registers: [registry] });
   const sessions = new Gauge({ name: 'ringstore_versioned_sessions', help: 'Open versioned-stream sessions', registers: [registry] });
+  const refused = new Counter({ name: 'ringstore_http_refused_total', help: 'Connections and requests refused before routing', labelNames: ['reason'] as const, registers: [registry] });
+  let openConnections = (): number => 0;
+  new Gauge({
+    name: 'ringstore_http_open_connections', help: 'Open client connections (accepted, under --max-connections)', registers: [registry],
+    collect() {
+      this.set(openConnections());
+    },
+  });
 
   const perStore = (name: string, help: string, pick: (s: EventStore<unknown>) => number): void => {
     new Gauge({
@@ -60,5 +72,10 @@ export function createMetrics(stores: Record<string, EventStore<unknown>>): Serv
       }
     },
   });
-  return { registry, ingested, rejected, latency, subscriptions, sessions };
+  return {
+    registry, ingested, rejected, latency, subscriptions, sessions, refused,
+    countConnections(count) {
+      openConnections = count;
+    },
+  };
 }

@@ -1,6 +1,6 @@
 /**
  * Request parameter helpers: query-string coercion (bodies are never coerced:
- * `"12"` is not a number there), time values, stream names.
+ * `"12"` is not a number there) and stream names. Time values: `time.ts`.
  */
 import type { FastifyRequest } from 'fastify';
 import { badRequest } from './errors.js';
@@ -52,29 +52,6 @@ function coerce(values: Record<string, unknown> | undefined, list: readonly [str
       if (NUMERIC.test(raw)) values[name] = Number(raw);
     } else if (raw === 'true' || raw === 'false' || raw === '') values[name] = raw !== 'false';
   }
-}
-
-/**
- * Parses a time given as epoch milliseconds or an ISO 8601 string (a date-time
- * without an offset is UTC). `undefined` stays undefined; anything else invalid
- * is a 400 naming the parameter.
- */
-export function parseTime(name: string, raw: string | number | undefined | null): number | undefined {
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  if (typeof raw === 'number') {
-    if (!Number.isFinite(raw)) throw badRequest(`${name} must be a finite number of ms or an ISO 8601 date`);
-    return raw;
-  }
-  if (NUMERIC.test(raw)) return parseTime(name, Number(raw));
-  const withZone = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(raw) ? `${raw}Z` : raw;
-  const ms = Date.parse(withZone);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(ms)) throw badRequest(`${name} must be epoch ms or an ISO 8601 date, got "${raw.slice(0, 64)}"`);
-  return ms;
-}
-
-/** `yyyy-MM-ddTHH:mm:ss.fffZ`, or null (the reference's echo of window bounds). */
-export function isoOrNull(ms: number | undefined): string | null {
-  return ms === undefined ? null : new Date(ms).toISOString();
 }
 
 /** Largest stream name, in characters (the store's key limit). */

@@ -191,7 +191,8 @@ export class StreamStoreProvider {
       if (elapsed >= openTimeoutMs) {
         const holder = attempt.holder;
         const why = holder ? `held by session ${holder.sessionId} (${holder.owner}) until ${new Date(holder.expiresAt).toISOString()}` : 'lost every race for the lease';
-        log.error({ openTimeoutMs, holder: holder?.sessionId }, 'open failed');
+        // Contention, not a fault: the caller gets the error (over HTTP a 423).
+        log.info({ openTimeoutMs, holder: holder?.sessionId }, 'open failed');
         throw new OpenStoreFailedError(storeId, openTimeoutMs, why);
       }
       let wait = Math.min(backoff, openTimeoutMs - elapsed);

@@ -1,6 +1,8 @@
-// Bearer-token auth: writes and admin need the token (401 missing, 403 wrong); reads stay open.
+// Bearer-token auth: writes and admin need the token (401 missing, 403 wrong); reads stay open unless a read
+// token is set, and then need it (or the write token).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, RingstoreClient } from '../../dist/src/client/index.js';
+import { resolveConfig } from '../../dist/src/server/index.js';
 import { json, raw, startDaemon, type TestDaemon } from './helpers.js';
 
 const TOKEN = 's3cret-token-42';
@@ -74,5 +76,55 @@ describe('auth off (the default)', () => {
     } finally {
       await open.close();
     }
+  });
+});
+
+describe('read token (--read-token)', () => {
+  const READ = 'reader-token-77';
+  let p: TestDaemon;
+  beforeAll(async () => {
+    p = await startDaemon({ token: TOKEN, readToken: READ });
+    await p.client.append('priv/a', { valor: 1, secret: 'payload' });
+    await p.client.metrics.append({ label: 'cpu', value: 1 });
+  });
+  afterAll(async () => {
+    await p.close();
+  });
+  const reads = ['/streams/priv/a', '/streams/priv/a?aggregate=true', '/streams/priv/a/subscribe', '/metrics', '/metrics/sum?label=cpu', '/metrics/window', '/metrics/top?k=1', '/metrics/snapshot-views', '/metrics/aggregate-zero-alloc', '/metrics/process-events', '/sessions/x/version'];
+
+  it('every read needs the read token or the write token: 401 without, 403 with another; HEAD too', async () => {
+    for (const path of reads) {
+      for (const method of ['GET', 'HEAD']) {
+        const none = await raw(`${p.url}${path}`, { method });
+        expect(none.status, `${method} ${path}`).toBe(401);
+        if (method === 'GET') expect(none.body.error.code).toBe('RS_ERR_UNAUTHORIZED');
+        expect((await raw(`${p.url}${path}`, { method, headers: { authorization: 'Bearer not-the-token' } })).status, `${method} ${path}`).toBe(403);
+      }
+    }
+    const reader = new RingstoreClient({ baseUrl: p.url, retries: 0, token: READ });
+    expect((await reader.readPage('priv/a')).events).toMatchObject([{ secret: 'payload' }]);
+    expect(await reader.metrics.sum('cpu')).toBe(1);
+    expect((await p.client.readPage('priv/a')).events).toHaveLength(1); // the write token reads too
+    const ac = new AbortController();
+    const sse = await fetch(`${p.url}/streams/priv/a/subscribe`, { headers: { authorization: `Bearer ${READ}` }, signal: ac.signal });
+    expect(sse.status).toBe(200);
+    ac.abort();
+  });
+
+  it('the read token does not write; health, readiness and the OpenAPI document stay open', async () => {
+    const reader = new RingstoreClient({ baseUrl: p.url, retries: 0, token: READ });
+    expect(await reader.append('priv/a', { valor: 2 }).catch((e: unknown) => e)).toMatchObject({ status: 403, code: 'RS_ERR_FORBIDDEN' });
+    expect(await reader.admin.clear().catch((e: unknown) => e)).toMatchObject({ status: 403 });
+    const anonymous = new RingstoreClient({ baseUrl: p.url, retries: 0 });
+    expect(await anonymous.health()).toBe('OK');
+    expect(await anonymous.ready()).toBe(true);
+    expect((await raw(`${p.url}/openapi.json`)).status).toBe(200);
+    expect((await p.client.readPage('priv/a')).events).toHaveLength(1);
+  });
+
+  it('a read token needs --token, and at least 8 characters', () => {
+    expect(() => resolveConfig({ readToken: READ })).toThrow(/needs --token/);
+    expect(() => resolveConfig({ token: TOKEN, readToken: 'short' })).toThrow(/at least 8/);
+    expect(resolveConfig({ token: TOKEN, readToken: TOKEN }).readToken).toBe(TOKEN); // one token for everything
   });
 });

@@ -34,7 +34,8 @@ describe('bad input', () => {
 
   it('malformed JSON: 400 RS_ERR_INVALID_JSON on every JSON route', async () => {
     for (const path of ['/streams/a', '/metrics', '/sessions', '/admin/clear']) {
-      for (const body of ['{bad', '[1,', '', '{"a":1}}', '{"__proto__":{"x":1}}']) {
+      // An empty body is no body: 400 only where the route needs one (see "body-less POSTs" in routes.test.ts).
+      for (const body of ['{bad', '[1,', ...(path.startsWith('/admin') ? [] : ['']), '{"a":1}}', '{"__proto__":{"x":1}}']) {
         const r = await raw(`${d.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
         expect(r.status, `${path} ${body}`).toBe(400);
         expect(['RS_ERR_INVALID_JSON', 'RS_ERR_BAD_REQUEST']).toContain(r.body.error.code);
@@ -141,7 +142,8 @@ describe('property: random malformed requests', () => {
   const badNumber = fc.oneof(fc.constantFrom('1e400', 'NaN', 'abc', '1.5.2', '0x10', '--1', '2025-13-45'), fc.string({ minLength: 1, maxLength: 8 }).filter((s) => !/^[\s\d.+-]/.test(s)));
 
   const malformedJsonText = fc.oneof(
-    fc.string({ maxLength: 60 }).filter((s) => { try { JSON.parse(s); return false; } catch { return true; } }),
+    // Not empty: an empty body is no body, which body-less routes accept.
+    fc.string({ minLength: 1, maxLength: 60 }).filter((s) => { try { JSON.parse(s); return false; } catch { return true; } }),
     fc.json().map((s) => s.slice(0, Math.max(0, s.length - 1)) + '}{').filter((s) => { try { JSON.parse(s); return false; } catch { return true; } }),
   );
   // Bodies that parse but that no write route accepts.

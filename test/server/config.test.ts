@@ -1,9 +1,10 @@
 // Flags, environment, --help, and the error table kept in sync with docs/daemon.md.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULTS, HttpErrorCodes, parseConfig } from '../../dist/src/server/index.js';
+import { ConfigError, DEFAULTS, HttpErrorCodes, defaultMaxConnections, parseConfig } from '../../dist/src/server/index.js';
 import { MAIN } from './process.js';
 
 describe('configuration', () => {
@@ -35,9 +36,45 @@ describe('configuration', () => {
     expect(parseConfig(['--help'], {})).toBe('help');
   });
 
+  it('timeouts, the connection cap and the read token: flags, variables, defaults and cross-checks', () => {
+    const env = { RINGSTORE_HEADERS_TIMEOUT_MS: '2000', RINGSTORE_BODY_TIMEOUT_MS: '5000', RINGSTORE_IDLE_TIMEOUT_MS: '9000', RINGSTORE_MAX_CONNECTIONS: '300', RINGSTORE_LINGER_TIMEOUT_MS: '0', RINGSTORE_TOKEN: 'write-token-1', RINGSTORE_READ_TOKEN: 'read-token-1' };
+    expect(parseConfig([], env)).toMatchObject({ headersTimeoutMs: 2000, bodyTimeoutMs: 5000, idleTimeoutMs: 9000, maxConnections: 300, lingerMs: 0, readToken: 'read-token-1' });
+    expect(parseConfig(['--body-timeout', '20000', '--max-connections=50'], env)).toMatchObject({ bodyTimeoutMs: 20000, maxConnections: 50 });
+    expect(parseConfig([], {})).toMatchObject({ headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, idleTimeoutMs: 72_000, lingerMs: 5_000, readToken: undefined });
+    // a headers timeout above the default body timeout raises the body timeout with it
+    expect(parseConfig(['--headers-timeout', '45000'], {})).toMatchObject({ headersTimeoutMs: 45_000, bodyTimeoutMs: 45_000 });
+    const bad: [string[], RegExp][] = [
+      [['--headers-timeout', '5000', '--body-timeout', '1000'], /must not exceed the body timeout/],
+      [['--headers-timeout', '99'], /--headers-timeout/],
+      [['--body-timeout', '0'], /--body-timeout/],
+      [['--max-connections', '0'], /--max-connections/],
+      [['--read-token', 'reader-token'], /needs --token/],
+    ];
+    for (const [argv, msg] of bad) expect(() => parseConfig(argv, {})).toThrow(msg);
+  });
+
+  it('the default connection cap stays below the open-files limit', () => {
+    const dir = mkdtempSync(join(os.tmpdir(), 'rs-limits-'));
+    const limits = (soft: number): string => {
+      const f = join(dir, `limits-${soft}`);
+      writeFileSync(f, `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 1048576              files\n`);
+      return f;
+    };
+    try {
+      expect(defaultMaxConnections(limits(1024))).toBe(1024 - 256);
+      expect(defaultMaxConnections(limits(1_048_576))).toBe(DEFAULTS.maxConnections);
+      expect(defaultMaxConnections(limits(100))).toBe(16);
+      expect(defaultMaxConnections(join(dir, 'absent'))).toBe(DEFAULTS.maxConnections);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('ringstore serve --help lists every flag and variable; bad flags exit 2', () => {
     const out = execFileSync(process.execPath, [MAIN, 'serve', '--help'], { encoding: 'utf8' });
-    for (const s of ['--host', '--port', '--partitions', '--capacity', '--arena-bytes', '--log-level', '--data-dir', '--token', 'RINGSTORE_TOKEN', 'SIGTERM']) expect(out).toContain(s);
+    for (const s of ['--host', '--port', '--partitions', '--capacity', '--arena-bytes', '--log-level', '--data-dir', '--token', 'RINGSTORE_TOKEN', 'SIGTERM',
+      '--read-token', 'RINGSTORE_READ_TOKEN', '--headers-timeout', 'RINGSTORE_HEADERS_TIMEOUT_MS', '--body-timeout', 'RINGSTORE_BODY_TIMEOUT_MS',
+      '--idle-timeout', 'RINGSTORE_IDLE_TIMEOUT_MS', '--max-connections', 'RINGSTORE_MAX_CONNECTIONS', '--linger-timeout', 'RINGSTORE_LINGER_TIMEOUT_MS']) expect(out).toContain(s);
     const r = spawnSync(process.execPath, [MAIN, 'serve', '--port', 'x'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--port must be an integer/);

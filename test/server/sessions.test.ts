@@ -113,6 +113,47 @@ describe('versioned streams over HTTP', () => {
   });
 });
 
+describe('waiting for a held stream (openTimeoutMs)', () => {
+  it('a holder that releases after 300 ms lets the waiter in, after the wait', async () => {
+    const holder = await d.client.openSession('Wait/1');
+    const t0 = performance.now();
+    const release = new Promise((r) => setTimeout(r, 300)).then(() => holder.close());
+    const waiter = await d.client.openSession('Wait/1', { openTimeoutMs: 5000 });
+    const waited = performance.now() - t0;
+    await release;
+    expect(waited).toBeGreaterThanOrEqual(280);
+    expect(waited).toBeLessThan(3000);
+    expect(await waiter.append([{ type: 'A', data: 1 }])).toBe(1);
+    await waiter.close();
+  });
+
+  it('a holder that keeps it: 423 after about openTimeoutMs, not at once', async () => {
+    const holder = await d.client.openSession('Wait/2');
+    const t0 = performance.now();
+    const err = await fail(d.client.openSession('Wait/2', { openTimeoutMs: 600 }));
+    const waited = performance.now() - t0;
+    expect(err).toMatchObject({ status: 423, code: 'RS_ERR_STORE_OPEN_FAILED' });
+    expect(err.message).not.toMatch(/aborted/);
+    expect(waited).toBeGreaterThanOrEqual(580);
+    expect(waited).toBeLessThan(3000);
+    await holder.close();
+  });
+
+  it('a waiter whose client goes away stops waiting and never takes the lease', async () => {
+    const holder = await d.client.openSession('Wait/3');
+    const gone = new AbortController();
+    const abandoned = fetch(`${d.url}/sessions`, { ...json({ stream: 'Wait/3', openTimeoutMs: 10_000 }), signal: gone.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 150));
+    gone.abort();
+    await abandoned;
+    await new Promise((r) => setTimeout(r, 50));
+    await holder.close();
+    // Had the abandoned waiter kept waiting, it would hold the stream now.
+    const next = await d.client.openSession('Wait/3', { openTimeoutMs: 0 });
+    await next.close();
+  });
+});
+
 describe('durable versioned streams (--data-dir)', () => {
   it('survive a daemon restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rs-daemon-'));

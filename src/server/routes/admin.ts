@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { parseTime } from '../params.js';
+import { queryTime } from '../time.js';
 import { bearer, errors, timeQuery } from './schemas.js';
 
 /** Registers the admin routes. */
@@ -44,8 +44,8 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
   }, async (request) => {
     const q = request.query as { olderThanMinutes?: number; olderThan?: string };
-    const cutoff = parseTime('olderThan', q.olderThan) ?? Date.now() - (q.olderThanMinutes ?? 60) * 60_000;
+    const cutoff = queryTime('olderThan', q.olderThan) ?? Date.now() - (q.olderThanMinutes ?? 60) * 60_000;
     const counts = await Promise.all([streams.purge({ olderThan: cutoff }), metrics.purge({ olderThan: cutoff })]);
-    return { purgedBefore: new Date(Math.max(-8.64e15, Math.min(8.64e15, cutoff))).toISOString(), purged: counts[0] + counts[1] };
+    return { purgedBefore: new Date(cutoff).toISOString(), purged: counts[0] + counts[1] };
   });
 }

@@ -8,6 +8,7 @@ import { errors } from './schemas.js';
 export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/health', {
     schema: { summary: 'Liveness: the JSON string "OK"', tags: ['health'], response: { 200: { type: 'string' } } },
+    config: { access: 'public' },
   }, async (_request, reply) => {
     // A string payload with a JSON content type is sent as is: the JSON string "OK", as the reference.
     reply.type('application/json; charset=utf-8');
@@ -20,6 +21,7 @@ export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
       tags: ['health'],
       response: { 200: { type: 'object', properties: { ready: { type: 'boolean' } } }, ...errors },
     },
+    config: { access: 'public' },
   }, async () => {
     if (ctx.closing) throw new HttpError('RS_ERR_CLOSED', 'the daemon is shutting down');
     return { ready: true };

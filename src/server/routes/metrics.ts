@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Query } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError, badRequest } from '../errors.js';
-import { isoOrNull, parseTime } from '../params.js';
+import { eventTime, isoOrNull, queryTime } from '../time.js';
 import type { MetricRecord } from '../stores.js';
 import { aggregate, bearer, errors, time, timeQuery } from './schemas.js';
 
@@ -35,8 +35,8 @@ export function metricRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { maxBatch } = ctx.config;
 
   const rangeOf = (q: { from?: string; to?: string }): { from?: number; to?: number } => {
-    const from = parseTime('from', q.from);
-    const to = parseTime('to', q.to);
+    const from = queryTime('from', q.from);
+    const to = queryTime('to', q.to);
     return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
   };
 
@@ -55,7 +55,7 @@ export function metricRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const now = Date.now();
     const records: MetricRecord[] = events.map((e, i) => {
       if (!Number.isFinite(e.value)) throw badRequest(`[${i}].value must be a finite number`);
-      return { label: e.label, value: e.value, ts: parseTime('timestamp', e.timestamp ?? undefined) ?? now };
+      return { label: e.label, value: e.value, ts: eventTime(Array.isArray(body) ? `[${i}].timestamp` : 'timestamp', e.timestamp, now) };
     });
     // Fast path: no ack wait; a full input ring falls back to an append that waits for space.
     const waits: Promise<unknown>[] = [];

@@ -7,11 +7,13 @@ export const errors = {
   '5xx': errorSchema,
 } as const;
 
-/** A time value: epoch ms or an ISO 8601 string. */
-export const time = { anyOf: [{ type: 'number' }, { type: 'string', maxLength: 64 }] } as const;
+const TIME_RULE = 'epoch ms within ±8.64e15, or ISO 8601 with a real calendar date (UTC when no offset); see docs/daemon.md, "Time values"';
 
-/** A time value in a query string (parsed by the route). */
-export const timeQuery = { type: 'string', maxLength: 64, description: 'epoch ms or ISO 8601 (UTC when no offset)' } as const;
+/** A time value in a body: epoch ms or an ISO 8601 string (checked by the route, `time.ts`). */
+export const time = { anyOf: [{ type: 'number' }, { type: 'string', maxLength: 64 }], description: TIME_RULE } as const;
+
+/** A time value in a query string (parsed by the route, `time.ts`; empty = absent). */
+export const timeQuery = { type: 'string', maxLength: 64, description: TIME_RULE } as const;
 
 /** `{ id, partition, position, version, duplicate }`. */
 export const appendResult = {

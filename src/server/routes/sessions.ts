@@ -118,9 +118,14 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
   }, async (request, reply) => {
     const b = request.body as { stream: string | { database?: string; name: string; id: string }; sessionTimeoutMs?: number; openTimeoutMs?: number };
+    // Stop waiting for the lease when the client goes away: the response closes before it is sent only then.
+    // (Not the request's `close`: it fires as soon as the body has been read.)
     const ac = new AbortController();
-    const onClose = (): void => ac.abort(new Error('client went away'));
-    request.raw.once('close', onClose);
+    const res = reply.raw;
+    const onClose = (): void => {
+      if (!res.writableFinished) ac.abort(new Error('client went away'));
+    };
+    res.once('close', onClose);
     let s: StreamSession;
     try {
       s = await provider.open(b.stream, {
@@ -129,7 +134,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServerContext): void {
         signal: ac.signal,
       });
     } finally {
-      request.raw.off('close', onClose);
+      res.off('close', onClose);
     }
     sessions.set(s.sessionId, s);
     ctx.metrics.sessions.set(sessions.size);

@@ -9,7 +9,8 @@ import { isoTime, newEventId } from '../../streams/envelope.js';
 import type { AppendResult, StoredEvent } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError, badRequest } from '../errors.js';
-import { parseTime, streamName } from '../params.js';
+import { streamName } from '../params.js';
+import { eventTime } from '../time.js';
 import { receiveTime, type StreamRecord } from '../stores.js';
 import { appendResult, bearer, errors } from './schemas.js';
 import { subscribe } from './subscribe.js';
@@ -29,14 +30,10 @@ const eventSchema = {
 
 /** Largest page of `GET /streams/{*stream}`. */
 export const MAX_PAGE = 10_000;
-const MIN_DATE = Date.UTC(1, 0, 2); // the reference replaces default(DateTime), 0001-01-01, by now
 
+/** The event's timestamp as ISO 8601 UTC under the daemon's time rule (`time.ts`): unset means `now`. */
 function normaliseTimestamp(raw: unknown, now: number, index: number): string {
-  if (raw === undefined || raw === null) return new Date(now).toISOString();
-  const ms = parseTime(index < 0 ? 'timestamp' : `[${index}].timestamp`, raw as string | number);
-  if (ms === undefined || ms < MIN_DATE) return new Date(now).toISOString();
-  if (ms > 8.64e15) throw badRequest('timestamp is out of range');
-  return new Date(ms).toISOString();
+  return isoTime(eventTime(index < 0 ? 'timestamp' : `[${index}].timestamp`, raw, now));
 }
 
 function expectedVersionOf(request: FastifyRequest): number | undefined {
@@ -188,6 +185,11 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const q = request.query as { from?: number; limit: number; aggregate: boolean; sum: string; groupBy: string };
     if (typeof raw === 'string' && raw.endsWith('/subscribe')) {
       const stream = streamName(raw.slice(0, -'/subscribe'.length));
+      // HEAD: the headers a subscription would get, at once, and no subscription.
+      if (request.method === 'HEAD') {
+        reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform');
+        return '';
+      }
       return subscribe(ctx, request, reply, stream, q.from);
     }
     const stream = streamName(raw);

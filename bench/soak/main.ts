@@ -1,0 +1,218 @@
+/**
+ * `npm run soak -- --minutes N`: runs a daemon as a child process, drives mixed
+ * traffic at it (traffic.ts), samples its RSS, used heap, request p50/p99 and
+ * event-loop delay every `--sample-seconds`, judges the run (analysis.ts:
+ * bounded memory over the second half, stable p99, no failures) and writes
+ * `soak.json`, `soak.svg` and `soak.md` to `--out`. Exits 1 when the run
+ * fails. Flags after a second `--` go to `ringstore serve`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { percentile } from '../harness/stats.js';
+import { DEFAULT_LIMITS, judge, type SoakSample, type SoakVerdict } from './analysis.js';
+import { renderSoakSvg } from './chart.js';
+import { Traffic } from './traffic.js';
+
+const USAGE = `usage: npm run soak -- [options] [-- <ringstore serve flags>]
+
+  --minutes <n>          length of the run (default 1; the verdict means something from 10)
+  --sample-seconds <n>   sample period (default 10)
+  --rate <n>             requests per second (default 300)
+  --concurrency <n>      keep-alive connections (default 16)
+  --subscribers <n>      SSE subscribers (default 20)
+  --names <n>            distinct stream names and metric labels (default 20000)
+  --fresh-names          a new name for every write (memory per distinct name)
+  --partitions <n>       daemon partitions (default 2)
+  --capacity <n>         events per ring store (default: the daemon's)
+  --max-rss-slope <mb>   MB/min of RSS growth allowed over the second half (default ${DEFAULT_LIMITS.maxRssSlope})
+  --max-heap-slope <mb>  MB/min of heap growth allowed over the second half (default ${DEFAULT_LIMITS.maxHeapSlope})
+  --out <dir>            where soak.json, soak.svg and soak.md go (default bench/results/soak)
+`;
+
+interface SoakArgs {
+  minutes: number;
+  sampleSeconds: number;
+  rate: number;
+  concurrency: number;
+  subscribers: number;
+  names: number;
+  freshNames: boolean;
+  partitions: number;
+  capacity: number | undefined;
+  maxRssSlope: number;
+  maxHeapSlope: number;
+  out: string;
+  daemonArgs: string[];
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: readonly string[]): SoakArgs | 'help' {
+  const a: SoakArgs = {
+    minutes: 1, sampleSeconds: 10, rate: 300, concurrency: 16, subscribers: 20, names: 20_000, freshNames: false, partitions: 2,
+    capacity: undefined, maxRssSlope: DEFAULT_LIMITS.maxRssSlope, maxHeapSlope: DEFAULT_LIMITS.maxHeapSlope, out: 'bench/results/soak', daemonArgs: [],
+  };
+  const numbers: Record<string, keyof SoakArgs> = {
+    '--minutes': 'minutes', '--sample-seconds': 'sampleSeconds', '--rate': 'rate', '--concurrency': 'concurrency', '--subscribers': 'subscribers',
+    '--names': 'names', '--partitions': 'partitions', '--capacity': 'capacity', '--max-rss-slope': 'maxRssSlope', '--max-heap-slope': 'maxHeapSlope',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      a.daemonArgs = argv.slice(i + 1);
+      break;
+    }
+    if (arg === '--help' || arg === '-h') return 'help';
+    if (arg === '--fresh-names') {
+      a.freshNames = true;
+      continue;
+    }
+    const [flag, inline] = arg.split('=', 2);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    if (flag === '--out') a.out = value;
+    else if (numbers[flag] !== undefined) {
+      const n = Number(value);
+      const min = flag === '--subscribers' || flag.startsWith('--max-') ? 0 : Number.MIN_VALUE;
+      if (!Number.isFinite(n) || n < min) throw new UsageError(`${flag} must be a number${min === 0 ? ' >= 0' : ' > 0'}, got "${value}"`);
+      (a as unknown as Record<string, number>)[numbers[flag]] = n;
+    } else throw new UsageError(`unknown option "${arg}"`);
+  }
+  if (a.minutes * 60 < 4 * a.sampleSeconds) throw new UsageError(`--minutes must cover at least 4 samples (${(4 * a.sampleSeconds) / 60} min at --sample-seconds ${a.sampleSeconds})`);
+  return a;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function startDaemon(a: SoakArgs): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const args = [main, 'serve', '--port', String(port), '--log-level', 'warn', '--partitions', String(a.partitions), ...(a.capacity !== undefined ? ['--capacity', String(a.capacity)] : []), ...a.daemonArgs];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) return { child, url };
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error('the daemon did not answer /health within 30 s');
+}
+
+/** RSS of a process in MB, from /proc (Linux), or NaN. */
+function rssMB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? Number.NaN : Number(m[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Used heap (MB), event-loop delay p99 (ms) and RSS (MB) from the daemon's Prometheus exposition. */
+async function scrape(url: string): Promise<{ heapUsedMB: number; lagP99: number; rssMB: number }> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return { heapUsedMB: value('nodejs_heap_size_used_bytes') / 2 ** 20, lagP99: value('nodejs_eventloop_lag_p99_seconds') * 1000, rssMB: value('process_resident_memory_bytes') / 2 ** 20 };
+  } catch {
+    return { heapUsedMB: Number.NaN, lagP99: Number.NaN, rssMB: Number.NaN };
+  }
+}
+
+function report(a: SoakArgs, samples: SoakSample[], v: SoakVerdict, subtitle: string): string {
+  const rows = samples.map((s) => `| ${(s.t / 60).toFixed(2)} | ${s.rssMB.toFixed(0)} | ${s.heapUsedMB.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.lagP99.toFixed(1)} | ${s.requests} | ${s.errors} | ${s.sseEvents} | ${s.subscribers} |`);
+  return [
+    `# Soak: ${v.ok ? 'passed' : 'FAILED'}`,
+    '',
+    subtitle,
+    '',
+    `- RSS slope over the second half: **${v.rssSlope.toFixed(2)} MB/min** (limit ${a.maxRssSlope}); heap: **${v.heapSlope.toFixed(2)} MB/min** (limit ${a.maxHeapSlope}).`,
+    `- p99: ${v.p99Early.toFixed(1)} ms in the second quarter, ${v.p99Late.toFixed(1)} ms in the last.`,
+    `- ${v.requests} requests, ${v.errors} failed.`,
+    ...v.failures.map((f) => `- failure: ${f}`),
+    '',
+    '![soak](soak.svg)',
+    '',
+    '| min | RSS MB | heap MB | p50 ms | p99 ms | loop p99 ms | requests | failed | SSE events | subscribers |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<number> {
+  let a: SoakArgs;
+  try {
+    const parsed = parseArgs(process.argv.slice(2));
+    if (parsed === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    a = parsed;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`soak: ${err.message}\n${USAGE}`);
+    return 2;
+  }
+  const { child, url } = await startDaemon(a);
+  const traffic = new Traffic({ url, rate: a.rate, concurrency: a.concurrency, names: a.names, freshNames: a.freshNames, subscribers: a.subscribers });
+  const samples: SoakSample[] = [];
+  const subtitle = `${a.minutes} min at ${a.rate} req/s over ${a.concurrency} connections, ${a.subscribers} SSE subscribers, ${a.freshNames ? 'a new name per write' : `${a.names} names`}; ${a.partitions} partitions${a.capacity !== undefined ? `, capacity ${a.capacity}` : ''}${a.daemonArgs.length > 0 ? `, ${a.daemonArgs.join(' ')}` : ''} · ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} cores, node ${process.version}`;
+  let stopped = false;
+  const onSignal = (): void => {
+    stopped = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const t0 = performance.now();
+  const end = t0 + a.minutes * 60_000;
+  traffic.start();
+  process.stdout.write(`soak: ${subtitle}\nsoak: daemon ${url} (pid ${child.pid}); a sample every ${a.sampleSeconds} s\n`);
+  try {
+    while (!stopped && performance.now() < end && child.exitCode === null) {
+      const due = t0 + (samples.length + 1) * a.sampleSeconds * 1000;
+      while (!stopped && performance.now() < due) await new Promise((r) => setTimeout(r, Math.min(250, due - performance.now())));
+      const w = traffic.window();
+      const sorted = Float64Array.from(w.latencies).sort();
+      const m = await scrape(url);
+      const rss = rssMB(child.pid ?? -1);
+      const s: SoakSample = { t: (performance.now() - t0) / 1000, rssMB: Number.isNaN(rss) ? m.rssMB : rss, heapUsedMB: m.heapUsedMB, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: w.requests, errors: w.errors, sseEvents: w.sseEvents, subscribers: w.subscribers, lagP99: m.lagP99 };
+      samples.push(s);
+      process.stdout.write(`soak: ${(s.t / 60).toFixed(2)} min  RSS ${s.rssMB.toFixed(0)} MB  heap ${s.heapUsedMB.toFixed(0)} MB  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  loop p99 ${s.lagP99.toFixed(1)} ms  ${s.requests} req  ${s.errors} failed  ${s.sseEvents} SSE events${w.failures.length > 0 ? `  (${w.failures.join('; ')})` : ''}\n`);
+    }
+  } finally {
+    await traffic.stop();
+    child.kill('SIGTERM');
+  }
+  const verdict = judge(samples, { maxRssSlope: a.maxRssSlope, maxHeapSlope: a.maxHeapSlope });
+  if (child.exitCode !== null && child.exitCode !== 0 && !stopped) verdict.failures.push(`the daemon exited with ${child.exitCode} during the run`);
+  verdict.ok = verdict.failures.length === 0;
+  const out = resolve(a.out);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'soak.json'), `${JSON.stringify({ args: a, subtitle, verdict, samples }, null, 2)}\n`);
+  writeFileSync(join(out, 'soak.svg'), renderSoakSvg(samples, verdict, subtitle));
+  writeFileSync(join(out, 'soak.md'), report(a, samples, verdict, subtitle));
+  process.stdout.write(`soak: ${verdict.ok ? 'passed' : `FAILED: ${verdict.failures.join('; ')}`}\nsoak: RSS ${verdict.rssSlope.toFixed(2)} MB/min, heap ${verdict.heapSlope.toFixed(2)} MB/min over the second half; p99 ${verdict.p99Early.toFixed(1)} -> ${verdict.p99Late.toFixed(1)} ms\nsoak: wrote ${join(out, 'soak.json')}, soak.svg, soak.md\n`);
+  return verdict.ok ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (err: unknown) => {
+  process.stderr.write(`soak: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

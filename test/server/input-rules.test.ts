@@ -1,0 +1,149 @@
+// One rule for time values and one for charsets, on every route; empty JSON bodies; HEAD on a subscription.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json, raw, startDaemon, type TestDaemon } from './helpers.js';
+import { head, rawConnect } from './raw-http.js';
+
+let d: TestDaemon;
+beforeAll(async () => {
+  d = await startDaemon();
+});
+afterAll(async () => {
+  await d.close();
+});
+
+const expectError = (r: { status: number; body: any }, status: number, code: string, what: string): void => {
+  expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBe(status);
+  expect(r.body?.error?.code, what).toBe(code);
+};
+
+/** Every route that takes a time in its query string, with the parameter. */
+const timeQueries = [
+  '/metrics/sum?label=cpu&from=', '/metrics/sum?label=cpu&to=',
+  '/metrics/window?from=', '/metrics/window?to=',
+  '/metrics/top?k=3&from=', '/metrics/top?k=3&to=',
+  '/metrics/aggregate-zero-alloc?from=', '/metrics/aggregate-zero-alloc?to=',
+];
+const outOfRange = ['1e300', '-1e300', '8640000000000001', '-8640000000000001', '1e16', '2020-02-30', '2019-02-29', '2020-01-01T24:00:00Z', 'tomorrow'];
+
+describe('time values', () => {
+  it('a time beyond ±8.64e15 or not a real date is a 400 on every route that takes times, never a 500', async () => {
+    for (const q of timeQueries) {
+      for (const v of outOfRange) expectError(await raw(`${d.url}${q}${encodeURIComponent(v)}`), 400, 'RS_ERR_BAD_REQUEST', `${q}${v}`);
+      expect((await raw(`${d.url}${q}8640000000000000`)).status, `${q} at the bound`).toBe(200);
+      expect((await raw(`${d.url}${q}`)).status, `${q} empty = absent`).toBe(200);
+    }
+    for (const v of outOfRange) {
+      expectError(await raw(`${d.url}/admin/purge?olderThan=${encodeURIComponent(v)}`, { method: 'POST' }), 400, 'RS_ERR_BAD_REQUEST', `purge ${v}`);
+    }
+  });
+
+  it('POST /streams and POST /metrics apply the same rule to timestamps', async () => {
+    const bad: unknown[] = [1e300, -1e300, -1e20, 8.64e15 + 1, '2020-02-30', '2020-13-01', '2021-02-29T00:00:00Z', '', 'soon', true, {}];
+    for (const ts of bad) {
+      expectError(await raw(`${d.url}/streams/rule/a`, json({ valor: 1, timestamp: ts })), 400, 'RS_ERR_BAD_REQUEST', `streams ${JSON.stringify(ts)}`);
+      expectError(await raw(`${d.url}/metrics`, json({ label: 'rule', value: 1, timestamp: ts })), 400, 'RS_ERR_BAD_REQUEST', `metrics ${JSON.stringify(ts)}`);
+    }
+    expect((await d.client.readPage('rule/a')).events).toEqual([]);
+    expect(await d.client.metrics.sum('rule')).toBe(0);
+    // Accepted alike: the bounds, an offset, a date alone, a time before 1901.
+    const good: [unknown, string][] = [
+      [8.64e15, '+275760-09-13T00:00:00.000Z'], [-8.64e15, '-271821-04-20T00:00:00.000Z'], ['2024-02-29T12:00:00+02:00', '2024-02-29T10:00:00.000Z'],
+      ['2024-03-01', '2024-03-01T00:00:00.000Z'], ['1850-06-01T00:00:00Z', '1850-06-01T00:00:00.000Z'], [-1, '1969-12-31T23:59:59.999Z'],
+    ];
+    for (const [ts, iso] of good) {
+      expect((await raw(`${d.url}/streams/rule/b`, json({ valor: 1, timestamp: ts }))).status).toBe(202);
+      expect((await raw(`${d.url}/metrics`, json({ label: `rule-${iso}`, value: 1, timestamp: ts }))).status).toBe(202);
+    }
+    const page = await d.client.readPage('rule/b');
+    expect(page.events.map((e) => (e as { timestamp: string }).timestamp)).toEqual(good.map(([, iso]) => iso));
+    const ms = Date.parse('2024-02-29T10:00:00.000Z');
+    expect(await d.client.metrics.sum('rule-2024-02-29T10:00:00.000Z', { from: ms, to: ms })).toBe(1);
+  });
+
+  it('absent, null and the reference default(DateTime) mean the receive time, on both routes', async () => {
+    const before = Date.now();
+    for (const ts of [undefined, null, '0001-01-01T00:00:00', '0001-01-01T00:00:00Z']) {
+      expect((await raw(`${d.url}/streams/rule/c`, json({ valor: 1, ...(ts !== undefined ? { timestamp: ts } : {}) }))).status).toBe(202);
+      expect((await raw(`${d.url}/metrics`, json({ label: 'rule-now', value: 1, ...(ts !== undefined ? { timestamp: ts } : {}) }))).status).toBe(202);
+    }
+    const after = Date.now();
+    for (const e of (await d.client.readPage('rule/c')).events) {
+      const t = Date.parse((e as { timestamp: string }).timestamp);
+      expect(t).toBeGreaterThanOrEqual(before);
+      expect(t).toBeLessThanOrEqual(after);
+    }
+    expect(await d.client.metrics.sum('rule-now', { from: before, to: after })).toBe(4);
+  });
+});
+
+describe('charsets', () => {
+  const post = (path: string, type: string, body: string | Buffer) => raw(`${d.url}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+
+  it('a charset other than UTF-8 is 415 on JSON and NDJSON bodies; UTF-8 in any spelling is accepted', async () => {
+    for (const type of ['application/json; charset=utf-16', 'application/json;charset="UTF-16LE"', 'application/json; charset=latin1', 'application/x-ndjson; charset=iso-8859-1', 'application/json; charset=']) {
+      for (const path of ['/streams/cs/a', '/metrics', '/sessions']) {
+        expectError(await post(path, type, '{"label":"cs","value":1,"stream":"A/1"}'), 415, 'RS_ERR_UNSUPPORTED_MEDIA_TYPE', `${path} ${type}`);
+      }
+    }
+    for (const type of ['application/json; charset=utf-8', 'application/json; charset="UTF-8"', 'application/json;charset=utf8', 'application/x-ndjson; charset=UTF-8']) {
+      expect((await post('/streams/cs/b', type, '{"valor":1}')).status, type).toBe(202);
+    }
+    expect((await d.client.readPage('cs/a')).events).toEqual([]);
+  });
+
+  it('a UTF-16 body is refused, not read as UTF-8; bytes that are not UTF-8 are 400', async () => {
+    const utf16 = Buffer.from('{"valor":1}', 'utf16le');
+    expectError(await post('/streams/cs/c', 'application/json; charset=utf-16le', utf16), 415, 'RS_ERR_UNSUPPORTED_MEDIA_TYPE', 'utf-16 body');
+    expectError(await post('/streams/cs/c', 'application/json', utf16), 400, 'RS_ERR_INVALID_JSON', 'utf-16 body, no charset');
+    const latin1 = Buffer.from('{"note":"caf\xe9"}', 'latin1');
+    expectError(await post('/streams/cs/c', 'application/json', latin1), 400, 'RS_ERR_INVALID_JSON', 'latin-1 bytes');
+    expectError(await post('/streams/cs/c', 'application/x-ndjson', Buffer.concat([Buffer.from('{"v":1}\n'), latin1])), 400, 'RS_ERR_INVALID_JSON', 'latin-1 NDJSON line');
+    expect((await d.client.readPage('cs/c')).events).toEqual([]);
+    expect((await post('/streams/cs/d', 'application/json', Buffer.from('{"note":"café ☕ 𝄞"}', 'utf8'))).status).toBe(202);
+    expect(((await d.client.readPage('cs/d')).events[0] as { note: string }).note).toBe('café ☕ 𝄞');
+  });
+});
+
+describe('empty bodies', () => {
+  it('a body-less POST with Content-Type: application/json and an empty body is accepted (as the reference)', async () => {
+    for (const path of ['/admin/purge', '/admin/clear', '/admin/reset', '/admin/purge?olderThanMinutes=5']) {
+      for (const type of ['application/json', 'application/json; charset=utf-8', 'application/x-ndjson']) {
+        const r = await raw(`${d.url}${path}`, { method: 'POST', headers: { 'content-type': type }, body: '' });
+        expect(r.status, `${path} ${type}: ${JSON.stringify(r.body)}`).toBe(200);
+      }
+    }
+    const s = await d.client.openSession('Empty/1');
+    const renew = await raw(`${d.url}/sessions/${s.sessionId}/renew`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+    expect(renew.status).toBe(200);
+    await s.close();
+  });
+
+  it('routes that need a body answer 400 to an empty one', async () => {
+    for (const path of ['/streams/empty/a', '/metrics', '/sessions']) {
+      const r = await raw(`${d.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+      expect(r.status, path).toBe(400);
+      expect(r.body.error.code).toBe('RS_ERR_BAD_REQUEST');
+    }
+  });
+});
+
+describe('HEAD /streams/{stream}/subscribe', () => {
+  it('answers at once with the event-stream headers and opens no subscription', async () => {
+    const gauge = async (): Promise<number> => Number(/^ringstore_sse_subscriptions (\d+)/m.exec(await d.client.prometheus())?.[1]);
+    expect(await gauge()).toBe(0);
+    const c = await rawConnect(d.server.port);
+    c.expectBodiless();
+    await c.write(head('HEAD', '/streams/head/x/subscribe'));
+    const t0 = performance.now();
+    const r = await c.response(1, 2000);
+    expect(r?.status).toBe(200);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(r!.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(await gauge()).toBe(0);
+    // the connection is free for the next request
+    await c.write(head('GET', '/health'));
+    expect((await c.response(2, 2000))?.status).toBe(200);
+    c.destroy();
+    expect((await raw(`${d.url}/streams/head//subscribe`, { method: 'HEAD' })).status).toBe(400);
+  });
+});
