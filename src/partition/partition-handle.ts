@@ -5,28 +5,11 @@ import type { ControlMemory, PartitionMemory } from '../ring/layout.js';
 import type { CommitterConfig } from './committer.js';
 import type { PartitionEvent, PartitionWorkerData } from './partition-worker.js';
 import { Comlink, nodeEndpoint, unwrap } from './rpc.js';
+import { workerExecArgv } from './worker-exec-argv.js';
 
 const WORKER_URL = new URL('../../workers/partition.js', import.meta.url);
 const BOOT_FAILURES_TO_GIVE_UP = 3;
 
-/**
- * Workers inherit the parent's execArgv; eval flags (`node --input-type=module
- * -e ...`) would make every worker fail at boot, so they are left out.
- */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') {
-      i++; // its code argument
-      continue;
-    }
-    if (a.startsWith('--input-type') || a.startsWith('--eval=') || a.startsWith('--print=')) continue;
-    out.push(a);
-  }
-  return out;
-}
 const MAX_RESTARTS_PER_MINUTE = 20;
 
 type Api = Record<string, (...args: unknown[]) => unknown>;
