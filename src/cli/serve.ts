@@ -6,6 +6,7 @@
  */
 import { ConfigError, helpText, parseConfig } from '../server/config.js';
 import { DAEMON_PACKAGES, installCommand, missingPackages } from './package-info.js';
+import { whenOrphanedUnderNpm } from './parent-watch.js';
 
 /** CLI entry: runs until SIGTERM/SIGINT; resolves with the exit code. */
 export async function run(argv: string[]): Promise<number> {
@@ -41,7 +42,12 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`ringstore serve: cannot start: ${e.code ?? ''} ${e.message ?? String(err)}\n`);
     return 1;
   }
-  const code = await onShutdownSignal(server, config.shutdownTimeoutMs);
+  const stopped = onShutdownSignal(server, config.shutdownTimeoutMs);
+  whenOrphanedUnderNpm(() => {
+    server.context.log.info({ npmScript: process.env.npm_lifecycle_event }, 'the npm process that started the daemon is gone: stopping as on SIGTERM');
+    process.kill(process.pid, 'SIGTERM');
+  });
+  const code = await stopped;
   // Everything is closed and pino writes synchronously: exit now rather than
   // wait for timers of closed stores to lapse.
   process.exit(code);
