@@ -141,7 +141,7 @@ async function nodeProfile(kind: 'cpu-prof' | 'heap-prof', dir: string, run: str
     text += '\n';
   }
   writeFileSync(path.join(dir, 'summary.txt'), text);
-  process.stdout.write(`${text}profiles: ${files.length} file(s) in ${dir} (open a .cpuprofile in Chrome DevTools > Performance, or VS Code); summary in ${path.join(dir, 'summary.txt')}\n`);
+  process.stdout.write(`${text}profiles: ${files.length} file(s) in ${dir} (open a ${suffix} in Chrome DevTools (${kind === 'cpu-prof' ? 'Performance' : 'Memory'}) or VS Code); summary in ${path.join(dir, 'summary.txt')}\n`);
   return 0;
 }
 

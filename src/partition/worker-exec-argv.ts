@@ -1,27 +1,26 @@
 /**
- * The Node options a partition worker starts with.
+ * The Node options a partition worker starts with: the parent's per-thread
+ * options, and nothing else.
  *
- * `new Worker(file)` without `execArgv` inherits the parent's options the way
- * Node intends: process-wide options (V8's `--prof`, `--logfile`,
- * `--max-old-space-size`, Node's `--title`, …) already act on every thread,
- * and per-thread ones (`--cpu-prof`, `--heap-prof`, `-r`, `--import`, …)
- * are applied to the worker. That is what profilers rely on (`node --prof`,
- * clinic, 0x: V8 writes one log per isolate, `--cpu-prof` one profile per
- * thread). An explicit `execArgv` list, by contrast, is validated and any
- * process-wide option in it makes `new Worker` throw
- * `ERR_WORKER_INVALID_EXEC_ARGV`.
+ * `new Worker` validates an explicit `execArgv` and throws
+ * `ERR_WORKER_INVALID_EXEC_ARGV` for any process-wide option in it: V8's
+ * (`--prof`, `--logfile`, `--print-opt-source`, `--max-old-space-size`, which
+ * clinic flame, 0x and `node --prof` pass) and Node's (`--title`, …). Those
+ * need not be passed: they already act on every thread of the process (V8
+ * writes one `--prof` log per isolate). Per-thread options are passed, so
+ * `--cpu-prof` and `--heap-prof` profile each worker too, and `-r`/`--import`
+ * preloads and `--conditions` apply there as in the main thread.
  *
- * So workers inherit, except when the parent runs code given as a string
- * (`-e`, `-p`, `--input-type=module`): `--input-type` makes a worker started
- * from a file fail at boot. Then the list is explicit and keeps only the
- * per-thread options below; the process-wide ones still reach the workers,
- * since they act on the whole process.
+ * The list is explicit rather than inherited (Node's default) for two
+ * reasons: code given as a string (`-e`, `-p`, `--input-type=module`) must
+ * not reach a worker started from a file (`--input-type` makes it fail at
+ * boot), and preloads that profilers put in `NODE_OPTIONS` (clinic doctor's
+ * and bubbleprof's samplers, written for the main thread, which corrupt their
+ * trace when every thread runs them) stay out of the workers: with an
+ * explicit list and no `env`, a worker does not read `NODE_OPTIONS`.
  */
 
-/** Options that take the code as their value. */
-const EVAL_FLAGS = new Set(['-e', '--eval', '-p', '--print']);
-
-/** Per-thread options an explicit list keeps (all accepted by `new Worker`, checked on Node 20). */
+/** Per-thread options passed on (all accepted by `new Worker`, checked on Node 20). */
 const PER_THREAD = new Set([
   '--cpu-prof', '--cpu-prof-dir', '--cpu-prof-name', '--cpu-prof-interval',
   '--heap-prof', '--heap-prof-dir', '--heap-prof-name', '--heap-prof-interval',
@@ -31,24 +30,19 @@ const PER_THREAD = new Set([
   '--trace-uncaught', '--diagnostic-dir',
 ]);
 
+/** Options whose value (the code) may look like an option: always consume it. */
+const EVAL_FLAGS = new Set(['-e', '--eval', '-p', '--print']);
+
 function flagName(arg: string): string {
   const eq = arg.indexOf('=');
   return eq < 0 ? arg : arg.slice(0, eq);
 }
 
-/** True when `argv` runs code from a string (`-e`, `-p`, `--input-type`). */
-function runsStringInput(argv: readonly string[]): boolean {
-  return argv.some((a) => EVAL_FLAGS.has(flagName(a)) || flagName(a) === '--input-type');
-}
-
 /**
  * The `execArgv` of a partition worker, given the parent's (default
- * `process.execArgv`): `undefined` (inherit, Node's default) unless the
- * parent runs code from a string; then the parent's per-thread options, each
- * with its value.
+ * `process.execArgv`): its per-thread options, each with its value.
  */
-export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] | undefined {
-  if (!runsStringInput(argv)) return undefined;
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { intList, parseBenchArgs, parseProfileArgs, resolveParams, unknownParams, UsageError } from '../../dist/bench/harness/args.js';
+import { keepThreadsOffClinicTrace } from '../../dist/bench/harness/bench-cli.js';
 import { BEGIN, END, ordered, renderDocsSection, replaceSection } from '../../dist/bench/harness/docs.js';
 import { failedRun, folderName } from '../../dist/bench/harness/profile-cli.js';
 import { formatHot, topAllocations, topSelfTime } from '../../dist/bench/harness/profile-summary.js';
@@ -287,6 +288,14 @@ describe('user modules and peers', () => {
 });
 
 describe('profile runs', () => {
+  it("under clinic, worker threads' copies of its sampler write beside the main thread's trace", () => {
+    const env: Record<string, string> = { NODE_CLINIC_DOCTOR_DATA_PATH: '/p/.clinic', NODE_CLINIC_BUBBLEPROF_DATA_PATH: '/q', OTHER: 'x' };
+    keepThreadsOffClinicTrace(env);
+    expect(env).toEqual({ NODE_CLINIC_DOCTOR_DATA_PATH: '/p/.clinic/worker-threads', NODE_CLINIC_BUBBLEPROF_DATA_PATH: '/q/worker-threads', OTHER: 'x' });
+    const none: Record<string, string> = {};
+    keepThreadsOffClinicTrace(none);
+    expect(none).toEqual({});
+  });
   it('a profiled run is good only when it wrote its result and no case failed', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'rs-profile-run-'));
     try {

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
 import { EventStore, type EventStoreOptions } from '../../../src/index.js';
+import { workerExecArgv } from '../../../src/partition/worker-exec-argv.js';
 import { appendLoop, rng, type BenchEvent } from '../events.js';
 import { importOptional } from '../optional.js';
 import { now } from '../peers.js';
@@ -56,11 +57,17 @@ export async function appendRound<T>(store: EventStore<T>, pool: readonly T[], n
   return { ops: n, ms: now() - t, sharedBytes: sharedBytesOf(store as EventStore<unknown>), note: `${refused} tryAppend refusals` };
 }
 
-/** A piscina pool of producer threads running `producer-task.js` (piscina is loaded on first use). */
+/**
+ * A piscina pool of producer threads running `producer-task.js` (piscina is
+ * loaded on first use). They start with the partition workers' options: under
+ * a profiler, per-thread flags only (clinic doctor's sampler, a main-thread
+ * preload, corrupts its trace when a thread inherits it).
+ */
 export async function producerPool(threads: number): Promise<Piscina> {
   const m = await importOptional<typeof import('piscina')>('piscina');
   if (typeof m === 'string') throw new Error(m);
   return new m.Piscina({
+    execArgv: workerExecArgv(),
     filename: fileURLToPath(new URL('../producer-task.js', import.meta.url)),
     minThreads: threads,
     maxThreads: threads,
