@@ -216,7 +216,7 @@ describe('rendering', () => {
       const docFile = path.join(dir, 'docs', 'benchmarks.md');
       const section = renderDocsSection(results, docFile, path.join(dir, 'results'), []);
       expect(section).toContain('### fake: Fake');
-      expect(section).toContain('```sh\ntest\n```');
+      expect(section).toContain('```sh fragment\ntest\n```');
       expect(section).toContain('![fake chart](../results/fake.svg)');
       const once = replaceSection('# Title\n\nkept text\n', section);
       expect(once).toContain('kept text');
