@@ -5,16 +5,7 @@
  * each on first use, and a case that needs a missing one is reported as
  * skipped with the command that installs it, never as a failure.
  */
-
-/** True when `name` resolves from the harness's location (as its imports would). */
-export function isInstalled(name: string): boolean {
-  try {
-    import.meta.resolve(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isInstalled } from '../../src/cli/package-info.js';
 
 /** The skip reason of a case that needs the packages `names` (null when all are installed). */
 export function missing(...names: string[]): string | null {

@@ -11,13 +11,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_PACKAGES } from '../../../src/cli/package-info.js';
 import { importOptional, missing } from '../optional.js';
 import { findBinary, freePort } from '../redis.js';
 import type { Case, CpuPerOp, Sample, Scenario, ScenarioContext, Target } from '../types.js';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 const PEERS = fileURLToPath(new URL('./http-peers.js', import.meta.url));
-const DAEMON_PACKAGES = ['fastify', '@fastify/swagger', 'prom-client', 'lmdb'];
 /** Appends rotate over this many streams, so they spread over the partitions. */
 const STREAMS = 16;
 
