@@ -2,12 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { MetricStore, METRIC_MAX_CAPACITY } from '../dist/src/store/metric-store.js';
 import { RingstoreError } from '../dist/src/errors.js';
 import { partitionOf } from '../dist/src/partition/hash.js';
-import { benchMetricStore } from '../dist/bench/metric-store.js';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -318,34 +312,5 @@ describe('MetricStore keys, ids and batches', () => {
   });
 });
 
-describe('bench/metric-store', () => {
-  it('returns one well-formed row per figure (smoke run, nothing timed is asserted)', async () => {
-    const rows = await benchMetricStore({ events: 20_000, rounds: 1, scanEvents: 20_000, capacity: 1000, keys: 16 });
-    expect(rows.length).toBeGreaterThanOrEqual(5);
-    for (const row of rows) {
-      expect(typeof row.name).toBe('string');
-      expect(typeof row.baseline).toBe('string');
-      expect(row.opsPerSec).toBeGreaterThan(0);
-      expect(row.ratio).toBeGreaterThan(0);
-    }
-  });
-});
-
-describe('docs/metric-store.md', () => {
-  it('runs the example and prints what the doc says', () => {
-    const root = fileURLToPath(new URL('..', import.meta.url));
-    const doc = readFileSync(join(root, 'docs/metric-store.md'), 'utf8');
-    const code = /```js\n([\s\S]*?)```/.exec(doc)?.[1];
-    const expected = /prints\n\n```text\n([\s\S]*?)```/.exec(doc)?.[1];
-    expect(code).toBeDefined();
-    expect(expected).toBeDefined();
-    const dir = mkdtempSync(join(tmpdir(), 'metric-doc-'));
-    try {
-      const file = join(dir, 'example.mjs');
-      writeFileSync(file, (code as string).replace("'./dist/", `'${pathToFileURL(join(root, 'dist')).href}/`));
-      expect(execFileSync(process.execPath, [file], { encoding: 'utf8' })).toBe(expected);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
+// The benchmark (the harness's `metric` scenario) runs in test/harness/scenarios.test.ts; the example of
+// docs/metric-store.md in test/docs/docs.test.ts.

@@ -58,7 +58,22 @@ function writePng(svgFile: string): string | null {
   return r.status === 0 ? png : null;
 }
 
+/**
+ * Under clinic doctor or bubbleprof (`ringstore profile`), every worker thread
+ * also runs the tool's sampler, a NODE_OPTIONS preload written for the main
+ * thread, and with the same pid it writes over the main thread's trace file
+ * ("Decoded message is not valid"). Threads started after this call write
+ * their copies into a subfolder, which the tool does not read.
+ */
+export function keepThreadsOffClinicTrace(env: NodeJS.ProcessEnv = process.env): void {
+  for (const name of ['NODE_CLINIC_DOCTOR_DATA_PATH', 'NODE_CLINIC_BUBBLEPROF_DATA_PATH']) {
+    const dir = env[name];
+    if (dir !== undefined && dir !== '') env[name] = path.join(dir, 'worker-threads');
+  }
+}
+
 export async function runBench(argv: string[]): Promise<number> {
+  keepThreadsOffClinicTrace();
   let args: BenchArgs;
   try {
     args = parseBenchArgs(argv);

@@ -35,7 +35,7 @@ export function renderDocsSection(results: readonly ScenarioResult[], docFile: s
   for (const r of ordered(results, order)) {
     const text = formatScenario(r).replace(/^## /, '### ');
     const [heading, ...rest] = text.split('\n');
-    parts.push(heading, '', r.description, '', 'Command (from the repository root, after `npm run build`):', '', '```sh', r.command, '```', '');
+    parts.push(heading, '', r.description, '', 'Command (from the repository root, after `npm run build`):', '', '```sh fragment', r.command, '```', '');
     parts.push(`Recorded ${r.date.slice(0, 16).replace('T', ' ')} UTC.`, ...rest);
     if (r.pending === undefined) parts.push(`![${r.scenario} chart](${rel}/${r.scenario}.svg)`, '');
   }

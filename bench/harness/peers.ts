@@ -3,9 +3,12 @@
  * every figure is a ratio: bare loops (array push, JSON encode, JSON decode),
  * a plain-array ring that drops its oldest entry, Emmett's in-memory event
  * store, and Redis Streams (XADD with MAXLEN, pipelined) when available.
+ * Emmett and ioredis are loaded on first use (see optional.ts).
  */
-import { getInMemoryEventStore } from '@event-driven-io/emmett';
+import { importOptional } from './optional.js';
 import type { Case, ScenarioContext } from './types.js';
+
+export { yieldLoop } from './events.js';
 
 /** Keeps loop results alive so no loop is dead code. */
 export let sink = 0;
@@ -15,11 +18,6 @@ export function keep(x: number): void {
 
 export function now(): number {
   return performance.now();
-}
-
-/** Yields to the event loop (timers, I/O, RPC replies). */
-export function yieldLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** `JSON.stringify` + `TextEncoder.encodeInto` into a fixed 1 MiB buffer: the cost of encoding, nothing kept. */
@@ -114,8 +112,22 @@ export function plainRingPeer<T>(pool: readonly T[], n: number, capacity: number
   };
 }
 
+/** The part of Emmett's in-memory event store the peers use. */
+export interface EmmettStore {
+  appendToStream(stream: string, events: { type: string; data: Record<string, unknown> }[]): Promise<unknown>;
+  readStream(stream: string): Promise<{ events: unknown[] }>;
+}
+
+/** Emmett's `getInMemoryEventStore`, or why it cannot be loaded (a dev dependency, not installed with ringstore). */
+export async function loadEmmett(): Promise<(() => EmmettStore) | string> {
+  const m = await importOptional<{ getInMemoryEventStore: () => EmmettStore }>('@event-driven-io/emmett');
+  return typeof m === 'string' ? m : m.getInMemoryEventStore;
+}
+
 /** Emmett's in-memory event store: `appendToStream(stream, [event])`, awaited, a fresh store each round. */
-export function emmettPeer<T>(pool: readonly T[], n: number, streamOf: (e: T) => string, name = "peer: Emmett in-memory appendToStream"): Case {
+export async function emmettPeer<T>(pool: readonly T[], n: number, streamOf: (e: T) => string, name = "peer: Emmett in-memory appendToStream"): Promise<Case> {
+  const getInMemoryEventStore = await loadEmmett();
+  if (typeof getInMemoryEventStore === 'string') return { name, role: 'peer', skip: getInMemoryEventStore, run: () => ({ ops: 0, ms: 0 }) };
   return {
     name,
     role: 'peer',
@@ -137,7 +149,7 @@ export async function redisPeer<T>(
   name = 'peer: Redis Streams XADD (ioredis, pipelined)',
 ): Promise<Case> {
   const redis = await ctx.redis();
-  if (redis === null) return { name, role: 'peer', skip: 'no redis-server binary on PATH', run: () => ({ ops: 0, ms: 0 }) };
+  if (typeof redis === 'string') return { name, role: 'peer', skip: redis, run: () => ({ ops: 0, ms: 0 }) };
   const client = redis.client;
   return {
     name: `${name}, redis ${redis.version}`,

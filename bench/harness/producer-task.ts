@@ -1,12 +1,12 @@
 /**
  * Piscina task of the harness's producer threads: attaches to a store by its
  * descriptor (`EventStore.attach`), appends `n` events from the shared event
- * pool with the tryAppend-and-retry loop of bench/core-util.ts, frees its
+ * pool with the tryAppend-and-retry loop of events.ts, frees its
  * producer slot, and reports how long it took. Piscina runs one such task per
  * thread at a time (concurrentTasksPerWorker 1), so k tasks at once use k threads.
  */
 import { EventStore, type EventStoreDescriptor } from '../../src/index.js';
-import { appendLoop, makeEvents, type BenchEvent } from '../core-util.js';
+import { appendLoop, makeEvents, type BenchEvent } from './events.js';
 
 export interface ProducerTask {
   descriptor: EventStoreDescriptor;

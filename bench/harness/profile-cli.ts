@@ -5,7 +5,8 @@
  * folder it names. When clinic is missing, fails, runs past --timeout or
  * writes more than 1 GiB of trace data (bubbleprof on Node 20 does), it falls
  * back to Node's own `--cpu-prof` (or `--heap-prof` for heapprofiler), says
- * so, and prints the hottest functions.
+ * so, and prints the hottest functions. The run writes its bench result into
+ * the folder too; a case that failed under the profiler fails the command.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseProfileArgs, PROFILE_TOOLS, UsageError, type ProfileArgs, type ProfileTool } from './args.js';
 import { formatHot, topAllocations, topSelfTime, type CpuProfile, type HeapProfile } from './profile-summary.js';
+import { readResults } from './report.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { loadUserScenario } from './user-module.js';
 
@@ -100,11 +102,29 @@ function clinicBin(): string | null {
   }
 }
 
-async function nodeProfile(kind: 'cpu-prof' | 'heap-prof', dir: string, run: string[]): Promise<number> {
+/** The bench run's arguments, writing its result into `<dir>/results`. */
+function benchRun(run: readonly string[], dir: string): string[] {
+  return [...run, '--out', path.join(dir, 'results')];
+}
+
+/**
+ * Why the profiled run is not a good profile: no result written, or cases
+ * that failed (each with its error); null when every case ran.
+ */
+export function failedRun(dir: string, scenario: string): string | null {
+  const r = readResults(path.join(dir, 'results')).find((x) => x.scenario === scenario);
+  if (r === undefined) return 'the run wrote no result';
+  if (r.pending !== undefined) return `the scenario is pending: ${r.pending}`;
+  const failed = r.cases.filter((c) => c.error !== undefined);
+  return failed.length === 0 ? null : `${failed.length} case(s) failed under the profiler: ${failed.map((c) => `${c.name}: ${c.error}`).join('; ')}`;
+}
+
+async function nodeProfile(kind: 'cpu-prof' | 'heap-prof', dir: string, run: string[], scenario: string): Promise<number> {
   const flags = kind === 'cpu-prof' ? ['--cpu-prof', '--cpu-prof-dir', dir] : ['--heap-prof', '--heap-prof-dir', dir];
-  const r = await runGuarded(process.execPath, [...flags, MAIN_JS, ...run], process.env, dir, 3600);
-  if (r.code !== 0) {
-    process.stderr.write(`ringstore profile: node --${kind} run exited with ${r.code}${r.why ? ` (${r.why})` : ''}\n`);
+  const r = await runGuarded(process.execPath, [...flags, MAIN_JS, ...benchRun(run, dir)], process.env, dir, 3600);
+  const failed = r.code === 0 ? failedRun(dir, scenario) : `exited with ${r.code}${r.why ? ` (${r.why})` : ''}`;
+  if (failed !== null) {
+    process.stderr.write(`ringstore profile: node --${kind} run: ${failed}\n`);
     return 1;
   }
   const suffix = kind === 'cpu-prof' ? '.cpuprofile' : '.heapprofile';
@@ -112,8 +132,8 @@ async function nodeProfile(kind: 'cpu-prof' | 'heap-prof', dir: string, run: str
   let text = '';
   for (const f of files) {
     // CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: thread 0 is the main thread.
-    const tid = path.basename(f).split('.').at(-3);
-    const thread = tid === '0' ? 'main thread' : `worker thread ${tid}`;
+    const [pid, tid] = path.basename(f).split('.').slice(-4, -2);
+    const thread = `process ${pid}, ${tid === '0' ? 'main thread' : `worker thread ${tid}`}`;
     const json = JSON.parse(readFileSync(f, 'utf8')) as CpuProfile & HeapProfile;
     text += kind === 'cpu-prof'
       ? formatHot(`${path.basename(f)} (${thread}): functions by self time`, topSelfTime(json, 12), 'ms')
@@ -121,7 +141,7 @@ async function nodeProfile(kind: 'cpu-prof' | 'heap-prof', dir: string, run: str
     text += '\n';
   }
   writeFileSync(path.join(dir, 'summary.txt'), text);
-  process.stdout.write(`${text}profiles: ${files.length} file(s) in ${dir} (open a .cpuprofile in Chrome DevTools > Performance, or VS Code); summary in ${path.join(dir, 'summary.txt')}\n`);
+  process.stdout.write(`${text}profiles: ${files.length} file(s) in ${dir} (open a ${suffix} in Chrome DevTools (${kind === 'cpu-prof' ? 'Performance' : 'Memory'}) or VS Code); summary in ${path.join(dir, 'summary.txt')}\n`);
   return 0;
 }
 
@@ -151,20 +171,25 @@ export async function runProfile(argv: string[]): Promise<number> {
   const pass = [...args.passThrough];
   if (!pass.includes('--rounds')) pass.push('--rounds', '2');
   if (!pass.includes('--warmup')) pass.push('--warmup', '1');
-  const run = ['bench', scenario, '--subjects-only', '--no-write', ...pass];
+  const run = ['bench', scenario, '--subjects-only', ...pass];
   process.stderr.write(`ringstore profile: ${args.tool} around "ringstore ${run.join(' ')}" -> ${dir}\n`);
   const tool: ProfileTool = args.tool;
-  if (tool === 'cpu-prof' || tool === 'heap-prof') return nodeProfile(tool, dir, run);
+  if (tool === 'cpu-prof' || tool === 'heap-prof') return nodeProfile(tool, dir, run, scenario);
   const fallback = tool === 'heapprofiler' ? 'heap-prof' : 'cpu-prof';
   const bin = clinicBin();
   if (bin === null) {
     process.stderr.write(`ringstore profile: clinic is not installed (npm i -D clinic); falling back to node --${fallback}\n`);
-    return nodeProfile(fallback, dir, run);
+    return nodeProfile(fallback, dir, run, scenario);
   }
   const env = { ...process.env, NO_INSIGHT: '1' };
-  const r = await runGuarded(process.execPath, [bin, tool, '--open=false', '--dest', dir, '--', process.execPath, MAIN_JS, ...run], env, dir, args.timeoutSec);
+  const r = await runGuarded(process.execPath, [bin, tool, '--open=false', '--dest', dir, '--', process.execPath, MAIN_JS, ...benchRun(run, dir)], env, dir, args.timeoutSec);
   const html = findFiles(dir, '.html');
   if (r.code === 0 && html.length > 0) {
+    const failed = failedRun(dir, scenario);
+    if (failed !== null) {
+      process.stderr.write(`ringstore profile: clinic ${tool} wrote ${html.join(', ')}, but of a broken run: ${failed}\n`);
+      return 1;
+    }
     process.stdout.write(`clinic ${tool} report: ${html.join(', ')}\n`);
     return 0;
   }
@@ -172,5 +197,5 @@ export async function runProfile(argv: string[]): Promise<number> {
   process.stderr.write(`ringstore profile: clinic ${tool} could not run here (${why}); falling back to node --${fallback}\n`);
   const fb = path.join(dir, `fallback-${fallback}`);
   mkdirSync(fb, { recursive: true });
-  return nodeProfile(fallback, fb, run);
+  return nodeProfile(fallback, fb, run, scenario);
 }

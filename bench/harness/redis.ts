@@ -2,13 +2,15 @@
  * The Redis Streams peer: when a `redis-server` binary is on the PATH, the
  * harness starts its own instance on a free loopback port (no persistence),
  * talks to it with ioredis, and stops it at the end of the run. When there is
- * no binary, every Redis case is reported as skipped.
+ * no binary (or ioredis is not installed), every Redis case is reported as
+ * skipped, with the reason.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Redis as RedisClient } from 'ioredis';
+import { importOptional } from './optional.js';
 
 export interface RedisPeer {
   client: RedisClient;
@@ -52,15 +54,24 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts redis-server and connects; null when the binary is missing. Throws when it exists but fails to start. */
-export async function startRedis(bin: string | null = findBinary('redis-server')): Promise<RedisPeer | null> {
-  if (bin === null) return null;
+export const NO_REDIS_SERVER = 'no redis-server binary on PATH';
+
+/**
+ * Starts redis-server and connects; the skip reason when the binary or ioredis
+ * is missing. Throws when it exists but fails to start.
+ */
+export async function startRedis(bin: string | null = findBinary('redis-server')): Promise<RedisPeer | string> {
+  if (bin === null) return NO_REDIS_SERVER;
+  const ioredis = await importOptional<typeof import('ioredis')>('ioredis');
+  if (typeof ioredis === 'string') return ioredis;
+  const { Redis } = ioredis;
   const port = await freePort();
   const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
     stdio: 'ignore',
   });
-  const { Redis } = await import('ioredis');
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  // Connection errors while redis-server starts reject connect() below; without a listener ioredis also prints them.
+  client.on('error', () => {});
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
@@ -96,10 +107,11 @@ export async function startRedis(bin: string | null = findBinary('redis-server')
 
 /** Starts Redis at most once per run, on first use; `stop()` at the end of the run. */
 export class RedisManager {
-  #peer: Promise<RedisPeer | null> | null = null;
+  #peer: Promise<RedisPeer | string> | null = null;
   constructor(private readonly bin: string | null = findBinary('redis-server')) {}
 
-  get(): Promise<RedisPeer | null> {
+  /** The running peer, or why there is none. */
+  get(): Promise<RedisPeer | string> {
     this.#peer ??= startRedis(this.bin);
     return this.#peer;
   }
@@ -108,6 +120,6 @@ export class RedisManager {
     if (this.#peer === null) return;
     const p = await this.#peer.catch(() => null);
     this.#peer = null;
-    if (p !== null) await p.stop();
+    if (p !== null && typeof p !== 'string') await p.stop();
   }
 }

@@ -18,17 +18,29 @@ function memoryText(c: CaseResult): string {
   return `${fmtBytes(c.memory.rssBytes)} / ${fmtBytes(c.memory.heapUsedBytes)} / ${c.memory.sharedBytes === null ? '-' : fmtBytes(c.memory.sharedBytes)}`;
 }
 
-/** One markdown row per case: what a reader needs to compare the store with its peers. */
+function targetText(c: CaseResult): string {
+  if (c.target === undefined) return '';
+  return `${c.target.text}: ${c.target.met === null ? 'not measured' : c.target.met ? 'met' : 'MISSED'}`;
+}
+
+/** One markdown row per case: what a reader needs to compare the store with its peers (and its target, when any case has one). */
 export function tableRows(r: ScenarioResult): string[][] {
+  const targets = r.cases.some((c) => c.target !== undefined);
   return r.cases.map((c) => {
     const status = c.skipped !== undefined ? `skipped: ${c.skipped}` : c.error !== undefined ? `error: ${c.error}` : '';
     const rate = status || `${fmtRate(c.median)} ${c.op}/s`;
     const vs = c.vs === c.name ? '(baseline)' : `${fmtRatio(c.ratio)} ${c.vs}`;
-    return [c.role, c.name, rate, status ? '' : spreadText(c), status ? '' : fmtRatio(c.refRatio), status ? '' : vs, latencyText(c), memoryText(c)];
+    const row = [c.role, c.name, rate, status ? '' : spreadText(c), status ? '' : fmtRatio(c.refRatio), status ? '' : vs, latencyText(c), memoryText(c)];
+    return targets ? [...row, targetText(c)] : row;
   });
 }
 
 export const TABLE_HEAD = ['role', 'case', 'median', 'spread', 'x reference', 'vs (same run)', 'latency p50 / p99 / p999', 'memory: process RSS / heap, store shared'];
+
+/** The table's head: {@link TABLE_HEAD}, plus a target column when a case has a target. */
+export function tableHead(r: ScenarioResult): string[] {
+  return r.cases.some((c) => c.target !== undefined) ? [...TABLE_HEAD, 'target (this run)'] : TABLE_HEAD;
+}
 
 export function markdownTable(head: string[], rows: string[][]): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
@@ -53,10 +65,13 @@ export function formatScenario(r: ScenarioResult): string {
     `- params: ${Object.entries(r.params).map(([k, v]) => `--${k} ${v}`).join(' ')}`,
     `- reference: ${r.reference}`,
     '',
-    markdownTable(TABLE_HEAD, tableRows(r)),
+    markdownTable(tableHead(r), tableRows(r)),
   );
-  const notes = r.cases.filter((c) => c.note !== undefined);
-  if (notes.length > 0) lines.push('', 'Notes:', '', ...notes.map((c) => `- ${c.name}: ${c.note}`));
+  const notes = r.cases.flatMap((c) => [
+    ...(c.note !== undefined ? [`- ${c.name}: ${c.note}`] : []),
+    ...(c.cpuUsPerOp !== undefined ? [`- ${c.name}: CPU per ${c.op.replace(/s$/, '')}: ${c.cpuUsPerOp.main.toFixed(2)} µs main thread, ${c.cpuUsPerOp.process.toFixed(2)} µs whole process (median of rounds)`] : []),
+  ]);
+  if (notes.length > 0) lines.push('', 'Notes:', '', ...notes);
   lines.push('');
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { resolveParams } from './args.js';
 import type { Progress } from './progress.js';
 import type { RedisManager } from './redis.js';
-import { aggregateCase, withRatios, type CaseSamples } from './stats.js';
+import { aggregateCase, withRatios, withTargets, type CaseSamples } from './stats.js';
 import type { Case, Machine, MemoryFigures, Params, Scenario, ScenarioContext, ScenarioResult } from './types.js';
 
 export interface RunOptions {
@@ -109,6 +109,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
       }
     }
   }
-  const results = withRatios(collected.map(aggregateCase), s.reference);
+  const targets = new Map(cases.filter((c) => c.target !== undefined).map((c) => [c.name, c.target!]));
+  const results = withTargets(withRatios(collected.map(aggregateCase), s.reference), targets);
   return { ...base, cases: results, seconds: Number(((performance.now() - started) / 1000).toFixed(1)) };
 }

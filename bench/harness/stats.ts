@@ -1,5 +1,5 @@
 /** Statistics of the harness: medians, spread, latency percentiles, ratios. Pure functions. */
-import type { CaseResult, MemoryFigures, Role, Sample } from './types.js';
+import type { CaseResult, MemoryFigures, Role, Sample, Target } from './types.js';
 
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
@@ -94,6 +94,8 @@ export function aggregateCase(c: CaseSamples): Omit<CaseResult, 'ratio' | 'refRa
       sharedBytes: c.memory.some((m) => m.sharedBytes !== null) ? Math.max(...c.memory.map((m) => m.sharedBytes ?? 0)) : null,
     };
   }
+  const cpu = c.samples.map((s) => s.cpuUsPerOp).filter((x) => x !== undefined);
+  if (cpu.length > 0) out.cpuUsPerOp = { main: median(cpu.map((x) => x.main)), process: median(cpu.map((x) => x.process)) };
   const notes = c.samples.map((s) => s.note).filter((n): n is string => n !== undefined);
   if (notes.length > 0) out.note = notes[notes.length - 1];
   return out;
@@ -113,6 +115,16 @@ export function withRatios(cases: readonly Omit<CaseResult, 'ratio' | 'refRatio'
     return c.median / base.median;
   };
   return cases.map((c) => ({ ...c, ratio: ratio(c, c.vs, false), refRatio: ratio(c, reference, true) }));
+}
+
+/** Each case's target verdict, read from the finished results. */
+export function withTargets(results: CaseResult[], targets: ReadonlyMap<string, Target>): CaseResult[] {
+  return results.map((c) => {
+    const t = targets.get(c.name);
+    if (t === undefined) return c;
+    const ran = c.skipped === undefined && c.error === undefined;
+    return { ...c, target: { text: t.text, met: ran ? t.met(c, results) : null } };
+  });
 }
 
 export function fmtRate(n: number): string {

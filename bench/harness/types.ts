@@ -21,6 +21,23 @@ export interface Sample {
   sharedBytes?: number;
   /** Free text shown under the table (last round wins). */
   note?: string;
+  /** CPU time per operation of the process under test (µs): its main thread and the whole process (Linux). */
+  cpuUsPerOp?: CpuPerOp;
+}
+
+export interface CpuPerOp {
+  main: number;
+  process: number;
+}
+
+/**
+ * A goal a case is held to (an issue's target, stated in the terms of the
+ * case's row): `met` reads the case's result and the scenario's others, and
+ * says null when a figure it needs is missing (a skipped peer).
+ */
+export interface Target {
+  text: string;
+  met(c: CaseResult, all: readonly CaseResult[]): boolean | null;
 }
 
 /** One line of a scenario's table. */
@@ -36,6 +53,8 @@ export interface Case {
   vs?: string;
   /** Set when the case cannot run here (e.g. no redis-server): shown, never measured. */
   skip?: string;
+  /** The goal this row is held to, shown beside its figures. */
+  target?: Target;
   setup?(): Promise<void> | void;
   run(round: number): Promise<Sample> | Sample;
   teardown?(): Promise<void> | void;
@@ -54,8 +73,8 @@ export interface ScenarioContext {
   params: Params;
   /** Writes one progress/diagnostic line (stderr). */
   log(msg: string): void;
-  /** The Redis Streams peer, when a redis-server binary exists (started lazily, stopped by the runner). */
-  redis(): Promise<import('./redis.js').RedisPeer | null>;
+  /** The Redis Streams peer, when a redis-server binary and ioredis exist (started lazily, stopped by the runner); else why not. */
+  redis(): Promise<import('./redis.js').RedisPeer | string>;
   /** Only ringstore cases (used by `ringstore profile`, so the profile shows the store). */
   subjectsOnly: boolean;
 }
@@ -114,6 +133,10 @@ export interface CaseResult {
   /** median / the scenario reference's median (NaN when it did not run or counts other operations). */
   refRatio: number;
   note?: string;
+  /** Medians over the measured rounds, when the case measures CPU. */
+  cpuUsPerOp?: CpuPerOp;
+  /** The case's target and whether this run met it (null: could not tell). */
+  target?: { text: string; met: boolean | null };
 }
 
 /** One scenario's result, as written to bench/results/<scenario>.json. */

@@ -20,7 +20,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EventStore, type EventStoreOptions } from '../../src/index.js';
-import { appendLoop } from '../core-util.js';
+import { appendLoop } from './events.js';
 import { arrayPushFloor, emmettPeer, jsonEncodeFloor, now, plainRingPeer, redisPeer } from './peers.js';
 import { sharedBytesOf } from './scenarios/common.js';
 import type { Case, Scenario } from './types.js';
@@ -73,7 +73,7 @@ export function fromUserScenario(u: UserScenario): Scenario {
       const subject: Case = {
         name: `ringstore: ${u.name} workload`,
         role: 'subject',
-        setup: () => void (store = EventStore.create<unknown>({ partitions: Number(ctx.params.partitions), capacity, inputBytes: 1 << 22, ...u.store } as EventStoreOptions<unknown>)),
+        setup: () => void (store = EventStore.create<unknown>({ partitions: Number(ctx.params.partitions), capacity, ...u.store } as EventStoreOptions<unknown>)),
         async run() {
           const t = now();
           let ops: number;
@@ -94,7 +94,7 @@ export function fromUserScenario(u: UserScenario): Scenario {
         jsonEncodeFloor(pool, n, ENCODE),
         arrayPushFloor(pool, n),
         plainRingPeer(pool, n, capacity),
-        emmettPeer(pool, Math.min(n, 20_000), streamOf),
+        await emmettPeer(pool, Math.min(n, 20_000), streamOf),
         await redisPeer(ctx, pool, n, capacity, streamOf),
       ];
     },

@@ -51,9 +51,9 @@ export async function main(options: { backend?: KeyValueBackend; log?: (line: st
     options.log?.(line);
   };
   const provider = new StreamStoreProvider({ backend: options.backend });
+  // The stream id is the account id: no mismatch between stream and events.
+  const account = await provider.open({ name: 'BankAccount', id: '1500530001' });
   try {
-    // The stream id is the account id: no mismatch between stream and events.
-    await using account = await provider.open({ name: 'BankAccount', id: '1500530001' });
 
     // Auto-versioned appends: versions 1, 2 (one atomic append), then 3, then 4.
     await account.append([
@@ -93,6 +93,8 @@ export async function main(options: { backend?: KeyValueBackend; log?: (line: st
     log(`${state.owner}: ${state.balance} ${state.currency} after ${state.transactions} transactions (version ${version}, from snapshot ${snapshot?.version ?? 0} + ${events.length} events)`);
     return { version, account: state, lines };
   } finally {
+    // (`await using account = …` does this in TypeScript 5.2+; plain JavaScript needs Node 24 for it.)
+    await account.close();
     await provider.close();
   }
 }

@@ -1,8 +1,12 @@
 /**
  * `ringstore serve`: the HTTP daemon (docs/daemon.md). Flags and `RINGSTORE_*`
- * environment variables are listed by `ringstore serve --help`.
+ * environment variables are listed by `ringstore serve --help`, which, like a
+ * bad flag, needs none of the daemon's packages; starting needs them all
+ * (optional peer dependencies: an embedding user does not install them).
  */
-import { ConfigError, helpText, onShutdownSignal, parseConfig, startServer } from '../server/index.js';
+import { ConfigError, helpText, parseConfig } from '../server/config.js';
+import { DAEMON_PACKAGES, installCommand, missingPackages } from './package-info.js';
+import { whenOrphanedUnderNpm } from './parent-watch.js';
 
 /** CLI entry: runs until SIGTERM/SIGINT; resolves with the exit code. */
 export async function run(argv: string[]): Promise<number> {
@@ -20,6 +24,16 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(helpText());
     return 0;
   }
+  const missing = missingPackages(DAEMON_PACKAGES);
+  if (missing.length > 0) {
+    process.stderr.write(
+      `ringstore serve: the daemon needs packages that are not installed: ${missing.join(', ')}.\n` +
+        `They are optional peer dependencies of ringstore (an embedded store does not need them). Install them with:\n\n` +
+        `  ${installCommand(DAEMON_PACKAGES)}\n`,
+    );
+    return 1;
+  }
+  const { onShutdownSignal, startServer } = await import('../server/index.js');
   let server;
   try {
     server = await startServer(config);
@@ -28,7 +42,12 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`ringstore serve: cannot start: ${e.code ?? ''} ${e.message ?? String(err)}\n`);
     return 1;
   }
-  const code = await onShutdownSignal(server, config.shutdownTimeoutMs);
+  const stopped = onShutdownSignal(server, config.shutdownTimeoutMs);
+  whenOrphanedUnderNpm(() => {
+    server.context.log.info({ npmScript: process.env.npm_lifecycle_event }, 'the npm process that started the daemon is gone: stopping as on SIGTERM');
+    process.kill(process.pid, 'SIGTERM');
+  });
+  const code = await stopped;
   // Everything is closed and pino writes synchronously: exit now rather than
   // wait for timers of closed stores to lapse.
   process.exit(code);

@@ -6,8 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { intList, parseBenchArgs, parseProfileArgs, resolveParams, unknownParams, UsageError } from '../../dist/bench/harness/args.js';
+import { keepThreadsOffClinicTrace } from '../../dist/bench/harness/bench-cli.js';
 import { BEGIN, END, ordered, renderDocsSection, replaceSection } from '../../dist/bench/harness/docs.js';
-import { folderName } from '../../dist/bench/harness/profile-cli.js';
+import { failedRun, folderName } from '../../dist/bench/harness/profile-cli.js';
 import { formatHot, topAllocations, topSelfTime } from '../../dist/bench/harness/profile-summary.js';
 import { bar, Progress } from '../../dist/bench/harness/progress.js';
 import { findBinary, RedisManager } from '../../dist/bench/harness/redis.js';
@@ -17,7 +18,7 @@ import { zipf } from '../../dist/bench/harness/scenarios/common.js';
 import { SCENARIOS } from '../../dist/bench/harness/scenarios/index.js';
 import { aggregateCase, median, percentile, withRatios } from '../../dist/bench/harness/stats.js';
 import { escapeXml, logX, renderSvg } from '../../dist/bench/harness/svg.js';
-import type { Scenario, ScenarioResult } from '../../dist/bench/harness/types.js';
+import type { Scenario, ScenarioResult, Target } from '../../dist/bench/harness/types.js';
 import { fromUserScenario, loadUserScenario } from '../../dist/bench/harness/user-module.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -79,7 +80,8 @@ describe('argument parsing', () => {
   });
   it('every built-in scenario declares what the issue asks for and has numeric defaults that parse', () => {
     const names = SCENARIOS.map((s) => s.name);
-    expect(names).toEqual(['append', 'snapshot', 'window', 'hotcold', 'metric', 'streams', 'daemon']);
+    expect(names).toEqual(['append', 'snapshot', 'window', 'hotcold', 'metric', 'streams', 'daemon', 'core']);
+    expect(SCENARIOS.filter((s) => !s.default).map((s) => s.name)).toEqual(['core']);
     for (const s of SCENARIOS) {
       expect(s.params).toBeTypeOf('object');
       expect(resolveParams(s.params, {})).toBeTypeOf('object');
@@ -214,7 +216,7 @@ describe('rendering', () => {
       const docFile = path.join(dir, 'docs', 'benchmarks.md');
       const section = renderDocsSection(results, docFile, path.join(dir, 'results'), []);
       expect(section).toContain('### fake: Fake');
-      expect(section).toContain('```sh\ntest\n```');
+      expect(section).toContain('```sh fragment\ntest\n```');
       expect(section).toContain('![fake chart](../results/fake.svg)');
       const once = replaceSection('# Title\n\nkept text\n', section);
       expect(once).toContain('kept text');
@@ -267,7 +269,7 @@ describe('user modules and peers', () => {
     expect(findBinary('node', path.dirname(process.execPath))).toBe(process.execPath);
     expect(findBinary('surely-not-a-binary-here', path.dirname(process.execPath))).toBeNull();
     const m = new RedisManager(null);
-    expect(await m.get()).toBeNull();
+    expect(await m.get()).toBe('no redis-server binary on PATH');
     await m.stop();
   });
   it('draws Zipf-skewed keys reproducibly', () => {
@@ -282,6 +284,63 @@ describe('user modules and peers', () => {
     expect(counts[0]).toBeGreaterThan(counts[1]);
     expect(counts[1]).toBeGreaterThan(counts[50]);
     expect(counts[0] / 20_000).toBeGreaterThan(0.15);
+  });
+});
+
+describe('profile runs', () => {
+  it("under clinic, worker threads' copies of its sampler write beside the main thread's trace", () => {
+    const env: Record<string, string> = { NODE_CLINIC_DOCTOR_DATA_PATH: '/p/.clinic', NODE_CLINIC_BUBBLEPROF_DATA_PATH: '/q', OTHER: 'x' };
+    keepThreadsOffClinicTrace(env);
+    expect(env).toEqual({ NODE_CLINIC_DOCTOR_DATA_PATH: '/p/.clinic/worker-threads', NODE_CLINIC_BUBBLEPROF_DATA_PATH: '/q/worker-threads', OTHER: 'x' });
+    const none: Record<string, string> = {};
+    keepThreadsOffClinicTrace(none);
+    expect(none).toEqual({});
+  });
+  it('a profiled run is good only when it wrote its result and no case failed', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rs-profile-run-'));
+    try {
+      expect(failedRun(dir, 'fake')).toBe('the run wrote no result');
+      const r = await quietRun(fake, {}, true);
+      writeResult(path.join(dir, 'results'), r);
+      expect(failedRun(dir, 'fake')).toBeNull();
+      const broken = await quietRun({ ...fake, cases: () => [{ name: 'subject', role: 'subject', run: () => { throw new Error('invalid execArgv'); } }] });
+      writeResult(path.join(dir, 'results'), broken);
+      expect(failedRun(dir, 'fake')).toBe('1 case(s) failed under the profiler: subject: Error: invalid execArgv');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('targets', () => {
+  it('says met, MISSED, or not measured beside the row, and only adds the column when a case has a target', async () => {
+    const targets: Record<string, Target> = {
+      subject: { text: '>= 2x', met: (x) => x.ratio >= 2 },
+      queries: { text: '>= 3x', met: (x) => x.ratio >= 3 },
+      flaky: { text: 'any', met: () => true },
+    };
+    const withTarget: Scenario = {
+      ...fake,
+      async cases(ctx) {
+        return (await fake.cases(ctx)).map((c) => (targets[c.name] ? { ...c, target: targets[c.name] } : c));
+      },
+    };
+    const r = await quietRun(withTarget);
+    const by = Object.fromEntries(r.cases.map((c) => [c.name, c]));
+    expect(by.subject.target).toEqual({ text: '>= 2x', met: true });
+    expect(by.queries.target).toEqual({ text: '>= 3x', met: false });
+    expect(by.flaky.target).toEqual({ text: 'any', met: null });
+    const text = formatScenario(r);
+    expect(text).toContain('| target (this run) |');
+    expect(text).toMatch(/\| subject \| subject \|.*\| >= 2x: met \|/);
+    expect(text).toMatch(/\| queries .*\| >= 3x: MISSED \|/);
+    expect(text).toMatch(/\| flaky .*\| any: not measured \|/);
+    expect(formatScenario(await quietRun(fake))).not.toContain('target');
+  });
+  it('notes the CPU per operation when a case measures it', async () => {
+    const r = await quietRun({ ...fake, cases: () => [{ name: 'server', role: 'subject', run: () => ({ ops: 10, ms: 1, cpuUsPerOp: { main: 2, process: 3 } }) }] });
+    expect(r.cases[0].cpuUsPerOp).toEqual({ main: 2, process: 3 });
+    expect(formatScenario(r)).toContain('- server: CPU per event: 2.00 µs main thread, 3.00 µs whole process (median of rounds)');
   });
 });
 

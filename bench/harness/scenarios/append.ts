@@ -1,5 +1,6 @@
 /** Append-only: ringstore from the main thread over 1..P partitions and from 1..K producer threads (piscina), against the floors and peers. */
 import { intList } from '../args.js';
+import { missing } from '../optional.js';
 import { arrayPushFloor, emmettPeer, jsonEncodeFloor, plainRingPeer, redisPeer } from '../peers.js';
 import type { Case, Scenario } from '../types.js';
 import { appendRound, makeEvents, objectStore, POOL, producerPool, threadedRound, type BenchEvent } from './common.js';
@@ -42,17 +43,19 @@ export const appendScenario: Scenario = {
       });
     }
     let threadStore: EventStore<BenchEvent>;
-    let piscina: ReturnType<typeof producerPool> | undefined;
+    let piscina: Awaited<ReturnType<typeof producerPool>> | undefined;
+    const noPiscina = missing('piscina');
     const firstThreads = `ringstore, ${threads[0]} producer thread${threads[0] > 1 ? 's' : ''} (piscina), ${pMax} partition${pMax > 1 ? 's' : ''}`;
     threads.forEach((k, i) => {
       cases.push({
         name: `ringstore, ${k} producer thread${k > 1 ? 's' : ''} (piscina), ${pMax} partition${pMax > 1 ? 's' : ''}`,
         role: 'subject',
         vs: i === 0 ? ENCODE : firstThreads,
-        setup: () => {
+        ...(noPiscina !== null ? { skip: noPiscina } : {}),
+        setup: async () => {
           if (i > 0) return;
           threadStore = objectStore(pMax, capacity);
-          piscina = producerPool(Math.max(...threads));
+          piscina = await producerPool(Math.max(...threads));
         },
         run: async (r) => threadedRound(piscina!, threadStore, k, n, r * n, 11),
         teardown: async () => {
@@ -68,7 +71,7 @@ export const appendScenario: Scenario = {
       jsonEncodeFloor(pool, n, ENCODE),
       arrayPushFloor(pool, n),
       plainRingPeer(pool, n, capacity),
-      emmettPeer(pool, Math.min(n, 20_000), (e) => e.user, 'peer: Emmett in-memory appendToStream(user, [event])'),
+      await emmettPeer(pool, Math.min(n, 20_000), (e) => e.user, 'peer: Emmett in-memory appendToStream(user, [event])'),
       await redisPeer(ctx, pool, n, capacity),
     ])();
   },

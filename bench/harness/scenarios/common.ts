@@ -1,22 +1,18 @@
 /** Helpers shared by the built-in scenarios: event pools, Zipf keys, store setup, the append loop. */
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { EventStore, type EventStoreOptions } from '../../../src/index.js';
-import { appendLoop, rng, type BenchEvent } from '../../core-util.js';
+import { workerExecArgv } from '../../../src/partition/worker-exec-argv.js';
+import { appendLoop, rng, type BenchEvent } from '../events.js';
+import { importOptional } from '../optional.js';
 import { now } from '../peers.js';
 import type { Sample } from '../types.js';
 import type { ProducerTask } from '../producer-task.js';
 
-export { appendLoop, makeEvents, rng, type BenchEvent } from '../../core-util.js';
+export { appendLoop, makeEvents, makeTinyEvents, rng, type BenchEvent, type TinyEvent } from '../events.js';
 
 /** Pool sizes are powers of two (appendLoop masks the index). */
 export const POOL = 1 << 16;
-
-/**
- * Input ring bytes of the object-event stores. As in bench/core.ts: a ring
- * larger than 4096 worst-case records avoids the drain stall reported there.
- */
-export const OBJECT_INPUT_BYTES = 1 << 22;
 
 /** Zipf(s) sampler over ranks 0..n-1 (rank 0 the most frequent), seeded. */
 export function zipf(n: number, s: number, seed: number): () => number {
@@ -49,7 +45,7 @@ export function sharedBytesOf(store: EventStore<unknown>): number {
 
 export function objectStore(partitions: number, capacity: number, extra: Partial<EventStoreOptions<BenchEvent>> = {}): EventStore<BenchEvent> {
   return EventStore.create<BenchEvent>({
-    capacity, partitions, key: 'user', values: { amount: 'amount' }, inputBytes: OBJECT_INPUT_BYTES, ...extra,
+    capacity, partitions, key: 'user', values: { amount: 'amount' }, ...extra,
   });
 }
 
@@ -61,9 +57,17 @@ export async function appendRound<T>(store: EventStore<T>, pool: readonly T[], n
   return { ops: n, ms: now() - t, sharedBytes: sharedBytesOf(store as EventStore<unknown>), note: `${refused} tryAppend refusals` };
 }
 
-/** A piscina pool of producer threads running `producer-task.js`. */
-export function producerPool(threads: number): Piscina {
-  return new Piscina({
+/**
+ * A piscina pool of producer threads running `producer-task.js` (piscina is
+ * loaded on first use). They start with the partition workers' options: under
+ * a profiler, per-thread flags only (clinic doctor's sampler, a main-thread
+ * preload, corrupts its trace when a thread inherits it).
+ */
+export async function producerPool(threads: number): Promise<Piscina> {
+  const m = await importOptional<typeof import('piscina')>('piscina');
+  if (typeof m === 'string') throw new Error(m);
+  return new m.Piscina({
+    execArgv: workerExecArgv(),
     filename: fileURLToPath(new URL('../producer-task.js', import.meta.url)),
     minThreads: threads,
     maxThreads: threads,

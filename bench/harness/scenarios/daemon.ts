@@ -1,21 +1,25 @@
 /**
- * The daemon over HTTP: POST /streams/<name> with one JSON event, a JSON array
- * batch and NDJSON lines, driven by autocannon, against a bare node:http server
- * that parses the same JSON body and answers 202 (the HTTP floor).
- * Pending while the build has no `src/server/index.js` exporting `startServer`.
+ * The daemon over HTTP, under autocannon on loopback: single-event POSTs and
+ * 100-event batches (JSON array, NDJSON) to `ringstore serve`, beside a bare
+ * node:http server and a minimal fastify app doing the least the same request
+ * needs (parse, push into an array, answer the same shape), and Redis XADD
+ * pipelined as deep as a batch (redis-benchmark). Every server runs in its own
+ * process, the load generator in this one; each server's CPU time per event
+ * (main thread and whole process, from /proc) is noted, which moves much less
+ * than throughput with other tenants' load.
  */
-import { existsSync } from 'node:fs';
-import http from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Case, Sample, Scenario } from '../types.js';
+import { DAEMON_PACKAGES } from '../../../src/cli/package-info.js';
+import { importOptional, missing } from '../optional.js';
+import { findBinary, freePort } from '../redis.js';
+import type { Case, CpuPerOp, Sample, Scenario, ScenarioContext, Target } from '../types.js';
 
-const SERVER_MODULE = new URL('../../../src/server/index.js', import.meta.url);
-const FLOOR = 'floor: bare node:http server, JSON.parse body, 202';
-
-interface ServerModule {
-  startServer(config?: unknown): Promise<{ url: string; close(): Promise<void> }>;
-  resolveConfig(partial?: Record<string, unknown>): unknown;
-}
+const MAIN = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+const PEERS = fileURLToPath(new URL('./http-peers.js', import.meta.url));
+/** Appends rotate over this many streams, so they spread over the partitions. */
+const STREAMS = 16;
 
 interface CannonResult {
   requests: { average: number; total: number };
@@ -23,25 +27,135 @@ interface CannonResult {
   duration: number;
   non2xx: number;
   errors: number;
+  timeouts: number;
+}
+interface CannonRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (req: CannonRequest) => CannonRequest;
 }
 type Cannon = (opts: Record<string, unknown>) => Promise<CannonResult>;
 
-async function loadServer(): Promise<ServerModule | string> {
-  if (!existsSync(fileURLToPath(SERVER_MODULE))) return 'the daemon (src/server/index.ts) is not in this build yet';
-  const mod = (await import(SERVER_MODULE.href)) as Partial<ServerModule>;
-  if (typeof mod.startServer !== 'function' || typeof mod.resolveConfig !== 'function') return 'src/server/index.js does not export startServer and resolveConfig yet';
-  return mod as ServerModule;
+/** A server in its own process. */
+interface Server {
+  url: string;
+  child: ChildProcess;
 }
 
-const event = (i: number): Record<string, unknown> => ({ valor: (i % 1000) / 10, gatewayId: `gw-${i % 16}`, note: 'bench order' });
+/** Node's profiler flags pass on to the daemon's process, so `ringstore profile daemon --tool cpu-prof` profiles it too. */
+const profilerFlags = (): string[] => process.execArgv.filter((a) => /^--(cpu|heap)-prof/.test(a));
+
+async function waitUntil(check: () => Promise<boolean>, what: string, child: ChildProcess): Promise<void> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before it was ready`);
+    try {
+      if (await check()) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > end) throw new Error(`${what} was not ready after 30 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startServer(kind: 'daemon' | 'bare' | 'fastify'): Promise<Server> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const args = kind === 'daemon'
+    ? [...profilerFlags(), MAIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn']
+    : [PEERS, kind, String(port)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  await waitUntil(async () => (kind === 'daemon' ? (await fetch(`${url}/ready`)).ok : out.includes('ready')), `${kind} server`, child);
+  return { url, child };
+}
+
+async function stopServer(s: Server | undefined): Promise<void> {
+  if (s === undefined || s.child.exitCode !== null) return;
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  await exited;
+}
+
+/** CPU ms of a process's main thread and of the whole process, from /proc (Linux; undefined elsewhere). */
+function cpuMs(pid: number | undefined): CpuPerOp | undefined {
+  if (pid === undefined) return undefined;
+  const read = (file: string): number => {
+    const f = readFileSync(file, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
+  };
+  try {
+    return { main: read(`/proc/${pid}/task/${pid}/stat`), process: read(`/proc/${pid}/stat`) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Requests that rotate over {@link STREAMS} streams, each with its own body. */
+function rotating(body: (n: number) => string, contentType: string): CannonRequest[] {
+  let n = 0;
+  return [{
+    method: 'POST', path: '/streams/bench/0', headers: { 'content-type': contentType },
+    setupRequest: (req) => {
+      n++;
+      return { ...req, path: `/streams/bench/${n % STREAMS}`, body: body(n) };
+    },
+  }];
+}
+
+const event = (i: number): Record<string, unknown> => ({ valor: (i * 7919) % 5000, gatewayId: `gw-${i % 3}`, note: 'order created by the benchmark' });
+
+/** Runs a command to its end; its stdout. */
+function output(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}: ${err.slice(0, 300)}`))));
+  });
+}
+
+/** Redis XADD pipelined `batch` deep by redis-benchmark against the harness's redis-server. */
+async function redisXaddCase(ctx: ScenarioContext, name: string, batch: number, connections: number, seconds: number): Promise<Case> {
+  const bin = findBinary('redis-benchmark');
+  const redis = bin === null ? 'no redis-benchmark binary on PATH' : await ctx.redis();
+  if (typeof redis === 'string') return { name, role: 'peer', skip: redis, run: () => ({ ops: 0, ms: 0 }) };
+  const total = Math.max(20_000, Math.round(seconds * 400_000));
+  return {
+    name: `${name}, redis ${redis.version}`, role: 'peer',
+    async run(): Promise<Sample> {
+      const csv = await output(bin!, [
+        '-h', '127.0.0.1', '-p', String(redis.port), '-c', String(connections), '-n', String(total), '-P', String(batch), '--csv',
+        'XADD', 'bench', 'MAXLEN', '~', '1000000', '*', 'valor', '1234', 'gatewayId', 'gw-1',
+      ]);
+      // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+      const cells = (csv.trim().split('\n').pop() ?? '').split(',').map((c) => Number(c.replaceAll('"', '')));
+      const rps = cells[1];
+      if (!Number.isFinite(rps) || rps <= 0) throw new Error(`could not read redis-benchmark's output: ${csv.slice(0, 200)}`);
+      return {
+        ops: total, ms: (total / rps) * 1000,
+        latencySummary: { count: total / batch, p50: cells[4], p99: cells[6], p999: cells[7], max: cells[7] },
+        note: `redis-benchmark -P ${batch} -c ${connections}: latency per pipelined batch (p999 column: max)`,
+      };
+    },
+  };
+}
 
 export const daemonScenario: Scenario = {
   name: 'daemon',
-  title: 'The daemon over HTTP (single, JSON batch, NDJSON)',
+  title: 'The daemon over HTTP (single events, JSON and NDJSON batches)',
   description:
-    'autocannon POSTs to /streams/bench on a daemon started in this process on a free loopback port: one JSON event per request, a JSON array batch, and NDJSON lines. ' +
-    'Throughput is events per second; latency is per request. The floor is a bare node:http server that parses the same body and answers 202.',
-  reference: FLOOR,
+    `autocannon POSTs to /streams/bench/<0..${STREAMS - 1}> on \`ringstore serve\` (its defaults, --log-level warn) in its own process: one JSON event per request, a JSON array batch and NDJSON lines. ` +
+    'Beside it, in their own processes, a bare node:http server and a minimal fastify app that parse the same body, push it into an array and answer the same shape, and Redis XADD pipelined as deep ' +
+    'as a batch (redis-benchmark). Throughput is events per second, latency per request; the notes give each server\'s CPU time per event.',
+  reference: 'floor: bare node:http + JSON.parse + array push, 1 JSON event per request',
   default: true,
   params: {
     seconds: { default: 1.5, help: 'autocannon duration per round, s' },
@@ -49,71 +163,70 @@ export const daemonScenario: Scenario = {
     batch: { default: 100, help: 'events per batch request' },
   },
   async pending() {
-    const m = await loadServer();
-    return typeof m === 'string' ? m : null;
+    const m = missing(...DAEMON_PACKAGES, 'autocannon');
+    return m === null ? null : `the daemon and its load generator need packages: ${m}`;
   },
   async cases(ctx) {
     const seconds = Number(ctx.params.seconds);
     const connections = Number(ctx.params.connections);
     const batch = Number(ctx.params.batch);
-    const mod = await loadServer();
-    if (typeof mod === 'string') throw new Error(mod);
-    const cannonSpec = 'autocannon';
-    const cannon = ((await import(cannonSpec)) as { default: Cannon }).default;
-    let server: { url: string; close(): Promise<void> };
-    let floor: http.Server;
-    let floorUrl = '';
-    const FLOOR_BATCH = `floor: bare node:http server, JSON array of ${batch}`;
-    const single = JSON.stringify(event(1));
-    const array = JSON.stringify(Array.from({ length: batch }, (_, i) => event(i)));
-    const ndjson = Array.from({ length: batch }, (_, i) => JSON.stringify(event(i))).join('\n');
-    const drive = async (url: string, body: string, type: string, perRequest: number): Promise<Sample> => {
-      const r = await cannon({ url, method: 'POST', body, headers: { 'content-type': type }, connections, duration: seconds });
-      const ms = r.duration * 1000;
-      const ok = r.requests.total - r.non2xx - r.errors;
-      if (ok <= 0) throw new Error(`no request succeeded (${r.non2xx} non-2xx, ${r.errors} errors)`);
-      // autocannon reports latency percentiles per request, in ms; keep them as a 3-point summary.
+    const cannon = await importOptional<{ default: Cannon }>('autocannon');
+    if (typeof cannon === 'string') throw new Error(cannon);
+    const FLOOR = daemonScenario.reference;
+    const FLOOR_BATCH = `floor: bare node:http + JSON.parse + array push, JSON array of ${batch}`;
+    const REDIS = `peer: Redis XADD pipelined ${batch} deep (redis-benchmark)`;
+    const servers: Partial<Record<'daemon' | 'bare' | 'fastify', Server>> = {};
+    const single = (i: number): string => JSON.stringify(event(i));
+    const array = (i: number): string => JSON.stringify(Array.from({ length: batch }, (_, j) => event(i * batch + j)));
+    const ndjson = (i: number): string => `${Array.from({ length: batch }, (_, j) => JSON.stringify(event(i * batch + j))).join('\n')}\n`;
+
+    const drive = async (kind: keyof typeof servers, requests: CannonRequest[], perRequest: number): Promise<Sample> => {
+      const s = servers[kind]!;
+      const c0 = cpuMs(s.child.pid);
+      const r = await cannon.default({ url: s.url, requests, connections, duration: seconds, pipelining: 1 });
+      const c1 = cpuMs(s.child.pid);
+      const ok = r.requests.total - r.non2xx - r.errors - r.timeouts;
+      if (ok <= 0) throw new Error(`no request succeeded (${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts)`);
+      const ops = ok * perRequest;
       return {
-        ops: ok * perRequest, ms,
+        ops, ms: r.duration * 1000,
         latencySummary: { count: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, p999: r.latency.p99_9 ?? r.latency.max, max: r.latency.max },
-        note: `${r.requests.total} requests per round, ${r.non2xx} non-2xx, ${r.errors} errors; latency per request (autocannon, ms resolution)`,
+        ...(c0 && c1 ? { cpuUsPerOp: { main: ((c1.main - c0.main) * 1000) / ops, process: ((c1.process - c0.process) * 1000) / ops } } : {}),
+        note: `${r.requests.total} requests per round, ${r.non2xx} non-2xx, ${r.errors + r.timeouts} errors; latency per request (autocannon, ms resolution)`,
       };
     };
-    const cases: Case[] = [
-      {
-        name: 'ringstore daemon, 1 JSON event per request', role: 'subject',
-        async setup() {
-          server = await mod.startServer(mod.resolveConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', partitions: 2 }));
-        },
-        run: () => drive(`${server.url}/streams/bench-single`, single, 'application/json', 1),
+    const serverCase = (kind: keyof typeof servers, c: Omit<Case, 'setup' | 'teardown'>): Case => ({
+      ...c,
+      async setup() {
+        servers[kind] ??= await startServer(kind);
       },
-      { name: `ringstore daemon, JSON array of ${batch} per request`, role: 'subject', vs: FLOOR_BATCH, run: () => drive(`${server.url}/streams/bench-array`, array, 'application/json', batch) },
-      { name: `ringstore daemon, NDJSON ${batch} lines per request`, role: 'subject', vs: FLOOR_BATCH, run: () => drive(`${server.url}/streams/bench-ndjson`, ndjson, 'application/x-ndjson', batch), teardown: () => server.close() },
+      teardown: async () => {
+        await stopServer(servers[kind]);
+        delete servers[kind];
+      },
+    });
+    const overRedis: Target = {
+      text: '>= 1.5x Redis XADD pipelined',
+      met: (c, all) => {
+        const redis = all.find((x) => x.name.startsWith(REDIS));
+        return redis === undefined || !(redis.median > 0) ? null : c.median / redis.median >= 1.5;
+      },
+    };
+    const cases: Case[] = [
+      serverCase('daemon', {
+        name: 'ringstore daemon, 1 JSON event per request', role: 'subject', target: { text: '>= 0.8x bare node:http', met: (c) => c.ratio >= 0.8 },
+        run: () => drive('daemon', rotating(single, 'application/json'), 1),
+      }),
+      serverCase('daemon', { name: `ringstore daemon, JSON array of ${batch} per request`, role: 'subject', vs: FLOOR_BATCH, target: overRedis, run: () => drive('daemon', rotating(array, 'application/json'), batch) }),
+      serverCase('daemon', { name: `ringstore daemon, NDJSON ${batch} lines per request`, role: 'subject', vs: FLOOR_BATCH, target: overRedis, run: () => drive('daemon', rotating(ndjson, 'application/x-ndjson'), batch) }),
     ];
     if (ctx.subjectsOnly) return cases;
     return [
       ...cases,
-      {
-        name: FLOOR, role: 'floor',
-        async setup() {
-          floor = http.createServer((req, res) => {
-            let body = '';
-            req.setEncoding('utf8');
-            req.on('data', (c: string) => (body += c));
-            req.on('end', () => {
-              JSON.parse(body);
-              res.writeHead(202, { 'content-type': 'application/json' });
-              res.end('{"ok":true}');
-            });
-          });
-          await new Promise<void>((resolve) => floor.listen(0, '127.0.0.1', resolve));
-          const a = floor.address();
-          floorUrl = `http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}/`;
-        },
-        run: () => drive(floorUrl, single, 'application/json', 1),
-        teardown: () => new Promise<void>((resolve) => floor.close(() => resolve())),
-      },
-      { name: FLOOR_BATCH, role: 'floor', vs: FLOOR, run: () => drive(floorUrl, array, 'application/json', batch) },
+      serverCase('bare', { name: FLOOR, role: 'floor', run: () => drive('bare', rotating(single, 'application/json'), 1) }),
+      serverCase('fastify', { name: 'peer: minimal fastify + array push (no hooks, schemas or logger), 1 JSON event per request', role: 'peer', run: () => drive('fastify', rotating(single, 'application/json'), 1) }),
+      serverCase('bare', { name: FLOOR_BATCH, role: 'floor', run: () => drive('bare', rotating(array, 'application/json'), batch) }),
+      await redisXaddCase(ctx, REDIS, batch, connections, seconds),
     ];
   },
 };

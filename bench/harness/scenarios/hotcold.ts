@@ -57,7 +57,7 @@ export const hotColdScenario: Scenario = {
         role: 'subject',
         setup: () => {
           store = EventStore.create<Order>({
-            capacity: Number(ctx.params.capacity), partitions: Number(ctx.params.partitions), key: 'account', values: { amount: 'amount' }, inputBytes: 1 << 22,
+            capacity: Number(ctx.params.capacity), partitions: Number(ctx.params.partitions), key: 'account', values: { amount: 'amount' },
           });
         },
         async run() {
@@ -117,7 +117,7 @@ export const hotColdScenario: Scenario = {
           return { ops: n, ms: now() - t };
         },
       },
-      emmettPeer(pool, appends, (e) => e.account, EMMETT),
+      await emmettPeer(pool, appends, (e) => e.account, EMMETT),
       await redisPeer(ctx, pool, n, Number(ctx.params.capacity), (e) => e.account, 'peer: Redis Streams XADD per key (ioredis, pipelined)'),
     ])();
   },

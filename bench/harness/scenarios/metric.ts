@@ -1,17 +1,63 @@
-/** The numeric fast path: MetricStore.add and range sums against arrays of objects and typed-array columns. */
+/**
+ * The numeric fast path: MetricStore.add (and its id, batch and clock forms)
+ * and range sums, against arrays of objects and typed-array columns.
+ */
 import { MetricStore } from '../../../src/index.js';
 import { keep, now } from '../peers.js';
-import type { Case, Scenario } from '../types.js';
+import type { Case, Scenario, Target } from '../types.js';
 
 const T0 = Date.UTC(2025, 0, 1);
-const PUSH = 'floor: array.push({ key, value, ts })';
+export const PUSH = 'floor: array.push({ key, value, ts })';
+const PUSH_NOW = 'floor: array.push({ key, value, ts: Date.now() })';
+const SCAN_FLOOR = 'floor: for-loop over the same samples as objects';
+
+/** The issue's targets for `add`, in the terms of the add row. */
+export const ADD_TARGET: Target = {
+  text: '>= 30M/s and >= 10x array.push',
+  met: (c) => c.median >= 30e6 && c.ratio >= 10,
+};
+
+/** `sensor-0` ... `sensor-(n-1)`; `n` a power of two (the loops mask the index). */
+export function sensorKeys(n: number): string[] {
+  if (n < 1 || (n & (n - 1)) !== 0) throw new RangeError('--keys must be a power of two');
+  return Array.from({ length: n }, (_, i) => `sensor-${i}`);
+}
+
+/** `MetricStore.add(key, value, ts)` over `keys`, into a store of `capacity` that wraps. */
+export function metricAddCase(name: string, keys: readonly string[], n: number, capacity: number, vs = PUSH, target?: Target): Case {
+  const store = MetricStore.create({ capacity });
+  const mask = keys.length - 1;
+  return {
+    name, role: 'subject', vs, ...(target ? { target } : {}),
+    run() {
+      const t = now();
+      for (let i = 0; i < n; i++) store.add(keys[i & mask], i, T0 + i);
+      return { ops: n, ms: now() - t, sharedBytes: capacity * 20 };
+    },
+  };
+}
+
+/** Pushing `{ key, value, ts }` objects into a fresh array (all kept, as an array store would keep them). */
+export function pushFloor(keys: readonly string[], n: number, name = PUSH, clock = false): Case {
+  const mask = keys.length - 1;
+  return {
+    name, role: 'floor',
+    run() {
+      const t = now();
+      const out: { key: string; value: number; ts: number }[] = [];
+      for (let i = 0; i < n; i++) out.push({ key: keys[i & mask], value: i, ts: clock ? Date.now() : T0 + i });
+      keep(out.length);
+      return { ops: n, ms: now() - t };
+    },
+  };
+}
 
 export const metricScenario: Scenario = {
   name: 'metric',
   title: 'MetricStore (numeric fast path)',
   description:
-    'MetricStore.add(key, value, ts) over 1024 keys into a store that wraps, against pushing {key, value, ts} objects into an array, a plain-array ring of such objects ' +
-    'and bare Float64Array column writes; then a range sum over a full store against a for-loop over the same samples as objects.',
+    'MetricStore.add(key, value, ts) over 1024 keys into a store that wraps (and addById, addMany, add with Date.now()), against pushing {key, value, ts} objects into an array, ' +
+    'a plain-array ring of such objects and bare Float64Array column writes; then range sums over a full store against a for-loop over the same samples as objects.',
   reference: PUSH,
   default: true,
   params: {
@@ -21,12 +67,11 @@ export const metricScenario: Scenario = {
   },
   cases(ctx) {
     const n = Number(ctx.params.events);
-    const nKeys = Number(ctx.params.keys);
     const cap = Number(ctx.params.capacity);
-    if ((nKeys & (nKeys - 1)) !== 0) throw new RangeError('--keys must be a power of two');
-    const mask = nKeys - 1;
-    const keys = Array.from({ length: nKeys }, (_, i) => `sensor-${i}`);
+    const keys = sensorKeys(Number(ctx.params.keys));
+    const mask = keys.length - 1;
     const store = MetricStore.create({ capacity: cap });
+    const ids = Int32Array.from(keys, (k) => store.keyId(k));
     const scanned = MetricStore.create({ capacity: cap });
     const objs: { key: string; value: number; ts: number }[] = [];
     for (let i = 0; i < cap; i++) {
@@ -37,16 +82,42 @@ export const metricScenario: Scenario = {
     const to = T0 + cap;
     const q = 5;
     const cases: Case[] = [
+      metricAddCase('MetricStore.add(key, value, ts)', keys, n, cap, PUSH, ADD_TARGET),
       {
-        name: 'MetricStore.add(key, value, ts)', role: 'subject',
+        name: 'MetricStore.addById(id, value, ts)', role: 'subject',
         run() {
           const t = now();
-          for (let i = 0; i < n; i++) store.add(keys[i & mask], i, T0 + i);
-          return { ops: n, ms: now() - t, sharedBytes: cap * 20 };
+          for (let i = 0; i < n; i++) store.addById(ids[i & mask], i, T0 + i);
+          return { ops: n, ms: now() - t };
         },
       },
       {
-        name: `MetricStore.sum({ from, to }) over ${cap} samples`, role: 'subject', op: 'events scanned', vs: 'floor: for-loop over the same samples as objects',
+        name: `MetricStore.addMany(keys, values, timestamps), batches of ${keys.length}`, role: 'subject',
+        run() {
+          const values = new Float64Array(keys.length);
+          const times = new Float64Array(keys.length);
+          const t = now();
+          let i = 0;
+          for (; i < n; i += keys.length) {
+            for (let j = 0; j < keys.length; j++) {
+              values[j] = i + j;
+              times[j] = T0 + i + j;
+            }
+            store.addMany(keys, values, times);
+          }
+          return { ops: i, ms: now() - t };
+        },
+      },
+      {
+        name: 'MetricStore.add(key, value) [Date.now()]', role: 'subject', vs: PUSH_NOW,
+        run() {
+          const t = now();
+          for (let i = 0; i < n; i++) store.add(keys[i & mask], i);
+          return { ops: n, ms: now() - t };
+        },
+      },
+      {
+        name: `MetricStore.sum({ from, to }) over ${cap} samples`, role: 'subject', op: 'events scanned', vs: SCAN_FLOOR,
         run() {
           const t = now();
           for (let i = 0; i < q; i++) keep(scanned.sum({ from, to }));
@@ -54,7 +125,7 @@ export const metricScenario: Scenario = {
         },
       },
       {
-        name: `MetricStore.sum(key, { from, to }) over ${cap} samples`, role: 'subject', op: 'events scanned', vs: 'floor: for-loop over the same samples as objects',
+        name: `MetricStore.sum(key, { from, to }) over ${cap} samples`, role: 'subject', op: 'events scanned', vs: SCAN_FLOOR,
         run() {
           const t = now();
           for (let i = 0; i < q; i++) keep(scanned.sum(keys[1], { from, to }));
@@ -68,16 +139,8 @@ export const metricScenario: Scenario = {
     const colV = new Float64Array(cap);
     return [
       ...cases,
-      {
-        name: PUSH, role: 'floor',
-        run() {
-          const t = now();
-          const out: { key: string; value: number; ts: number }[] = [];
-          for (let i = 0; i < n; i++) out.push({ key: keys[i & mask], value: i, ts: T0 + i });
-          keep(out.length);
-          return { ops: n, ms: now() - t };
-        },
-      },
+      pushFloor(keys, n),
+      pushFloor(keys, n, PUSH_NOW, true),
       {
         name: 'peer: plain-array ring of { key, value, ts }, drop-oldest', role: 'peer',
         run() {
@@ -105,7 +168,7 @@ export const metricScenario: Scenario = {
         },
       },
       {
-        name: 'floor: for-loop over the same samples as objects', role: 'floor', op: 'events scanned',
+        name: SCAN_FLOOR, role: 'floor', op: 'events scanned',
         run() {
           const t = now();
           for (let k = 0; k < q; k++) {

@@ -48,7 +48,7 @@ export const windowScenario: Scenario = {
     let from = 0;
     const fill = async (p: number): Promise<void> => {
       const store = EventStore.create<Tiny>({
-        capacity: n, partitions: p, payloadBytes: n * 64, inputBytes: 1 << 20, key: 'k', values: { a: 'a' },
+        capacity: n, partitions: p, payloadBytes: n * 64, key: 'k', values: { a: 'a' },
         window: { sizeMs: 600_000, bucketMs: 1000 },
       });
       from = from || Date.now();

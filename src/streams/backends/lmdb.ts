@@ -11,7 +11,8 @@
  * commits") while each stays all or nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { createRequire } from 'node:module';
+import type { Database, RootDatabase } from 'lmdb';
 import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
 import { assertClock, systemClock, type Clock } from '../clock.js';
 import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
@@ -67,7 +68,7 @@ export class LmdbBackend implements KeyValueBackend {
     const clock = options.clock ?? systemClock;
     assertClock(clock, 'LmdbBackend options.clock');
     this.#clock = clock;
-    this.#root = open({ path: options.path, noSync: options.noSync === true, ...(options.mapSize ? { mapSize: options.mapSize } : {}) });
+    this.#root = loadLmdb().open({ path: options.path, noSync: options.noSync === true, ...(options.mapSize ? { mapSize: options.mapSize } : {}) });
     // Shared msgpack structures: records of one shape (events, heads) encode and decode
     // without repeating property names, several times faster than plain msgpack.
     this.#db = this.#root.openDB<Rec, string>({ name: options.dbName ?? 'ringstore-streams', sharedStructuresKey: Symbol.for('ringstore.structures') });
@@ -202,5 +203,18 @@ export class LmdbBackend implements KeyValueBackend {
     if (this.#closed) return;
     this.#closed = true;
     await this.#root.close();
+  }
+}
+
+let lmdb: typeof import('lmdb') | undefined;
+
+/** Loads lmdb (an optional peer dependency) on first use, with a clear error when it is missing. */
+function loadLmdb(): typeof import('lmdb') {
+  if (lmdb !== undefined) return lmdb;
+  try {
+    lmdb = createRequire(import.meta.url)('lmdb') as typeof import('lmdb');
+    return lmdb;
+  } catch (cause) {
+    throw new InvalidStreamOptionError('LmdbBackend needs lmdb, an optional peer dependency of ringstore: npm install lmdb@^3.5.6', { cause: String(cause) });
   }
 }

@@ -5,12 +5,27 @@
  * accept a conditional append as if it were new), and the subject of each shard.
  */
 import { createHash } from 'node:crypto';
-import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { JetStreamApiError, jetstream, jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import { pino, type Logger } from 'pino';
 import { assertClock, systemClock, type Clock } from '../clock.js';
 import { InvalidStreamOptionError } from '../errors.js';
-import { ShardLog } from './nats-log.js';
+import type { ShardLog } from './nats-log.js';
+
+type NatsClient = typeof import('./nats-client.js');
+let client: Promise<NatsClient> | undefined;
+
+/** Loads the NATS clients (optional peer dependencies) on first use, with a clear error when they are missing. */
+export function loadNatsClient(): Promise<NatsClient> {
+  client ??= import('./nats-client.js').catch((cause: unknown) => {
+    client = undefined;
+    throw new InvalidStreamOptionError(
+      'NatsBackend needs the NATS clients, optional peer dependencies of ringstore: npm install @nats-io/transport-node@~3.3.1 @nats-io/jetstream@~3.3.1',
+      { cause: String(cause) },
+    );
+  });
+  return client;
+}
 
 /** JetStream error code of a missing stream. */
 const STREAM_NOT_FOUND = 10059;
@@ -48,6 +63,7 @@ export function checkServer(nc: NatsConnection): void {
  * @throws InvalidStreamOptionError when an existing stream could drop messages or does not capture the prefix
  */
 export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<StreamFacts> {
+  const { JetStreamApiError, nanos } = await loadNatsClient();
   let info: StreamInfo;
   try {
     info = await jsm.streams.info(spec.stream);
@@ -217,6 +233,7 @@ export function settings(options: NatsBackendOptions): Settings & { clock: Clock
 
 /** Connects, checks the server and the stream; closes a connection it opened when that fails. */
 export async function setUp(s: Settings): Promise<{ nc: NatsConnection; log: ShardLog; durable: boolean }> {
+  const { connect, jetstream, jetstreamManager, ShardLog } = await loadNatsClient();
   const nc = s.connection ?? (await connect({ servers: s.servers!, name: 'ringstore-streams', maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: s.requestTimeoutMs }));
   try {
     checkServer(nc);

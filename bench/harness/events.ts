@@ -1,10 +1,10 @@
 /**
- * Helpers shared by `bench/core.ts` and its producer-thread fixture
- * `bench/core-producer.ts`: the benchmark event shapes, timing and
- * formatting. Nothing here touches the store.
+ * The events the built-in scenarios append (deterministic pools, so every run
+ * appends the same ones) and the tryAppend-and-retry loop every producer uses,
+ * on the main thread or in a producer thread.
  */
 
-/** The ~150-byte JSON event of the object-append, producer-thread and snapshot rows. */
+/** The ~140-byte JSON event of the append, producer-thread and snapshot cases. */
 export interface BenchEvent {
   type: string;
   user: string;
@@ -15,7 +15,7 @@ export interface BenchEvent {
   seq: number;
 }
 
-/** The tiny event of the 10M-event scan row: `{"u":"k12","a":37}` (18 bytes of JSON). */
+/** The tiny event of the core scenario's scan rows: `{"u":"k12","a":37}` (18 bytes of JSON). */
 export interface TinyEvent {
   u: string;
   a: number;
@@ -36,7 +36,7 @@ export function rng(seed: number): () => number {
 }
 
 /**
- * A pool of `n` distinct ~150-byte events over `users` users. Producers cycle
+ * A pool of `n` distinct ~140-byte events over `users` users. Producers cycle
  * through the pool: the objects already exist, so what is timed is encoding
  * and appending, not building objects (the peer loops over the same pool).
  */
@@ -66,35 +66,13 @@ export function makeTinyEvents(n: number, seed = 2): TinyEvent[] {
   return out;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** Monotonic time in ms (fractional). */
-export function nowMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
-
 /** Yields to the event loop (lets timers, I/O and RPC replies in). */
 export function yieldLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-export function fmtRate(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)}M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
-  return n.toFixed(0);
-}
-
-export function fmtMs(ms: number): string {
-  if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
-  if (ms < 100) return `${ms.toFixed(2)} ms`;
-  return `${ms.toFixed(0)} ms`;
-}
+/** A producer refused for this long means the store stopped committing. */
+const STALL_MS = 10_000;
 
 /**
  * Appends `n` events from `pool` (starting at `start`) with tryAppend,
@@ -102,9 +80,6 @@ export function fmtMs(ms: number): string {
  * thread gives the CPU to the partition workers (2 cores are shared by the
  * producers and the workers). Returns how many tryAppend calls were refused.
  */
-/** A producer refused for this long means the store stopped committing. */
-const STALL_MS = 10_000;
-
 export async function appendLoop<T>(
   producer: { tryAppend(e: T): boolean },
   pool: readonly T[],
@@ -125,7 +100,7 @@ export async function appendLoop<T>(
       if (++spins >= 32) {
         await yieldLoop();
         spins = 0;
-        const t = nowMs();
+        const t = performance.now();
         if (since === 0) since = t;
         else if (t - since > STALL_MS) {
           throw new Error(`append stalled: tryAppend refused for ${STALL_MS / 1000} s at event ${i} (input ring never drains)`);
