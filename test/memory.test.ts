@@ -31,7 +31,7 @@ function rssOf(pid: number): number {
 
 describe('over HTTP', () => {
   it('1M distinct metric labels and 20k stream names: the daemon RSS stays flat, also across /admin/clear', async () => {
-    const d = await spawnDaemon(['--capacity', '10000', '--partitions', '2', '--log-level', 'warn']);
+    const d = await spawnDaemon(['--capacity', '10000', '--partitions', '2', '--log-level', 'info']);
     try {
       let label = 0;
       const postLabels = async (n: number): Promise<void> => {

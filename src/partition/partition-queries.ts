@@ -135,8 +135,8 @@ export class PartitionQueries {
     }
   }
 
-  /** count/sum/min/max of value v (v = -1: count only). */
-  aggregate(v: number, q: WireQuery): Partial {
+  /** count/sum (and min/max when `extremes`) of value v (v = -1: count only). */
+  aggregate(v: number, q: WireQuery, extremes = true): Partial {
     const m = this.c.mem;
     const C = m.geometry.capacity;
     const vals = m.values;
@@ -149,7 +149,7 @@ export class PartitionQueries {
     }
     const cmps = q.comparisons ?? [];
     if (q.keys === undefined && q.types === undefined && q.fromVersion === undefined && q.toVersion === undefined && cmps.length <= 1) {
-      return this.scan(v, q.from ?? -Infinity, q.to ?? Infinity, cmps[0]);
+      return this.scan(v, q.from ?? -Infinity, q.to ?? Infinity, cmps[0], extremes);
     }
     this.each(q, (s) => {
       count++;
@@ -175,46 +175,62 @@ export class PartitionQueries {
 
   /**
    * The common aggregate shape (time range, at most one value comparison)
-   * as a flat loop over the slot columns: no callback per slot, and slots
+   * as flat loops over the slot columns: no callback per slot, and slots
    * walked as at most two contiguous runs instead of position modulo C.
+   * When every slot in the runs is live (nothing purged in between: live =
+   * tail - head) and there is no time range, the loop is the bare one: one
+   * comparison and the sums, specialised per operator.
    */
-  private scan(v: number, from: number, to: number, cmp: [number, number, number] | undefined): Partial {
+  private scan(v: number, from: number, to: number, cmp: [number, number, number] | undefined, extremes: boolean): Partial {
     const c = this.c;
     const m = c.mem;
+    const C = m.geometry.capacity;
+    const timed = from !== -Infinity || to !== Infinity;
+    const dense = c.live === c.tailPos - c.headPos;
+    const out: Partial = { count: 0, sum: 0, min: Infinity, max: -Infinity };
+    const vBase = v >= 0 ? v * C : -1;
+    for (const [start, end] of this.slotRuns()) {
+      if (dense && !timed && !extremes) denseRun(m.values, start, end, vBase, cmp === undefined ? -1 : cmp[0] * C, cmp === undefined ? -1 : cmp[1], cmp === undefined ? 0 : cmp[2], out);
+      else this.generalRun(start, end, vBase, from, to, timed, cmp, out);
+    }
+    return out;
+  }
+
+  private generalRun(start: number, end: number, vBase: number, from: number, to: number, timed: boolean, cmp: [number, number, number] | undefined, out: Partial): void {
+    const m = this.c.mem;
     const C = m.geometry.capacity;
     const flags = m.flags;
     const ts = m.ts;
     const vals = m.values;
-    const vBase = v >= 0 ? v * C : 0;
     const cBase = cmp !== undefined ? cmp[0] * C : 0;
     const op = cmp !== undefined ? cmp[1] : -1;
     const x0 = cmp !== undefined ? cmp[2] : 0;
-    const timed = from !== -Infinity || to !== Infinity;
-    let count = 0;
-    let sum = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    for (const [start, end] of this.slotRuns()) {
-      for (let s = start; s < end; s++) {
-        if ((flags[s] & 1) === 0) continue; // SlotFlag.LIVE
-        if (timed) {
-          const t = ts[s];
-          if (t < from || t > to) continue;
-        }
-        if (op >= 0) {
-          const y = vals[cBase + s];
-          if (op === 0 ? y !== x0 : op === 1 ? y === x0 : op === 2 ? y <= x0 : op === 3 ? y < x0 : op === 4 ? y >= x0 : y > x0) continue;
-        }
-        count++;
-        if (v >= 0) {
-          const x = vals[vBase + s];
-          sum += x;
-          if (x < min) min = x;
-          if (x > max) max = x;
-        }
+    let count = out.count;
+    let sum = out.sum;
+    let min = out.min;
+    let max = out.max;
+    for (let s = start; s < end; s++) {
+      if ((flags[s] & 1) === 0) continue; // SlotFlag.LIVE
+      if (timed) {
+        const t = ts[s];
+        if (t < from || t > to) continue;
+      }
+      if (op >= 0) {
+        const y = vals[cBase + s];
+        if (op === 0 ? y !== x0 : op === 1 ? y === x0 : op === 2 ? y <= x0 : op === 3 ? y < x0 : op === 4 ? y >= x0 : y > x0) continue;
+      }
+      count++;
+      if (vBase >= 0) {
+        const x = vals[vBase + s];
+        sum += x;
+        if (x < min) min = x;
+        if (x > max) max = x;
       }
     }
-    return { count, sum, min, max };
+    out.count = count;
+    out.sum = sum;
+    out.min = min;
+    out.max = max;
   }
 
   /** Per key: count/sum/min/max of value v. */
@@ -348,4 +364,45 @@ export class PartitionQueries {
     }
     return b.query(from, to);
   }
+}
+
+/**
+ * count and sum over slots [start, end) that are all live, with at most one
+ * comparison (column cBase, operator op, operand x0): one tight loop per
+ * operator, as close to a bare Float64Array loop as the columns allow.
+ */
+function denseRun(vals: Float64Array, start: number, end: number, vBase: number, cBase: number, op: number, x0: number, out: Partial): void {
+  let count = 0;
+  let sum = 0;
+  if (op < 0) {
+    count = end - start;
+    if (vBase >= 0) for (let s = start; s < end; s++) sum += vals[vBase + s];
+  } else if (vBase === cBase) {
+    // The common shape: sum(amount where amount > x).
+    const a = start + vBase;
+    const b = end + vBase;
+    switch (op) {
+      case 2: for (let i = a; i < b; i++) { const y = vals[i]; if (y > x0) { sum += y; count++; } } break;
+      case 3: for (let i = a; i < b; i++) { const y = vals[i]; if (y >= x0) { sum += y; count++; } } break;
+      case 4: for (let i = a; i < b; i++) { const y = vals[i]; if (y < x0) { sum += y; count++; } } break;
+      case 5: for (let i = a; i < b; i++) { const y = vals[i]; if (y <= x0) { sum += y; count++; } } break;
+      case 0: for (let i = a; i < b; i++) { const y = vals[i]; if (y === x0) { sum += y; count++; } } break;
+      default: for (let i = a; i < b; i++) { const y = vals[i]; if (y !== x0) { sum += y; count++; } } break;
+    }
+  } else {
+    const d = vBase - cBase;
+    const a = start + cBase;
+    const b = end + cBase;
+    const withSum = vBase >= 0;
+    for (let i = a; i < b; i++) {
+      const y = vals[i];
+      const hit = op === 2 ? y > x0 : op === 3 ? y >= x0 : op === 4 ? y < x0 : op === 5 ? y <= x0 : op === 0 ? y === x0 : y !== x0;
+      if (hit) {
+        count++;
+        if (withSum) sum += vals[i + d];
+      }
+    }
+  }
+  out.count += count;
+  out.sum += sum;
 }

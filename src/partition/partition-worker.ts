@@ -68,7 +68,7 @@ export class PartitionWorker {
     const q = this.queries;
     const c = this.committer;
     const api = {
-      aggregate: guarded((v: number, query: WireQuery) => q.aggregate(v, query)),
+      aggregate: guarded((v: number, query: WireQuery, extremes?: boolean) => q.aggregate(v, query, extremes === true)),
       groupBy: guarded((v: number, query: WireQuery) => {
         const g = q.groupBy(v, query);
         return Comlink.transfer(g, [g.count.buffer, g.sum.buffer, g.min.buffer, g.max.buffer] as ArrayBuffer[]);

@@ -208,7 +208,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
     return q.partitions.map((p) => this.handles[p]);
   }
 
-  private async partials(v: number, q: Query<T> | undefined): Promise<Partial> {
+  private async partials(v: number, q: Query<T> | undefined, extremes = false): Promise<Partial> {
     this.assertOpen();
     const wire = toWireQuery(q, this.options);
     if (q?.filter !== undefined) {
@@ -227,7 +227,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
       }
       return total;
     }
-    const parts = await Promise.all(this.targets(q).map((h) => h.call<Partial>('aggregate', v, wire)));
+    const parts = await Promise.all(this.targets(q).map((h) => h.call<Partial>('aggregate', v, wire, extremes)));
     return parts.reduce((a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum, min: Math.min(a.min, b.min), max: Math.max(a.max, b.max) }));
   }
 
@@ -249,13 +249,13 @@ export class EventStore<T = unknown> implements AsyncDisposable {
 
   /** Minimum of a declared value (null when nothing matches). */
   async min(value: string, q?: Query<T>): Promise<number | null> {
-    const p = await this.partials(this.valueIndex(value), q);
+    const p = await this.partials(this.valueIndex(value), q, true);
     return p.count === 0 ? null : p.min;
   }
 
   /** Maximum of a declared value (null when nothing matches). */
   async max(value: string, q?: Query<T>): Promise<number | null> {
-    const p = await this.partials(this.valueIndex(value), q);
+    const p = await this.partials(this.valueIndex(value), q, true);
     return p.count === 0 ? null : p.max;
   }
 
