@@ -1,0 +1,13 @@
+/**
+ * Durable ring stores (issue 12): the pieces a partition worker and the
+ * daemon put together. See docs/durability.md.
+ */
+export { crc32, crc32Js, nativeCrc32, type Crc32 } from './crc32.js';
+export {
+  FRAME_ALIGN, FRAME_HEADER_BYTES, FIRST_USER_TYPE, FrameType, MAX_FRAME_BYTES, MAX_FRAME_COUNT, MAX_PAYLOAD_BYTES, SERIAL_MOD,
+  align8, encodeFrame, findNextFrame, frameBytes, readFrame,
+  type BadFrame, type DecodedFrame, type EncodedFrame, type FrameFault, type FrameFields, type ReadFields,
+} from './frame.js';
+export { nodeIo, systemError, writeAll, readWhole, writeFileDurably, type Io, type OpenFlags } from './io.js';
+export { FaultIo, seededRandom, type CrashOptions, type WriteFault } from './fault-io.js';
+export { LogCorruptError, isNoSpace } from './errors.js';
