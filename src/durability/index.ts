@@ -11,3 +11,9 @@ export {
 export { nodeIo, systemError, writeAll, readWhole, writeFileDurably, type Io, type OpenFlags } from './io.js';
 export { FaultIo, seededRandom, type CrashOptions, type WriteFault } from './fault-io.js';
 export { LogCorruptError, isNoSpace } from './errors.js';
+export {
+  SEGMENT_FORMAT_VERSION, listSegments, parseSegmentName, segmentName, type FsyncMode, type SegmentName,
+} from './segment-format.js';
+export { type ReplayFrame, type ReplayVisitor, type RestoreCut, type RestoreReport } from './restore.js';
+export { SegmentLog } from './segment-log.js';
+export { DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, isCovered, type SegmentLogOptions } from './log-options.js';
