@@ -17,3 +17,9 @@ export {
 export { type ReplayFrame, type ReplayVisitor, type RestoreCut, type RestoreReport } from './restore.js';
 export { SegmentLog } from './segment-log.js';
 export { DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, isCovered, type SegmentLogOptions } from './log-options.js';
+export { CheckpointStore, type Checkpoint, type CheckpointOptions, type SkippedCheckpoint } from './checkpoint.js';
+export { DataDirLock, LOCK_FILE, lockDataDir, readLockInfo, type DirLockOptions, type LockInfo, type LockMethod } from './dir-lock.js';
+export {
+  DATA_DIR_FORMAT_VERSION, META_FILE, openDataDirMeta, writeDataDirMeta,
+  type DataDirMeta, type GeometryValue, type OpenedMeta,
+} from './meta.js';
