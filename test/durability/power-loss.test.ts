@@ -78,7 +78,7 @@ describe('power loss', () => {
   for (const mode of ['always', 'interval', 'never'] as const) {
     it(`[${mode}] keeps what the mode promises, across rolls and repeated crashes`, () => {
       const stats: Stats = { crashes: 0, lostFrames: 0, cuts: 0, unsyncedCuts: 0 };
-      for (let seed = 1; seed <= 120; seed++) run(mode, seed, stats);
+      for (let seed = 1; seed <= 80; seed++) run(mode, seed, stats);
       // The simulation did damage: the modes that defer syncs lost frames, and restore had cuts to make.
       expect(stats.cuts).toBeGreaterThan(10); // torn in-flight drains at least
       if (mode === 'always') expect(stats.lostFrames).toBe(0);
