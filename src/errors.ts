@@ -22,6 +22,11 @@ export const ErrorCodes = {
   RS_ERR_WORKER: 'A partition worker failed while serving a request.',
   RS_ERR_DESCRIPTOR: 'A descriptor passed to attach() is not a ringstore descriptor.',
   RS_ERR_TOO_MANY_PRODUCERS: 'Every producer slot of the store is taken.',
+  RS_ERR_DISK_FULL: 'A durable write found no space left on the device; nothing of it was kept, and the next write retries.',
+  RS_ERR_IO: 'A durable write or sync failed with an I/O error; the log refuses writes until it is reopened.',
+  RS_ERR_LOG_CORRUPT: 'A durable log or checkpoint is damaged where a crash cannot explain it; the error names the file and offset.',
+  RS_ERR_DATA_DIR_LOCKED: 'The data directory is in use by another process or thread.',
+  RS_ERR_DATA_DIR_MISMATCH: 'The data directory was created with a different partition count or format version.',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,0 +1,419 @@
+/**
+ * One partition's durable log: a directory of segments (segment-format.ts)
+ * holding frames (frame.ts) with continuous sequences.
+ *
+ * The partition worker drives it synchronously, on its own thread:
+ *
+ * ```ts fragment
+ * const log = SegmentLog.open(dir, { fsync: 'always', segmentBytes }, (f) => replay(f));
+ * // per drain, before the commit point:
+ * log.append(FrameType.EVENTS, firstSeq, count, [view1, view2]); // one writev, no copy
+ * log.commit(); // always: one fdatasync (group commit); interval: at most one per intervalMs
+ * // when idle:
+ * log.tick();
+ * // checkpoint: log.sync(), write the checkpoint covering S <= log.durableSeq, then
+ * log.deleteThrough(Math.min(checkpointFloor, oldestLive - 1));
+ * log.close();
+ * ```
+ *
+ * Errors: no space (or a short count) cuts the partial frame off again and
+ * throws `RS_ERR_DISK_FULL`; the log stays usable and the next append tries
+ * again. Any other write error, and any failed fdatasync, puts the log in a
+ * failed state: every later call throws `RS_ERR_IO` (a failed sync is never
+ * retried: the kernel may have dropped the dirty pages). Reopen to go on.
+ */
+import * as path from 'node:path';
+import { ClosedError, RingstoreError, invalidArgument, invalidOption } from '../errors.js';
+import {
+  FIRST_USER_TYPE, FRAME_HEADER_BYTES, FrameType, MAX_FRAME_COUNT, MAX_PAYLOAD_BYTES, SERIAL_MOD, align8, encodeFrame,
+  partsLength,
+} from './frame.js';
+import { diskFullError, ioFailedError, isNoSpace } from './errors.js';
+import { closeQuietly, nodeIo, unlinkQuietly, writeAll, type Io } from './io.js';
+import { DEFAULT_SEGMENT_BYTES, validateLogOptions, type SegmentLogOptions } from './log-options.js';
+import { restoreLog, type ReplayVisitor, type RestoreReport } from './restore.js';
+import { segmentHeaderFrame, segmentName, type FsyncMode } from './segment-format.js';
+
+/** A sealed or active segment. */
+interface Seg {
+  seq: number;
+  gen: number;
+  file: string;
+}
+
+/** One partition's durable log. See the module comment. */
+export class SegmentLog {
+  /** What the restore at open found. */
+  readonly report: RestoreReport;
+  readonly dir: string;
+  readonly mode: FsyncMode;
+  private readonly io: Io;
+  private readonly intervalMs: number;
+  private readonly segmentBytes: number;
+  private readonly now: () => number;
+  private readonly segs: Seg[];
+  private fd = -1;
+  private activeBytes = 0;
+  /** Fsync mode of the active segment's header. */
+  private activeMode: FsyncMode | null;
+  private next: number | null;
+  /** Serial of the next frame (frame.ts). */
+  private serial: number;
+  private synced: number;
+  private dirty = false;
+  /** Sealed `never` segments not yet fsynced (synced by {@link sync} and close). */
+  private readonly unsyncedSealed = new Set<string>();
+  private lastSync: number;
+  private failure: RingstoreError | null = null;
+  private closed = false;
+  /** A sync marker is due at close: something was appended, or the log did not end with one. */
+  private markerDue: boolean;
+  /** Set by repair: close without writing anything. */
+  private readOnlyClose = false;
+  private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
+
+  private constructor(dir: string, options: SegmentLogOptions, visit: ReplayVisitor | undefined) {
+    this.dir = path.resolve(dir);
+    this.mode = options.fsync;
+    this.io = options.io ?? nodeIo;
+    this.intervalMs = options.intervalMs ?? 1000;
+    this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.now = options.now ?? (() => performance.now());
+    let restored: ReturnType<typeof restoreLog>;
+    try {
+      restored = restoreLog(this.dir, this.io, { repair: options.repair, visit });
+    } catch (err) {
+      throw err instanceof RingstoreError ? err : ioFailedError('restoring the log', this.dir, err);
+    }
+    this.report = restored.report;
+    this.segs = restored.segments.map((s) => ({ seq: s.seq, gen: s.gen, file: path.join(this.dir, s.name) }));
+    this.next = restored.report.nextSeq;
+    this.activeMode = restored.lastMode;
+    this.markerDue = !restored.endsClean;
+    this.serial = restored.nextSerial;
+    // What restore kept may still sit in the page cache (after a process crash): sync it once, so
+    // the durableSeq written into new frames is true.
+    for (const s of this.segs) this.syncFile(s.file);
+    if (this.segs.length) this.syncDir();
+    this.synced = this.next === null ? 0 : this.next - 1;
+    this.lastSync = this.now();
+    const active = this.segs.at(-1);
+    if (active) {
+      try {
+        this.fd = this.io.open(active.file, 'a');
+        this.activeBytes = this.io.size(this.fd);
+      } catch (err) {
+        throw this.fail(ioFailedError('opening the active segment', active.file, err));
+      }
+    }
+  }
+
+  /**
+   * Opens (creating if needed) the log in `dir`, restores it, and calls
+   * `visit` for every verified frame in order. Throws `RS_ERR_LOG_CORRUPT`
+   * (a {@link LogCorruptError} with `file` and `offset`) on damage a crash
+   * cannot explain, unless `options.repair`. A torn tail is cut; the report
+   * says how many bytes.
+   */
+  static open(dir: string, options: SegmentLogOptions, visit?: ReplayVisitor): SegmentLog {
+    if (typeof dir !== 'string' || dir.length === 0) throw invalidOption('durability dir must be a non-empty string');
+    validateLogOptions(options);
+    return new SegmentLog(dir, options, visit);
+  }
+
+  /**
+   * The explicit repair: restores like {@link open}, but where open would
+   * refuse it copies the damaged segment to `<name>.broken`, renames every
+   * later segment to `.broken`, and cuts the log at the bad offset. Returns
+   * the report (`cut.verdict` is `repaired`, `cut.brokenCopies` lists the
+   * copies); on an undamaged log it changes nothing.
+   */
+  static repair(dir: string, options: Omit<SegmentLogOptions, 'repair' | 'fsync'> = {}): RestoreReport {
+    const log = SegmentLog.open(dir, { ...options, fsync: 'always', repair: true });
+    log.readOnlyClose = true;
+    log.close();
+    return log.report;
+  }
+
+  /**
+   * Reads and checks the log in `dir` without changing anything (a second
+   * reader, a `verify` command): calls `visit` for each verified frame and
+   * returns the report, `cut` saying what an open would cut. Throws
+   * `RS_ERR_LOG_CORRUPT` where an open would refuse.
+   */
+  static verify(dir: string, visit?: ReplayVisitor, options: { io?: Io } = {}): RestoreReport {
+    if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('the log directory must be a non-empty string');
+    return restoreLog(path.resolve(dir), options.io ?? nodeIo, { dryRun: true, visit }).report;
+  }
+
+  /** Sequence the next frame must start at (null: the log is empty, any start is accepted). */
+  get nextSeq(): number | null {
+    return this.next;
+  }
+
+  /** First sequence still in the log (null: empty). */
+  get firstSeq(): number | null {
+    return this.segs.length ? this.segs[0].seq : null;
+  }
+
+  /** Highest sequence known fsynced (every frame up to it survives a power loss). */
+  get durableSeq(): number {
+    return this.synced;
+  }
+
+  /** Segment files, oldest first. */
+  get segmentFiles(): string[] {
+    return this.segs.map((s) => s.file);
+  }
+
+  /** True while written frames wait for an fdatasync (under `interval`, a {@link tick} will sync them). */
+  get unsynced(): boolean {
+    return this.dirty || this.unsyncedSealed.size > 0;
+  }
+
+  /** True after an I/O failure: every write throws `RS_ERR_IO` until the log is reopened. */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  /**
+   * Writes one frame with one `writev` (the parts are not copied and need not
+   * outlive the call). `firstSeq` must equal {@link nextSeq} (any value when
+   * the log is empty); `count` may be 0 for control frames (purge, clear,
+   * reset), which then share the sequence of the next event. Under `always`
+   * a frame still unsynced from an earlier append is synced first, so each
+   * frame is on disk before the next is written. Not durable until
+   * {@link commit}. Throws `RS_ERR_DISK_FULL` (nothing kept; retry later),
+   * `RS_ERR_IO` (the log has failed), `RS_ERR_INVALID_ARGUMENT`, `RS_ERR_CLOSED`.
+   */
+  append(type: number, firstSeq: number, count: number, parts: readonly Uint8Array[]): void {
+    this.usable();
+    if (!Number.isInteger(type) || type < FIRST_USER_TYPE || type > 255) {
+      throw invalidArgument(`frame type must be an integer from ${FIRST_USER_TYPE} to 255, got ${type}`);
+    }
+    if (!Number.isSafeInteger(firstSeq) || firstSeq < 0) throw invalidArgument(`firstSeq must be a non-negative safe integer, got ${firstSeq}`);
+    if (!Number.isInteger(count) || count < 0 || count > MAX_FRAME_COUNT || !Number.isSafeInteger(firstSeq + count)) {
+      throw invalidArgument(`count must be an integer from 0 to ${MAX_FRAME_COUNT}, got ${count}`);
+    }
+    if (this.next !== null && firstSeq !== this.next) {
+      throw invalidArgument(`the frame starts at sequence ${firstSeq} but the log continues at ${this.next}`);
+    }
+    if (!Array.isArray(parts) || parts.some((p) => !(p instanceof Uint8Array))) throw invalidArgument('parts must be an array of Uint8Array');
+    const payload = partsLength(parts);
+    if (payload > MAX_PAYLOAD_BYTES) throw invalidArgument(`a frame payload is at most ${MAX_PAYLOAD_BYTES} bytes, got ${payload}`);
+
+    if (this.activeMode === 'always' && this.dirty) this.syncNow();
+    const bytes = align8(FRAME_HEADER_BYTES + payload);
+    if (this.fd < 0 || this.activeMode !== this.mode || this.activeBytes + bytes > this.segmentBytes) this.roll(firstSeq);
+    const frame = encodeFrame({ type, firstSeq, count, durableSeq: this.synced, serial: this.serial }, parts, this.header);
+    this.writeFrame(frame.iov, frame.bytes);
+    this.next = firstSeq + count;
+    this.markerDue = true;
+  }
+
+  /**
+   * The commit point's sync. `always`: fdatasync if anything is unsynced
+   * (one per drain however many producers: group commit). `interval`:
+   * fdatasync when the last one is `intervalMs` old. `never`: nothing.
+   */
+  commit(): void {
+    this.usable();
+    if (!this.dirty) return;
+    if (this.mode === 'always' || (this.mode === 'interval' && this.now() - this.lastSync >= this.intervalMs)) this.syncNow();
+  }
+
+  /**
+   * For `interval`, called by the worker when idle: syncs frames that have
+   * waited `intervalMs` with no commit to sync them. Returns true when it
+   * synced. A no-op in the other modes, and on a failed or closed log.
+   */
+  tick(): boolean {
+    if (this.failure || this.closed || this.mode !== 'interval' || !this.dirty) return false;
+    if (this.now() - this.lastSync < this.intervalMs) return false;
+    this.syncNow();
+    return true;
+  }
+
+  /** Fsyncs everything written, in any mode (before a checkpoint, at a clean stop). */
+  sync(): void {
+    this.usable();
+    if (this.dirty || this.unsyncedSealed.size > 0) this.syncNow();
+  }
+
+  /**
+   * Deletes the segments whose every frame is covered by `seq` (see
+   * `isCovered` in log-options.ts: a segment goes once the next one starts at or below
+   * `seq`). The active segment is never deleted. Call only once a durable
+   * checkpoint covers `seq` and the ring no longer holds those events.
+   * Returns how many segments were deleted.
+   */
+  deleteThrough(seq: number): number {
+    this.usable();
+    if (!Number.isSafeInteger(seq)) throw invalidArgument(`deleteThrough needs a safe integer, got ${seq}`);
+    let n = 0;
+    while (this.segs.length > 1 && this.segs[1].seq <= seq) {
+      const s = this.segs[0];
+      try {
+        this.io.unlink(s.file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.fail(ioFailedError('unlink', s.file, err));
+      }
+      this.unsyncedSealed.delete(s.file);
+      this.segs.shift();
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Syncs (a clean stop keeps everything, in every mode), writes and syncs a
+   * sync marker (the proof restore uses to refuse later damage in
+   * `interval`/`never` segments), and closes. Idempotent; a failed log just
+   * closes.
+   */
+  close(): void {
+    if (this.closed) return;
+    try {
+      if (!this.failure && !this.readOnlyClose) {
+        this.sync();
+        if (this.markerDue) this.writeSyncMarker();
+      }
+    } finally {
+      this.closed = true;
+      if (this.fd >= 0) closeQuietly(this.io, this.fd);
+      this.fd = -1;
+    }
+  }
+
+  private usable(): void {
+    if (this.closed) throw new ClosedError('the durable log is closed');
+    if (this.failure) throw this.failure;
+  }
+
+  /** Puts the log in the failed state and returns the error to throw. */
+  private fail(err: RingstoreError): RingstoreError {
+    this.failure ??= err;
+    return this.failure;
+  }
+
+  private activeFile(): string {
+    return this.segs.at(-1)?.file ?? this.dir;
+  }
+
+  private writeFrame(iov: readonly Uint8Array[], bytes: number): void {
+    const file = this.activeFile();
+    try {
+      writeAll(this.io, this.fd, iov, bytes);
+    } catch (err) {
+      if (!isNoSpace(err)) throw this.fail(ioFailedError('write', file, err));
+      try {
+        this.io.ftruncate(this.fd, this.activeBytes);
+      } catch (cutErr) {
+        throw this.fail(ioFailedError('truncating a partial frame', file, cutErr));
+      }
+      throw diskFullError(file, err);
+    }
+    this.activeBytes += bytes;
+    this.dirty = true;
+    this.serial = (this.serial + 1) % SERIAL_MOD;
+  }
+
+  /** A count-0 SYNC frame saying everything before it is fsynced, itself fsynced. Skipped when there is no room. */
+  private writeSyncMarker(): void {
+    if (this.fd < 0 || this.next === null) return;
+    const frame = encodeFrame({ type: FrameType.SYNC, firstSeq: this.next, count: 0, durableSeq: this.synced, serial: this.serial }, [], this.header);
+    try {
+      this.writeFrame(frame.iov, frame.bytes);
+    } catch (err) {
+      if ((err as RingstoreError).code === 'RS_ERR_DISK_FULL') return; // optional: without it restore is only less strict
+      throw err;
+    }
+    this.syncNow();
+    this.markerDue = false;
+  }
+
+  /** fdatasync of sealed `never` segments, then of the active one. Any failure is final. */
+  private syncNow(): void {
+    for (const file of this.unsyncedSealed) {
+      this.syncFile(file);
+      this.unsyncedSealed.delete(file);
+    }
+    if (this.fd >= 0) {
+      try {
+        this.io.fdatasync(this.fd);
+      } catch (err) {
+        throw this.fail(ioFailedError('fdatasync', this.activeFile(), err));
+      }
+    }
+    this.dirty = false;
+    this.synced = this.next === null ? 0 : this.next - 1;
+    this.lastSync = this.now();
+  }
+
+  private syncDir(): void {
+    try {
+      this.io.fsyncDir(this.dir);
+    } catch (err) {
+      throw this.fail(ioFailedError('fsync of the directory', this.dir, err));
+    }
+  }
+
+  private syncFile(file: string): void {
+    let fd: number;
+    try {
+      fd = this.io.open(file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw this.fail(ioFailedError('open', file, err));
+    }
+    try {
+      this.io.fdatasync(fd);
+    } catch (err) {
+      throw this.fail(ioFailedError('fdatasync', file, err));
+    } finally {
+      closeQuietly(this.io, fd);
+    }
+  }
+
+  /**
+   * Starts segment `<firstSeq>.seg`. The old one is fsynced first unless it
+   * is a `never` segment (restore relies on this: damage in a sealed
+   * `always`/`interval` segment is corruption). Under `always` the header is
+   * fsynced; in every mode the directory is, before any frame goes in (one
+   * directory sync per segment, so `never` keeps its names too). If the new
+   * file cannot be written, it is removed and the old segment stays active.
+   */
+  private roll(firstSeq: number): void {
+    if (this.fd >= 0 && this.activeMode !== 'never' && this.dirty) this.syncNow();
+    const last = this.segs.at(-1);
+    const gen = last && last.seq === firstSeq ? last.gen + 1 : 0;
+    const file = path.join(this.dir, segmentName(firstSeq, gen));
+    const head = segmentHeaderFrame(firstSeq, this.synced, this.mode, this.serial);
+    let fd: number;
+    try {
+      fd = this.io.open(file, 'ax');
+    } catch (err) {
+      throw isNoSpace(err) ? diskFullError(file, err) : this.fail(ioFailedError('creating a segment', file, err));
+    }
+    try {
+      writeAll(this.io, fd, [head], head.byteLength);
+      if (this.mode === 'always') this.io.fdatasync(fd);
+      // In every mode: the name must outlive a power loss for any of the file's data to be found.
+      this.io.fsyncDir(this.dir);
+    } catch (err) {
+      closeQuietly(this.io, fd);
+      unlinkQuietly(this.io, file);
+      throw isNoSpace(err) ? diskFullError(file, err) : this.fail(ioFailedError('starting a segment', file, err));
+    }
+    if (this.fd >= 0) {
+      if (this.dirty) this.unsyncedSealed.add(this.activeFile());
+      closeQuietly(this.io, this.fd);
+    }
+    this.fd = fd;
+    this.segs.push({ seq: firstSeq, gen, file });
+    this.activeBytes = head.byteLength;
+    this.activeMode = this.mode;
+    this.serial = (this.serial + 1) % SERIAL_MOD;
+    this.dirty = this.mode !== 'always';
+  }
+}
