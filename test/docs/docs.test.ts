@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedNatsServer, stopSharedNatsServer } from '../nats/server.js';
 import { codeBlocks, expectedOutput, fileReferences, RUNNABLE_LANGS, SHELL_LANGS, type CodeBlock } from './markdown.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -57,6 +58,13 @@ describe('docs code blocks', () => {
     expect([...users, ...examples]).toEqual([]);
   });
 
+  // Examples of the NATS backend talk to this file's own nats-server (never the session's), through NATS_URL.
+  let natsUrl: string | undefined;
+  beforeAll(async () => {
+    if (runnable.some((b) => b.code.includes('NatsBackend'))) natsUrl = (await sharedNatsServer()).url;
+  }, 60_000);
+  afterAll(stopSharedNatsServer);
+
   for (const b of runnable) {
     it(`${b.file}:${b.line} runs twice and prints what it says`, () => {
       const dir = projectDir(`${b.file.replace(/[/.]/g, '-')}-${b.line}`);
@@ -65,7 +73,7 @@ describe('docs code blocks', () => {
       for (const run of ['first', 'second']) {
         let out: string;
         try {
-          out = execFileSync(process.execPath, ['example.mjs'], { cwd: dir, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+          out = execFileSync(process.execPath, ['example.mjs'], { cwd: dir, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(natsUrl !== undefined ? { NATS_URL: natsUrl } : {}) } });
         } catch (err) {
           const e = err as { stderr?: string; stdout?: string; message: string };
           throw new Error(`${run} run failed: ${e.stderr || e.message}\n${e.stdout ?? ''}`);

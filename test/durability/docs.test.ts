@@ -8,11 +8,11 @@ import { tmpDir } from './helpers.js';
 
 describe('docs/durability.md examples run', () => {
   const doc = readFileSync(new URL('../../docs/durability.md', import.meta.url), 'utf8');
-  const blocks = [...doc.matchAll(/```js\n\/\/ runs as a test\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const blocks = [...doc.matchAll(/```js fragment\n\/\/ runs as a test \(test\/durability\/docs\.test\.ts[^\n]*\n([\s\S]*?)```/g)].map((m) => m[1]);
   it('has runnable examples, and every other code block is a fragment, text or shell', () => {
     expect(blocks.length).toBeGreaterThan(0);
     const fences = [...doc.matchAll(/^```(\S*(?: \S+)?)$/gm)].map((m) => m[1]).filter((f) => f !== '');
-    for (const f of fences) expect(['js', 'ts fragment', 'text', 'sh']).toContain(f);
+    for (const f of fences) expect(['js fragment', 'ts fragment', 'text', 'sh fragment']).toContain(f);
   });
   blocks.forEach((code, i) => {
     it(`example ${i + 1} prints what it says`, () => {

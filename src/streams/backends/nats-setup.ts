@@ -11,6 +11,9 @@ import { pino, type Logger } from 'pino';
 import { assertClock, systemClock, type Clock } from '../clock.js';
 import { InvalidStreamOptionError } from '../errors.js';
 import type { ShardLog } from './nats-log.js';
+import type { NatsBackendOptions } from './nats-options.js';
+
+export type { NatsBackendOptions } from './nats-options.js';
 
 type NatsClient = typeof import('./nats-client.js');
 let client: Promise<NatsClient> | undefined;
@@ -134,40 +137,6 @@ export function shardSubject(prefix: string, shard: string): string {
   return `${prefix}.h.${createHash('sha256').update(shard, 'utf8').digest('base64url')}`;
 }
 
-/** Options of `NatsBackend` (see docs/streams.md). */
-export interface NatsBackendOptions {
-  /** NATS server URL(s), e.g. `"nats://127.0.0.1:4222"` (all nodes of a cluster, preferably). Required unless `connection` is given. */
-  servers?: string | string[];
-  /** An open connection to use instead (not closed by `close()`). */
-  connection?: NatsConnection;
-  /** JetStream stream name (default `"RINGSTORE_STREAMS"`); created when missing. */
-  stream?: string;
-  /** Subject prefix of the shards (default `"ringstore.streams"`); the stream captures `<prefix>.>`. */
-  subjectPrefix?: string;
-  /** Replicas when the stream is created (1..5, default 1; 3 on a 3-node cluster). */
-  replicas?: number;
-  /** Storage when the stream is created (default `"file"`; `"memory"` is not durable). */
-  storage?: 'file' | 'memory';
-  /** Duplicate window when the stream is created, ms (default 120_000). Must exceed `writeTimeoutMs`. */
-  duplicateWindowMs?: number;
-  /** Create the stream when missing (default true). */
-  create?: boolean;
-  /** Timeout of one request (publish, get), ms (default 5_000). */
-  requestTimeoutMs?: number;
-  /** How long an operation retries through outages (reconnects, leader elections), ms (default 30_000). */
-  writeTimeoutMs?: number;
-  /** Folder levels that make a shard (default 3: `database/name/id`). */
-  shardDepth?: number;
-  /** Shards kept in memory; the least recently used idle ones are dropped beyond this (default 10_000). */
-  maxCachedShards?: number;
-  /** Largest body of one message, bytes (default: the server's max_payload less room for headers). Larger batches are split into parts. */
-  maxPartBytes?: number;
-  /** Clock for TTLs (default: the system clock). Processes sharing a store should use real, synchronised time. */
-  clock?: Clock;
-  /** pino logger (default: silent). */
-  logger?: Logger;
-}
-
 const NAME = /^[A-Za-z0-9_-]+$/;
 const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
@@ -214,7 +183,7 @@ export function settings(options: NatsBackendOptions): Settings & { clock: Clock
   if (options.logger !== undefined && (options.logger === null || typeof options.logger.child !== 'function')) throw new InvalidStreamOptionError('NatsBackend options.logger must be a pino logger');
   return {
     servers,
-    connection: options.connection,
+    connection: options.connection as NatsConnection | undefined,
     stream,
     prefix,
     storage,

@@ -24,11 +24,12 @@ import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, 
 import type { Clock } from '../clock.js';
 import { InvalidStreamArgumentError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
 import type { ShardLog } from './nats-log.js';
-import { settings, setUp, shardSubject, type NatsBackendOptions } from './nats-setup.js';
+import type { NatsBackendOptions } from './nats-options.js';
+import { settings, setUp, shardSubject } from './nats-setup.js';
 import { ShardState, type ShardRecord } from './nats-shard.js';
 import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
 
-export type { NatsBackendOptions } from './nats-setup.js';
+export type { NatsBackendOptions, NatsConnectionLike } from './nats-options.js';
 
 /** One cached shard and its operation queue. */
 interface ShardSlot {
