@@ -6,7 +6,7 @@ export * from './errors.js';
 export { EventStore } from './store/event-store.js';
 export { EventStoreBuilder } from './store/builder.js';
 export { StoreReader } from './store/store-reader.js';
-export type { CapacityInfo, EventStoreOptions, Selector, WindowOptions } from './store/options.js';
+export type { CapacityInfo, DurabilityOptions, EventStoreOptions, Selector, WindowOptions } from './store/options.js';
 export type { EventStoreDescriptor, AttachSelectors, AttachedProducer } from './store/descriptor.js';
 export type { Producer } from './store/producer.js';
 export type * from './store/types.js';

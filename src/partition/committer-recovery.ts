@@ -46,6 +46,7 @@ export function recoverCommitter(c: Committer): void {
   c.duplicates = r[Commit.DUPLICATES];
   c.conflicts = r[Commit.CONFLICTS];
   c.arenaTail = r[Commit.ARENA_TAIL];
+  c.serial = r[Commit.SERIAL];
   c.summedFrom = 0; // turned on again by the next drain if readers are attached
   Atomics.store(m.i32, PartitionMemory.ctl(Ctl.SUMMED), 0);
   const purging = Atomics.load(m.i32, C_PURGING) === 1;

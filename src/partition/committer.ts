@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { RingstoreError } from '../errors.js';
 import { AckRingWriter, AckStatus } from '../ring/ack-ring.js';
 import { CommitRecord } from '../ring/commit-record.js';
 import { InputReader } from '../ring/input-reader.js';
@@ -34,6 +35,18 @@ export interface CommitterConfig {
 
 /** Why a partition became full: its slots, or its arena bytes. */
 export type FullReason = 'slots' | 'bytes';
+
+/**
+ * Where a durable partition writes what it commits, before each commit point
+ * (partition-log.ts). A throw (disk full, I/O error) leaves the drain
+ * uncommitted: the worker rolls it back and refuses its records.
+ */
+export interface Journal {
+  /** A drain: the input bytes [start, end) it consumed, which committed positions [tailBefore, tailAfter). */
+  drain(serial: number, batchMs: number, idPrefix: number, start: number, end: number, tailBefore: number, tailAfter: number): void;
+  purge(serial: number, cutoff: number): void;
+  clear(serial: number): void;
+}
 
 /**
  * The single writer of one partition. Consumes the input ring in claim
@@ -103,6 +116,12 @@ export class Committer {
   becameFull: FullReason | null = null;
   /** Set when a drain stopped because a producer's ack ring had no room. */
   stalled = false;
+  /** Commit points so far (Commit.SERIAL). */
+  serial = 0;
+  /** The durable log, when the partition has one. */
+  journal: Journal | null = null;
+  /** Replaying a durable log: no acks, no journal, the drain's recorded commit time. */
+  private replaying = false;
 
   constructor(mem: PartitionMemory, ctl: ControlMemory, cfg: CommitterConfig) {
     this.mem = mem;
@@ -145,7 +164,7 @@ export class Committer {
     const cap = input.capacity;
     if (max > DRAIN_MAX_RECORDS) max = DRAIN_MAX_RECORDS;
     const now = Date.now();
-    if (now > this.batchMs) this.batchMs = now; // ids never go back in time
+    if (now > this.batchMs && !this.replaying) this.batchMs = now; // ids never go back in time
     this.drainEpoch++;
     this.committedTail = this.tailPos;
     if (this.stalled) {
@@ -168,7 +187,7 @@ export class Committer {
       }
       const batch = inI32[w + Rec.BATCH];
       const acks = kindFlags & RecFlag.ACK ? (batch > 1 ? batch : 1) : 0;
-      if (acks > 0 && this.acks.room(inI32[w + Rec.PRODUCER]) < acks) {
+      if (acks > 0 && !this.replaying && this.acks.room(inI32[w + Rec.PRODUCER]) < acks) {
         // The producer reads its acks, sees STALLED and rings; then this record goes on.
         this.stalled = true;
         Atomics.store(m.i32, C_STALLED, 1);
@@ -189,14 +208,95 @@ export class Committer {
         head = (head + len) | 0;
         n++;
       }
-      if (crashAt > 0 && n >= crashAt) {
+      if (crashAt > 0 && n >= crashAt && !this.replaying) {
         // Fault injection (tests, chaos drills): die mid-drain, before the commit point.
         Atomics.store(m.i32, C_CRASH_AT, 0);
         process.exit(1);
       }
     }
+    if (n > 0) {
+      if (this.journal !== null && !this.replaying) {
+        this.journal.drain(this.serial + 1, this.batchMs, this.ids.prefix, start, head, this.committedTail, this.tailPos);
+      }
+      this.commitPoint(head);
+    }
+    return n;
+  }
+
+  /**
+   * Consumes up to `max` published records without committing them: every
+   * append among them is refused with `status` (the durable log cannot take
+   * them: disk full, I/O error). Counted as rejected. Returns how many.
+   */
+  refuse(max: number, status: number): number {
+    const m = this.mem;
+    const inI32 = m.inI32;
+    const input = this.input;
+    const start = input.head;
+    let head = start;
+    let n = 0;
+    while (n < max && ((head - start) >>> 0) < input.capacity) {
+      const len = input.lengthAt(head);
+      if (len === 0) break;
+      const w = (head & this.mask) >> 2;
+      const kindFlags = inI32[w + Rec.KIND];
+      if ((kindFlags & 0xff) === RecKind.EVENT) {
+        const producer = inI32[w + Rec.PRODUCER];
+        if (kindFlags & RecFlag.ACK && this.acks.room(producer) < 1) break;
+        this.appended++;
+        this.rejected++;
+        if (kindFlags & RecFlag.ACK) this.acks.write(producer, inI32[w + Rec.TICKET], status, 0, 0);
+      }
+      head = (head + len) | 0;
+      n++;
+    }
     if (n > 0) this.commitPoint(head);
     return n;
+  }
+
+  /**
+   * Replays one drain of a durable log: its input bytes go back into the
+   * (empty) input ring at their cursors, and are drained again with the
+   * drain's commit time and id prefix, so positions, versions and ids come
+   * out as they did. Throws if they do not (the log does not match the state).
+   */
+  replayDrain(serial: number, batchMs: number, idPrefix: number, start: number, end: number, tailBefore: number, tailAfter: number, bytes: Uint8Array): void {
+    const m = this.mem;
+    const input = this.input;
+    if (tailBefore !== this.tailPos || ((end - start) >>> 0) !== bytes.length || bytes.length > input.capacity) {
+      throw new RingstoreError('RS_ERR_LOG_CORRUPT', `a drain of the log does not follow the state (serial ${serial}: tail ${tailBefore}, state ${this.tailPos})`, { serial });
+    }
+    input.reset(start);
+    const a = start & this.mask;
+    const first = Math.min(bytes.length, input.capacity - a);
+    m.inU8.set(bytes.subarray(0, first), a);
+    if (first < bytes.length) m.inU8.set(bytes.subarray(first), 0);
+    this.replaying = true;
+    this.batchMs = batchMs;
+    this.ids.setPrefix(idPrefix);
+    this.serial = serial - 1;
+    try {
+      while (((input.head - start) >>> 0) < bytes.length) {
+        if (this.drain(DRAIN_MAX_RECORDS) === 0) break;
+      }
+    } finally {
+      this.replaying = false;
+    }
+    if (input.head !== end || this.tailPos !== tailAfter) {
+      throw new RingstoreError('RS_ERR_LOG_CORRUPT', `replaying drain ${serial} gave positions up to ${this.tailPos - 1}, the log says ${tailAfter - 1}`, { serial });
+    }
+  }
+
+  /** Replays a purge or a clear of a durable log. */
+  replayPurge(serial: number, cutoff: number | null): void {
+    this.replaying = true;
+    this.serial = serial - 1;
+    try {
+      if (cutoff === null) this.clear();
+      else this.purge(cutoff);
+    } finally {
+      this.replaying = false;
+    }
   }
 
   /** Commits an all-or-nothing batch: the first record carries the precondition for all. */
@@ -217,7 +317,7 @@ export class Committer {
         this.appended++;
         this.rejected++;
         this.conflicts++;
-        if (flags & RecFlag.ACK) this.acks.write(m.inI32[w + Rec.PRODUCER], m.inI32[w + Rec.TICKET], AckStatus.CONFLICT, 0, ks.version);
+        if (flags & RecFlag.ACK && !this.replaying) this.acks.write(m.inI32[w + Rec.PRODUCER], m.inI32[w + Rec.TICKET], AckStatus.CONFLICT, 0, ks.version);
       }
       at = (at + m.inI32[w + Rec.LENGTH]) | 0;
     }
@@ -238,7 +338,7 @@ export class Committer {
     const bytesAt = recordTextAt(off, this.V);
     const producer = inI32[w + Rec.PRODUCER];
     const ticket = inI32[w + Rec.TICKET];
-    const wantsAck = (flags & RecFlag.ACK) !== 0;
+    const wantsAck = (flags & RecFlag.ACK) !== 0 && !this.replaying;
     this.appended++;
 
     const ks = this.keyTable.stateAt(m.inU8, bytesAt + idLen, keyLen);
@@ -396,6 +496,26 @@ export class Committer {
 
   /** Marks live events with timestamp < cutoff as purged, as one commit. Returns how many. */
   purge(cutoff: number): number {
+    const n = this.purgeSlots(cutoff);
+    if (this.journal !== null && !this.replaying) this.journal.purge(this.serial + 1, cutoff);
+    this.commitPoint(this.input.head);
+    Atomics.store(this.mem.i32, C_PURGING, 0);
+    return n;
+  }
+
+  /** Removes every event (counted as purged), as one commit. Key versions (in the directory) and ids are kept. */
+  clear(): number {
+    const n = this.purgeSlots(Infinity);
+    this.headPos = this.tailPos;
+    this.buckets?.clear();
+    if (this.journal !== null && !this.replaying) this.journal.clear(this.serial + 1);
+    this.commitPoint(this.input.head);
+    Atomics.store(this.mem.i32, C_PURGING, 0);
+    return n;
+  }
+
+  /** The work of a purge, without its commit point (PURGING stays set until the caller's). */
+  private purgeSlots(cutoff: number): number {
     const m = this.mem;
     const C = this.C;
     Atomics.store(m.i32, C_PURGING, 1);
@@ -440,17 +560,6 @@ export class Committer {
     this.live -= n;
     this.purged += n;
     if (this.live < C) this.full = false;
-    this.commitPoint(this.input.head);
-    Atomics.store(m.i32, C_PURGING, 0);
-    return n;
-  }
-
-  /** Removes every event (counted as purged). Key versions (in the directory) and ids are kept. */
-  clear(): number {
-    const n = this.purge(Infinity);
-    this.headPos = this.tailPos;
-    this.buckets?.clear();
-    this.commitPoint(this.input.head);
     return n;
   }
 
@@ -476,6 +585,7 @@ export class Committer {
     r[Commit.KEYS] = this.keyTable.size;
     r[Commit.DORMANT_KEYS] = Math.min(this.dir.size, this.mem.geometry.dormantKeys);
     r[Commit.DEDUP_IDS] = Math.min(this.dedup.count, this.mem.geometry.dedupWindow);
+    r[Commit.SERIAL] = ++this.serial;
     this.record.commit();
     this.committedTail = this.tailPos;
     this.dedup.trim();

@@ -15,14 +15,21 @@ export const ID_BYTES = 26;
  * id back at once; here it would cost more than the rest of the commit.)
  */
 export class EventIds {
-  private readonly prefix = new Uint8Array(6);
+  private readonly prefixBytes = new Uint8Array(6);
   private readonly time = new Uint8Array(10);
   private timeMs = -1;
+  /** The random 30-bit prefix (a durable log records it with each drain, so a replay makes the same ids). */
+  prefix = 0;
 
   constructor() {
-    let r = randomInt(0, 2 ** 30);
+    this.setPrefix(randomInt(0, 2 ** 30));
+  }
+
+  /** Uses `r` (30 bits) as the prefix from now on. */
+  setPrefix(r: number): void {
+    this.prefix = r;
     for (let i = 5; i >= 0; i--) {
-      this.prefix[i] = CODES[r & 31];
+      this.prefixBytes[i] = CODES[r & 31];
       r = Math.floor(r / 32);
     }
   }
@@ -38,7 +45,7 @@ export class EventIds {
       this.timeMs = ms;
     }
     for (let i = 0; i < 10; i++) dst[at + i] = this.time[i];
-    for (let i = 0; i < 6; i++) dst[at + 10 + i] = this.prefix[i];
+    for (let i = 0; i < 6; i++) dst[at + 10 + i] = this.prefixBytes[i];
     // 50 bits of position as two 25-bit halves, so the digits come from integer shifts, not float division.
     const hi = Math.floor(position / 33_554_432) | 0;
     let lo = (position - hi * 33_554_432) | 0;

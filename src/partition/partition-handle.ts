@@ -7,6 +7,8 @@ import type { CommitterConfig } from './committer.js';
 import type { PartitionEvent, PartitionWorkerData } from './partition-worker.js';
 import { Comlink, nodeEndpoint, unwrap } from './rpc.js';
 import { workerExecArgv } from './worker-exec-argv.js';
+import type { PartitionDurability, RestoreSummary } from './partition-log.js';
+import { errorFromWire } from '../errors.js';
 
 const WORKER_URL = new URL('../../workers/partition.js', import.meta.url);
 const BOOT_FAILURES_TO_GIVE_UP = 3;
@@ -17,10 +19,12 @@ const C_DOORBELL = PartitionMemory.ctl(Ctl.DOORBELL);
 
 type Api = Record<string, (...args: unknown[]) => unknown>;
 
-/** Names the handle gives its worker (thread name, logs). */
+/** Names the handle gives its worker (thread name, logs), and its durable log. */
 export interface PartitionNames {
   /** The store's name, e.g. `streams` (default `store`). */
   store: string;
+  /** The partition's durable log, if the store has one. */
+  durability?: PartitionDurability | null;
 }
 
 /**
@@ -43,6 +47,9 @@ export class PartitionHandle {
   private readonly onEvent: (e: PartitionEvent) => void;
   private readonly logger: Logger | undefined;
   private readonly threadName: string;
+  private readonly durability: PartitionDurability | null;
+  /** What the durable log's restore did when the current worker started (null: not durable). */
+  restored: RestoreSummary | null = null;
   private worker!: Worker;
   private api!: Comlink.Remote<Api>;
   private booted = false;
@@ -72,6 +79,7 @@ export class PartitionHandle {
     this.onEvent = onEvent;
     this.logger = logger;
     this.threadName = `rs-${names.store.slice(0, 8)}-p${index}`.slice(0, 15);
+    this.durability = names.durability ?? null;
     this.spawn();
   }
 
@@ -84,6 +92,7 @@ export class PartitionHandle {
       config: this.config,
       rpc: port2,
       threadName: this.threadName,
+      durability: this.durability,
     };
     const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2], execArgv: workerExecArgv(), name: this.threadName });
     this.worker = worker;
@@ -91,11 +100,26 @@ export class PartitionHandle {
     this.api = Comlink.wrap<Api>(nodeEndpoint(port1 as never));
     this.booted = false;
     let lastError: Error | undefined;
+    let fatal: RingstoreError | undefined;
     worker.on('message', (e: PartitionEvent) => {
+      if (e.type === 'fatal') {
+        fatal = errorFromWire(e.error) as RingstoreError;
+        return;
+      }
+      if (e.type === 'log-error') {
+        const err = errorFromWire(e.error);
+        this.logger?.error({ partition: this.index, err, permanent: e.permanent }, e.permanent ? 'durable log failed: the partition refuses writes until the store is reopened' : 'durable log refused a drain (disk full): its appends were rejected; retrying in a second');
+        return;
+      }
       if (e.type === 'ready') {
         this.booted = true;
         this.bootFailures = 0;
+        this.restored = e.restored;
         this.logger?.info({ partition: this.index, thread: this.threadName, threadId: e.threadId, tid: e.tid }, 'partition worker started');
+        if (e.restored !== null) {
+          this.logger?.info({ partition: this.index, ...e.restored }, `restored ${e.restored.events} events in ${Math.round(e.restored.ms)} ms`);
+          if (e.restored.bytesTruncated > 0) this.logger?.warn({ partition: this.index, bytes: e.restored.bytesTruncated }, `cut a torn tail of ${e.restored.bytesTruncated} bytes from the log`);
+        }
         const waiters = this.readyWaiters;
         this.readyWaiters = [];
         for (const w of waiters) w();
@@ -115,6 +139,10 @@ export class PartitionHandle {
       this.waiters = new Set();
       for (const w of waiters) w(new RingstoreError('RS_ERR_WORKER', why));
       if (this.closing) return;
+      if (fatal !== undefined) {
+        this.fail(fatal);
+        return;
+      }
       if (!this.booted && ++this.bootFailures >= BOOT_FAILURES_TO_GIVE_UP) {
         // A worker that cannot even start will not start next time either: fail loudly instead of looping.
         this.fail(new RingstoreError('RS_ERR_WORKER', `${why}; it failed to start ${this.bootFailures} times, giving up`, { partition: this.index }, { cause: lastError }));

@@ -1,10 +1,12 @@
 import { readlinkSync, writeFileSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { threadId } from 'node:worker_threads';
-import { ringBell } from '../ring/ack-ring.js';
+import { RingstoreError, errorToWire, type WireError } from '../errors.js';
+import { AckStatus, ringBell } from '../ring/ack-ring.js';
 import { ControlMemory, Ctl, PartitionMemory, PartitionState, type PartitionGeometry } from '../ring/layout.js';
 import { Committer, type CommitterConfig, type FullReason } from './committer.js';
 import { recoverCommitter } from './committer-recovery.js';
+import { PartitionLog, type PartitionDurability, type RestoreSummary } from './partition-log.js';
 import { PartitionQueries, type WireQuery } from './partition-queries.js';
 import { Comlink, guarded, nodeEndpoint } from './rpc.js';
 
@@ -18,13 +20,19 @@ export interface PartitionWorkerData {
   rpc: MessagePort;
   /** OS thread name (`top -H`, profiles), at most 15 characters. */
   threadName: string;
+  /** The partition's durable log, when the store has one. */
+  durability: PartitionDurability | null;
 }
 
 /** Events a partition worker posts to the coordinator on its parent port. */
 export type PartitionEvent =
   | { type: 'evicted'; events: import('./committer.js').EvictedEvent[] }
   | { type: 'full'; reason: FullReason }
-  | { type: 'ready'; threadId: number; tid: number | null };
+  | { type: 'ready'; threadId: number; tid: number | null; restored: RestoreSummary | null }
+  /** The worker could not start, for a reason a restart will not change (a corrupt log): do not retry. */
+  | { type: 'fatal'; error: WireError }
+  /** The durable log refused a drain: its appends were rejected, the partition refuses writes for a while (or for good). */
+  | { type: 'log-error'; error: WireError; permanent: boolean };
 
 const IDLE_WAIT_MS = 100;
 const SLEEPING = PartitionMemory.ctl(Ctl.SLEEPING);
@@ -49,8 +57,13 @@ function nameThread(name: string): number | null {
 /** The partition worker: commit loop plus the query API served over comlink. */
 export class PartitionWorker {
   private readonly mem: PartitionMemory;
-  private readonly committer: Committer;
-  private readonly queries: PartitionQueries;
+  private readonly config: CommitterConfig;
+  private committer: Committer;
+  private queries: PartitionQueries;
+  private readonly log: PartitionLog | null = null;
+  /** While the durable log refuses writes: the ack status appends get (0: none), and when to try again. */
+  private refusing = 0;
+  private retryAt = 0;
   private readonly parent: MessagePort;
   private readonly ctl: ControlMemory;
   private stopped = false;
@@ -61,30 +74,42 @@ export class PartitionWorker {
     this.mem = new PartitionMemory(data.sab, data.geometry);
     const ctl = new ControlMemory(data.ctlSab, data.geometry.maxProducers);
     this.ctl = ctl;
+    this.config = data.config;
     this.committer = new Committer(this.mem, ctl, data.config);
     this.queries = new PartitionQueries(this.committer);
     Atomics.add(this.mem.i32, PartitionMemory.ctl(Ctl.WORKER_EPOCH), 1);
-    recoverCommitter(this.committer);
-    const q = this.queries;
-    const c = this.committer;
+    let restored: RestoreSummary | null = null;
+    if (data.durability !== null) {
+      try {
+        const r = PartitionLog.restore(this.committer, data.durability);
+        this.log = r.log;
+        restored = r.summary;
+      } catch (err) {
+        // A corrupt log (or a mismatched checkpoint) stays corrupt: tell the coordinator not to retry.
+        parent.postMessage({ type: 'fatal', error: errorToWire(err) } satisfies PartitionEvent);
+        process.exit(1);
+      }
+    } else recoverCommitter(this.committer);
     const api = {
-      aggregate: guarded((v: number, query: WireQuery, extremes?: boolean) => q.aggregate(v, query, extremes === true)),
+      aggregate: guarded((v: number, query: WireQuery, extremes?: boolean) => this.queries.aggregate(v, query, extremes === true)),
       groupBy: guarded((v: number, query: WireQuery) => {
-        const g = q.groupBy(v, query);
+        const g = this.queries.groupBy(v, query);
         return Comlink.transfer(g, [g.count.buffer, g.sum.buffer, g.min.buffer, g.max.buffer] as ArrayBuffer[]);
       }),
       snapshot: guarded((query: WireQuery) => {
-        const packed = q.snapshot(query);
+        const packed = this.queries.snapshot(query);
         return Comlink.transfer(packed, [packed.numbers.buffer, packed.lengths.buffer, packed.bytes.buffer] as ArrayBuffer[]);
       }),
-      window: guarded((from: number, to: number) => q.window(from, to)),
+      window: guarded((from: number, to: number) => this.queries.window(from, to)),
       purge: guarded((cutoff: number) => {
         this.drainAll();
-        return c.purge(cutoff);
+        this.checkWritable();
+        return this.guardLog(() => this.committer.purge(cutoff), true);
       }),
       clear: guarded(() => {
         this.drainAll();
-        return c.clear();
+        this.checkWritable();
+        return this.guardLog(() => this.committer.clear(), true);
       }),
       /** Commits everything published so far; resolves when done. */
       flush: guarded(() => this.drainAll()),
@@ -93,20 +118,76 @@ export class PartitionWorker {
       crash: () => process.exit(1),
     };
     Comlink.expose(api, nodeEndpoint(data.rpc as never));
-    parent.postMessage({ type: 'ready', threadId, tid: nameThread(data.threadName) } satisfies PartitionEvent);
+    parent.postMessage({ type: 'ready', threadId, tid: nameThread(data.threadName), restored } satisfies PartitionEvent);
   }
 
   /** Commits everything published so far (a drain at a time; stops early if a producer must read acks first). */
   private drainAll(): number {
-    const c = this.committer;
     let n = 0;
-    while (c.hasWork()) {
-      const k = c.drain(Number.MAX_SAFE_INTEGER);
+    while (this.committer.hasWork()) {
+      const k = this.step();
       this.flushEvents();
       n += k;
       if (k === 0) break;
     }
     return n;
+  }
+
+  /** One drain; or, while the durable log refuses writes, one refusal of what waits. */
+  private step(): number {
+    if (this.refusing !== 0) {
+      if (this.refusing === AckStatus.DISK_FULL && performance.now() >= this.retryAt) this.refusing = 0;
+      else return this.committer.refuse(Number.MAX_SAFE_INTEGER, this.refusing);
+    }
+    return this.guardLog(() => this.committer.drain(Number.MAX_SAFE_INTEGER), false);
+  }
+
+  /** A purge or clear while the log refuses writes is refused too. */
+  private checkWritable(): void {
+    if (this.refusing === AckStatus.IO_ERROR) throw new RingstoreError('RS_ERR_IO', 'the durable log failed; the partition takes no writes until the store is reopened');
+    if (this.refusing === AckStatus.DISK_FULL) throw new RingstoreError('RS_ERR_DISK_FULL', 'the durable log is out of space; retry later');
+  }
+
+  /**
+   * Runs a commit; if the durable log refused it (disk full, I/O error), the
+   * commit is rolled back in place (the committer is rebuilt from the last
+   * commit point, as after a crash), the acks it wrote are turned into
+   * refusals, and the partition refuses writes: for a second on a full disk
+   * (then it tries again), for good on an I/O error. Reads go on.
+   */
+  private guardLog(commit: () => number, rethrow: boolean): number {
+    try {
+      return commit();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (this.log === null || (code !== 'RS_ERR_DISK_FULL' && code !== 'RS_ERR_IO')) throw err;
+      const permanent = code === 'RS_ERR_IO';
+      this.refusing = permanent ? AckStatus.IO_ERROR : AckStatus.DISK_FULL;
+      this.retryAt = performance.now() + 1000;
+      const c = new Committer(this.mem, this.ctl, this.config);
+      recoverCommitter(c);
+      c.journal = this.log;
+      this.log.attach(c);
+      c.acks.invalidateFrom(c.tailPos, this.refusing);
+      c.acks.notifyAll();
+      this.committer = c;
+      this.queries = new PartitionQueries(c);
+      this.parent.postMessage({ type: 'log-error', error: errorToWire(err), permanent } satisfies PartitionEvent);
+      if (rethrow) throw err;
+      return 0;
+    }
+  }
+
+  /** Between drains (the idle tick): the durable log syncs what `interval` left and checkpoints when due. */
+  private idleLog(): void {
+    if (this.log === null || this.refusing === AckStatus.IO_ERROR) return;
+    try {
+      this.log.tick();
+    } catch (err) {
+      const permanent = (err as { code?: string }).code !== 'RS_ERR_DISK_FULL';
+      if (permanent) this.refusing = AckStatus.IO_ERROR;
+      this.parent.postMessage({ type: 'log-error', error: errorToWire(err), permanent } satisfies PartitionEvent);
+    }
   }
 
   private stop(): Promise<void> {
@@ -135,7 +216,6 @@ export class PartitionWorker {
   /** The commit loop: drain, yield to serve queries, sleep on the doorbell when idle. */
   async run(): Promise<void> {
     const i32 = this.mem.i32;
-    const c = this.committer;
     // The doorbell wait has no timeout: on Node 20 a timed Atomics.waitAsync posts a
     // delayed platform task (a libuv timer) per call, which measured ~10 µs per wake-up
     // on each side. This interval stands in for the timeout: every IDLE_WAIT_MS a
@@ -145,6 +225,7 @@ export class PartitionWorker {
     // leave the worker asleep for good. Unref'd: the RPC port keeps the thread alive.
     let waiting = false;
     const tick = setInterval(() => {
+      this.idleLog();
       if (waiting) {
         Atomics.add(i32, DOORBELL, 1);
         Atomics.notify(i32, DOORBELL);
@@ -152,9 +233,10 @@ export class PartitionWorker {
     }, IDLE_WAIT_MS);
     tick.unref();
     for (;;) {
-      c.syncReaders();
-      const n = c.drain(Number.MAX_SAFE_INTEGER);
+      this.committer.syncReaders();
+      const n = this.step();
       this.flushEvents();
+      const c = this.committer;
       if (n > 0 && c.hasWork() && !c.stalled) {
         // More is queued: let RPC calls in between batches. (With nothing queued, the
         // sleep below yields anyway: one event-loop turn per wake-up, not two.)
@@ -180,10 +262,17 @@ export class PartitionWorker {
         await new Promise((resolve) => setImmediate(resolve));
       }
       Atomics.store(i32, SLEEPING, 0);
-      c.publishGauges();
+      this.committer.publishGauges();
     }
     clearInterval(tick);
     this.drainAll();
+    if (this.log !== null) {
+      try {
+        this.log.close(); // a last checkpoint: the next start replays nothing
+      } catch (err) {
+        this.parent.postMessage({ type: 'log-error', error: errorToWire(err), permanent: true } satisfies PartitionEvent);
+      }
+    }
     // Producers still waiting learn that nothing more will be committed (ack-pump.ts).
     Atomics.store(i32, PartitionMemory.ctl(Ctl.STATE), PartitionState.STOPPED);
     for (let p = 0; p < this.ctl.maxProducers; p++) ringBell(this.ctl, p);

@@ -29,7 +29,7 @@
 import { ControlMemory, LINE_INTS, PartitionMemory } from './layout.js';
 
 export const ACK_FIELDS = 4;
-export const AckStatus = { OK: 1, DUPLICATE: 2, CONFLICT: 3, TOO_LARGE: 4 } as const;
+export const AckStatus = { OK: 1, DUPLICATE: 2, CONFLICT: 3, TOO_LARGE: 4, DISK_FULL: 5, IO_ERROR: 6 } as const;
 
 const HEAD = 0;
 const NEXT_TICKET = 1;
@@ -86,6 +86,27 @@ export class AckRingWriter {
     this.tails[p] = next;
     Atomics.store(this.headers[p], TAIL, next);
     this.touched[p] = 1;
+  }
+
+  /**
+   * After a drain was rolled back in place (its log write failed): every
+   * unread OK or DUPLICATE ack at or past the committed tail now says
+   * `status` instead, so no producer settles it once other events take those
+   * positions. A producer reading concurrently sees either status; it never
+   * consumes the old one (its position is not committed).
+   */
+  invalidateFrom(committedTail: number, status: number): void {
+    for (let p = 0; p < this.rings.length; p++) {
+      const e = this.rings[p];
+      const head = Atomics.load(this.headers[p], HEAD);
+      for (let i = head; i !== this.tails[p]; i = i + 1 === this.cap ? 0 : i + 1) {
+        const o = i * ACK_FIELDS;
+        if ((e[o + 1] === AckStatus.OK || e[o + 1] === AckStatus.DUPLICATE) && e[o + 2] >= committedTail) {
+          e[o + 1] = status;
+          this.touched[p] = 1;
+        }
+      }
+    }
   }
 
   /** Rings the bell of every producer that got acks since the last call. */

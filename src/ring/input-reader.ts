@@ -72,6 +72,16 @@ export class InputReader {
   }
 
   /**
+   * Moves both cursors to `cursor` on an empty ring (a durable partition
+   * replaying its log at start, before any producer appends).
+   */
+  reset(cursor: number): void {
+    this.head = cursor;
+    Atomics.store(this.mem.i32, C_IN_HEAD, cursor);
+    Atomics.store(this.mem.i32, PartitionMemory.ctl(Ctl.IN_TAIL), cursor);
+  }
+
+  /**
    * After a restart: the committed cursor is `committed`. Bytes between the
    * last release and it were consumed by a committed drain whose release did
    * not happen: zero and free them now.

@@ -102,6 +102,8 @@ export const Commit = {
   DORMANT_KEYS: 13,
   /** Ids in the idempotency window (statistics). */
   DEDUP_IDS: 14,
+  /** Commit points so far: a durable log tags each frame with it, a checkpoint says which it covers. */
+  SERIAL: 15,
 } as const;
 export const COMMIT_FIELDS = 16;
 

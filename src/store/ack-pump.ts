@@ -226,6 +226,14 @@ function settle(p: Pending, status: number, partition: number, position: number,
     fail(c, new RingstoreError('RS_ERR_EVENT_TOO_LARGE', 'the event does not fit in the partition arena', { partition }));
     return;
   }
+  if (status === AckStatus.DISK_FULL) {
+    fail(c, new RingstoreError('RS_ERR_DISK_FULL', `partition ${partition}'s durable log is out of space: nothing was stored (retry later)`, { partition }));
+    return;
+  }
+  if (status === AckStatus.IO_ERROR) {
+    fail(c, new RingstoreError('RS_ERR_IO', `partition ${partition}'s durable log failed: nothing was stored; the partition takes no writes until the store is reopened`, { partition }));
+    return;
+  }
   c.results[p.index] = { id: p.id, partition, position, version, duplicate: status === AckStatus.DUPLICATE };
   if (--c.remaining === 0) {
     c.done = true;

@@ -1,4 +1,9 @@
-import { ClosedError, RingstoreError, invalidArgument } from '../errors.js';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { lockDataDir, type DataDirLock } from '../durability/dir-lock.js';
+import { openDataDirMeta } from '../durability/meta.js';
+import { ClosedError, RingstoreError, invalidArgument, invalidOption } from '../errors.js';
+import type { PartitionDurability, RestoreSummary } from '../partition/partition-log.js';
 import type { EvictedEvent } from '../partition/committer.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
 import type { GroupColumns, Partial, PackedEvents } from '../partition/partition-queries.js';
@@ -43,9 +48,11 @@ export class EventStore<T = unknown> implements AsyncDisposable {
   private readonly watch: CommitWatch;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** The data directory's lock (durable stores). */
+  private lock: DataDirLock | undefined;
 
-  private constructor(options: EventStoreOptions<T>) {
-    const o = resolveOptions(options);
+  private constructor(options: EventStoreOptions<T>, resolved?: ResolvedOptions<T>) {
+    const o = resolved ?? resolveOptions(options);
     this.options = o;
     const geometry = geometryOf(o);
     this.mems = Array.from({ length: o.partitions }, () => PartitionMemory.allocate(geometry));
@@ -64,16 +71,79 @@ export class EventStore<T = unknown> implements AsyncDisposable {
             captureEvictions: o.onDiscarded !== undefined,
           },
           (e) => this.onPartitionEvent(i, e),
-          { store: o.name },
+          { store: o.name, durability: o.durability === null ? null : partitionDurability(o.durability, i) },
           o.logger,
         ),
     );
     this.watch = new CommitWatch(this.mems);
   }
 
-  /** Creates a store and starts its partition workers. Throws `RS_ERR_INVALID_OPTION` on bad options. */
+  /**
+   * Creates an in-memory store and starts its partition workers. Throws
+   * `RS_ERR_INVALID_OPTION` on bad options. A durable store (the `durability`
+   * option) opens with {@link EventStore.open}.
+   */
   static create<T = unknown>(options: EventStoreOptions<T> = {}): EventStore<T> {
-    return new EventStore<T>(options);
+    const o = resolveOptions(options);
+    if (o.durability !== null) throw invalidOption('a durable store opens with `await EventStore.open(options)`: it restores its data first', { option: 'durability' });
+    return new EventStore<T>(options, o);
+  }
+
+  /**
+   * Opens a store. With the `durability` option: locks the data directory
+   * (`RS_ERR_DATA_DIR_LOCKED` if another process has it), checks it was made
+   * with the same partition count and geometry (`RS_ERR_DATA_DIR_MISMATCH`),
+   * and resolves once every partition restored its checkpoint and log
+   * (`RS_ERR_LOG_CORRUPT`, naming the file and offset, if a log is damaged
+   * where a crash cannot explain it; open it with `durability.repair` to cut
+   * it there). Without it, the same as {@link create}.
+   *
+   * @example
+   * ```ts fragment
+   * const store = await EventStore.open({ key: 'user', durability: { dir: './data', fsync: 'always' } });
+   * ```
+   */
+  static async open<T = unknown>(options: EventStoreOptions<T> = {}): Promise<EventStore<T>> {
+    const o = resolveOptions(options);
+    if (o.durability === null) return new EventStore<T>(options, o);
+    const root = path.resolve(o.durability.dir);
+    mkdirSync(root, { recursive: true });
+    const lock = await lockDataDir(root);
+    let store: EventStore<T> | undefined;
+    try {
+      const g = geometryOf(o);
+      const { changed } = openDataDirMeta(root, {
+        partitions: o.partitions,
+        geometry: {
+          capacity: g.capacity, arenaBytes: g.arenaBytes, inputBytes: g.inputBytes, values: o.valueNames.join(','),
+          maxProducers: g.maxProducers, dedupWindow: g.dedupWindow, dormantKeys: g.dormantKeys,
+        },
+      });
+      if (changed.length > 0) {
+        throw new RingstoreError('RS_ERR_DATA_DIR_MISMATCH', `data directory ${root} was made with other ${changed.join(', ')}; open it with the same options, or use another directory`, { dir: root, changed });
+      }
+      store = new EventStore<T>(options, o);
+      store.lock = lock;
+      // The workers are unref'd: keep the process alive while they restore.
+      const keepAlive = setInterval(() => undefined, 1000);
+      try {
+        await Promise.all(store.handles.map((h) => h.whenReady()));
+      } finally {
+        clearInterval(keepAlive);
+      }
+      const failed = store.handles.find((h) => h.failure !== undefined);
+      if (failed !== undefined) throw failed.failure;
+      return store;
+    } catch (err) {
+      if (store !== undefined) await store.close();
+      else await lock.release();
+      throw err;
+    }
+  }
+
+  /** What each partition's restore did when it opened (durable stores; null entries otherwise). */
+  get restored(): (RestoreSummary | null)[] {
+    return this.handles.map((h) => h.restored);
   }
 
   /** A fluent builder: `EventStore.builder<T>().withCapacity(1000).withKey('user').create()`. */
@@ -512,6 +582,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
       await Promise.all(this.handles.map((h) => h.close()));
       await this.producer.close();
       this.watch.close();
+      await this.lock?.release();
     })();
     return this.closing;
   }
@@ -519,4 +590,16 @@ export class EventStore<T = unknown> implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Partition `i`'s share of a store's durability options. */
+function partitionDurability(d: NonNullable<ResolvedOptions<unknown>['durability']>, i: number): PartitionDurability {
+  return {
+    dir: path.join(path.resolve(d.dir), `p${i}`),
+    fsync: d.fsync,
+    intervalMs: d.intervalMs,
+    segmentBytes: d.segmentBytes,
+    checkpointIntervalMs: d.checkpointIntervalMs,
+    repair: d.repair,
+  };
 }

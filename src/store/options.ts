@@ -72,6 +72,32 @@ export interface EventStoreOptions<T> {
   logger?: Logger;
   /** A name for logs and worker thread names (`rs-<name>-p<N>` in `top -H`); default `store`. */
   name?: string;
+  /**
+   * Makes the store durable: every committed drain is written to a log per partition in `dir` before its
+   * appends are acknowledged, and restored by `EventStore.open` (a durable store opens with `open`, not
+   * `create`). See docs/durability.md.
+   */
+  durability?: DurabilityOptions;
+}
+
+/** The `durability` option. */
+export interface DurabilityOptions {
+  /** Data directory (one per store; locked while open). */
+  dir: string;
+  /**
+   * `'always'`: an ack means fsynced (one fdatasync per drain: group commit). `'interval'` (default): written,
+   * fsynced within `intervalMs` (like Redis `everysec`). `'never'`: written; the OS flushes when it likes.
+   * Every mode survives a process crash; only `'always'` survives a power loss with nothing acknowledged lost.
+   */
+  fsync?: 'always' | 'interval' | 'never';
+  /** Most ms between fsyncs under `'interval'` (default 1000). */
+  intervalMs?: number;
+  /** Log segment size in bytes (default 16 MiB). */
+  segmentBytes?: number;
+  /** A checkpoint (an image of each partition's memory) at most this often, in ms (default 30,000), and at close. */
+  checkpointIntervalMs?: number;
+  /** Restore a damaged log by cutting it where it is damaged (keeps `.broken` copies). Default false: refuse to open. */
+  repair?: boolean;
 }
 
 /** What `onCapacityReached` receives. */
@@ -106,6 +132,7 @@ export interface ResolvedOptions<T> {
   onCapacityReached: ((info: CapacityInfo) => void) | undefined;
   logger: Logger | undefined;
   name: string;
+  durability: Required<DurabilityOptions> | null;
 }
 
 const isPositiveInt = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0;
@@ -207,6 +234,29 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
     window = { sizeMs: w.sizeMs, bucketMs, buckets };
   }
 
+  let durability: ResolvedOptions<T>['durability'] = null;
+  if (options.durability !== undefined) {
+    const d = options.durability;
+    if (d === null || typeof d !== 'object') throw invalidOption('options.durability must be an object with a dir', { option: 'durability' });
+    if (typeof d.dir !== 'string' || d.dir.length === 0) throw invalidOption('options.durability.dir must be a non-empty string', { option: 'durability.dir' });
+    const fsync = d.fsync ?? 'interval';
+    if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') {
+      throw invalidOption("options.durability.fsync must be 'always', 'interval' or 'never'", { option: 'durability.fsync' });
+    }
+    checkInt('durability.intervalMs', d.intervalMs, 1, 3_600_000);
+    checkInt('durability.segmentBytes', d.segmentBytes, 4096, 2 ** 31);
+    checkInt('durability.checkpointIntervalMs', d.checkpointIntervalMs, 100, 86_400_000);
+    if (d.repair !== undefined && typeof d.repair !== 'boolean') throw invalidOption('options.durability.repair must be a boolean', { option: 'durability.repair' });
+    durability = Object.freeze({
+      dir: d.dir,
+      fsync,
+      intervalMs: d.intervalMs ?? 1000,
+      segmentBytes: d.segmentBytes ?? 16 * 1024 * 1024,
+      checkpointIntervalMs: d.checkpointIntervalMs ?? 30_000,
+      repair: d.repair ?? false,
+    });
+  }
+
   return Object.freeze({
     partitions,
     capacityPerPartition,
@@ -229,6 +279,7 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
     onCapacityReached: options.onCapacityReached,
     logger: options.logger,
     name: options.name ?? 'store',
+    durability,
   });
 }
 

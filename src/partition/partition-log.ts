@@ -1,0 +1,231 @@
+/**
+ * A durable partition: its worker writes every drain to a segment log before
+ * the drain's commit point, and checkpoints its memory now and then
+ * (docs/durability.md, "Durable ring stores").
+ *
+ * - A drain's frame holds the input-ring bytes it consumed, as producers wrote
+ *   them, plus what makes the commit repeatable: its commit time and the
+ *   worker's id prefix (generated ids), and the positions it committed. The
+ *   committer is deterministic from the committed state (committer.ts), so
+ *   replaying the frame gives back the same positions, versions and ids.
+ *   Purges and clears are frames of their own. The ack of an append therefore
+ *   means "written" (under `fsync: 'always'`, "fsynced": one fdatasync per
+ *   drain, group commit).
+ * - A checkpoint is an image of the partition's memory at a commit point (the
+ *   commit record, the tables, the slots and the arena; not the input or ack
+ *   rings). Restore loads the newest valid one, rebuilds the worker's state
+ *   from it like a restarted worker does, then replays the frames committed
+ *   after it. Segments a kept checkpoint covers are deleted, so the disk holds
+ *   two images plus the log since the older one.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CheckpointStore } from '../durability/checkpoint.js';
+import { FrameType } from '../durability/frame.js';
+import type { FsyncMode } from '../durability/segment-format.js';
+import { SegmentLog } from '../durability/segment-log.js';
+import type { RestoreReport } from '../durability/restore.js';
+import { RingstoreError } from '../errors.js';
+import { Ctl, LINE_INTS, type PartitionMemory } from '../ring/layout.js';
+import type { Committer, Journal } from './committer.js';
+import { recoverCommitter } from './committer-recovery.js';
+
+/** How a partition is made durable (resolved from the store's `durability` option). */
+export interface PartitionDurability {
+  /** This partition's directory. */
+  dir: string;
+  fsync: FsyncMode;
+  intervalMs: number;
+  segmentBytes: number;
+  /** A checkpoint is written at the first commit point this long after the last one. */
+  checkpointIntervalMs: number;
+  /** Cut a damaged log where restore would refuse (keeps `.broken` copies). */
+  repair: boolean;
+}
+
+/** What a durable partition's restore did (posted with the worker's 'ready'). */
+export interface RestoreSummary {
+  /** Live events after the restore. */
+  events: number;
+  /** Frames replayed after the checkpoint. */
+  frames: number;
+  checkpointSerial: number;
+  bytesTruncated: number;
+  ms: number;
+}
+
+const META_BYTES = 64;
+const CKPT_VERSION = 1;
+
+/** The byte ranges of a partition's memory a checkpoint holds. */
+function imageRegions(m: PartitionMemory): [number, number][] {
+  const o = m.offsets;
+  return [
+    [o.commit, o.input], // commit record, gauges, table cursors and seeds
+    [o.seq, o.arena + m.geometry.arenaBytes], // slot columns and arena
+    [o.dirHash, o.total], // key directory and dedup rings
+  ];
+}
+
+export class PartitionLog implements Journal {
+  private c: Committer;
+  private readonly log: SegmentLog;
+  private readonly checkpoints: CheckpointStore;
+  private readonly cfg: PartitionDurability;
+  private readonly meta = new Float64Array(META_BYTES / 8);
+  private readonly metaBytes = new Uint8Array(this.meta.buffer);
+  private lastCheckpoint = performance.now();
+  private closed = false;
+
+  private constructor(c: Committer, cfg: PartitionDurability, log: SegmentLog, checkpoints: CheckpointStore) {
+    this.c = c;
+    this.cfg = cfg;
+    this.log = log;
+    this.checkpoints = checkpoints;
+  }
+
+  /**
+   * Restores a partition from its directory into fresh memory (the newest
+   * checkpoint, then the log after it), and returns its log, ready to take
+   * the next drains. Throws `RS_ERR_LOG_CORRUPT` (file and offset in the
+   * details) on damage a crash cannot explain, unless `cfg.repair`.
+   */
+  static restore(c: Committer, cfg: PartitionDurability): { log: PartitionLog; summary: RestoreSummary; report: RestoreReport } {
+    const t0 = performance.now();
+    mkdirSync(join(cfg.dir, 'checkpoints'), { recursive: true });
+    const checkpoints = CheckpointStore.open(join(cfg.dir, 'checkpoints'));
+    const m = c.mem;
+    let ckptSerial = 0;
+    const latest = checkpoints.latest;
+    if (latest !== null) ckptSerial = loadImage(m, latest.data);
+    recoverCommitter(c);
+    let frames = 0;
+    const replay = (f: { type: number; payload: Uint8Array; file: string; offset: number }): void => {
+      if (f.payload.length < META_BYTES) return;
+      const meta = new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + META_BYTES));
+      const serial = meta[0];
+      if (serial <= ckptSerial) return;
+      frames++;
+      try {
+        if (f.type === FrameType.EVENTS) {
+          c.replayDrain(serial, meta[1], meta[2], meta[3] | 0, meta[4] | 0, meta[5], meta[6], f.payload.subarray(META_BYTES));
+        } else if (f.type === FrameType.PURGE) c.replayPurge(serial, meta[1]);
+        else if (f.type === FrameType.CLEAR) c.replayPurge(serial, null);
+      } catch (err) {
+        throw new RingstoreError('RS_ERR_LOG_CORRUPT', `${(err as Error).message} (${f.file} at byte ${f.offset})`, { file: f.file, offset: f.offset }, { cause: err });
+      }
+    };
+    const log = SegmentLog.open(join(cfg.dir, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair }, replay);
+    // Fresh memory: producers start claiming where the restored input cursor is.
+    c.input.reset(c.input.head);
+    const pl = new PartitionLog(c, cfg, log, checkpoints);
+    c.journal = pl;
+    return {
+      log: pl,
+      report: log.report,
+      summary: { events: c.live, frames, checkpointSerial: ckptSerial, bytesTruncated: log.report.bytesTruncated, ms: performance.now() - t0 },
+    };
+  }
+
+  /** The committer to checkpoint (a new one after a rollback in place). */
+  attach(c: Committer): void {
+    this.c = c;
+  }
+
+  drain(serial: number, batchMs: number, idPrefix: number, start: number, end: number, tailBefore: number, tailAfter: number): void {
+    const m = this.meta;
+    m[0] = serial;
+    m[1] = batchMs;
+    m[2] = idPrefix;
+    m[3] = start;
+    m[4] = end;
+    m[5] = tailBefore;
+    m[6] = tailAfter;
+    m[7] = 0;
+    const mem = this.c.mem;
+    const cap = mem.geometry.inputBytes;
+    const a = start & (cap - 1);
+    const len = (end - start) >>> 0;
+    const parts = a + len <= cap
+      ? [this.metaBytes, mem.inU8.subarray(a, a + len)]
+      : [this.metaBytes, mem.inU8.subarray(a, cap), mem.inU8.subarray(0, a + len - cap)];
+    this.log.append(FrameType.EVENTS, tailBefore, tailAfter - tailBefore, parts);
+    this.log.commit();
+  }
+
+  purge(serial: number, cutoff: number): void {
+    this.marker(FrameType.PURGE, serial, cutoff);
+  }
+
+  clear(serial: number): void {
+    this.marker(FrameType.CLEAR, serial, 0);
+  }
+
+  private marker(type: number, serial: number, value: number): void {
+    this.meta.fill(0);
+    this.meta[0] = serial;
+    this.meta[1] = value;
+    this.log.append(type, this.c.tailPos, 0, [this.metaBytes]);
+    this.log.commit();
+  }
+
+  /** Between drains: syncs what `interval` left unsynced, and writes a checkpoint when one is due. */
+  tick(): void {
+    if (this.closed) return;
+    this.log.tick();
+    if (performance.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) this.checkpoint();
+  }
+
+  /**
+   * Writes a checkpoint of the committed state (call between drains): syncs
+   * the log through it first, then deletes the segments the kept checkpoints
+   * cover.
+   */
+  checkpoint(): void {
+    const c = this.c;
+    const m = c.mem;
+    this.log.sync();
+    const header = new Float64Array(8);
+    header[0] = CKPT_VERSION;
+    header[1] = Atomics.load(m.i32, Ctl.COMMIT_SLOT * LINE_INTS);
+    header[2] = c.serial;
+    header[3] = c.tailPos;
+    const parts: Uint8Array[] = [new Uint8Array(header.buffer)];
+    for (const [from, to] of imageRegions(m)) parts.push(m.u8.subarray(from, to));
+    this.checkpoints.write(c.tailPos - 1, parts);
+    this.lastCheckpoint = performance.now();
+    const through = this.checkpoints.deletableThrough;
+    if (through !== null) this.log.deleteThrough(through);
+  }
+
+  /** A clean stop: a last checkpoint, then the log is synced and closed. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.checkpoint();
+    } finally {
+      this.log.close();
+    }
+  }
+
+  /** The log failed for good (I/O error): close what can be closed. */
+  get failed(): boolean {
+    return this.log.failed;
+  }
+}
+
+/** Copies a checkpoint image into fresh memory; returns the serial it covers. */
+function loadImage(m: PartitionMemory, data: Uint8Array): number {
+  const header = new Float64Array(data.buffer.slice(data.byteOffset, data.byteOffset + 64));
+  if (header[0] !== CKPT_VERSION) throw new RingstoreError('RS_ERR_LOG_CORRUPT', `checkpoint format ${header[0]} is not ${CKPT_VERSION}`);
+  let at = 64;
+  for (const [from, to] of imageRegions(m)) {
+    if (at + (to - from) > data.length) throw new RingstoreError('RS_ERR_DATA_DIR_MISMATCH', 'the checkpoint does not match this store\'s geometry');
+    m.u8.set(data.subarray(at, at + (to - from)), from);
+    at += to - from;
+  }
+  if (at !== data.length) throw new RingstoreError('RS_ERR_DATA_DIR_MISMATCH', 'the checkpoint does not match this store\'s geometry');
+  Atomics.store(m.i32, Ctl.COMMIT_SLOT * LINE_INTS, header[1]);
+  return header[2];
+}
