@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { codeOf } from './metric-store.helpers.js';
 import { MetricStore, METRIC_MAX_CAPACITY } from '../dist/src/store/metric-store.js';
-import { RingstoreError } from '../dist/src/errors.js';
 import { partitionOf } from '../dist/src/partition/hash.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RingstoreError);
-    return (err as RingstoreError).code;
-  }
-  return undefined;
-}
 
 describe('MetricStore options', () => {
   it.each([
@@ -266,14 +257,14 @@ describe('MetricStore capacity and eviction', () => {
 });
 
 describe('MetricStore keys, ids and batches', () => {
-  it('keys() lists keys with live samples in first-seen order', () => {
+  it('keys() lists the keys with live samples, sorted; stats.keys counts them', () => {
     const store = MetricStore.create({ capacity: 2 });
     store.add('z', 1, 1);
     store.add('a', 1, 1);
-    expect(store.keys()).toEqual(['z', 'a']);
+    expect(store.keys()).toEqual(['a', 'z']);
     store.add('m', 1, 1);
     expect(store.keys()).toEqual(['a', 'm']);
-    expect(store.stats.keys).toBe(3);
+    expect(store.stats.keys).toBe(2);
   });
 
   it('keyId/keyOf/addById', () => {

@@ -25,6 +25,7 @@
  * on one thread. The buffer is shared so that a later reader thread can
  * attach views to it without copying (it will need a publication protocol).
  */
+import { RingstoreError } from '../errors.js';
 
 /** Byte offsets and sizes of the regions of a metric store's buffer. */
 export interface MetricLayout {
@@ -174,5 +175,133 @@ export function scanByKey(
       sums[k] += values[i];
       counts[k]++;
     }
+  }
+}
+
+/** A scan kernel: {@link scanSum} or {@link scanMinMax}. */
+export type ScanKernel = typeof scanSum;
+
+/**
+ * The views of a store's buffer and the walks over each partition's live
+ * slots. `MetricStore` writes through the same views (its hot path).
+ */
+export class MetricColumns {
+  readonly partitions: number;
+  /** The shared buffer holding header and columns. */
+  readonly buffer: SharedArrayBuffer;
+  readonly appended: Float64Array;
+  readonly cursor: Int32Array;
+  readonly times: Float64Array;
+  readonly values: Float64Array;
+  readonly keys: Int32Array;
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  readonly cap: Int32Array;
+
+  /** Allocates the buffer (`RS_ERR_INVALID_OPTION` if it cannot be); the arguments are validated. */
+  constructor(capacity: number, partitions: number) {
+    this.partitions = partitions;
+    const layout = metricLayout(capacity, partitions);
+    try {
+      this.buffer = new SharedArrayBuffer(layout.byteLength);
+    } catch (cause) {
+      throw new RingstoreError(
+        'RS_ERR_INVALID_OPTION',
+        `options.capacity ${capacity} needs ${layout.byteLength} bytes of shared memory, which could not be allocated`,
+        { capacity, byteLength: layout.byteLength },
+        { cause },
+      );
+    }
+    this.appended = new Float64Array(this.buffer, layout.appendedOffset, partitions);
+    this.cursor = new Int32Array(this.buffer, layout.cursorOffset, partitions);
+    this.times = new Float64Array(this.buffer, layout.timestampOffset, capacity);
+    this.values = new Float64Array(this.buffer, layout.valueOffset, capacity);
+    this.keys = new Int32Array(this.buffer, layout.keyIdOffset, capacity);
+    this.cap = splitCapacity(capacity, partitions);
+    this.start = new Int32Array(partitions);
+    this.end = new Int32Array(partitions);
+    let offset = 0;
+    for (let p = 0; p < partitions; p++) {
+      this.start[p] = offset;
+      offset += this.cap[p];
+      this.end[p] = offset;
+    }
+    this.reset();
+  }
+
+  /** Empties every partition (counters included). */
+  reset(): void {
+    for (let p = 0; p < this.partitions; p++) {
+      this.appended[p] = 0;
+      this.cursor[p] = this.start[p];
+    }
+  }
+
+  /** Calls `fn(lo, hi)` for the live slot ranges of `p`, oldest first. */
+  eachSegment(p: number, fn: (lo: number, hi: number) => void): void {
+    const a = this.appended[p];
+    const start = this.start[p];
+    if (a < this.cap[p]) {
+      if (a > 0) fn(start, start + a);
+      return;
+    }
+    const c = this.cursor[p];
+    fn(c, this.end[p]);
+    if (c > start) fn(start, c);
+  }
+
+  /**
+   * Resets {@link acc} and folds `kernel` over the live slots of partitions
+   * `[first, last)` (key id `id`, or every key if `id < 0`), oldest first.
+   */
+  scan(kernel: ScanKernel, id: number, first: number, last: number, from: number, to: number): void {
+    resetAcc();
+    const { keys, values, times } = this;
+    for (let p = first; p < last; p++) {
+      const a = this.appended[p];
+      const start = this.start[p];
+      if (a < this.cap[p]) {
+        kernel(keys, values, times, start, start + a, id, from, to);
+      } else {
+        const c = this.cursor[p];
+        kernel(keys, values, times, c, this.end[p], id, from, to);
+        kernel(keys, values, times, start, c, id, from, to);
+      }
+    }
+  }
+
+  /** Per key id below `span`: sum and count of the live samples in `[from, to]`. */
+  sumsByKey(span: number, from: number, to: number): { sums: Float64Array; counts: Float64Array } {
+    const sums = new Float64Array(span);
+    const counts = new Float64Array(span);
+    for (let p = 0; p < this.partitions; p++) {
+      this.eachSegment(p, (lo, hi) => scanByKey(this.keys, this.values, this.times, lo, hi, from, to, sums, counts));
+    }
+    return { sums, counts };
+  }
+
+  /** Marks the key ids (below `span`) that have a live sample; returns the marks and how many. */
+  markLive(span: number): { marks: Uint8Array; count: number } {
+    const marks = new Uint8Array(span);
+    const keys = this.keys;
+    let count = 0;
+    for (let p = 0; p < this.partitions; p++) {
+      this.eachSegment(p, (lo, hi) => {
+        for (let i = lo; i < hi; i++) {
+          const id = keys[i];
+          count += 1 - marks[id];
+          marks[id] = 1;
+        }
+      });
+    }
+    return { marks, count };
+  }
+
+  /** Rewrites key id `from` to `to` in the live slots of partition `p`. */
+  rewriteKey(p: number, from: number, to: number): void {
+    const keys = this.keys;
+    this.eachSegment(p, (lo, hi) => {
+      for (let i = lo; i < hi; i++) if (keys[i] === from) keys[i] = to;
+    });
   }
 }

@@ -8,10 +8,12 @@
  * memory layout.
  * @module
  */
-import { RingstoreError, invalidArgument } from '../errors.js';
+import { invalidArgument } from '../errors.js';
 import {
   badKey,
+  checkId,
   nonFinite,
+  staleId,
   parseRange,
   validateOptions,
   type MetricAggregate,
@@ -23,19 +25,8 @@ import {
   type TopEntry,
 } from './metric-types.js';
 import { partitionOf } from '../partition/hash.js';
-import {
-  ACC_COUNT,
-  ACC_MAX,
-  ACC_MIN,
-  ACC_SUM,
-  acc,
-  metricLayout,
-  resetAcc,
-  scanByKey,
-  scanMinMax,
-  scanSum,
-  splitCapacity,
-} from './metric-layout.js';
+import { MetricKeyTable } from './metric-keys.js';
+import { ACC_COUNT, ACC_MAX, ACC_MIN, ACC_SUM, MetricColumns, acc, scanMinMax, scanSum, type ScanKernel } from './metric-layout.js';
 
 export { METRIC_MAX_CAPACITY } from './metric-types.js';
 export type {
@@ -64,8 +55,8 @@ export type {
 export class MetricStore {
   readonly #partitions: number;
   readonly #capacity: number;
-  /** The shared buffer holding header and columns (see `metric-layout.ts`). */
-  readonly #buffer: SharedArrayBuffer;
+  /** The shared buffer's views (see `metric-layout.ts`); the fields below are its views, for the hot paths. */
+  readonly #cols: MetricColumns;
   readonly #appended: Float64Array;
   readonly #cursor: Int32Array;
   readonly #times: Float64Array;
@@ -74,44 +65,33 @@ export class MetricStore {
   readonly #start: Int32Array;
   readonly #end: Int32Array;
   readonly #cap: Int32Array;
-  readonly #ids = new Map<string, number>();
-  readonly #names: string[] = [];
-  /** Partition of each key id, computed once at interning. */
-  readonly #keyPartition: number[] = [];
+  /** Remembered keys and pins (metric-keys.ts); the fields below are its arrays, for the hot paths. */
+  readonly #table = new MetricKeyTable();
+  readonly #ids = this.#table.ids;
+  readonly #names = this.#table.names;
+  readonly #keyPartition = this.#table.part;
+  readonly #handles = this.#table.handles;
+  /** `maxRememberedKeys`: the most unpinned keys remembered; a new key past it sweeps first. */
+  readonly #sweepAt: number;
   readonly #onDiscarded: MetricDiscardCallback | null;
 
   /** Validates `options` (throws `RS_ERR_INVALID_OPTION`) and allocates the buffer. */
   constructor(options: MetricStoreOptions) {
-    const { capacity, partitions, onDiscarded } = validateOptions(options);
+    const { capacity, partitions, onDiscarded, maxRememberedKeys } = validateOptions(options);
     this.#partitions = partitions;
     this.#capacity = capacity;
+    this.#sweepAt = maxRememberedKeys;
     this.#onDiscarded = onDiscarded;
-    const layout = metricLayout(capacity, partitions);
-    try {
-      this.#buffer = new SharedArrayBuffer(layout.byteLength);
-    } catch (cause) {
-      throw new RingstoreError(
-        'RS_ERR_INVALID_OPTION',
-        `options.capacity ${capacity} needs ${layout.byteLength} bytes of shared memory, which could not be allocated`,
-        { capacity, byteLength: layout.byteLength },
-        { cause },
-      );
-    }
-    this.#appended = new Float64Array(this.#buffer, layout.appendedOffset, partitions);
-    this.#cursor = new Int32Array(this.#buffer, layout.cursorOffset, partitions);
-    this.#times = new Float64Array(this.#buffer, layout.timestampOffset, capacity);
-    this.#values = new Float64Array(this.#buffer, layout.valueOffset, capacity);
-    this.#keys = new Int32Array(this.#buffer, layout.keyIdOffset, capacity);
-    this.#cap = splitCapacity(capacity, partitions);
-    this.#start = new Int32Array(partitions);
-    this.#end = new Int32Array(partitions);
-    let offset = 0;
-    for (let p = 0; p < partitions; p++) {
-      this.#start[p] = offset;
-      this.#cursor[p] = offset;
-      offset += this.#cap[p];
-      this.#end[p] = offset;
-    }
+    const cols = new MetricColumns(capacity, partitions);
+    this.#cols = cols;
+    this.#appended = cols.appended;
+    this.#cursor = cols.cursor;
+    this.#times = cols.times;
+    this.#values = cols.values;
+    this.#keys = cols.keys;
+    this.#start = cols.start;
+    this.#end = cols.end;
+    this.#cap = cols.cap;
   }
 
   /** Creates a store; same as `new MetricStore(options)`. */
@@ -148,29 +128,63 @@ export class MetricStore {
   }
 
   /**
-   * Interns `key` and returns its id, for {@link addById}. Ids are small
-   * integers from 0, stable for the store's lifetime (also across `clear()`).
+   * Pins `key` and returns its id, for {@link addById}. A pinned key is
+   * remembered (it keeps its id) even with no live sample, across `clear()`
+   * too, until {@link releaseKeyId}; calling `keyId` again for a pinned key
+   * returns the same id. Ids are non-negative safe integers, small for a
+   * slot's first pin but not always 32-bit (keep them in an array or a
+   * `Float64Array`, not an `Int32Array`); each is issued once, so a released
+   * id is refused by `addById`, never taken for another key. Pin a bounded
+   * set of hot keys: each pin holds its key in memory until released.
    */
   keyId(key: string): number {
     if (typeof key !== 'string' || key.length === 0) throw badKey(key);
-    const id = this.#ids.get(key);
-    return id === undefined ? this.#intern(key) : id;
-  }
-
-  /** The key of an id returned by {@link keyId}, or `undefined`. */
-  keyOf(id: number): string | undefined {
-    return this.#names[id];
+    const table = this.#table;
+    let slot = this.#ids.get(key);
+    if (slot === undefined) {
+      slot = table.intern(key, partitionOf(key, this.#partitions));
+    } else {
+      const pinned = this.#handles[slot];
+      if (pinned >= 0) return pinned;
+      if (table.exhausted(slot)) slot = this.#move(slot);
+    }
+    return table.pin(slot);
   }
 
   /**
-   * {@link add} for a key id from {@link keyId}: skips the string lookup,
-   * for the hottest loops. An unknown id throws `RS_ERR_INVALID_ARGUMENT`.
+   * Releases the pin of an id from {@link keyId}: the id is invalid from now
+   * on, and the key is forgotten once it has no live sample. Returns `false`
+   * if `id` is not a current pin (already released, or never issued).
+   */
+  releaseKeyId(id: number): boolean {
+    checkId(id);
+    const table = this.#table;
+    const slot = table.slotOf(id);
+    if (slot < 0) return false;
+    table.unpin(slot);
+    if (table.unpinned > this.#sweepAt) this.#sweep();
+    return true;
+  }
+
+  /** The key of a current pin id from {@link keyId}, or `undefined` (released or never issued). */
+  keyOf(id: number): string | undefined {
+    checkId(id);
+    const slot = this.#table.slotOf(id);
+    return slot < 0 ? undefined : this.#names[slot];
+  }
+
+  /**
+   * {@link add} for an id from {@link keyId}: skips the string lookup, for
+   * the hottest loops. An id that is not a current pin (released, never
+   * issued, not a number) throws `RS_ERR_INVALID_ARGUMENT`.
    */
   addById(id: number, value: number, timestamp?: number): void {
-    if (id >>> 0 !== id || id >= this.#names.length) throw invalidArgument(`unknown key id ${String(id)}`, { id });
+    // One test validates the id: only a current pin equals the handle of its slot.
+    const slot = id | 0;
+    if (this.#handles[slot] !== id) throw staleId(id);
     const ts = timestamp === undefined ? Date.now() : timestamp;
     if (!Number.isFinite(value) || !Number.isFinite(ts)) throw nonFinite(value, ts);
-    this.#write(id, value, ts);
+    this.#write(slot, value, ts);
   }
 
   /**
@@ -203,13 +217,25 @@ export class MetricStore {
     }
   }
 
+  /**
+   * Remembers a new key about to get a sample, sweeping first if one more
+   * unpinned key would pass `maxRememberedKeys`.
+   */
   #intern(key: string): number {
-    const id = this.#names.length;
-    if (id > 0x7fffffff) throw invalidArgument('too many distinct keys');
-    this.#ids.set(key, id);
-    this.#names.push(key);
-    this.#keyPartition.push(partitionOf(key, this.#partitions));
-    return id;
+    if (this.#table.unpinned >= this.#sweepAt) this.#sweep();
+    return this.#table.intern(key, partitionOf(key, this.#partitions));
+  }
+
+  /** Forgets every unpinned key with no live sample (their slots are reused). */
+  #sweep(): void {
+    this.#table.forgetUnmarked(this.#cols.markLive(this.#table.span).marks);
+  }
+
+  /** Moves a key whose slot ran out of generations to a fresh slot, column included. */
+  #move(slot: number): number {
+    const fresh = this.#table.move(slot);
+    this.#cols.rewriteKey(this.#keyPartition[fresh], slot, fresh);
+    return fresh;
   }
 
   #write(id: number, value: number, ts: number): void {
@@ -288,29 +314,20 @@ export class MetricStore {
   top(k: number, range?: TimeRange): TopEntry[] {
     if (!Number.isSafeInteger(k) || k < 0) throw invalidArgument(`top: k must be a non-negative integer, got ${String(k)}`, { k });
     const [from, to] = parseRange(range);
-    const n = this.#names.length;
-    const sums = new Float64Array(n);
-    const counts = new Float64Array(n);
-    for (let p = 0; p < this.#partitions; p++) {
-      this.#eachSegment(p, (lo, hi) => scanByKey(this.#keys, this.#values, this.#times, lo, hi, from, to, sums, counts));
-    }
+    const n = this.#table.span;
+    const { sums, counts } = this.#cols.sumsByKey(n, from, to);
     const rows: TopEntry[] = [];
     for (let id = 0; id < n; id++) if (counts[id] > 0) rows.push({ key: this.#names[id], value: sums[id] });
     rows.sort((a, b) => (a.value !== b.value ? b.value - a.value : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return rows.length > k ? rows.slice(0, k) : rows;
   }
 
-  /** Keys with at least one live sample, in the order they were first added. */
+  /** Keys with at least one live sample, sorted (code-unit order, as `top` breaks ties). */
   keys(): string[] {
-    const seen = new Uint8Array(this.#names.length);
-    for (let p = 0; p < this.#partitions; p++) {
-      this.#eachSegment(p, (lo, hi) => {
-        for (let i = lo; i < hi; i++) seen[this.#keys[i]] = 1;
-      });
-    }
     const out: string[] = [];
-    for (let id = 0; id < seen.length; id++) if (seen[id] === 1) out.push(this.#names[id]);
-    return out;
+    const marks = this.#cols.markLive(this.#table.span).marks;
+    for (let slot = 0; slot < marks.length; slot++) if (marks[slot] === 1) out.push(this.#names[slot]);
+    return out.sort();
   }
 
   /** Exact counters; `appended === live + discarded`, per partition and in total. */
@@ -331,34 +348,23 @@ export class MetricStore {
       live,
       capacity: this.#capacity,
       partitions: this.#partitions,
-      keys: this.#names.length,
+      keys: this.#cols.markLive(this.#table.span).count,
+      pinnedKeys: this.#table.pinned,
+      rememberedKeys: this.#table.remembered,
+      keyIdSpan: this.#table.span,
       perPartition,
     };
   }
 
   /**
    * Removes every sample and resets the counters of {@link stats} to zero
-   * (so the accounting identity keeps holding). Interned key ids are kept.
-   * `onDiscarded` is not called for cleared samples.
+   * (so the accounting identity keeps holding). Pinned keys keep their ids;
+   * every other key is forgotten. `onDiscarded` is not called for cleared
+   * samples.
    */
   clear(): void {
-    for (let p = 0; p < this.#partitions; p++) {
-      this.#appended[p] = 0;
-      this.#cursor[p] = this.#start[p];
-    }
-  }
-
-  /** Calls `fn(lo, hi)` for the live slot ranges of `p`, oldest first. */
-  #eachSegment(p: number, fn: (lo: number, hi: number) => void): void {
-    const a = this.#appended[p];
-    const start = this.#start[p];
-    if (a < this.#cap[p]) {
-      if (a > 0) fn(start, start + a);
-      return;
-    }
-    const c = this.#cursor[p];
-    fn(c, this.#end[p]);
-    if (c > start) fn(start, c);
+    this.#cols.reset();
+    this.#table.forgetUnmarked();
   }
 
   /**
@@ -381,28 +387,13 @@ export class MetricStore {
     return this.#scan(key, range, scanMinMax);
   }
 
-  #scan(key: string | TimeRange | undefined, range: TimeRange | undefined, kernel: typeof scanSum): boolean {
+  #scan(key: string | TimeRange | undefined, range: TimeRange | undefined, kernel: ScanKernel): boolean {
     const id = this.#resolveKey(key);
     const [from, to] = parseRange(typeof key === 'object' && key !== null ? key : range);
     if (id === -2 || from > to) return false;
-    resetAcc();
-    const keys = this.#keys;
-    const values = this.#values;
-    const times = this.#times;
     // A known key lives in one partition only.
     const first = id >= 0 ? this.#keyPartition[id] : 0;
-    const last = id >= 0 ? first + 1 : this.#partitions;
-    for (let p = first; p < last; p++) {
-      const a = this.#appended[p];
-      const start = this.#start[p];
-      if (a < this.#cap[p]) {
-        kernel(keys, values, times, start, start + a, id, from, to);
-      } else {
-        const c = this.#cursor[p];
-        kernel(keys, values, times, c, this.#end[p], id, from, to);
-        kernel(keys, values, times, start, c, id, from, to);
-      }
-    }
+    this.#cols.scan(kernel, id, first, id >= 0 ? first + 1 : this.#partitions, from, to);
     return true;
   }
 }

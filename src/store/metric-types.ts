@@ -36,6 +36,17 @@ export interface MetricStoreOptions {
   partitions?: number;
   /** See {@link MetricDiscardCallback}. Leaving it unset keeps `add` fastest. */
   onDiscarded?: MetricDiscardCallback;
+  /**
+   * Most keys the store holds in memory at once, pins aside: keys with live
+   * samples (at most `capacity`) plus idle ones (no live sample) not yet
+   * forgotten. When a new key would pass it, the store sweeps: it scans the
+   * live samples once and forgets every idle key, so sweeps run at most once
+   * per `maxRememberedKeys - capacity` new keys. Lower saves memory, higher
+   * sweeps less often; forgetting a key changes no query result. Keys pinned
+   * by `keyId()` are not counted and never forgotten. Integer in
+   * `[capacity + 1, 2^29]`; **default `max(2 · capacity, capacity + 1024)`**.
+   */
+  maxRememberedKeys?: number;
 }
 
 /** Inclusive time range in ms epoch; a missing bound is unbounded. */
@@ -74,23 +85,37 @@ export interface MetricPartitionStats {
 /** Counters of the store (sums over partitions) plus each partition's. */
 export interface MetricStoreStats extends MetricPartitionStats {
   partitions: number;
-  /** Number of interned keys (keys ever added since creation). */
+  /** Keys with at least one live sample. */
   keys: number;
+  /** Keys pinned by `keyId()` (with or without live samples). */
+  pinnedKeys: number;
+  /**
+   * Keys the store holds in memory: live, pinned, or idle and not yet
+   * forgotten. At most `maxRememberedKeys + pinnedKeys`.
+   */
+  rememberedKeys: number;
+  /**
+   * Size of the key-id space (ids of forgotten keys are reused, lowest
+   * first): per-key queries (`top`, `keys`) allocate arrays of this size. At
+   * most `maxRememberedKeys` plus the most keys ever pinned at once.
+   */
+  keyIdSpan: number;
   perPartition: MetricPartitionStats[];
 }
 
-export const OPTION_NAMES = new Set(['capacity', 'partitions', 'onDiscarded']);
+export const OPTION_NAMES = new Set(['capacity', 'partitions', 'onDiscarded', 'maxRememberedKeys']);
 /** Validates and fills `MetricStore` options (`RS_ERR_INVALID_OPTION`). */
 export function validateOptions(options: MetricStoreOptions): {
   capacity: number;
   partitions: number;
   onDiscarded: MetricDiscardCallback | null;
+  maxRememberedKeys: number;
 } {
   if (typeof options !== 'object' || options === null) throw invalidOption('MetricStore options must be an object');
   for (const name of Object.keys(options)) {
     if (!OPTION_NAMES.has(name)) throw invalidOption(`unknown MetricStore option "${name}"`, { option: name });
   }
-  const { capacity, partitions = 1, onDiscarded } = options;
+  const { capacity, partitions = 1, onDiscarded, maxRememberedKeys } = options;
   if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > METRIC_MAX_CAPACITY) {
     throw invalidOption(`options.capacity must be an integer in [1, ${METRIC_MAX_CAPACITY}], got ${String(capacity)}`, {
       capacity,
@@ -108,7 +133,22 @@ export function validateOptions(options: MetricStoreOptions): {
   if (onDiscarded !== undefined && typeof onDiscarded !== 'function') {
     throw invalidOption('options.onDiscarded must be a function');
   }
-  return { capacity, partitions, onDiscarded: onDiscarded ?? null };
+  const maxRemembered = 2 * METRIC_MAX_CAPACITY;
+  if (
+    maxRememberedKeys !== undefined &&
+    (!Number.isSafeInteger(maxRememberedKeys) || maxRememberedKeys <= capacity || maxRememberedKeys > maxRemembered)
+  ) {
+    throw invalidOption(
+      `options.maxRememberedKeys must be an integer in [capacity + 1, ${maxRemembered}] = [${capacity + 1}, ${maxRemembered}], got ${String(maxRememberedKeys)}`,
+      { maxRememberedKeys, capacity },
+    );
+  }
+  return {
+    capacity,
+    partitions,
+    onDiscarded: onDiscarded ?? null,
+    maxRememberedKeys: maxRememberedKeys ?? Math.max(2 * capacity, capacity + 1024),
+  };
 }
 
 /** `{ from?, to? }` to inclusive bounds (`RS_ERR_INVALID_ARGUMENT`). */
@@ -134,4 +174,19 @@ export function nonFinite(value: unknown, timestamp: unknown, index?: number): R
   const at = index === undefined ? '' : ` at index ${index}`;
   const what = Number.isFinite(value) ? `timestamp ${String(timestamp)}` : `value ${String(value)}`;
   return new RingstoreError('RS_ERR_NON_FINITE', `${what}${at} is not a finite number`, { index });
+}
+
+/** Validates an id argument of `keyOf` / `releaseKeyId` (`RS_ERR_INVALID_ARGUMENT`). */
+export function checkId(id: unknown): void {
+  if (!Number.isSafeInteger(id) || (id as number) < 0) {
+    throw invalidArgument(`key id must be a non-negative safe integer, got ${String(id)}`, { id });
+  }
+}
+
+/** The error of `addById` for an id that is not a current pin. */
+export function staleId(id: unknown): RingstoreError {
+  if (!Number.isSafeInteger(id) || (id as number) < 0) {
+    return invalidArgument(`key id must be a non-negative safe integer, got ${String(id)}`, { id });
+  }
+  return invalidArgument(`key id ${String(id)} is not pinned: released, or never returned by keyId()`, { id });
 }
