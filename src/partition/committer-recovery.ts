@@ -19,7 +19,8 @@
  * 5. The input is released up to the committed cursor, a fresh commit point
  *    is written, and every producer is rung to re-read its acks.
  */
-import { Commit, Ctl, PartitionMemory, SlotFlag } from '../ring/layout.js';
+import { randomInt } from 'node:crypto';
+import { Commit, Ctl, PartitionMemory, SlotFlag, TableCursor } from '../ring/layout.js';
 import { readUtf8 } from '../ring/utf8.js';
 import type { Committer } from './committer.js';
 
@@ -68,6 +69,9 @@ export function recoverCommitter(c: Committer): void {
   }
 
   // 2. Tables: drop tentative entries, rebuild indexes (before any key is looked up).
+  // A restore loaded the store's seed with its checkpoint image, after the committer drew one.
+  if (m.tables[TableCursor.SEED] === 0) m.tables[TableCursor.SEED] = randomInt(1, 2 ** 31);
+  c.hash.reseed(m.tables[TableCursor.SEED]);
   c.dir.recover(tail);
   c.dedup.recover(tail);
 

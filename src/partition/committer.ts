@@ -81,7 +81,7 @@ export class Committer {
   readonly types: Map<string, number> = this.typeTable.byName;
   readonly typeNames: string[] = this.typeTable.names;
   readonly buckets: WindowBuckets | null;
-  private readonly hash: TableHash;
+  readonly hash: TableHash;
   private readonly ids = new EventIds();
   /** Commit time of the current drain (ids use it; read once per drain). */
   private batchMs = 0;
@@ -122,6 +122,8 @@ export class Committer {
   journal: Journal | null = null;
   /** Replaying a durable log: no acks, no journal, the drain's recorded commit time. */
   private replaying = false;
+  /** While committing a logged drain again: its end cursor (the drain stops there). */
+  private drainTo: number | null = null;
 
   constructor(mem: PartitionMemory, ctl: ControlMemory, cfg: CommitterConfig) {
     this.mem = mem;
@@ -175,7 +177,7 @@ export class Committer {
     const crashAt = Atomics.load(m.i32, C_CRASH_AT);
     // Stop after one full ring: bytes consumed in this drain are zeroed only at
     // release, so going further would read this drain's first record again.
-    while (n < max && ((head - start) >>> 0) < cap) {
+    while (n < max && ((head - start) >>> 0) < cap && head !== this.drainTo) {
       const len = input.lengthAt(head);
       if (len === 0) break;
       const w = (head & this.mask) >> 2;
@@ -217,6 +219,11 @@ export class Committer {
     if (n > 0) {
       if (this.journal !== null && !this.replaying) {
         this.journal.drain(this.serial + 1, this.batchMs, this.ids.prefix, start, head, this.committedTail, this.tailPos);
+        if (crashAt < 0 && n >= -crashAt) {
+          // Fault injection: die after the drain is in the log, before its commit point.
+          Atomics.store(m.i32, C_CRASH_AT, 0);
+          process.exit(1);
+        }
       }
       this.commitPoint(head);
     }
@@ -284,6 +291,31 @@ export class Committer {
     }
     if (input.head !== end || this.tailPos !== tailAfter) {
       throw new RingstoreError('RS_ERR_LOG_CORRUPT', `replaying drain ${serial} gave positions up to ${this.tailPos - 1}, the log says ${tailAfter - 1}`, { serial });
+    }
+  }
+
+  /**
+   * Commits again, in place, a drain the log holds but the memory does not
+   * (the worker died between the two): its records are still in the input
+   * ring from `start` to `end`.
+   */
+  redrain(serial: number, batchMs: number, idPrefix: number, start: number, end: number, tailBefore: number, tailAfter: number): void {
+    if (this.input.head !== start || tailBefore !== this.tailPos) {
+      throw new RingstoreError('RS_ERR_LOG_CORRUPT', `the last drain of the log (serial ${serial}) does not follow the partition's memory`, { serial });
+    }
+    this.replaying = true;
+    this.batchMs = batchMs;
+    this.ids.setPrefix(idPrefix);
+    this.serial = serial - 1;
+    try {
+      this.drainTo = end;
+      this.drain(DRAIN_MAX_RECORDS);
+    } finally {
+      this.replaying = false;
+      this.drainTo = null;
+    }
+    if (this.input.head !== end || this.tailPos !== tailAfter) {
+      throw new RingstoreError('RS_ERR_LOG_CORRUPT', `committing again drain ${serial} gave positions up to ${this.tailPos - 1}, the log says ${tailAfter - 1}`, { serial });
     }
   }
 

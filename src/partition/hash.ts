@@ -43,6 +43,11 @@ export class TableHash {
   private readonly seeds = new Int32Array(4);
 
   constructor(seed: number) {
+    this.reseed(seed);
+  }
+
+  /** Derives the lane seeds from `seed` (a restore loads the store's seed after construction). */
+  reseed(seed: number): void {
     let s = seed | 0;
     for (let i = 0; i < 4; i++) {
       s = fmix32((s + 0x9e3779b9 * (i + 1)) | 0);

@@ -26,7 +26,7 @@ import type { FsyncMode } from '../durability/segment-format.js';
 import { SegmentLog } from '../durability/segment-log.js';
 import type { RestoreReport } from '../durability/restore.js';
 import { RingstoreError } from '../errors.js';
-import { Ctl, LINE_INTS, type PartitionMemory } from '../ring/layout.js';
+import { Commit, Ctl, LINE_INTS, type PartitionMemory } from '../ring/layout.js';
 import type { Committer, Journal } from './committer.js';
 import { recoverCommitter } from './committer-recovery.js';
 
@@ -130,6 +130,37 @@ export class PartitionLog implements Journal {
   /** The committer to checkpoint (a new one after a rollback in place). */
   attach(c: Committer): void {
     this.c = c;
+  }
+
+  /**
+   * After a worker restart on live memory (not a process restart): the
+   * memory holds the committed state; the log may hold one commit more (a
+   * drain or purge written just before the worker died, before its commit
+   * point). That one is applied again, without writing it twice: a drain's
+   * records are still in the input ring, and the committer gives the same
+   * result from the same state.
+   */
+  static reattach(c: Committer, cfg: PartitionDurability): PartitionLog {
+    mkdirSync(join(cfg.dir, 'checkpoints'), { recursive: true });
+    const checkpoints = CheckpointStore.open(join(cfg.dir, 'checkpoints'));
+    const committed = c.mem.committed(Commit.SERIAL); // recovery's own commit point moves the serial on
+    recoverCommitter(c);
+    let last: { type: number; meta: Float64Array } | null = null;
+    const log = SegmentLog.open(join(cfg.dir, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair }, (f) => {
+      if (f.payload.length >= META_BYTES) last = { type: f.type, meta: new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + META_BYTES)) };
+    });
+    const tail = last as { type: number; meta: Float64Array } | null;
+    if (tail !== null && tail.meta[0] > committed) {
+      const m = tail.meta;
+      if (m[0] !== committed + 1) {
+        throw new RingstoreError('RS_ERR_LOG_CORRUPT', `the log is ${m[0] - committed} commits ahead of the partition's memory`, { dir: cfg.dir });
+      }
+      if (tail.type === FrameType.EVENTS) c.redrain(m[0], m[1], m[2], m[3] | 0, m[4] | 0, m[5], m[6]);
+      else c.replayPurge(m[0], tail.type === FrameType.PURGE ? m[1] : null);
+    }
+    const pl = new PartitionLog(c, cfg, log, checkpoints);
+    c.journal = pl;
+    return pl;
   }
 
   drain(serial: number, batchMs: number, idPrefix: number, start: number, end: number, tailBefore: number, tailAfter: number): void {

@@ -77,13 +77,16 @@ export class PartitionWorker {
     this.config = data.config;
     this.committer = new Committer(this.mem, ctl, data.config);
     this.queries = new PartitionQueries(this.committer);
-    Atomics.add(this.mem.i32, PartitionMemory.ctl(Ctl.WORKER_EPOCH), 1);
+    const epoch = Atomics.add(this.mem.i32, PartitionMemory.ctl(Ctl.WORKER_EPOCH), 1) + 1;
     let restored: RestoreSummary | null = null;
     if (data.durability !== null) {
       try {
-        const r = PartitionLog.restore(this.committer, data.durability);
-        this.log = r.log;
-        restored = r.summary;
+        // The first worker of a process restores from disk; a restarted one finds the state in memory.
+        if (epoch === 1) {
+          const r = PartitionLog.restore(this.committer, data.durability);
+          this.log = r.log;
+          restored = r.summary;
+        } else this.log = PartitionLog.reattach(this.committer, data.durability);
       } catch (err) {
         // A corrupt log (or a mismatched checkpoint) stays corrupt: tell the coordinator not to retry.
         parent.postMessage({ type: 'fatal', error: errorToWire(err) } satisfies PartitionEvent);

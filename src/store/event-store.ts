@@ -544,13 +544,18 @@ export class EventStore<T = unknown> implements AsyncDisposable {
    * Kills partition `p`'s worker abruptly (tests and chaos drills); it
    * restarts on the same memory. With `afterRecords`, the worker dies in its
    * next drain once it has committed that many records, before the drain's
-   * commit point (a crash in the middle of a batch).
+   * commit point (a crash in the middle of a batch); with `afterLogWrite`
+   * too (durable stores), once that drain is in the log, just before its
+   * commit point.
    */
-  crashPartition(p: number, opts: { afterRecords?: number } = {}): Promise<void> {
+  crashPartition(p: number, opts: { afterRecords?: number; afterLogWrite?: boolean } = {}): Promise<void> {
     this.checkPartition(p);
     const n = opts.afterRecords;
     if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw invalidArgument('afterRecords must be a positive integer');
-    return this.handles[p].crash(n);
+    if (opts.afterLogWrite === true && (n === undefined || this.options.durability === null)) {
+      throw invalidArgument('afterLogWrite needs afterRecords and a durable store');
+    }
+    return this.handles[p].crash(n === undefined ? undefined : opts.afterLogWrite === true ? -n : n);
   }
 
   private onPartitionEvent(partition: number, e: PartitionEvent): void {
