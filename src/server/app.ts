@@ -22,7 +22,8 @@ import { healthRoutes } from './routes/health.js';
 import { metricRoutes } from './routes/metrics.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { streamRoutes } from './routes/streams.js';
-import { createStores } from './stores.js';
+import { openStartupGate, type StartupGate } from './startup-gate.js';
+import { openStores, type Stores } from './stores.js';
 
 /** Options of {@link buildApp} besides the configuration. */
 export interface BuildOptions {
@@ -48,8 +49,21 @@ function withHook<H>(existing: H | H[] | undefined, hook: H, at: 'first' | 'last
 
 /** Builds the daemon (stores, fastify, routes) without listening. */
 export async function buildApp(config: ServerConfig = resolveConfig(), options: BuildOptions = {}): Promise<RingstoreApp> {
-  const log = options.logger ?? pino({ level: config.logLevel, base: { name: 'ringstore' } });
-  const stores = createStores(config, log);
+  const log = options.logger ?? defaultLogger(config);
+  const stores = await openStores(config, log);
+  try {
+    return await buildOnStores(config, log, stores);
+  } catch (err) {
+    await stores.close();
+    throw err;
+  }
+}
+
+function defaultLogger(config: ServerConfig): Logger {
+  return pino({ level: config.logLevel, base: { name: 'ringstore' } });
+}
+
+async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores): Promise<RingstoreApp> {
   const metrics = createMetrics({ streams: stores.streams as never, metrics: stores.metrics as never });
   const context: ServerContext = { config, stores, metrics, log, longLived: new Set(), closing: false };
 
@@ -202,11 +216,29 @@ export interface RunningServer extends RingstoreApp {
   readonly port: number;
 }
 
-/** Builds the daemon and listens on `config.host:config.port`. */
+/**
+ * Builds the daemon and listens on `config.host:config.port`. With a data
+ * directory the port opens first, on a gate that answers `/health` 200 and
+ * everything else 503 `RS_ERR_NOT_READY` while the durable stores restore
+ * (startup-gate.ts); the daemon then listens on the same port.
+ */
 export async function startServer(config: ServerConfig = resolveConfig(), options: BuildOptions = {}): Promise<RunningServer> {
-  const built = await buildApp(config, options);
+  const log = options.logger ?? defaultLogger(config);
+  let gate: StartupGate | undefined;
+  if (config.dataDir !== undefined) {
+    gate = await openStartupGate(config);
+    log.info({ port: gate.port, dataDir: config.dataDir, fsync: config.fsync }, 'restoring the durable stores (GET /ready answers 503 until they are open)');
+  }
+  let built: RingstoreApp;
   try {
-    await built.app.listen({ host: config.host, port: config.port });
+    built = await buildApp(config, { ...options, logger: log });
+  } catch (err) {
+    await gate?.close();
+    throw err;
+  }
+  try {
+    await gate?.close();
+    await built.app.listen({ host: config.host, port: gate?.port ?? config.port });
   } catch (err) {
     await built.close();
     throw err;
@@ -220,6 +252,6 @@ export async function startServer(config: ServerConfig = resolveConfig(), option
   } else if (!isLoopback(config.host) && config.readToken === undefined) {
     built.context.log.warn({ host: config.host }, 'listening beyond loopback without --read-token: anyone who can reach this port can read every event payload');
   }
-  built.context.log.info({ url, partitions: config.partitions, streamsCapacity: built.context.stores.streams.capacity, dataDir: config.dataDir ?? null, auth: config.token !== undefined, readAuth: config.readToken !== undefined }, 'listening');
+  built.context.log.info({ url, partitions: config.partitions, streamsCapacity: built.context.stores.streams.capacity, dataDir: config.dataDir ?? null, fsync: config.dataDir === undefined ? null : config.fsync, auth: config.token !== undefined, readAuth: config.readToken !== undefined }, 'listening');
   return { ...built, url, port };
 }

@@ -20,8 +20,15 @@ export interface ServerConfig {
   readonly arenaBytes: number | undefined;
   /** pino level: fatal, error, warn, info, debug, trace or silent (default info). */
   readonly logLevel: string;
-  /** Directory of the durable (LMDB) versioned streams; in memory when unset. */
+  /**
+   * Data directory; everything is in memory when unset. With it, the versioned
+   * streams live in LMDB at the directory's top, and the `/streams` and
+   * `/metrics` ring stores in `ring/streams` and `ring/metrics` (segment logs
+   * and checkpoints, docs/durability.md).
+   */
   readonly dataDir: string | undefined;
+  /** When the ring stores' logs are fsynced under `dataDir`: `always` (before each ack), `interval` (default, every second), `never`. */
+  readonly fsync: 'always' | 'interval' | 'never';
   /** Bearer token required by writes and admin routes; none when unset. */
   readonly token: string | undefined;
   /** Bearer token required by reads (the write token is accepted too); reads are open when unset. Needs `token`. */
@@ -83,6 +90,8 @@ interface FlagSpec {
   key: keyof ServerConfig;
   env: string;
   kind: 'string' | 'int';
+  /** For strings: the accepted values. */
+  oneOf?: readonly string[];
   min?: number;
   max?: number;
   help: string;
@@ -95,7 +104,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--capacity': { key: 'capacity', env: 'RINGSTORE_CAPACITY', kind: 'int', min: 1, max: 2 ** 28, help: 'events kept per ring store (default 65536 x partitions)' },
   '--arena-bytes': { key: 'arenaBytes', env: 'RINGSTORE_ARENA_BYTES', kind: 'int', min: 64, max: 2 ** 40, help: 'arena bytes per ring store (default 256 x capacity)' },
   '--log-level': { key: 'logLevel', env: 'RINGSTORE_LOG_LEVEL', kind: 'string', help: `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})` },
-  '--data-dir': { key: 'dataDir', env: 'RINGSTORE_DATA_DIR', kind: 'string', help: 'directory of durable (LMDB) versioned streams (default: in memory)' },
+  '--data-dir': { key: 'dataDir', env: 'RINGSTORE_DATA_DIR', kind: 'string', help: 'data directory: durable versioned streams (LMDB) and ring stores (logs, checkpoints); default: all in memory' },
+  '--fsync': { key: 'fsync', env: 'RINGSTORE_FSYNC', kind: 'string', oneOf: ['always', 'interval', 'never'], help: 'with --data-dir, when ring-store logs reach the disk: always (before each ack), interval (every second, default), never (left to the OS)' },
   '--token': { key: 'token', env: 'RINGSTORE_TOKEN', kind: 'string', help: 'require "Authorization: Bearer <token>" on writes and admin routes' },
   '--read-token': { key: 'readToken', env: 'RINGSTORE_READ_TOKEN', kind: 'string', help: 'require a bearer token on reads too: this one or --token (needs --token; may equal it)' },
   '--body-limit': { key: 'bodyLimit', env: 'RINGSTORE_BODY_LIMIT', kind: 'int', min: 1024, max: 1 << 30, help: `largest request body in bytes (default ${DEFAULTS.bodyLimit})` },
@@ -117,8 +127,8 @@ export function helpText(): string {
   return [
     'usage: ringstore serve [options]',
     '',
-    'Runs the ringstore HTTP daemon: in-memory ring stores for streams and metrics,',
-    'versioned streams (in memory, or durable with --data-dir), Prometheus metrics at',
+    'Runs the ringstore HTTP daemon: ring stores for streams and metrics and versioned',
+    'streams, all in memory, or durable with --data-dir (and --fsync); Prometheus metrics at',
     'GET /metrics and the OpenAPI document at GET /openapi.json. Flags override env.',
     '',
     'options:',
@@ -139,6 +149,7 @@ export class ConfigError extends Error {
 function parseValue(name: string, spec: FlagSpec, raw: string): string | number {
   if (spec.kind === 'string') {
     if (raw.length === 0) throw new ConfigError(`${name} must not be empty`);
+    if (spec.oneOf !== undefined && !spec.oneOf.includes(raw)) throw new ConfigError(`${name} must be one of ${spec.oneOf.join(', ')}, got "${raw}"`);
     return raw;
   }
   if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
@@ -186,6 +197,9 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     if (partial.token === undefined) throw new ConfigError('a read token needs --token too (otherwise reads would be protected and writes open)');
     if (partial.readToken.length < 8) throw new ConfigError('read token must be at least 8 characters');
   }
+  const fsync = partial.fsync ?? 'interval';
+  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') throw new ConfigError(`fsync must be one of always, interval, never, got "${String(fsync)}"`);
+  if (partial.dataDir !== undefined && (typeof partial.dataDir !== 'string' || partial.dataDir.length === 0)) throw new ConfigError('data directory must be a non-empty path');
   const headersTimeoutMs = partial.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs;
   const bodyTimeoutMs = partial.bodyTimeoutMs ?? Math.max(DEFAULTS.bodyTimeoutMs, headersTimeoutMs);
   if (headersTimeoutMs > bodyTimeoutMs) throw new ConfigError(`headers timeout (${headersTimeoutMs} ms) must not exceed the body timeout (${bodyTimeoutMs} ms)`);
@@ -197,6 +211,7 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     arenaBytes: partial.arenaBytes,
     logLevel,
     dataDir: partial.dataDir,
+    fsync,
     token: partial.token,
     readToken: partial.readToken,
     bodyLimit: partial.bodyLimit ?? DEFAULTS.bodyLimit,

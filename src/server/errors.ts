@@ -34,10 +34,13 @@ export const HttpErrorCodes = {
   RS_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The body\'s content type is not JSON (or NDJSON where accepted), or its charset is not UTF-8.' },
   RS_ERR_STORE_OPEN_FAILED: { status: 423, meaning: 'The versioned stream is held by another live session (waited `openTimeoutMs`).' },
   RS_ERR_HEADERS_TOO_LARGE: { status: 431, meaning: 'The request line and headers exceed 16 KiB; the connection is closed.' },
+  RS_ERR_DISK_FULL: { status: 507, meaning: 'The data directory\'s disk is full: the append was not stored (reads go on); retry once space is freed.' },
   RS_ERR_INTERNAL: { status: 500, meaning: 'An unexpected server error (a bug: please report it with the request id).' },
   RS_ERR_WORKER: { status: 503, meaning: 'A partition worker failed while serving the request (it restarts); retry.' },
   RS_ERR_STORE_BACKEND: { status: 503, meaning: 'The versioned streams backend failed (I/O, disk full); retry later.' },
   RS_ERR_TOO_MANY_PRODUCERS: { status: 503, meaning: 'The store has no free producer slot; retry.' },
+  RS_ERR_IO: { status: 503, meaning: 'A ring store\'s log failed with an I/O error: the append was not stored; the partition refuses writes until the daemon restarts.' },
+  RS_ERR_NOT_READY: { status: 503, meaning: 'The daemon is restoring its durable stores (`--data-dir`); retry when `GET /ready` answers 200.' },
   RS_ERR_CLOSED: { status: 503, meaning: 'The daemon is shutting down (stores closing); retry against another instance.' },
   RS_ERR_TOO_MANY_CONNECTIONS: { status: 503, meaning: 'The daemon holds `--max-connections` open connections; this one is closed. Retry later.' },
 } as const;

@@ -1,9 +1,12 @@
 /**
  * The stores behind the daemon: one ring store for `/streams` (keyed by stream,
  * so a stream's events have versions 1..N and live in one partition), one for
- * `/metrics` (keyed by label), and the versioned streams provider (memory, or
- * LMDB under `--data-dir`).
+ * `/metrics` (keyed by label), and the versioned streams provider. All in
+ * memory, or, under `--data-dir D`: the versioned streams in LMDB at `D`, the
+ * ring stores durable in `D/ring/streams` and `D/ring/metrics` (segment logs
+ * and checkpoints, fsynced as `--fsync` says).
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { EventStore } from '../store/event-store.js';
 import { LmdbBackend } from '../streams/backends/lmdb.js';
@@ -43,15 +46,24 @@ const sumValue = (r: StreamRecord): number => {
 };
 const typeOf = (r: StreamRecord): string => (typeof r.d.type === 'string' ? r.d.type : '');
 
-/** Creates the stores from a configuration. */
-export function createStores(config: ServerConfig, logger: Logger): Stores {
+/**
+ * Opens the stores of a configuration; with a data directory, resolves once
+ * both ring stores restored their logs (`restored N events in T ms` is logged
+ * per partition). Throws the store's error (a corrupt log, a locked or
+ * mismatched directory) after closing what it opened.
+ */
+export async function openStores(config: ServerConfig, logger: Logger): Promise<Stores> {
   const sizing = {
     partitions: config.partitions,
     ...(config.capacity !== undefined ? { capacity: config.capacity } : {}),
     ...(config.arenaBytes !== undefined ? { payloadBytes: config.arenaBytes } : {}),
   };
-  const streams = EventStore.create<StreamRecord>({
+  const dataDir = config.dataDir;
+  const durable = (name: string): { durability?: { dir: string; fsync: ServerConfig['fsync'] } } =>
+    dataDir === undefined ? {} : { durability: { dir: join(dataDir, 'ring', name), fsync: config.fsync } };
+  const streams = await EventStore.open<StreamRecord>({
     ...sizing,
+    ...durable('streams'),
     name: 'streams',
     key: 's',
     timestamp: 't',
@@ -61,8 +73,9 @@ export function createStores(config: ServerConfig, logger: Logger): Stores {
   });
   let metrics: EventStore<MetricRecord>;
   try {
-    metrics = EventStore.create<MetricRecord>({
+    metrics = await EventStore.open<MetricRecord>({
       ...sizing,
+      ...durable('metrics'),
       name: 'metrics',
       key: 'label',
       timestamp: 'ts',
@@ -71,7 +84,7 @@ export function createStores(config: ServerConfig, logger: Logger): Stores {
       logger: logger.child({ store: 'metrics' }),
     });
   } catch (err) {
-    void streams.close();
+    await streams.close();
     throw err;
   }
   const backend = config.dataDir !== undefined ? new LmdbBackend({ path: config.dataDir }) : undefined;
