@@ -1,6 +1,7 @@
 /**
  * The Redis Streams peer: when a `redis-server` binary is on the PATH, the
- * harness starts its own instance on a free loopback port (no persistence),
+ * harness starts its own instance on a free loopback port (no persistence,
+ * unless a scenario asks for its own with `appendonly`),
  * talks to it with ioredis, and stops it at the end of the run. When there is
  * no binary (or ioredis is not installed), every Redis case is reported as
  * skipped, with the reason.
@@ -60,13 +61,13 @@ export const NO_REDIS_SERVER = 'no redis-server binary on PATH';
  * Starts redis-server and connects; the skip reason when the binary or ioredis
  * is missing. Throws when it exists but fails to start.
  */
-export async function startRedis(bin: string | null = findBinary('redis-server')): Promise<RedisPeer | string> {
+export async function startRedis(bin: string | null = findBinary('redis-server'), persistence: string[] = ['--save', '', '--appendonly', 'no']): Promise<RedisPeer | string> {
   if (bin === null) return NO_REDIS_SERVER;
   const ioredis = await importOptional<typeof import('ioredis')>('ioredis');
   if (typeof ioredis === 'string') return ioredis;
   const { Redis } = ioredis;
   const port = await freePort();
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
+  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', ...persistence, '--protected-mode', 'yes'], {
     stdio: 'ignore',
   });
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });

@@ -27,6 +27,12 @@ export interface ServerConfig {
    * and checkpoints, docs/durability.md).
    */
   readonly dataDir: string | undefined;
+  /**
+   * NATS server URLs (`--nats`, comma-separated): the versioned streams live in JetStream (`NatsBackend`),
+   * shared by every daemon given the same servers (sessions lock a stream across daemons). Unset: LMDB under
+   * `dataDir`, or memory.
+   */
+  readonly nats: readonly string[] | undefined;
   /** When the ring stores' logs are fsynced under `dataDir`: `always` (before each ack), `interval` (default, every second), `never`. */
   readonly fsync: 'always' | 'interval' | 'never';
   /** Bearer token required by writes and admin routes; none when unset. */
@@ -106,6 +112,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--log-level': { key: 'logLevel', env: 'RINGSTORE_LOG_LEVEL', kind: 'string', help: `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})` },
   '--data-dir': { key: 'dataDir', env: 'RINGSTORE_DATA_DIR', kind: 'string', help: 'data directory: durable versioned streams (LMDB) and ring stores (logs, checkpoints); default: all in memory' },
   '--fsync': { key: 'fsync', env: 'RINGSTORE_FSYNC', kind: 'string', oneOf: ['always', 'interval', 'never'], help: 'with --data-dir, when ring-store logs reach the disk: always (before each ack), interval (every second, default), never (left to the OS)' },
+  '--nats': { key: 'nats', env: 'RINGSTORE_NATS', kind: 'string', help: 'NATS server URL(s), comma-separated: versioned streams in JetStream, shared by every daemon on them (needs @nats-io/transport-node, @nats-io/jetstream)' },
   '--token': { key: 'token', env: 'RINGSTORE_TOKEN', kind: 'string', help: 'require "Authorization: Bearer <token>" on writes and admin routes' },
   '--read-token': { key: 'readToken', env: 'RINGSTORE_READ_TOKEN', kind: 'string', help: 'require a bearer token on reads too: this one or --token (needs --token; may equal it)' },
   '--body-limit': { key: 'bodyLimit', env: 'RINGSTORE_BODY_LIMIT', kind: 'int', min: 1024, max: 1 << 30, help: `largest request body in bytes (default ${DEFAULTS.bodyLimit})` },
@@ -197,6 +204,7 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     if (partial.token === undefined) throw new ConfigError('a read token needs --token too (otherwise reads would be protected and writes open)');
     if (partial.readToken.length < 8) throw new ConfigError('read token must be at least 8 characters');
   }
+  const nats = parseNatsUrls(partial.nats as unknown);
   const fsync = partial.fsync ?? 'interval';
   if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') throw new ConfigError(`fsync must be one of always, interval, never, got "${String(fsync)}"`);
   if (partial.dataDir !== undefined && (typeof partial.dataDir !== 'string' || partial.dataDir.length === 0)) throw new ConfigError('data directory must be a non-empty path');
@@ -212,6 +220,7 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     logLevel,
     dataDir: partial.dataDir,
     fsync,
+    nats,
     token: partial.token,
     readToken: partial.readToken,
     bodyLimit: partial.bodyLimit ?? DEFAULTS.bodyLimit,
@@ -224,6 +233,23 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     maxConnections: partial.maxConnections ?? defaultMaxConnections(),
     lingerMs: partial.lingerMs ?? DEFAULTS.lingerMs,
   });
+}
+
+/** `--nats` as given (a comma-separated string) or as a list: nats:// (or tls://, ws://) URLs. */
+function parseNatsUrls(v: unknown): readonly string[] | undefined {
+  if (v === undefined) return undefined;
+  const list = typeof v === 'string' ? v.split(',').map((u) => u.trim()).filter((u) => u.length > 0) : v;
+  if (!Array.isArray(list) || list.length === 0 || list.some((u) => typeof u !== 'string')) throw new ConfigError('nats must be one or more server URLs, comma-separated');
+  for (const u of list as string[]) {
+    let url: URL;
+    try {
+      url = new URL(u.includes('://') ? u : `nats://${u}`);
+    } catch {
+      throw new ConfigError(`nats: "${u}" is not a URL`);
+    }
+    if (!['nats:', 'tls:', 'ws:', 'wss:'].includes(url.protocol) || url.hostname === '') throw new ConfigError(`nats: "${u}" is not a nats:// URL`);
+  }
+  return Object.freeze([...(list as string[])]);
 }
 
 /** True when the host is a loopback address. */

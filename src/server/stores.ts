@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { EventStore } from '../store/event-store.js';
 import { LmdbBackend } from '../streams/backends/lmdb.js';
+import type { KeyValueBackend } from '../streams/backend.js';
 import { StreamStoreProvider } from '../streams/provider.js';
 import type { ServerConfig } from './config.js';
 
@@ -87,7 +88,15 @@ export async function openStores(config: ServerConfig, logger: Logger): Promise<
     await streams.close();
     throw err;
   }
-  const backend = config.dataDir !== undefined ? new LmdbBackend({ path: config.dataDir }) : undefined;
+  let backend: KeyValueBackend | undefined;
+  try {
+    backend = config.nats !== undefined
+      ? await (await import('../streams/backends/nats.js')).NatsBackend.connect({ servers: [...config.nats], logger: logger.child({ store: 'versioned', backend: 'nats' }) })
+      : config.dataDir !== undefined ? new LmdbBackend({ path: config.dataDir }) : undefined;
+  } catch (err) {
+    await Promise.allSettled([streams.close(), metrics.close()]);
+    throw err;
+  }
   const versioned = new StreamStoreProvider({ ...(backend ? { backend } : {}), logger: logger.child({ store: 'versioned' }) });
   let closing: Promise<void> | undefined;
   return {

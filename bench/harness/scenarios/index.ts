@@ -3,6 +3,7 @@ import type { Scenario } from '../types.js';
 import { appendScenario } from './append.js';
 import { coreScenario } from './core.js';
 import { daemonScenario } from './daemon.js';
+import { durabilityScenario } from './durability.js';
 import { hotColdScenario } from './hotcold.js';
 import { metricScenario } from './metric.js';
 import { snapshotScenario } from './snapshot.js';
@@ -10,7 +11,7 @@ import { streamsScenario } from './streams.js';
 import { windowScenario } from './window.js';
 
 export const SCENARIOS: readonly Scenario[] = [
-  appendScenario, snapshotScenario, windowScenario, hotColdScenario, metricScenario, streamsScenario, daemonScenario, coreScenario,
+  appendScenario, snapshotScenario, windowScenario, hotColdScenario, metricScenario, streamsScenario, daemonScenario, durabilityScenario, coreScenario,
 ];
 
 export function findScenario(name: string, extra: readonly Scenario[] = []): Scenario | undefined {
