@@ -15,6 +15,11 @@ export interface WireQuery {
   limit?: number;
 }
 
+/** Int32 words per event in {@link PackedEvents.lengths}. */
+export const PACKED_STRIDE = 6;
+/** Bytes between two events' arena bytes that a snapshot run copies along rather than starting a new run. */
+const MAX_GAP = 64;
+
 export const OPS = { eq: 0, ne: 1, gt: 2, gte: 3, lt: 4, lte: 5 } as const;
 
 export interface Partial {
@@ -38,7 +43,7 @@ export interface PackedEvents {
   count: number;
   /** Per event: ts, position, version, then the declared values. */
   numbers: Float64Array;
-  /** Per event: idLen, key index, type index, payloadLen (id and payload bytes follow, in this order). */
+  /** Per event, {@link PACKED_STRIDE} words: id offset in `bytes`, id length, key index, type index, payload offset, payload length. */
   lengths: Int32Array;
   /** Keys and types referenced by the events, sent once each (no per-event key string to decode). */
   keys: string[];
@@ -287,7 +292,14 @@ export class PartitionQueries {
     return out;
   }
 
-  /** Matching events packed for transfer, sorted by (timestamp, position), at most q.limit. */
+  /**
+   * Matching events packed for transfer, sorted by (timestamp, position), at
+   * most q.limit. Event bytes are copied as runs: consecutive events sit
+   * back to back in the arena, so a full snapshot is one or two `set`s of
+   * the arena rather than two small copies per event (each with a view).
+   * The key and type bytes between an id and its payload ride along; a gap
+   * (a skipped event, alignment) wider than MAX_GAP starts a new run.
+   */
   snapshot(q: WireQuery): PackedEvents {
     const m = this.c.mem;
     const C = m.geometry.capacity;
@@ -304,44 +316,71 @@ export class PartitionQueries {
     const n = slots.length;
     const stride = 3 + V;
     const numbers = new Float64Array(n * stride);
-    const lengths = new Int32Array(n * 4);
+    const lengths = new Int32Array(n * PACKED_STRIDE);
+    const { arenaAbs, idLen, keyLen, typeLen, payloadLen } = m;
+    // Pass 1: the runs ([arena start, arena end) pairs) and the bytes they hold.
+    const runs: number[] = [];
     let total = 0;
-    for (const s of slots) total += m.idLen[s] + m.payloadLen[s];
+    let end = 0;
+    for (let i = 0; i < n; i++) {
+      const s = slots[i];
+      const a = arenaAbs[s] % A;
+      if (i === 0 || a < end || a - end > MAX_GAP) {
+        if (i > 0) total += end - runs[runs.length - 1];
+        runs.push(end, a);
+      }
+      end = a + idLen[s] + keyLen[s] + typeLen[s] + payloadLen[s];
+    }
+    if (n > 0) total += end - runs[runs.length - 1];
+    runs.push(end);
     const bytes = new Uint8Array(total);
     const keys: string[] = [];
     const types: string[] = [];
-    const keyIndex = new Map<number, number>();
-    const typeIndex = new Map<number, number>();
+    // Index in keys / types by id, + 1 (0: not sent yet); typed arrays, no Map lookup per event.
+    const keyIndex = new Int32Array(this.c.keyTable.idSpan);
+    const typeIndex = new Int32Array(this.c.typeNames.length);
+    // Pass 2: copy each run once, and per event its numbers and where its id and payload landed.
+    // runs holds [-, start0, end0, start1, end1, ...]: run j is [runs[2j + 1], runs[2j + 2]), replayed by the same rule.
+    let r = 1;
     let at = 0;
+    let shift = 0;
+    end = 0;
     for (let i = 0; i < n; i++) {
       const s = slots[i];
+      const a = arenaAbs[s] % A;
+      if (i === 0 || a < end || a - end > MAX_GAP) {
+        const from = runs[r];
+        const to = runs[r + 1];
+        bytes.set(m.arena.subarray(from, to), at);
+        shift = at - from;
+        at += to - from;
+        r += 2;
+      }
+      end = a + idLen[s] + keyLen[s] + typeLen[s] + payloadLen[s];
       const o = i * stride;
       numbers[o] = m.ts[s];
       numbers[o + 1] = m.pos[s];
       numbers[o + 2] = m.ver[s];
       for (let v = 0; v < V; v++) numbers[o + 3 + v] = m.values[v * C + s];
-      let k = keyIndex.get(m.keyId[s]);
-      if (k === undefined) {
-        k = keys.push(this.c.keyNames[m.keyId[s]]) - 1;
-        keyIndex.set(m.keyId[s], k);
+      const kid = m.keyId[s];
+      let k = keyIndex[kid] - 1;
+      if (k < 0) {
+        k = keys.push(this.c.keyNames[kid]) - 1;
+        keyIndex[kid] = k + 1;
       }
-      let t = typeIndex.get(m.typeId[s]);
-      if (t === undefined) {
-        t = types.push(this.c.typeNames[m.typeId[s]]) - 1;
-        typeIndex.set(m.typeId[s], t);
+      const tid = m.typeId[s];
+      let t = typeIndex[tid] - 1;
+      if (t < 0) {
+        t = types.push(this.c.typeNames[tid]) - 1;
+        typeIndex[tid] = t + 1;
       }
-      const idLen = m.idLen[s];
-      const payloadLen = m.payloadLen[s];
-      lengths[i * 4] = idLen;
-      lengths[i * 4 + 1] = k;
-      lengths[i * 4 + 2] = t;
-      lengths[i * 4 + 3] = payloadLen;
-      const src = m.arenaAbs[s] % A;
-      bytes.set(m.arena.subarray(src, src + idLen), at);
-      at += idLen;
-      const pay = src + idLen + m.keyLen[s] + m.typeLen[s];
-      bytes.set(m.arena.subarray(pay, pay + payloadLen), at);
-      at += payloadLen;
+      const w = i * PACKED_STRIDE;
+      lengths[w] = a + shift;
+      lengths[w + 1] = idLen[s];
+      lengths[w + 2] = k;
+      lengths[w + 3] = t;
+      lengths[w + 4] = a + shift + idLen[s] + keyLen[s] + typeLen[s];
+      lengths[w + 5] = payloadLen[s];
     }
     return { count: n, numbers, lengths, keys, types, bytes };
   }

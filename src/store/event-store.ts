@@ -13,7 +13,7 @@ import { hashKey } from '../partition/hash.js';
 import { CommitWatch } from './commit-watch.js';
 import { EventStoreBuilder } from './builder.js';
 import { attachProducer, claimProducerSlot, type AttachSelectors, type EventStoreDescriptor } from './descriptor.js';
-import { mergePacked } from './merge.js';
+import { mergePacked, PackedMerge } from './merge.js';
 import { geometryOf, resolveOptions, type EventStoreOptions, type ResolvedOptions } from './options.js';
 import { Producer } from './producer.js';
 import { toWireQuery } from './query.js';
@@ -414,9 +414,16 @@ export class EventStore<T = unknown> implements AsyncDisposable {
     const limit = q?.limit ?? Infinity;
     const filter = q?.filter;
     const parts = await this.packed(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
+    const merge = new PackedMerge<T>(parts, this.options.valueNames);
+    if (filter === undefined) {
+      // Every event is kept: one array of the final length, filled in order.
+      const out = new Array<StoredEvent<T>>(Math.min(merge.remaining, limit));
+      for (let i = 0; i < out.length; i++) out[i] = merge.next()!;
+      return out;
+    }
     const out: StoredEvent<T>[] = [];
-    for (const e of mergePacked<T>(parts, this.options.valueNames)) {
-      if (filter !== undefined && !filter(e)) continue;
+    for (let e = merge.next(); e !== undefined; e = merge.next()) {
+      if (!filter(e)) continue;
       out.push(e);
       if (out.length >= limit) break;
     }
