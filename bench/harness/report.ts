@@ -2,7 +2,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fmtBytes, fmtMs, fmtRate, fmtRatio } from './stats.js';
-import type { CaseResult, ScenarioResult } from './types.js';
+import type { CaseResult, CpuPerOp, ScenarioResult } from './types.js';
 
 function spreadText(c: CaseResult): string {
   return Number.isFinite(c.spread) ? `±${((c.spread * 100) / 2).toFixed(0)}%` : '-';
@@ -69,7 +69,7 @@ export function formatScenario(r: ScenarioResult): string {
   );
   const notes = r.cases.flatMap((c) => [
     ...(c.note !== undefined ? [`- ${c.name}: ${c.note}`] : []),
-    ...(c.cpuUsPerOp !== undefined ? [`- ${c.name}: CPU per ${c.op.replace(/s$/, '')}: ${c.cpuUsPerOp.main.toFixed(2)} µs main thread, ${c.cpuUsPerOp.process.toFixed(2)} µs whole process (median of rounds)`] : []),
+    ...(c.cpuUsPerOp !== undefined ? [`- ${c.name}: CPU per ${c.op.replace(/s$/, '')}: ${cpuText(c.cpuUsPerOp)} (median of rounds)`] : []),
   ]);
   if (notes.length > 0) lines.push('', 'Notes:', '', ...notes);
   lines.push('');
@@ -102,4 +102,13 @@ export function readResults(out: string): ScenarioResult[] {
     }
   }
   return results;
+}
+
+/** "x µs main thread, y µs partition workers, z µs other threads, w µs whole process". */
+function cpuText(c: CpuPerOp): string {
+  const parts = [`${c.main.toFixed(2)} µs main thread`];
+  if (c.workers !== undefined) parts.push(`${c.workers.toFixed(2)} µs partition workers`);
+  if (c.other !== undefined) parts.push(`${c.other.toFixed(2)} µs other threads`);
+  parts.push(`${c.process.toFixed(2)} µs whole process`);
+  return parts.join(', ');
 }

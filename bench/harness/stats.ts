@@ -95,7 +95,11 @@ export function aggregateCase(c: CaseSamples): Omit<CaseResult, 'ratio' | 'refRa
     };
   }
   const cpu = c.samples.map((s) => s.cpuUsPerOp).filter((x) => x !== undefined);
-  if (cpu.length > 0) out.cpuUsPerOp = { main: median(cpu.map((x) => x.main)), process: median(cpu.map((x) => x.process)) };
+  if (cpu.length > 0) {
+    out.cpuUsPerOp = { main: median(cpu.map((x) => x.main)), process: median(cpu.map((x) => x.process)) };
+    if (cpu.every((x) => x.workers !== undefined)) out.cpuUsPerOp.workers = median(cpu.map((x) => x.workers!));
+    if (cpu.every((x) => x.other !== undefined)) out.cpuUsPerOp.other = median(cpu.map((x) => x.other!));
+  }
   const notes = c.samples.map((s) => s.note).filter((n): n is string => n !== undefined);
   if (notes.length > 0) out.note = notes[notes.length - 1];
   return out;

@@ -28,6 +28,10 @@ export interface Sample {
 export interface CpuPerOp {
   main: number;
   process: number;
+  /** The partition workers' threads together (in-process scenarios: thread-cpu.ts). */
+  workers?: number;
+  /** Every other thread: producer threads, V8's GC and compiler helpers, libuv. */
+  other?: number;
 }
 
 /**

@@ -7,6 +7,7 @@
 import { EventStore } from '../../../src/index.js';
 import { missing } from '../optional.js';
 import { jsonDecodeFloor, jsonEncodeFloor, keep, now } from '../peers.js';
+import { cpuPerOp, threadCpu } from '../thread-cpu.js';
 import type { Case, CaseResult, Scenario } from '../types.js';
 import {
   appendLoop, appendRound, makeEvents, makeTinyEvents, objectStore, POOL, producerPool, threadedRound, timedCalls, type BenchEvent, type TinyEvent,
@@ -18,6 +19,24 @@ const RPC = 'floor: RPC round trip, count() with no filter';
 const BARE = 'floor: bare Float64Array loop, 1 thread';
 const DECODE = 'floor: TextDecoder + JSON.parse loop';
 const ratioAtLeast = (x: number) => ({ text: `>= ${x}x`, met: (c: CaseResult) => c.ratio >= x });
+
+/**
+ * The case with CPU time per operation added to each round: main thread,
+ * partition workers, other threads, whole process (thread-cpu.ts). Two cores
+ * hide what the threads cost; CPU per event per thread does not.
+ */
+function withCpu(c: Case): Case {
+  if (c.skip !== undefined) return c;
+  return {
+    ...c,
+    async run(round) {
+      const a = threadCpu();
+      const sample = await c.run(round);
+      const cpu = cpuPerOp(a, threadCpu(), sample.ops);
+      return cpu === undefined ? sample : { ...sample, cpuUsPerOp: cpu };
+    },
+  };
+}
 
 /** The row-4 store: `n` tiny events over 2 partitions with a 10-minute window; answers checked against brute force. */
 async function scanStore(n: number): Promise<{ store: EventStore<TinyEvent>; from: number; to: number; live0: number; note: string }> {
@@ -167,9 +186,9 @@ export const coreScenario: Scenario = {
         teardown: () => snapStore.close(),
       },
     ];
-    if (ctx.subjectsOnly) return cases;
+    if (ctx.subjectsOnly) return cases.map(withCpu);
     let values0: Float64Array;
-    return [
+    return ([
       ...cases,
       pushFloor(keys, Number(ctx.params.metricEvents)),
       jsonEncodeFloor(pool, n, ENCODE),
@@ -196,6 +215,6 @@ export const coreScenario: Scenario = {
         },
       },
       jsonDecodeFloor(snapPool, snapN, DECODE),
-    ];
+    ] as Case[]).map(withCpu);
   },
 };
