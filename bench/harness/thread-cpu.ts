@@ -19,10 +19,15 @@ export interface ThreadCpu {
 
 const TICK_MS = 10; // utime and stime are in clock ticks of 1/100 s (USER_HZ)
 
-function statMs(file: string): number {
-  const f = readFileSync(file, 'utf8');
-  const rest = f.slice(f.lastIndexOf(') ') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
+/** A thread's CPU ms: schedstat's run time (ns) where the kernel keeps it, else stat's ticks (10 ms steps). */
+function threadMs(dir: string): number {
+  try {
+    return Number(readFileSync(`${dir}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    const f = readFileSync(`${dir}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(') ') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
+  }
 }
 
 /** Per-group CPU ms so far, or undefined where /proc is not there. */
@@ -36,7 +41,7 @@ export function threadCpu(): ThreadCpu | undefined {
       let ms: number;
       let comm: string;
       try {
-        ms = statMs(`/proc/${pid}/task/${tid}/stat`);
+        ms = threadMs(`/proc/${pid}/task/${tid}`);
         comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
       } catch {
         continue; // the thread ended between the listing and the read
@@ -46,7 +51,8 @@ export function threadCpu(): ThreadCpu | undefined {
       else other += ms;
     }
     // The whole process, including threads that already ended.
-    return { main, workers, other, process: statMs(`/proc/${pid}/stat`) };
+    const u = process.cpuUsage();
+    return { main, workers, other, process: (u.user + u.system) / 1000 };
   } catch {
     return undefined;
   }
