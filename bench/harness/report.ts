@@ -69,7 +69,7 @@ export function formatScenario(r: ScenarioResult): string {
   );
   const notes = r.cases.flatMap((c) => [
     ...(c.note !== undefined ? [`- ${c.name}: ${c.note}`] : []),
-    ...(c.cpuUsPerOp !== undefined ? [`- ${c.name}: CPU per ${c.op.replace(/s$/, '')}: ${cpuText(c.cpuUsPerOp)} (median of rounds)`] : []),
+    ...(c.cpuUsPerOp !== undefined ? [`- ${c.name}: CPU per ${singular(c.op)}: ${cpuText(c.cpuUsPerOp)} (median of rounds)`] : []),
   ]);
   if (notes.length > 0) lines.push('', 'Notes:', '', ...notes);
   lines.push('');
@@ -104,11 +104,21 @@ export function readResults(out: string): ScenarioResult[] {
   return results;
 }
 
+/** "events scanned" -> "event scanned", "queries" -> "query". */
+function singular(op: string): string {
+  return op.replace(/^(\w+?)(ies|s)\b/, (_, stem: string, end: string) => stem + (end === 'ies' ? 'y' : ''));
+}
+
+/** CPU time in µs, or in ns below 0.1 µs (scans cost nanoseconds per event). */
+function fmtCpu(us: number): string {
+  return us >= 0.1 ? `${us.toFixed(2)} µs` : `${(us * 1000).toFixed(1)} ns`;
+}
+
 /** "x µs main thread, y µs partition workers, z µs other threads, w µs whole process". */
 function cpuText(c: CpuPerOp): string {
-  const parts = [`${c.main.toFixed(2)} µs main thread`];
-  if (c.workers !== undefined) parts.push(`${c.workers.toFixed(2)} µs partition workers`);
-  if (c.other !== undefined) parts.push(`${c.other.toFixed(2)} µs other threads`);
-  parts.push(`${c.process.toFixed(2)} µs whole process`);
+  const parts = [`${fmtCpu(c.main)} main thread`];
+  if (c.workers !== undefined) parts.push(`${fmtCpu(c.workers)} partition workers`);
+  if (c.other !== undefined) parts.push(`${fmtCpu(c.other)} other threads`);
+  parts.push(`${fmtCpu(c.process)} whole process`);
   return parts.join(', ');
 }
