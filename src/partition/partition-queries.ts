@@ -407,7 +407,7 @@ export class PartitionQueries {
   }
 }
 
-/** The count of the last {@link denseRun} (a module variable: see warmScanLoops). */
+/** The count of the last {@link denseRun} (a module variable, not a property: see there). */
 let denseCount = 0;
 
 /**
