@@ -12,7 +12,7 @@
  */
 import type { EventStore } from '../store/event-store.js';
 import type { AppendResult } from '../store/types.js';
-import { newEventId } from '../streams/envelope.js';
+import { nextEventId } from '../ids/event-id.js';
 
 interface Pending<T> {
   event: T;
@@ -74,7 +74,7 @@ export class AppendCoalescer<T> {
       }
       for (const p of solo) void this.#run([p]);
       batch = rest;
-      ids = batch.map((p) => p.id ?? newEventId(now));
+      ids = batch.map((p) => p.id ?? nextEventId(now));
     }
     try {
       const results = await this.#store.append(batch.map((p) => p.event), ids !== undefined ? { id: ids } : {});

@@ -3,7 +3,7 @@ import { InputWriter } from '../ring/input-writer.js';
 import { ControlMemory, DRAIN_MAX_RECORDS, PartitionMemory } from '../ring/layout.js';
 import { RecFlag, recordBytes, writeRecord, type RecordFields } from '../ring/record.js';
 import { hashKey } from '../partition/hash.js';
-import { MonotonicUlid } from '../streams/ulid.js';
+import { MonotonicUlid } from '../ids/ulid.js';
 import { AckPump, partitionGone, type Collector } from './ack-pump.js';
 import type { Selector } from './options.js';
 import { compileSelector } from './selectors.js';

@@ -5,7 +5,7 @@
  * (`GET /streams/{*stream}/subscribe`).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isoTime, newEventId } from '../../streams/envelope.js';
+import { isoTime, nextEventId } from '../../ids/event-id.js';
 import type { AppendResult, StoredEvent } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError, badRequest } from '../errors.js';
@@ -134,7 +134,7 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
         ids[i] = id;
       }
     }
-    if (ids !== undefined) for (let i = 0; i < events.length; i++) ids[i] ??= newEventId(now);
+    if (ids !== undefined) for (let i = 0; i < events.length; i++) ids[i] ??= nextEventId(now);
     const opts = { ...(expectedVersion !== undefined ? { expectedVersion } : {}), ...(ids !== undefined ? { id: batch ? ids : ids[0] } : {}) };
     let result: AppendResult | AppendResult[];
     try {
