@@ -4,8 +4,8 @@
 // `@ts-expect-error` asserts that a call does not compile.
 import { describe, expectTypeOf, test } from 'vitest';
 import {
-  ClosedError, ConflictError, EventStore, MetricStore, RingstoreError,
-  type AppendResult, type EventStoreOptions, type StoreStats, type StoredEvent, type WindowAggregate,
+  ClosedError, ConflictError, ErrorCodes, EventStore, MetricStore, RingstoreError,
+  type AppendResult, type ErrorCode, type StoreErrorCode, type EventStoreOptions, type StoreStats, type StoredEvent, type WindowAggregate,
 } from 'ringstore';
 
 interface Order {
@@ -95,5 +95,18 @@ describe('errors', () => {
     expectTypeOf<ClosedError>().toExtend<RingstoreError>();
     expectTypeOf<RingstoreError['code']>().toExtend<string>();
     expectTypeOf<ConflictError>().toExtend<{ key: string; expected: number; actual: number }>();
+  });
+  test('code is the union of the one table\'s codes; the store\'s codes are a part of it', () => {
+    expectTypeOf<RingstoreError['code']>().toEqualTypeOf<ErrorCode>();
+    expectTypeOf<'RS_ERR_CONFLICT'>().toExtend<StoreErrorCode>();
+    expectTypeOf<'RS_ERR_STORE_BACKEND'>().toExtend<ErrorCode>();
+    expectTypeOf<'RS_ERR_STORE_BACKEND'>().not.toExtend<StoreErrorCode>();
+    expectTypeOf<keyof typeof ErrorCodes>().toEqualTypeOf<StoreErrorCode>();
+    const e = new RingstoreError('RS_ERR_CONFLICT', 'm');
+    if (e.code === 'RS_ERR_CLOSED') expectTypeOf(e.code).toEqualTypeOf<'RS_ERR_CLOSED'>();
+    // @ts-expect-error a code that is not in the table
+    void new RingstoreError('RS_ERR_TYPO', 'm');
+    // @ts-expect-error a comparison with a code that does not exist cannot be true
+    if (e.code === 'RS_ERR_CONFLICTS') void e;
   });
 });
