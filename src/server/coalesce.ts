@@ -54,7 +54,8 @@ export class AppendCoalescer<T> {
   async #run(batch: Pending<T>[]): Promise<void> {
     if (batch.length === 1) {
       const p = batch[0];
-      await this.#store.append(p.event, p.id !== undefined ? { id: p.id } : {}).then(p.resolve, p.reject);
+      // One record (a JSON object, never an array): one result. The cast says so for a generic T.
+      await (this.#store.append(p.event, p.id !== undefined ? { id: p.id } : {}) as Promise<AppendResult>).then(p.resolve, p.reject);
       return;
     }
     const anyId = batch.some((p) => p.id !== undefined);

@@ -16,8 +16,12 @@ export interface WindowOptions {
   bucketMs?: number;
 }
 
-/** Options of {@link EventStore.create}. Every size is validated at create time. */
-export interface EventStoreOptions<T> {
+/**
+ * Options of {@link EventStore.create}. Every size is validated at create time.
+ * `T` is the event type; `V` the names of the declared `values`, inferred from
+ * the `values` object when `T` is inferred too (see {@link EventStore.create}).
+ */
+export interface EventStoreOptions<T, V extends string = string> {
   /** Total events kept, split evenly across partitions (default 65,536 per partition). */
   capacity?: number;
   /** Partition (and worker thread) count; default `os.availableParallelism()`. */
@@ -40,8 +44,8 @@ export interface EventStoreOptions<T> {
   timestamp?: Selector<T, number>;
   /** Event type used by `where.type` filters; default `event.type` when it is a string. */
   type?: Selector<T, string>;
-  /** Named numeric values, extracted once at append and stored as columns. */
-  values?: Record<string, Selector<T, number>>;
+  /** Named numeric values, extracted once at append and stored as columns. Queries name them (`sum('amount')`). */
+  values?: Record<V, Selector<T, number>>;
   /** Time-bucket window for O(buckets) window aggregates. */
   window?: WindowOptions;
   /**

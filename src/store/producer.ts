@@ -7,7 +7,7 @@ import { MonotonicUlid } from '../ids/ulid.js';
 import { AckPump, partitionGone, type Collector } from './ack-pump.js';
 import type { Selector } from './options.js';
 import { compileSelector } from './selectors.js';
-import type { AppendOptions, AppendResult, TryAppendOptions } from './types.js';
+import type { AppendOptions, AppendResult, AppendResults, TryAppendOptions } from './types.js';
 
 const MAX_KEY = 1024;
 const MAX_TYPE = 256;
@@ -144,9 +144,7 @@ export class Producer<T> {
    * Appends and resolves once the partition worker committed (or rejected)
    * the event(s). See {@link AppendOptions}.
    */
-  append(event: T, opts?: AppendOptions): Promise<AppendResult>;
-  append(events: readonly T[], opts?: AppendOptions): Promise<AppendResult[]>;
-  append(input: T | readonly T[], opts?: AppendOptions): Promise<AppendResult | AppendResult[]>;
+  append<I extends T | readonly T[]>(input: I, opts?: AppendOptions): Promise<AppendResults<I>>;
   async append(input: T | readonly T[], opts: AppendOptions = {}): Promise<AppendResult | AppendResult[]> {
     if (this.closed) throw new ClosedError();
     const single = !Array.isArray(input);
