@@ -180,10 +180,13 @@ export const durabilityScenario: Scenario = {
     });
     for (const fsync of ['never', 'interval', 'always'] as const) {
       let store: DurableMetricStore;
-      const dir = path.join(root, `metric-${fsync}`);
+      let dir: string; // its own: the restore rows remove `root` in their teardown, which may come first
       cases.push({
         name: `MetricStore durable, fsync ${fsync}: add + flush, 1024 keys`, role: 'subject', vs: METRIC_MEMORY,
-        setup: async () => void (store = await MetricStore.open({ capacity, partitions: 1, durability: { dir, fsync } })),
+        setup: async () => {
+          dir = mkdtempSync(path.join(tmpdir(), `rs-bench-metric-${fsync}-`));
+          store = await MetricStore.open({ capacity, partitions: 1, durability: { dir, fsync } });
+        },
         run: () => addRound(store, nSamples, (at += nSamples)),
         teardown: async () => {
           await store.close();
