@@ -246,6 +246,29 @@ describe('damaged logs', () => {
     expect(readdirSync(logDir).some((f) => f.endsWith('.broken'))).toBe(true);
     await s.close();
   });
+  it('a damaged newest checkpoint: the restore falls back to the older one and replays the log after it', async () => {
+    const dir = tmp();
+    const o = { capacity: 200, partitions: 2, durability: { dir, fsync: 'always' as const, segmentBytes: 4096 } };
+    const twin = MetricStore.create({ capacity: 200, partitions: 2 });
+    const labels = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6'];
+    let s = await MetricStore.open(o);
+    for (let i = 0; i < 500; i++) {
+      await s.add(`k${i % 7}`, value(i), 1_000 + i);
+      twin.add(`k${i % 7}`, value(i), 1_000 + i);
+    }
+    await s.close(); // checkpoints at 200 and 400 samples, and at close: the last two are kept
+    const ckpts = readdirSync(path.join(dir, 'checkpoints')).filter((f) => f.endsWith('.ckpt')).sort();
+    expect(ckpts).toHaveLength(2);
+    const newest = path.join(dir, 'checkpoints', ckpts[1]);
+    const bytes = readFileSync(newest);
+    bytes[bytes.length - 5] ^= 0x01;
+    writeFileSync(newest, bytes);
+    s = await MetricStore.open(o);
+    expect(s.restored.checkpoint).toBe(Number(ckpts[0].split('.')[0]));
+    expect(s.restored.frames).toBe(100); // samples 401..500, one frame each
+    expect(answers(s, labels)).toEqual(answers(twin, labels));
+    await s.close();
+  });
 });
 
 describe('the directory', () => {
