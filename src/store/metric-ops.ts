@@ -27,8 +27,6 @@ export const Op = { SAMPLE: 1, PIN: 2, UNPIN: 3, CLEAR: 4 } as const;
 
 const FORMAT = 1;
 const HEAD_BYTES = 32;
-/** Bytes per operation in a frame (value, timestamp, key index, kind). */
-export const OP_BYTES = 21;
 
 /** The columns {@link applyOps} reads: a queued batch or a decoded frame. */
 export interface OpColumns {
@@ -85,11 +83,6 @@ export class OpBatch implements OpColumns {
   /** Queues `clear()`. */
   clear(): void {
     this.#slot(Op.CLEAR);
-  }
-
-  /** Bytes of the frame payload {@link encode} would return. */
-  get bytes(): number {
-    return HEAD_BYTES + this.n * OP_BYTES + this.keys.length * 4 + this.#keyBytes;
   }
 
   /** The frame payload as parts (views of the batch's columns, no copy of them). */
