@@ -163,6 +163,32 @@ function checkSelector(name: string, value: unknown): void {
   throw invalidOption(`options.${name} must be a property path or a function`, { option: name });
 }
 
+/**
+ * Validates the `durability` option (of an `EventStore` or a `MetricStore`) and fills its defaults;
+ * null when it is not given. Throws `RS_ERR_INVALID_OPTION`.
+ */
+export function resolveDurability(d: DurabilityOptions | undefined): Required<DurabilityOptions> | null {
+  if (d === undefined) return null;
+  if (d === null || typeof d !== 'object') throw invalidOption('options.durability must be an object with a dir', { option: 'durability' });
+  if (typeof d.dir !== 'string' || d.dir.length === 0) throw invalidOption('options.durability.dir must be a non-empty string', { option: 'durability.dir' });
+  const fsync = d.fsync ?? 'interval';
+  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') {
+    throw invalidOption("options.durability.fsync must be 'always', 'interval' or 'never'", { option: 'durability.fsync' });
+  }
+  checkInt('durability.intervalMs', d.intervalMs, 1, 3_600_000);
+  checkInt('durability.segmentBytes', d.segmentBytes, 4096, 2 ** 31);
+  checkInt('durability.checkpointIntervalMs', d.checkpointIntervalMs, 100, 86_400_000);
+  if (d.repair !== undefined && typeof d.repair !== 'boolean') throw invalidOption('options.durability.repair must be a boolean', { option: 'durability.repair' });
+  return Object.freeze({
+    dir: d.dir,
+    fsync,
+    intervalMs: d.intervalMs ?? 1000,
+    segmentBytes: d.segmentBytes ?? 16 * 1024 * 1024,
+    checkpointIntervalMs: d.checkpointIntervalMs ?? 30_000,
+    repair: d.repair ?? false,
+  });
+}
+
 /** Validates options, fills defaults, and freezes the result. Throws `RS_ERR_INVALID_OPTION`. */
 export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedOptions<T> {
   if (options === null || typeof options !== 'object') throw invalidOption('options must be an object');
@@ -238,28 +264,7 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
     window = { sizeMs: w.sizeMs, bucketMs, buckets };
   }
 
-  let durability: ResolvedOptions<T>['durability'] = null;
-  if (options.durability !== undefined) {
-    const d = options.durability;
-    if (d === null || typeof d !== 'object') throw invalidOption('options.durability must be an object with a dir', { option: 'durability' });
-    if (typeof d.dir !== 'string' || d.dir.length === 0) throw invalidOption('options.durability.dir must be a non-empty string', { option: 'durability.dir' });
-    const fsync = d.fsync ?? 'interval';
-    if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') {
-      throw invalidOption("options.durability.fsync must be 'always', 'interval' or 'never'", { option: 'durability.fsync' });
-    }
-    checkInt('durability.intervalMs', d.intervalMs, 1, 3_600_000);
-    checkInt('durability.segmentBytes', d.segmentBytes, 4096, 2 ** 31);
-    checkInt('durability.checkpointIntervalMs', d.checkpointIntervalMs, 100, 86_400_000);
-    if (d.repair !== undefined && typeof d.repair !== 'boolean') throw invalidOption('options.durability.repair must be a boolean', { option: 'durability.repair' });
-    durability = Object.freeze({
-      dir: d.dir,
-      fsync,
-      intervalMs: d.intervalMs ?? 1000,
-      segmentBytes: d.segmentBytes ?? 16 * 1024 * 1024,
-      checkpointIntervalMs: d.checkpointIntervalMs ?? 30_000,
-      repair: d.repair ?? false,
-    });
-  }
+  const durability = resolveDurability(options.durability);
 
   return Object.freeze({
     partitions,
