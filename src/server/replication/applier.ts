@@ -1,16 +1,22 @@
 /**
  * Consumes a ring store's JetStream stream into the daemon's own EventStore,
- * one message at a time, in stream order. Every daemon does the same with the
- * same store geometry, and the partition committer is deterministic, so each
- * one reaches the same state: positions, versions, conflicts (an expected
- * version is checked at its place in the log) and duplicates (ids travel in
- * the message). Messages are applied one after the other (each append is
- * awaited) because two appends in flight could be claimed out of order when a
- * partition's input ring is full.
+ * in stream order. Every daemon does the same with the same store geometry,
+ * and the partition committer is deterministic, so each one reaches the same
+ * state: positions, versions, conflicts (an expected version is checked at its
+ * place in the log) and duplicates (ids travel in the message).
+ *
+ * Store calls are made one after the other (each awaited): two calls in
+ * flight could be claimed out of order when a partition's input ring is full.
+ * To keep that cheap, consecutive unconditional appends waiting in the queue
+ * go to the store as ONE call: their records are committed one by one in the
+ * same order either way (an unconditional record is its own commit unit), so
+ * the state is the same whatever the grouping, and each daemon may group
+ * differently.
  */
 import { DeliverPolicy, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { EventStore } from '../../store/event-store.js';
+import type { AppendResult } from '../../store/types.js';
 import { decodeOp, type RingOp } from './messages.js';
 
 /** The outcome of one applied message, for the daemon that published it. */
@@ -18,6 +24,10 @@ export type Applied = { readonly ok: true; readonly value: unknown } | { readonl
 
 /** Errors of an append that every daemon gets the same way (decided by the committer or the producer's checks). */
 const DETERMINISTIC = new Set(['RS_ERR_CONFLICT', 'RS_ERR_INVALID_ARGUMENT', 'RS_ERR_EVENT_TOO_LARGE', 'RS_ERR_ENCODE', 'RS_ERR_NON_FINITE']);
+/** Most records in one grouped store call. */
+const GROUP_RECORDS = 4_096;
+/** Messages queued before the consumer waits for the store. */
+const QUEUE_HIGH = 20_000;
 
 /** Options of an {@link Applier}. */
 export interface ApplierOptions<R> {
@@ -27,6 +37,13 @@ export interface ApplierOptions<R> {
   readonly logger: Logger;
   /** Called once per applied message that carries a `Nats-Msg-Id`. */
   readonly onApplied: (msgId: string, outcome: Applied) => void;
+}
+
+interface Queued<R> {
+  readonly seq: number;
+  readonly msgId: string;
+  readonly op: RingOp<R> | undefined;
+  readonly subject: string;
 }
 
 /** Runs an operation on the local store. */
@@ -41,10 +58,17 @@ async function run<R>(store: EventStore<R>, op: RingOp<R>): Promise<unknown> {
   }
 }
 
+/** An append that can share a store call with its neighbours. */
+const groupable = <R>(q: Queued<R>): boolean => q.op !== undefined && q.op.k === 'append' && q.op.e === undefined;
+
 /** Follows one stream; see the module comment. */
 export class Applier<R> {
   readonly #o: ApplierOptions<R>;
   #applied = 0;
+  /** Last sequence taken from the consumer (applied or queued). */
+  #received = 0;
+  readonly #queue: Queued<R>[] = [];
+  #draining: Promise<void> | undefined;
   #closed = false;
   #stop: (() => void) | undefined;
   #running: Promise<void> | undefined;
@@ -70,11 +94,12 @@ export class Applier<R> {
     return new Promise((resolve) => this.#targets.push({ seq, resolve }));
   }
 
-  /** Stops consuming (the message being applied finishes first). */
+  /** Stops consuming; what is queued is applied first. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#stop?.();
     await this.#running;
+    await this.#draining;
   }
 
   async #loop(): Promise<void> {
@@ -83,15 +108,16 @@ export class Applier<R> {
     while (!this.#closed) {
       try {
         // An ordered consumer: the client recreates it from the last delivered sequence when the server loses it.
-        const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#applied + 1 });
+        const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#received + 1 });
         // A small `expires`: after a server restart an ordered consumer stalls until its pull expires (jetstream-notes §8).
         const messages = await consumer.consume({ max_messages: 1_000, expires: 2_000 });
         this.#stop = () => void messages.stop();
         if (this.#closed) messages.stop();
         for await (const m of messages) {
-          if (m.seq <= this.#applied) continue;
-          await this.#apply(m);
+          if (m.seq <= this.#received) continue;
+          this.#enqueue(m);
           wait = 100;
+          if (this.#queue.length >= QUEUE_HIGH) await this.#draining;
           if (this.#closed) break;
         }
       } catch (err) {
@@ -105,33 +131,92 @@ export class Applier<R> {
     }
   }
 
-  async #apply(m: JsMsg): Promise<void> {
-    const msgId = m.headers?.get('Nats-Msg-Id') ?? '';
+  #enqueue(m: JsMsg): void {
     const op = decodeOp<R>(m.data);
-    let outcome: Applied;
-    if (op === undefined) {
-      this.#o.logger.warn({ seq: m.seq, subject: m.subject }, 'replication: skipped a message that is not a ring-store operation');
-      outcome = { ok: false, error: new Error('not a ring-store operation') };
-    } else {
-      try {
-        outcome = { ok: true, value: await run(this.#o.store, op) };
-      } catch (error) {
-        outcome = { ok: false, error };
-        const code = (error as { code?: string }).code;
-        if (code === 'RS_ERR_CLOSED') {
-          // The daemon is closing: this message is not applied here (a restart replays it).
-          this.#closed = true;
-          this.#o.onApplied(msgId, outcome);
-          return;
-        }
-        if (code === undefined || !DETERMINISTIC.has(code)) {
-          // Another daemon may have applied it: this one now differs from them.
-          this.#o.logger.error({ err: error, seq: m.seq }, 'replication: a message failed here for a reason of this daemon only; its state may now differ from the other daemons (restart it to rebuild from the log)');
+    if (op === undefined) this.#o.logger.warn({ seq: m.seq, subject: m.subject }, 'replication: skipped a message that is not a ring-store operation');
+    this.#queue.push({ seq: m.seq, msgId: m.headers?.get('Nats-Msg-Id') ?? '', op, subject: m.subject });
+    this.#received = m.seq;
+    this.#draining ??= this.#drain().finally(() => {
+      this.#draining = undefined;
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0]!;
+      let n = 1;
+      if (groupable(head)) {
+        let records = (head.op as { r: readonly R[] }).r.length;
+        while (n < this.#queue.length && groupable(this.#queue[n]!)) {
+          const more = (this.#queue[n]!.op as { r: readonly R[] }).r.length;
+          if (records + more > GROUP_RECORDS) break;
+          records += more;
+          n++;
         }
       }
+      const group = this.#queue.splice(0, n);
+      if (group.length > 1 && (await this.#applyGroup(group))) continue;
+      for (const q of group) await this.#applyOne(q);
     }
-    this.#applied = m.seq;
-    if (msgId !== '') this.#o.onApplied(msgId, outcome);
+  }
+
+  /** Applies unconditional appends as one store call; false (nothing stored) when one of them is refused. */
+  async #applyGroup(group: Queued<R>[]): Promise<boolean> {
+    const records: R[] = [];
+    let ids: string[] | undefined = [];
+    for (const q of group) {
+      const op = q.op as { r: readonly R[]; i?: readonly string[] };
+      for (const r of op.r) records.push(r);
+      if (op.i === undefined) ids = undefined;
+      else if (ids !== undefined) for (const id of op.i) ids.push(id);
+    }
+    // Ids for some messages and not others: apply them one by one (never from this daemon's routes).
+    if (ids !== undefined && ids.length !== records.length) return false;
+    let results: AppendResult[];
+    try {
+      results = await this.#o.store.append(records, ids !== undefined ? { id: ids } : {});
+    } catch (error) {
+      // Events are checked before any is written: one message's bad event refused the whole call.
+      if (DETERMINISTIC.has((error as { code?: string }).code ?? '')) return false;
+      for (const q of group) this.#settle(q, { ok: false, error });
+      return true;
+    }
+    let at = 0;
+    for (const q of group) {
+      const count = (q.op as { r: readonly R[] }).r.length;
+      this.#settle(q, { ok: true, value: results.slice(at, at + count) });
+      at += count;
+    }
+    return true;
+  }
+
+  async #applyOne(q: Queued<R>): Promise<void> {
+    let outcome: Applied;
+    if (q.op === undefined) outcome = { ok: false, error: new Error('not a ring-store operation') };
+    else {
+      try {
+        outcome = { ok: true, value: await run(this.#o.store, q.op) };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+    }
+    this.#settle(q, outcome);
+  }
+
+  #settle(q: Queued<R>, outcome: Applied): void {
+    if (!outcome.ok) {
+      const code = (outcome.error as { code?: string }).code;
+      if (code === 'RS_ERR_CLOSED') {
+        // The daemon is closing: not applied here (a restart replays it).
+        this.#closed = true;
+        this.#queue.length = 0;
+      } else if (q.op !== undefined && (code === undefined || !DETERMINISTIC.has(code))) {
+        // Another daemon may have applied it: this one now differs from them.
+        this.#o.logger.error({ err: outcome.error, seq: q.seq }, 'replication: a message failed here for a reason of this daemon only; its state may now differ from the other daemons (restart it to rebuild from the log)');
+      }
+    }
+    if (!this.#closed) this.#applied = q.seq;
+    if (q.msgId !== '') this.#o.onApplied(q.msgId, outcome);
     for (let i = this.#targets.length - 1; i >= 0; i--) {
       const t = this.#targets[i]!;
       if (t.seq <= this.#applied) {
