@@ -41,7 +41,7 @@ export const HttpErrorCodes = {
   RS_ERR_TOO_MANY_PRODUCERS: { status: 503, meaning: 'The store has no free producer slot; retry.' },
   RS_ERR_IO: { status: 503, meaning: 'A ring store\'s log failed with an I/O error: the append was not stored; the partition refuses writes until the daemon restarts.' },
   RS_ERR_REPLICATION: { status: 503, meaning: 'With `--nats`: JetStream did not acknowledge a ring-store append (or this daemon did not apply it) in time; its outcome is unknown: retry with the same idempotency id.' },
-  RS_ERR_NOT_READY: { status: 503, meaning: 'The daemon is restoring its durable stores (`--data-dir`); retry when `GET /ready` answers 200.' },
+  RS_ERR_NOT_READY: { status: 503, meaning: 'The daemon is restoring its durable stores (`--data-dir`) or catching up with its JetStream logs (`--nats`); retry when `GET /ready` answers 200.' },
   RS_ERR_CLOSED: { status: 503, meaning: 'The daemon is shutting down (stores closing); retry against another instance.' },
   RS_ERR_TOO_MANY_CONNECTIONS: { status: 503, meaning: 'The daemon holds `--max-connections` open connections; this one is closed. Retry later.' },
 } as const;

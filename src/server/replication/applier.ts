@@ -13,11 +13,11 @@
  * the state is the same whatever the grouping, and each daemon may group
  * differently.
  */
-import { DeliverPolicy, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppendResult } from '../../store/types.js';
-import { decodeOp, type RingOp } from './messages.js';
+import { decodeOps, opKey, type RingOp } from './messages.js';
 
 /** The outcome of one applied message, for the daemon that published it. */
 export type Applied = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
@@ -28,22 +28,26 @@ const DETERMINISTIC = new Set(['RS_ERR_CONFLICT', 'RS_ERR_INVALID_ARGUMENT', 'RS
 const GROUP_RECORDS = 4_096;
 /** Messages queued before the consumer waits for the store. */
 const QUEUE_HIGH = 20_000;
+/** A consumer that delivered nothing for this long while the stream holds more is replaced, ms. */
+const STALL_MS = 3_000;
 
 /** Options of an {@link Applier}. */
 export interface ApplierOptions<R> {
   readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
   readonly stream: string;
   readonly store: EventStore<R>;
   readonly logger: Logger;
-  /** Called once per applied message that carries a `Nats-Msg-Id`. */
-  readonly onApplied: (msgId: string, outcome: Applied) => void;
+  /** Called once per applied operation of a message that carries a `Nats-Msg-Id`, with its {@link opKey}. */
+  readonly onApplied: (key: string, outcome: Applied) => void;
 }
 
 interface Queued<R> {
+  /** Stream sequence applied once this operation is (the previous one for all but a message's last). */
   readonly seq: number;
-  readonly msgId: string;
+  /** Where its publisher waits (see opKey), or ''. */
+  readonly key: string;
   readonly op: RingOp<R> | undefined;
-  readonly subject: string;
 }
 
 /** Runs an operation on the local store. */
@@ -71,6 +75,9 @@ export class Applier<R> {
   #draining: Promise<void> | undefined;
   #closed = false;
   #stop: (() => void) | undefined;
+  #lastDelivery = Date.now();
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #checking = false;
   #running: Promise<void> | undefined;
   readonly #targets: { seq: number; resolve: () => void }[] = [];
 
@@ -86,6 +93,31 @@ export class Applier<R> {
   /** Starts consuming from the stream's first message. */
   start(): void {
     this.#running ??= this.#loop();
+    this.#watchdog ??= setInterval(() => void this.#checkStall(), 1_000);
+    this.#watchdog.unref();
+  }
+
+  /**
+   * An ordered consumer can stop delivering without ending (seen after a
+   * stream leader was killed, and after a server restart: jetstream-notes §8).
+   * When nothing came for a while but the stream holds more, start a new one
+   * from the last message received.
+   */
+  async #checkStall(): Promise<void> {
+    if (this.#closed || this.#checking || Date.now() - this.#lastDelivery < STALL_MS) return;
+    this.#checking = true;
+    try {
+      const info = await this.#o.jsm.streams.info(this.#o.stream);
+      if (info.state.last_seq > this.#received && info.state.messages > 0 && Date.now() - this.#lastDelivery >= STALL_MS && !this.#closed) {
+        this.#o.logger.warn({ received: this.#received, lastSeq: info.state.last_seq }, 'replication: the consumer stalled; following again from the last message received');
+        this.#lastDelivery = Date.now();
+        this.#stop?.();
+      }
+    } catch {
+      // The stream is unreachable now (an election, a reconnect): the next tick asks again.
+    } finally {
+      this.#checking = false;
+    }
   }
 
   /** Resolves once every message up to stream sequence `seq` is applied (at once for 0). */
@@ -97,6 +129,7 @@ export class Applier<R> {
   /** Stops consuming; what is queued is applied first. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#watchdog);
     this.#stop?.();
     await this.#running;
     await this.#draining;
@@ -113,7 +146,9 @@ export class Applier<R> {
         const messages = await consumer.consume({ max_messages: 1_000, expires: 2_000 });
         this.#stop = () => void messages.stop();
         if (this.#closed) messages.stop();
+        this.#lastDelivery = Date.now();
         for await (const m of messages) {
+          this.#lastDelivery = Date.now();
           if (m.seq <= this.#received) continue;
           this.#enqueue(m);
           wait = 100;
@@ -132,9 +167,16 @@ export class Applier<R> {
   }
 
   #enqueue(m: JsMsg): void {
-    const op = decodeOp<R>(m.data);
-    if (op === undefined) this.#o.logger.warn({ seq: m.seq, subject: m.subject }, 'replication: skipped a message that is not a ring-store operation');
-    this.#queue.push({ seq: m.seq, msgId: m.headers?.get('Nats-Msg-Id') ?? '', op, subject: m.subject });
+    const decoded = decodeOps<R>(m.data);
+    const msgId = m.headers?.get('Nats-Msg-Id') ?? '';
+    if (decoded === undefined) {
+      this.#o.logger.warn({ seq: m.seq, subject: m.subject }, 'replication: skipped a message that is not a ring-store operation');
+      this.#queue.push({ seq: m.seq, key: msgId, op: undefined });
+    } else {
+      const { ops, multi } = decoded;
+      // Only the message's last operation completes its sequence.
+      for (let i = 0; i < ops.length; i++) this.#queue.push({ seq: i === ops.length - 1 ? m.seq : m.seq - 1, key: msgId === '' ? '' : opKey(msgId, i, multi), op: ops[i] });
+    }
     this.#received = m.seq;
     this.#draining ??= this.#drain().finally(() => {
       this.#draining = undefined;
@@ -215,8 +257,8 @@ export class Applier<R> {
         this.#o.logger.error({ err: outcome.error, seq: q.seq }, 'replication: a message failed here for a reason of this daemon only; its state may now differ from the other daemons (restart it to rebuild from the log)');
       }
     }
-    if (!this.#closed) this.#applied = q.seq;
-    if (q.msgId !== '') this.#o.onApplied(q.msgId, outcome);
+    if (!this.#closed && q.seq > this.#applied) this.#applied = q.seq;
+    if (q.key !== '') this.#o.onApplied(q.key, outcome);
     for (let i = this.#targets.length - 1; i >= 0; i--) {
       const t = this.#targets[i]!;
       if (t.seq <= this.#applied) {

@@ -14,11 +14,41 @@ import type { AppendResult } from '../../store/types.js';
 import { isTransient } from '../../streams/backends/nats-log.js';
 import { HttpError } from '../errors.js';
 import { Applier, type Applied } from './applier.js';
-import { encodeOp, type RingOp } from './messages.js';
+import { encodeOps, opJson, opKey, type RingOp } from './messages.js';
 import { ensureRingLog } from './ring-log.js';
 
 /** Room left in a message for its headers (the message id) and the protocol line. */
 const HEADER_ROOM = 512;
+/** Publishes in flight per ring store; operations arriving meanwhile share the next message. */
+const WINDOW = 4;
+/** Most operations in one message. */
+const MAX_OPS = 256;
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T): void;
+  reject(e: unknown): void;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** An operation waiting to be published, then applied. */
+interface Pending {
+  readonly json: string;
+  readonly bytes: number;
+  readonly deadline: number;
+  /** Its waiter key, once in a message. */
+  key: string;
+  readonly acked: Deferred<number>;
+  readonly applied: Deferred<Applied>;
+}
 
 /** Options of {@link RingReplica.open}. */
 export interface RingReplicaOptions<R> {
@@ -50,6 +80,8 @@ export class RingReplica<R> {
   readonly #origin = randomBytes(6).toString('base64url');
   #next = 0;
   #inflight = 0;
+  #publishing = 0;
+  readonly #pending: Pending[] = [];
 
   /** The JetStream stream. */
   readonly stream: string;
@@ -60,6 +92,7 @@ export class RingReplica<R> {
     this.subject = `ringstore.ring.${options.name}`;
     this.#applier = new Applier<R>({
       js: options.js,
+      jsm: options.jsm,
       stream,
       store: options.store,
       logger: options.logger,
@@ -129,33 +162,73 @@ export class RingReplica<R> {
   }
 
   async #submit(op: RingOp<R>): Promise<unknown> {
-    const payload = encodeOp(op);
-    const max = (this.#o.nc.info?.max_payload ?? 1_048_576) - HEADER_ROOM;
-    if (payload.length > max) {
-      throw new HttpError('RS_ERR_BODY_TOO_LARGE', `with --nats an append batch is one JetStream message: this one encodes to ${payload.length} bytes, the server takes at most ${max}; split it`);
+    const json = opJson(op);
+    const bytes = Buffer.byteLength(json);
+    if (bytes > this.#maxBody()) {
+      throw new HttpError('RS_ERR_BODY_TOO_LARGE', `with --nats an append batch is one JetStream message: this one encodes to ${bytes} bytes, the server takes at most ${this.#maxBody()}; split it`);
     }
-    const id = `${this.#origin}.${(this.#next++).toString(36)}`;
     const deadline = Date.now() + this.#o.writeTimeoutMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const applied = new Promise<Applied>((resolve) => this.#waiters.set(id, { resolve }));
+    const entry: Pending = { json, bytes, deadline, key: '', acked: deferred<number>(), applied: deferred<Applied>() };
+    this.#pending.push(entry);
     this.#inflight++;
+    this.#pump();
     try {
-      const ack = await this.#publish(payload, id, deadline);
+      const seq = await entry.acked.promise;
       const outcome = await Promise.race([
-        applied,
+        entry.applied.promise,
         new Promise<undefined>((resolve) => {
           timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
         }),
       ]);
       if (outcome === undefined) {
-        throw new HttpError('RS_ERR_REPLICATION', `JetStream stored the append (sequence ${ack}) but this daemon has not applied it within ${this.#o.writeTimeoutMs} ms; other daemons may show it`);
+        throw new HttpError('RS_ERR_REPLICATION', `JetStream stored the append (sequence ${seq}) but this daemon has not applied it within ${this.#o.writeTimeoutMs} ms; other daemons may show it`);
       }
       if (!outcome.ok) throw outcome.error;
       return outcome.value;
     } finally {
       clearTimeout(timer);
-      this.#waiters.delete(id);
+      this.#waiters.delete(entry.key);
       this.#inflight--;
+    }
+  }
+
+  /** Largest message body, bytes. */
+  #maxBody(): number {
+    return (this.#o.nc.info?.max_payload ?? 1_048_576) - HEADER_ROOM;
+  }
+
+  /**
+   * Starts publishes while fewer than {@link WINDOW} are in flight; each takes
+   * every operation waiting (up to the message size), so that requests arriving
+   * during a round trip to JetStream share the next message.
+   */
+  #pump(): void {
+    while (this.#publishing < WINDOW && this.#pending.length > 0) {
+      const max = this.#maxBody() - 32;
+      let n = 0;
+      let size = 0;
+      while (n < this.#pending.length && n < MAX_OPS && (n === 0 || size + this.#pending[n]!.bytes + 1 <= max)) size += this.#pending[n++]!.bytes + 1;
+      const group = this.#pending.splice(0, n);
+      const msgID = `${this.#origin}.${(this.#next++).toString(36)}`;
+      const multi = group.length > 1;
+      group.forEach((e, i) => {
+        e.key = opKey(msgID, i, multi);
+        this.#waiters.set(e.key, { resolve: e.applied.resolve });
+      });
+      this.#publishing++;
+      const deadline = Math.min(...group.map((e) => e.deadline));
+      void this.#publish(encodeOps(group.map((e) => e.json)), msgID, deadline).then(
+        (seq) => {
+          for (const e of group) e.acked.resolve(seq);
+        },
+        (err: unknown) => {
+          for (const e of group) e.acked.reject(err);
+        },
+      ).finally(() => {
+        this.#publishing--;
+        this.#pump();
+      });
     }
   }
 
@@ -177,8 +250,11 @@ export class RingReplica<R> {
     }
   }
 
-  /** Stops following the stream. */
+  /** Stops following the stream; appends still waiting for their apply answer `RS_ERR_CLOSED` (their outcome is in the log). */
   async close(): Promise<void> {
     await this.#applier.close();
+    const error = new HttpError('RS_ERR_CLOSED', 'the daemon is shutting down; the append may be in the log: retry with the same idempotency id');
+    for (const w of this.#waiters.values()) w.resolve({ ok: false, error });
+    this.#waiters.clear();
   }
 }
