@@ -98,6 +98,35 @@ describe('ring stores shared through JetStream (--nats)', () => {
     }
   });
 
+  it('a burst of concurrent appends on both daemons: each request gets its own outcome, and both daemons agree', async () => {
+    // Requests arriving while publishes are in flight share JetStream messages: outcomes must not mix.
+    const STREAMS = 30;
+    const before = (await jsInfo('RINGSTORE_RING_STREAMS')).messages;
+    const calls: Promise<{ s: number; kind: string; r: { status: number; body: any } }>[] = [];
+    for (let s = 0; s < STREAMS; s++) {
+      const call = (kind: string, url: string, body: unknown, headers: Record<string, string>) => calls.push(raw(`${url}/streams/burst-${s}`, json(body, headers)).then((r) => ({ s, kind, r })));
+      call('race', a.url, { by: 'a' }, { 'expected-version': '0' });
+      call('race', b.url, { by: 'b' }, { 'expected-version': '0' });
+      for (let k = 0; k < 4; k++) call('idem', k % 2 ? a.url : b.url, { by: 'idem' }, { 'idempotency-key': `burst-${s}` });
+    }
+    const done = await Promise.all(calls);
+    // 180 requests at once, at most 2 publishes in flight per daemon: many shared a message.
+    expect((await jsInfo('RINGSTORE_RING_STREAMS')).messages - before).toBeLessThan(calls.length);
+    for (let s = 0; s < STREAMS; s++) {
+      const mine = done.filter((d) => d.s === s);
+      const race = mine.filter((d) => d.kind === 'race').map((d) => d.r);
+      expect(race.map((r) => r.status).sort(), `burst-${s}`).toEqual([202, 409]);
+      const idem = mine.filter((d) => d.kind === 'idem').map((d) => d.r);
+      expect(idem.every((r) => r.status === 202)).toBe(true);
+      expect(idem.filter((r) => !r.body.duplicate)).toHaveLength(1);
+      expect(new Set(idem.map((r) => `${r.body.id}/${r.body.version}/${r.body.position}`)).size).toBe(1);
+      const stored = [race.find((r) => r.status === 202)!.body.version, idem[0]!.body.version].sort();
+      expect(stored).toEqual([1, 2]);
+      await eventually(async () => JSON.stringify(await page(a.url, `burst-${s}`)) === JSON.stringify(await page(b.url, `burst-${s}`)), `burst-${s} equal`);
+      expect(await page(a.url, `burst-${s}`)).toHaveLength(2);
+    }
+  });
+
   it('an idempotency key retried on the other daemon answers duplicate with the first result', async () => {
     const first = await raw(`${a.url}/streams/idem-1`, json({ valor: 5 }, { 'idempotency-key': 'pay-77' }));
     expect(first.body).toMatchObject({ id: 'pay-77', version: 1, duplicate: false });

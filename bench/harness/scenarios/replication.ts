@@ -25,6 +25,18 @@ interface Nats {
   dir: string;
 }
 
+/** Last sequence of the `/streams` ring log on a server: the JetStream messages published so far. */
+async function logSequence(url: string): Promise<number> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: [url] });
+  try {
+    return (await (await jetstreamManager(nc)).streams.info('RINGSTORE_RING_STREAMS')).state.last_seq;
+  } finally {
+    await nc.close();
+  }
+}
+
 async function startNats(bin: string): Promise<Nats> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'rs-bench-nats-'));
@@ -61,7 +73,7 @@ export const replicationScenario: Scenario = {
     'autocannon POSTs to /streams/bench/<0..15>: JSON arrays of `batch` events and single events, on `ringstore serve` (defaults, --log-level warn) without --nats and with --nats ' +
     '(its own nats-server, file storage, R1, loopback): with it, one acknowledged JetStream publish per request, applied by the daemon before it answers. ' +
     'Then two --nats daemons on one JetStream with the load split over both (each applies every batch), and the lag from the 202 on one daemon until a read on the other returns the event. ' +
-    'Requests per second are JetStream publishes per second; the notes give each daemon\'s CPU time per event.',
+    'The notes give the JetStream messages published per second (requests arriving while 2 publishes are in flight share one) and each daemon\'s CPU time per event.',
   reference: 'daemon without --nats, JSON array per request',
   default: false,
   params: {
@@ -88,13 +100,17 @@ export const replicationScenario: Scenario = {
     // One JetStream per setup: the single --nats daemon and the pair do not apply each other's load.
     const nats: Nats[] = [];
     const servers: Record<string, Server[]> = {};
+    const natsOf: Record<string, string> = {};
 
     const drive = async (key: string, requests: () => CannonRequest[], perRequest: number): Promise<Sample> => {
       const group = servers[key]!;
+      const log = natsOf[key];
+      const seq0 = log === undefined ? 0 : await logSequence(log);
       const c0 = group.map((s) => cpuMs(s.child.pid));
       // The connections are split over the group's daemons, all driven at once.
       const results = await Promise.all(group.map((s) => cannon.default({ url: s.url, requests: requests(), connections: Math.max(1, Math.round(connections / group.length)), duration: seconds, pipelining: 1 })));
       const c1 = group.map((s) => cpuMs(s.child.pid));
+      const published = log === undefined ? undefined : (await logSequence(log)) - seq0;
       let ok = 0;
       let total = 0;
       let non2xx = 0;
@@ -123,7 +139,9 @@ export const replicationScenario: Scenario = {
         ops, ms,
         latencySummary: { count: total, p50: r0.latency.p50, p99: r0.latency.p99, p999: r0.latency.p99_9 ?? r0.latency.max, max: r0.latency.max },
         ...(cpu ? { cpuUsPerOp: { main: (main * 1000) / ops, process: (proc * 1000) / ops } } : {}),
-        note: `${total} requests per round (${Math.round((total / ms) * 1000)} requests/s = JetStream publishes/s with --nats), ${non2xx} failed; CPU summed over the group's daemons (not nats-server)`,
+        note: `${total} requests per round (${Math.round((total / ms) * 1000)}/s), ${non2xx} failed` +
+          (published === undefined ? '' : `; ${published} JetStream messages (${Math.round((published / ms) * 1000)} publishes/s, ${(ok / published).toFixed(2)} requests a message)`) +
+          "; CPU summed over the group's daemons (not nats-server)",
       };
     };
     const group = (key: string, count: number, withNats: boolean) => ({
@@ -134,6 +152,7 @@ export const replicationScenario: Scenario = {
           const n = await startNats(bin);
           nats.push(n);
           url = n.url;
+          natsOf[key] = n.url;
         }
         const list: Server[] = [];
         for (let i = 0; i < count; i++) list.push(await startDaemon(url));
@@ -142,6 +161,7 @@ export const replicationScenario: Scenario = {
       async teardown(): Promise<void> {
         for (const s of servers[key] ?? []) await stopServer(s);
         delete servers[key];
+        delete natsOf[key];
         if (Object.keys(servers).length === 0) for (const n of nats.splice(0)) await stopNats(n);
       },
     });
