@@ -189,6 +189,19 @@ describe('ring stores shared through JetStream (--nats)', () => {
     }
   }, 60_000);
 
+  it('a foreign message on the log is skipped by every daemon, which go on applying', async () => {
+    const nc = await connect({ servers: [nats.url] });
+    try {
+      const { jetstream } = await import('@nats-io/jetstream');
+      await jetstream(nc).publish('ringstore.ring.streams', 'not an operation');
+      await jetstream(nc).publish('ringstore.ring.streams', JSON.stringify({ k: 'append', r: [], e: -1 }));
+    } finally {
+      await nc.close();
+    }
+    expect((await raw(`${a.url}/streams/after-foreign`, json({ valor: 1 }))).body).toMatchObject({ version: 1 });
+    await eventually(async () => (await page(b.url, 'after-foreign')).length === 1, 'B applies past the foreign messages');
+  });
+
   it('the log keeps the ring capacity in messages, dropping the oldest', async () => {
     const info = await jsInfo('RINGSTORE_RING_METRICS');
     expect(info).toMatchObject({ maxMsgs: CAPACITY, discard: 'old' });
