@@ -224,8 +224,13 @@ export const ERROR_CODES = {
   },
   RS_ERR_NOT_READY: {
     by: ['daemon'],
-    meaning: 'The daemon is restoring its durable stores.',
-    http: { status: 503, meaning: 'The daemon is restoring its durable stores (`--data-dir`); retry when `GET /ready` answers 200.' },
+    meaning: 'The daemon is restoring its durable stores or catching up with its JetStream logs.',
+    http: { status: 503, meaning: 'The daemon is restoring its durable stores (`--data-dir`) or catching up with its JetStream logs (`--nats`); retry when `GET /ready` answers 200.' },
+  },
+  RS_ERR_REPLICATION: {
+    by: ['daemon'],
+    meaning: 'With `--nats`, JetStream did not acknowledge a ring-store append, or this daemon did not apply it, in time.',
+    http: { status: 503, meaning: 'With `--nats`: JetStream did not acknowledge a ring-store append (or this daemon did not apply it) within 30 s; its outcome is unknown: retry with the same idempotency id (`Idempotency-Key` or event `id`).' },
   },
   RS_ERR_TOO_MANY_CONNECTIONS: {
     by: ['daemon'],

@@ -225,9 +225,9 @@ export interface RunningServer extends RingstoreApp {
 export async function startServer(config: ServerConfig = resolveConfig(), options: BuildOptions = {}): Promise<RunningServer> {
   const log = options.logger ?? defaultLogger(config);
   let gate: StartupGate | undefined;
-  if (config.dataDir !== undefined) {
+  if (config.dataDir !== undefined || config.nats !== undefined) {
     gate = await openStartupGate(config);
-    log.info({ port: gate.port, dataDir: config.dataDir, fsync: config.fsync }, 'restoring the durable stores (GET /ready answers 503 until they are open)');
+    log.info({ port: gate.port, dataDir: config.dataDir ?? null, fsync: config.fsync, nats: config.nats ?? null }, 'restoring the durable stores or catching up with the JetStream logs (GET /ready answers 503 until done)');
   }
   let built: RingstoreApp;
   try {

@@ -29,10 +29,14 @@ export interface ServerConfig {
   readonly dataDir: string | undefined;
   /**
    * NATS server URLs (`--nats`, comma-separated): the versioned streams live in JetStream (`NatsBackend`),
-   * shared by every daemon given the same servers (sessions lock a stream across daemons). Unset: LMDB under
+   * shared by every daemon given the same servers (sessions lock a stream across daemons), and the ring
+   * stores' appends go through one JetStream log per store that every daemon applies to its own memory
+   * (`src/server/replication`); `dataDir` then no longer makes the ring stores durable. Unset: LMDB under
    * `dataDir`, or memory.
    */
   readonly nats: readonly string[] | undefined;
+  /** JetStream replicas of the streams `--nats` creates (default 1; 3 on a 3-node cluster). */
+  readonly natsReplicas: number;
   /** When the ring stores' logs are fsynced under `dataDir`: `always` (before each ack), `interval` (default, every second), `never`. */
   readonly fsync: 'always' | 'interval' | 'never';
   /** Bearer token required by writes and admin routes; none when unset. */
@@ -112,7 +116,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--log-level': { key: 'logLevel', env: 'RINGSTORE_LOG_LEVEL', kind: 'string', help: `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})` },
   '--data-dir': { key: 'dataDir', env: 'RINGSTORE_DATA_DIR', kind: 'string', help: 'data directory: durable versioned streams (LMDB) and ring stores (logs, checkpoints); default: all in memory' },
   '--fsync': { key: 'fsync', env: 'RINGSTORE_FSYNC', kind: 'string', oneOf: ['always', 'interval', 'never'], help: 'with --data-dir, when ring-store logs reach the disk: always (before each ack), interval (every second, default), never (left to the OS)' },
-  '--nats': { key: 'nats', env: 'RINGSTORE_NATS', kind: 'string', help: 'NATS server URL(s), comma-separated: versioned streams in JetStream, shared by every daemon on them (needs @nats-io/transport-node, @nats-io/jetstream)' },
+  '--nats': { key: 'nats', env: 'RINGSTORE_NATS', kind: 'string', help: 'NATS server URL(s), comma-separated: versioned streams and the /streams and /metrics ring stores on JetStream, shared by every daemon on them (needs @nats-io/transport-node, @nats-io/jetstream)' },
+  '--nats-replicas': { key: 'natsReplicas', env: 'RINGSTORE_NATS_REPLICAS', kind: 'int', min: 1, max: 5, help: 'with --nats, replicas of the JetStream streams it creates (default 1; 3 on a 3-node cluster)' },
   '--token': { key: 'token', env: 'RINGSTORE_TOKEN', kind: 'string', help: 'require "Authorization: Bearer <token>" on writes and admin routes' },
   '--read-token': { key: 'readToken', env: 'RINGSTORE_READ_TOKEN', kind: 'string', help: 'require a bearer token on reads too: this one or --token (needs --token; may equal it)' },
   '--body-limit': { key: 'bodyLimit', env: 'RINGSTORE_BODY_LIMIT', kind: 'int', min: 1024, max: 1 << 30, help: `largest request body in bytes (default ${DEFAULTS.bodyLimit})` },
@@ -205,6 +210,8 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     if (partial.readToken.length < 8) throw new ConfigError('read token must be at least 8 characters');
   }
   const nats = parseNatsUrls(partial.nats as unknown);
+  const natsReplicas = partial.natsReplicas ?? 1;
+  if (!Number.isInteger(natsReplicas) || natsReplicas < 1 || natsReplicas > 5) throw new ConfigError(`nats replicas must be an integer from 1 to 5, got ${String(natsReplicas)}`);
   const fsync = partial.fsync ?? 'interval';
   if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') throw new ConfigError(`fsync must be one of always, interval, never, got "${String(fsync)}"`);
   if (partial.dataDir !== undefined && (typeof partial.dataDir !== 'string' || partial.dataDir.length === 0)) throw new ConfigError('data directory must be a non-empty path');
@@ -221,6 +228,7 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     dataDir: partial.dataDir,
     fsync,
     nats,
+    natsReplicas,
     token: partial.token,
     readToken: partial.readToken,
     bodyLimit: partial.bodyLimit ?? DEFAULTS.bodyLimit,

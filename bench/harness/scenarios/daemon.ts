@@ -16,12 +16,12 @@ import { importOptional, missing } from '../optional.js';
 import { findBinary, freePort } from '../redis.js';
 import type { Case, CpuPerOp, Sample, Scenario, ScenarioContext, Target } from '../types.js';
 
-const MAIN = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 const PEERS = fileURLToPath(new URL('./http-peers.js', import.meta.url));
 /** Appends rotate over this many streams, so they spread over the partitions. */
 const STREAMS = 16;
 
-interface CannonResult {
+export interface CannonResult {
   requests: { average: number; total: number };
   latency: { p50: number; p99: number; p99_9?: number; max: number };
   duration: number;
@@ -29,17 +29,17 @@ interface CannonResult {
   errors: number;
   timeouts: number;
 }
-interface CannonRequest {
+export interface CannonRequest {
   method: string;
   path: string;
   headers?: Record<string, string>;
   body?: string;
   setupRequest?: (req: CannonRequest) => CannonRequest;
 }
-type Cannon = (opts: Record<string, unknown>) => Promise<CannonResult>;
+export type Cannon = (opts: Record<string, unknown>) => Promise<CannonResult>;
 
 /** A server in its own process. */
-interface Server {
+export interface Server {
   url: string;
   child: ChildProcess;
 }
@@ -47,7 +47,7 @@ interface Server {
 /** Node's profiler flags pass on to the daemon's process, so `ringstore profile daemon --tool cpu-prof` profiles it too. */
 const profilerFlags = (): string[] => process.execArgv.filter((a) => /^--(cpu|heap)-prof/.test(a));
 
-async function waitUntil(check: () => Promise<boolean>, what: string, child: ChildProcess): Promise<void> {
+export async function waitUntil(check: () => Promise<boolean>, what: string, child: ChildProcess): Promise<void> {
   const end = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before it was ready`);
@@ -74,7 +74,7 @@ async function startServer(kind: 'daemon' | 'bare' | 'fastify'): Promise<Server>
   return { url, child };
 }
 
-async function stopServer(s: Server | undefined): Promise<void> {
+export async function stopServer(s: Server | undefined): Promise<void> {
   if (s === undefined || s.child.exitCode !== null) return;
   const exited = new Promise((r) => s.child.once('exit', r));
   s.child.kill('SIGTERM');
@@ -82,7 +82,7 @@ async function stopServer(s: Server | undefined): Promise<void> {
 }
 
 /** CPU ms of a process's main thread and of the whole process, from /proc (Linux; undefined elsewhere). */
-function cpuMs(pid: number | undefined): CpuPerOp | undefined {
+export function cpuMs(pid: number | undefined): CpuPerOp | undefined {
   if (pid === undefined) return undefined;
   const read = (file: string): number => {
     const f = readFileSync(file, 'utf8').split(') ')[1].split(' ');
@@ -96,7 +96,7 @@ function cpuMs(pid: number | undefined): CpuPerOp | undefined {
 }
 
 /** Requests that rotate over {@link STREAMS} streams, each with its own body. */
-function rotating(body: (n: number) => string, contentType: string): CannonRequest[] {
+export function rotating(body: (n: number) => string, contentType: string): CannonRequest[] {
   let n = 0;
   return [{
     method: 'POST', path: '/streams/bench/0', headers: { 'content-type': contentType },
@@ -107,7 +107,7 @@ function rotating(body: (n: number) => string, contentType: string): CannonReque
   }];
 }
 
-const event = (i: number): Record<string, unknown> => ({ valor: (i * 7919) % 5000, gatewayId: `gw-${i % 3}`, note: 'order created by the benchmark' });
+export const event = (i: number): Record<string, unknown> => ({ valor: (i * 7919) % 5000, gatewayId: `gw-${i % 3}`, note: 'order created by the benchmark' });
 
 /** Runs a command to its end; its stdout. */
 function output(cmd: string, args: string[]): Promise<string> {

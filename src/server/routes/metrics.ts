@@ -59,7 +59,9 @@ export function metricRoutes(app: FastifyInstance, ctx: ServerContext): void {
     });
     // Fast path: no ack wait; a full input ring falls back to an append that waits for space.
     const waits: Promise<unknown>[] = [];
-    for (const r of records) if (!store.tryAppend(r)) waits.push(store.append(r));
+    // --nats: one JetStream message for the batch, applied by every daemon (src/server/replication).
+    if (ctx.stores.replication) waits.push(ctx.stores.replication.appendMetrics(records));
+    else for (const r of records) if (!store.tryAppend(r)) waits.push(store.append(r));
     if (waits.length > 0) await Promise.all(waits);
     const format = (request as unknown as { ndjson?: boolean }).ndjson ? 'ndjson' : Array.isArray(body) ? 'array' : 'json';
     ctx.metrics.ingested.add('metrics', format, records.length);

@@ -138,7 +138,9 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const opts = { ...(expectedVersion !== undefined ? { expectedVersion } : {}), ...(ids !== undefined ? { id: batch ? ids : ids[0] } : {}) };
     let result: AppendResult | AppendResult[];
     try {
-      if (batch) result = await store.append(records, opts);
+      // --nats: through the JetStream log, applied by every daemon (src/server/replication).
+      if (ctx.stores.replication) result = await ctx.stores.replication.appendStreams(records, expectedVersion, ids, now).then((r) => (batch ? r : r[0]));
+      else if (batch) result = await store.append(records, opts);
       else if (expectedVersion === undefined) result = await coalescer.append(records[0], ids?.[0]);
       else result = await store.append(records[0], opts);
     } catch (err) {
