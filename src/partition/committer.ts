@@ -484,6 +484,12 @@ export class Committer {
       dropIndexUpTo(ks, this.headPos);
       // The version goes to the directory before the slot is cleared: a crash in between keeps the key live.
       if (--ks.live === 0) this.retireKey(ks);
+      else if (this.headPos < this.committedTail && ks.epoch === this.drainEpoch && ks.baseVersion > 0) {
+        // Its last committed event goes while only this drain's (tentative) events keep the key live:
+        // a crash now would leave no trace of its committed version, and the re-run would restart it.
+        const next = ks.first < ks.positions.length ? ks.positions[ks.first] : Infinity;
+        if (next >= this.committedTail) this.dir.record(ks.h0, ks.h1, ks.baseVersion, ks.basePosition);
+      }
       // Bump the seqlock before the arena bytes can be overwritten.
       const sq = m.seq[s];
       Atomics.store(m.seq, s, sq + 1);
