@@ -204,8 +204,54 @@ export class Producer<T> {
     for (const w of waiters) w();
   };
 
-  /** Writes a planned append, waiting for ring space or ack slots as needed. */
+  /**
+   * Writes a planned append, waiting for ring space or ack slots as needed.
+   * Calls that wait do so in a FIFO queue, and a call made while any waits
+   * joins it: appends are written in call order, and one waiter polls for
+   * room, not every pending call (thousands of pollers made a full ring take
+   * seconds to drain, and committed the calls in any order).
+   */
   private async enqueue(plan: Planned[], collector: Collector, expected: number | undefined): Promise<void> {
+    let turn: { done: () => void } | undefined;
+    if (this.waiting > 0) {
+      const t = this.queueUp();
+      turn = t;
+      await t.ready;
+    }
+    // The first call that must wait takes a turn too, so calls made meanwhile queue behind it.
+    const wait = (lane: Lane, bytes: number, acks: number): Promise<number> => {
+      turn ??= this.queueUp();
+      return this.claimWithAcks(lane, bytes, acks);
+    };
+    try {
+      await this.writePlanned(plan, collector, expected, wait);
+    } finally {
+      turn?.done();
+    }
+  }
+
+  /** Calls in the queue (waiting for room, or behind one that does), and what the next one waits on. */
+  private waiting = 0;
+  private queueTail: Promise<void> = Promise.resolve();
+
+  private queueUp(): { ready: Promise<void>; done: () => void } {
+    this.waiting++;
+    const ready = this.queueTail;
+    let release!: () => void;
+    this.queueTail = new Promise<void>((r) => (release = r));
+    return {
+      ready,
+      done: () => {
+        this.waiting--;
+        release();
+      },
+    };
+  }
+
+  /** Claims and writes the records of a planned call; `wait` is how it waits for room. */
+  private async writePlanned(
+    plan: Planned[], collector: Collector, expected: number | undefined, wait: (lane: Lane, bytes: number, acks: number) => Promise<number>,
+  ): Promise<void> {
     if (expected !== undefined) {
       // All-or-nothing: one claim, the first record carries the batch size and the precondition.
       const lane = this.lanes[plan[0].partition];
@@ -213,7 +259,8 @@ export class Producer<T> {
       if (total > lane.mem.geometry.inputBytes / 2) {
         throw invalidArgument('a conditional batch must fit in half of a partition input ring; split it');
       }
-      const off = await this.claimWithAcks(lane, total, plan.length);
+      let off = this.tryClaim(lane, total, plan.length);
+      if (off < 0) off = await wait(lane, total, plan.length);
       let at = off;
       for (let i = 0; i < plan.length; i++) {
         const p = plan[i];
@@ -235,7 +282,7 @@ export class Producer<T> {
       if (off < 0) {
         for (const l of touched) l.writer.wake();
         touched.clear();
-        off = await this.claimWithAcks(lane, p.need, 1);
+        off = await wait(lane, p.need, 1);
       }
       this.restore(p);
       const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, -1);

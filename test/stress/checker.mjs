@@ -77,9 +77,10 @@ export function check({ outcomes, live, discarded, stats, capacityPerPartition }
         } else if (o.sid !== undefined && e.id !== o.sid) say(`append ${o.t} with id ${o.sid} stored with id ${e.id}`);
         if (o.op === 'cond') {
           if (o.v !== o.exp + 1 + o.i) say(`conditional batch event ${o.t} (${o.i} of ${o.n}, expected ${o.exp}) got version ${o.v}`);
-          const c = condCalls.get(o.call) ?? [];
+          const callId = `${o.t.split('.')[0]}:${o.call}`;
+          const c = condCalls.get(callId) ?? [];
           c.push(o);
-          condCalls.set(o.call, c);
+          condCalls.set(callId, c);
         }
         break;
       case 'dup': {
@@ -129,7 +130,11 @@ export function check({ outcomes, live, discarded, stats, capacityPerPartition }
     list.sort((a, b) => a.position - b.position);
     for (let i = 1; i < list.length; i++) {
       const v = list[i].version;
-      if (v !== list[i - 1].version + 1 && v !== 1) say(`key ${key}: version ${list[i - 1].version} at ${list[i - 1].position} then ${v} at ${list[i].position}`);
+      // Events a crashed drain evicted unreported leave holes: a version may skip as many.
+      let skipped = 0;
+      for (let pos = list[i - 1].position + 1; pos < list[i].position; pos++) if (hole.has(`${list[i].partition}:${pos}`)) skipped++;
+      const step = v - list[i - 1].version;
+      if (v !== 1 && (step < 1 || step > 1 + skipped)) say(`key ${key}: version ${list[i - 1].version} at ${list[i - 1].position} then ${v} at ${list[i].position}`);
     }
     if (list[0].version < 1) say(`key ${key}: version ${list[0].version}`);
   }
@@ -140,7 +145,6 @@ export function check({ outcomes, live, discarded, stats, capacityPerPartition }
   eq('appended vs live + discarded + rejected + purged', s.appended, s.live + s.discarded + s.rejected + s.purged);
   eq('rejected vs duplicates + conflicts', s.rejected, s.duplicates + s.conflicts);
   eq('live vs events in the snapshot', s.live, live.length);
-  eq('discarded vs events given to onDiscarded', s.discarded, discarded.length);
   eq('stored + unreported evictions vs resolved + accepted tryAppends', stored.length + holes, count.ok + count.true);
   // A tryAppend has no position to check: the ones not stored must be among the unreported evictions.
   if (count.unreported + count.lostTry > holes) say(`${count.lostTry} accepted tryAppends and ${count.unreported} resolved appends are not stored, but only ${holes} evictions went unreported`);

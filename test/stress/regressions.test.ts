@@ -63,3 +63,14 @@ describe('the key directory after a crash', () => {
     for (const k of ['b', 'c', 'd']) expect((await store.append({ k, n: 2 })).version, k).toBe(2);
   });
 });
+
+describe('appends that wait for room in a full input ring', () => {
+  it('commit in call order: concurrent appends on one key get versions in the order they were called', async () => {
+    const store = make({ capacity: 4096, inputBytes: 8192, maxEventBytes: 300 });
+    // ~64 bytes a record: 2,000 of them fill the 8 KB ring about 15 times over.
+    const results = await Promise.all(Array.from({ length: 2000 }, (_, i) => store.append({ k: 'k', n: i })));
+    expect(results.map((r) => r.version)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+    const snap = await store.snapshot();
+    expect(snap.map((e) => e.payload.n)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+  });
+});
