@@ -14,6 +14,7 @@ const problems = [];
 let n = 0;
 let calls = 0;
 let maxLatency = 0;
+const slowest = { ms: 0, x: 0 };
 /** Owned keys (only this thread writes them): their version as this thread last saw it. */
 const belief = new Map();
 /** (id, key) pairs used before, to retry. */
@@ -61,7 +62,7 @@ function track(promise, events, meta) {
       events.forEach((e, i) => {
         const x = list[i] ?? {};
         outcomes.push({ t: e.t, c: e.c, key: e.key ?? '', call, i, n: events.length, st: x.duplicate ? 'dup' : 'ok', p: x.partition, pos: x.position, v: x.version, id: x.id, sid: meta.ids?.[i], exp: meta.exp, op: meta.op });
-        if (meta.owned !== undefined && e.key === meta.owned && x.version !== undefined && !x.duplicate) belief.set(e.key, Math.max(belief.get(e.key) ?? 0, x.version));
+        if (typeof e.key === 'string' && e.key.startsWith(`o${thread}-`) && x.version !== undefined && !x.duplicate) belief.set(e.key, Math.max(belief.get(e.key) ?? 0, x.version));
       });
     },
     (err) => {
@@ -84,7 +85,7 @@ async function attach() {
       return EventStore.attach(descriptor);
     } catch (err) {
       if (err?.code !== 'RS_ERR_TOO_MANY_PRODUCERS') throw err;
-      if (Date.now() > deadline + settleMs) return null;
+      if (Date.now() > deadline) return null;
       await new Promise((res) => setTimeout(res, r.int(1, 20)));
     }
   }
@@ -98,6 +99,8 @@ async function session() {
   const ops = r.int(3, 40);
   for (let o = 0; o < ops && Date.now() < deadline; o++) {
     const x = r.next();
+    const opStart = Date.now();
+    try {
     if (x < 0.25) {
       // single, sometimes with an id: new, a retry of an earlier (id, key), or an earlier id on another key
       const y = r.next();
@@ -134,7 +137,7 @@ async function session() {
       else inflight.push(t);
     } else if (x < 0.65) {
       // a burst of concurrent single appends, sometimes past the ack ring (8,192 outstanding on one partition)
-      const k = r.chance(0.08) ? r.int(8190, 9000) : r.pick([50, 300, 2000]);
+      const k = r.chance(0.04) ? r.int(8190, 9000) : r.pick([20, 100, 500]);
       const key = r.chance(0.5) ? `s${r.int(0, sharedKeys - 1)}` : `o${thread}-${r.int(0, 5)}`;
       const burst = [];
       for (let i = 0; i < k; i++) {
@@ -181,6 +184,10 @@ async function session() {
         if (t !== undefined) await t.done;
       }
     }
+    } finally {
+      const took = Date.now() - opStart;
+      if (took > slowest.ms) Object.assign(slowest, { ms: took, x });
+    }
   }
   // Close: after everything settled, or with appends still in flight.
   if (r.chance(0.5)) await settle(inflight);
@@ -194,8 +201,10 @@ async function session() {
     if (err?.code !== 'RS_ERR_CLOSED') problems.push(`tryAppend after close() threw ${err?.code ?? err}`);
   }
   inflight.push(late);
-  const timer = new Promise((res) => setTimeout(() => res('timeout'), settleMs));
+  let t;
+  const timer = new Promise((res) => (t = setTimeout(() => res('timeout'), settleMs)));
   const ended = await Promise.race([closed.then(() => 'closed'), timer]);
+  clearTimeout(t);
   if (ended !== 'closed') problems.push(`close() did not settle within ${settleMs} ms`);
   await settle(inflight);
 }
@@ -231,7 +240,7 @@ try {
     sessions++;
     if (r.chance(0.3)) await new Promise((res) => setTimeout(res, r.int(0, 10)));
   }
-  parentPort.postMessage({ thread, outcomes, problems, sessions, calls, maxLatency });
+  parentPort.postMessage({ thread, outcomes, problems, sessions, calls, maxLatency, slowest, ended: Date.now() - deadline });
 } catch (err) {
   parentPort.postMessage({ thread, outcomes, problems: [...problems, `thread ${thread} threw: ${err?.stack ?? err}`], sessions: 0, calls, maxLatency });
 }

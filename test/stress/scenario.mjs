@@ -130,6 +130,7 @@ export async function runRound(seed, round, ms, log = () => {}) {
   })();
 
   const reports = await Promise.all(threads);
+  const threadsDone = Date.now() - deadline;
   await killer;
   await reading;
   reader.close();
@@ -149,7 +150,7 @@ export async function runRound(seed, round, ms, log = () => {}) {
     problems.push(...res.problems);
     summary = {
       outcomes: outcomes.length, ...res.count, live: live.length, discarded: discarded.length, restarts: stats.restarts, kills: killCount,
-      reads, sessions: reports.reduce((a, x) => a + (x.sessions ?? 0), 0), maxLatencyMs: Math.max(0, ...reports.map((x) => x.maxLatency ?? 0)),
+      reads, threadsLateMs: threadsDone, slowest: reports.map((x) => [x.slowest, x.ended]), sessions: reports.reduce((a, x) => a + (x.sessions ?? 0), 0), maxLatencyMs: Math.max(0, ...reports.map((x) => x.maxLatency ?? 0)),
     };
     if (stats.partitions.some((p) => p.failed)) problems.push('a partition failed for good');
   } catch (err) {
