@@ -117,7 +117,11 @@ export class Producer<T> {
     const lane = this.lanes[partition];
     const gone = partitionGone(lane.mem, partition);
     if (gone !== undefined) throw gone;
-    this.checkFits(id === undefined ? GENERATED_ID_BYTES : utf8Length(id));
+    const idBytes = id === undefined ? GENERATED_ID_BYTES : utf8Length(id);
+    // Sizes so far count JSON characters. Near a limit, count bytes: multi-byte text over it could
+    // otherwise fit its claim (the record's alignment padding) and reach the worker, which drops it.
+    if (3 * this.curJsonBytes > this.spec.maxEventBytes || this.storedBytes(idBytes, 3 * this.curJsonBytes) > this.arenaBytes) this.exactSizes();
+    this.checkFits(idBytes);
     const need = this.recordBytes(id ?? '');
     const off = lane.writer.claim(need);
     if (off < 0) {
@@ -387,7 +391,7 @@ export class Producer<T> {
    * fit in the partition's arena: otherwise it could only be stored cut.
    */
   private checkFits(idBytes: number): void {
-    const stored = (idBytes + this.curKeyBytes + this.curTypeBytes + this.curJsonBytes + 3) & ~3;
+    const stored = this.storedBytes(idBytes, this.curJsonBytes);
     if (stored > this.arenaBytes) {
       throw new RingstoreError(
         'RS_ERR_EVENT_TOO_LARGE',
@@ -395,6 +399,11 @@ export class Producer<T> {
         { bytes: stored, arenaBytes: this.arenaBytes },
       );
     }
+  }
+
+  /** Arena bytes of the prepared event with `jsonBytes` of JSON. */
+  private storedBytes(idBytes: number, jsonBytes: number): number {
+    return (idBytes + this.curKeyBytes + this.curTypeBytes + jsonBytes + 3) & ~3;
   }
 
   /** Exact record size of the prepared event: claims take only what they use. */

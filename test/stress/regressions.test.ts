@@ -74,3 +74,31 @@ describe('appends that wait for room in a full input ring', () => {
     expect(snap.map((e) => e.payload.n)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
   });
 });
+
+describe('tryAppend of multi-byte text at the size limits', () => {
+  it('an event whose UTF-8 bytes do not fit the arena with its id and key is refused with a code, not accepted and dropped', async () => {
+    const store = make({ capacity: 64, payloadBytes: 512 }); // arena 512, maxEventBytes 480
+    const k = 'k'.repeat(100);
+    // About 270 characters and 410 bytes of JSON: within maxEventBytes; with the id (26) and the key (100) over the arena.
+    const e = { k, n: 1, pad: 'é'.repeat(140) };
+    const bytes = Buffer.byteLength(JSON.stringify(e));
+    expect(bytes).toBeLessThanOrEqual(480);
+    expect(26 + 100 + bytes).toBeGreaterThan(512);
+    expect(() => store.tryAppend(e)).toThrow(expect.objectContaining({ code: 'RS_ERR_EVENT_TOO_LARGE' }));
+    await store.flush();
+    expect(store.stats).toMatchObject({ appended: 0, rejected: 0 });
+  });
+
+  it('an event over maxEventBytes by its bytes is refused even when the record padding would hide it', async () => {
+    const store = make({ capacity: 64, maxEventBytes: 100 });
+    const base = JSON.stringify({ k: 'a', n: 1, pad: '' }).length;
+    for (let extra = 1; extra <= 7; extra++) {
+      // 100 characters (the limit), 100 + extra bytes.
+      const e = { k: 'a', n: 1, pad: 'é'.repeat(extra) + 'x'.repeat(100 - base - extra) };
+      expect(JSON.stringify(e).length).toBe(100);
+      expect(() => store.tryAppend(e), `${100 + extra} bytes`).toThrow(expect.objectContaining({ code: 'RS_ERR_EVENT_TOO_LARGE' }));
+    }
+    await store.flush();
+    expect(await store.count()).toBe(0);
+  });
+});
