@@ -368,8 +368,8 @@ export class Producer<T> {
       });
     }
     this.curKey = key;
-    this.curKeyBytes = utf8Length(key);
-    this.curTypeBytes = utf8Length(this.curType);
+    this.curKeyBytes = textLength(key, 'key');
+    this.curTypeBytes = textLength(this.curType, 'event type');
     this.curTs = ts;
     this.curJson = json;
     this.curJsonBytes = jsonBytes;
@@ -474,10 +474,24 @@ function utf8Length(s: string): number {
   return s.length;
 }
 
+/**
+ * UTF-8 length of a key, type or id, which must be well-formed UTF-16: a lone
+ * surrogate is encoded as U+FFFD, so two different keys would become one.
+ */
+function textLength(s: string, what: string): number {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) <= 0x7f) continue;
+    if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) throw invalidArgument(`the ${what} is not well-formed UTF-16 (it holds a lone surrogate)`);
+    return Buffer.byteLength(s);
+  }
+  return s.length;
+}
+
 function checkId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID) {
     throw invalidArgument(`id must be a non-empty string of at most ${MAX_ID} characters`);
   }
+  textLength(id, 'id');
 }
 
 function normaliseIds(id: AppendOptions['id'], n: number, single: boolean): readonly string[] | undefined {

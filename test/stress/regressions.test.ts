@@ -102,3 +102,20 @@ describe('tryAppend of multi-byte text at the size limits', () => {
     expect(await store.count()).toBe(0);
   });
 });
+
+describe('keys, types and ids that are not well-formed UTF-16', () => {
+  it('are refused with a code: two lone surrogates were stored as one key (both became U+FFFD)', async () => {
+    const store = make({ capacity: 64 });
+    for (const k of ['\uD800', '\uDFFF', 'a\uD83D', '\uDE00b']) {
+      await expect(store.append({ k, n: 1 })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+      expect(() => store.tryAppend({ k, n: 1 })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+    }
+    await expect(store.append({ k: 'a', n: 1 }, { id: '\uD800' })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    const typed = make({ capacity: 64, type: 'k' });
+    await expect(typed.append({ k: '\uDC00', n: 1 })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    // Well-formed text outside ASCII is fine, and stays itself.
+    expect((await store.append({ k: '😀é', n: 1 }, { id: 'ïd-😀' })).version).toBe(1);
+    expect((await store.snapshot()).map((e) => [e.key, e.id])).toEqual([['😀é', 'ïd-😀']]);
+    expect(store.stats.appended).toBe(1);
+  });
+});
