@@ -604,9 +604,11 @@ export class Committer {
   /**
    * The commit point: writes the commit record and flips it, then trims the
    * tables to their bounds, releases the consumed input and rings the
-   * producers whose acks were written.
+   * producers whose acks were written. Recovery's commit point does not
+   * trim: the crashed drain saw the tables untrimmed, and its re-run must too
+   * (or a key whose version the acks already named could be forgotten first).
    */
-  commitPoint(inputEnd: number): void {
+  commitPoint(inputEnd: number, trim = true): void {
     const r = this.record.next;
     r[Commit.TAIL_POS] = this.tailPos;
     r[Commit.HEAD_POS] = this.headPos;
@@ -626,8 +628,10 @@ export class Committer {
     r[Commit.SERIAL] = ++this.serial;
     this.record.commit();
     this.committedTail = this.tailPos;
-    this.dedup.trim();
-    this.dir.trim();
+    if (trim) {
+      this.dedup.trim();
+      this.dir.trim();
+    }
     this.input.release(inputEnd);
     this.acks.notify();
     this.publishGauges();
@@ -660,7 +664,7 @@ export class Committer {
   syncReaders(): void {
     const was = this.summedFrom;
     this.updateSumming();
-    if (was !== this.summedFrom) this.commitPoint(this.input.head);
+    if (was !== this.summedFrom) this.commitPoint(this.input.head, false); // may come before a crashed drain's re-run
   }
 
   /** Publishes the rate gauges. */

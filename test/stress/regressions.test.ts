@@ -32,6 +32,16 @@ describe('a worker crash in a drain that evicts all of a key\'s committed events
     expect((await store.append({ k: 'k', n: 10 })).version).toBe(10);
   });
 
+  it('the same with dormantKeys 0: recovery does not trim the key directory before the drain runs again', async () => {
+    const store = make({ capacity: 4, dormantKeys: 0 });
+    for (let i = 1; i <= 3; i++) await store.append({ k: 'k', n: i });
+    const dying = store.crashPartition(0, { afterRecords: 6 });
+    const results = await store.append(Array.from({ length: 6 }, (_, i) => ({ k: 'k', n: 4 + i })));
+    await dying;
+    expect(results.map((r) => r.version)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect((await store.snapshot()).map((e) => e.version)).toEqual([6, 7, 8, 9]);
+  });
+
   it('the same with the arena, not the slots, forcing the evictions', async () => {
     const store = make({ capacity: 64, payloadBytes: 512 });
     const pad = 'p'.repeat(60);
