@@ -14,6 +14,7 @@ import { capConnections, clientErrorHandler, drainAfterEarlyAnswer, refuseConnec
 import type { ServerContext } from './context.js';
 import { dashboard } from './dashboard/index.js';
 import { HttpError, toErrorResponse } from './errors.js';
+import { IngestPool } from './ingest/ingest-pool.js';
 import { createMetrics } from './metrics.js';
 import { compileCoercion } from './params.js';
 import { requestLoggerFactory } from './request-logger.js';
@@ -65,7 +66,8 @@ function defaultLogger(config: ServerConfig): Logger {
 
 async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores): Promise<RingstoreApp> {
   const metrics = createMetrics({ streams: stores.streams as never, metrics: stores.metrics as never });
-  const context: ServerContext = { config, stores, metrics, log, longLived: new Set(), closing: false };
+  const ingest = config.ingestThreads > 0 ? await IngestPool.open(stores, config.ingestThreads, config.maxBatch, log) : undefined;
+  const context: ServerContext = { config, stores, metrics, log, longLived: new Set(), closing: false, ...(ingest !== undefined ? { ingest } : {}) };
 
   // Latency sample and access line of one response (route hooks, the 404 handler, pre-routing errors).
   const observe = (request: FastifyRequest, reply: FastifyReply, route: string): void => {
@@ -153,7 +155,7 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores):
   });
 
   // JSON and NDJSON in UTF-8 only: anything else is 415.
-  registerBodyParsers(app);
+  registerBodyParsers(app, { pooled: ingest !== undefined });
 
   app.setErrorHandler((err, request, reply) => {
     const r = toErrorResponse(err);
@@ -190,6 +192,7 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores):
   });
   app.addHook('onClose', async () => {
     clearInterval(sweep);
+    await ingest?.close();
     await stores.close();
   });
 
@@ -200,6 +203,7 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores):
       try {
         await app.close();
       } finally {
+        await ingest?.close();
         await stores.close();
       }
     })();
