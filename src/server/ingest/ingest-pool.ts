@@ -16,8 +16,20 @@ const WORKER = fileURLToPath(new URL('../../../workers/ingest.js', import.meta.u
 /** Tasks a thread takes at once: enough to parse while earlier batches wait for their commit. */
 const TASKS_PER_THREAD = 32;
 
+/** What the pool's tasks came to, since it started. */
+export interface IngestOutcomes {
+  /** Appended by an ingest thread. */
+  stored: number;
+  /** Given back to the main thread (not certainly valid). */
+  fallback: number;
+  /** Refused by the store (conflict, closed, disk full...). */
+  failed: number;
+}
+
 export class IngestPool {
   readonly threads: number;
+  /** Tasks per outcome. */
+  readonly outcomes: IngestOutcomes = { stored: 0, fallback: 0, failed: 0 };
   readonly #pool: Piscina;
   #closing: Promise<void> | undefined;
 
@@ -51,11 +63,12 @@ export class IngestPool {
    * owns all of it (bodies over 4 KiB), copied otherwise (small bodies share
    * node's buffer slab).
    */
-  run(task: IngestTask): Promise<IngestAnswer> {
+  async run(task: IngestTask): Promise<IngestAnswer> {
     const b = task.bytes;
     const owns = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !(b.buffer instanceof SharedArrayBuffer);
-    if (!owns) return this.#pool.run(task) as Promise<IngestAnswer>;
-    return this.#pool.run(task, { transferList: [b.buffer as ArrayBuffer] }) as Promise<IngestAnswer>;
+    const answer = (await (owns ? this.#pool.run(task, { transferList: [b.buffer as ArrayBuffer] }) : this.#pool.run(task))) as IngestAnswer;
+    this.outcomes[answer.kind]++;
+    return answer;
   }
 
   /** Finishes the queued tasks, then stops the threads. Idempotent. */
