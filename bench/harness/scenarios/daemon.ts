@@ -45,7 +45,17 @@ interface Server {
 }
 
 /** Node's profiler flags pass on to the daemon's process, so `ringstore profile daemon --tool cpu-prof` profiles it too. */
-const profilerFlags = (): string[] => process.execArgv.filter((a) => /^--(cpu|heap)-prof/.test(a));
+function profilerFlags(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    if (!/^--(cpu|heap)-prof/.test(argv[i])) continue;
+    out.push(argv[i]);
+    // `--cpu-prof-dir D` (not `--cpu-prof-dir=D`): its value is the next argument.
+    if (/^--(cpu|heap)-prof-(dir|name|interval)$/.test(argv[i]) && i + 1 < argv.length) out.push(argv[++i]);
+  }
+  return out;
+}
 
 async function waitUntil(check: () => Promise<boolean>, what: string, child: ChildProcess): Promise<void> {
   const end = Date.now() + 30_000;
