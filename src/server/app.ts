@@ -52,9 +52,12 @@ function withHook<H>(existing: H | H[] | undefined, hook: H, at: 'first' | 'last
 export async function buildApp(config: ServerConfig = resolveConfig(), options: BuildOptions = {}): Promise<RingstoreApp> {
   const log = options.logger ?? defaultLogger(config);
   const stores = await openStores(config, log);
+  let ingest: IngestPool | undefined;
   try {
-    return await buildOnStores(config, log, stores);
+    ingest = config.ingestThreads > 0 ? await IngestPool.open(stores, config.ingestThreads, config.maxBatch, log) : undefined;
+    return await buildOnStores(config, log, stores, ingest);
   } catch (err) {
+    await ingest?.close();
     await stores.close();
     throw err;
   }
@@ -64,9 +67,8 @@ function defaultLogger(config: ServerConfig): Logger {
   return pino({ level: config.logLevel, base: { name: 'ringstore' } });
 }
 
-async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores): Promise<RingstoreApp> {
+async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores, ingest: IngestPool | undefined): Promise<RingstoreApp> {
   const metrics = createMetrics({ streams: stores.streams as never, metrics: stores.metrics as never });
-  const ingest = config.ingestThreads > 0 ? await IngestPool.open(stores, config.ingestThreads, config.maxBatch, log) : undefined;
   const context: ServerContext = { config, stores, metrics, log, longLived: new Set(), closing: false, ...(ingest !== undefined ? { ingest } : {}) };
 
   // Latency sample and access line of one response (route hooks, the 404 handler, pre-routing errors).

@@ -51,26 +51,25 @@ function startsArray(body: Buffer): boolean {
 type Done = (err: Error | null, body?: unknown) => void;
 type SafeParse = (request: FastifyRequest, text: string, done: Done) => void;
 
-function parseJson(safeParse: SafeParse, request: FastifyRequest, body: Buffer, done: Done): void {
-  let text: string | undefined;
+/** The body's text (undefined when empty), or null once `done` has its decoding error. */
+function textOf(body: Buffer, done: Done): string | undefined | null {
   try {
-    text = decode(body);
+    return decode(body);
   } catch (err) {
     done(err as Error);
-    return;
+    return null;
   }
+}
+
+function parseJson(safeParse: SafeParse, request: FastifyRequest, body: Buffer, done: Done): void {
+  const text = textOf(body, done);
   if (text === undefined) done(null, undefined);
-  else safeParse(request, text, done);
+  else if (text !== null) safeParse(request, text, done);
 }
 
 function parseNdjson(safeParse: SafeParse, request: FastifyRequest, body: Buffer, done: Done): void {
-  let text: string | undefined;
-  try {
-    text = decode(body);
-  } catch (err) {
-    done(err as Error);
-    return;
-  }
+  const text = textOf(body, done);
+  if (text === null) return;
   if (text === undefined) {
     done(null, undefined);
     return;
