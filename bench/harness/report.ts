@@ -69,7 +69,7 @@ export function formatScenario(r: ScenarioResult): string {
   );
   const notes = r.cases.flatMap((c) => [
     ...(c.note !== undefined ? [`- ${c.name}: ${c.note}`] : []),
-    ...(c.cpuUsPerOp !== undefined ? [`- ${c.name}: CPU per ${c.op.replace(/s$/, '')}: ${c.cpuUsPerOp.main.toFixed(2)} µs main thread, ${c.cpuUsPerOp.process.toFixed(2)} µs whole process (median of rounds)`] : []),
+    ...(c.cpuUsPerOp !== undefined ? [`- ${c.name}: CPU per ${c.op.replace(/s$/, '')}: ${c.cpuUsPerOp.main.toFixed(2)} µs main thread, ${c.cpuUsPerOp.process.toFixed(2)} µs whole process${threadCpu(c.cpuUsPerOp.threads)} (median of rounds)`] : []),
   ]);
   if (notes.length > 0) lines.push('', 'Notes:', '', ...notes);
   lines.push('');
@@ -102,4 +102,10 @@ export function readResults(out: string): ScenarioResult[] {
     }
   }
   return results;
+}
+
+/** `; per thread: main 1.20, ingest 0.80 µs…` from a case's per-thread CPU, or ''. */
+function threadCpu(threads: Record<string, number> | undefined): string {
+  if (threads === undefined) return '';
+  return `; per thread group: ${Object.entries(threads).map(([g, us]) => `${g} ${us.toFixed(2)}`).join(', ')} µs`;
 }

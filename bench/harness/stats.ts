@@ -95,7 +95,11 @@ export function aggregateCase(c: CaseSamples): Omit<CaseResult, 'ratio' | 'refRa
     };
   }
   const cpu = c.samples.map((s) => s.cpuUsPerOp).filter((x) => x !== undefined);
-  if (cpu.length > 0) out.cpuUsPerOp = { main: median(cpu.map((x) => x.main)), process: median(cpu.map((x) => x.process)) };
+  if (cpu.length > 0) {
+    out.cpuUsPerOp = { main: median(cpu.map((x) => x.main)), process: median(cpu.map((x) => x.process)) };
+    const groups = [...new Set(cpu.flatMap((x) => Object.keys(x.threads ?? {})))];
+    if (groups.length > 0) out.cpuUsPerOp.threads = Object.fromEntries(groups.map((g) => [g, median(cpu.map((x) => x.threads?.[g] ?? 0))]));
+  }
   const notes = c.samples.map((s) => s.note).filter((n): n is string => n !== undefined);
   if (notes.length > 0) out.note = notes[notes.length - 1];
   return out;

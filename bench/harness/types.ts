@@ -28,6 +28,8 @@ export interface Sample {
 export interface CpuPerOp {
   main: number;
   process: number;
+  /** Per group of named threads (e.g. main, ingest, partitions, other), µs per op, where the server's threads are known. */
+  threads?: Record<string, number>;
 }
 
 /**

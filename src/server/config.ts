@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { defaultIngestThreads, MAX_INGEST_THREADS } from './ingest/sizing.js';
 
 /** Validated, frozen daemon configuration. */
 export interface ServerConfig {
@@ -61,6 +62,11 @@ export interface ServerConfig {
   readonly maxConnections: number;
   /** Time to keep reading (and discarding) a request body after an early error answer, so that the client reads it (default 5,000 ms). */
   readonly lingerMs: number;
+  /**
+   * Ingest threads that parse bulk bodies (JSON arrays, NDJSON) and append them straight into the rings; 0 = none,
+   * the main thread does it (default: the cores left after the main thread and one per partition; 0 on 2 cores).
+   */
+  readonly ingestThreads: number;
 }
 
 /** Defaults of {@link ServerConfig}. */
@@ -128,6 +134,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--body-timeout': { key: 'bodyTimeoutMs', env: 'RINGSTORE_BODY_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: `ms to receive a whole request, body included, 408 beyond (default ${DEFAULTS.bodyTimeoutMs})` },
   '--idle-timeout': { key: 'idleTimeoutMs', env: 'RINGSTORE_IDLE_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: `ms a keep-alive connection may idle between requests (default ${DEFAULTS.idleTimeoutMs})` },
   '--max-connections': { key: 'maxConnections', env: 'RINGSTORE_MAX_CONNECTIONS', kind: 'int', min: 1, max: 1_000_000, help: `most open connections, 503 beyond (default ${DEFAULTS.maxConnections}, less under a low ulimit -n)` },
+  '--ingest-threads': { key: 'ingestThreads', env: 'RINGSTORE_INGEST_THREADS', kind: 'int', min: 0, max: MAX_INGEST_THREADS, help: 'threads that parse bulk bodies (JSON arrays, NDJSON) and append them into the rings; 0 = the main thread does (default: cores - 1 - partitions, at least 0)' },
   '--linger-timeout': { key: 'lingerMs', env: 'RINGSTORE_LINGER_TIMEOUT_MS', kind: 'int', min: 0, max: 60_000, help: `ms to drain a body after an early error answer (default ${DEFAULTS.lingerMs})` },
 };
 
@@ -215,6 +222,11 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
   const fsync = partial.fsync ?? 'interval';
   if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') throw new ConfigError(`fsync must be one of always, interval, never, got "${String(fsync)}"`);
   if (partial.dataDir !== undefined && (typeof partial.dataDir !== 'string' || partial.dataDir.length === 0)) throw new ConfigError('data directory must be a non-empty path');
+  // Under --nats every ring-store append goes through the JetStream log; ingest threads append into the
+  // local rings directly, so the two do not mix: the pool is off, and asking for it is an error.
+  const ingestThreads = partial.ingestThreads ?? (nats !== undefined ? 0 : defaultIngestThreads(os.availableParallelism(), partitions));
+  if (!Number.isInteger(ingestThreads) || ingestThreads < 0 || ingestThreads > MAX_INGEST_THREADS) throw new ConfigError(`ingest threads must be an integer between 0 and ${MAX_INGEST_THREADS}, got ${String(ingestThreads)}`);
+  if (nats !== undefined && ingestThreads > 0) throw new ConfigError('--ingest-threads cannot be used with --nats: ring-store appends go through the JetStream log (use --ingest-threads 0)');
   const headersTimeoutMs = partial.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs;
   const bodyTimeoutMs = partial.bodyTimeoutMs ?? Math.max(DEFAULTS.bodyTimeoutMs, headersTimeoutMs);
   if (headersTimeoutMs > bodyTimeoutMs) throw new ConfigError(`headers timeout (${headersTimeoutMs} ms) must not exceed the body timeout (${bodyTimeoutMs} ms)`);
@@ -240,6 +252,7 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     idleTimeoutMs: partial.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
     maxConnections: partial.maxConnections ?? defaultMaxConnections(),
     lingerMs: partial.lingerMs ?? DEFAULTS.lingerMs,
+    ingestThreads,
   });
 }
 

@@ -14,6 +14,7 @@ import type { KeyValueBackend } from '../streams/backend.js';
 import { StreamStoreProvider } from '../streams/provider.js';
 import type { ServerConfig } from './config.js';
 import type { RingReplication } from './replication/index.js';
+import { streamType, streamValor } from './ingest/selectors.js';
 
 /** What `/streams` stores per event: the stream, the server's commit-order time, and the body. */
 export interface StreamRecord {
@@ -47,11 +48,6 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-const sumValue = (r: StreamRecord): number => {
-  const v = r.d.valor;
-  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
-};
-const typeOf = (r: StreamRecord): string => (typeof r.d.type === 'string' ? r.d.type : '');
 
 /**
  * Opens the stores of a configuration; with a data directory, resolves once
@@ -75,8 +71,8 @@ export async function openStores(config: ServerConfig, logger: Logger): Promise<
     name: 'streams',
     key: 's',
     timestamp: 't',
-    type: typeOf,
-    values: { valor: sumValue },
+    type: streamType,
+    values: { valor: streamValor },
     logger: logger.child({ store: 'streams' }),
   });
   let metrics: EventStore<MetricRecord>;

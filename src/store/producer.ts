@@ -275,6 +275,25 @@ export class Producer<T> {
       lane.writer.wake();
       return;
     }
+    // A batch for one partition (one key, say) that fits takes one claim: its records are adjacent in the
+    // ring, so its events get consecutive positions and versions even while producers on other threads
+    // append to that partition. Each record is still its own (batch 1, no precondition).
+    const single = plan.length > 1 && plan.length <= DRAIN_MAX_RECORDS && plan.every((p) => p.partition === plan[0].partition);
+    const total = single ? plan.reduce((n, p) => n + p.need, 0) : 0;
+    if (single && total <= this.lanes[plan[0].partition].mem.geometry.inputBytes / 2) {
+      const lane = this.lanes[plan[0].partition];
+      let at = this.tryClaim(lane, total, plan.length);
+      if (at < 0) at = await this.claimWithAcks(lane, total, plan.length);
+      for (let i = 0; i < plan.length; i++) {
+        const p = plan[i];
+        this.restore(p);
+        const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, -1);
+        this.write(lane, at, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), ticket, 1, -1, p.id, p.vals, p.valsAt);
+        at += p.need;
+      }
+      lane.writer.wake();
+      return;
+    }
     // Claim synchronously while there is room (no await per event), and wake each partition once.
     const touched = new Set<Lane>();
     for (let i = 0; i < plan.length; i++) {

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { RingstoreError } from '../../errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppendResult } from '../../store/types.js';
-import { newEventId } from '../../streams/envelope.js';
+import { nextEventId } from '../../ids/event-id.js';
 import type { MetricRecord, StreamRecord } from '../stores.js';
 import { RingReplica } from './replica.js';
 
@@ -86,7 +86,7 @@ export async function openReplication(o: ReplicationOptions): Promise<RingReplic
   let closing: Promise<void> | undefined;
   return {
     appendStreams(records, expectedVersion, ids, now) {
-      const all = records.map((_, i) => ids?.[i] ?? newEventId(now));
+      const all = records.map((_, i) => ids?.[i] ?? nextEventId(now));
       return s.append(records, expectedVersion, all);
     },
     async appendMetrics(records) {
