@@ -1,44 +1,32 @@
 /**
  * Every error ringstore throws is a {@link RingstoreError} with a stable
  * `code`. Match on `code`, not on the message: messages may improve, codes do
- * not change. `docs/errors.md` lists every code; a test keeps the two in sync.
+ * not change. Every code is defined once, in `src/error-codes.ts`;
+ * `docs/errors.md` lists the store's codes, and a test keeps the two in sync.
  *
  * Errors cross threads as plain `{ code, message, details }` records (an Error
  * posted between threads loses its class and `.code` on Node 20) and are
  * rebuilt with {@link errorFromWire}.
  */
 
-/** The table of error codes and what each means. */
-export const ErrorCodes = {
-  RS_ERR_INVALID_OPTION: 'An option given to a constructor or builder is invalid.',
-  RS_ERR_INVALID_ARGUMENT: 'An argument given to a method is invalid.',
-  RS_ERR_ENCODE: 'An event could not be encoded (not JSON-serialisable, or a selector failed).',
-  RS_ERR_NON_FINITE: 'A declared numeric value or timestamp is not a finite number.',
-  RS_ERR_EVENT_TOO_LARGE: 'An encoded event is larger than the partition can hold.',
-  RS_ERR_CONFLICT: 'The expected version of a key did not match its actual version.',
-  RS_ERR_CLOSED: 'The store is closed, or was closed while the operation was pending.',
-  RS_ERR_UNKNOWN_VALUE: 'A query named a value that was not declared with `values`.',
-  RS_ERR_WINDOW_DISABLED: 'A window query was made on a store created without a window.',
-  RS_ERR_WORKER: 'A partition worker failed while serving a request.',
-  RS_ERR_DESCRIPTOR: 'A descriptor passed to attach() is not a ringstore descriptor.',
-  RS_ERR_TOO_MANY_PRODUCERS: 'Every producer slot of the store is taken.',
-  RS_ERR_DISK_FULL: 'A durable write found no space left on the device; nothing of it was kept, and the next write retries.',
-  RS_ERR_IO: 'A durable write or sync failed with an I/O error; the log refuses writes until it is reopened.',
-  RS_ERR_LOG_CORRUPT: 'A durable log or checkpoint is damaged where a crash cannot explain it; the error names the file and offset.',
-  RS_ERR_DATA_DIR_LOCKED: 'The data directory is in use by another process or thread.',
-  RS_ERR_DATA_DIR_MISMATCH: 'The data directory was created with a different partition count or format version.',
-} as const;
+import { meaningsOf, type ErrorCode, type ErrorCodeOf } from './error-codes.js';
 
-export type ErrorCode = keyof typeof ErrorCodes;
+export type { ErrorCode, ErrorCodeOf, ErrorSource } from './error-codes.js';
+
+/** The codes the embedded store raises and what each means (derived from the one table, `src/error-codes.ts`). */
+export const ErrorCodes = meaningsOf('store');
+
+/** A code of {@link ErrorCodes}: one the embedded store raises. */
+export type StoreErrorCode = ErrorCodeOf<'store'>;
 
 /** Base class of every error ringstore throws. */
 export class RingstoreError extends Error {
-  /** Stable machine-readable code, e.g. `RS_ERR_CONFLICT`. */
-  readonly code: string;
+  /** Stable machine-readable code, e.g. `RS_ERR_CONFLICT`: one of `src/error-codes.ts`. */
+  readonly code: ErrorCode;
   /** Structured details (e.g. `{ expected, actual }` for a conflict). */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'RingstoreError';
     this.code = code;
@@ -80,7 +68,7 @@ export class ClosedError extends RingstoreError {
 
 /** The shape in which errors cross a thread boundary. */
 export interface WireError {
-  code: string;
+  code: ErrorCode;
   message: string;
   details?: Record<string, unknown> | undefined;
 }

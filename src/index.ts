@@ -12,3 +12,4 @@ export type { Producer } from './store/producer.js';
 export type * from './store/types.js';
 export { hashKey, partitionOf } from './partition/hash.js';
 export * from './store/metric-store.js';
+export { DurableMetricStore, type MetricRestoreSummary } from './store/durable-metric-store.js';

@@ -69,7 +69,7 @@ export function formatScenario(r: ScenarioResult): string {
   );
   const notes = r.cases.flatMap((c) => [
     ...(c.note !== undefined ? [`- ${c.name}: ${c.note}`] : []),
-    ...(c.cpuUsPerOp !== undefined ? [`- ${c.name}: CPU per ${singular(c.op)}: ${cpuText(c.cpuUsPerOp)} (median of rounds)`] : []),
+    ...(c.cpuUsPerOp !== undefined ? [`- ${c.name}: CPU per ${singular(c.op)}: ${cpuText(c.cpuUsPerOp)}${threadCpu(c.cpuUsPerOp.threads)} (median of rounds)`] : []),
   ]);
   if (notes.length > 0) lines.push('', 'Notes:', '', ...notes);
   lines.push('');
@@ -121,4 +121,10 @@ function cpuText(c: CpuPerOp): string {
   if (c.other !== undefined) parts.push(`${fmtCpu(c.other)} other threads`);
   parts.push(`${fmtCpu(c.process)} whole process`);
   return parts.join(', ');
+}
+
+/** `; per thread: main 1.20, ingest 0.80 µs…` from a case's per-thread CPU, or ''. */
+function threadCpu(threads: Record<string, number> | undefined): string {
+  if (threads === undefined) return '';
+  return `; per thread group: ${Object.entries(threads).map(([g, us]) => `${g} ${us.toFixed(2)}`).join(', ')} µs`;
 }

@@ -99,6 +99,8 @@ export function aggregateCase(c: CaseSamples): Omit<CaseResult, 'ratio' | 'refRa
     out.cpuUsPerOp = { main: median(cpu.map((x) => x.main)), process: median(cpu.map((x) => x.process)) };
     if (cpu.every((x) => x.workers !== undefined)) out.cpuUsPerOp.workers = median(cpu.map((x) => x.workers!));
     if (cpu.every((x) => x.other !== undefined)) out.cpuUsPerOp.other = median(cpu.map((x) => x.other!));
+    const groups = [...new Set(cpu.flatMap((x) => Object.keys(x.threads ?? {})))];
+    if (groups.length > 0) out.cpuUsPerOp.threads = Object.fromEntries(groups.map((g) => [g, median(cpu.map((x) => x.threads?.[g] ?? 0))]));
   }
   const notes = c.samples.map((s) => s.note).filter((n): n is string => n !== undefined);
   if (notes.length > 0) out.note = notes[notes.length - 1];

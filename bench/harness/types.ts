@@ -32,6 +32,8 @@ export interface CpuPerOp {
   workers?: number;
   /** Every other thread: producer threads, V8's GC and compiler helpers, libuv. */
   other?: number;
+  /** Per group of named threads (e.g. main, ingest, partitions, other), µs per op, where the server's threads are known. */
+  threads?: Record<string, number>;
 }
 
 /**

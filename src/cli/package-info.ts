@@ -19,7 +19,7 @@ export function packageJson(): PackageJson {
 }
 
 /** The packages the daemon (`ringstore serve`, `ringstore/server`) imports beyond the embedded store's. */
-export const DAEMON_PACKAGES = ['fastify', '@fastify/swagger', 'prom-client', 'lmdb'] as const;
+export const DAEMON_PACKAGES = ['fastify', '@fastify/swagger', 'prom-client', 'lmdb', 'piscina'] as const;
 
 /** True when `name` resolves from ringstore's own location, as ringstore's imports would resolve it. */
 export function isInstalled(name: string): boolean {

@@ -4,15 +4,21 @@
  * `RS_ERR_*` codes of docs/daemon.md), the HTTP `status` and the details; the
  * common cases have subclasses. Match on `code`.
  */
+import { httpStatuses, type HttpErrorCode } from '../error-codes.js';
 import { RingstoreError } from '../errors.js';
+
+/** The codes the daemon can answer with (the same table the daemon's statuses come from). */
+const DAEMON_CODES = httpStatuses();
 
 /** An error response of the daemon. */
 export class RingstoreHttpError extends RingstoreError {
+  /** The daemon's code (one of `HttpErrorCodes` in `ringstore/server`, listed in docs/daemon.md). */
+  declare readonly code: HttpErrorCode;
   /** HTTP status. */
   readonly status: number;
   /** The daemon's request id (`x-request-id`), for its logs. */
   readonly requestId: string | undefined;
-  constructor(code: string, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
+  constructor(code: HttpErrorCode, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
     super(code, message, details);
     this.name = 'RingstoreHttpError';
     this.status = status;
@@ -22,7 +28,7 @@ export class RingstoreHttpError extends RingstoreError {
 
 /** 401 `RS_ERR_UNAUTHORIZED` or 403 `RS_ERR_FORBIDDEN`: the token is missing or wrong. */
 export class AuthError extends RingstoreHttpError {
-  constructor(code: string, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
+  constructor(code: HttpErrorCode, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
     super(code, message, status, details, requestId);
     this.name = 'AuthError';
   }
@@ -30,7 +36,7 @@ export class AuthError extends RingstoreHttpError {
 
 /** 404: no such route, session, version, snapshot or id. */
 export class NotFoundError extends RingstoreHttpError {
-  constructor(code: string, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
+  constructor(code: HttpErrorCode, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
     super(code, message, status, details, requestId);
     this.name = 'NotFoundError';
   }
@@ -45,7 +51,7 @@ export class VersionConflictError extends RingstoreHttpError {
   readonly expected: number;
   /** The stream's actual version. */
   readonly actual: number;
-  constructor(code: string, message: string, status: number, details: Record<string, unknown> | undefined, requestId?: string) {
+  constructor(code: HttpErrorCode, message: string, status: number, details: Record<string, unknown> | undefined, requestId?: string) {
     super(code, message, status, details, requestId);
     this.name = 'VersionConflictError';
     this.expected = Number(details?.expected);
@@ -55,7 +61,7 @@ export class VersionConflictError extends RingstoreHttpError {
 
 /** 410: the versioned-stream session expired or was taken over; open a new one. */
 export class SessionGoneError extends RingstoreHttpError {
-  constructor(code: string, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
+  constructor(code: HttpErrorCode, message: string, status: number, details?: Record<string, unknown>, requestId?: string) {
     super(code, message, status, details, requestId);
     this.name = 'SessionGoneError';
   }
@@ -69,13 +75,19 @@ export class NetworkError extends RingstoreError {
   }
 }
 
-/** Builds the typed error of an error response. */
+/**
+ * Builds the typed error of an error response. A body without a code (a proxy's
+ * 502 page) or with a code this client does not know (a newer daemon) gets
+ * `RS_ERR_INTERNAL` (5xx) or `RS_ERR_BAD_REQUEST`; an unknown code is kept as `details.serverCode`.
+ */
 export function errorFromResponse(status: number, body: unknown, requestId: string | undefined): RingstoreHttpError {
   const e = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  const code = typeof e?.code === 'string' ? e.code : status >= 500 ? 'RS_ERR_INTERNAL' : 'RS_ERR_BAD_REQUEST';
+  const sent = typeof e?.code === 'string' ? e.code : undefined;
+  const code: HttpErrorCode = sent !== undefined && Object.hasOwn(DAEMON_CODES, sent) ? (sent as HttpErrorCode) : status >= 500 ? 'RS_ERR_INTERNAL' : 'RS_ERR_BAD_REQUEST';
   const message = typeof e?.message === 'string' ? e.message : `HTTP ${status}`;
   const details: Record<string, unknown> = {};
   if (e !== undefined && e !== null && typeof e === 'object') for (const [k, v] of Object.entries(e)) if (k !== 'code' && k !== 'message') details[k] = v;
+  if (sent !== undefined && sent !== code) details.serverCode = sent;
   if (code === 'RS_ERR_CONFLICT' || code === 'RS_ERR_STORE_VERSION_MISMATCH') return new VersionConflictError(code, message, status, details, requestId);
   if (status === 401 || status === 403) return new AuthError(code, message, status, details, requestId);
   if (status === 404) return new NotFoundError(code, message, status, details, requestId);

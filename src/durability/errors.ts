@@ -1,6 +1,6 @@
 /**
  * The typed errors of the durability layer, and the mapping from a system
- * error to them. Codes are listed in src/errors.ts and docs/errors.md.
+ * error to them. Codes are defined in src/error-codes.ts and listed in docs/errors.md.
  */
 import { RingstoreError } from '../errors.js';
 

@@ -113,6 +113,6 @@ export function recoverCommitter(c: Committer): void {
 
   // 5. Input, a fresh commit point, producers.
   c.input.recover(r[Commit.INPUT]);
-  c.commitPoint(r[Commit.INPUT]);
+  c.commitPoint(r[Commit.INPUT], false); // the re-run of the crashed drain trims at its own commit point
   c.acks.notifyAll();
 }

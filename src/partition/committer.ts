@@ -484,6 +484,12 @@ export class Committer {
       dropIndexUpTo(ks, this.headPos);
       // The version goes to the directory before the slot is cleared: a crash in between keeps the key live.
       if (--ks.live === 0) this.retireKey(ks);
+      else if (this.headPos < this.committedTail && ks.epoch === this.drainEpoch && ks.baseVersion > 0) {
+        // Its last committed event goes while only this drain's (tentative) events keep the key live:
+        // a crash now would leave no trace of its committed version, and the re-run would restart it.
+        const next = ks.first < ks.positions.length ? ks.positions[ks.first] : Infinity;
+        if (next >= this.committedTail) this.dir.record(ks.h0, ks.h1, ks.baseVersion, ks.basePosition);
+      }
       // Bump the seqlock before the arena bytes can be overwritten.
       const sq = m.seq[s];
       Atomics.store(m.seq, s, sq + 1);
@@ -598,9 +604,11 @@ export class Committer {
   /**
    * The commit point: writes the commit record and flips it, then trims the
    * tables to their bounds, releases the consumed input and rings the
-   * producers whose acks were written.
+   * producers whose acks were written. Recovery's commit point does not
+   * trim: the crashed drain saw the tables untrimmed, and its re-run must too
+   * (or a key whose version the acks already named could be forgotten first).
    */
-  commitPoint(inputEnd: number): void {
+  commitPoint(inputEnd: number, trim = true): void {
     const r = this.record.next;
     r[Commit.TAIL_POS] = this.tailPos;
     r[Commit.HEAD_POS] = this.headPos;
@@ -620,8 +628,10 @@ export class Committer {
     r[Commit.SERIAL] = ++this.serial;
     this.record.commit();
     this.committedTail = this.tailPos;
-    this.dedup.trim();
-    this.dir.trim();
+    if (trim) {
+      this.dedup.trim();
+      this.dir.trim();
+    }
     this.input.release(inputEnd);
     this.acks.notify();
     this.publishGauges();
@@ -654,7 +664,7 @@ export class Committer {
   syncReaders(): void {
     const was = this.summedFrom;
     this.updateSumming();
-    if (was !== this.summedFrom) this.commitPoint(this.input.head);
+    if (was !== this.summedFrom) this.commitPoint(this.input.head, false); // may come before a crashed drain's re-run
   }
 
   /** Publishes the rate gauges. */

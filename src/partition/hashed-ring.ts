@@ -101,6 +101,30 @@ export class HashedRing {
     }
   }
 
+  /**
+   * Removes every entry `keep` refuses, wherever it is, keeping the order of
+   * the others (a crashed drain's tentative entries can sit between entries
+   * that must stay: versions of keys it evicted). Rebuild the index after.
+   */
+  compact(keep: (e: number) => boolean): void {
+    const head = this.cursors[this.headAt];
+    const tail = this.cursors[this.tailAt];
+    const st = this.stride;
+    let to = head;
+    for (let c = head; c < tail; c++) {
+      const e = c % this.slots;
+      if (!keep(e)) continue;
+      const d = to % this.slots;
+      if (d !== e) {
+        for (let w = 0; w < st; w++) this.hash[d * st + w] = this.hash[e * st + w];
+        this.num[d * 2] = this.num[e * 2];
+        this.num[d * 2 + 1] = this.num[e * 2 + 1];
+      }
+      to++;
+    }
+    this.cursors[this.tailAt] = to;
+  }
+
   /** Rebuilds the index from the ring, oldest first, keeping entries `keep` accepts. */
   rebuild(keep: (e: number) => boolean): void {
     this.index.fill(0);

@@ -59,8 +59,13 @@ export class KeyDirectory {
     this.ring.trim(this.bound);
   }
 
-  /** After a restart: rebuilds the index from committed entries (position below the committed tail). */
+  /**
+   * After a restart: drops tentative entries (position at or after the
+   * committed tail) from the ring, not only from the index, so they do not
+   * count against the bound; then rebuilds the index.
+   */
   recover(committedTail: number): void {
-    this.ring.rebuild((e) => this.ring.numAt(e, 1) < committedTail);
+    this.ring.compact((e) => this.ring.numAt(e, 1) < committedTail);
+    this.ring.rebuild(() => true);
   }
 }

@@ -239,10 +239,21 @@ export class PartitionHandle {
   /**
    * Abruptly ends the worker thread, as a crash would (for tests and chaos
    * drills). With `afterRecords`, the worker dies in its next drain once it
-   * has committed that many records, before the drain's commit point.
+   * has committed that many records, before the drain's commit point. With
+   * 0, the thread is terminated from outside, wherever it is.
    */
   crash(afterRecords?: number): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
+    if (afterRecords === 0) {
+      // From outside, at whatever instruction the worker is running (mid-record included).
+      return (async () => {
+        await this.whenReady();
+        if (this.failed) throw this.failed;
+        const exited = this.nextExit();
+        void this.worker.terminate();
+        await exited;
+      })();
+    }
     if (afterRecords !== undefined) {
       // Armed before returning, so appends made right after the call are in the drain that dies.
       Atomics.store(this.mem.i32, C_CRASH_AT, afterRecords);

@@ -1,4 +1,3 @@
-import { readlinkSync, writeFileSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { threadId } from 'node:worker_threads';
 import { RingstoreError, errorToWire, type WireError } from '../errors.js';
@@ -9,6 +8,7 @@ import { recoverCommitter } from './committer-recovery.js';
 import { PartitionLog, type PartitionDurability, type RestoreSummary } from './partition-log.js';
 import { PartitionQueries, type WireQuery } from './partition-queries.js';
 import { Comlink, guarded, nodeEndpoint } from './rpc.js';
+import { nameThread } from './thread-name.js';
 
 /** What the coordinator hands a partition worker at start (structured-cloneable). */
 export interface PartitionWorkerData {
@@ -38,21 +38,6 @@ const IDLE_WAIT_MS = 100;
 const SLEEPING = PartitionMemory.ctl(Ctl.SLEEPING);
 const DOORBELL = PartitionMemory.ctl(Ctl.DOORBELL);
 const STOP = PartitionMemory.ctl(Ctl.STOP);
-
-/**
- * Names this OS thread (Linux: /proc/thread-self/comm, written synchronously
- * on the calling thread) so `top -H` and profilers tell partitions apart.
- * Returns the OS thread id, or null where there is no /proc.
- */
-function nameThread(name: string): number | null {
-  try {
-    writeFileSync('/proc/thread-self/comm', name);
-    const m = /task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'));
-    return m === null ? null : Number(m[1]);
-  } catch {
-    return null;
-  }
-}
 
 /** The partition worker: commit loop plus the query API served over comlink. */
 export class PartitionWorker {

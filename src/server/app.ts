@@ -14,6 +14,7 @@ import { capConnections, clientErrorHandler, drainAfterEarlyAnswer, refuseConnec
 import type { ServerContext } from './context.js';
 import { dashboard } from './dashboard/index.js';
 import { HttpError, toErrorResponse } from './errors.js';
+import { IngestPool } from './ingest/ingest-pool.js';
 import { createMetrics } from './metrics.js';
 import { compileCoercion } from './params.js';
 import { requestLoggerFactory } from './request-logger.js';
@@ -51,9 +52,12 @@ function withHook<H>(existing: H | H[] | undefined, hook: H, at: 'first' | 'last
 export async function buildApp(config: ServerConfig = resolveConfig(), options: BuildOptions = {}): Promise<RingstoreApp> {
   const log = options.logger ?? defaultLogger(config);
   const stores = await openStores(config, log);
+  let ingest: IngestPool | undefined;
   try {
-    return await buildOnStores(config, log, stores);
+    ingest = config.ingestThreads > 0 ? await IngestPool.open(stores, config.ingestThreads, config.maxBatch, log) : undefined;
+    return await buildOnStores(config, log, stores, ingest);
   } catch (err) {
+    await ingest?.close();
     await stores.close();
     throw err;
   }
@@ -63,9 +67,9 @@ function defaultLogger(config: ServerConfig): Logger {
   return pino({ level: config.logLevel, base: { name: 'ringstore' } });
 }
 
-async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores): Promise<RingstoreApp> {
+async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores, ingest: IngestPool | undefined): Promise<RingstoreApp> {
   const metrics = createMetrics({ streams: stores.streams as never, metrics: stores.metrics as never });
-  const context: ServerContext = { config, stores, metrics, log, longLived: new Set(), closing: false };
+  const context: ServerContext = { config, stores, metrics, log, longLived: new Set(), closing: false, ...(ingest !== undefined ? { ingest } : {}) };
 
   // Latency sample and access line of one response (route hooks, the 404 handler, pre-routing errors).
   const observe = (request: FastifyRequest, reply: FastifyReply, route: string): void => {
@@ -153,7 +157,7 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores):
   });
 
   // JSON and NDJSON in UTF-8 only: anything else is 415.
-  registerBodyParsers(app);
+  registerBodyParsers(app, { pooled: ingest !== undefined });
 
   app.setErrorHandler((err, request, reply) => {
     const r = toErrorResponse(err);
@@ -190,6 +194,7 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores):
   });
   app.addHook('onClose', async () => {
     clearInterval(sweep);
+    await ingest?.close();
     await stores.close();
   });
 
@@ -200,6 +205,7 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores):
       try {
         await app.close();
       } finally {
+        await ingest?.close();
         await stores.close();
       }
     })();
@@ -225,9 +231,9 @@ export interface RunningServer extends RingstoreApp {
 export async function startServer(config: ServerConfig = resolveConfig(), options: BuildOptions = {}): Promise<RunningServer> {
   const log = options.logger ?? defaultLogger(config);
   let gate: StartupGate | undefined;
-  if (config.dataDir !== undefined) {
+  if (config.dataDir !== undefined || config.nats !== undefined) {
     gate = await openStartupGate(config);
-    log.info({ port: gate.port, dataDir: config.dataDir, fsync: config.fsync }, 'restoring the durable stores (GET /ready answers 503 until they are open)');
+    log.info({ port: gate.port, dataDir: config.dataDir ?? null, fsync: config.fsync, nats: config.nats ?? null }, 'restoring the durable stores or catching up with the JetStream logs (GET /ready answers 503 until done)');
   }
   let built: RingstoreApp;
   try {

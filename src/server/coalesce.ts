@@ -12,7 +12,7 @@
  */
 import type { EventStore } from '../store/event-store.js';
 import type { AppendResult } from '../store/types.js';
-import { newEventId } from '../streams/envelope.js';
+import { nextEventId } from '../ids/event-id.js';
 
 interface Pending<T> {
   event: T;
@@ -54,7 +54,8 @@ export class AppendCoalescer<T> {
   async #run(batch: Pending<T>[]): Promise<void> {
     if (batch.length === 1) {
       const p = batch[0];
-      await this.#store.append(p.event, p.id !== undefined ? { id: p.id } : {}).then(p.resolve, p.reject);
+      // One record (a JSON object, never an array): one result. The cast says so for a generic T.
+      await (this.#store.append(p.event, p.id !== undefined ? { id: p.id } : {}) as Promise<AppendResult>).then(p.resolve, p.reject);
       return;
     }
     const anyId = batch.some((p) => p.id !== undefined);
@@ -74,7 +75,7 @@ export class AppendCoalescer<T> {
       }
       for (const p of solo) void this.#run([p]);
       batch = rest;
-      ids = batch.map((p) => p.id ?? newEventId(now));
+      ids = batch.map((p) => p.id ?? nextEventId(now));
     }
     try {
       const results = await this.#store.append(batch.map((p) => p.event), ids !== undefined ? { id: ids } : {});

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { defaultIngestThreads, MAX_INGEST_THREADS } from './ingest/sizing.js';
 
 /** Validated, frozen daemon configuration. */
 export interface ServerConfig {
@@ -29,10 +30,14 @@ export interface ServerConfig {
   readonly dataDir: string | undefined;
   /**
    * NATS server URLs (`--nats`, comma-separated): the versioned streams live in JetStream (`NatsBackend`),
-   * shared by every daemon given the same servers (sessions lock a stream across daemons). Unset: LMDB under
+   * shared by every daemon given the same servers (sessions lock a stream across daemons), and the ring
+   * stores' appends go through one JetStream log per store that every daemon applies to its own memory
+   * (`src/server/replication`); `dataDir` then no longer makes the ring stores durable. Unset: LMDB under
    * `dataDir`, or memory.
    */
   readonly nats: readonly string[] | undefined;
+  /** JetStream replicas of the streams `--nats` creates (default 1; 3 on a 3-node cluster). */
+  readonly natsReplicas: number;
   /** When the ring stores' logs are fsynced under `dataDir`: `always` (before each ack), `interval` (default, every second), `never`. */
   readonly fsync: 'always' | 'interval' | 'never';
   /** Bearer token required by writes and admin routes; none when unset. */
@@ -57,6 +62,11 @@ export interface ServerConfig {
   readonly maxConnections: number;
   /** Time to keep reading (and discarding) a request body after an early error answer, so that the client reads it (default 5,000 ms). */
   readonly lingerMs: number;
+  /**
+   * Ingest threads that parse bulk bodies (JSON arrays, NDJSON) and append them straight into the rings; 0 = none,
+   * the main thread does it (default: the cores left after the main thread and one per partition; 0 on 2 cores).
+   */
+  readonly ingestThreads: number;
 }
 
 /** Defaults of {@link ServerConfig}. */
@@ -112,7 +122,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--log-level': { key: 'logLevel', env: 'RINGSTORE_LOG_LEVEL', kind: 'string', help: `fatal|error|warn|info|debug|trace|silent (default ${DEFAULTS.logLevel})` },
   '--data-dir': { key: 'dataDir', env: 'RINGSTORE_DATA_DIR', kind: 'string', help: 'data directory: durable versioned streams (LMDB) and ring stores (logs, checkpoints); default: all in memory' },
   '--fsync': { key: 'fsync', env: 'RINGSTORE_FSYNC', kind: 'string', oneOf: ['always', 'interval', 'never'], help: 'with --data-dir, when ring-store logs reach the disk: always (before each ack), interval (every second, default), never (left to the OS)' },
-  '--nats': { key: 'nats', env: 'RINGSTORE_NATS', kind: 'string', help: 'NATS server URL(s), comma-separated: versioned streams in JetStream, shared by every daemon on them (needs @nats-io/transport-node, @nats-io/jetstream)' },
+  '--nats': { key: 'nats', env: 'RINGSTORE_NATS', kind: 'string', help: 'NATS server URL(s), comma-separated: versioned streams and the /streams and /metrics ring stores on JetStream, shared by every daemon on them (needs @nats-io/transport-node, @nats-io/jetstream)' },
+  '--nats-replicas': { key: 'natsReplicas', env: 'RINGSTORE_NATS_REPLICAS', kind: 'int', min: 1, max: 5, help: 'with --nats, replicas of the JetStream streams it creates (default 1; 3 on a 3-node cluster)' },
   '--token': { key: 'token', env: 'RINGSTORE_TOKEN', kind: 'string', help: 'require "Authorization: Bearer <token>" on writes and admin routes' },
   '--read-token': { key: 'readToken', env: 'RINGSTORE_READ_TOKEN', kind: 'string', help: 'require a bearer token on reads too: this one or --token (needs --token; may equal it)' },
   '--body-limit': { key: 'bodyLimit', env: 'RINGSTORE_BODY_LIMIT', kind: 'int', min: 1024, max: 1 << 30, help: `largest request body in bytes (default ${DEFAULTS.bodyLimit})` },
@@ -123,6 +134,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--body-timeout': { key: 'bodyTimeoutMs', env: 'RINGSTORE_BODY_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: `ms to receive a whole request, body included, 408 beyond (default ${DEFAULTS.bodyTimeoutMs})` },
   '--idle-timeout': { key: 'idleTimeoutMs', env: 'RINGSTORE_IDLE_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: `ms a keep-alive connection may idle between requests (default ${DEFAULTS.idleTimeoutMs})` },
   '--max-connections': { key: 'maxConnections', env: 'RINGSTORE_MAX_CONNECTIONS', kind: 'int', min: 1, max: 1_000_000, help: `most open connections, 503 beyond (default ${DEFAULTS.maxConnections}, less under a low ulimit -n)` },
+  '--ingest-threads': { key: 'ingestThreads', env: 'RINGSTORE_INGEST_THREADS', kind: 'int', min: 0, max: MAX_INGEST_THREADS, help: 'threads that parse bulk bodies (JSON arrays, NDJSON) and append them into the rings; 0 = the main thread does (default: cores - 1 - partitions, at least 0)' },
   '--linger-timeout': { key: 'lingerMs', env: 'RINGSTORE_LINGER_TIMEOUT_MS', kind: 'int', min: 0, max: 60_000, help: `ms to drain a body after an early error answer (default ${DEFAULTS.lingerMs})` },
 };
 
@@ -205,9 +217,16 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     if (partial.readToken.length < 8) throw new ConfigError('read token must be at least 8 characters');
   }
   const nats = parseNatsUrls(partial.nats as unknown);
+  const natsReplicas = partial.natsReplicas ?? 1;
+  if (!Number.isInteger(natsReplicas) || natsReplicas < 1 || natsReplicas > 5) throw new ConfigError(`nats replicas must be an integer from 1 to 5, got ${String(natsReplicas)}`);
   const fsync = partial.fsync ?? 'interval';
   if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') throw new ConfigError(`fsync must be one of always, interval, never, got "${String(fsync)}"`);
   if (partial.dataDir !== undefined && (typeof partial.dataDir !== 'string' || partial.dataDir.length === 0)) throw new ConfigError('data directory must be a non-empty path');
+  // Under --nats every ring-store append goes through the JetStream log; ingest threads append into the
+  // local rings directly, so the two do not mix: the pool is off, and asking for it is an error.
+  const ingestThreads = partial.ingestThreads ?? (nats !== undefined ? 0 : defaultIngestThreads(os.availableParallelism(), partitions));
+  if (!Number.isInteger(ingestThreads) || ingestThreads < 0 || ingestThreads > MAX_INGEST_THREADS) throw new ConfigError(`ingest threads must be an integer between 0 and ${MAX_INGEST_THREADS}, got ${String(ingestThreads)}`);
+  if (nats !== undefined && ingestThreads > 0) throw new ConfigError('--ingest-threads cannot be used with --nats: ring-store appends go through the JetStream log (use --ingest-threads 0)');
   const headersTimeoutMs = partial.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs;
   const bodyTimeoutMs = partial.bodyTimeoutMs ?? Math.max(DEFAULTS.bodyTimeoutMs, headersTimeoutMs);
   if (headersTimeoutMs > bodyTimeoutMs) throw new ConfigError(`headers timeout (${headersTimeoutMs} ms) must not exceed the body timeout (${bodyTimeoutMs} ms)`);
@@ -221,6 +240,7 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     dataDir: partial.dataDir,
     fsync,
     nats,
+    natsReplicas,
     token: partial.token,
     readToken: partial.readToken,
     bodyLimit: partial.bodyLimit ?? DEFAULTS.bodyLimit,
@@ -232,6 +252,7 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     idleTimeoutMs: partial.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
     maxConnections: partial.maxConnections ?? defaultMaxConnections(),
     lingerMs: partial.lingerMs ?? DEFAULTS.lingerMs,
+    ingestThreads,
   });
 }
 

@@ -1,52 +1,17 @@
 /**
  * The daemon's error contract: every error response is
  * `{ "error": { "code", "message", ...details } }` with the status from
- * {@link HttpErrorCodes}. Codes are shared with the library (`RS_ERR_*`);
- * `docs/daemon.md` lists each one, and a test keeps the two in sync.
+ * {@link HttpErrorCodes}. Codes are shared with the library (`RS_ERR_*`) and
+ * defined once, in `src/error-codes.ts`; `docs/daemon.md` lists each one, and
+ * a test keeps the two in sync.
  */
+import { httpStatuses, type HttpErrorCode } from '../error-codes.js';
 import { RingstoreError } from '../errors.js';
 
-/** Every code the daemon answers with: its HTTP status and meaning. */
-export const HttpErrorCodes = {
-  RS_ERR_BAD_REQUEST: { status: 400, meaning: 'The request does not match the route schema (wrong type, missing field, out of range).' },
-  RS_ERR_INVALID_JSON: { status: 400, meaning: 'The body is not valid JSON (or an NDJSON line is not).' },
-  RS_ERR_INVALID_ARGUMENT: { status: 400, meaning: 'An argument was rejected by the store (bad id, duplicate id in one batch, bad version bounds...).' },
-  RS_ERR_INVALID_OPTION: { status: 400, meaning: 'A session option is invalid (timeouts).' },
-  RS_ERR_ENCODE: { status: 400, meaning: 'An event could not be encoded.' },
-  RS_ERR_NON_FINITE: { status: 400, meaning: 'A numeric value or timestamp is not finite.' },
-  RS_ERR_UNKNOWN_VALUE: { status: 400, meaning: 'A query named a value the store does not declare.' },
-  RS_ERR_WINDOW_DISABLED: { status: 400, meaning: 'A window query on a store without a window.' },
-  RS_ERR_UNAUTHORIZED: { status: 401, meaning: 'A token is configured and the request has no `Authorization: Bearer` header.' },
-  RS_ERR_FORBIDDEN: { status: 403, meaning: 'The bearer token is wrong.' },
-  RS_ERR_NOT_FOUND: { status: 404, meaning: 'No such route.' },
-  RS_ERR_STORE_NOT_OPEN: { status: 404, meaning: 'No open session with this id (never opened, closed, or swept after expiry).' },
-  RS_ERR_STREAM_VERSION_NOT_FOUND: { status: 404, meaning: 'The versioned stream does not hold this version.' },
-  RS_ERR_STREAM_SNAPSHOT_VERSION_NOT_FOUND: { status: 404, meaning: 'No snapshot at this version.' },
-  RS_ERR_STREAM_IDEMPOTENCY_ID_NOT_FOUND: { status: 404, meaning: 'The versioned stream holds no event with this id.' },
-  RS_ERR_REQUEST_TIMEOUT: { status: 408, meaning: 'The headers did not arrive within `--headers-timeout`, or the whole request within `--body-timeout`; the connection is closed.' },
-  RS_ERR_CONFLICT: { status: 409, meaning: 'The expected version of a ring-store stream did not match (`expected`, `actual`); nothing stored.' },
-  RS_ERR_STORE_VERSION_MISMATCH: { status: 409, meaning: 'The expected version of a versioned stream did not match (`expected`, `actual`); nothing written.' },
-  RS_ERR_STREAM_DUPLICATE_IDEMPOTENCY_ID: { status: 409, meaning: 'A versioned append carried an event id the stream holds (`idempotencyId`, `existingVersion`); nothing written.' },
-  RS_ERR_STORE_SESSION_EXPIRED: { status: 410, meaning: 'The session lease expired; open a new session (renew earlier).' },
-  RS_ERR_STORE_INVALID_SESSION: { status: 410, meaning: 'Another session took the stream over after this one expired.' },
-  RS_ERR_BODY_TOO_LARGE: { status: 413, meaning: 'The body exceeds the body limit (`--body-limit`) or the batch exceeds `--max-batch`.' },
-  RS_ERR_EVENT_TOO_LARGE: { status: 413, meaning: 'One encoded event exceeds the store\'s maximum event size.' },
-  RS_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The body\'s content type is not JSON (or NDJSON where accepted), or its charset is not UTF-8.' },
-  RS_ERR_STORE_OPEN_FAILED: { status: 423, meaning: 'The versioned stream is held by another live session (waited `openTimeoutMs`).' },
-  RS_ERR_HEADERS_TOO_LARGE: { status: 431, meaning: 'The request line and headers exceed 16 KiB; the connection is closed.' },
-  RS_ERR_DISK_FULL: { status: 507, meaning: 'The data directory\'s disk is full: the append was not stored (reads go on); retry once space is freed.' },
-  RS_ERR_INTERNAL: { status: 500, meaning: 'An unexpected server error (a bug: please report it with the request id).' },
-  RS_ERR_WORKER: { status: 503, meaning: 'A partition worker failed while serving the request (it restarts); retry.' },
-  RS_ERR_STORE_BACKEND: { status: 503, meaning: 'The versioned streams backend failed (I/O, disk full); retry later.' },
-  RS_ERR_TOO_MANY_PRODUCERS: { status: 503, meaning: 'The store has no free producer slot; retry.' },
-  RS_ERR_IO: { status: 503, meaning: 'A ring store\'s log failed with an I/O error: the append was not stored; the partition refuses writes until the daemon restarts.' },
-  RS_ERR_NOT_READY: { status: 503, meaning: 'The daemon is restoring its durable stores (`--data-dir`); retry when `GET /ready` answers 200.' },
-  RS_ERR_CLOSED: { status: 503, meaning: 'The daemon is shutting down (stores closing); retry against another instance.' },
-  RS_ERR_TOO_MANY_CONNECTIONS: { status: 503, meaning: 'The daemon holds `--max-connections` open connections; this one is closed. Retry later.' },
-} as const;
+/** Every code the daemon answers with: its one HTTP status and meaning (derived from `src/error-codes.ts`). */
+export const HttpErrorCodes = httpStatuses();
 
-/** A code of {@link HttpErrorCodes}. */
-export type HttpErrorCode = keyof typeof HttpErrorCodes;
+export type { HttpErrorCode };
 
 /** The JSON body of every error response. */
 export interface ErrorBody {

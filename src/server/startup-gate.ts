@@ -22,7 +22,7 @@ export interface StartupGate {
 }
 
 const NOT_READY = JSON.stringify({
-  error: { code: 'RS_ERR_NOT_READY', message: 'the daemon is restoring its durable stores; retry when GET /ready answers 200' },
+  error: { code: 'RS_ERR_NOT_READY', message: 'the daemon is restoring its durable stores or catching up with its JetStream logs; retry when GET /ready answers 200' },
 });
 
 /** Listens on `config.host:config.port` with the gate's answers. */

@@ -13,6 +13,8 @@ import { LmdbBackend } from '../streams/backends/lmdb.js';
 import type { KeyValueBackend } from '../streams/backend.js';
 import { StreamStoreProvider } from '../streams/provider.js';
 import type { ServerConfig } from './config.js';
+import type { RingReplication } from './replication/index.js';
+import { streamType, streamValor } from './ingest/selectors.js';
 
 /** What `/streams` stores per event: the stream, the server's commit-order time, and the body. */
 export interface StreamRecord {
@@ -37,15 +39,15 @@ export interface Stores {
   streams: EventStore<StreamRecord>;
   metrics: EventStore<MetricRecord>;
   versioned: StreamStoreProvider;
+  /**
+   * With `--nats`: the ring stores' JetStream logs. POSTs append through it
+   * (and only it): every daemon applies the log to its own `streams` and `metrics`.
+   */
+  replication: RingReplication | undefined;
   /** Stops every store: ring workers and the versioned provider (and its backend). */
   close(): Promise<void>;
 }
 
-const sumValue = (r: StreamRecord): number => {
-  const v = r.d.valor;
-  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
-};
-const typeOf = (r: StreamRecord): string => (typeof r.d.type === 'string' ? r.d.type : '');
 
 /**
  * Opens the stores of a configuration; with a data directory, resolves once
@@ -59,7 +61,8 @@ export async function openStores(config: ServerConfig, logger: Logger): Promise<
     ...(config.capacity !== undefined ? { capacity: config.capacity } : {}),
     ...(config.arenaBytes !== undefined ? { payloadBytes: config.arenaBytes } : {}),
   };
-  const dataDir = config.dataDir;
+  // With --nats the ring stores' log is JetStream: a local one would apply every batch twice after a restart.
+  const dataDir = config.nats === undefined ? config.dataDir : undefined;
   const durable = (name: string): { durability?: { dir: string; fsync: ServerConfig['fsync'] } } =>
     dataDir === undefined ? {} : { durability: { dir: join(dataDir, 'ring', name), fsync: config.fsync } };
   const streams = await EventStore.open<StreamRecord>({
@@ -68,8 +71,8 @@ export async function openStores(config: ServerConfig, logger: Logger): Promise<
     name: 'streams',
     key: 's',
     timestamp: 't',
-    type: typeOf,
-    values: { valor: sumValue },
+    type: streamType,
+    values: { valor: streamValor },
     logger: logger.child({ store: 'streams' }),
   });
   let metrics: EventStore<MetricRecord>;
@@ -91,11 +94,22 @@ export async function openStores(config: ServerConfig, logger: Logger): Promise<
   let backend: KeyValueBackend | undefined;
   try {
     backend = config.nats !== undefined
-      ? await (await import('../streams/backends/nats.js')).NatsBackend.connect({ servers: [...config.nats], logger: logger.child({ store: 'versioned', backend: 'nats' }) })
+      ? await (await import('../streams/backends/nats.js')).NatsBackend.connect({ servers: [...config.nats], replicas: config.natsReplicas, logger: logger.child({ store: 'versioned', backend: 'nats' }) })
       : config.dataDir !== undefined ? new LmdbBackend({ path: config.dataDir }) : undefined;
   } catch (err) {
     await Promise.allSettled([streams.close(), metrics.close()]);
     throw err;
+  }
+  let replication: RingReplication | undefined;
+  if (config.nats !== undefined) {
+    try {
+      replication = await (await import('./replication/index.js')).openReplication({
+        servers: config.nats, streams, metrics, partitions: config.partitions, arenaBytes: config.arenaBytes ?? 0, replicas: config.natsReplicas, logger,
+      });
+    } catch (err) {
+      await Promise.allSettled([streams.close(), metrics.close(), backend?.close()]);
+      throw err;
+    }
   }
   const versioned = new StreamStoreProvider({ ...(backend ? { backend } : {}), logger: logger.child({ store: 'versioned' }) });
   let closing: Promise<void> | undefined;
@@ -103,8 +117,10 @@ export async function openStores(config: ServerConfig, logger: Logger): Promise<
     streams,
     metrics,
     versioned,
+    replication,
     close() {
       closing ??= (async () => {
+        await replication?.close().catch((err: unknown) => logger.warn({ err }, 'replication: close failed'));
         await Promise.allSettled([streams.close(), metrics.close(), versioned.close()]);
         if (backend) await backend.close();
       })();

@@ -5,8 +5,9 @@ import type { StoredEvent } from './types.js';
 /**
  * Fluent construction of an {@link EventStore}; every option has a `with*`
  * method. Validation happens in `create()`, exactly as for `EventStore.create`.
+ * `V` collects the names given to {@link withValue}: the store's queries accept those.
  */
-export class EventStoreBuilder<T> {
+export class EventStoreBuilder<T, V extends string = never> {
   private readonly options: EventStoreOptions<T> = {};
   private readonly factory: (o: EventStoreOptions<T>) => EventStore<T>;
 
@@ -45,8 +46,8 @@ export class EventStoreBuilder<T> {
     return this;
   }
 
-  /** Declares a named numeric value column. */
-  withValue(name: string, selector: Selector<T, number>): this {
+  /** Declares a named numeric value column; queries of the store accept `name`. */
+  withValue<N extends string>(name: N, selector: Selector<T, number>): EventStoreBuilder<T, V | N> {
     this.options.values = { ...this.options.values, [name]: selector };
     return this;
   }
@@ -102,7 +103,7 @@ export class EventStoreBuilder<T> {
   }
 
   /** Validates the options and creates the store. */
-  create(): EventStore<T> {
+  create(): EventStore<T, V> {
     return this.factory({ ...this.options });
   }
 }

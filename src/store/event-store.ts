@@ -19,7 +19,7 @@ import { Producer } from './producer.js';
 import { toWireQuery } from './query.js';
 import { StoreReader } from './store-reader.js';
 import type {
-  AppendOptions, AppendResult, PartitionStats, Query, StoreStats, StoredEvent, TryAppendOptions, WindowAggregate,
+  AppendOptions, AppendResults, PartitionStats, Query, StoreStats, StoredEvent, TryAppendOptions, WindowAggregate,
 } from './types.js';
 
 /**
@@ -38,7 +38,7 @@ import type {
  * await store.close();
  * ```
  */
-export class EventStore<T = unknown> implements AsyncDisposable {
+export class EventStore<T = unknown, V extends string = string> implements AsyncDisposable {
   /** Options after validation and defaults. */
   readonly options: ResolvedOptions<T>;
   private readonly mems: PartitionMemory[];
@@ -82,11 +82,19 @@ export class EventStore<T = unknown> implements AsyncDisposable {
    * Creates an in-memory store and starts its partition workers. Throws
    * `RS_ERR_INVALID_OPTION` on bad options. A durable store (the `durability`
    * option) opens with {@link EventStore.open}.
+   *
+   * The names of `values` type the queries (`sum('nope')` does not compile)
+   * when TypeScript infers them: with no type arguments
+   * (`create({ values: { amount: (e: Order) => e.amount } })` infers the event
+   * type from the selector), or with both (`create<Order, 'amount'>(...)`), or
+   * with the builder's `withValue`. With the event type alone
+   * (`create<Order>(...)`), TypeScript infers no other type argument: any
+   * name compiles, and an undeclared one throws `RS_ERR_UNKNOWN_VALUE`.
    */
-  static create<T = unknown>(options: EventStoreOptions<T> = {}): EventStore<T> {
-    const o = resolveOptions(options);
+  static create<T = unknown, V extends string = string>(options: EventStoreOptions<T, V> = {}): EventStore<T, V> {
+    const o = resolveOptions<T>(options);
     if (o.durability !== null) throw invalidOption('a durable store opens with `await EventStore.open(options)`: it restores its data first', { option: 'durability' });
-    return new EventStore<T>(options, o);
+    return new EventStore<T, V>(options, o);
   }
 
   /**
@@ -103,13 +111,13 @@ export class EventStore<T = unknown> implements AsyncDisposable {
    * const store = await EventStore.open({ key: 'user', durability: { dir: './data', fsync: 'always' } });
    * ```
    */
-  static async open<T = unknown>(options: EventStoreOptions<T> = {}): Promise<EventStore<T>> {
-    const o = resolveOptions(options);
-    if (o.durability === null) return new EventStore<T>(options, o);
+  static async open<T = unknown, V extends string = string>(options: EventStoreOptions<T, V> = {}): Promise<EventStore<T, V>> {
+    const o = resolveOptions<T>(options);
+    if (o.durability === null) return new EventStore<T, V>(options, o);
     const root = path.resolve(o.durability.dir);
     mkdirSync(root, { recursive: true });
     const lock = await lockDataDir(root);
-    let store: EventStore<T> | undefined;
+    let store: EventStore<T, V> | undefined;
     try {
       const g = geometryOf(o);
       const { changed } = openDataDirMeta(root, {
@@ -122,7 +130,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
       if (changed.length > 0) {
         throw new RingstoreError('RS_ERR_DATA_DIR_MISMATCH', `data directory ${root} was made with other ${changed.join(', ')}; open it with the same options, or use another directory`, { dir: root, changed });
       }
-      store = new EventStore<T>(options, o);
+      store = new EventStore<T, V>(options, o);
       store.lock = lock;
       // The workers are unref'd: keep the process alive while they restore.
       const keepAlive = setInterval(() => undefined, 1000);
@@ -146,7 +154,10 @@ export class EventStore<T = unknown> implements AsyncDisposable {
     return this.handles.map((h) => h.restored);
   }
 
-  /** A fluent builder: `EventStore.builder<T>().withCapacity(1000).withKey('user').create()`. */
+  /**
+   * A fluent builder: `EventStore.builder<T>().withCapacity(1000).withKey('user').create()`.
+   * Each `withValue(name, ...)` adds `name` to the value names the store's queries accept.
+   */
   static builder<T = unknown>(): EventStoreBuilder<T> {
     return new EventStoreBuilder<T>((o) => EventStore.create<T>(o));
   }
@@ -246,9 +257,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
   }
 
   /** See {@link Producer.append}. */
-  append(event: T, opts?: AppendOptions): Promise<AppendResult>;
-  append(events: readonly T[], opts?: AppendOptions): Promise<AppendResult[]>;
-  append(input: T | readonly T[], opts?: AppendOptions): Promise<AppendResult | AppendResult[]> {
+  append<I extends T | readonly T[]>(input: I, opts?: AppendOptions): Promise<AppendResults<I>> {
     return this.producer.append(input, opts);
   }
 
@@ -302,29 +311,29 @@ export class EventStore<T = unknown> implements AsyncDisposable {
   }
 
   /** Number of live events matching the query. */
-  async count(q?: Query<T>): Promise<number> {
+  async count(q?: Query<T, V>): Promise<number> {
     return (await this.partials(-1, q)).count;
   }
 
   /** Sum of a declared value (0 when nothing matches). */
-  async sum(value: string, q?: Query<T>): Promise<number> {
+  async sum(value: V, q?: Query<T, V>): Promise<number> {
     return (await this.partials(this.valueIndex(value), q)).sum;
   }
 
   /** Average of a declared value (0 when nothing matches, as in the reference). */
-  async average(value: string, q?: Query<T>): Promise<number> {
+  async average(value: V, q?: Query<T, V>): Promise<number> {
     const p = await this.partials(this.valueIndex(value), q);
     return p.count === 0 ? 0 : p.sum / p.count;
   }
 
   /** Minimum of a declared value (null when nothing matches). */
-  async min(value: string, q?: Query<T>): Promise<number | null> {
+  async min(value: V, q?: Query<T, V>): Promise<number | null> {
     const p = await this.partials(this.valueIndex(value), q, true);
     return p.count === 0 ? null : p.min;
   }
 
   /** Maximum of a declared value (null when nothing matches). */
-  async max(value: string, q?: Query<T>): Promise<number | null> {
+  async max(value: V, q?: Query<T, V>): Promise<number | null> {
     const p = await this.partials(this.valueIndex(value), q, true);
     return p.count === 0 ? null : p.max;
   }
@@ -333,7 +342,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
    * Folds matching events in merged order. The reducer is a function, so it
    * runs on the coordinator over decoded events (slower than the built-ins).
    */
-  async aggregate<A>(seed: A, reducer: (acc: A, event: StoredEvent<T>) => A, q?: Query<T>): Promise<A> {
+  async aggregate<A>(seed: A, reducer: (acc: A, event: StoredEvent<T>) => A, q?: Query<T, V>): Promise<A> {
     if (typeof reducer !== 'function') throw invalidArgument('reducer must be a function');
     let acc = seed;
     for await (const e of this.events(q)) acc = reducer(acc, e);
@@ -341,7 +350,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
   }
 
   /** Per key: count, sum, min, max and average of a declared value. */
-  async groupBy(value: string, q?: Query<T>): Promise<Map<string, WindowAggregate>> {
+  async groupBy(value: V, q?: Query<T, V>): Promise<Map<string, WindowAggregate>> {
     const v = this.valueIndex(value);
     this.assertOpen();
     const out = new Map<string, WindowAggregate>();
@@ -378,7 +387,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
   }
 
   /** The k keys with the greatest sum of a declared value, greatest first (ties by key). */
-  async top(k: number, value: string, q?: Query<T>): Promise<{ key: string; value: number }[]> {
+  async top(k: number, value: V, q?: Query<T, V>): Promise<{ key: string; value: number }[]> {
     if (!Number.isInteger(k) || k < 0) throw invalidArgument('k must be a non-negative integer');
     const byKey = (a: { key: string; value: number }, b: { key: string; value: number }): number =>
       b.value - a.value || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
@@ -410,7 +419,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
    * partition, then position: an approximate global order (partitions are
    * read at slightly different instants, so it is not a cut).
    */
-  async snapshot(q?: Query<T>): Promise<StoredEvent<T>[]> {
+  async snapshot(q?: Query<T, V>): Promise<StoredEvent<T>[]> {
     const limit = q?.limit ?? Infinity;
     const filter = q?.filter;
     const parts = await this.packed(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
@@ -431,7 +440,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
   }
 
   /** Like {@link snapshot}, as an async iterator that decodes as it goes. */
-  async *events(q?: Query<T>): AsyncGenerator<StoredEvent<T>> {
+  async *events(q?: Query<T, V>): AsyncGenerator<StoredEvent<T>> {
     const limit = q?.limit ?? Infinity;
     const filter = q?.filter;
     const parts = await this.packed(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
@@ -453,7 +462,7 @@ export class EventStore<T = unknown> implements AsyncDisposable {
    * event of a bucket that overlaps the range is counted. Needs the `window`
    * option.
    */
-  async windowAggregate(value: string, range: { from?: number; to?: number } = {}): Promise<WindowAggregate> {
+  async windowAggregate(value: V, range: { from?: number; to?: number } = {}): Promise<WindowAggregate> {
     const v = this.valueIndex(value);
     const w = this.options.window;
     if (w === null) throw new RingstoreError('RS_ERR_WINDOW_DISABLED', 'windowAggregate needs the window option');
@@ -553,14 +562,20 @@ export class EventStore<T = unknown> implements AsyncDisposable {
    * next drain once it has committed that many records, before the drain's
    * commit point (a crash in the middle of a batch); with `afterLogWrite`
    * too (durable stores), once that drain is in the log, just before its
-   * commit point.
+   * commit point. With `terminate`, the thread is ended from outside at
+   * whatever instruction it runs, the middle of a record's commit included
+   * (the stress suite's random kills).
    */
-  crashPartition(p: number, opts: { afterRecords?: number; afterLogWrite?: boolean } = {}): Promise<void> {
+  crashPartition(p: number, opts: { afterRecords?: number; afterLogWrite?: boolean; terminate?: boolean } = {}): Promise<void> {
     this.checkPartition(p);
     const n = opts.afterRecords;
     if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw invalidArgument('afterRecords must be a positive integer');
     if (opts.afterLogWrite === true && (n === undefined || this.options.durability === null)) {
       throw invalidArgument('afterLogWrite needs afterRecords and a durable store');
+    }
+    if (opts.terminate === true) {
+      if (n !== undefined) throw invalidArgument('terminate takes no afterRecords');
+      return this.handles[p].crash(0);
     }
     return this.handles[p].crash(n === undefined ? undefined : opts.afterLogWrite === true ? -n : n);
   }

@@ -28,6 +28,16 @@ const SLOT_SPAN = 2 ** 32;
 /** Slots stay below 2^31 so that `id | 0` decodes them. */
 const MAX_SLOTS = 2 ** 31 - 1;
 
+/** The state of a {@link MetricKeyTable}, as plain arrays (JSON-safe). */
+export interface MetricKeyImage {
+  names: string[];
+  part: number[];
+  handles: number[];
+  generations: number[];
+  free: number[];
+  pinned: number;
+}
+
 /** Keys remembered by a metric store, their slots and pins. */
 export class MetricKeyTable {
   /** Slot of each remembered key. */
@@ -138,6 +148,30 @@ export class MetricKeyTable {
     this.#free = free;
   }
 
+  /** The table's whole state, for a durable store's checkpoint (metric-journal.ts). */
+  image(): MetricKeyImage {
+    return { names: [...this.names], part: [...this.part], handles: [...this.handles], generations: [...this.#generations], free: [...this.#free], pinned: this.#pinned };
+  }
+
+  /**
+   * Replaces the table's state with an {@link image} (a restore). The arrays
+   * are refilled in place: the store holds them.
+   */
+  load(image: MetricKeyImage): void {
+    const { names, part, handles, generations, free, pinned } = image;
+    if (part.length !== names.length || handles.length !== generations.length || generations.length < names.length) {
+      throw invalidArgument('a metric key table image has columns of different lengths');
+    }
+    this.ids.clear();
+    names.forEach((key, slot) => key !== '' && this.ids.set(key, slot));
+    refill(this.names, names);
+    refill(this.part, part);
+    refill(this.handles, handles);
+    refill(this.#generations, generations);
+    this.#free = [...free];
+    this.#pinned = pinned;
+  }
+
   #allocate(): number {
     const slot = this.#free.pop();
     if (slot !== undefined) return slot;
@@ -152,4 +186,10 @@ export class MetricKeyTable {
     }
     return fresh;
   }
+}
+
+/** Makes `to` a copy of `from`, in place (no spread: tables may hold millions of keys). */
+function refill<T>(to: T[], from: readonly T[]): void {
+  to.length = from.length;
+  for (let i = 0; i < from.length; i++) to[i] = from[i];
 }

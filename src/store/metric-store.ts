@@ -9,8 +9,11 @@
  * @module
  */
 import { invalidArgument } from '../errors.js';
+import type { DurableMetricStore } from './durable-metric-store.js';
+import { metricInternals } from './metric-internals.js';
 import {
   badKey,
+  checkColumns,
   checkId,
   nonFinite,
   staleId,
@@ -32,13 +35,13 @@ export { METRIC_MAX_CAPACITY } from './metric-types.js';
 export type {
   MetricAggregate,
   MetricDiscardCallback,
+  MetricDurabilityOptions,
   MetricPartitionStats,
   MetricStoreOptions,
   MetricStoreStats,
   TimeRange,
   TopEntry,
 } from './metric-types.js';
-
 
 /**
  * A fixed-capacity, partitioned, drop-oldest store of numeric samples.
@@ -92,11 +95,23 @@ export class MetricStore {
     this.#start = cols.start;
     this.#end = cols.end;
     this.#cap = cols.cap;
+    metricInternals.set(this, { cols, table: this.#table });
   }
 
-  /** Creates a store; same as `new MetricStore(options)`. */
+  /** Creates an in-memory store; same as `new MetricStore(options)`. */
   static create(options: MetricStoreOptions): MetricStore {
     return new MetricStore(options);
+  }
+
+  /**
+   * Opens a durable store (the `durability` option is required): locks the
+   * directory, checks its configuration, restores the checkpoint and log, and
+   * resolves with a {@link DurableMetricStore} whose writes resolve once
+   * written. See docs/metric-store.md, "Durability".
+   */
+  static async open(options: MetricStoreOptions): Promise<DurableMetricStore> {
+    const { DurableMetricStore } = await import('./durable-metric-store.js');
+    return DurableMetricStore.open(options);
   }
 
   /** Number of partitions. */
@@ -194,20 +209,8 @@ export class MetricStore {
    * column means one `Date.now()` for the whole batch.
    */
   addMany(keys: ArrayLike<string>, values: ArrayLike<number>, timestamps?: ArrayLike<number>): void {
+    checkColumns(keys, values, timestamps);
     const n = keys.length;
-    if (values.length !== n || (timestamps !== undefined && timestamps.length !== n)) {
-      throw invalidArgument('addMany: keys, values and timestamps must have the same length', {
-        keys: n,
-        values: values.length,
-        timestamps: timestamps?.length,
-      });
-    }
-    for (let i = 0; i < n; i++) {
-      const key = keys[i];
-      if (typeof key !== 'string' || key.length === 0) throw badKey(key, i);
-      const ts = timestamps === undefined ? 0 : timestamps[i];
-      if (!Number.isFinite(values[i]) || !Number.isFinite(ts)) throw nonFinite(values[i], ts, i);
-    }
     const now = timestamps === undefined ? Date.now() : 0;
     for (let i = 0; i < n; i++) {
       const key = keys[i];

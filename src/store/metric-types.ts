@@ -3,7 +3,10 @@
  * Split from `metric-store.ts` to keep that file to the class itself.
  * @module
  */
+import type { Logger } from 'pino';
 import { RingstoreError, invalidArgument, invalidOption } from '../errors.js';
+import type { Io } from '../durability/io.js';
+import type { DurabilityOptions } from './options.js';
 
 /** Largest accepted `capacity` (samples): 2^28, i.e. 5 GiB of columns. */
 export const METRIC_MAX_CAPACITY = 2 ** 28;
@@ -47,6 +50,22 @@ export interface MetricStoreOptions {
    * `[capacity + 1, 2^29]`; **default `max(2 · capacity, capacity + 1024)`**.
    */
   maxRememberedKeys?: number;
+  /**
+   * Makes the store durable (docs/metric-store.md, "Durability"): only with
+   * {@link MetricStore.open}, which restores the data first; `create` refuses it.
+   */
+  durability?: MetricDurabilityOptions;
+  /** Structured logger of a durable store (the restore, failed checkpoints); default: silent. */
+  logger?: Logger;
+}
+
+/** The `durability` option of `MetricStore.open`: the same as `EventStore`'s, plus a test hook. */
+export interface MetricDurabilityOptions extends DurabilityOptions {
+  /**
+   * File operations of the log, checkpoints and `meta.json` (default: Node's fs). For fault-injection
+   * tests (`FaultIo` from `src/durability`); the directory lock is always taken on the real `dir`.
+   */
+  io?: Io;
 }
 
 /** Inclusive time range in ms epoch; a missing bound is unbounded. */
@@ -103,7 +122,7 @@ export interface MetricStoreStats extends MetricPartitionStats {
   perPartition: MetricPartitionStats[];
 }
 
-export const OPTION_NAMES = new Set(['capacity', 'partitions', 'onDiscarded', 'maxRememberedKeys']);
+export const OPTION_NAMES = new Set(['capacity', 'partitions', 'onDiscarded', 'maxRememberedKeys', 'durability', 'logger']);
 /** Validates and fills `MetricStore` options (`RS_ERR_INVALID_OPTION`). */
 export function validateOptions(options: MetricStoreOptions): {
   capacity: number;
@@ -116,6 +135,9 @@ export function validateOptions(options: MetricStoreOptions): {
     if (!OPTION_NAMES.has(name)) throw invalidOption(`unknown MetricStore option "${name}"`, { option: name });
   }
   const { capacity, partitions = 1, onDiscarded, maxRememberedKeys } = options;
+  if (options.durability !== undefined) {
+    throw invalidOption('a durable MetricStore opens with `await MetricStore.open(options)`: it restores its data first', { option: 'durability' });
+  }
   if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > METRIC_MAX_CAPACITY) {
     throw invalidOption(`options.capacity must be an integer in [1, ${METRIC_MAX_CAPACITY}], got ${String(capacity)}`, {
       capacity,
@@ -189,4 +211,25 @@ export function staleId(id: unknown): RingstoreError {
     return invalidArgument(`key id must be a non-negative safe integer, got ${String(id)}`, { id });
   }
   return invalidArgument(`key id ${String(id)} is not pinned: released, or never returned by keyId()`, { id });
+}
+
+/**
+ * Validates the columns of `addMany` (lengths, keys, values, timestamps) and
+ * throws the first error; nothing is stored when it throws.
+ */
+export function checkColumns(keys: ArrayLike<string>, values: ArrayLike<number>, timestamps: ArrayLike<number> | undefined): void {
+  const n = keys.length;
+  if (values.length !== n || (timestamps !== undefined && timestamps.length !== n)) {
+    throw invalidArgument('addMany: keys, values and timestamps must have the same length', {
+      keys: n,
+      values: values.length,
+      timestamps: timestamps?.length,
+    });
+  }
+  for (let i = 0; i < n; i++) {
+    const key = keys[i];
+    if (typeof key !== 'string' || key.length === 0) throw badKey(key, i);
+    const ts = timestamps === undefined ? 0 : timestamps[i];
+    if (!Number.isFinite(values[i]) || !Number.isFinite(ts)) throw nonFinite(values[i], ts, i);
+  }
 }

@@ -16,8 +16,12 @@ export interface WindowOptions {
   bucketMs?: number;
 }
 
-/** Options of {@link EventStore.create}. Every size is validated at create time. */
-export interface EventStoreOptions<T> {
+/**
+ * Options of {@link EventStore.create}. Every size is validated at create time.
+ * `T` is the event type; `V` the names of the declared `values`, inferred from
+ * the `values` object when `T` is inferred too (see {@link EventStore.create}).
+ */
+export interface EventStoreOptions<T, V extends string = string> {
   /** Total events kept, split evenly across partitions (default 65,536 per partition). */
   capacity?: number;
   /** Partition (and worker thread) count; default `os.availableParallelism()`. */
@@ -40,8 +44,8 @@ export interface EventStoreOptions<T> {
   timestamp?: Selector<T, number>;
   /** Event type used by `where.type` filters; default `event.type` when it is a string. */
   type?: Selector<T, string>;
-  /** Named numeric values, extracted once at append and stored as columns. */
-  values?: Record<string, Selector<T, number>>;
+  /** Named numeric values, extracted once at append and stored as columns. Queries name them (`sum('amount')`). */
+  values?: Record<V, Selector<T, number>>;
   /** Time-bucket window for O(buckets) window aggregates. */
   window?: WindowOptions;
   /**
@@ -159,6 +163,32 @@ function checkSelector(name: string, value: unknown): void {
   throw invalidOption(`options.${name} must be a property path or a function`, { option: name });
 }
 
+/**
+ * Validates the `durability` option (of an `EventStore` or a `MetricStore`) and fills its defaults;
+ * null when it is not given. Throws `RS_ERR_INVALID_OPTION`.
+ */
+export function resolveDurability(d: DurabilityOptions | undefined): Required<DurabilityOptions> | null {
+  if (d === undefined) return null;
+  if (d === null || typeof d !== 'object') throw invalidOption('options.durability must be an object with a dir', { option: 'durability' });
+  if (typeof d.dir !== 'string' || d.dir.length === 0) throw invalidOption('options.durability.dir must be a non-empty string', { option: 'durability.dir' });
+  const fsync = d.fsync ?? 'interval';
+  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') {
+    throw invalidOption("options.durability.fsync must be 'always', 'interval' or 'never'", { option: 'durability.fsync' });
+  }
+  checkInt('durability.intervalMs', d.intervalMs, 1, 3_600_000);
+  checkInt('durability.segmentBytes', d.segmentBytes, 4096, 2 ** 31);
+  checkInt('durability.checkpointIntervalMs', d.checkpointIntervalMs, 100, 86_400_000);
+  if (d.repair !== undefined && typeof d.repair !== 'boolean') throw invalidOption('options.durability.repair must be a boolean', { option: 'durability.repair' });
+  return Object.freeze({
+    dir: d.dir,
+    fsync,
+    intervalMs: d.intervalMs ?? 1000,
+    segmentBytes: d.segmentBytes ?? 16 * 1024 * 1024,
+    checkpointIntervalMs: d.checkpointIntervalMs ?? 30_000,
+    repair: d.repair ?? false,
+  });
+}
+
 /** Validates options, fills defaults, and freezes the result. Throws `RS_ERR_INVALID_OPTION`. */
 export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedOptions<T> {
   if (options === null || typeof options !== 'object') throw invalidOption('options must be an object');
@@ -234,28 +264,7 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
     window = { sizeMs: w.sizeMs, bucketMs, buckets };
   }
 
-  let durability: ResolvedOptions<T>['durability'] = null;
-  if (options.durability !== undefined) {
-    const d = options.durability;
-    if (d === null || typeof d !== 'object') throw invalidOption('options.durability must be an object with a dir', { option: 'durability' });
-    if (typeof d.dir !== 'string' || d.dir.length === 0) throw invalidOption('options.durability.dir must be a non-empty string', { option: 'durability.dir' });
-    const fsync = d.fsync ?? 'interval';
-    if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') {
-      throw invalidOption("options.durability.fsync must be 'always', 'interval' or 'never'", { option: 'durability.fsync' });
-    }
-    checkInt('durability.intervalMs', d.intervalMs, 1, 3_600_000);
-    checkInt('durability.segmentBytes', d.segmentBytes, 4096, 2 ** 31);
-    checkInt('durability.checkpointIntervalMs', d.checkpointIntervalMs, 100, 86_400_000);
-    if (d.repair !== undefined && typeof d.repair !== 'boolean') throw invalidOption('options.durability.repair must be a boolean', { option: 'durability.repair' });
-    durability = Object.freeze({
-      dir: d.dir,
-      fsync,
-      intervalMs: d.intervalMs ?? 1000,
-      segmentBytes: d.segmentBytes ?? 16 * 1024 * 1024,
-      checkpointIntervalMs: d.checkpointIntervalMs ?? 30_000,
-      repair: d.repair ?? false,
-    });
-  }
+  const durability = resolveDurability(options.durability);
 
   return Object.freeze({
     partitions,

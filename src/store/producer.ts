@@ -3,11 +3,11 @@ import { InputWriter } from '../ring/input-writer.js';
 import { ControlMemory, DRAIN_MAX_RECORDS, PartitionMemory } from '../ring/layout.js';
 import { RecFlag, recordBytes, writeRecord, type RecordFields } from '../ring/record.js';
 import { hashKey } from '../partition/hash.js';
-import { MonotonicUlid } from '../streams/ulid.js';
+import { MonotonicUlid } from '../ids/ulid.js';
 import { AckPump, partitionGone, type Collector } from './ack-pump.js';
 import type { Selector } from './options.js';
 import { compileSelector } from './selectors.js';
-import type { AppendOptions, AppendResult, TryAppendOptions } from './types.js';
+import type { AppendOptions, AppendResult, AppendResults, TryAppendOptions } from './types.js';
 
 const MAX_KEY = 1024;
 const MAX_TYPE = 256;
@@ -117,7 +117,11 @@ export class Producer<T> {
     const lane = this.lanes[partition];
     const gone = partitionGone(lane.mem, partition);
     if (gone !== undefined) throw gone;
-    this.checkFits(id === undefined ? GENERATED_ID_BYTES : utf8Length(id));
+    const idBytes = id === undefined ? GENERATED_ID_BYTES : utf8Length(id);
+    // Sizes so far count JSON characters. Near a limit, count bytes: multi-byte text over it could
+    // otherwise fit its claim (the record's alignment padding) and reach the worker, which drops it.
+    if (3 * this.curJsonBytes > this.spec.maxEventBytes || this.storedBytes(idBytes, 3 * this.curJsonBytes) > this.arenaBytes) this.exactSizes();
+    this.checkFits(idBytes);
     const need = this.recordBytes(id ?? '');
     const off = lane.writer.claim(need);
     if (off < 0) {
@@ -144,9 +148,7 @@ export class Producer<T> {
    * Appends and resolves once the partition worker committed (or rejected)
    * the event(s). See {@link AppendOptions}.
    */
-  append(event: T, opts?: AppendOptions): Promise<AppendResult>;
-  append(events: readonly T[], opts?: AppendOptions): Promise<AppendResult[]>;
-  append(input: T | readonly T[], opts?: AppendOptions): Promise<AppendResult | AppendResult[]>;
+  append<I extends T | readonly T[]>(input: I, opts?: AppendOptions): Promise<AppendResults<I>>;
   async append(input: T | readonly T[], opts: AppendOptions = {}): Promise<AppendResult | AppendResult[]> {
     if (this.closed) throw new ClosedError();
     const single = !Array.isArray(input);
@@ -204,8 +206,54 @@ export class Producer<T> {
     for (const w of waiters) w();
   };
 
-  /** Writes a planned append, waiting for ring space or ack slots as needed. */
+  /**
+   * Writes a planned append, waiting for ring space or ack slots as needed.
+   * Calls that wait do so in a FIFO queue, and a call made while any waits
+   * joins it: appends are written in call order, and one waiter polls for
+   * room, not every pending call (thousands of pollers made a full ring take
+   * seconds to drain, and committed the calls in any order).
+   */
   private async enqueue(plan: Planned[], collector: Collector, expected: number | undefined): Promise<void> {
+    let turn: { done: () => void } | undefined;
+    if (this.waiting > 0) {
+      const t = this.queueUp();
+      turn = t;
+      await t.ready;
+    }
+    // The first call that must wait takes a turn too, so calls made meanwhile queue behind it.
+    const wait = (lane: Lane, bytes: number, acks: number): Promise<number> => {
+      turn ??= this.queueUp();
+      return this.claimWithAcks(lane, bytes, acks);
+    };
+    try {
+      await this.writePlanned(plan, collector, expected, wait);
+    } finally {
+      turn?.done();
+    }
+  }
+
+  /** Calls in the queue (waiting for room, or behind one that does), and what the next one waits on. */
+  private waiting = 0;
+  private queueTail: Promise<void> = Promise.resolve();
+
+  private queueUp(): { ready: Promise<void>; done: () => void } {
+    this.waiting++;
+    const ready = this.queueTail;
+    let release!: () => void;
+    this.queueTail = new Promise<void>((r) => (release = r));
+    return {
+      ready,
+      done: () => {
+        this.waiting--;
+        release();
+      },
+    };
+  }
+
+  /** Claims and writes the records of a planned call; `wait` is how it waits for room. */
+  private async writePlanned(
+    plan: Planned[], collector: Collector, expected: number | undefined, wait: (lane: Lane, bytes: number, acks: number) => Promise<number>,
+  ): Promise<void> {
     if (expected !== undefined) {
       // All-or-nothing: one claim, the first record carries the batch size and the precondition.
       const lane = this.lanes[plan[0].partition];
@@ -213,7 +261,8 @@ export class Producer<T> {
       if (total > lane.mem.geometry.inputBytes / 2) {
         throw invalidArgument('a conditional batch must fit in half of a partition input ring; split it');
       }
-      const off = await this.claimWithAcks(lane, total, plan.length);
+      let off = this.tryClaim(lane, total, plan.length);
+      if (off < 0) off = await wait(lane, total, plan.length);
       let at = off;
       for (let i = 0; i < plan.length; i++) {
         const p = plan[i];
@@ -221,6 +270,25 @@ export class Producer<T> {
         const flags = RecFlag.ACK | (i === 0 ? RecFlag.EXPECTED : 0) | (p.caller ? RecFlag.CALLER_ID : 0);
         const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, expected);
         this.write(lane, at, p.need, flags, ticket, i === 0 ? plan.length : 0, expected, p.id, p.vals, p.valsAt);
+        at += p.need;
+      }
+      lane.writer.wake();
+      return;
+    }
+    // A batch for one partition (one key, say) that fits takes one claim: its records are adjacent in the
+    // ring, so its events get consecutive positions and versions even while producers on other threads
+    // append to that partition. Each record is still its own (batch 1, no precondition).
+    const single = plan.length > 1 && plan.length <= DRAIN_MAX_RECORDS && plan.every((p) => p.partition === plan[0].partition);
+    const total = single ? plan.reduce((n, p) => n + p.need, 0) : 0;
+    if (single && total <= this.lanes[plan[0].partition].mem.geometry.inputBytes / 2) {
+      const lane = this.lanes[plan[0].partition];
+      let at = this.tryClaim(lane, total, plan.length);
+      if (at < 0) at = await this.claimWithAcks(lane, total, plan.length);
+      for (let i = 0; i < plan.length; i++) {
+        const p = plan[i];
+        this.restore(p);
+        const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, -1);
+        this.write(lane, at, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), ticket, 1, -1, p.id, p.vals, p.valsAt);
         at += p.need;
       }
       lane.writer.wake();
@@ -235,7 +303,7 @@ export class Producer<T> {
       if (off < 0) {
         for (const l of touched) l.writer.wake();
         touched.clear();
-        off = await this.claimWithAcks(lane, p.need, 1);
+        off = await wait(lane, p.need, 1);
       }
       this.restore(p);
       const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, -1);
@@ -317,8 +385,8 @@ export class Producer<T> {
       });
     }
     this.curKey = key;
-    this.curKeyBytes = utf8Length(key);
-    this.curTypeBytes = utf8Length(this.curType);
+    this.curKeyBytes = textLength(key, 'key');
+    this.curTypeBytes = textLength(this.curType, 'event type');
     this.curTs = ts;
     this.curJson = json;
     this.curJsonBytes = jsonBytes;
@@ -340,7 +408,7 @@ export class Producer<T> {
    * fit in the partition's arena: otherwise it could only be stored cut.
    */
   private checkFits(idBytes: number): void {
-    const stored = (idBytes + this.curKeyBytes + this.curTypeBytes + this.curJsonBytes + 3) & ~3;
+    const stored = this.storedBytes(idBytes, this.curJsonBytes);
     if (stored > this.arenaBytes) {
       throw new RingstoreError(
         'RS_ERR_EVENT_TOO_LARGE',
@@ -348,6 +416,11 @@ export class Producer<T> {
         { bytes: stored, arenaBytes: this.arenaBytes },
       );
     }
+  }
+
+  /** Arena bytes of the prepared event with `jsonBytes` of JSON. */
+  private storedBytes(idBytes: number, jsonBytes: number): number {
+    return (idBytes + this.curKeyBytes + this.curTypeBytes + jsonBytes + 3) & ~3;
   }
 
   /** Exact record size of the prepared event: claims take only what they use. */
@@ -418,10 +491,24 @@ function utf8Length(s: string): number {
   return s.length;
 }
 
+/**
+ * UTF-8 length of a key, type or id, which must be well-formed UTF-16: a lone
+ * surrogate is encoded as U+FFFD, so two different keys would become one.
+ */
+function textLength(s: string, what: string): number {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) <= 0x7f) continue;
+    if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) throw invalidArgument(`the ${what} is not well-formed UTF-16 (it holds a lone surrogate)`);
+    return Buffer.byteLength(s);
+  }
+  return s.length;
+}
+
 function checkId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID) {
     throw invalidArgument(`id must be a non-empty string of at most ${MAX_ID} characters`);
   }
+  textLength(id, 'id');
 }
 
 function normaliseIds(id: AppendOptions['id'], n: number, single: boolean): readonly string[] | undefined {

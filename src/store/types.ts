@@ -30,6 +30,9 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
+/** What `append(input)` resolves with: one {@link AppendResult} for an event, an array of them for an array. */
+export type AppendResults<I> = I extends readonly unknown[] ? AppendResult[] : AppendResult;
+
 /** Per-call options of `append`. */
 export interface AppendOptions {
   /** Explicit partition (overrides the key hash). */
@@ -61,16 +64,16 @@ export interface ValueComparison {
   lte?: number;
 }
 
-/** Data filters that run inside the partition workers (fast). */
-export interface Where {
+/** Data filters that run inside the partition workers (fast). `V`: the names of the declared values. */
+export interface Where<V extends string = string> {
   /** Event type equals this (or one of these). */
   type?: string | readonly string[];
   /** Comparisons on declared values, all of which must hold. */
-  values?: Record<string, ValueComparison>;
+  values?: { [name in V]?: ValueComparison };
 }
 
-/** A query over the store. `from`/`to` are inclusive timestamps (ms). */
-export interface Query<T> {
+/** A query over the store. `from`/`to` are inclusive timestamps (ms). `V`: the names of the declared values. */
+export interface Query<T, V extends string = string> {
   from?: number;
   to?: number;
   /** Only these keys. */
@@ -81,7 +84,7 @@ export interface Query<T> {
   toVersion?: number;
   /** Only these partitions. */
   partitions?: readonly number[];
-  where?: Where;
+  where?: Where<V>;
   /**
    * An arbitrary predicate. It cannot cross threads, so it runs on the
    * coordinator over the merged stream of decoded events: slower than `where`.

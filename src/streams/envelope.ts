@@ -17,7 +17,8 @@
  */
 import { InvalidStreamArgumentError } from './errors.js';
 import { INVALID_JSON, throwInvalidJson, tryJsonCopy, type JsonValue } from './json.js';
-import { checkUlidTime, MonotonicUlid } from './ulid.js';
+import { isoTime, nextEventId } from '../ids/event-id.js';
+import { isUlidTime } from '../ids/ulid.js';
 
 /** Metadata of a stored event. Extra JSON fields given at append time are kept. */
 export interface EventMetadata {
@@ -61,12 +62,19 @@ export interface NewEvent<TData = unknown> {
 }
 
 const MAX_ID = 256;
-/** The process's id generator: every generated event id comes from it, so they all increase together. */
-export const ulids = new MonotonicUlid();
 
-/** A new ULID (monotonic within the process). */
+/** Throws {@link InvalidStreamArgumentError} unless an id can be generated for time `now`. */
+function checkIdTime(now: number): void {
+  if (!isUlidTime(now)) throw new InvalidStreamArgumentError(`cannot make a ULID for time ${now}`, { now });
+}
+
+/**
+ * A new ULID (monotonic within the process: the generator the store and the daemon share).
+ * @throws InvalidStreamArgumentError when `now` cannot be a ULID time.
+ */
 export function newEventId(now: number): string {
-  return ulids.next(now);
+  checkIdTime(now);
+  return nextEventId(now);
 }
 
 function optString(v: unknown, index: number, field: string): string | undefined {
@@ -76,18 +84,6 @@ function optString(v: unknown, index: number, field: string): string | undefined
     throw new InvalidStreamArgumentError(`${path} must be a non-empty string of at most ${MAX_ID} characters`, { path });
   }
   return v;
-}
-
-let lastIsoMs = NaN;
-let lastIso = '';
-
-/** `new Date(ms).toISOString()`, cached for the last millisecond asked (appends in one ms share it). */
-export function isoTime(ms: number): string {
-  if (ms !== lastIsoMs) {
-    lastIso = new Date(ms).toISOString();
-    lastIsoMs = ms;
-  }
-  return lastIso;
 }
 
 /** An appended event checked and copied, before its version is known. */
@@ -155,8 +151,8 @@ function prepare(events: unknown, now: number, native: boolean): PreparedEvent[]
     if (id === undefined) {
       // The native log makes the id when it stores the event: check its time now, so a
       // multi-event append cannot fail halfway through the log's pushes.
-      if (!native) id = ulids.next(now);
-      else checkUlidTime(now);
+      if (!native) id = newEventId(now);
+      else checkIdTime(now);
     } else if (n > 1) {
       given ??= new Set<string>();
       if (given.has(id)) throw new InvalidStreamArgumentError(`events[${i}].id "${id}" appears twice in one append`, { index: i, id });
@@ -181,7 +177,7 @@ function prepare(events: unknown, now: number, native: boolean): PreparedEvent[]
       if (copied === INVALID_JSON) throwInvalidJson(e.metadata, `events[${i}].metadata`);
       const m = copied as Record<string, JsonValue>;
       // Given metadata without a correlationId takes the event id: generate it now.
-      const correlationId = optString(m.correlationId, i, 'metadata.correlationId') ?? (id ??= ulids.next(now));
+      const correlationId = optString(m.correlationId, i, 'metadata.correlationId') ?? (id ??= newEventId(now));
       optString(m.causationId, i, 'metadata.causationId');
       optString(m.userId, i, 'metadata.userId');
       metadata = { ...m, correlationId, createdAt } as EventMetadata;

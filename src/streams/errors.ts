@@ -7,30 +7,14 @@
  * failures of a key-value backend are wrapped in {@link StoreBackendError} with
  * the original error as `cause`. `docs/streams.md` lists every code.
  */
+import { meaningsOf, type ErrorCodeOf } from '../error-codes.js';
 import { RingstoreError } from '../errors.js';
 
-/** The table of error codes used by `ringstore/streams` and what each means. */
-export const StreamErrorCodes = {
-  RS_ERR_INVALID_ARGUMENT: 'An argument given to a streams method is invalid (empty stream id part, bad version, non-JSON data...).',
-  RS_ERR_INVALID_OPTION: 'An option given to the provider, a backend or open() is invalid.',
-  RS_ERR_CLOSED: 'The provider was closed.',
-  RS_ERR_STORE_NOT_OPEN: 'An operation was made on a session that was closed (or never opened).',
-  RS_ERR_STORE_SESSION_EXPIRED: 'The session lease expired before the operation; open a new session or renew() earlier.',
-  RS_ERR_STORE_INVALID_SESSION: 'Another session took the stream over after this session expired.',
-  RS_ERR_STORE_OPEN_FAILED: 'open() could not obtain the stream lease within openTimeoutMs (or was aborted).',
-  RS_ERR_STORE_VERSION_MISMATCH: 'An expected version (per call or per event) did not match the stream version; nothing was written.',
-  RS_ERR_STREAM_VERSION_NOT_FOUND: 'A specific event version was requested that the stream does not hold.',
-  RS_ERR_STREAM_SNAPSHOT_VERSION_NOT_FOUND: 'A snapshot version was named that the snapshot collection does not hold.',
-  RS_ERR_STREAM_IDEMPOTENCY_ID_NOT_FOUND: 'versionOf() was asked for an event id the stream does not hold.',
-  RS_ERR_STREAM_DUPLICATE_IDEMPOTENCY_ID: 'An appended event id is already in the stream; nothing was written.',
-  RS_ERR_STORE_BACKEND: 'The key-value backend failed; the original error is the `cause`.',
-  RS_ERR_KV_DUPLICATE_KEY: 'Backend: a create-only write found the key already present.',
-  RS_ERR_KV_KEY_NOT_FOUND: 'Backend: get() or an update named a key that does not exist.',
-  RS_ERR_KV_CONCURRENCY: 'Backend: an etag compare-and-set did not match the stored etag.',
-} as const;
+/** The codes `ringstore/streams` raises and what each means (derived from the one table, `src/error-codes.ts`). */
+export const StreamErrorCodes = meaningsOf('streams');
 
 /** A code of {@link StreamErrorCodes}. */
-export type StreamErrorCode = keyof typeof StreamErrorCodes;
+export type StreamErrorCode = ErrorCodeOf<'streams'>;
 
 /** Raised when an argument of a streams method is invalid. Nothing is written. */
 export class InvalidStreamArgumentError extends RingstoreError {

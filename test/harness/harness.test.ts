@@ -80,8 +80,8 @@ describe('argument parsing', () => {
   });
   it('every built-in scenario declares what the issue asks for and has numeric defaults that parse', () => {
     const names = SCENARIOS.map((s) => s.name);
-    expect(names).toEqual(['append', 'snapshot', 'window', 'hotcold', 'metric', 'streams', 'daemon', 'durability', 'core']);
-    expect(SCENARIOS.filter((s) => !s.default).map((s) => s.name)).toEqual(['core']);
+    expect(names).toEqual(['append', 'snapshot', 'window', 'hotcold', 'metric', 'streams', 'daemon', 'durability', 'replication', 'core']);
+    expect(SCENARIOS.filter((s) => !s.default).map((s) => s.name)).toEqual(['replication', 'core']);
     for (const s of SCENARIOS) {
       expect(s.params).toBeTypeOf('object');
       expect(resolveParams(s.params, {})).toBeTypeOf('object');

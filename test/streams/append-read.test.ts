@@ -13,7 +13,7 @@ import {
 import type { KeyValueBackend, KvBatchOp } from '../../dist/src/streams/index.js';
 import { decodeTime } from 'ulid';
 import { code, describeBackends, evs, rejection } from './helpers.js';
-import { isoTime } from '../../dist/src/streams/envelope.js';
+import { isoTime } from '../../dist/src/ids/event-id.js';
 
 describeBackends('append', ({ kind, manual, backendOn }) => {
   /** Registered for the memory backend only (what it tests is not the backend's). */

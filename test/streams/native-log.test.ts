@@ -349,7 +349,7 @@ describe('native logs against the key-value layout (property)', () => {
 
 describe('ULID parts (the native log keeps generated ids as numbers)', () => {
   it('format and parse are inverse, and the generator\'s strings are its parts formatted', async () => {
-    const { formatUlid, parseUlid, MonotonicUlid } = await import('../../dist/src/streams/ulid.js');
+    const { formatUlid, parseUlid, MonotonicUlid } = await import('../../dist/src/ids/ulid.js');
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.integer({ min: 0, max: 2 ** 40 - 1 }), fc.integer({ min: 0, max: 2 ** 40 - 1 }), (t, hi, lo) => {
         const id = formatUlid(t, hi, lo);

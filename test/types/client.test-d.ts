@@ -2,9 +2,9 @@
 import { describe, expectTypeOf, test } from 'vitest';
 import {
   AuthError, NetworkError, NotFoundError, RemoteStreamSession, RingstoreClient, RingstoreHttpError, SessionGoneError, VersionConflictError,
-  type AppendResult, type StreamAggregate, type StreamItem,
+  type AppendResult, type HttpErrorCode, type StreamAggregate, type StreamItem,
 } from 'ringstore/client';
-import { resolveConfig, startServer, type RunningServer, type ServerConfig } from 'ringstore/server';
+import { HttpErrorCodes, resolveConfig, startServer, type RunningServer, type ServerConfig } from 'ringstore/server';
 import type { RingstoreError } from 'ringstore';
 
 const client = new RingstoreClient({ baseUrl: 'http://127.0.0.1:7070', token: 'secret-token', retries: 0 });
@@ -38,6 +38,12 @@ describe('RingstoreClient', () => {
     expectTypeOf<NotFoundError>().toExtend<RingstoreHttpError>();
     expectTypeOf<SessionGoneError>().toExtend<RingstoreHttpError>();
     expectTypeOf<NetworkError>().toExtend<RingstoreError>();
+    // The client's codes are the daemon's: one table for both.
+    expectTypeOf<RingstoreHttpError['code']>().toEqualTypeOf<HttpErrorCode>();
+    expectTypeOf<keyof typeof HttpErrorCodes>().toEqualTypeOf<HttpErrorCode>();
+    expectTypeOf<'RS_ERR_NOT_READY'>().toExtend<HttpErrorCode>();
+    // @ts-expect-error backend-level codes never reach HTTP
+    expectTypeOf<'RS_ERR_KV_CONCURRENCY'>().toExtend<HttpErrorCode>();
   });
 });
 

@@ -1,10 +1,10 @@
 // Type tests of ringstore/streams (see event-store.test-d.ts).
 import { describe, expectTypeOf, test } from 'vitest';
 import {
-  LmdbBackend, MemoryBackend, StoreVersionMismatchError, StreamSession, StreamStoreProvider,
-  type KeyValueBackend, type NewEvent, type ReadResult, type StreamEvent,
+  LmdbBackend, MemoryBackend, StoreVersionMismatchError, StreamErrorCodes, StreamSession, StreamStoreProvider,
+  type KeyValueBackend, type StreamErrorCode, type NewEvent, type ReadResult, type StreamEvent,
 } from 'ringstore/streams';
-import type { RingstoreError } from 'ringstore';
+import type { ErrorCode, RingstoreError } from 'ringstore';
 
 describe('StreamStoreProvider', () => {
   test('takes a backend and opens sessions', () => {
@@ -35,5 +35,12 @@ describe('StreamSession', () => {
   test('version conflicts are RingstoreErrors with both versions', () => {
     expectTypeOf<StoreVersionMismatchError>().toExtend<RingstoreError>();
     expectTypeOf<StoreVersionMismatchError>().toExtend<{ expected: number; actual: number }>();
+  });
+  test('the streams\' codes are a part of the one union of codes', () => {
+    expectTypeOf<keyof typeof StreamErrorCodes>().toEqualTypeOf<StreamErrorCode>();
+    expectTypeOf<StreamErrorCode>().toExtend<ErrorCode>();
+    expectTypeOf<'RS_ERR_KV_CONCURRENCY' | 'RS_ERR_STORE_OPEN_FAILED' | 'RS_ERR_CLOSED'>().toExtend<StreamErrorCode>();
+    // @ts-expect-error a store-only code is not a streams code
+    expectTypeOf<'RS_ERR_WINDOW_DISABLED'>().toExtend<StreamErrorCode>();
   });
 });

@@ -22,6 +22,30 @@ describe('type tests of the public API', () => {
     expect(r.status).toBe(0);
   });
 
+  it('an event missing a field and an undeclared value name are reported plainly (no overload list)', () => {
+    const dir = mkdtempSync(path.join(HERE, '.tmp-'));
+    try {
+      writeFileSync(path.join(dir, 'message.test-d.ts'), [
+        "import { EventStore } from 'ringstore';",
+        "interface Order { type: 'order' | 'refund'; user: string; amount: number }",
+        "const store = EventStore.create({ key: 'user', values: { amount: (e: Order) => e.amount } });",
+        "void store.append({ user: 'ada' });",
+        "void store.append([{ type: 'order', user: 'ada' }]);",
+        "void store.sum('nope');",
+        '',
+      ].join('\n'));
+      writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../tsconfig.json', include: ['*.test-d.ts'] }));
+      const r = tsc(path.join(dir, 'tsconfig.json'));
+      expect(r.status).not.toBe(0);
+      expect(r.out).not.toMatch(/No overload matches/);
+      expect(r.out).toMatch(/message\.test-d\.ts\(4,\d+\): error TS2345: Argument of type '\{ user: string; \}' is not assignable to parameter of type 'Order \| readonly Order\[\]'\.\s+Type '\{ user: string; \}' is missing the following properties from type 'Order': type, amount/);
+      expect(r.out).toMatch(/message\.test-d\.ts\(5,\d+\): error TS2741: Property 'amount' is missing in type '\{ type: "order"; user: string; \}' but required in type 'Order'/);
+      expect(r.out).toMatch(/message\.test-d\.ts\(6,\d+\): error TS2345: Argument of type '"nope"' is not assignable to parameter of type '"amount"'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a false assertion and a needless @ts-expect-error each fail', () => {
     const dir = mkdtempSync(path.join(HERE, '.tmp-'));
     try {

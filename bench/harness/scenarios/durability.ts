@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EventStore } from '../../../src/index.js';
+import { EventStore, MetricStore, type DurableMetricStore } from '../../../src/index.js';
 import { FRAME_HEADER_BYTES, FrameType } from '../../../src/durability/frame.js';
 import { Rec, RecKind, recordTextAt } from '../../../src/ring/record.js';
 import { now } from '../peers.js';
@@ -20,6 +20,16 @@ const MEMORY = 'ringstore in memory: tryAppend + flush, 2 partitions';
 const REDIS_ALWAYS = 'peer: Redis XADD pipelined, appendonly yes, appendfsync always';
 const REDIS_EVERYSEC = 'peer: Redis XADD pipelined, appendonly yes, appendfsync everysec';
 const READ_PARSE = 'floor: sequential read + JSON.parse of the same segment files';
+const METRIC_MEMORY = 'MetricStore in memory: add(key, value, ts), 1024 keys';
+const METRIC_KEYS = Array.from({ length: 1024 }, (_, i) => `host-${i}.cpu`);
+
+/** `n` samples into a metric store (a durable one resolves its last batch on `flush`). */
+async function addRound(store: MetricStore | DurableMetricStore, n: number, from: number): Promise<{ ops: number; ms: number }> {
+  const t = now();
+  for (let i = 0; i < n; i++) void store.add(METRIC_KEYS[i & 1023], i * 0.5, from + i);
+  if (!(store instanceof MetricStore)) await store.flush();
+  return { ops: n, ms: now() - t };
+}
 /** The drain frame's meta block before the input-ring bytes (src/partition/partition-log.ts). */
 const META_BYTES = 64;
 
@@ -116,12 +126,13 @@ export const durabilityScenario: Scenario = {
   description:
     'tryAppend of a ~140-byte event from the main thread into 2 partitions, then flush (events committed per second), into a store in memory and ' +
     'durable stores (segment log per partition, one frame and, under always, one fdatasync per drain); Redis Streams with appendonly yes, pipelined ' +
-    'XADD of the same events, 1000 per pipeline. Restore: EventStore.open of a data directory holding N events in its log and no checkpoint ' +
+    'XADD of the same events, 1000 per pipeline. MetricStore: add() of 1024 keys into memory and into durable stores (one frame per tick or 64k adds). Restore: EventStore.open of a data directory holding N events in its log and no checkpoint ' +
     '(verify, replay through the committer), against reading the same segment files and JSON.parse of every event.',
   reference: MEMORY,
   default: true,
   params: {
     events: { default: 200_000, help: 'events appended per round and ingest case' },
+    samples: { default: 1_000_000, help: 'MetricStore samples added per round and case (capacity 2^20)' },
     restore: { default: 1_000_000, help: 'events in the log the restore rows read' },
   },
   cases(ctx) {
@@ -152,6 +163,31 @@ export const durabilityScenario: Scenario = {
         ...(fsync === 'always' ? { vs: REDIS_ALWAYS } : {}),
         setup: async () => void (store = await EventStore.open<BenchEvent>(options(dir, capacity, fsync))),
         run: () => appendRound(store, pool, n, (start += n)),
+        teardown: async () => {
+          await store.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      });
+    }
+    // MetricStore: the same adds into memory and into durable stores (one frame per 64k adds or per tick).
+    const nSamples = Number(ctx.params.samples);
+    let metrics: MetricStore;
+    let at = 0;
+    cases.push({
+      name: METRIC_MEMORY, role: 'subject', vs: METRIC_MEMORY,
+      setup: () => void (metrics = MetricStore.create({ capacity: capacity, partitions: 1 })),
+      run: () => addRound(metrics, nSamples, (at += nSamples)),
+    });
+    for (const fsync of ['never', 'interval', 'always'] as const) {
+      let store: DurableMetricStore;
+      let dir: string; // its own: the restore rows remove `root` in their teardown, which may come first
+      cases.push({
+        name: `MetricStore durable, fsync ${fsync}: add + flush, 1024 keys`, role: 'subject', vs: METRIC_MEMORY,
+        setup: async () => {
+          dir = mkdtempSync(path.join(tmpdir(), `rs-bench-metric-${fsync}-`));
+          store = await MetricStore.open({ capacity, partitions: 1, durability: { dir, fsync } });
+        },
+        run: () => addRound(store, nSamples, (at += nSamples)),
         teardown: async () => {
           await store.close();
           rmSync(dir, { recursive: true, force: true });

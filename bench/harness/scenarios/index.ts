@@ -6,12 +6,13 @@ import { daemonScenario } from './daemon.js';
 import { durabilityScenario } from './durability.js';
 import { hotColdScenario } from './hotcold.js';
 import { metricScenario } from './metric.js';
+import { replicationScenario } from './replication.js';
 import { snapshotScenario } from './snapshot.js';
 import { streamsScenario } from './streams.js';
 import { windowScenario } from './window.js';
 
 export const SCENARIOS: readonly Scenario[] = [
-  appendScenario, snapshotScenario, windowScenario, hotColdScenario, metricScenario, streamsScenario, daemonScenario, durabilityScenario, coreScenario,
+  appendScenario, snapshotScenario, windowScenario, hotColdScenario, metricScenario, streamsScenario, daemonScenario, durabilityScenario, replicationScenario, coreScenario,
 ];
 
 export function findScenario(name: string, extra: readonly Scenario[] = []): Scenario | undefined {

@@ -10,7 +10,9 @@ import { bearer, errors, timeQuery } from './schemas.js';
 /** Registers the admin routes. */
 export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { streams, metrics } = ctx.stores;
-  const clearBoth = async (): Promise<number> => (await Promise.all([streams.clear(), metrics.clear()])).reduce((a, b) => a + b, 0);
+  // --nats: through the logs, so that every daemon clears (purges) at the same point of them.
+  const repl = ctx.stores.replication;
+  const clearBoth = async (): Promise<number> => (repl ? repl.clear() : (await Promise.all([streams.clear(), metrics.clear()])).reduce((a, b) => a + b, 0));
 
   app.post('/admin/clear', {
     schema: {
@@ -45,7 +47,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServerContext): void {
   }, async (request) => {
     const q = request.query as { olderThanMinutes?: number; olderThan?: string };
     const cutoff = queryTime('olderThan', q.olderThan) ?? Date.now() - (q.olderThanMinutes ?? 60) * 60_000;
-    const counts = await Promise.all([streams.purge({ olderThan: cutoff }), metrics.purge({ olderThan: cutoff })]);
-    return { purgedBefore: new Date(cutoff).toISOString(), purged: counts[0] + counts[1] };
+    const purged = repl ? await repl.purge(cutoff) : (await Promise.all([streams.purge({ olderThan: cutoff }), metrics.purge({ olderThan: cutoff })])).reduce((a, b) => a + b, 0);
+    return { purgedBefore: new Date(cutoff).toISOString(), purged };
   });
 }

@@ -8,8 +8,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Query } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
-import { HttpError, badRequest } from '../errors.js';
-import { eventTime, isoOrNull, queryTime } from '../time.js';
+import { HttpError } from '../errors.js';
+import { metricRecords, type MetricEventBody } from '../ingest/metric-records.js';
+import { pooledAppend } from '../ingest/pooled-append.js';
+import { takePooledBody } from '../ingest/pooled-body.js';
+import { isoOrNull, queryTime } from '../time.js';
 import type { MetricRecord } from '../stores.js';
 import { aggregate, bearer, errors, time, timeQuery } from './schemas.js';
 
@@ -33,6 +36,7 @@ const range = {
 export function metricRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const store = ctx.stores.metrics;
   const { maxBatch } = ctx.config;
+  const ingest = ctx.ingest;
 
   const rangeOf = (q: { from?: string; to?: string }): { from?: number; to?: number } => {
     const from = queryTime('from', q.from);
@@ -41,6 +45,8 @@ export function metricRoutes(app: FastifyInstance, ctx: ServerContext): void {
   };
 
   app.post('/metrics', {
+    // Validation errors reach the handler, which raises them after a set-aside bulk body's own (pooled-body.ts).
+    attachValidation: true,
     schema: {
       summary: 'Append a metric event { label, value, timestamp? } (or a JSON array / NDJSON of them); 202, empty body',
       tags: ['metrics'],
@@ -49,17 +55,22 @@ export function metricRoutes(app: FastifyInstance, ctx: ServerContext): void {
       response: { 202: { type: 'null', description: 'empty' }, ...errors },
     },
   }, async (request, reply) => {
+    const pooled = ingest === undefined ? undefined : takePooledBody(request);
+    // A bulk body an ingest thread appends; undefined: it is back on the request for the path below.
+    if (pooled !== undefined && await pooledAppend(ctx, ingest!, request, pooled, () => ({ kind: 'metrics', bytes: pooled.bytes, ndjson: pooled.ndjson, now: Date.now() })) !== undefined) {
+      reply.code(202).send();
+      return;
+    }
+    if (request.validationError !== undefined) throw request.validationError;
     const body = request.body as MetricEventBody | MetricEventBody[];
     const events = Array.isArray(body) ? body : [body];
     if (events.length > maxBatch) throw new HttpError('RS_ERR_BODY_TOO_LARGE', `a batch holds at most ${maxBatch} events (--max-batch), got ${events.length}`);
-    const now = Date.now();
-    const records: MetricRecord[] = events.map((e, i) => {
-      if (!Number.isFinite(e.value)) throw badRequest(`[${i}].value must be a finite number`);
-      return { label: e.label, value: e.value, ts: eventTime(Array.isArray(body) ? `[${i}].timestamp` : 'timestamp', e.timestamp, now) };
-    });
+    const records = metricRecords(events, Array.isArray(body), Date.now());
     // Fast path: no ack wait; a full input ring falls back to an append that waits for space.
     const waits: Promise<unknown>[] = [];
-    for (const r of records) if (!store.tryAppend(r)) waits.push(store.append(r));
+    // --nats: one JetStream message for the batch, applied by every daemon (src/server/replication).
+    if (ctx.stores.replication) waits.push(ctx.stores.replication.appendMetrics(records));
+    else for (const r of records) if (!store.tryAppend(r)) waits.push(store.append(r));
     if (waits.length > 0) await Promise.all(waits);
     const format = (request as unknown as { ndjson?: boolean }).ndjson ? 'ndjson' : Array.isArray(body) ? 'array' : 'json';
     ctx.metrics.ingested.add('metrics', format, records.length);
@@ -189,8 +200,3 @@ export function metricRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
 }
 
-interface MetricEventBody {
-  label: string;
-  value: number;
-  timestamp?: string | number | null;
-}

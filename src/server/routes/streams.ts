@@ -5,12 +5,14 @@
  * (`GET /streams/{*stream}/subscribe`).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isoTime, newEventId } from '../../streams/envelope.js';
 import type { AppendResult, StoredEvent } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError, badRequest } from '../errors.js';
+import { pooledAppend } from '../ingest/pooled-append.js';
+import { takePooledBody } from '../ingest/pooled-body.js';
+import { appendResultsJson } from '../ingest/results-json.js';
+import { streamRecords } from '../ingest/stream-records.js';
 import { streamName } from '../params.js';
-import { eventTime } from '../time.js';
 import { receiveTime, type StreamRecord } from '../stores.js';
 import { appendResult, bearer, errors } from './schemas.js';
 import { subscribe } from './subscribe.js';
@@ -28,13 +30,10 @@ const eventSchema = {
   additionalProperties: true,
 } as const;
 
+export { appendResultsJson };
+
 /** Largest page of `GET /streams/{*stream}`. */
 export const MAX_PAGE = 10_000;
-
-/** The event's timestamp as ISO 8601 UTC under the daemon's time rule (`time.ts`): unset means `now`. */
-function normaliseTimestamp(raw: unknown, now: number, index: number): string {
-  return isoTime(eventTime(index < 0 ? 'timestamp' : `[${index}].timestamp`, raw, now));
-}
 
 function expectedVersionOf(request: FastifyRequest): number | undefined {
   const q = (request.query as { expectedVersion?: number }).expectedVersion;
@@ -62,34 +61,16 @@ function readItem(e: StoredEvent<StreamRecord>): Record<string, unknown> {
 
 const capital = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
-/** Ids that need no JSON escaping (server ULIDs, most caller ids). */
-const PLAIN_ID = /^[\w.:~+/=-]*$/;
-
-/** One append result as JSON, byte for byte what `JSON.stringify` gives (the key order is fixed). */
-function resultJson(r: AppendResult): string {
-  const id = PLAIN_ID.test(r.id) ? `"${r.id}"` : JSON.stringify(r.id);
-  return `{"id":${id},"partition":${r.partition},"position":${r.position},"version":${r.version},"duplicate":${r.duplicate ? 'true' : 'false'}}`;
-}
-
-/**
- * Serialises append results: what `JSON.stringify(result)` gives, built from
- * the five known fields (profiled: the generic stringify of 100 results was
- * most of the handler's own time on batches).
- */
-export function appendResultsJson(result: AppendResult | AppendResult[]): string {
-  if (!Array.isArray(result)) return resultJson(result);
-  let out = '[';
-  for (let i = 0; i < result.length; i++) out += (i === 0 ? '' : ',') + resultJson(result[i]);
-  return out + ']';
-}
-
 /** Registers the `/streams` routes. */
 export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const store = ctx.stores.streams;
   const { maxBatch } = ctx.config;
   const coalescer = new AppendCoalescer(store);
+  const ingest = ctx.ingest;
 
   app.post('/streams/*', {
+    // Validation errors reach the handler, which raises them after a set-aside bulk body's own (pooled-body.ts).
+    attachValidation: true,
     schema: {
       summary: 'Append one event (JSON object), a batch (JSON array) or NDJSON lines to a stream',
       description: 'Returns 202 with `{ id, partition, position, version, duplicate }` (an array for a batch). ' +
@@ -111,6 +92,19 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
       response: { 202: { description: 'an append result, or an array of them for a batch', anyOf: [appendResult, { type: 'array', items: appendResult }] }, ...errors },
     },
   }, async (request, reply) => {
+    const pooled = ingest === undefined ? undefined : takePooledBody(request);
+    if (pooled !== undefined) {
+      // A bulk body an ingest thread appends; undefined: it is back on the request for the path below.
+      const json = await pooledAppend(ctx, ingest!, request, pooled, () => ({
+        kind: 'streams', bytes: pooled.bytes, ndjson: pooled.ndjson, stream: streamName((request.params as { '*': string })['*']),
+        expectedVersion: expectedVersionOf(request), key: idempotencyKeyOf(request), now: receiveTime(),
+      }));
+      if (json !== undefined) {
+        reply.code(202).type('application/json; charset=utf-8');
+        return json;
+      }
+    }
+    if (request.validationError !== undefined) throw request.validationError;
     const stream = streamName((request.params as { '*': string })['*']);
     const body = request.body as Record<string, unknown> | Record<string, unknown>[];
     const batch = Array.isArray(body);
@@ -119,26 +113,14 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const expectedVersion = expectedVersionOf(request);
     const key = idempotencyKeyOf(request);
     const now = receiveTime();
-    const nowIso = isoTime(now);
-    const records: StreamRecord[] = new Array(events.length);
-    let ids: string[] | undefined;
-    for (let i = 0; i < events.length; i++) {
-      const d = events[i];
-      if (d === null || typeof d !== 'object' || Array.isArray(d)) throw badRequest(batch ? `[${i}] must be a JSON object` : 'the body must be a JSON object or an array of them');
-      // The parsed body is ours: normalise its timestamp in place.
-      d.timestamp = d.timestamp === undefined || d.timestamp === null ? nowIso : normaliseTimestamp(d.timestamp, now, batch ? i : -1);
-      records[i] = { s: stream, t: now, d };
-      const id = key !== undefined ? (batch ? `${key}:${i}` : key) : typeof d.id === 'string' ? d.id : undefined;
-      if (id !== undefined) {
-        ids ??= [];
-        ids[i] = id;
-      }
-    }
-    if (ids !== undefined) for (let i = 0; i < events.length; i++) ids[i] ??= newEventId(now);
+    // The parsed body is ours: timestamps are normalised in place.
+    const { records, ids } = streamRecords(stream, events, batch, key, now);
     const opts = { ...(expectedVersion !== undefined ? { expectedVersion } : {}), ...(ids !== undefined ? { id: batch ? ids : ids[0] } : {}) };
     let result: AppendResult | AppendResult[];
     try {
-      if (batch) result = await store.append(records, opts);
+      // --nats: through the JetStream log, applied by every daemon (src/server/replication).
+      if (ctx.stores.replication) result = await ctx.stores.replication.appendStreams(records, expectedVersion, ids, now).then((r) => (batch ? r : r[0]));
+      else if (batch) result = await store.append(records, opts);
       else if (expectedVersion === undefined) result = await coalescer.append(records[0], ids?.[0]);
       else result = await store.append(records[0], opts);
     } catch (err) {

@@ -18,10 +18,11 @@
  * take-over work as on any backend); {@link NativeStream.leaseIs} is the write
  * fence, a numeric etag compare on that record.
  */
-import { isoTime, ulids, type EventMetadata, type StreamEvent } from '../envelope.js';
+import { isoTime, ulids } from '../../ids/event-id.js';
+import type { EventMetadata, StreamEvent } from '../envelope.js';
 import { ProviderClosedError } from '../errors.js';
 import { freezeCopy, type JsonValue } from '../json.js';
-import { formatUlid, parseUlid } from '../ulid.js';
+import { formatUlid, parseUlid } from '../../ids/ulid.js';
 import type { MemFolder } from './memory-folder.js';
 
 /** An event to append to a {@link MemoryStreamLog}, its version not yet assigned. */

@@ -13,7 +13,7 @@
  * {@link formatUlid}): no string object per id, and ids compare as numbers.
  */
 import { randomFillSync } from 'node:crypto';
-import { InvalidStreamArgumentError } from './errors.js';
+import { invalidArgument } from '../errors.js';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const TIME_MAX = 2 ** 48 - 1;
@@ -23,9 +23,14 @@ const PAIRS: readonly string[] = Array.from({ length: 1024 }, (_, i) => ALPHABET
 const DIGIT = new Int8Array(128).fill(-1);
 for (let i = 0; i < 32; i++) DIGIT[ALPHABET.charCodeAt(i)] = i;
 
-/** Throws unless `now` (epoch ms) can be the time of a ULID: check it before a batch, so no id fails midway. */
+/** True when `now` (epoch ms) can be the time of a ULID: check it before a batch, so no id fails midway. */
+export function isUlidTime(now: number): boolean {
+  return now >= 0 && now <= TIME_MAX;
+}
+
+/** Throws `RS_ERR_INVALID_ARGUMENT` unless `now` (epoch ms) can be the time of a ULID. */
 export function checkUlidTime(now: number): void {
-  if (!(now >= 0 && now <= TIME_MAX)) throw new InvalidStreamArgumentError(`cannot make a ULID for time ${now}`, { now });
+  if (!isUlidTime(now)) throw invalidArgument(`cannot make a ULID for time ${now}`, { now });
 }
 
 /** A monotonic ULID generator: ids increase strictly, also within one millisecond or when time goes back. */
@@ -79,7 +84,7 @@ export class MonotonicUlid {
     this.#head = '';
     if (++this.#loHead < 2 ** 30) return;
     this.#loHead = 0;
-    if (++this.hi === HALF) throw new InvalidStreamArgumentError('ULID random part overflow within one millisecond');
+    if (++this.hi === HALF) throw invalidArgument('ULID random part overflow within one millisecond');
   }
 
   /** 40 random bits (8 base-32 digits). */

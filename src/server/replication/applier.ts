@@ -1,0 +1,270 @@
+/**
+ * Consumes a ring store's JetStream stream into the daemon's own EventStore,
+ * in stream order. Every daemon does the same with the same store geometry,
+ * and the partition committer is deterministic, so each one reaches the same
+ * state: positions, versions, conflicts (an expected version is checked at its
+ * place in the log) and duplicates (ids travel in the message).
+ *
+ * Store calls are made one after the other (each awaited): two calls in
+ * flight could be claimed out of order when a partition's input ring is full.
+ * To keep that cheap, consecutive unconditional appends waiting in the queue
+ * go to the store as ONE call: their records are committed one by one in the
+ * same order either way (an unconditional record is its own commit unit), so
+ * the state is the same whatever the grouping, and each daemon may group
+ * differently.
+ */
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import type { EventStore } from '../../store/event-store.js';
+import type { AppendResult } from '../../store/types.js';
+import { decodeOps, opKey, type RingOp } from './messages.js';
+
+/** The outcome of one applied message, for the daemon that published it. */
+export type Applied = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+
+/** Errors of an append that every daemon gets the same way (decided by the committer or the producer's checks). */
+const DETERMINISTIC = new Set(['RS_ERR_CONFLICT', 'RS_ERR_INVALID_ARGUMENT', 'RS_ERR_EVENT_TOO_LARGE', 'RS_ERR_ENCODE', 'RS_ERR_NON_FINITE']);
+/** Most records in one grouped store call. */
+const GROUP_RECORDS = 4_096;
+/** Messages queued before the consumer waits for the store. */
+const QUEUE_HIGH = 20_000;
+/** A consumer that delivered nothing for this long while the stream holds more is replaced, ms. */
+const STALL_MS = 3_000;
+
+/** Options of an {@link Applier}. */
+export interface ApplierOptions<R> {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly stream: string;
+  readonly store: EventStore<R>;
+  readonly logger: Logger;
+  /** Called once per applied operation of a message that carries a `Nats-Msg-Id`, with its {@link opKey}. */
+  readonly onApplied: (key: string, outcome: Applied) => void;
+}
+
+interface Queued<R> {
+  /** Stream sequence applied once this operation is (the previous one for all but a message's last). */
+  readonly seq: number;
+  /** Where its publisher waits (see opKey), or ''. */
+  readonly key: string;
+  readonly op: RingOp<R> | undefined;
+}
+
+/** Runs an operation on the local store. */
+async function run<R>(store: EventStore<R>, op: RingOp<R>): Promise<unknown> {
+  switch (op.k) {
+    case 'append':
+      return store.append(op.r, { ...(op.e !== undefined ? { expectedVersion: op.e } : {}), ...(op.i !== undefined ? { id: op.i } : {}) });
+    case 'clear':
+      return store.clear();
+    case 'purge':
+      return store.purge({ olderThan: op.before });
+  }
+}
+
+/** An append that can share a store call with its neighbours. */
+const groupable = <R>(q: Queued<R>): boolean => q.op !== undefined && q.op.k === 'append' && q.op.e === undefined;
+
+/** Follows one stream; see the module comment. */
+export class Applier<R> {
+  readonly #o: ApplierOptions<R>;
+  #applied = 0;
+  /** Last sequence taken from the consumer (applied or queued). */
+  #received = 0;
+  readonly #queue: Queued<R>[] = [];
+  #draining: Promise<void> | undefined;
+  #closed = false;
+  #stop: (() => void) | undefined;
+  #lastDelivery = Date.now();
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #checking = false;
+  #running: Promise<void> | undefined;
+  readonly #targets: { seq: number; resolve: () => void }[] = [];
+
+  constructor(options: ApplierOptions<R>) {
+    this.#o = options;
+  }
+
+  /** Stream sequence of the last message applied (0 before the first). */
+  get applied(): number {
+    return this.#applied;
+  }
+
+  /** Starts consuming from the stream's first message. */
+  start(): void {
+    this.#running ??= this.#loop();
+    this.#watchdog ??= setInterval(() => void this.#checkStall(), 1_000);
+    this.#watchdog.unref();
+  }
+
+  /**
+   * An ordered consumer can stop delivering without ending (seen after a
+   * stream leader was killed, and after a server restart: jetstream-notes §8).
+   * When nothing came for a while but the stream holds more, start a new one
+   * from the last message received.
+   */
+  async #checkStall(): Promise<void> {
+    if (this.#closed || this.#checking || Date.now() - this.#lastDelivery < STALL_MS) return;
+    this.#checking = true;
+    try {
+      const info = await this.#o.jsm.streams.info(this.#o.stream);
+      if (info.state.last_seq > this.#received && info.state.messages > 0 && Date.now() - this.#lastDelivery >= STALL_MS && !this.#closed) {
+        this.#o.logger.warn({ received: this.#received, lastSeq: info.state.last_seq }, 'replication: the consumer stalled; following again from the last message received');
+        this.#lastDelivery = Date.now();
+        this.#stop?.();
+      }
+    } catch {
+      // The stream is unreachable now (an election, a reconnect): the next tick asks again.
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  /** Resolves once every message up to stream sequence `seq` is applied (at once for 0). */
+  reached(seq: number): Promise<void> {
+    if (seq <= this.#applied) return Promise.resolve();
+    return new Promise((resolve) => this.#targets.push({ seq, resolve }));
+  }
+
+  /** Stops consuming; what is queued is applied first. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#watchdog);
+    this.#stop?.();
+    await this.#running;
+    await this.#draining;
+  }
+
+  async #loop(): Promise<void> {
+    const { js, stream, logger } = this.#o;
+    let wait = 100;
+    while (!this.#closed) {
+      try {
+        // An ordered consumer: the client recreates it from the last delivered sequence when the server loses it.
+        const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#received + 1 });
+        // A small `expires`: after a server restart an ordered consumer stalls until its pull expires (jetstream-notes §8).
+        const messages = await consumer.consume({ max_messages: 1_000, expires: 2_000 });
+        this.#stop = () => void messages.stop();
+        if (this.#closed) messages.stop();
+        this.#lastDelivery = Date.now();
+        for await (const m of messages) {
+          this.#lastDelivery = Date.now();
+          if (m.seq <= this.#received) continue;
+          this.#enqueue(m);
+          wait = 100;
+          if (this.#queue.length >= QUEUE_HIGH) await this.#draining;
+          if (this.#closed) break;
+        }
+      } catch (err) {
+        if (this.#closed) break;
+        logger.warn({ err: (err as Error).message, applied: this.#applied }, 'replication: consumer failed; following again');
+      }
+      if (!this.#closed) {
+        await new Promise((r) => setTimeout(r, wait));
+        wait = Math.min(wait * 2, 2_000);
+      }
+    }
+  }
+
+  #enqueue(m: JsMsg): void {
+    const decoded = decodeOps<R>(m.data);
+    const msgId = m.headers?.get('Nats-Msg-Id') ?? '';
+    if (decoded === undefined) {
+      this.#o.logger.warn({ seq: m.seq, subject: m.subject }, 'replication: skipped a message that is not a ring-store operation');
+      this.#queue.push({ seq: m.seq, key: msgId, op: undefined });
+    } else {
+      const { ops, multi } = decoded;
+      // Only the message's last operation completes its sequence.
+      for (let i = 0; i < ops.length; i++) this.#queue.push({ seq: i === ops.length - 1 ? m.seq : m.seq - 1, key: msgId === '' ? '' : opKey(msgId, i, multi), op: ops[i] });
+    }
+    this.#received = m.seq;
+    this.#draining ??= this.#drain().finally(() => {
+      this.#draining = undefined;
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0]!;
+      let n = 1;
+      if (groupable(head)) {
+        let records = (head.op as { r: readonly R[] }).r.length;
+        while (n < this.#queue.length && groupable(this.#queue[n]!)) {
+          const more = (this.#queue[n]!.op as { r: readonly R[] }).r.length;
+          if (records + more > GROUP_RECORDS) break;
+          records += more;
+          n++;
+        }
+      }
+      const group = this.#queue.splice(0, n);
+      if (group.length > 1 && (await this.#applyGroup(group))) continue;
+      for (const q of group) await this.#applyOne(q);
+    }
+  }
+
+  /** Applies unconditional appends as one store call; false (nothing stored) when one of them is refused. */
+  async #applyGroup(group: Queued<R>[]): Promise<boolean> {
+    const records: R[] = [];
+    let ids: string[] | undefined = [];
+    for (const q of group) {
+      const op = q.op as { r: readonly R[]; i?: readonly string[] };
+      for (const r of op.r) records.push(r);
+      if (op.i === undefined) ids = undefined;
+      else if (ids !== undefined) for (const id of op.i) ids.push(id);
+    }
+    // Ids for some messages and not others: apply them one by one (never from this daemon's routes).
+    if (ids !== undefined && ids.length !== records.length) return false;
+    let results: AppendResult[];
+    try {
+      results = await this.#o.store.append(records, ids !== undefined ? { id: ids } : {});
+    } catch (error) {
+      // Events are checked before any is written: one message's bad event refused the whole call.
+      if (DETERMINISTIC.has((error as { code?: string }).code ?? '')) return false;
+      for (const q of group) this.#settle(q, { ok: false, error });
+      return true;
+    }
+    let at = 0;
+    for (const q of group) {
+      const count = (q.op as { r: readonly R[] }).r.length;
+      this.#settle(q, { ok: true, value: results.slice(at, at + count) });
+      at += count;
+    }
+    return true;
+  }
+
+  async #applyOne(q: Queued<R>): Promise<void> {
+    let outcome: Applied;
+    if (q.op === undefined) outcome = { ok: false, error: new Error('not a ring-store operation') };
+    else {
+      try {
+        outcome = { ok: true, value: await run(this.#o.store, q.op) };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+    }
+    this.#settle(q, outcome);
+  }
+
+  #settle(q: Queued<R>, outcome: Applied): void {
+    if (!outcome.ok) {
+      const code = (outcome.error as { code?: string }).code;
+      if (code === 'RS_ERR_CLOSED') {
+        // The daemon is closing: not applied here (a restart replays it).
+        this.#closed = true;
+        this.#queue.length = 0;
+      } else if (q.op !== undefined && (code === undefined || !DETERMINISTIC.has(code))) {
+        // Another daemon may have applied it: this one now differs from them.
+        this.#o.logger.error({ err: outcome.error, seq: q.seq }, 'replication: a message failed here for a reason of this daemon only; its state may now differ from the other daemons (restart it to rebuild from the log)');
+      }
+    }
+    if (!this.#closed && q.seq > this.#applied) this.#applied = q.seq;
+    if (q.key !== '') this.#o.onApplied(q.key, outcome);
+    for (let i = this.#targets.length - 1; i >= 0; i--) {
+      const t = this.#targets[i]!;
+      if (t.seq <= this.#applied) {
+        this.#targets.splice(i, 1);
+        t.resolve();
+      }
+    }
+  }
+}

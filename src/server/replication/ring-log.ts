@@ -1,0 +1,86 @@
+/**
+ * The JetStream stream behind one replicated ring store: created when
+ * missing, checked when present. Every daemon sharing it must size its ring
+ * the same way (partitions, capacity, arena), because each one replays the
+ * log through its own committer and positions, versions, conflicts and
+ * evictions come out the same only from the same geometry: the sizing is
+ * written into the stream's description and a daemon with another one is
+ * refused at start.
+ */
+import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { RingstoreError } from '../../errors.js';
+
+/** JetStream error code of a missing stream. */
+const STREAM_NOT_FOUND = 10059;
+/** Bumped when the message format changes. */
+const FORMAT = 1;
+
+/** What a ring store's stream must look like. */
+export interface RingLogSpec {
+  /** JetStream stream name, e.g. `RINGSTORE_RING_STREAMS`. */
+  readonly stream: string;
+  /** Its single subject, e.g. `ringstore.ring.streams`. */
+  readonly subject: string;
+  readonly partitions: number;
+  /** Total events the ring holds: the stream keeps at least as many messages (each holds one event or more). */
+  readonly capacity: number;
+  /** Arena bytes of one partition. */
+  readonly arenaBytes: number;
+  readonly replicas: number;
+  readonly duplicateWindowMs: number;
+}
+
+/** The description that carries the sizing. */
+function describe(spec: RingLogSpec): string {
+  return `ringstore ring store ${JSON.stringify({ format: FORMAT, partitions: spec.partitions, capacity: spec.capacity, arenaBytes: spec.arenaBytes })}`;
+}
+
+/**
+ * Finds or creates the stream: limits retention, `max_msgs` = the ring's
+ * capacity, discard old (the oldest batches go first, as the ring evicts its
+ * oldest events), file storage.
+ * @throws RingstoreError `RS_ERR_INVALID_OPTION` when the stream exists with another sizing or other limits
+ */
+export async function ensureRingLog(jsm: JetStreamManager, spec: RingLogSpec): Promise<StreamInfo> {
+  let info: StreamInfo;
+  try {
+    info = await jsm.streams.info(spec.stream);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND)) throw err;
+    try {
+      info = await jsm.streams.add({
+        name: spec.stream,
+        description: describe(spec),
+        subjects: [spec.subject],
+        retention: 'limits',
+        storage: 'file',
+        num_replicas: spec.replicas,
+        duplicate_window: nanos(spec.duplicateWindowMs),
+        max_msgs: spec.capacity,
+        max_bytes: -1,
+        max_age: 0,
+        max_msgs_per_subject: -1,
+        discard: 'old',
+        // A message deleted from the middle would make replays differ.
+        deny_delete: true,
+      });
+    } catch (addErr) {
+      // Another daemon created it at the same moment: check what it made.
+      info = await jsm.streams.info(spec.stream).catch(() => {
+        throw addErr;
+      });
+    }
+  }
+  const c = info.config;
+  const problems: string[] = [];
+  if (c.description !== describe(spec)) problems.push(`it was made for another ring sizing (${c.description ?? 'no description'}; this daemon: ${describe(spec)})`);
+  if (c.retention !== 'limits') problems.push(`retention ${c.retention}`);
+  if (c.discard !== 'old') problems.push(`discard ${c.discard}`);
+  if (!c.subjects?.includes(spec.subject)) problems.push(`it does not capture ${spec.subject}`);
+  if (problems.length > 0) {
+    throw new RingstoreError('RS_ERR_INVALID_OPTION', `JetStream stream "${spec.stream}" does not fit this daemon: ${problems.join('; ')}. Every daemon on one JetStream needs the same --partitions, --capacity and --arena-bytes.`, { stream: spec.stream });
+  }
+  return info;
+}

@@ -1,0 +1,131 @@
+// Defects the stress suite found, each pinned by a deterministic test that failed before its fix.
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventStore } from '../../dist/src/index.js';
+
+interface Ev {
+  k: string;
+  n: number;
+  pad?: string;
+}
+
+const stores: EventStore<Ev>[] = [];
+function make(options: Parameters<typeof EventStore.create<Ev>>[0] = {}): EventStore<Ev> {
+  const s = EventStore.create<Ev>({ partitions: 1, key: 'k', values: { n: 'n' }, ...options });
+  stores.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+
+describe('a worker crash in a drain that evicts all of a key\'s committed events', () => {
+  it('the re-run gives the key the versions the acks said (the committed version goes to the key directory)', async () => {
+    const store = make({ capacity: 4 });
+    for (let i = 1; i <= 3; i++) expect((await store.append({ k: 'k', n: i })).version).toBe(i);
+    // One drain: 6 more events of k evict its 3 committed ones (4 slots), then the worker dies before the commit point.
+    const dying = store.crashPartition(0, { afterRecords: 6 });
+    const results = await store.append(Array.from({ length: 6 }, (_, i) => ({ k: 'k', n: 4 + i })));
+    await dying;
+    expect(results.map((r) => r.version)).toEqual([4, 5, 6, 7, 8, 9]);
+    const snap = await store.snapshot();
+    expect(snap.map((e) => [e.position, e.version, e.payload.n])).toEqual([[6, 6, 6], [7, 7, 7], [8, 8, 8], [9, 9, 9]]);
+    expect((await store.append({ k: 'k', n: 10 })).version).toBe(10);
+  });
+
+  it('the same with dormantKeys 0: recovery does not trim the key directory before the drain runs again', async () => {
+    const store = make({ capacity: 4, dormantKeys: 0 });
+    for (let i = 1; i <= 3; i++) await store.append({ k: 'k', n: i });
+    const dying = store.crashPartition(0, { afterRecords: 6 });
+    const results = await store.append(Array.from({ length: 6 }, (_, i) => ({ k: 'k', n: 4 + i })));
+    await dying;
+    expect(results.map((r) => r.version)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect((await store.snapshot()).map((e) => e.version)).toEqual([6, 7, 8, 9]);
+  });
+
+  it('the same with the arena, not the slots, forcing the evictions', async () => {
+    const store = make({ capacity: 64, payloadBytes: 512 });
+    const pad = 'p'.repeat(60);
+    for (let i = 1; i <= 3; i++) await store.append({ k: 'k', n: i, pad });
+    const dying = store.crashPartition(0, { afterRecords: 8 });
+    const results = await store.append(Array.from({ length: 8 }, (_, i) => ({ k: 'k', n: 4 + i, pad })));
+    await dying;
+    const snap = await store.snapshot();
+    const byPos = new Map(snap.map((e) => [e.position, e]));
+    for (const r of results) {
+      const e = byPos.get(r.position);
+      if (e !== undefined) expect(e.version).toBe(r.version);
+    }
+    expect(results.map((r) => r.version)).toEqual(Array.from({ length: 8 }, (_, i) => 4 + i));
+    expect((await store.append({ k: 'k', n: 12 })).version).toBe(12);
+  });
+});
+
+describe('the key directory after a crash', () => {
+  it('keeps the dormantKeys keys that went quiet last: a crashed drain\'s tentative entries do not count against the bound', async () => {
+    const store = make({ capacity: 1, dormantKeys: 3 });
+    await store.append({ k: 'a', n: 1 });
+    await store.append({ k: 'b', n: 1 }); // a goes quiet
+    // One drain: c, d, e each evict the one before (b, c, d go quiet); the worker dies before the commit point.
+    const dying = store.crashPartition(0, { afterRecords: 3 });
+    await store.append([{ k: 'c', n: 1 }, { k: 'd', n: 1 }, { k: 'e', n: 1 }]);
+    await dying;
+    // The three keys that went quiet last are b, c and d: each continues from its version.
+    for (const k of ['b', 'c', 'd']) expect((await store.append({ k, n: 2 })).version, k).toBe(2);
+  });
+});
+
+describe('appends that wait for room in a full input ring', () => {
+  it('commit in call order: concurrent appends on one key get versions in the order they were called', async () => {
+    const store = make({ capacity: 4096, inputBytes: 8192, maxEventBytes: 300 });
+    // ~64 bytes a record: 2,000 of them fill the 8 KB ring about 15 times over.
+    const results = await Promise.all(Array.from({ length: 2000 }, (_, i) => store.append({ k: 'k', n: i })));
+    expect(results.map((r) => r.version)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+    const snap = await store.snapshot();
+    expect(snap.map((e) => e.payload.n)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+  });
+});
+
+describe('tryAppend of multi-byte text at the size limits', () => {
+  it('an event whose UTF-8 bytes do not fit the arena with its id and key is refused with a code, not accepted and dropped', async () => {
+    const store = make({ capacity: 64, payloadBytes: 512 }); // arena 512, maxEventBytes 480
+    const k = 'k'.repeat(100);
+    // About 270 characters and 410 bytes of JSON: within maxEventBytes; with the id (26) and the key (100) over the arena.
+    const e = { k, n: 1, pad: 'é'.repeat(140) };
+    const bytes = Buffer.byteLength(JSON.stringify(e));
+    expect(bytes).toBeLessThanOrEqual(480);
+    expect(26 + 100 + bytes).toBeGreaterThan(512);
+    expect(() => store.tryAppend(e)).toThrow(expect.objectContaining({ code: 'RS_ERR_EVENT_TOO_LARGE' }));
+    await store.flush();
+    expect(store.stats).toMatchObject({ appended: 0, rejected: 0 });
+  });
+
+  it('an event over maxEventBytes by its bytes is refused even when the record padding would hide it', async () => {
+    const store = make({ capacity: 64, maxEventBytes: 100 });
+    const base = JSON.stringify({ k: 'a', n: 1, pad: '' }).length;
+    for (let extra = 1; extra <= 7; extra++) {
+      // 100 characters (the limit), 100 + extra bytes.
+      const e = { k: 'a', n: 1, pad: 'é'.repeat(extra) + 'x'.repeat(100 - base - extra) };
+      expect(JSON.stringify(e).length).toBe(100);
+      expect(() => store.tryAppend(e), `${100 + extra} bytes`).toThrow(expect.objectContaining({ code: 'RS_ERR_EVENT_TOO_LARGE' }));
+    }
+    await store.flush();
+    expect(await store.count()).toBe(0);
+  });
+});
+
+describe('keys, types and ids that are not well-formed UTF-16', () => {
+  it('are refused with a code: two lone surrogates were stored as one key (both became U+FFFD)', async () => {
+    const store = make({ capacity: 64 });
+    for (const k of ['\uD800', '\uDFFF', 'a\uD83D', '\uDE00b']) {
+      await expect(store.append({ k, n: 1 })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+      expect(() => store.tryAppend({ k, n: 1 })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+    }
+    await expect(store.append({ k: 'a', n: 1 }, { id: '\uD800' })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    const typed = make({ capacity: 64, type: 'k' });
+    await expect(typed.append({ k: '\uDC00', n: 1 })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    // Well-formed text outside ASCII is fine, and stays itself.
+    expect((await store.append({ k: '😀é', n: 1 }, { id: 'ïd-😀' })).version).toBe(1);
+    expect((await store.snapshot()).map((e) => [e.key, e.id])).toEqual([['😀é', 'ïd-😀']]);
+    expect(store.stats.appended).toBe(1);
+  });
+});
