@@ -13,6 +13,7 @@ import { LmdbBackend } from '../streams/backends/lmdb.js';
 import type { KeyValueBackend } from '../streams/backend.js';
 import { StreamStoreProvider } from '../streams/provider.js';
 import type { ServerConfig } from './config.js';
+import { commitRingMemory } from './ring-memory.js';
 
 /** What `/streams` stores per event: the stream, the server's commit-order time, and the body. */
 export interface StreamRecord {
@@ -97,6 +98,9 @@ export async function openStores(config: ServerConfig, logger: Logger): Promise<
     await Promise.allSettled([streams.close(), metrics.close()]);
     throw err;
   }
+  // Resident from the start: RSS does not creep up as the rings fill for the first time (ring-memory.ts).
+  const committed = commitRingMemory(streams as EventStore<unknown>) + commitRingMemory(metrics as EventStore<unknown>);
+  logger.debug({ bytes: committed }, 'ring memory committed');
   const versioned = new StreamStoreProvider({ ...(backend ? { backend } : {}), logger: logger.child({ store: 'versioned' }) });
   let closing: Promise<void> | undefined;
   return {
