@@ -24,6 +24,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { streamRoutes } from './routes/streams.js';
 import { openStartupGate, type StartupGate } from './startup-gate.js';
 import { openStores, type Stores } from './stores.js';
+import { StreamFeeds } from './stream-feed.js';
 
 /** Options of {@link buildApp} besides the configuration. */
 export interface BuildOptions {
@@ -65,7 +66,8 @@ function defaultLogger(config: ServerConfig): Logger {
 
 async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores): Promise<RingstoreApp> {
   const metrics = createMetrics({ streams: stores.streams as never, metrics: stores.metrics as never });
-  const context: ServerContext = { config, stores, metrics, log, longLived: new Set(), closing: false };
+  const feeds = new StreamFeeds(stores.streams, config.subscribePollMs, { read: () => metrics.sseReads.inc() });
+  const context: ServerContext = { config, stores, metrics, feeds, log, longLived: new Set(), closing: false };
 
   // Latency sample and access line of one response (route hooks, the 404 handler, pre-routing errors).
   const observe = (request: FastifyRequest, reply: FastifyReply, route: string): void => {
@@ -185,6 +187,7 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores):
   app.addHook('preClose', async () => {
     context.closing = true;
     for (const end of [...context.longLived]) end();
+    feeds.close();
     sweep ??= setInterval(() => app.server.closeIdleConnections(), 50);
     sweep.unref();
   });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from './config.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Stores } from './stores.js';
+import type { StreamFeeds } from './stream-feed.js';
 
 /** Shared state of one daemon instance. */
 export interface ServerContext {
@@ -10,6 +11,8 @@ export interface ServerContext {
   readonly stores: Stores;
   readonly metrics: ServerMetrics;
   readonly log: Logger;
+  /** The SSE subscriptions' shared followers of the `/streams` partitions. */
+  readonly feeds: StreamFeeds;
   /** Long-lived responses (SSE) to end when the server closes. */
   readonly longLived: Set<() => void>;
   /** True once shutdown started: new requests get 503 `RS_ERR_CLOSED`. */

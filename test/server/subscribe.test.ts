@@ -62,4 +62,36 @@ describe('SSE subscriptions', () => {
     ac.abort();
     await reading;
   });
+
+  it('subscribers share their partition\'s feed: 40 subscribers of 2 streams cost 2 reads per commit, not 40, and each gets every event', async () => {
+    const store = d.server.context.stores.streams;
+    let a = 'feed/a-0';
+    for (let i = 1; store.partitionOf(a) !== 0; i++) a = `feed/a-${i}`;
+    let b = 'feed/b-0';
+    for (let i = 1; store.partitionOf(b) !== 0; i++) b = `feed/b-${i}`;
+    const ac = new AbortController();
+    const seen = Array.from({ length: 40 }, () => [] as unknown[]);
+    const readers = await Promise.all(seen.map(async (list, i) => {
+      const res = await fetch(`${d.url}/streams/${i % 2 === 0 ? a : b}/subscribe`, { signal: ac.signal });
+      expect(res.status).toBe(200);
+      return { reading: readEvents(res, (e) => list.push(e)) }; // not awaited: it ends with the subscription
+    }));
+    await new Promise((r) => setTimeout(r, 300)); // the first reads are done
+    const before = store.stats.partitions[0].calls;
+    for (let n = 1; n <= 5; n++) {
+      expect((await raw(`${d.url}/streams/${n % 2 === 0 ? a : b}`, json({ n }))).status).toBe(202);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const sent = Date.now();
+    while (seen.some((l, i) => l.length < (i % 2 === 0 ? 2 : 3)) && Date.now() - sent < 3000) await new Promise((r) => setTimeout(r, 10));
+    const reads = store.stats.partitions[0].calls - before;
+    for (let i = 0; i < 40; i++) expect(seen[i].map((e) => (e as { n: number }).n)).toEqual(i % 2 === 0 ? [2, 4] : [1, 3, 5]);
+    // One read per subscribed stream and commit (two streams, five commits), whatever the subscriber count;
+    // each subscriber reading for itself made 40 reads per commit (200 here).
+    expect(reads).toBeLessThanOrEqual(2 * 5 + 4);
+    const metrics = await (await fetch(`${d.url}/metrics`)).text();
+    expect(Number(/^ringstore_sse_reads_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    ac.abort();
+    await Promise.all(readers.map((r) => r.reading));
+  });
 });
