@@ -5,8 +5,9 @@
  * second), then while `--rounds` rounds of one POST per stream are sent
  * 500 ms apart: its CPU time, the /health latency (p50, p99, max, probed
  * every 20 ms over its own connection) and the events every subscriber
- * received. Prints one JSON line; run it before and after a change in the
- * same machine state and compare.
+ * received. The same run with no subscriber comes first, as the baseline
+ * (on this shared machine /health p99 moves with the load of others). Prints
+ * one JSON line per run; run it before and after a change and compare.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -48,7 +49,7 @@ function quantile(xs: number[], q: number): number {
   return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
 
-async function main(): Promise<void> {
+async function run(subscribers: number): Promise<void> {
   const port = await freePort();
   const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   const child = spawn(process.execPath, [mainJs, 'serve', '--port', String(port), '--log-level', 'warn', '--partitions', '2', '--capacity', '65536', '--max-connections', '5000'], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -62,9 +63,9 @@ async function main(): Promise<void> {
       await sleep(100);
     }
     const pid = child.pid!;
-    const events = new Array<number>(SUBSCRIBERS).fill(0);
+    const events = new Array<number>(subscribers).fill(0);
     const reqs: http.ClientRequest[] = [];
-    await Promise.all(Array.from({ length: SUBSCRIBERS }, (_, i) => new Promise<void>((resolve) => {
+    await Promise.all(Array.from({ length: subscribers }, (_, i) => new Promise<void>((resolve) => {
       const req = http.get({ host: '127.0.0.1', port, path: `/streams/bench/s${i % STREAMS}/subscribe`, agent: false }, (res) => {
         res.setEncoding('utf8');
         res.on('data', (c: string) => {
@@ -105,17 +106,21 @@ async function main(): Promise<void> {
     for (const r of reqs) r.destroy();
     agent.destroy();
     process.stdout.write(`${JSON.stringify({
-      subscribers: SUBSCRIBERS, streams: STREAMS,
-      idleCpuMsPerSubscriberPerS: (idleCpu * 1000) / SUBSCRIBERS / IDLE_S,
+      subscribers, streams: STREAMS,
+      idleCpuMsPerSubscriberPerS: subscribers === 0 ? null : (idleCpu * 1000) / subscribers / IDLE_S,
       idleCpuPercent: (idleCpu / IDLE_S) * 100,
       busyCpuPercent: (busyCpu / busyS) * 100,
       healthP50: quantile(ms, 0.5), healthP99: quantile(ms, 0.99), healthMax: Math.max(...ms), probes: ms.length,
-      minEventsPerSubscriber: Math.min(...events), expected: ROUNDS,
+      minEventsPerSubscriber: subscribers === 0 ? null : Math.min(...events), expected: ROUNDS,
       loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
     })}\n`);
   } finally {
     child.kill('SIGTERM');
   }
+}
+
+async function main(): Promise<void> {
+  for (const n of [0, SUBSCRIBERS]) await run(n);
 }
 
 main().catch((err: unknown) => {
