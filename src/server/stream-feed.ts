@@ -48,6 +48,10 @@ class PartitionFeed {
   #running = false;
   #kick: (() => void) | undefined;
   #kicked = false;
+  /** Streams to read without a commit (a subscriber joined, or its socket drained). */
+  readonly #dirty = new Set<string>();
+  /** The commit count at the last read of every stream (-1: none yet). */
+  #readAll = -1;
 
   constructor(
     private readonly store: EventStore<StreamRecord>,
@@ -59,11 +63,15 @@ class PartitionFeed {
 
   add(s: FeedSubscriber): void {
     this.subscribers.add(s);
-    this.wake();
+    this.wake(s.stream);
   }
 
-  /** Reads again now (a subscriber joined or its socket drained) instead of waiting for the next commit. */
-  wake(): void {
+  /**
+   * Reads `stream` now (a subscriber joined or its socket drained) instead of
+   * waiting for the next commit; with no stream, only restarts a stopped feed.
+   */
+  wake(stream?: string): void {
+    if (stream !== undefined) this.#dirty.add(stream);
     this.#kicked = true;
     this.#kick?.();
     if (!this.#running) {
@@ -78,7 +86,12 @@ class PartitionFeed {
         this.#kicked = false;
         const since = this.store.commitCount(this.partition);
         const readAt = Date.now();
-        const full = await this.#readOnce();
+        // After a commit every stream is read; otherwise only those a subscriber is waiting on.
+        const all = since !== this.#readAll;
+        this.#readAll = since;
+        const only = all ? undefined : new Set(this.#dirty);
+        this.#dirty.clear();
+        const full = await this.#readOnce(only);
         if (full || this.#kicked) continue;
         if (this.subscribers.size === 0) break;
         await this.#nextCommit(since);
@@ -96,11 +109,11 @@ class PartitionFeed {
     if (this.subscribers.size > 0 && !this.isClosed()) this.wake();
   }
 
-  /** One read per stream with ready subscribers; true if any read filled a page. */
-  async #readOnce(): Promise<boolean> {
+  /** One read per stream with ready subscribers (of `only`, if given); true if any read filled a page. */
+  async #readOnce(only: ReadonlySet<string> | undefined): Promise<boolean> {
     const groups = new Map<string, FeedSubscriber[]>();
     for (const s of this.subscribers) {
-      if (!s.ready) continue;
+      if (!s.ready || (only !== undefined && !only.has(s.stream))) continue;
       const g = groups.get(s.stream);
       if (g === undefined) groups.set(s.stream, [s]);
       else g.push(s);
@@ -117,7 +130,11 @@ class PartitionFeed {
         for (const s of group) if (this.subscribers.has(s)) s.fail(err);
         return;
       }
-      if (events.length >= PAGE) full = true;
+      if (events.length >= PAGE) {
+        // More to read at once, commit or not.
+        full = true;
+        this.#dirty.add(stream);
+      }
       events.sort((a, b) => a.version - b.version);
       for (const s of group) if (this.subscribers.has(s)) s.take(events);
     }));
@@ -163,7 +180,7 @@ export class StreamFeeds {
     }
     const f = feed;
     f.add(s);
-    return { unsubscribe: () => void f.subscribers.delete(s), wake: () => f.wake() };
+    return { unsubscribe: () => void f.subscribers.delete(s), wake: () => f.wake(s.stream) };
   }
 
   /** Subscribers following the store now (every feed). */

@@ -20,6 +20,8 @@ import { badRequest } from '../errors.js';
 import type { StreamRecord } from '../stores.js';
 
 const HEARTBEAT_MS = 15_000;
+/** How long an ended subscription may take to flush before its socket is destroyed. */
+const END_GRACE_MS = 1000;
 
 /** Hijacks the reply and streams the stream's events from `from` until the client or the server closes. */
 export function subscribe(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, stream: string, from: number | undefined): void {
@@ -49,6 +51,8 @@ export function subscribe(ctx: ServerContext, request: FastifyRequest, reply: Fa
     ctx.longLived.delete(end);
     ctx.metrics.subscriptions.dec();
     res.end();
+    // A client that stopped reading (or left without closing) would hold the socket, and shutdown, for ever.
+    if (!res.writableFinished) setTimeout(() => res.destroy(), END_GRACE_MS).unref();
   };
   const write = (chunk: string): void => {
     lastWrite = Date.now();
