@@ -200,9 +200,13 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores):
   const close = (): Promise<void> => {
     closing ??= (async () => {
       context.closing = true;
+      // Bounded like the SIGTERM path (shutdown.ts): a client that does not read its answer would hold close() for ever.
+      const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
+      force.unref();
       try {
         await app.close();
       } finally {
+        clearTimeout(force);
         await stores.close();
       }
     })();
