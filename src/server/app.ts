@@ -25,6 +25,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { streamRoutes } from './routes/streams.js';
 import { openStartupGate, type StartupGate } from './startup-gate.js';
 import { openStores, type Stores } from './stores.js';
+import { StreamFeeds } from './stream-feed.js';
 
 /** Options of {@link buildApp} besides the configuration. */
 export interface BuildOptions {
@@ -69,7 +70,8 @@ function defaultLogger(config: ServerConfig): Logger {
 
 async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores, ingest: IngestPool | undefined): Promise<RingstoreApp> {
   const metrics = createMetrics({ streams: stores.streams as never, metrics: stores.metrics as never });
-  const context: ServerContext = { config, stores, metrics, log, longLived: new Set(), closing: false, ...(ingest !== undefined ? { ingest } : {}) };
+  const feeds = new StreamFeeds(stores.streams, config.subscribePollMs, { read: () => metrics.sseReads.inc() });
+  const context: ServerContext = { config, stores, metrics, feeds, log, longLived: new Set(), closing: false, ...(ingest !== undefined ? { ingest } : {}) };
 
   // Latency sample and access line of one response (route hooks, the 404 handler, pre-routing errors).
   const observe = (request: FastifyRequest, reply: FastifyReply, route: string): void => {
@@ -189,6 +191,7 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores, 
   app.addHook('preClose', async () => {
     context.closing = true;
     for (const end of [...context.longLived]) end();
+    feeds.close();
     sweep ??= setInterval(() => app.server.closeIdleConnections(), 50);
     sweep.unref();
   });
@@ -202,9 +205,13 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores, 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       context.closing = true;
+      // Bounded like the SIGTERM path (shutdown.ts): a client that does not read its answer would hold close() for ever.
+      const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
+      force.unref();
       try {
         await app.close();
       } finally {
+        clearTimeout(force);
         await ingest?.close();
         await stores.close();
       }

@@ -4,6 +4,7 @@ import type { ServerConfig } from './config.js';
 import type { IngestPool } from './ingest/ingest-pool.js';
 import type { ServerMetrics } from './metrics.js';
 import type { Stores } from './stores.js';
+import type { StreamFeeds } from './stream-feed.js';
 
 /** Shared state of one daemon instance. */
 export interface ServerContext {
@@ -13,6 +14,8 @@ export interface ServerContext {
   readonly log: Logger;
   /** The ingest threads that take bulk bodies (`--ingest-threads`); undefined: the main thread does. */
   readonly ingest?: IngestPool;
+  /** The SSE subscriptions' shared followers of the `/streams` partitions. */
+  readonly feeds: StreamFeeds;
   /** Long-lived responses (SSE) to end when the server closes. */
   readonly longLived: Set<() => void>;
   /** True once shutdown started: new requests get 503 `RS_ERR_CLOSED`. */

@@ -20,6 +20,10 @@ export interface ServerMetrics {
   readonly latency: RequestLatency;
   /** Open SSE subscriptions. */
   readonly subscriptions: Gauge;
+  /** Reads of a stream by the SSE feeds (one per stream and commit, shared by its subscribers). */
+  readonly sseReads: Counter;
+  /** SSE subscribers paused because their socket was full (a slow client). */
+  readonly slowSubscribers: Counter;
   /** Open versioned-stream sessions. */
   readonly sessions: Gauge;
   /** Connections and requests refused before routing, by reason (connection cap, timeout, malformed, oversized headers). */
@@ -37,6 +41,8 @@ export function createMetrics(stores: Record<string, EventStore<unknown>>): Serv
   const latency = new RequestLatency('ringstore_http_request_duration_seconds', 'HTTP request latency', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
   registry.registerMetric(latency.asMetric());
   const subscriptions = new Gauge({ name: 'ringstore_sse_subscriptions', help: 'Open SSE subscriptions', registers: [registry] });
+  const sseReads = new Counter({ name: 'ringstore_sse_reads_total', help: 'Stream reads by the SSE feeds (one per subscribed stream and commit, shared by its subscribers)', registers: [registry] });
+  const slowSubscribers = new Counter({ name: 'ringstore_sse_slow_pauses_total', help: 'SSE subscribers paused until their socket drained (slow clients)', registers: [registry] });
   const sessions = new Gauge({ name: 'ringstore_versioned_sessions', help: 'Open versioned-stream sessions', registers: [registry] });
   const refused = new Counter({ name: 'ringstore_http_refused_total', help: 'Connections and requests refused before routing', labelNames: ['reason'] as const, registers: [registry] });
   let openConnections = (): number => 0;
@@ -73,7 +79,7 @@ export function createMetrics(stores: Record<string, EventStore<unknown>>): Serv
     },
   });
   return {
-    registry, ingested, rejected, latency, subscriptions, sessions, refused,
+    registry, ingested, rejected, latency, subscriptions, sseReads, slowSubscribers, sessions, refused,
     countConnections(count) {
       openConnections = count;
     },

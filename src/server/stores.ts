@@ -15,6 +15,7 @@ import { StreamStoreProvider } from '../streams/provider.js';
 import type { ServerConfig } from './config.js';
 import type { RingReplication } from './replication/index.js';
 import { streamType, streamValor } from './ingest/selectors.js';
+import { commitRingMemory } from './ring-memory.js';
 
 /** What `/streams` stores per event: the stream, the server's commit-order time, and the body. */
 export interface StreamRecord {
@@ -111,6 +112,9 @@ export async function openStores(config: ServerConfig, logger: Logger): Promise<
       throw err;
     }
   }
+  // Resident from the start: RSS does not creep up as the rings fill for the first time (ring-memory.ts).
+  const committed = commitRingMemory(streams as EventStore<unknown>) + commitRingMemory(metrics as EventStore<unknown>);
+  logger.debug({ bytes: committed }, 'ring memory committed');
   const versioned = new StreamStoreProvider({ ...(backend ? { backend } : {}), logger: logger.child({ store: 'versioned' }) });
   let closing: Promise<void> | undefined;
   return {

@@ -1,4 +1,5 @@
 // SSE subscriptions read only their stream's partition, and only after it commits (issue 10 item 10).
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, raw, startDaemon, type TestDaemon } from './helpers.js';
 
@@ -61,5 +62,70 @@ describe('SSE subscriptions', () => {
     expect(after[mine]).toBeLessThan(10);
     ac.abort();
     await reading;
+  });
+
+  it('subscribers share their partition\'s feed: 40 subscribers of 2 streams cost 2 reads per commit, not 40, and each gets every event', async () => {
+    const store = d.server.context.stores.streams;
+    let a = 'feed/a-0';
+    for (let i = 1; store.partitionOf(a) !== 0; i++) a = `feed/a-${i}`;
+    let b = 'feed/b-0';
+    for (let i = 1; store.partitionOf(b) !== 0; i++) b = `feed/b-${i}`;
+    // node:http clients, destroyed at the end: an aborted fetch can leave its socket half-open on the server.
+    const seen = Array.from({ length: 40 }, () => [] as unknown[]);
+    const clients = await Promise.all(seen.map((list, i) => new Promise<http.ClientRequest>((resolve, reject) => {
+      const req = http.get(`${d.url}/streams/${i % 2 === 0 ? a : b}/subscribe`, (res) => {
+        expect(res.statusCode).toBe(200);
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          let k: number;
+          while ((k = buf.indexOf('\n\n')) >= 0) {
+            const data = buf.slice(0, k).split('\n').find((l) => l.startsWith('data: '));
+            buf = buf.slice(k + 2);
+            if (data !== undefined) list.push(JSON.parse(data.slice(6)));
+          }
+        });
+        res.on('error', () => {});
+        resolve(req);
+      });
+      req.on('error', reject);
+    })));
+    await new Promise((r) => setTimeout(r, 300)); // the first reads are done
+    const before = store.stats.partitions[0].calls;
+    for (let n = 1; n <= 5; n++) {
+      expect((await raw(`${d.url}/streams/${n % 2 === 0 ? a : b}`, json({ n }))).status).toBe(202);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const sent = Date.now();
+    while (seen.some((l, i) => l.length < (i % 2 === 0 ? 2 : 3)) && Date.now() - sent < 3000) await new Promise((r) => setTimeout(r, 10));
+    const reads = store.stats.partitions[0].calls - before;
+    for (let i = 0; i < 40; i++) expect(seen[i].map((e) => (e as { n: number }).n)).toEqual(i % 2 === 0 ? [2, 4] : [1, 3, 5]);
+    // One read per subscribed stream and commit (two streams, five commits), whatever the subscriber count;
+    // each subscriber reading for itself made 40 reads per commit (200 here).
+    expect(reads).toBeLessThanOrEqual(2 * 5 + 4);
+    const metrics = await (await fetch(`${d.url}/metrics`)).text();
+    expect(Number(/^ringstore_sse_reads_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    for (const c of clients) c.destroy();
+  });
+
+  it('catch-up across pages: 1,500 events held before the subscription (pages of 1,000) all arrive, in order, with no commit after it', async () => {
+    const stream = 'feed/catch-up';
+    for (let sent = 0; sent < 1500; sent += 500) {
+      const body = Array.from({ length: 500 }, (_, i) => JSON.stringify({ n: sent + i + 1 })).join('\n');
+      expect((await raw(`${d.url}/streams/${stream}`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body })).status).toBe(202);
+    }
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const res = await fetch(`${d.url}/streams/${stream}/subscribe?from=1`, { signal: ac.signal });
+    const reading = readEvents(res, (e) => seen.push((e as { version: number }).version));
+    try {
+      const t0 = Date.now();
+      while (seen.length < 1500 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+      expect(seen).toEqual(Array.from({ length: 1500 }, (_, i) => i + 1));
+    } finally {
+      ac.abort();
+      await reading;
+    }
   });
 });

@@ -172,7 +172,8 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
         reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform');
         return '';
       }
-      return subscribe(ctx, request, reply, stream, q.from);
+      subscribe(ctx, request, reply, stream, q.from);
+      return reply;
     }
     const stream = streamName(raw);
     if (q.aggregate) {

@@ -1,27 +1,30 @@
 /**
  * SSE subscription to a ring-store stream: `GET /streams/{*stream}/subscribe?from=`.
  *
- * A subscription reads only its stream's partition, and only after that
- * partition committed something: it waits on the partition's commit counter
- * (`store.waitForCommit`, one shared wait per partition, however many
- * subscribers), so an idle subscription costs nothing. Reads are at least
- * `--subscribe-poll` ms apart (10 by default; at once again after a full
- * page), which bounds the cost of a busy partition. Each event is one SSE message with
- * `id: <version>`, `event: event` and the read item as `data`; a client
- * reconnecting with `Last-Event-ID` resumes after it. A comment line is sent
- * every 15 s to keep proxies from timing the connection out. Events evicted
- * before the subscriber reads them are skipped (the next message has a
+ * The subscription joins its partition's feed (stream-feed.ts): one follower
+ * of the partition's commits for every subscriber, which reads each
+ * subscribed stream once per commit (at most every `--subscribe-poll` ms) and
+ * hands the events to its subscribers; an idle subscription costs nothing.
+ * Each event is one SSE message with `id: <version>`, `event: event` and the
+ * read item as `data`; a client reconnecting with `Last-Event-ID` resumes
+ * after it. A comment line is sent after 15 s without a message, to keep
+ * proxies from timing the connection out. A client that does not read is
+ * paused until its socket drains, then resumes from its last version. Events
+ * evicted before a subscriber got them are skipped (the next message has a
  * version gap): the ring keeps the newest events only.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { StoredEvent } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import { badRequest } from '../errors.js';
+import type { StreamRecord } from '../stores.js';
 
-const PAGE = 1000;
 const HEARTBEAT_MS = 15_000;
+/** How long an ended subscription may take to flush before its socket is destroyed. */
+const END_GRACE_MS = 1000;
 
 /** Hijacks the reply and streams the stream's events from `from` until the client or the server closes. */
-export async function subscribe(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, stream: string, from: number | undefined): Promise<void> {
+export function subscribe(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, stream: string, from: number | undefined): void {
   let next = from === undefined || from < 1 ? 1 : from;
   const last = request.headers['last-event-id'];
   if (last !== undefined) {
@@ -38,60 +41,62 @@ export async function subscribe(ctx: ServerContext, request: FastifyRequest, rep
   });
   res.write(`: subscribed to ${JSON.stringify(stream)} from version ${next}\nretry: 1000\n\n`);
   let open = true;
-  let wake: (() => void) | undefined;
+  let lastWrite = Date.now();
+  let feed: { unsubscribe: () => void; wake: () => void } | undefined;
   const end = (): void => {
     if (!open) return;
     open = false;
-    wake?.();
+    clearInterval(heartbeat);
+    feed?.unsubscribe();
+    ctx.longLived.delete(end);
+    ctx.metrics.subscriptions.dec();
+    res.end();
+    // A client that stopped reading (or left without closing) would hold the socket, and shutdown, for ever.
+    if (!res.writableFinished) setTimeout(() => res.destroy(), END_GRACE_MS).unref();
   };
+  const write = (chunk: string): void => {
+    lastWrite = Date.now();
+    if (res.write(chunk)) return;
+    // A slow client: read nothing more for it until its socket drains (what it is owed stays in the ring).
+    sub.ready = false;
+    ctx.metrics.slowSubscribers.inc();
+    res.once('drain', () => {
+      sub.ready = true;
+      feed?.wake();
+    });
+  };
+  const sub = {
+    stream,
+    get next(): number {
+      return next;
+    },
+    ready: true,
+    take(events: readonly StoredEvent<StreamRecord>[]): void {
+      if (!open) return;
+      let chunk = '';
+      for (const e of events) {
+        if (e.version < next) continue;
+        chunk += `id: ${e.version}\nevent: event\ndata: ${JSON.stringify({ ...e.payload.d, id: e.id, version: e.version })}\n\n`;
+        next = e.version + 1;
+      }
+      if (chunk !== '') write(chunk);
+    },
+    fail(err: unknown): void {
+      // The store closed under the feed (shutdown) or failed: tell the client and end.
+      if (!open) return;
+      res.write(`event: error\ndata: ${JSON.stringify({ error: { code: (err as { code?: string }).code ?? 'RS_ERR_INTERNAL', message: 'subscription ended' } })}\n\n`);
+      end();
+    },
+  };
+  // A comment line when nothing was sent for HEARTBEAT_MS keeps proxies from timing the connection out.
+  const heartbeat = setInterval(() => {
+    if (open && sub.ready && Date.now() - lastWrite >= HEARTBEAT_MS) write(': ping\n\n');
+  }, HEARTBEAT_MS / 3);
+  heartbeat.unref();
   ctx.longLived.add(end);
   ctx.metrics.subscriptions.inc();
   request.raw.on('close', end);
   res.on('close', end);
   res.on('error', end);
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const t = setTimeout(() => { wake = undefined; resolve(); }, ms);
-      wake = () => { clearTimeout(t); wake = undefined; resolve(); };
-    });
-  const store = ctx.stores.streams;
-  const partition = store.partitionOf(stream);
-  /** Until the partition commits after `since`, the client leaves, or `ms` pass. */
-  const nextCommit = (since: number, ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      wake = () => { wake = undefined; resolve(); };
-      void store.waitForCommit(partition, since, ms).then(() => wake?.(), () => wake?.());
-    });
-  let lastWrite = Date.now();
-  try {
-    while (open) {
-      const since = store.commitCount(partition);
-      const readAt = Date.now();
-      const events = await store.snapshot({ keys: [stream], fromVersion: next, limit: PAGE, partitions: [partition] });
-      events.sort((a, b) => a.version - b.version);
-      let chunk = '';
-      for (const e of events) {
-        const item = { ...e.payload.d, id: e.id, version: e.version };
-        chunk += `id: ${e.version}\nevent: event\ndata: ${JSON.stringify(item)}\n\n`;
-        next = e.version + 1;
-      }
-      if (chunk === '' && Date.now() - lastWrite > HEARTBEAT_MS) chunk = ': ping\n\n';
-      if (chunk !== '' && open) {
-        lastWrite = Date.now();
-        if (!res.write(chunk)) await new Promise<void>((resolve) => { res.once('drain', resolve); wake = resolve; });
-      }
-      if (events.length < PAGE && open) {
-        await nextCommit(since, Math.max(1, HEARTBEAT_MS - (Date.now() - lastWrite)));
-        const gap = ctx.config.subscribePollMs - (Date.now() - readAt);
-        if (gap > 0 && open) await sleep(gap);
-      }
-    }
-  } catch (err) {
-    // The store closed under us (shutdown) or failed: tell the client and end.
-    if (open) res.write(`event: error\ndata: ${JSON.stringify({ error: { code: (err as { code?: string }).code ?? 'RS_ERR_INTERNAL', message: 'subscription ended' } })}\n\n`);
-  } finally {
-    ctx.longLived.delete(end);
-    ctx.metrics.subscriptions.dec();
-    res.end();
-  }
+  feed = ctx.feeds.subscribe(sub);
 }
