@@ -106,8 +106,12 @@ export async function runRound(seed, round, ms, log = () => {}) {
       killCount[p]++;
       const how = r.pick(['records', 'records', 'terminate', 'terminate', 'rpc']);
       const opts = how === 'records' ? { afterRecords: r.int(1, 60) } : how === 'terminate' ? { terminate: true } : {};
-      const done = store.crashPartition(p, opts).catch((err) => problems.push(`crashPartition(${p}, ${how}) failed: ${err.code ?? err}`));
-      kills.push(done);
+      const kill = { p, how, settled: false };
+      const done = store.crashPartition(p, opts)
+        .catch((err) => problems.push(`crashPartition(${p}, ${how}) failed: ${err.code ?? err}`))
+        .finally(() => (kill.settled = true));
+      kill.done = done;
+      kills.push(kill);
       // Armed mid-drain kills fire on the next drain: wait for one before arming another here.
       await Promise.race([done, sleep(2000)]);
     }
@@ -138,7 +142,12 @@ export async function runRound(seed, round, ms, log = () => {}) {
   try {
     // An armed mid-drain kill fires on the flush's drain; flush again after it.
     await bounded(store.flush(), SETTLE_MS, 'flush');
-    await bounded(Promise.all(kills), SETTLE_MS, 'kills');
+    // A mid-drain kill fires only in a drain of at least N records: one armed near the end may never see one.
+    // Give it a moment, then end that worker from its RPC instead (the armed count stays unused in memory).
+    const armed = () => kills.filter((k) => !k.settled && k.how === 'records');
+    for (let i = 0; i < 100 && armed().length > 0; i++) await sleep(20);
+    for (const k of armed()) kills.push({ p: k.p, how: 'rpc', done: store.crashPartition(k.p).catch((err) => problems.push(`crashPartition(${k.p}, rpc) failed: ${err.code ?? err}`)) });
+    await bounded(Promise.all(kills.map((k) => k.done)), SETTLE_MS, 'kills');
     await bounded(store.flush(), SETTLE_MS, 'flush');
     const live = await bounded(store.snapshot(), SETTLE_MS, 'snapshot');
     // onDiscarded is delivered asynchronously: wait until it caught up with the counter.
