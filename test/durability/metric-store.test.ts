@@ -92,7 +92,17 @@ function prefix(s: Queries, key: string): number {
   const m = s.count(key);
   expect(s.sum(key)).toBe((m * (m + 1)) / 2);
   if (m > 0) expect([s.min(key), s.max(key)]).toEqual([1, m]);
-  for (let n = 1; n <= m; n++) expect(s.count(key, { from: n, to: n }), `sample ${n} of ${key}`).toBe(1);
+  // Each sample n has value and timestamp n. Blocks of 1,024 (count, sum, min, max each), then every sample of
+  // the last 2,048, where a crash cuts: one query per sample over hundreds of thousands of samples (fsync never)
+  // took 24 s on a quiet machine and over 120 s on a busy one.
+  const BLOCK = 1024;
+  const tail = Math.max(1, m - 2 * BLOCK);
+  for (let a = 1; a < tail; a += BLOCK) {
+    const b = Math.min(a + BLOCK - 1, tail - 1);
+    const r = { from: a, to: b };
+    expect([s.count(key, r), s.sum(key, r), s.min(key, r), s.max(key, r)], `samples ${a}-${b} of ${key}`).toEqual([b - a + 1, ((a + b) * (b - a + 1)) / 2, a, b]);
+  }
+  for (let n = tail; n <= m; n++) expect(s.count(key, { from: n, to: n }), `sample ${n} of ${key}`).toBe(1);
   return m;
 }
 
