@@ -12,9 +12,9 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../harness/redis.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,16 +26,6 @@ const IDLE_S = arg('idle-seconds', 20);
 const ROUNDS = arg('rounds', 10);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** User + system CPU seconds of a process so far, from /proc. */
 function cpuSeconds(pid: number): number {
