@@ -320,6 +320,62 @@ describe('NatsBackend messages', () => {
     }
   });
 
+  it('a publish that landed unbeknown, whose retry the server no longer deduplicates, is recognised as committed', async () => {
+    // The cluster fault (test/nats/cluster.test.ts): the stream leader stored the append and was killed
+    // before answering; the retry, same message id, reached a new leader that did not know the id and
+    // refused it with 10071 (the subject had moved on: by this very append). Without recognising its
+    // own batch in the log, the append failed with "expected version 1 but the stream is at 2".
+    const f = fresh();
+    const real = await connect({ servers: url });
+    const stored = async (): Promise<number> => (await jsm.streams.info(f.stream)).state.messages;
+    let armed = false;
+    const seen: string[] = [];
+    const forgetful = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'request') {
+          return async (subj: string, data: Uint8Array, opts: { headers?: { get(k: string): string; set(k: string, v: string): void } }) => {
+            if (!armed || !subj.startsWith(`${f.subjectPrefix}.`)) return target.request(subj, data, opts as never);
+            if (seen.length === 0) {
+              await target.request(subj, data, opts as never);
+              seen.push('stored, answer lost');
+              throw new errors.TimeoutError();
+            }
+            // The new leader has no record of the id.
+            opts.headers!.set('Nats-Msg-Id', `${opts.headers!.get('Nats-Msg-Id')}.unknown`);
+            armed = false;
+            const reply = await target.request(subj, data, opts as never);
+            seen.push(`retry: ${JSON.stringify((reply.json() as { error?: { err_code?: number } }).error?.err_code)}`);
+            return reply;
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    try {
+      const b = backend({ ...f, connection: forgetful });
+      const provider = new StreamStoreProvider({ backend: b });
+      const s = await provider.open('db/S/1');
+      expect(await s.append([{ id: 'one', type: 'E', data: 1 }])).toBe(1);
+      const before = await stored();
+      armed = true;
+      expect(await s.append([{ id: 'two', type: 'E', data: 2 }])).toBe(2);
+      expect(seen).toEqual(['stored, answer lost', 'retry: 10071']);
+      expect(await stored()).toBe(before + 1);
+      // The session goes on from the right head, and another process reads the same.
+      expect(await s.append([{ id: 'three', type: 'E', data: 3 }])).toBe(3);
+      await s.close();
+      const other = new StreamStoreProvider({ backend: backend(f) });
+      const again = await other.open('db/S/1');
+      expect((await again.read()).events.map((e) => [e.id, e.version])).toEqual([['one', 1], ['two', 2], ['three', 3]]);
+      await again.close();
+      await other.close();
+      await provider.close();
+    } finally {
+      await real.close();
+    }
+  });
+
   it('idempotency ids hold past the duplicate window (the index is in the shard, not the window)', async () => {
     const f = fresh();
     const b1 = backend({ ...f, duplicateWindowMs: 500, writeTimeoutMs: 400 });

@@ -173,8 +173,10 @@ export class ShardLog {
   /**
    * Publishes `body` (the JSON writes of one batch) as the next message(s) of
    * `state`'s subject, applying each to `state` once acknowledged.
-   * @returns the stream sequence of the commit, or `'conflict'` when another
-   *   writer got there first (nothing of this attempt takes effect)
+   * @returns the stream sequence of the commit, or `'conflict'` when the
+   *   subject moved on: another writer got there first (nothing of this
+   *   attempt takes effect), or this attempt itself did, unbeknown (the
+   *   caller catches up and finds it, see `ShardState.watch`)
    */
   async commit(state: ShardState, body: Uint8Array, batchId: string, attempt: number): Promise<CommitOutcome> {
     const m = Number.MAX_SAFE_INTEGER;
@@ -196,6 +198,9 @@ export class ShardLog {
         if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) return 'conflict';
         throw err;
       }
+      // A duplicate's seq names the first copy; one that does not follow `expected` cannot be ours
+      // (a dedup record with no sequence yet): let the caller catch up and look for the batch.
+      if (ack.duplicate && !(ack.seq > expected)) return 'conflict';
       // The publish was conditional on `expected`, so nothing came between: apply it as a replay would.
       state.apply(h, expected, part, ack.seq);
     }

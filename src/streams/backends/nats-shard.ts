@@ -89,6 +89,12 @@ interface PendingBatch {
   readonly parts: Uint8Array[];
 }
 
+/** Where a watched batch was committed: its attempt and stream sequence. */
+export interface Landed {
+  readonly a: number;
+  readonly seq: number;
+}
+
 /** What {@link ShardState.apply} did with a message. */
 export type Applied = 'committed' | 'part' | 'skipped';
 
@@ -104,10 +110,30 @@ export class ShardState {
   count = 0;
   readonly #folders = new Map<string, Folder>();
   #pending: PendingBatch | undefined;
+  #watched: string | undefined;
+  #landed: Landed | undefined;
 
   constructor(shard: string, subject: string) {
     this.shard = shard;
     this.subject = subject;
+  }
+
+  /**
+   * Watches for batch `b` (undefined: none): once a message of it is
+   * committed by {@link ShardState.apply}, {@link ShardState.landed} tells
+   * where. The writer needs it when a publish whose outcome it never learnt
+   * (a timeout, a killed leader) did land, and the retry was refused because
+   * the subject moved on: the dedup record of the message id can be missing
+   * on a new stream leader, or gone past the duplicate window.
+   */
+  watch(b: string | undefined): void {
+    this.#watched = b;
+    this.#landed = undefined;
+  }
+
+  /** Where the watched batch was committed, if it was since {@link ShardState.watch}. */
+  get landed(): Landed | undefined {
+    return this.#landed;
   }
 
   /** The record at `key` if present and live at `now`. */
@@ -206,7 +232,7 @@ export class ShardState {
     }
     if (h.k === 1) {
       this.#pending = undefined;
-      return this.#commit(body, seq);
+      return this.#committed(h, this.#commit(body, seq), seq);
     }
     const p = this.#pending;
     if (h.i === 0) {
@@ -220,7 +246,12 @@ export class ShardState {
     p.parts.push(body);
     if (p.parts.length < p.k) return 'part';
     this.#pending = undefined;
-    return this.#commit(Buffer.concat(p.parts), seq);
+    return this.#committed(h, this.#commit(Buffer.concat(p.parts), seq), seq);
+  }
+
+  #committed(h: MessageHeader, r: Applied, seq: number): Applied {
+    if (r === 'committed' && h.b === this.#watched) this.#landed = { a: h.a, seq };
+    return r;
   }
 
   #commit(body: Uint8Array, seq: number): Applied {

@@ -26,7 +26,7 @@ import { InvalidStreamArgumentError, KvConcurrencyError, KvDuplicateKeyError, Kv
 import type { ShardLog } from './nats-log.js';
 import type { NatsBackendOptions } from './nats-options.js';
 import { settings, setUp, shardSubject } from './nats-setup.js';
-import { ShardState, type ShardRecord } from './nats-shard.js';
+import { ShardState, type BatchPlan, type ShardRecord } from './nats-shard.js';
 import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
 
 export type { NatsBackendOptions, NatsConnectionLike } from './nats-options.js';
@@ -162,36 +162,48 @@ export class NatsBackend implements KeyValueBackend {
    */
   async #commit(state: ShardState, log: ShardLog, ops: readonly KvBatchOp[], indexed: boolean): Promise<KvBatchResult[]> {
     const batchId = randomUUID();
-    let fresh = false;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      let plan;
-      try {
-        plan = state.plan(ops, this.#clock.now(), indexed);
-      } catch (err) {
-        if (fresh || !isPrecondition(err)) throw err;
+    // The plan of each attempt: an attempt that landed unbeknown to us answers with its own plan.
+    const plans: BatchPlan[] = [];
+    state.watch(batchId);
+    try {
+      let fresh = false;
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        let plan: BatchPlan;
+        try {
+          plan = state.plan(ops, this.#clock.now(), indexed);
+        } catch (err) {
+          if (fresh || !isPrecondition(err)) throw err;
+          await log.catchUp(state);
+          fresh = true;
+          continue;
+        }
+        if (plan.writes.length === 0) {
+          // Nothing to publish: the answer must come from the current state.
+          if (fresh) return ShardState.results(plan, state.seq);
+          await log.catchUp(state);
+          fresh = true;
+          continue;
+        }
+        let body: Buffer;
+        try {
+          body = Buffer.from(JSON.stringify(plan.writes), 'utf8');
+        } catch (err) {
+          throw new InvalidStreamArgumentError(`NatsBackend values must be JSON-serialisable: ${(err as Error).message}`);
+        }
+        plans[attempt] = plan;
+        const outcome = await log.commit(state, body, batchId, attempt);
+        if (outcome !== 'conflict') return ShardState.results(plan, outcome.seq);
         await log.catchUp(state);
+        // The subject moved on, maybe by this very batch: a publish retried after a lost answer
+        // is refused when the server no longer knows its message id (see ShardState.watch).
+        const landed = state.landed;
+        if (landed !== undefined) return ShardState.results(plans[landed.a]!, landed.seq);
         fresh = true;
-        continue;
       }
-      if (plan.writes.length === 0) {
-        // Nothing to publish: the answer must come from the current state.
-        if (fresh) return ShardState.results(plan, state.seq);
-        await log.catchUp(state);
-        fresh = true;
-        continue;
-      }
-      let body: Buffer;
-      try {
-        body = Buffer.from(JSON.stringify(plan.writes), 'utf8');
-      } catch (err) {
-        throw new InvalidStreamArgumentError(`NatsBackend values must be JSON-serialisable: ${(err as Error).message}`);
-      }
-      const outcome = await log.commit(state, body, batchId, attempt);
-      if (outcome !== 'conflict') return ShardState.results(plan, outcome.seq);
-      await log.catchUp(state);
-      fresh = true;
+      throw new Error(`nats: batch on shard "${state.shard}" lost ${MAX_ATTEMPTS} races in a row`);
+    } finally {
+      state.watch(undefined);
     }
-    throw new Error(`nats: batch on shard "${state.shard}" lost ${MAX_ATTEMPTS} races in a row`);
   }
 
   /** Reads from the shard of `key` once it is caught up. */
