@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { NatsBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
 import { Child } from '../streams/child.js';
 import { code } from '../streams/helpers.js';
-import { startCluster, type NatsCluster } from './server.js';
+import { startCluster, waitForJetStream, type NatsCluster } from './server.js';
 
 let cluster: NatsCluster;
 let nc: NatsConnection;
@@ -22,6 +22,11 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   for (const c of children.splice(0)) await c.kill();
+  // A test that failed after killing a node must not leave the next one a node short (its children
+  // connect to one node each, and an R3 stream cannot be created on two).
+  const down = cluster.nodes.flatMap((n, i) => (n.proc === undefined ? [i] : []));
+  for (const i of down) await cluster.restart(i);
+  if (down.length > 0) await waitForJetStream(cluster.urls, 30_000, 3);
 });
 afterAll(async () => {
   await nc?.close();
@@ -105,10 +110,13 @@ describe('NatsBackend on a 3-node cluster', () => {
     // connected to different nodes
     const a = await spawn(cluster.nodes[0]!.url);
     const b = await spawn(cluster.nodes[1]!.url);
-    expect(await a.ask({ cmd: 'open', openTimeoutMs: 0, sessionTimeoutMs: 1_500 })).toMatchObject({ ok: true, version: 0 });
+    // A long lease while b checks that it is blocked: a short one could run out on a loaded machine
+    // before the check (b would then open, rightly), which made this test flaky in full runs.
+    expect(await a.ask({ cmd: 'open', openTimeoutMs: 0, sessionTimeoutMs: 60_000 })).toMatchObject({ ok: true, version: 0 });
     expect(await a.ask({ cmd: 'append', count: 250 })).toMatchObject({ ok: true, version: 250 });
     expect(await b.ask({ cmd: 'open', openTimeoutMs: 300, sessionTimeoutMs: 60_000 })).toMatchObject({ ok: false, code: 'RS_ERR_STORE_OPEN_FAILED' });
-    // b waits for a's lease to expire, then takes the stream over
+    // Then a's lease is cut short; b waits for it to expire and takes the stream over.
+    expect(await a.ask({ cmd: 'renew', ms: 1_000 })).toMatchObject({ ok: true });
     expect(await b.ask({ cmd: 'open', openTimeoutMs: 20_000, sessionTimeoutMs: 60_000 })).toMatchObject({ ok: true, version: 250 });
     // a has not noticed (its clock lags a minute): its session check passes, the backend fences the write
     expect(await a.ask({ cmd: 'skew', ms: -60_000 })).toMatchObject({ ok: true });

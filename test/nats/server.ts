@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, StorageType } from '@nats-io/jetstream';
 
 const GUARD = fileURLToPath(new URL('./guard.sh', import.meta.url));
 
@@ -115,15 +115,25 @@ export async function startNatsServer(args: readonly string[], timeoutMs = 15_00
   };
 }
 
-/** Waits until JetStream answers on `urls` (a cluster needs a meta leader first). */
-export async function waitForJetStream(urls: readonly string[], timeoutMs = 20_000): Promise<void> {
+/**
+ * Waits until JetStream answers on `urls` (a cluster needs a meta leader first)
+ * and, with `replicas` > 1, until a stream of that many replicas can be placed:
+ * the meta leader answers before every node has joined it as a peer, and an R3
+ * stream created then fails with "no suitable peers for placement".
+ */
+export async function waitForJetStream(urls: readonly string[], timeoutMs = 30_000, replicas = 1): Promise<void> {
   const nc = await connect({ servers: [...urls], maxReconnectAttempts: -1 });
   try {
     const t0 = Date.now();
-    for (;;) {
+    for (let probe = 0; ; probe++) {
       try {
-        const jsm = await jetstreamManager(nc, { timeout: 1_000 });
+        const jsm = await jetstreamManager(nc, { timeout: 2_000 });
         await jsm.getAccountInfo();
+        if (replicas > 1) {
+          const name = `RS_PLACEMENT_PROBE_${process.pid}_${probe}`;
+          await jsm.streams.add({ name, subjects: [`rs-probe.${process.pid}.${probe}`], num_replicas: replicas, storage: StorageType.Memory });
+          await jsm.streams.delete(name);
+        }
         return;
       } catch (err) {
         if (Date.now() - t0 > timeoutMs) throw err;
@@ -226,7 +236,7 @@ export async function startCluster(size = 3): Promise<NatsCluster> {
   };
   try {
     await Promise.all(nodes.map(async (n, i) => (n.proc = await startNatsServer(['-c', confs[i]!]))));
-    await waitForJetStream(nodes.map((n) => n.url));
+    await waitForJetStream(nodes.map((n) => n.url), 30_000, size);
   } catch (err) {
     await stopAll();
     throw err;
