@@ -41,6 +41,36 @@ describe('daemons sharing versioned streams on JetStream', () => {
     await again.close();
   });
 
+  it('after the lease of A\'s session expired, B takes the stream over and A\'s late write is fenced off', async () => {
+    // A long lease while B checks that it is blocked (a short one could run out on a loaded machine).
+    const held = await a.client.openSession('Shared/3', { sessionTimeoutMs: 60_000 });
+    expect(await held.append([{ id: 'a-1', type: 'ByA', data: {} }])).toBe(1);
+    expect((await fail(b.client.openSession('Shared/3', { openTimeoutMs: 300 }))).code).toBe('RS_ERR_STORE_OPEN_FAILED');
+    // A's lease is cut short and expires; B, waiting, takes the stream over.
+    await held.renew(1_000);
+    const taker = await b.client.openSession('Shared/3', { openTimeoutMs: 20_000 });
+    expect(await taker.version()).toBe(1);
+    // A has not noticed: it stalled through the expiry, as after a long pause, so its own clock still
+    // says the lease is live (daemon A runs in this process: its clock lags a minute for this request).
+    // Its session lets the write through; the store must refuse it.
+    const realNow = Date.now;
+    Date.now = () => realNow() - 60_000;
+    let late: RingstoreHttpError;
+    try {
+      late = await fail(held.append([{ id: 'a-late', type: 'ByA', data: {} }]));
+    } finally {
+      Date.now = realNow;
+    }
+    expect([late.status, late.code]).toEqual([410, 'RS_ERR_STORE_INVALID_SESSION']);
+    // Nothing of it was stored: B writes version 2, and neither daemon knows the late id.
+    expect(await taker.append([{ id: 'b-1', type: 'ByB', data: {} }])).toBe(2);
+    expect((await taker.read()).events.map((e) => [e.id, e.version])).toEqual([['a-1', 1], ['b-1', 2]]);
+    await taker.close();
+    const check = await a.client.openSession('Shared/3', { openTimeoutMs: 5_000 });
+    expect((await check.read()).events.map((e) => e.id)).toEqual(['a-1', 'b-1']);
+    await check.close();
+  });
+
   it('a session waiting on one daemon gets the stream when the other closes it', async () => {
     const held = await a.client.openSession('Shared/2');
     const waiting = b.client.openSession('Shared/2', { openTimeoutMs: 10_000 });
