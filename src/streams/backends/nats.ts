@@ -20,6 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
 import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
 import type { Clock } from '../clock.js';
 import { InvalidStreamArgumentError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
@@ -57,6 +58,7 @@ export class NatsBackend implements KeyValueBackend {
   readonly #setup: Promise<{ nc: NatsConnection; log: ShardLog; durable: boolean }>;
   readonly #ownsConnection: boolean;
   readonly #clock: Clock;
+  readonly #logger: Logger;
   readonly #depth: number;
   readonly #maxShards: number;
   readonly #slots = new Map<string, ShardSlot>();
@@ -73,6 +75,7 @@ export class NatsBackend implements KeyValueBackend {
     this.stream = s.stream;
     this.subjectPrefix = s.prefix;
     this.#clock = s.clock;
+    this.#logger = s.logger;
     this.#depth = s.depth;
     this.#maxShards = s.maxShards;
     this.#ownsConnection = s.connection === undefined;
@@ -197,7 +200,10 @@ export class NatsBackend implements KeyValueBackend {
         // The subject moved on, maybe by this very batch: a publish retried after a lost answer
         // is refused when the server no longer knows its message id (see ShardState.watch).
         const landed = state.landed;
-        if (landed !== undefined) return ShardState.results(plans[landed.a]!, landed.seq);
+        if (landed !== undefined) {
+          this.#logger.warn({ shard: state.shard, attempt: landed.a, seq: landed.seq }, 'nats: a publish whose answer was lost had landed; its retry was refused, the batch stands');
+          return ShardState.results(plans[landed.a]!, landed.seq);
+        }
         fresh = true;
       }
       throw new Error(`nats: batch on shard "${state.shard}" lost ${MAX_ATTEMPTS} races in a row`);
