@@ -149,6 +149,7 @@ export async function stopRedisRig(r: RedisRig): Promise<void> {
  */
 export async function driveRedis(r: RedisRig, body: (i: number) => Record<string, unknown>[], seconds: number, streams: number, maxLen: number): Promise<Sample> {
   const c0 = cpuMs(r.pid);
+  const h0 = process.cpuUsage();
   const lat: number[] = [];
   let batches = 0;
   let events = 0;
@@ -172,10 +173,11 @@ export async function driveRedis(r: RedisRig, body: (i: number) => Record<string
   }));
   const ms = performance.now() - t0;
   const c1 = cpuMs(r.pid);
+  const h1 = process.cpuUsage(h0);
   const cpu = c0 !== undefined && c1 !== undefined ? cpuDelta([c0], [c1], events) : undefined;
   return {
     ops: events, ms, latenciesMs: lat,
     ...(cpu !== undefined ? { cpuUsPerOp: { main: cpu.sum.main, process: cpu.sum.process } } : {}),
-    note: `${batches} pipelined batches (${Math.round((batches / ms) * 1000)}/s), latency per batch; CPU of redis-server (main thread and process; ioredis in the harness is not counted, like autocannon)`,
+    note: `${batches} pipelined batches (${Math.round((batches / ms) * 1000)}/s), latency per batch; CPU of redis-server (main thread and process); the load generator (ioredis, this process, not counted, like autocannon): ${((h1.user + h1.system) / events).toFixed(2)} µs per event`,
   };
 }

@@ -80,10 +80,12 @@ export const replicationScenario: Scenario = {
       const seq0 = nats === undefined ? 0 : await logSequence(nats.url);
       const pids = [...daemons.map((d) => d.child.pid), ...(nats !== undefined ? [nats.child.pid] : [])];
       const c0 = pids.map(cpuMs);
+      const h0 = process.cpuUsage();
       // The connections are split over the group's daemons, all driven at once.
       const share = split(connections, daemons.length);
       const results = await Promise.all(daemons.map((d, i) => cannon.default({ url: d.url, requests: requests(), connections: share[i], duration: seconds, pipelining: 1 })));
       const c1 = pids.map(cpuMs);
+      const h1 = process.cpuUsage(h0);
       const published = nats === undefined ? undefined : (await logSequence(nats.url)) - seq0;
       let ok = 0;
       let total = 0;
@@ -109,7 +111,8 @@ export const replicationScenario: Scenario = {
           (published === undefined ? '' : `; ${published} JetStream messages (${Math.round((published / ms) * 1000)} publishes/s, ${(ok / published).toFixed(2)} requests a message)`) +
           `; CPU: main, whole process and thread groups summed over the ${n === 1 ? 'daemon' : `${n} daemons`}` +
           (n > 1 && dae !== undefined ? ` (each daemon's process: ${dae.each.map((x) => x.toFixed(2)).join(', ')} µs)` : '') +
-          (srv !== undefined ? '; nats-server (whole process) apart' : '') + `; ${load()}`,
+          (srv !== undefined ? '; nats-server (whole process) apart' : '') +
+          `; the load generator (autocannon, this process, not counted): ${((h1.user + h1.system) / ops).toFixed(2)} µs per event; ${load()}`,
       };
     };
     const group = (key: string, count: number, keeping: Keeping | 'nats') => ({
