@@ -1,85 +1,57 @@
 /**
- * `ringstore serve --nats`: the ring stores on JetStream, against the same
- * daemon without it, in one run. autocannon POSTs JSON-array batches and
- * single events to /streams; with --nats each request is one JetStream
- * publish (file storage, R1, a nats-server the scenario starts on loopback),
- * acknowledged, then applied by the daemon before it answers. Two daemons
- * sharing one JetStream (load split over both, each applying everything), and
- * the replication lag (from the 202 on one daemon until a read on the other
- * returns the event) complete the picture.
+ * `ringstore serve --nats` against the other ways to keep the same events, in
+ * one run with the rows alternating: autocannon POSTs JSON arrays of `batch`
+ * events to /streams on one daemon in memory, one with its local durable log
+ * (`--data-dir`, `--fsync never` and `interval`), one on JetStream (its own
+ * nats-server, file storage, R1, loopback), two and three daemons sharing one
+ * JetStream (connections split over them, each applying every batch); and a
+ * private redis-server gets the same events as pipelined XADD batches of the
+ * same size, in memory and with an AOF. Single-event requests and the
+ * replication lag (from the 202 on one daemon until a read on the other
+ * returns the event) complete the picture. Every row notes what its
+ * acknowledgement means and the CPU time per event of each server process
+ * (daemons' threads, nats-server, redis-server).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import os from 'node:os';
 import { DAEMON_PACKAGES } from '../../../src/cli/package-info.js';
 import { importOptional, missing } from '../optional.js';
-import { findBinary, freePort } from '../redis.js';
+import { findBinary } from '../redis.js';
 import type { Case, Sample, Scenario } from '../types.js';
-import { MAIN, cpuMs, event, rotating, stopServer, waitUntil, type Cannon, type CannonRequest, type Server } from './daemon.js';
+import { cpuMs, event, rotating, type Cannon, type CannonRequest } from './daemon.js';
+import {
+  cpuDelta, driveRedis, logSequence, split, startDaemon, startNats, startRedisRig, stopDaemon, stopNats, stopRedisRig,
+  type Daemon, type Keeping, type Nats, type RedisKeeping, type RedisRig,
+} from './replication-servers.js';
 
-/** A nats-server with JetStream on a temporary store. */
-interface Nats {
-  url: string;
-  child: ChildProcess;
-  dir: string;
-}
+/** What a 202 (or Redis's reply) means for each way of keeping the events. */
+const ACK = {
+  memory: 'ack: in memory; a crash of the process loses everything',
+  never: "ack: written to the daemon's segment log (page cache, --fsync never); survives kill -9 of the daemon; an OS crash loses what the kernel had not written back (about 30 s)",
+  interval: "ack: written to the daemon's segment log, fdatasync at least every second (--fsync interval, serve's default, like Redis everysec); survives kill -9; an OS crash loses about the last second",
+  nats: 'ack: stored by nats-server (file storage, R1: written, not fsynced; nats-server syncs every 2 min by default, the kernel writes back sooner) and applied by this daemon; survives kill -9 of the daemon and of nats-server; an OS crash loses what was not written back',
+  redisMemory: 'ack: in memory (no AOF, no RDB); a crash loses everything',
+  redisAof: "ack: appended to the AOF before the reply (appendonly yes, appendfsync no: the kernel writes back); survives kill -9 of redis-server; an OS crash loses what was not written back",
+} as const;
 
-/** Last sequence of the `/streams` ring log on a server: the JetStream messages published so far. */
-async function logSequence(url: string): Promise<number> {
-  const { connect } = await import('@nats-io/transport-node');
-  const { jetstreamManager } = await import('@nats-io/jetstream');
-  const nc = await connect({ servers: [url] });
-  try {
-    return (await (await jetstreamManager(nc)).streams.info('RINGSTORE_RING_STREAMS')).state.last_seq;
-  } finally {
-    await nc.close();
-  }
-}
-
-async function startNats(bin: string): Promise<Nats> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'rs-bench-nats-'));
-  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-  await waitUntil(async () => /Server is ready/.test(log), 'nats-server', child);
-  return { url: `nats://127.0.0.1:${port}`, child, dir };
-}
-
-async function stopNats(n: Nats | undefined): Promise<void> {
-  if (n === undefined) return;
-  if (n.child.exitCode === null) {
-    const exited = new Promise((r) => n.child.once('exit', r));
-    n.child.kill('SIGTERM');
-    await exited;
-  }
-  rmSync(n.dir, { recursive: true, force: true });
-}
-
-async function startDaemon(nats: string | undefined): Promise<Server> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const args = [MAIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...(nats !== undefined ? ['--nats', nats] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitUntil(async () => (await fetch(`${url}/ready`)).ok, 'daemon', child);
-  return { url, child };
-}
+/** Redis streams the events rotate over, as the daemon's requests rotate over 16 /streams paths. */
+const STREAMS = 16;
 
 export const replicationScenario: Scenario = {
   name: 'replication',
-  title: 'Ring stores on JetStream (serve --nats) against the same daemon without it',
+  title: 'Ring stores on JetStream (serve --nats, 1-3 daemons) against memory, the local durable log and Redis XADD',
   description:
-    'autocannon POSTs to /streams/bench/<0..15>: JSON arrays of `batch` events and single events, on `ringstore serve` (defaults, --log-level warn) without --nats and with --nats ' +
-    '(its own nats-server, file storage, R1, loopback): with it, one acknowledged JetStream publish per request, applied by the daemon before it answers. ' +
-    'Then two --nats daemons on one JetStream with the load split over both (each applies every batch), and the lag from the 202 on one daemon until a read on the other returns the event. ' +
-    'The notes give the JetStream messages published per second (requests arriving while 2 publishes are in flight share one) and each daemon\'s CPU time per event.',
-  reference: 'daemon without --nats, JSON array per request',
+    `autocannon POSTs JSON arrays of \`batch\` events to /streams/bench/<0..${STREAMS - 1}> on \`ringstore serve\` (defaults, --log-level warn): in memory; with its local durable log ` +
+    '(--data-dir, --fsync never and interval); with --nats (its own nats-server, file storage, R1, loopback: one acknowledged JetStream publish per request, or per group of requests arriving ' +
+    'while 2 publishes are in flight, applied by the daemon before it answers); two and three --nats daemons on one JetStream, the connections split over them (each applies every batch). ' +
+    'A private redis-server gets the same events as pipelined XADD batches of the same size (MAXLEN ~, one stream per path, as many clients as connections), in memory and with appendonly yes, appendfsync no. ' +
+    'Then single events per request, and the lag from the 202 on one daemon until a read on the other returns the event. ' +
+    'Each row notes what an acknowledgement means, and the CPU time per event of every server process that did the work (daemons summed, nats-server and redis-server separately).',
+  reference: 'daemon in memory, JSON array per request',
   default: false,
   params: {
-    seconds: { default: 2, help: 'autocannon duration per round, s' },
-    connections: { default: 16, help: 'concurrent connections' },
-    batch: { default: 100, help: 'events per batch request' },
+    seconds: { default: 2, help: 'load duration per round and row, s' },
+    connections: { default: 16, help: 'concurrent connections (split over a row\'s daemons; Redis clients)' },
+    batch: { default: 100, help: 'events per batch request (and per Redis pipeline)' },
     lagSamples: { default: 200, help: 'appends timed from one daemon to the other per round' },
   },
   async pending() {
@@ -96,87 +68,112 @@ export const replicationScenario: Scenario = {
     if (typeof cannon === 'string') throw new Error(cannon);
     const bin = findBinary('nats-server')!;
     const single = (i: number): string => JSON.stringify(event(i));
-    const array = (i: number): string => JSON.stringify(Array.from({ length: batch }, (_, j) => event(i * batch + j)));
-    // One JetStream per setup: the single --nats daemon and the pair do not apply each other's load.
-    const nats: Nats[] = [];
-    const servers: Record<string, Server[]> = {};
-    const natsOf: Record<string, string> = {};
+    const events = (i: number): Record<string, unknown>[] => Array.from({ length: batch }, (_, j) => event(i * batch + j));
+    const array = (i: number): string => JSON.stringify(events(i));
+    // One JetStream per group: a group's daemons apply only their own load.
+    const groups: Record<string, { daemons: Daemon[]; nats?: Nats }> = {};
+    const rigs: Partial<Record<RedisKeeping, RedisRig>> = {};
+    const load = (): string => `load ${os.loadavg()[0].toFixed(1)} at the round's end`;
 
-    const drive = async (key: string, requests: () => CannonRequest[], perRequest: number): Promise<Sample> => {
-      const group = servers[key]!;
-      const log = natsOf[key];
-      const seq0 = log === undefined ? 0 : await logSequence(log);
-      const c0 = group.map((s) => cpuMs(s.child.pid));
+    const drive = async (key: string, requests: () => CannonRequest[], perRequest: number, ack: string): Promise<Sample> => {
+      const { daemons, nats } = groups[key]!;
+      const seq0 = nats === undefined ? 0 : await logSequence(nats.url);
+      const pids = [...daemons.map((d) => d.child.pid), ...(nats !== undefined ? [nats.child.pid] : [])];
+      const c0 = pids.map(cpuMs);
+      const h0 = process.cpuUsage();
       // The connections are split over the group's daemons, all driven at once.
-      const results = await Promise.all(group.map((s) => cannon.default({ url: s.url, requests: requests(), connections: Math.max(1, Math.round(connections / group.length)), duration: seconds, pipelining: 1 })));
-      const c1 = group.map((s) => cpuMs(s.child.pid));
-      const published = log === undefined ? undefined : (await logSequence(log)) - seq0;
+      const share = split(connections, daemons.length);
+      const results = await Promise.all(daemons.map((d, i) => cannon.default({ url: d.url, requests: requests(), connections: share[i], duration: seconds, pipelining: 1 })));
+      const c1 = pids.map(cpuMs);
+      const h1 = process.cpuUsage(h0);
+      const published = nats === undefined ? undefined : (await logSequence(nats.url)) - seq0;
       let ok = 0;
       let total = 0;
-      let non2xx = 0;
+      let failed = 0;
       for (const r of results) {
         ok += r.requests.total - r.non2xx - r.errors - r.timeouts;
         total += r.requests.total;
-        non2xx += r.non2xx + r.errors + r.timeouts;
+        failed += r.non2xx + r.errors + r.timeouts;
       }
-      if (ok <= 0) throw new Error(`no request succeeded (${non2xx} failed)`);
+      if (ok <= 0) throw new Error(`no request succeeded (${failed} failed)`);
       const ops = ok * perRequest;
       const ms = Math.max(...results.map((r) => r.duration)) * 1000;
-      let main = 0;
-      let proc = 0;
-      let cpu = true;
-      group.forEach((_, i) => {
-        const a = c0[i];
-        const b = c1[i];
-        if (a === undefined || b === undefined) cpu = false;
-        else {
-          main += b.main - a.main;
-          proc += b.process - a.process;
-        }
-      });
+      const n = daemons.length;
+      const dae = cpuDelta(c0.slice(0, n), c1.slice(0, n), ops);
+      const srv = nats === undefined ? undefined : cpuDelta(c0.slice(n), c1.slice(n), ops);
+      if (dae !== undefined && srv !== undefined) dae.sum.threads!['nats-server'] = srv.sum.process;
       const r0 = results[0]!;
       return {
         ops, ms,
         latencySummary: { count: total, p50: r0.latency.p50, p99: r0.latency.p99, p999: r0.latency.p99_9 ?? r0.latency.max, max: r0.latency.max },
-        ...(cpu ? { cpuUsPerOp: { main: (main * 1000) / ops, process: (proc * 1000) / ops } } : {}),
-        note: `${total} requests per round (${Math.round((total / ms) * 1000)}/s), ${non2xx} failed` +
+        ...(dae !== undefined ? { cpuUsPerOp: dae.sum } : {}),
+        note: `${ack}. ${total} requests per round (${Math.round((total / ms) * 1000)}/s), ${failed} failed` +
           (published === undefined ? '' : `; ${published} JetStream messages (${Math.round((published / ms) * 1000)} publishes/s, ${(ok / published).toFixed(2)} requests a message)`) +
-          "; CPU summed over the group's daemons (not nats-server)",
+          `; CPU: main, whole process and thread groups summed over the ${n === 1 ? 'daemon' : `${n} daemons`}` +
+          (n > 1 && dae !== undefined ? ` (each daemon's process: ${dae.each.map((x) => x.toFixed(2)).join(', ')} µs)` : '') +
+          (srv !== undefined ? '; nats-server (whole process) apart' : '') +
+          `; the load generator (autocannon, this process, not counted): ${((h1.user + h1.system) / ops).toFixed(2)} µs per event; ${load()}`,
       };
     };
-    const group = (key: string, count: number, withNats: boolean) => ({
+    const group = (key: string, count: number, keeping: Keeping | 'nats') => ({
       async setup(): Promise<void> {
-        if (servers[key] !== undefined) return;
-        let url: string | undefined;
-        if (withNats) {
-          const n = await startNats(bin);
-          nats.push(n);
-          url = n.url;
-          natsOf[key] = n.url;
-        }
-        const list: Server[] = [];
-        for (let i = 0; i < count; i++) list.push(await startDaemon(url));
-        servers[key] = list;
+        if (groups[key] !== undefined) return;
+        const nats = keeping === 'nats' ? await startNats(bin) : undefined;
+        const daemons: Daemon[] = [];
+        groups[key] = { daemons, ...(nats !== undefined ? { nats } : {}) };
+        for (let i = 0; i < count; i++) daemons.push(await startDaemon(nats !== undefined ? { kind: 'nats', url: nats.url } : (keeping as Keeping)));
       },
       async teardown(): Promise<void> {
-        for (const s of servers[key] ?? []) await stopServer(s);
-        delete servers[key];
-        delete natsOf[key];
-        if (Object.keys(servers).length === 0) for (const n of nats.splice(0)) await stopNats(n);
+        const g = groups[key];
+        if (g === undefined) return;
+        delete groups[key];
+        for (const d of g.daemons) await stopDaemon(d);
+        await stopNats(g.nats);
       },
     });
-    const REF_SINGLE = 'daemon without --nats, 1 JSON event per request';
+    const redisCase = async (name: string, keeping: RedisKeeping, ack: string, vs?: string): Promise<Case> => {
+      const skip = missing('ioredis') ?? (findBinary('redis-server') === null ? 'no redis-server binary on PATH' : null);
+      if (skip !== null) return { name, role: 'peer', skip, run: () => ({ ops: 0, ms: 0 }) };
+      // The daemon's default ring: 65,536 events per partition, one partition per core, over STREAMS streams.
+      const maxLen = Math.ceil((65_536 * os.availableParallelism()) / STREAMS);
+      return {
+        name, role: 'peer', ...(vs !== undefined ? { vs } : {}),
+        async setup() {
+          const r = await startRedisRig(keeping, connections);
+          if (typeof r === 'string') throw new Error(r);
+          rigs[keeping] = r;
+        },
+        async run(): Promise<Sample> {
+          const s = await driveRedis(rigs[keeping]!, events, seconds, STREAMS, maxLen);
+          return { ...s, note: `${ack}. redis ${rigs[keeping]!.peer.version}; ${s.note}; MAXLEN ~ ${maxLen} per stream; ${load()}` };
+        },
+        async teardown() {
+          const r = rigs[keeping];
+          delete rigs[keeping];
+          if (r !== undefined) await stopRedisRig(r);
+        },
+      };
+    };
+    const arrays = (): CannonRequest[] => rotating(array, 'application/json');
+    const REDIS_AOF = `peer: Redis XADD pipelined ${batch} deep, appendonly yes, appendfsync no`;
+    const REF_SINGLE = 'daemon in memory, 1 JSON event per request';
+    const LAG = 'lag: 202 on daemon A until a read on daemon B returns the event (--nats)';
     const cases: Case[] = [
-      { name: replicationScenario.reference, role: 'peer', ...group('plain', 1, false), run: () => drive('plain', () => rotating(array, 'application/json'), batch) },
-      { name: `daemon --nats, JSON array of ${batch} per request`, role: 'subject', ...group('nats', 1, true), run: () => drive('nats', () => rotating(array, 'application/json'), batch) },
-      { name: `two daemons --nats on one JetStream, JSON array of ${batch} per request, load split`, role: 'subject', ...group('pair', 2, true), run: () => drive('pair', () => rotating(array, 'application/json'), batch) },
-      { name: REF_SINGLE, role: 'peer', vs: REF_SINGLE, ...group('plain', 1, false), run: () => drive('plain', () => rotating(single, 'application/json'), 1) },
-      { name: 'daemon --nats, 1 JSON event per request', role: 'subject', vs: REF_SINGLE, ...group('nats', 1, true), run: () => drive('nats', () => rotating(single, 'application/json'), 1) },
+      { name: replicationScenario.reference, role: 'subject', ...group('memory', 1, { kind: 'memory' }), run: () => drive('memory', arrays, batch, ACK.memory) },
+      { name: `daemon --data-dir --fsync never, JSON array of ${batch} per request`, role: 'subject', vs: REDIS_AOF, ...group('never', 1, { kind: 'log', fsync: 'never' }), run: () => drive('never', arrays, batch, ACK.never) },
+      { name: `daemon --data-dir --fsync interval, JSON array of ${batch} per request`, role: 'subject', vs: REDIS_AOF, ...group('interval', 1, { kind: 'log', fsync: 'interval' }), run: () => drive('interval', arrays, batch, ACK.interval) },
+      { name: `daemon --nats, JSON array of ${batch} per request`, role: 'subject', vs: REDIS_AOF, ...group('nats', 1, 'nats'), run: () => drive('nats', arrays, batch, ACK.nats) },
+      { name: `two daemons --nats on one JetStream, JSON array of ${batch} per request, load split`, role: 'subject', vs: REDIS_AOF, ...group('pair', 2, 'nats'), run: () => drive('pair', arrays, batch, ACK.nats) },
+      { name: `three daemons --nats on one JetStream, JSON array of ${batch} per request, load split`, role: 'subject', vs: REDIS_AOF, ...group('trio', 3, 'nats'), run: () => drive('trio', arrays, batch, ACK.nats) },
+      await redisCase(`peer: Redis XADD pipelined ${batch} deep, in memory`, 'memory', ACK.redisMemory),
+      await redisCase(REDIS_AOF, 'aof-no', ACK.redisAof),
+      { name: REF_SINGLE, role: 'subject', vs: REF_SINGLE, ...group('memory', 1, { kind: 'memory' }), run: () => drive('memory', () => rotating(single, 'application/json'), 1, ACK.memory) },
+      { name: 'daemon --nats, 1 JSON event per request', role: 'subject', vs: REF_SINGLE, ...group('nats', 1, 'nats'), run: () => drive('nats', () => rotating(single, 'application/json'), 1, ACK.nats) },
       {
-        name: 'lag: 202 on daemon A until a read on daemon B returns the event (--nats)', role: 'subject', op: 'appends', vs: 'lag: 202 on daemon A until a read on daemon B returns the event (--nats)',
-        ...group('pair', 2, true),
+        name: LAG, role: 'subject', op: 'appends', vs: LAG,
+        ...group('pair', 2, 'nats'),
         async run(round): Promise<Sample> {
-          const [a, b] = servers.pair!;
+          const [a, b] = groups.pair!.daemons;
           const lat: number[] = [];
           const t0 = performance.now();
           for (let i = 0; i < lagSamples; i++) {
