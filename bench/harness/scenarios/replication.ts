@@ -28,10 +28,15 @@ const ACK = {
   memory: 'ack: in memory; a crash of the process loses everything',
   never: "ack: written to the daemon's segment log (page cache, --fsync never); survives kill -9 of the daemon; an OS crash loses what the kernel had not written back (about 30 s)",
   interval: "ack: written to the daemon's segment log, fdatasync at least every second (--fsync interval, serve's default, like Redis everysec); survives kill -9; an OS crash loses about the last second",
+  always: "ack: written to the daemon's segment log and fdatasynced (--fsync always, one fdatasync per drain, like Redis appendfsync always); survives kill -9 and an OS crash",
   nats: 'ack: stored by nats-server (file storage, R1: written, not fsynced; nats-server syncs every 2 min by default, the kernel writes back sooner) and applied by this daemon; survives kill -9 of the daemon and of nats-server; an OS crash loses what was not written back',
   redisMemory: 'ack: in memory (no AOF, no RDB); a crash loses everything',
   redisAof: "ack: appended to the AOF before the reply (appendonly yes, appendfsync no: the kernel writes back); survives kill -9 of redis-server; an OS crash loses what was not written back",
 } as const;
+
+const FSYNC = ['never', 'interval', 'always'] as const;
+type FsyncMode = (typeof FSYNC)[number];
+const WORDS: Record<number, string> = { 2: 'two', 3: 'three', 4: 'four' };
 
 /** Redis streams the events rotate over, as the daemon's requests rotate over 16 /streams paths. */
 const STREAMS = 16;
@@ -41,8 +46,8 @@ export const replicationScenario: Scenario = {
   title: 'Ring stores on JetStream (serve --nats, 1-3 daemons) against memory, the local durable log and Redis XADD',
   description:
     `autocannon POSTs JSON arrays of \`batch\` events to /streams/bench/<0..${STREAMS - 1}> on \`ringstore serve\` (defaults, --log-level warn): in memory; with its local durable log ` +
-    '(--data-dir, --fsync never and interval); with --nats (its own nats-server, file storage, R1, loopback: one acknowledged JetStream publish per request, or per group of requests arriving ' +
-    'while 2 publishes are in flight, applied by the daemon before it answers); two and three --nats daemons on one JetStream, the connections split over them (each applies every batch). ' +
+    '(--data-dir, --fsync never and interval: param fsync); with --nats (its own nats-server, file storage, R1, loopback: one acknowledged JetStream publish per request, or per group of requests arriving ' +
+    'while 2 publishes are in flight, applied by the daemon before it answers); two and three --nats daemons on one JetStream (param daemons), the connections split over them (each applies every batch). ' +
     'A private redis-server gets the same events as pipelined XADD batches of the same size (MAXLEN ~, one stream per path, as many clients as connections), in memory and with appendonly yes, appendfsync no. ' +
     'Then single events per request, and the lag from the 202 on one daemon until a read on the other returns the event. ' +
     'Each row notes what an acknowledgement means, and the CPU time per event of every server process that did the work (daemons summed, nats-server and redis-server separately).',
@@ -53,6 +58,8 @@ export const replicationScenario: Scenario = {
     connections: { default: 16, help: 'concurrent connections (split over a row\'s daemons; Redis clients)' },
     batch: { default: 100, help: 'events per batch request (and per Redis pipeline)' },
     lagSamples: { default: 200, help: 'appends timed from one daemon to the other per round' },
+    daemons: { default: '1,2,3', help: 'batch rows with --nats: how many daemons share one JetStream, comma-separated (1 to 8)' },
+    fsync: { default: 'never,interval', help: 'batch rows with the local durable log: --fsync modes, comma-separated (never, interval, always)' },
   },
   async pending() {
     const m = missing(...DAEMON_PACKAGES, 'autocannon', '@nats-io/transport-node', '@nats-io/jetstream');
@@ -64,6 +71,10 @@ export const replicationScenario: Scenario = {
     const connections = Number(ctx.params.connections);
     const batch = Number(ctx.params.batch);
     const lagSamples = Number(ctx.params.lagSamples);
+    const counts = String(ctx.params.daemons).split(',').map((x) => Number(x.trim()));
+    if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 8)) throw new Error(`--daemons takes integers 1 to 8, comma-separated, got ${String(ctx.params.daemons)}`);
+    const fsyncs = String(ctx.params.fsync).split(',').map((x) => x.trim());
+    if (!fsyncs.every((m): m is FsyncMode => (FSYNC as readonly string[]).includes(m))) throw new Error(`--fsync takes never, interval or always, comma-separated, got ${String(ctx.params.fsync)}`);
     const cannon = await importOptional<{ default: Cannon }>('autocannon');
     if (typeof cannon === 'string') throw new Error(cannon);
     const bin = findBinary('nats-server')!;
@@ -121,7 +132,11 @@ export const replicationScenario: Scenario = {
         const nats = keeping === 'nats' ? await startNats(bin) : undefined;
         const daemons: Daemon[] = [];
         groups[key] = { daemons, ...(nats !== undefined ? { nats } : {}) };
-        for (let i = 0; i < count; i++) daemons.push(await startDaemon(nats !== undefined ? { kind: 'nats', url: nats.url } : (keeping as Keeping)));
+        // Started together (a loaded machine makes each start slow); on a failure, the ones that started are stopped by teardown.
+        const started = await Promise.allSettled(Array.from({ length: count }, () => startDaemon(nats !== undefined ? { kind: 'nats', url: nats.url } : (keeping as Keeping))));
+        for (const r of started) if (r.status === 'fulfilled') daemons.push(r.value);
+        const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
       },
       async teardown(): Promise<void> {
         const g = groups[key];
@@ -160,20 +175,23 @@ export const replicationScenario: Scenario = {
     const LAG = 'lag: 202 on daemon A until a read on daemon B returns the event (--nats)';
     const cases: Case[] = [
       { name: replicationScenario.reference, role: 'subject', ...group('memory', 1, { kind: 'memory' }), run: () => drive('memory', arrays, batch, ACK.memory) },
-      { name: `daemon --data-dir --fsync never, JSON array of ${batch} per request`, role: 'subject', vs: REDIS_AOF, ...group('never', 1, { kind: 'log', fsync: 'never' }), run: () => drive('never', arrays, batch, ACK.never) },
-      { name: `daemon --data-dir --fsync interval, JSON array of ${batch} per request`, role: 'subject', vs: REDIS_AOF, ...group('interval', 1, { kind: 'log', fsync: 'interval' }), run: () => drive('interval', arrays, batch, ACK.interval) },
-      { name: `daemon --nats, JSON array of ${batch} per request`, role: 'subject', vs: REDIS_AOF, ...group('nats', 1, 'nats'), run: () => drive('nats', arrays, batch, ACK.nats) },
-      { name: `two daemons --nats on one JetStream, JSON array of ${batch} per request, load split`, role: 'subject', vs: REDIS_AOF, ...group('pair', 2, 'nats'), run: () => drive('pair', arrays, batch, ACK.nats) },
-      { name: `three daemons --nats on one JetStream, JSON array of ${batch} per request, load split`, role: 'subject', vs: REDIS_AOF, ...group('trio', 3, 'nats'), run: () => drive('trio', arrays, batch, ACK.nats) },
+      ...fsyncs.map((mode): Case => ({
+        name: `daemon --data-dir --fsync ${mode}, JSON array of ${batch} per request`, role: 'subject', vs: REDIS_AOF,
+        ...group(mode, 1, { kind: 'log', fsync: mode }), run: () => drive(mode, arrays, batch, ACK[mode]),
+      })),
+      ...counts.map((n): Case => ({
+        name: n === 1 ? `daemon --nats, JSON array of ${batch} per request` : `${WORDS[n] ?? n} daemons --nats on one JetStream, JSON array of ${batch} per request, load split`,
+        role: 'subject', vs: REDIS_AOF, ...group(`nats${n}`, n, 'nats'), run: () => drive(`nats${n}`, arrays, batch, ACK.nats),
+      })),
       await redisCase(`peer: Redis XADD pipelined ${batch} deep, in memory`, 'memory', ACK.redisMemory),
       await redisCase(REDIS_AOF, 'aof-no', ACK.redisAof),
       { name: REF_SINGLE, role: 'subject', vs: REF_SINGLE, ...group('memory', 1, { kind: 'memory' }), run: () => drive('memory', () => rotating(single, 'application/json'), 1, ACK.memory) },
-      { name: 'daemon --nats, 1 JSON event per request', role: 'subject', vs: REF_SINGLE, ...group('nats', 1, 'nats'), run: () => drive('nats', () => rotating(single, 'application/json'), 1, ACK.nats) },
+      { name: 'daemon --nats, 1 JSON event per request', role: 'subject', vs: REF_SINGLE, ...group('nats1', 1, 'nats'), run: () => drive('nats1', () => rotating(single, 'application/json'), 1, ACK.nats) },
       {
         name: LAG, role: 'subject', op: 'appends', vs: LAG,
-        ...group('pair', 2, 'nats'),
+        ...group('nats2', 2, 'nats'),
         async run(round): Promise<Sample> {
-          const [a, b] = groups.pair!.daemons;
+          const [a, b] = groups.nats2!.daemons;
           const lat: number[] = [];
           const t0 = performance.now();
           for (let i = 0; i < lagSamples; i++) {
