@@ -183,7 +183,8 @@ describe('three daemons on a 3-node JetStream cluster', () => {
       expect(failures).toEqual([]);
       // The others kept serving, every writer included (those that wrote through the victim moved on).
       const after = [...acked.values()].filter((v) => v.at > atKill);
-      expect(new Set(after.map((v) => v.by))).toEqual(new Set([0, 1]));
+      // (an answer of the victim received just before the kill may be counted just after it)
+      expect([...new Set(after.map((v) => v.by))].filter((by) => by !== VICTIM).sort()).toEqual([0, 1]);
       expect(new Set(after.map((v) => v.w)).size).toBe(WRITERS);
 
       // Restart it, still under load: at its first 200 it holds everything the log held when it started:
