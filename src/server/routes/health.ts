@@ -24,6 +24,8 @@ export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
     config: { access: 'public' },
   }, async () => {
     if (ctx.closing) throw new HttpError('RS_ERR_CLOSED', 'the daemon is shutting down');
+    const gap = ctx.stores.replication?.gap;
+    if (gap !== undefined) throw new HttpError('RS_ERR_REPLICATION_GAP', `this daemon fell behind the ring-store log ${gap.stream} by more than it keeps (messages ${gap.expected}..${gap.got - 1} were dropped before it applied them): its ring store differs from the other daemons'; restart it`, { ...gap });
     return { ready: true };
   });
 
