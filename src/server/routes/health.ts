@@ -17,7 +17,7 @@ export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/ready', {
     schema: {
-      summary: 'Readiness: 200 once listening with open stores, 503 RS_ERR_CLOSED while shutting down',
+      summary: 'Readiness: 200 once listening with open stores, 503 RS_ERR_CLOSED while shutting down, 503 RS_ERR_REPLICATION_GAP when --nats fell behind a ring-store log',
       tags: ['health'],
       response: { 200: { type: 'object', properties: { ready: { type: 'boolean' } } }, ...errors },
     },
