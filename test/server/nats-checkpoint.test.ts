@@ -46,6 +46,9 @@ const checkpointSeq = (): Promise<number> => withJsm(async (jsm) => {
   return m === null ? 0 : (m.json<{ seq: number }>()).seq;
 });
 
+/** Messages per subject of the checkpoint stream. */
+const checkpointSubjects = (): Promise<Record<string, number>> => withJsm(async (jsm) => (await jsm.streams.info('RINGSTORE_RING_CHECKPOINTS', { subjects_filter: '>' })).state.subjects ?? {});
+
 const logState = (): Promise<{ first: number; last: number; messages: number }> => withJsm(async (jsm) => {
   const s = (await jsm.streams.info('RINGSTORE_RING_STREAMS')).state;
   return { first: s.first_seq, last: s.last_seq, messages: s.messages };
@@ -138,6 +141,11 @@ async function lateDaemonAfter(dropped: number): Promise<void> {
   const covered = await checkpointSeq();
   expect(covered).toBeGreaterThan(dropped);
   expect(covered).toBeLessThanOrEqual(first);
+  // However many were written, two checkpoints per ring store are kept (one writer here: no lost race's chunks).
+  const subjects = await checkpointSubjects();
+  expect(subjects['ringstore.ring-ckpt.streams.m']).toBeLessThanOrEqual(2);
+  expect(subjects['ringstore.ring-ckpt.streams.claim']).toBe(1);
+  expect(Object.keys(subjects).filter((x) => x.startsWith('ringstore.ring-ckpt.streams.d.')).length).toBeLessThanOrEqual(2);
   await w.post(b, CAPACITY + dropped - first);
   expect(await logState()).toEqual({ first: dropped + 1, last: CAPACITY + dropped, messages: CAPACITY });
 
