@@ -4,28 +4,15 @@
 // writing took, and how long the late daemon took to start. Starts its own nats-server (free port, temporary
 // store, killed at the end). Not part of the test suite. Usage:
 //   npm run build && node test/nats/ring-checkpoint-size.mjs [partitions] [capacity]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { resolveConfig, startServer } from '../../dist/src/server/index.js';
+import { startScriptServer } from './script-server.mjs';
 
 const partitions = Number(process.argv[2] ?? 2);
 const capacity = Number(process.argv[3] ?? 65_536 * partitions);
-const dir = mkdtempSync(join(tmpdir(), 'rs-nats-ckpt-'));
-const guard = spawn('sh', [fileURLToPath(new URL('./guard.sh', import.meta.url)), '-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-const url = await new Promise((resolve, reject) => {
-  let log = '';
-  guard.stderr.on('data', (d) => {
-    log += d;
-    const m = /Listening for client connections on [^:\s]+:(\d+)/.exec(log);
-    if (m && log.includes('Server is ready')) resolve(`nats://127.0.0.1:${m[1]}`);
-  });
-  guard.once('exit', () => reject(new Error(`nats-server exited:\n${log}`)));
-});
+const nats = await startScriptServer('rs-nats-ckpt-');
+const url = nats.url;
 
 /** Log lines of one daemon (pino JSON), parsed. */
 function logSink() {
@@ -65,7 +52,5 @@ try {
   console.log(`late daemon: loaded the checkpoint in ${loaded?.ms} ms, ready after ${Math.round(performance.now() - t0)} ms`);
 } finally {
   await Promise.allSettled(servers.map((s) => s.close()));
-  guard.stdin.destroy();
-  await new Promise((r) => guard.once('exit', r));
-  rmSync(dir, { recursive: true, force: true });
+  await nats.stop();
 }
