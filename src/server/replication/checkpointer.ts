@@ -10,14 +10,14 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../../store/event-store.js';
 import type { Applier } from './applier.js';
-import type { CheckpointStore, Latest } from './checkpoint-store.js';
+import type { SharedCheckpoints, Latest } from './shared-checkpoints.js';
 
 /** How often the schedule is looked at, ms. */
 const TICK_MS = 200;
 
 /** Options of a {@link Checkpointer}. */
 export interface CheckpointerOptions<R> {
-  readonly checkpoints: CheckpointStore;
+  readonly checkpoints: SharedCheckpoints;
   readonly applier: Applier<R>;
   readonly store: EventStore<R>;
   /** Log messages between two checkpoints (0: this daemon writes none). */

@@ -14,7 +14,7 @@ import type { EventStore } from '../../store/event-store.js';
 import type { AppendResult } from '../../store/types.js';
 import { nextEventId } from '../../ids/event-id.js';
 import type { MetricRecord, StreamRecord } from '../stores.js';
-import { CheckpointStore } from './checkpoint-store.js';
+import { SharedCheckpoints } from './shared-checkpoints.js';
 import { RingReplica } from './replica.js';
 
 /** How long a publish retries through an outage, and an acknowledged append may take to be applied here, ms. */
@@ -92,7 +92,7 @@ export async function openReplication(o: ReplicationOptions): Promise<RingReplic
         gap ??= { stream, expected, got };
       },
     };
-    const checkpoints = async (name: string): Promise<CheckpointStore> => CheckpointStore.open({ nc, js, jsm, name, replicas: o.replicas, logger: logger.child({ store: name }) });
+    const checkpoints = async (name: string): Promise<SharedCheckpoints> => SharedCheckpoints.open({ nc, js, jsm, name, replicas: o.replicas, logger: logger.child({ store: name }) });
     const [sc, mc] = [await checkpoints('streams'), await checkpoints('metrics')];
     // Both settle before an error is thrown: one that opened is closed below, not left following its log.
     const [so, mo] = await Promise.allSettled([

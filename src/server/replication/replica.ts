@@ -15,7 +15,7 @@ import { isTransient } from '../../streams/backends/nats-log.js';
 import { RingstoreError } from '../../errors.js';
 import { HttpError } from '../errors.js';
 import { Applier, type Applied } from './applier.js';
-import type { CheckpointStore } from './checkpoint-store.js';
+import type { SharedCheckpoints } from './shared-checkpoints.js';
 import { Checkpointer } from './checkpointer.js';
 import { encodeOps, opJson, opKey, type RingOp } from './messages.js';
 import { ensureRingLog } from './ring-log.js';
@@ -68,7 +68,7 @@ export interface RingReplicaOptions<R> {
   /** How long a publish is retried through outages, and how long an acknowledged one may take to be applied here, ms. */
   readonly writeTimeoutMs: number;
   /** This ring store's shared checkpoints. */
-  readonly checkpoints: CheckpointStore;
+  readonly checkpoints: SharedCheckpoints;
   /** Log messages between two checkpoints this daemon writes (0: none; undefined: a quarter of the capacity). */
   readonly checkpointEvery: number | undefined;
   readonly checkpointMinMs: number;

@@ -9,11 +9,11 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../../store/event-store.js';
 import { HttpError } from '../errors.js';
-import type { CheckpointStore } from './checkpoint-store.js';
+import type { SharedCheckpoints } from './shared-checkpoints.js';
 
 /** What {@link seedStore} needs to know about the log. */
 export interface SeedOptions<R> {
-  readonly checkpoints: CheckpointStore;
+  readonly checkpoints: SharedCheckpoints;
   readonly store: EventStore<R>;
   /** The JetStream stream (for messages). */
   readonly stream: string;

@@ -81,8 +81,8 @@ function isManifest(v: unknown): v is Manifest {
     && typeof m.sha256 === 'string' && typeof m.createdMs === 'number' && typeof m.by === 'string';
 }
 
-/** Options of {@link CheckpointStore.open}. */
-export interface CheckpointStoreOptions {
+/** Options of {@link SharedCheckpoints.open}. */
+export interface SharedCheckpointsOptions {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
@@ -93,19 +93,19 @@ export interface CheckpointStoreOptions {
 }
 
 /** One ring store's checkpoints in JetStream; see the module comment. */
-export class CheckpointStore {
-  readonly #o: CheckpointStoreOptions;
+export class SharedCheckpoints {
+  readonly #o: SharedCheckpointsOptions;
   readonly #manifest: string;
   readonly #claim: string;
 
-  private constructor(o: CheckpointStoreOptions) {
+  private constructor(o: SharedCheckpointsOptions) {
     this.#o = o;
     this.#manifest = `${PREFIX}.${o.name}.m`;
     this.#claim = `${PREFIX}.${o.name}.claim`;
   }
 
   /** Creates the checkpoint stream when missing (file storage, no limits: the writers purge). */
-  static async open(o: CheckpointStoreOptions): Promise<CheckpointStore> {
+  static async open(o: SharedCheckpointsOptions): Promise<SharedCheckpoints> {
     try {
       await o.jsm.streams.info(CHECKPOINT_STREAM);
     } catch (err) {
@@ -125,7 +125,7 @@ export class CheckpointStore {
         });
       });
     }
-    return new CheckpointStore(o);
+    return new SharedCheckpoints(o);
   }
 
   #chunkSubject(id: string): string {
