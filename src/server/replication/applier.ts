@@ -95,7 +95,7 @@ export class Applier<R> {
   #pauseAt: { reached: () => void; held: Promise<void> } | undefined;
   /** While set, no store call starts (a quiesce runs). */
   #held: Promise<void> | undefined;
-  /** Set once a gap was found: nothing more is applied. */
+  /** Set once a gap was found: nothing more is received or applied. */
   #gap = false;
 
   constructor(options: ApplierOptions<R>) {
@@ -146,7 +146,7 @@ export class Applier<R> {
    * from the last message received.
    */
   async #checkStall(): Promise<void> {
-    if (this.#closed || this.#checking || Date.now() - this.#lastDelivery < STALL_MS) return;
+    if (this.#closed || this.#gap || this.#checking || Date.now() - this.#lastDelivery < STALL_MS) return;
     this.#checking = true;
     try {
       const info = await this.#o.jsm.streams.info(this.#o.stream);
@@ -185,7 +185,7 @@ export class Applier<R> {
   async #loop(): Promise<void> {
     const { js, stream, logger } = this.#o;
     let wait = 100;
-    while (!this.#closed) {
+    while (!this.#closed && !this.#gap) {
       try {
         // An ordered consumer: the client recreates it from the last delivered sequence when the server loses it.
         const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#received + 1 });
@@ -196,12 +196,13 @@ export class Applier<R> {
         this.#lastDelivery = Date.now();
         for await (const m of messages) {
           this.#lastDelivery = Date.now();
-          if (m.seq <= this.#received || this.#gap) continue;
+          if (m.seq <= this.#received) continue;
           if (m.seq !== this.#received + 1) {
-            // Retention dropped what this daemon had not applied yet: applying on would diverge.
+            // Retention dropped what this daemon had not applied yet: applying on would diverge, so it stops following.
             this.#gap = true;
             this.#o.onGap(this.#received + 1, m.seq);
-            continue;
+            messages.stop();
+            break;
           }
           this.#enqueue(m);
           wait = 100;
@@ -212,7 +213,7 @@ export class Applier<R> {
         if (this.#closed) break;
         logger.warn({ err: (err as Error).message, applied: this.#applied }, 'replication: consumer failed; following again');
       }
-      if (!this.#closed) {
+      if (!this.#closed && !this.#gap) {
         await new Promise((r) => setTimeout(r, wait));
         wait = Math.min(wait * 2, 2_000);
       }
