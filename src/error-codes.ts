@@ -232,6 +232,11 @@ export const ERROR_CODES = {
     meaning: 'With `--nats`, JetStream did not acknowledge a ring-store append, or this daemon did not apply it, in time.',
     http: { status: 503, meaning: 'With `--nats`: JetStream did not acknowledge a ring-store append (or this daemon did not apply it) within 30 s; its outcome is unknown: retry with the same idempotency id (`Idempotency-Key` or event `id`).' },
   },
+  RS_ERR_REPLICATION_GAP: {
+    by: ['daemon'],
+    meaning: 'With `--nats`, a ring-store log no longer holds messages this daemon needs and no shared checkpoint covers them, so its ring stores would differ from the other daemons: the daemon refuses to start.',
+    http: { status: 503, meaning: 'With `--nats`: this daemon fell behind a ring-store log by more than the log keeps, so its ring stores may differ from the other daemons; `GET /ready` answers it from then on. Restart the daemon: it loads the newest shared checkpoint.' },
+  },
   RS_ERR_TOO_MANY_CONNECTIONS: {
     by: ['daemon'],
     meaning: 'The daemon holds its maximum of open connections.',

@@ -214,16 +214,8 @@ export class PartitionLog implements Journal {
    */
   checkpoint(): void {
     const c = this.c;
-    const m = c.mem;
     this.log.sync();
-    const header = new Float64Array(8);
-    header[0] = CKPT_VERSION;
-    header[1] = Atomics.load(m.i32, Ctl.COMMIT_SLOT * LINE_INTS);
-    header[2] = c.serial;
-    header[3] = c.tailPos;
-    const parts: Uint8Array[] = [new Uint8Array(header.buffer)];
-    for (const [from, to] of imageRegions(m)) parts.push(m.u8.subarray(from, to));
-    this.checkpoints.write(c.tailPos - 1, parts);
+    this.checkpoints.write(c.tailPos - 1, imageParts(c));
     this.lastCheckpoint = performance.now();
     const through = this.checkpoints.deletableThrough;
     if (through !== null) this.log.deleteThrough(through);
@@ -246,17 +238,38 @@ export class PartitionLog implements Journal {
   }
 }
 
+/**
+ * The image of a partition's committed state (call between drains): a
+ * 64-byte header, then the memory regions a checkpoint holds. Views of live
+ * memory: copy them before the next drain. Also what `ringstore serve --nats`
+ * shares through JetStream (EventStore.exportImages).
+ */
+export function imageParts(c: Committer): Uint8Array[] {
+  const m = c.mem;
+  const header = new Float64Array(8);
+  header[0] = CKPT_VERSION;
+  header[1] = Atomics.load(m.i32, Ctl.COMMIT_SLOT * LINE_INTS);
+  header[2] = c.serial;
+  header[3] = c.tailPos;
+  const parts: Uint8Array[] = [new Uint8Array(header.buffer)];
+  for (const [from, to] of imageRegions(m)) parts.push(m.u8.subarray(from, to));
+  return parts;
+}
+
 /** Copies a checkpoint image into fresh memory; returns the serial it covers. */
-function loadImage(m: PartitionMemory, data: Uint8Array): number {
+export function loadImage(m: PartitionMemory, data: Uint8Array): number {
+  if (data.length < 64) throw new RingstoreError('RS_ERR_DATA_DIR_MISMATCH', 'the checkpoint does not match this store\'s geometry');
   const header = new Float64Array(data.buffer.slice(data.byteOffset, data.byteOffset + 64));
   if (header[0] !== CKPT_VERSION) throw new RingstoreError('RS_ERR_LOG_CORRUPT', `checkpoint format ${header[0]} is not ${CKPT_VERSION}`);
+  // Checked before anything is copied: a refused image leaves the memory as it was.
+  if (imageRegions(m).reduce((n, [from, to]) => n + to - from, 64) !== data.length) {
+    throw new RingstoreError('RS_ERR_DATA_DIR_MISMATCH', 'the checkpoint does not match this store\'s geometry');
+  }
   let at = 64;
   for (const [from, to] of imageRegions(m)) {
-    if (at + (to - from) > data.length) throw new RingstoreError('RS_ERR_DATA_DIR_MISMATCH', 'the checkpoint does not match this store\'s geometry');
     m.u8.set(data.subarray(at, at + (to - from)), from);
     at += to - from;
   }
-  if (at !== data.length) throw new RingstoreError('RS_ERR_DATA_DIR_MISMATCH', 'the checkpoint does not match this store\'s geometry');
   Atomics.store(m.i32, Ctl.COMMIT_SLOT * LINE_INTS, header[1]);
   return header[2];
 }

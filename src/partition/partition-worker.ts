@@ -5,7 +5,7 @@ import { AckStatus, ringBell } from '../ring/ack-ring.js';
 import { ControlMemory, Ctl, PartitionMemory, PartitionState, type PartitionGeometry } from '../ring/layout.js';
 import { Committer, type CommitterConfig, type FullReason } from './committer.js';
 import { recoverCommitter } from './committer-recovery.js';
-import { PartitionLog, type PartitionDurability, type RestoreSummary } from './partition-log.js';
+import { imageParts, loadImage, PartitionLog, type PartitionDurability, type RestoreSummary } from './partition-log.js';
 import { PartitionQueries, type WireQuery } from './partition-queries.js';
 import { Comlink, guarded, nodeEndpoint } from './rpc.js';
 import { nameThread } from './thread-name.js';
@@ -98,6 +98,39 @@ export class PartitionWorker {
         this.drainAll();
         this.checkWritable();
         return this.guardLog(() => this.committer.clear(), true);
+      }),
+      /** The committed state as one image (EventStore.exportImages): what a durable checkpoint holds. */
+      image: guarded(() => {
+        this.drainAll();
+        const parts = imageParts(this.committer);
+        const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+        let at = 0;
+        for (const p of parts) {
+          out.set(p, at);
+          at += p.byteLength;
+        }
+        return Comlink.transfer(out, [out.buffer as ArrayBuffer]);
+      }),
+      /**
+       * Replaces the state of a partition nothing was ever appended to with an
+       * image (EventStore.importImages), the way a durable restore loads its
+       * checkpoint: copy, then recover as a restarted worker does.
+       */
+      load: guarded((data: Uint8Array) => {
+        this.drainAll();
+        const c0 = this.committer;
+        if (this.log !== null) throw new RingstoreError('RS_ERR_INVALID_OPTION', 'a durable partition restores from its own checkpoints');
+        if (c0.appended !== 0 || c0.tailPos !== 1 || c0.purged !== 0 || c0.hasWork()) {
+          throw new RingstoreError('RS_ERR_INVALID_ARGUMENT', 'an image loads only into a partition nothing was appended to');
+        }
+        loadImage(this.mem, data);
+        const c = new Committer(this.mem, this.ctl, this.config);
+        recoverCommitter(c);
+        // The ring is empty: producers start claiming where the image's input cursor is (as after a restore).
+        c.input.reset(c.input.head);
+        this.committer = c;
+        this.queries = new PartitionQueries(c);
+        return c.live;
       }),
       /** Commits everything published so far; resolves when done. */
       flush: guarded(() => this.drainAll()),

@@ -38,6 +38,14 @@ export interface ServerConfig {
   readonly nats: readonly string[] | undefined;
   /** JetStream replicas of the streams `--nats` creates (default 1; 3 on a 3-node cluster). */
   readonly natsReplicas: number;
+  /**
+   * With `--nats`: this daemon publishes a shared checkpoint of a ring store once its log moved on this
+   * many messages since the newest one (undefined: a quarter of the capacity; 0: this daemon publishes
+   * none, it still loads them). Must stay below the capacity (the log keeps `capacity` messages).
+   */
+  readonly natsCheckpointEvery: number | undefined;
+  /** With `--nats`: at most one checkpoint per ring store from this daemon in this many ms (default 5,000). */
+  readonly natsCheckpointMinMs: number;
   /** When the ring stores' logs are fsynced under `dataDir`: `always` (before each ack), `interval` (default, every second), `never`. */
   readonly fsync: 'always' | 'interval' | 'never';
   /** Bearer token required by writes and admin routes; none when unset. */
@@ -124,6 +132,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--fsync': { key: 'fsync', env: 'RINGSTORE_FSYNC', kind: 'string', oneOf: ['always', 'interval', 'never'], help: 'with --data-dir, when ring-store logs reach the disk: always (before each ack), interval (every second, default), never (left to the OS)' },
   '--nats': { key: 'nats', env: 'RINGSTORE_NATS', kind: 'string', help: 'NATS server URL(s), comma-separated: versioned streams and the /streams and /metrics ring stores on JetStream, shared by every daemon on them (needs @nats-io/transport-node, @nats-io/jetstream)' },
   '--nats-replicas': { key: 'natsReplicas', env: 'RINGSTORE_NATS_REPLICAS', kind: 'int', min: 1, max: 5, help: 'with --nats, replicas of the JetStream streams it creates (default 1; 3 on a 3-node cluster)' },
+  '--nats-checkpoint-every': { key: 'natsCheckpointEvery', env: 'RINGSTORE_NATS_CHECKPOINT_EVERY', kind: 'int', min: 0, max: 2 ** 28, help: 'with --nats, publish a shared checkpoint of a ring store every this many log messages (default capacity / 4; 0 = this daemon publishes none); below --capacity' },
+  '--nats-checkpoint-min-ms': { key: 'natsCheckpointMinMs', env: 'RINGSTORE_NATS_CHECKPOINT_MIN_MS', kind: 'int', min: 0, max: 3_600_000, help: 'with --nats, at most one checkpoint per ring store in this many ms from this daemon (default 5000)' },
   '--token': { key: 'token', env: 'RINGSTORE_TOKEN', kind: 'string', help: 'require "Authorization: Bearer <token>" on writes and admin routes' },
   '--read-token': { key: 'readToken', env: 'RINGSTORE_READ_TOKEN', kind: 'string', help: 'require a bearer token on reads too: this one or --token (needs --token; may equal it)' },
   '--body-limit': { key: 'bodyLimit', env: 'RINGSTORE_BODY_LIMIT', kind: 'int', min: 1024, max: 1 << 30, help: `largest request body in bytes (default ${DEFAULTS.bodyLimit})` },
@@ -219,6 +229,15 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
   const nats = parseNatsUrls(partial.nats as unknown);
   const natsReplicas = partial.natsReplicas ?? 1;
   if (!Number.isInteger(natsReplicas) || natsReplicas < 1 || natsReplicas > 5) throw new ConfigError(`nats replicas must be an integer from 1 to 5, got ${String(natsReplicas)}`);
+  const natsCheckpointEvery = partial.natsCheckpointEvery;
+  if (natsCheckpointEvery !== undefined) {
+    if (!Number.isInteger(natsCheckpointEvery) || natsCheckpointEvery < 0) throw new ConfigError(`nats checkpoint every must be a non-negative integer, got ${String(natsCheckpointEvery)}`);
+    // The log keeps `capacity` messages: checkpoints further apart leave late daemons a gap.
+    const capacity = partial.capacity ?? 65_536 * partitions;
+    if (natsCheckpointEvery >= capacity) throw new ConfigError(`nats checkpoint every (${natsCheckpointEvery}) must be below the capacity (${capacity}), the messages each log keeps`);
+  }
+  const natsCheckpointMinMs = partial.natsCheckpointMinMs ?? 5_000;
+  if (!Number.isInteger(natsCheckpointMinMs) || natsCheckpointMinMs < 0) throw new ConfigError(`nats checkpoint min ms must be a non-negative integer, got ${String(natsCheckpointMinMs)}`);
   const fsync = partial.fsync ?? 'interval';
   if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') throw new ConfigError(`fsync must be one of always, interval, never, got "${String(fsync)}"`);
   if (partial.dataDir !== undefined && (typeof partial.dataDir !== 'string' || partial.dataDir.length === 0)) throw new ConfigError('data directory must be a non-empty path');
@@ -241,6 +260,8 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
     fsync,
     nats,
     natsReplicas,
+    natsCheckpointEvery,
+    natsCheckpointMinMs,
     token: partial.token,
     readToken: partial.readToken,
     bodyLimit: partial.bodyLimit ?? DEFAULTS.bodyLimit,

@@ -105,7 +105,8 @@ export async function openStores(config: ServerConfig, logger: Logger): Promise<
   if (config.nats !== undefined) {
     try {
       replication = await (await import('./replication/index.js')).openReplication({
-        servers: config.nats, streams, metrics, partitions: config.partitions, arenaBytes: config.arenaBytes ?? 0, replicas: config.natsReplicas, logger,
+        servers: config.nats, streams, metrics, partitions: config.partitions, arenaBytes: config.arenaBytes ?? 0, replicas: config.natsReplicas,
+        checkpointEvery: config.natsCheckpointEvery, checkpointMinMs: config.natsCheckpointMinMs, logger,
       });
     } catch (err) {
       await Promise.allSettled([streams.close(), metrics.close(), backend?.close()]);

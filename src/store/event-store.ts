@@ -487,6 +487,37 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     return { count, sum, min: count ? min : null, max: count ? max : null, avg: count ? sum / count : 0 };
   }
 
+  /**
+   * Images of every partition's committed state (positions, key versions,
+   * idempotency window, events, counters): what a durable checkpoint holds.
+   * Each is taken between two commits of its partition; for one consistent
+   * cut, call it while nothing is appended (`ringstore serve --nats` pauses
+   * its log for it). Load them with {@link importImages}.
+   */
+  async exportImages(): Promise<Uint8Array[]> {
+    this.assertOpen();
+    return Promise.all(this.handles.map((h) => h.call<Uint8Array>('image')));
+  }
+
+  /**
+   * Replaces the state of a store nothing was appended to with
+   * {@link exportImages} of a store with the same options (one image per
+   * partition): positions, versions, conflicts and duplicates then continue
+   * exactly as in the store they came from. Throws `RS_ERR_INVALID_ARGUMENT`
+   * (wrong count, a store that holds writes), `RS_ERR_INVALID_OPTION` (a
+   * durable store) or `RS_ERR_DATA_DIR_MISMATCH` (another geometry); a
+   * partition that refused its image is left as it was.
+   */
+  async importImages(images: readonly Uint8Array[]): Promise<void> {
+    this.assertOpen();
+    if (!Array.isArray(images) || images.length !== this.handles.length || images.some((x) => !(x instanceof Uint8Array))) {
+      throw invalidArgument(`importImages needs one Uint8Array per partition (${this.handles.length})`);
+    }
+    if (this.options.durability !== null) throw invalidOption('a durable store restores from its own checkpoints', { option: 'durability' });
+    if (this.stats.appended !== 0) throw invalidArgument('importImages needs a store nothing was appended to');
+    await Promise.all(this.handles.map((h, i) => h.call('load', images[i])));
+  }
+
   /** Removes events with timestamp < olderThan in every partition; returns how many. */
   async purge({ olderThan }: { olderThan: number | Date }): Promise<number> {
     const cutoff = olderThan instanceof Date ? olderThan.getTime() : olderThan;

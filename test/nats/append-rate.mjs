@@ -2,25 +2,12 @@
 // nats-server it starts itself (free port, temporary store, killed at the end).
 // Not part of the test suite. Usage:
 //   npm run build && node test/nats/append-rate.mjs [rounds]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { NatsBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
+import { startScriptServer } from './script-server.mjs';
 
 const rounds = Number(process.argv[2] ?? 3);
-const dir = mkdtempSync(join(tmpdir(), 'rs-nats-rate-'));
-const guard = spawn('sh', [fileURLToPath(new URL('./guard.sh', import.meta.url)), '-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-const url = await new Promise((resolve, reject) => {
-  let log = '';
-  guard.stderr.on('data', (d) => {
-    log += d;
-    const m = /Listening for client connections on [^:\s]+:(\d+)/.exec(log);
-    if (m && log.includes('Server is ready')) resolve(`nats://127.0.0.1:${m[1]}`);
-  });
-  guard.once('exit', () => reject(new Error(`nats-server exited:\n${log}`)));
-});
+const nats = await startScriptServer('rs-nats-rate-');
+const url = nats.url;
 
 const events = (n) => Array.from({ length: n }, (_, i) => ({ type: 'Deposited', data: { amount: i, note: 'x'.repeat(40) } }));
 
@@ -54,7 +41,5 @@ try {
   await provider.close();
   await backend.close();
 } finally {
-  guard.stdin.destroy();
-  await new Promise((r) => guard.once('exit', r));
-  rmSync(dir, { recursive: true, force: true });
+  await nats.stop();
 }

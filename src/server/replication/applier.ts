@@ -40,6 +40,13 @@ export interface ApplierOptions<R> {
   readonly logger: Logger;
   /** Called once per applied operation of a message that carries a `Nats-Msg-Id`, with its {@link opKey}. */
   readonly onApplied: (key: string, outcome: Applied) => void;
+  /** Log sequence the store already holds (a loaded checkpoint's): following starts after it (default 0). */
+  readonly after?: number;
+  /**
+   * The consumer delivered `got` when `expected` was next: retention dropped
+   * messages this daemon never applied. Nothing from `got` on is applied.
+   */
+  readonly onGap: (expected: number, got: number) => void;
 }
 
 interface Queued<R> {
@@ -48,6 +55,8 @@ interface Queued<R> {
   /** Where its publisher waits (see opKey), or ''. */
   readonly key: string;
   readonly op: RingOp<R> | undefined;
+  /** The last operation of its message. */
+  readonly last: boolean;
 }
 
 /** Runs an operation on the local store. */
@@ -80,9 +89,19 @@ export class Applier<R> {
   #checking = false;
   #running: Promise<void> | undefined;
   readonly #targets: { seq: number; resolve: () => void }[] = [];
+  /** The last operation settled ended its message: the store holds whole messages up to {@link applied}. */
+  #whole = true;
+  /** A {@link quiesce} waiting for the drain to reach a whole message. */
+  #pauseAt: { reached: () => void; held: Promise<void> } | undefined;
+  /** While set, no store call starts (a quiesce runs). */
+  #held: Promise<void> | undefined;
+  /** Set once a gap was found: nothing more is received or applied. */
+  #gap = false;
 
   constructor(options: ApplierOptions<R>) {
     this.#o = options;
+    this.#applied = options.after ?? 0;
+    this.#received = this.#applied;
   }
 
   /** Stream sequence of the last message applied (0 before the first). */
@@ -90,7 +109,30 @@ export class Applier<R> {
     return this.#applied;
   }
 
-  /** Starts consuming from the stream's first message. */
+  /**
+   * Runs `fn` while no store call is in flight and the store holds exactly
+   * the messages up to the sequence it is given (never part of a message),
+   * e.g. to take a checkpoint; applying resumes when it settles.
+   */
+  async quiesce<T>(fn: (seq: number) => Promise<T>): Promise<T> {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await new Promise<void>((reached) => {
+      if (this.#draining === undefined) {
+        this.#held = held;
+        reached();
+      } else this.#pauseAt = { reached, held };
+    });
+    try {
+      return await fn(this.#applied);
+    } finally {
+      this.#held = undefined;
+      release();
+      if (this.#queue.length > 0) this.#startDrain();
+    }
+  }
+
+  /** Starts consuming after {@link ApplierOptions.after} (the stream's first message by default). */
   start(): void {
     this.#running ??= this.#loop();
     this.#watchdog ??= setInterval(() => void this.#checkStall(), 1_000);
@@ -104,7 +146,7 @@ export class Applier<R> {
    * from the last message received.
    */
   async #checkStall(): Promise<void> {
-    if (this.#closed || this.#checking || Date.now() - this.#lastDelivery < STALL_MS) return;
+    if (this.#closed || this.#gap || this.#checking || Date.now() - this.#lastDelivery < STALL_MS) return;
     this.#checking = true;
     try {
       const info = await this.#o.jsm.streams.info(this.#o.stream);
@@ -129,6 +171,11 @@ export class Applier<R> {
   /** Stops consuming; what is queued is applied first. */
   async close(): Promise<void> {
     this.#closed = true;
+    // A quiesce waiting for a whole message that will not come (the queue was dropped) runs now, and fails on the closed store.
+    if (this.#pauseAt !== undefined) {
+      this.#pauseAt.reached();
+      this.#pauseAt = undefined;
+    }
     clearInterval(this.#watchdog);
     this.#stop?.();
     await this.#running;
@@ -138,7 +185,7 @@ export class Applier<R> {
   async #loop(): Promise<void> {
     const { js, stream, logger } = this.#o;
     let wait = 100;
-    while (!this.#closed) {
+    while (!this.#closed && !this.#gap) {
       try {
         // An ordered consumer: the client recreates it from the last delivered sequence when the server loses it.
         const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#received + 1 });
@@ -150,6 +197,13 @@ export class Applier<R> {
         for await (const m of messages) {
           this.#lastDelivery = Date.now();
           if (m.seq <= this.#received) continue;
+          if (m.seq !== this.#received + 1) {
+            // Retention dropped what this daemon had not applied yet: applying on would diverge, so it stops following.
+            this.#gap = true;
+            this.#o.onGap(this.#received + 1, m.seq);
+            messages.stop();
+            break;
+          }
           this.#enqueue(m);
           wait = 100;
           if (this.#queue.length >= QUEUE_HIGH) await this.#draining;
@@ -159,7 +213,7 @@ export class Applier<R> {
         if (this.#closed) break;
         logger.warn({ err: (err as Error).message, applied: this.#applied }, 'replication: consumer failed; following again');
       }
-      if (!this.#closed) {
+      if (!this.#closed && !this.#gap) {
         await new Promise((r) => setTimeout(r, wait));
         wait = Math.min(wait * 2, 2_000);
       }
@@ -171,20 +225,44 @@ export class Applier<R> {
     const msgId = m.headers?.get('Nats-Msg-Id') ?? '';
     if (decoded === undefined) {
       this.#o.logger.warn({ seq: m.seq, subject: m.subject }, 'replication: skipped a message that is not a ring-store operation');
-      this.#queue.push({ seq: m.seq, key: msgId, op: undefined });
+      this.#queue.push({ seq: m.seq, key: msgId, op: undefined, last: true });
     } else {
       const { ops, multi } = decoded;
       // Only the message's last operation completes its sequence.
-      for (let i = 0; i < ops.length; i++) this.#queue.push({ seq: i === ops.length - 1 ? m.seq : m.seq - 1, key: msgId === '' ? '' : opKey(msgId, i, multi), op: ops[i] });
+      for (let i = 0; i < ops.length; i++) {
+        const last = i === ops.length - 1;
+        this.#queue.push({ seq: last ? m.seq : m.seq - 1, key: msgId === '' ? '' : opKey(msgId, i, multi), op: ops[i], last });
+      }
     }
     this.#received = m.seq;
+    if (this.#held === undefined) this.#startDrain();
+  }
+
+  #startDrain(): void {
     this.#draining ??= this.#drain().finally(() => {
       this.#draining = undefined;
     });
   }
 
+  /** Hands the store to a waiting {@link quiesce} (at a whole message); true if there was one. */
+  #pause(): Promise<void> | undefined {
+    const p = this.#pauseAt;
+    if (p === undefined || !this.#whole) return undefined;
+    this.#pauseAt = undefined;
+    this.#held = p.held; // before anyone else runs: no drain may start meanwhile
+    p.reached();
+    return p.held;
+  }
+
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+    // An empty queue ends the drain at a whole message: a waiting quiesce runs then.
+    for (;;) {
+      const paused = this.#pause();
+      if (paused !== undefined) {
+        if (this.#queue.length === 0) return;
+        await paused;
+      }
+      if (this.#queue.length === 0) return;
       const head = this.#queue[0]!;
       let n = 1;
       if (groupable(head)) {
@@ -258,6 +336,7 @@ export class Applier<R> {
       }
     }
     if (!this.#closed && q.seq > this.#applied) this.#applied = q.seq;
+    this.#whole = q.last;
     if (q.key !== '') this.#o.onApplied(q.key, outcome);
     for (let i = this.#targets.length - 1; i >= 0; i--) {
       const t = this.#targets[i]!;

@@ -14,10 +14,13 @@ import type { EventStore } from '../../store/event-store.js';
 import type { AppendResult } from '../../store/types.js';
 import { nextEventId } from '../../ids/event-id.js';
 import type { MetricRecord, StreamRecord } from '../stores.js';
+import { SharedCheckpoints } from './shared-checkpoints.js';
 import { RingReplica } from './replica.js';
 
 /** How long a publish retries through an outage, and an acknowledged append may take to be applied here, ms. */
 const WRITE_TIMEOUT_MS = 30_000;
+/** The checkpoint writer's lease: when the writing daemon dies, another takes over after this long, ms. */
+const CHECKPOINT_CLAIM_MS = 30_000;
 
 /** What the daemon needs to replicate its two ring stores. */
 export interface ReplicationOptions {
@@ -29,6 +32,10 @@ export interface ReplicationOptions {
   readonly arenaBytes: number;
   /** JetStream replicas of the ring logs (R3 on a 3-node cluster). */
   readonly replicas: number;
+  /** `--nats-checkpoint-every`: log messages between two shared checkpoints (0: this daemon writes none; undefined: capacity / 4). */
+  readonly checkpointEvery: number | undefined;
+  /** `--nats-checkpoint-min-ms`: at most one checkpoint per ring store in this many ms. */
+  readonly checkpointMinMs: number;
   readonly logger: Logger;
 }
 
@@ -45,6 +52,12 @@ export interface RingReplication {
   clear(): Promise<number>;
   /** Purges both stores on every daemon; resolves with what was removed here. */
   purge(before: number): Promise<number>;
+  /**
+   * Set once this daemon, running, fell behind a log by more than the log
+   * keeps (retention dropped messages it had not applied): its ring store
+   * differs from the other daemons' from then on, and `/ready` says so.
+   */
+  readonly gap: { readonly stream: string; readonly expected: number; readonly got: number } | undefined;
   /** Stops following the logs and closes the connection. */
   close(): Promise<void>;
 }
@@ -67,15 +80,30 @@ export async function openReplication(o: ReplicationOptions): Promise<RingReplic
   const nc = await connect({ servers: [...o.servers], maxReconnectAttempts: -1, name: 'ringstore-ring-stores', noAsyncTraces: true });
   let streams: RingReplica<StreamRecord> | undefined;
   let metrics: RingReplica<MetricRecord> | undefined;
+  let gap: RingReplication['gap'];
   try {
     checkServer(nc);
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
-    const common = { nc, js, jsm, partitions: o.partitions, arenaBytes: o.arenaBytes, replicas: o.replicas, writeTimeoutMs: WRITE_TIMEOUT_MS };
-    [streams, metrics] = await Promise.all([
-      RingReplica.open<StreamRecord>({ ...common, name: 'streams', store: o.streams, logger: logger.child({ store: 'streams' }) }),
-      RingReplica.open<MetricRecord>({ ...common, name: 'metrics', store: o.metrics, logger: logger.child({ store: 'metrics' }) }),
+    const common = {
+      nc, js, jsm, partitions: o.partitions, arenaBytes: o.arenaBytes, replicas: o.replicas, writeTimeoutMs: WRITE_TIMEOUT_MS,
+      checkpointEvery: o.checkpointEvery, checkpointMinMs: o.checkpointMinMs, checkpointClaimMs: CHECKPOINT_CLAIM_MS,
+      onGap: (stream: string, expected: number, got: number) => {
+        gap ??= { stream, expected, got };
+      },
+    };
+    const checkpoints = async (name: string): Promise<SharedCheckpoints> => SharedCheckpoints.open({ nc, js, jsm, name, replicas: o.replicas, logger: logger.child({ store: name }) });
+    const [sc, mc] = [await checkpoints('streams'), await checkpoints('metrics')];
+    // Both settle before an error is thrown: one that opened is closed below, not left following its log.
+    const [so, mo] = await Promise.allSettled([
+      RingReplica.open<StreamRecord>({ ...common, name: 'streams', store: o.streams, checkpoints: sc, logger: logger.child({ store: 'streams' }) }),
+      RingReplica.open<MetricRecord>({ ...common, name: 'metrics', store: o.metrics, checkpoints: mc, logger: logger.child({ store: 'metrics' }) }),
     ]);
+    if (so.status === 'fulfilled') streams = so.value;
+    if (mo.status === 'fulfilled') metrics = mo.value;
+    if (so.status === 'rejected') throw so.reason;
+    if (mo.status === 'rejected') throw mo.reason;
+    [streams, metrics] = [so.value, mo.value];
   } catch (err) {
     await Promise.allSettled([streams?.close(), metrics?.close()]);
     await nc.close().catch(() => undefined);
@@ -85,6 +113,9 @@ export async function openReplication(o: ReplicationOptions): Promise<RingReplic
   const m = metrics;
   let closing: Promise<void> | undefined;
   return {
+    get gap() {
+      return gap;
+    },
     appendStreams(records, expectedVersion, ids, now) {
       const all = records.map((_, i) => ids?.[i] ?? nextEventId(now));
       return s.append(records, expectedVersion, all);

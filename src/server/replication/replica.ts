@@ -12,10 +12,14 @@ import type { Logger } from 'pino';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppendResult } from '../../store/types.js';
 import { isTransient } from '../../streams/backends/nats-log.js';
+import { RingstoreError } from '../../errors.js';
 import { HttpError } from '../errors.js';
 import { Applier, type Applied } from './applier.js';
+import type { SharedCheckpoints } from './shared-checkpoints.js';
+import { Checkpointer } from './checkpointer.js';
 import { encodeOps, opJson, opKey, type RingOp } from './messages.js';
 import { ensureRingLog } from './ring-log.js';
+import { seedStore } from './seed.js';
 
 /** Room left in a message for its headers (the message id) and the protocol line. */
 const HEADER_ROOM = 512;
@@ -63,6 +67,15 @@ export interface RingReplicaOptions<R> {
   readonly replicas: number;
   /** How long a publish is retried through outages, and how long an acknowledged one may take to be applied here, ms. */
   readonly writeTimeoutMs: number;
+  /** This ring store's shared checkpoints. */
+  readonly checkpoints: SharedCheckpoints;
+  /** Log messages between two checkpoints this daemon writes (0: none; undefined: a quarter of the capacity). */
+  readonly checkpointEvery: number | undefined;
+  readonly checkpointMinMs: number;
+  /** The writer's lease on checkpoints, ms. */
+  readonly checkpointClaimMs: number;
+  /** Called when this daemon, running, finds that retention dropped messages it had not applied. */
+  readonly onGap: (stream: string, expected: number, got: number) => void;
   readonly logger: Logger;
 }
 
@@ -75,6 +88,9 @@ export class RingReplica<R> {
   readonly subject: string;
   readonly #o: RingReplicaOptions<R>;
   readonly #applier: Applier<R>;
+  #checkpointer: Checkpointer<R> | undefined;
+  /** Rejects the open when a gap shows up while catching up. */
+  #openGap: ((err: Error) => void) | undefined;
   readonly #waiters = new Map<string, Waiter>();
   /** Message ids: unique per daemon run (random origin) and per operation; a retry reuses its id. */
   readonly #origin = randomBytes(6).toString('base64url');
@@ -86,7 +102,7 @@ export class RingReplica<R> {
   /** The JetStream stream. */
   readonly stream: string;
 
-  private constructor(options: RingReplicaOptions<R>, stream: string) {
+  private constructor(options: RingReplicaOptions<R>, stream: string, after: number) {
     this.#o = options;
     this.stream = stream;
     this.subject = `ringstore.ring.${options.name}`;
@@ -96,6 +112,15 @@ export class RingReplica<R> {
       stream,
       store: options.store,
       logger: options.logger,
+      after,
+      onGap: (expected, got) => {
+        const err = new HttpError('RS_ERR_REPLICATION_GAP', `the ring-store log ${stream} no longer holds messages ${expected}..${got - 1}, which this daemon had not applied (retention)`, { stream, expected, got });
+        if (this.#openGap !== undefined) this.#openGap(err);
+        else {
+          options.logger.error({ stream, expected, got }, 'replication: this daemon fell behind its log by more than the log keeps; its ring store now differs from the other daemons (/ready answers 503 RS_ERR_REPLICATION_GAP): restart it');
+          options.onGap(stream, expected, got);
+        }
+      },
       onApplied: (id, outcome) => {
         const w = this.#waiters.get(id);
         if (w === undefined) return;
@@ -112,10 +137,10 @@ export class RingReplica<R> {
    */
   static async open<R>(options: RingReplicaOptions<R>): Promise<RingReplica<R>> {
     const stream = `RINGSTORE_RING_${options.name.toUpperCase()}`;
-    const r = new RingReplica<R>(options, stream);
+    const subject = `ringstore.ring.${options.name}`;
     const info = await ensureRingLog(options.jsm, {
       stream,
-      subject: r.subject,
+      subject,
       partitions: options.partitions,
       capacity: options.store.capacity,
       arenaBytes: options.arenaBytes,
@@ -124,12 +149,32 @@ export class RingReplica<R> {
     });
     const started = performance.now();
     const { messages, first_seq: first, last_seq: last } = info.state;
-    if (first > 1 && messages > 0) {
-      options.logger.warn({ stream, firstSeq: first }, 'replication: the log no longer holds its first messages (retention): this daemon rebuilds from the retained ones, and versions of streams whose early appends were dropped count from there');
-    }
+    const sizing = info.config.description ?? '';
+    const logCreated = String(info.created);
+    const capacity = options.store.capacity;
+    const every = options.checkpointEvery ?? Math.max(1, Math.floor(capacity / 4));
+    if (every >= capacity && capacity > 1) throw new RingstoreError('RS_ERR_INVALID_OPTION', `--nats-checkpoint-every (${every}) must be below the capacity (${capacity}): the log keeps ${capacity} messages`);
+    // Messages up to `dropped` are gone (retention): start from a checkpoint that covers them, or refuse.
+    const seeded = await seedStore({ checkpoints: options.checkpoints, store: options.store, stream, dropped: messages === 0 ? last : first - 1, last, sizing, logCreated, logger: options.logger });
+    const r = new RingReplica<R>(options, stream, seeded.after);
+    r.#checkpointer = new Checkpointer<R>({
+      checkpoints: options.checkpoints, applier: r.#applier, store: options.store, every, minIntervalMs: options.checkpointMinMs,
+      claimMs: options.checkpointClaimMs, sizing, logCreated, origin: r.#origin, newest: seeded.newest, logger: options.logger,
+    });
     r.#applier.start();
-    await r.#applier.reached(messages === 0 ? 0 : last);
-    options.logger.info({ stream, messages, lastSeq: last, ms: Math.round(performance.now() - started) }, 'replication: caught up with the log');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        r.#openGap = reject;
+        r.#applier.reached(last).then(resolve, reject);
+      });
+    } catch (err) {
+      await r.close();
+      throw err;
+    } finally {
+      r.#openGap = undefined;
+    }
+    r.#checkpointer.start();
+    options.logger.info({ stream, messages, lastSeq: last, fromSeq: seeded.after, ms: Math.round(performance.now() - started) }, 'replication: caught up with the log');
     return r;
   }
 
@@ -252,6 +297,7 @@ export class RingReplica<R> {
 
   /** Stops following the stream; appends still waiting for their apply answer `RS_ERR_CLOSED` (their outcome is in the log). */
   async close(): Promise<void> {
+    await this.#checkpointer?.close();
     await this.#applier.close();
     const error = new HttpError('RS_ERR_CLOSED', 'the daemon is shutting down; the append may be in the log: retry with the same idempotency id');
     for (const w of this.#waiters.values()) w.resolve({ ok: false, error });

@@ -17,13 +17,15 @@ export function healthRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.get('/ready', {
     schema: {
-      summary: 'Readiness: 200 once listening with open stores, 503 RS_ERR_CLOSED while shutting down',
+      summary: 'Readiness: 200 once listening with open stores, 503 RS_ERR_CLOSED while shutting down, 503 RS_ERR_REPLICATION_GAP when --nats fell behind a ring-store log',
       tags: ['health'],
       response: { 200: { type: 'object', properties: { ready: { type: 'boolean' } } }, ...errors },
     },
     config: { access: 'public' },
   }, async () => {
     if (ctx.closing) throw new HttpError('RS_ERR_CLOSED', 'the daemon is shutting down');
+    const gap = ctx.stores.replication?.gap;
+    if (gap !== undefined) throw new HttpError('RS_ERR_REPLICATION_GAP', `this daemon fell behind the ring-store log ${gap.stream} by more than it keeps (messages ${gap.expected}..${gap.got - 1} were dropped before it applied them): its ring store differs from the other daemons'; restart it`, { ...gap });
     return { ready: true };
   });
 

@@ -1,0 +1,249 @@
+/**
+ * Shared checkpoints of the replicated ring stores, kept in one JetStream
+ * stream (`RINGSTORE_RING_CHECKPOINTS`, subjects `ringstore.ring-ckpt.>`).
+ * A checkpoint is the images of every partition of one ring store
+ * (EventStore.exportImages: what a durable checkpoint holds) taken when the
+ * store held exactly the log's messages up to a sequence; a daemon whose log
+ * lost its first messages to retention loads one and applies the log after it.
+ *
+ * Per ring store `<name>`:
+ * - `ringstore.ring-ckpt.<name>.d.<id>`: the images, gzip-compressed and
+ *   cut into messages below the server's `max_payload`;
+ * - `ringstore.ring-ckpt.<name>.m`: the manifest (JSON), published only once
+ *   every chunk is stored, and on condition that no other manifest came since
+ *   the one its writer read: daemons racing for one round store one;
+ * - `ringstore.ring-ckpt.<name>.claim`: which daemon writes checkpoints now
+ *   (a lease judged by the clocks, compare-and-set by the subject's last
+ *   sequence), so that the daemons do not all do the same work.
+ *
+ * After a manifest, chunks older than the previous checkpoint's are purged:
+ * the stream holds two checkpoints per ring store (a reader of the older one
+ * still finds it), plus chunks of a writer that lost a race until the next round.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/** The JetStream stream of every ring store's checkpoints. */
+export const CHECKPOINT_STREAM = 'RINGSTORE_RING_CHECKPOINTS';
+const PREFIX = 'ringstore.ring-ckpt';
+const FORMAT = 1;
+/** JetStream error codes: stream not found, wrong last sequence (a lost compare-and-set). */
+const STREAM_NOT_FOUND = 10059;
+const WRONG_LAST_SEQUENCE = 10071;
+/** Room left in a chunk message for headers and the protocol line. */
+const HEADER_ROOM = 1_024;
+
+/** What a checkpoint's manifest says. */
+export interface Manifest {
+  readonly format: number;
+  /** `streams` or `metrics`. */
+  readonly store: string;
+  /** The ring log's description (its sizing): the images only fit that sizing. */
+  readonly sizing: string;
+  /** The ring log's creation time: a log deleted and made again does not match its old checkpoints. */
+  readonly logCreated: string;
+  /** The store held exactly the log's messages up to this sequence. */
+  readonly seq: number;
+  readonly id: string;
+  /** Stream sequences of the chunks, in order. */
+  readonly chunks: readonly number[];
+  /** Compressed bytes (all chunks). */
+  readonly bytes: number;
+  /** Bytes of each partition's image, uncompressed. */
+  readonly sizes: readonly number[];
+  /** SHA-256 of the compressed bytes, hex. */
+  readonly sha256: string;
+  readonly createdMs: number;
+  /** The daemon that wrote it (its replication origin). */
+  readonly by: string;
+}
+
+/** The newest manifest and the sequence of its message. */
+export interface Latest {
+  readonly manifest: Manifest;
+  readonly msgSeq: number;
+}
+
+function isManifest(v: unknown): v is Manifest {
+  if (v === null || typeof v !== 'object') return false;
+  const m = v as Record<string, unknown>;
+  const ints = (x: unknown): boolean => Array.isArray(x) && x.every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+  return m.format === FORMAT && typeof m.store === 'string' && typeof m.sizing === 'string' && typeof m.logCreated === 'string'
+    && Number.isSafeInteger(m.seq) && (m.seq as number) >= 0 && typeof m.id === 'string' && /^[A-Za-z0-9_-]+$/.test(m.id)
+    && ints(m.chunks) && (m.chunks as unknown[]).length > 0 && Number.isSafeInteger(m.bytes) && ints(m.sizes)
+    && typeof m.sha256 === 'string' && typeof m.createdMs === 'number' && typeof m.by === 'string';
+}
+
+/** Options of {@link SharedCheckpoints.open}. */
+export interface SharedCheckpointsOptions {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  /** The ring store: `streams` or `metrics`. */
+  readonly name: string;
+  readonly replicas: number;
+  readonly logger: Logger;
+}
+
+/** One ring store's checkpoints in JetStream; see the module comment. */
+export class SharedCheckpoints {
+  readonly #o: SharedCheckpointsOptions;
+  readonly #manifest: string;
+  readonly #claim: string;
+
+  private constructor(o: SharedCheckpointsOptions) {
+    this.#o = o;
+    this.#manifest = `${PREFIX}.${o.name}.m`;
+    this.#claim = `${PREFIX}.${o.name}.claim`;
+  }
+
+  /** Creates the checkpoint stream when missing (file storage, no limits: the writers purge). */
+  static async open(o: SharedCheckpointsOptions): Promise<SharedCheckpoints> {
+    try {
+      await o.jsm.streams.info(CHECKPOINT_STREAM);
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND)) throw err;
+      await o.jsm.streams.add({
+        name: CHECKPOINT_STREAM,
+        description: 'ringstore: shared checkpoints of the ring stores (ringstore serve --nats)',
+        subjects: [`${PREFIX}.>`],
+        retention: 'limits',
+        storage: 'file',
+        num_replicas: o.replicas,
+        discard: 'old',
+      }).catch(async (addErr: unknown) => {
+        // Another daemon (or the other ring store) created it at the same moment.
+        await o.jsm.streams.info(CHECKPOINT_STREAM).catch(() => {
+          throw addErr;
+        });
+      });
+    }
+    return new SharedCheckpoints(o);
+  }
+
+  #chunkSubject(id: string): string {
+    return `${PREFIX}.${this.#o.name}.d.${id}`;
+  }
+
+  async #last(subject: string): Promise<StoredMsg | null> {
+    try {
+      return await this.#o.jsm.streams.getMessage(CHECKPOINT_STREAM, { last_by_subj: subject });
+    } catch (err) {
+      // 10037 "no message found": the subject is empty.
+      if (err instanceof JetStreamApiError && err.code === 10037) return null;
+      throw err;
+    }
+  }
+
+  /** The newest manifest (null: none, or one this version cannot read). */
+  async latest(): Promise<Latest | null> {
+    const m = await this.#last(this.#manifest);
+    if (m === null) return null;
+    let v: unknown;
+    try {
+      v = m.json();
+    } catch {
+      v = undefined;
+    }
+    if (!isManifest(v) || v.store !== this.#o.name) {
+      this.#o.logger.warn({ seq: m.seq }, 'replication: the newest checkpoint manifest is not one this version reads; ignored');
+      return null;
+    }
+    return { manifest: v, msgSeq: m.seq };
+  }
+
+  /**
+   * Reads a checkpoint's images back, checked against the manifest (chunk
+   * subjects, size, SHA-256).
+   * @throws Error when a chunk is missing or the bytes do not match
+   */
+  async read(m: Manifest): Promise<Uint8Array[]> {
+    const subject = this.#chunkSubject(m.id);
+    const parts: Uint8Array[] = [];
+    for (const seq of m.chunks) {
+      const msg = await this.#o.jsm.streams.getMessage(CHECKPOINT_STREAM, { seq }).catch(() => null);
+      if (msg === null || msg.subject !== subject) throw new Error(`checkpoint ${m.id}: chunk ${seq} is missing (purged by a newer checkpoint?)`);
+      parts.push(msg.data);
+    }
+    const packed = Buffer.concat(parts);
+    if (packed.length !== m.bytes || createHash('sha256').update(packed).digest('hex') !== m.sha256) throw new Error(`checkpoint ${m.id}: its chunks do not match the manifest`);
+    const raw = await gunzipAsync(packed);
+    if (raw.length !== m.sizes.reduce((a, b) => a + b, 0)) throw new Error(`checkpoint ${m.id}: its images have another size than the manifest says`);
+    const images: Uint8Array[] = [];
+    let at = 0;
+    for (const n of m.sizes) {
+      images.push(new Uint8Array(raw.buffer, raw.byteOffset + at, n));
+      at += n;
+    }
+    return images;
+  }
+
+  /**
+   * Takes or renews the writer's lease for `ttlMs`; false when another daemon
+   * holds an unexpired one or won the compare-and-set.
+   */
+  async claim(by: string, ttlMs: number): Promise<boolean> {
+    const last = await this.#last(this.#claim);
+    if (last !== null) {
+      try {
+        const c = last.json<{ by?: unknown; until?: unknown }>();
+        if (c.by !== by && typeof c.until === 'number' && c.until > Date.now()) return false;
+      } catch {
+        // Not a claim this version wrote: take it over.
+      }
+    }
+    try {
+      await this.#o.js.publish(this.#claim, JSON.stringify({ by, until: Date.now() + ttlMs }), { expect: { lastSubjectSequence: last?.seq ?? 0 } });
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) return false;
+      throw err;
+    }
+    await this.#o.jsm.streams.purge(CHECKPOINT_STREAM, { filter: this.#claim, keep: 1 }).catch(() => undefined);
+    return true;
+  }
+
+  /**
+   * Stores a checkpoint of `images` covering log sequence `seq`, unless a
+   * manifest newer than `previous` was stored meanwhile (resolves undefined
+   * then, and removes its own chunks).
+   */
+  async publish(fields: { seq: number; sizing: string; logCreated: string; by: string }, images: readonly Uint8Array[], previous: Latest | null): Promise<Manifest | undefined> {
+    const { js, jsm, nc } = this.#o;
+    const packed = await gzipAsync(Buffer.concat(images.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))), { level: 1 });
+    const id = randomBytes(9).toString('base64url');
+    const subject = this.#chunkSubject(id);
+    const room = Math.max(4_096, (nc.info?.max_payload ?? 1_048_576) - HEADER_ROOM);
+    const chunks: number[] = [];
+    try {
+      for (let at = 0; at < packed.length || chunks.length === 0; at += room) chunks.push((await js.publish(subject, packed.subarray(at, at + room))).seq);
+      const manifest: Manifest = {
+        format: FORMAT, store: this.#o.name, ...fields, id, chunks, bytes: packed.length, sizes: images.map((x) => x.byteLength),
+        sha256: createHash('sha256').update(packed).digest('hex'), createdMs: Date.now(),
+      };
+      try {
+        await js.publish(this.#manifest, JSON.stringify(manifest), { expect: { lastSubjectSequence: previous?.msgSeq ?? 0 } });
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) {
+          await jsm.streams.purge(CHECKPOINT_STREAM, { filter: subject }).catch(() => undefined);
+          return undefined;
+        }
+        throw err;
+      }
+      // Keep the previous checkpoint (a daemon may be reading it) and everything newer.
+      const keepFrom = previous?.manifest.chunks[0] ?? chunks[0]!;
+      await jsm.streams.purge(CHECKPOINT_STREAM, { filter: `${PREFIX}.${this.#o.name}.d.>`, seq: keepFrom }).catch(() => undefined);
+      await jsm.streams.purge(CHECKPOINT_STREAM, { filter: this.#manifest, keep: 2 }).catch(() => undefined);
+      return manifest;
+    } catch (err) {
+      if (chunks.length > 0) await jsm.streams.purge(CHECKPOINT_STREAM, { filter: subject }).catch(() => undefined);
+      throw err;
+    }
+  }
+}
