@@ -96,6 +96,7 @@ describe('a durable store keeps what it acknowledged across restarts', () => {
 
 describe('kill -9 under load', () => {
   const FIXTURE = fileURLToPath(new URL('../fixtures/durable-load.mjs', import.meta.url));
+  const MIN_ACKS = 60;
 
   async function killRound(dir: string, fsync: string, ms: number, round: number): Promise<{ n: number; id: string; p: number; pos: number; v: number }[]> {
     const child = spawn(process.execPath, [FIXTURE, dir, fsync, String(round)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,6 +107,15 @@ describe('kill -9 under load', () => {
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     await new Promise<void>((resolve, reject) => {
       let killed = false;
+      // Killed at `ms` after ready, but not before MIN_ACKS acknowledgements: a loaded machine may ack few in `ms`.
+      let due = false;
+      let done = false;
+      const kill = (): void => {
+        if (done || !due || acks.length < MIN_ACKS) return;
+        done = true;
+        child.kill('SIGKILL');
+        resolve();
+      };
       child.stdout.on('data', (c: Buffer) => {
         buf += c.toString();
         let nl: number;
@@ -115,10 +125,13 @@ describe('kill -9 under load', () => {
           if (line.ready && !killed) {
             killed = true;
             setTimeout(() => {
-              child.kill('SIGKILL');
-              resolve();
+              due = true;
+              kill();
             }, ms);
-          } else if (!line.ready) acks.push(line);
+          } else if (!line.ready) {
+            acks.push(line);
+            kill();
+          }
         }
       });
       void exited.then(() => (killed ? resolve() : reject(new Error(`the child exited before it was killed: ${err}`))));
