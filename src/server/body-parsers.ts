@@ -64,7 +64,21 @@ function textOf(body: Buffer, done: Done): string | undefined | null {
 function parseJson(safeParse: SafeParse, request: FastifyRequest, body: Buffer, done: Done): void {
   const text = textOf(body, done);
   if (text === undefined) done(null, undefined);
-  else if (text !== null) safeParse(request, text, done);
+  else if (text !== null) {
+    // As NDJSON lines below: text that cannot carry a prototype-poisoning key is plain JSON.parse (the safe
+    // parser's scans were ~2% of the main thread on single-event POSTs); any other text, or text that does
+    // not parse, goes through the safe parser, which gives the same value or the same error as before.
+    if (!SUSPECT_JSON.test(text)) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        safeParse(request, text, done);
+        return;
+      }
+      done(null, value);
+    } else safeParse(request, text, done);
+  }
 }
 
 function parseNdjson(safeParse: SafeParse, request: FastifyRequest, body: Buffer, done: Done): void {

@@ -1,5 +1,6 @@
 // The POST /streams hot path: the append-result serialiser is byte-for-byte JSON.stringify, the hooks still run per
-// request, and NDJSON lines skip the safe parser only when they cannot carry a prototype-poisoning key.
+// request, NDJSON lines and JSON bodies skip the safe parser only when they cannot carry a prototype-poisoning key,
+// and single events answered from the coalescer's callback keep the contract (results, duplicates, errors).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendResultsJson } from '../../dist/src/server/routes/streams.js';
 import { raw, startDaemon, type TestDaemon } from './helpers.js';
@@ -56,5 +57,41 @@ describe('POST /streams over HTTP', () => {
     const notes: unknown[] = [];
     for await (const e of d.client.read('ser/nd', { from: 1 })) notes.push((e as { note?: unknown }).note);
     expect(notes).toEqual(['café', 'constructed']);
+  });
+
+  it('JSON bodies: prototype-poisoning keys are refused, a BOM, escapes and bad JSON answer as before', async () => {
+    const post = (body: string | Buffer) => raw(`${d.url}/streams/ser/js`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    for (const bad of ['{"__proto__":{"x":1}}', '{"\\u005f_proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}', '[{"valor":1},{"__proto__":{"x":1}}]', '{oops', '{"a":1}}', '"text"']) {
+      const r = await post(bad);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.error.code, bad).toMatch(/^RS_ERR_(INVALID_JSON|BAD_REQUEST|VALIDATION)/);
+      expect(({} as Record<string, unknown>).x, bad).toBeUndefined();
+    }
+    expect((await post('{"constructor":"c","valor":1}')).status).toBe(202);
+    expect((await post(Buffer.from('\ufeff{"valor":2,"note":"caf\\u00e9"}'))).status).toBe(202);
+    const notes: unknown[] = [];
+    for await (const e of d.client.read('ser/js', { from: 1 })) notes.push([(e as { constructor?: unknown }).constructor, (e as { note?: unknown }).note]);
+    expect(notes).toEqual([['c', undefined], [Object, 'café']]);
+  });
+
+  it('single events: a retry is a duplicate with the first result, a bad timestamp is a 400, each counted once', async () => {
+    const post = (body: unknown, headers: Record<string, string> = {}) =>
+      raw(`${d.url}/streams/ser/one`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const before = await d.client.prometheus();
+    const count = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+    const ingested = /ringstore_ingested_events_total\{store="streams",format="json"\} (\d+)/;
+    const duplicates = /ringstore_rejected_events_total\{store="streams",reason="duplicate"\} (\d+)/;
+    const [a, b, c] = await Promise.all([post({ id: 'k1', valor: 1 }), post({ valor: 2 }, { 'idempotency-key': 'k2' }), post({ valor: 3, timestamp: 'yesterday' })]);
+    expect(a.status).toBe(202);
+    expect(b.status).toBe(202);
+    expect(c.status).toBe(400);
+    expect(c.body.error.code).toBe('RS_ERR_BAD_REQUEST');
+    const again = await post({ id: 'k1', valor: 9 });
+    expect(again.status).toBe(202);
+    expect(again.body).toEqual({ ...(a.body as object), duplicate: true });
+    expect(again.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const after = await d.client.prometheus();
+    expect(count(after, ingested) - count(before, ingested)).toBe(2);
+    expect(count(after, duplicates) - count(before, duplicates)).toBe(1);
   });
 });
