@@ -1,6 +1,6 @@
 // Regression tests of the core at its edges (issue 10): each failed on d61fe57.
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventStore, type CapacityInfo, type StoredEvent } from '../dist/src/index.js';
+import { EventStore, PartialAppendError, partitionOf, type AppendResult, type CapacityInfo, type StoredEvent } from '../dist/src/index.js';
 
 interface Ev {
   k: string;
@@ -111,6 +111,80 @@ describe('a partition that fails for good', () => {
     await expect(within(store.count(), 5_000, 'a query')).rejects.toMatchObject({ code: 'RS_ERR_WORKER' });
     expect(store.stats.partitions[0].failed).toBe(true);
   }, 60_000);
+});
+
+describe('an append(array) over several partitions: a rejection never hides a stored event', () => {
+  /** Keys routed to partitions 0 and 1 of a 2-partition store, alternating: k0a, k1a, k0b, ... */
+  function twoPartitionEvents(n: number): Ev[] {
+    const on = [0, 1].map((p) => Array.from({ length: 1000 }, (_, i) => `k${i}`).filter((k) => partitionOf(k, 2) === p));
+    return Array.from({ length: n }, (_, i) => ({ k: on[i % 2][i >> 1], n: i }));
+  }
+  /** Fails partition `p` for good: 20 restarts a minute are allowed, the 21st death is one too many. */
+  async function toTheLimit(store: EventStore<Ev>, p: number): Promise<void> {
+    for (let i = 0; i < 20; i++) await store.crashPartition(p);
+    expect(store.stats.partitions[p].restarts).toBe(20);
+  }
+
+  it('a partition that failed before the call: rejected, and nothing stored on the others', async () => {
+    const store = make({ partitions: 2 });
+    await toTheLimit(store, 1);
+    await store.crashPartition(1);
+    expect(store.stats.partitions[1].failed).toBe(true);
+    const events = twoPartitionEvents(10); // partition 0's events come first in the array
+    await expect(within(store.append(events), 10_000, 'the append')).rejects.toMatchObject({ code: 'RS_ERR_WORKER' });
+    // An append after it on partition 0 is committed after anything the call published there.
+    const next = await store.append({ k: events[0].k, n: -1 });
+    expect(next).toMatchObject({ partition: 0, position: 1, version: 1 });
+    expect(await store.count({ partitions: [0] })).toBe(1);
+  }, 60_000);
+
+  it('a partition that fails for good mid-batch: PartialAppendError names every stored event, the others are not stored', async () => {
+    const store = make({ partitions: 2 });
+    await toTheLimit(store, 1);
+    // The 21st death, in the drain holding this call's records: partition 1 never commits them.
+    const dying = store.crashPartition(1, { afterRecords: 1 });
+    const events = twoPartitionEvents(20);
+    const err = await within(store.append(events), 10_000, 'the append').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await dying;
+    expect(err).toBeInstanceOf(PartialAppendError);
+    const partial = err as PartialAppendError;
+    expect(partial.code).toBe('RS_ERR_PARTIAL_APPEND');
+    const snap = await store.snapshot({ partitions: [0] });
+    const byPos = new Map(snap.map((e) => [e.position, e]));
+    events.forEach((e, i) => {
+      const p = partitionOf(e.k, 2);
+      if (p === 0) {
+        // Stored: its result names it.
+        const r = partial.results[i] as AppendResult;
+        expect(partial.errors[i]).toBeUndefined();
+        expect(byPos.get(r.position)?.payload).toEqual(e);
+      } else {
+        expect(partial.results[i]).toBeUndefined();
+        expect(partial.errors[i]).toMatchObject({ code: 'RS_ERR_WORKER' });
+      }
+    });
+    expect(snap).toHaveLength(10);
+    expect(partial.details).toMatchObject({ stored: expect.any(Array), notStored: expect.any(Array) });
+    expect((partial.details!.stored as unknown[]).length).toBe(10);
+    expect((partial.details!.notStored as { code: string }[]).every((x) => x.code === 'RS_ERR_WORKER')).toBe(true);
+    expect(partial.cause).toMatchObject({ code: 'RS_ERR_WORKER' });
+  }, 60_000);
+
+  it('workers killed mid-batch on both partitions: the array resolves once, each result naming its event', async () => {
+    const store = make({ partitions: 2 });
+    const dying = [store.crashPartition(0, { afterRecords: 3 }), store.crashPartition(1, { afterRecords: 3 })];
+    const events = twoPartitionEvents(40);
+    const results = await within(store.append(events), 20_000, 'the append');
+    await Promise.all(dying);
+    expect(store.stats.restarts).toBe(2);
+    const snap = await store.snapshot();
+    expect(snap).toHaveLength(40);
+    const at = new Map(snap.map((e) => [`${e.partition}/${e.position}`, e]));
+    results.forEach((r, i) => expect(at.get(`${r.partition}/${r.position}`)?.payload).toEqual(events[i]));
+  });
 });
 
 describe('the arena holds whole events or refuses them', () => {
