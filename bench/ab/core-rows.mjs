@@ -1,6 +1,7 @@
 // Core rows, two builds side by side in ONE process (docs/benchmarks/core.md, "Issue 10 A/B"): each row is set up
 // for both builds, then timed round by round, alternating which build goes first, so load from other processes
-// falls on both alike. Prints per-row medians (rate per second) and new/old. The store options are the same for
+// falls on both alike. Prints per-row medians (rate per second) and new/old, and the process CPU per op
+// (all threads; old/new above 1 means the new build spends less), which a loaded machine disturbs less than wall time. The store options are the same for
 // both builds: the harness's objectStore (capacity 2^20, 2 partitions) with the 4 MiB input ring of d61fe57's
 // bench/core.ts (its 1 MiB ring could stall; --input-bytes 0 takes each build's default).
 //   npm run build && OLD_DIST=/tmp/old/dist node bench/ab/core-rows.mjs [--rounds 7] [--events 300000]
@@ -76,8 +77,7 @@ async function stopProducers(ws) {
 }
 
 /**
- * Each row: setup(b) → state, round(b, state, r) → events (or queries) per second, teardown(b, state).
- * `rate` is ops / seconds of the timed part.
+ * Each row: setup(b) → state, round(b, state, r) → [ops per second of the timed part, ops], teardown(b, state).
  */
 const rows = [
   {
@@ -86,7 +86,7 @@ const rows = [
     round(b, s, r) {
       const t = now();
       b.loops.addLoop(s, keys, ADDS, 1.7e12 + r * ADDS);
-      return ADDS / ((now() - t) / 1000);
+      return [ADDS / ((now() - t) / 1000), ADDS];
     },
   },
   {
@@ -96,7 +96,7 @@ const rows = [
       const t = now();
       await b.loops.appendLoop(s.store, pool, N, (s.start += N));
       await s.store.flush();
-      return N / ((now() - t) / 1000);
+      return [N / ((now() - t) / 1000), N];
     },
     teardown: (b, s) => s.store.close(),
   },
@@ -108,7 +108,7 @@ const rows = [
       await b.loops.appendLoop(s.store, pool, N, (s.start += N));
       const ms = now() - t;
       await s.store.flush();
-      return N / (ms / 1000);
+      return [N / (ms / 1000), N];
     },
     teardown: (b, s) => s.store.close(),
   },
@@ -118,7 +118,7 @@ const rows = [
     async round(b, s) {
       const t = now();
       await b.loops.appendArrays(s.store, pool, N, (s.start += N), 100);
-      return N / ((now() - t) / 1000);
+      return [N / ((now() - t) / 1000), N];
     },
     teardown: (b, s) => s.store.close(),
   },
@@ -134,7 +134,7 @@ const rows = [
       await Promise.all(s.ws.map((w, i) => run(w, share, s.start + i * share)));
       await s.store.flush();
       s.start += N;
-      return (share * k) / ((now() - t) / 1000);
+      return [(share * k) / ((now() - t) / 1000), share * k];
     },
     async teardown(b, s) {
       await stopProducers(s.ws);
@@ -148,7 +148,7 @@ const rows = [
       const q = 50;
       const t = now();
       for (let i = 0; i < q; i++) await s.store.windowAggregate('amount', { from: s.from, to: s.to });
-      return q / ((now() - t) / 1000);
+      return [q / ((now() - t) / 1000), q];
     },
     teardown: (b, s) => s.store.close(),
   },
@@ -158,7 +158,7 @@ const rows = [
     async round(b, s) {
       const t = now();
       for (let i = 0; i < 3; i++) await s.store.sum('amount', { where: { values: { amount: { gt: 50 } } } });
-      return (3 * SCAN) / ((now() - t) / 1000);
+      return [(3 * SCAN) / ((now() - t) / 1000), 3 * SCAN];
     },
     teardown: (b, s) => s.store.close(),
   },
@@ -175,7 +175,7 @@ const rows = [
       const t = now();
       const got = (await s.store.snapshot()).length;
       if (got !== live) throw new Error(`${b.name}: snapshot returned ${got} of ${live}`);
-      return got / ((now() - t) / 1000);
+      return [got / ((now() - t) / 1000), got];
     },
     teardown: (b, s) => s.store.close(),
   },
@@ -202,11 +202,18 @@ for (const row of rows) {
   const state = {};
   for (const b of builds) state[b.name] = await row.setup(b);
   const got = { old: [], new: [] };
+  const cpu = { old: [], new: [] };
   for (let r = 0; r <= ROUNDS; r++) {
     const order = r % 2 === 0 ? builds : [builds[1], builds[0]];
     for (const b of order) {
-      const x = await row.round(b, state[b.name], r);
-      if (r > 0) got[b.name].push(x);
+      // Process CPU per op, all threads (the idle build's workers sleep): steadier than wall time on a loaded machine.
+      const c0 = process.cpuUsage();
+      const [x, ops] = await row.round(b, state[b.name], r);
+      const c = process.cpuUsage(c0);
+      if (r > 0) {
+        got[b.name].push(x);
+        cpu[b.name].push((c.user + c.system) / ops);
+      }
       await pause();
     }
   }
@@ -216,10 +223,15 @@ for (const row of rows) {
   // Ratio per round (the two builds ran back to back), then its median: steadier than the ratio of medians.
   const perRound = median(got.new.map((x, i) => x / got.old[i]));
   loads.push(os.loadavg()[0]);
-  table.push({ row: row.name, old: o, new: n, ratio: n / o, perRound });
+  const cOld = median(cpu.old);
+  const cNew = median(cpu.new);
+  table.push({ row: row.name, old: o, new: n, ratio: n / o, perRound, cOld, cNew });
   console.log(`${row.name}\n  old ${fmt(o)}/s  new ${fmt(n)}/s  new/old ${(n / o).toFixed(3)} (median of per-round ratios ${perRound.toFixed(3)}; ` +
-    `old ${got.old.map(fmt).join(' ')} | new ${got.new.map(fmt).join(' ')}) load ${os.loadavg()[0].toFixed(1)}`);
+    `old ${got.old.map(fmt).join(' ')} | new ${got.new.map(fmt).join(' ')}) load ${os.loadavg()[0].toFixed(1)}\n` +
+    `  CPU per op (process, µs): old ${cOld.toFixed(3)} new ${cNew.toFixed(3)}, old/new ${(cOld / cNew).toFixed(3)}`);
 }
-console.log('\n| row | old /s | new /s | new/old | median per-round ratio |\n|---|---|---|---|---|');
-for (const t of table) console.log(`| ${t.row} | ${fmt(t.old)} | ${fmt(t.new)} | ${t.ratio.toFixed(2)} | ${t.perRound.toFixed(2)} |`);
+console.log('\n| row | old /s | new /s | new/old | median per-round ratio | CPU µs/op old | new | old/new |\n|---|---|---|---|---|---|---|---|');
+for (const t of table) {
+  console.log(`| ${t.row} | ${fmt(t.old)} | ${fmt(t.new)} | ${t.ratio.toFixed(2)} | ${t.perRound.toFixed(2)} | ${t.cOld.toFixed(3)} | ${t.cNew.toFixed(3)} | ${(t.cOld / t.cNew).toFixed(2)} |`);
+}
 console.log(`\n1-min load average during the run: ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)}`);
