@@ -217,6 +217,60 @@ describe('the arena holds whole events or refuses them', () => {
   });
 });
 
+describe('evictions of a drain whose worker dies', () => {
+  function collecting(options: Parameters<typeof make>[0]) {
+    const delivered: StoredEvent<Ev>[] = [];
+    const lost: number[] = [];
+    const store = make({
+      ...options,
+      onDiscarded: (events) => delivered.push(...events),
+      onDiscardedLost: ({ positions }) => lost.push(...positions),
+    });
+    return { store, delivered, lost };
+  }
+
+  it('every evicted position reaches onDiscarded or onDiscardedLost, once (slots reused by the dying drain)', async () => {
+    const { store, delivered, lost } = collecting({ capacity: 8 });
+    for (let i = 0; i < 8; i++) await store.append({ k: 'a', n: i });
+    // The drain dies after 5 records, each of which evicted one event and took its slot.
+    const dying = store.crashPartition(0, { afterRecords: 5 });
+    const results = await within(store.append(Array.from({ length: 10 }, (_, i) => ({ k: 'b', n: 8 + i }))), 20_000, 'the append');
+    await dying;
+    await store.flush();
+    expect(results.map((r) => r.position)).toEqual(Array.from({ length: 10 }, (_, i) => 9 + i));
+    expect(store.stats.discarded).toBe(10);
+    // Their slots hold the drain's new events: only the positions are left of the 5 the crashed drain evicted.
+    expect(lost).toHaveLength(5);
+    const all = [...delivered.map((e) => e.position), ...lost].sort((x, y) => x - y);
+    expect(all).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    for (const e of delivered) expect(e.payload).toEqual({ k: e.position <= 8 ? 'a' : 'b', n: e.position - 1 });
+  });
+
+  it('an event the dying drain evicted without overwriting its bytes is delivered whole', async () => {
+    // A 256-byte arena; stored spans (26-byte id + key "a" + JSON) of 200, 56, 200, then 100 bytes.
+    const { store, delivered, lost } = collecting({ capacity: 64, payloadBytes: 256, maxEventBytes: 200 });
+    const ev = (n: number, span: number): Ev => ({ k: 'a', n, pad: 'x'.repeat(span - 51) });
+    await store.append(ev(1, 200)); // arena [0, 200)
+    await store.append(ev(2, 56)); // [200, 256)
+    await store.append(ev(3, 200)); // [0, 200) again: evicts event 1 (delivered by its drain)
+    await store.flush();
+    expect(delivered.map((e) => e.position)).toEqual([1]);
+    // Event 4 does not fit before the arena's end: it goes to its start, evicting event 2 (whose bytes at
+    // [200, 256) it leaves alone) and event 3 (whose bytes it overwrites); then its worker dies.
+    const dying = store.crashPartition(0, { afterRecords: 1 });
+    const r = await within(store.append(ev(4, 100)), 20_000, 'the append');
+    await dying;
+    await store.flush();
+    expect(r.position).toBe(4);
+    expect(store.stats.discarded).toBe(3);
+    expect(delivered.map((e) => [e.position, e.version, e.payload])).toEqual([
+      [1, 1, ev(1, 200)],
+      [2, 2, ev(2, 56)],
+    ]);
+    expect(lost).toEqual([3]);
+  });
+});
+
 describe('batches across a crash', () => {
   it('a worker that dies in the middle of a conditional batch commits all of it once, after its restart', async () => {
     const store = make({ capacity: 256 });
