@@ -64,8 +64,11 @@ async function producers(b, store, k) {
 }
 const run = (w, n, start) =>
   new Promise((resolve, reject) => {
-    w.once('message', resolve);
     w.once('error', reject);
+    w.once('message', (m) => {
+      w.off('error', reject);
+      resolve(m);
+    });
     w.postMessage({ n, start });
   });
 async function stopProducers(ws) {
