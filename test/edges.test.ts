@@ -246,6 +246,11 @@ describe('evictions of a drain whose worker dies', () => {
     for (const e of delivered) expect(e.payload).toEqual({ k: e.position <= 8 ? 'a' : 'b', n: e.position - 1 });
   });
 
+  it('onDiscardedLost must be a function, and needs onDiscarded', () => {
+    expect(() => make({ onDiscardedLost: 1 as never })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION' }));
+    expect(() => make({ onDiscardedLost: () => undefined })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION' }));
+  });
+
   it('an event the dying drain evicted without overwriting its bytes is delivered whole', async () => {
     // A 256-byte arena; stored spans (26-byte id + key "a" + JSON) of 200, 56, 200, then 100 bytes.
     const { store, delivered, lost } = collecting({ capacity: 64, payloadBytes: 256, maxEventBytes: 200 });
