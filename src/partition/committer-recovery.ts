@@ -106,7 +106,7 @@ export function recoverCommitter(c: Committer): void {
   if (lost > 0) {
     if (purging) c.purged += lost;
     else c.discarded += lost;
-    if (!purging && c.cfg.captureEvictions) lostEvictions(c, head, tail, arenaWritten);
+    if (!purging && c.cfg.captureEvictions) lostEvictions(c, head, tail, arenaWritten, lost);
   }
   while (head < tail) {
     const s = (head - 1) % C;
@@ -119,6 +119,8 @@ export function recoverCommitter(c: Committer): void {
 
   // 5. Input, a fresh commit point, producers.
   c.input.recover(r[Commit.INPUT]);
+  // Before the commit point, which moves the head past them: a worker that dies in between finds them again.
+  c.sendEvictions();
   c.commitPoint(r[Commit.INPUT], false); // the re-run of the crashed drain trims at its own commit point
   c.acks.notifyAll();
 }
@@ -165,16 +167,30 @@ function overwritten(ranges: number[], a: number, w: number, A: number): boolean
  * of the others (their slot was reused by the drain's new events, or their
  * bytes were) only the position is left.
  */
-function lostEvictions(c: Committer, head: number, tail: number, arenaWritten: number[]): void {
+function lostEvictions(c: Committer, head: number, tail: number, arenaWritten: number[], lost: number): void {
   const m = c.mem;
   const C = m.geometry.capacity;
   const A = m.geometry.arenaBytes;
   const V = m.geometry.valueCount;
-  for (let pos = Math.max(head, m.tables[TableCursor.EVICTIONS_SENT]); pos < tail; pos++) {
+  const from = Math.max(head, m.tables[TableCursor.EVICTIONS_SENT]);
+  // A slot the drain reused held a live event or a purged one (purged, not yet passed by the head): only
+  // when the count of such slots and of the surely evicted ones adds up to the lost live events are the
+  // reused ones all evictions. Otherwise which were purged cannot be told, and their positions are not sent.
+  let reused = 0;
+  let evictedHere = 0;
+  const maybe: number[] = [];
+  for (let pos = head; pos < tail; pos++) {
     const s = (pos - 1) % C;
     const own = m.pos[s] === pos;
     if (own && m.flags[s] & (SlotFlag.LIVE | SlotFlag.PURGED)) continue;
-    if (!own || overwritten(arenaWritten, m.arenaAbs[s], spanOf(m, s), A)) {
+    if (!own) {
+      reused++;
+      if (pos >= from) maybe.push(pos);
+      continue;
+    }
+    evictedHere++; // its slot names it and is neither live nor purged: an eviction
+    if (pos < from) continue;
+    if (overwritten(arenaWritten, m.arenaAbs[s], spanOf(m, s), A)) {
       c.lostPositions.push(pos);
       continue;
     }
@@ -195,4 +211,6 @@ function lostEvictions(c: Committer, head: number, tail: number, arenaWritten: n
       json: readUtf8(m.u8, base + idLen + keyLen + typeLen, m.payloadLen[s]),
     });
   }
+  if (reused + evictedHere === lost) c.lostPositions.push(...maybe);
+  c.lostPositions.sort((x, y) => x - y);
 }

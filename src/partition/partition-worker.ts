@@ -109,7 +109,6 @@ export class PartitionWorker {
     };
     Comlink.expose(api, nodeEndpoint(data.rpc as never));
     parent.postMessage({ type: 'ready', threadId, tid: nameThread(data.threadName), restored } satisfies PartitionEvent);
-    this.committer.sendEvictions(); // what recovery found a crashed drain evicted
   }
 
   /** A committer whose evicted copies go to the coordinator as soon as a drain is done evicting. */
