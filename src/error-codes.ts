@@ -74,6 +74,11 @@ export const ERROR_CODES = {
     meaning: 'A partition worker failed while serving a request.',
     http: { status: 503, meaning: 'A partition worker failed while serving the request (it restarts); retry.' },
   },
+  RS_ERR_PARTIAL_APPEND: {
+    by: ['store'],
+    meaning: 'An append of an array stored some of its events and not the others (a partition failed for good, the store closed or a durable log refused a write while the call was in flight); `PartialAppendError` names each stored event and why the others were not.',
+    http: { status: 503, meaning: 'Part of a batch was stored and part was not (a partition failed for good, the daemon shut down or its disk filled mid-batch): `stored` lists the events stored (`index`, `position`, `version`), `notStored` the others (`index`, `code`); retry those only, with their ids.' },
+  },
   RS_ERR_DESCRIPTOR: {
     by: ['store'],
     meaning: 'A descriptor passed to attach() is not a ringstore descriptor.',

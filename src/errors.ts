@@ -10,6 +10,7 @@
  */
 
 import { meaningsOf, type ErrorCode, type ErrorCodeOf } from './error-codes.js';
+import type { AppendResult } from './store/types.js';
 
 export type { ErrorCode, ErrorCodeOf, ErrorSource } from './error-codes.js';
 
@@ -63,6 +64,43 @@ export class ClosedError extends RingstoreError {
   constructor(what = 'the store is closed') {
     super('RS_ERR_CLOSED', what);
     this.name = 'ClosedError';
+  }
+}
+
+/**
+ * Raised by an `append` of an array when some of its events were stored and
+ * others were not: their partition failed for good, the store closed, or a
+ * durable log refused the write, while the call was in flight. A partition
+ * commits on its own, so events already committed on one partition cannot be
+ * taken back when another fails (docs/architecture.md, "Arrays over several
+ * partitions"). `results[i]` is the result of event `i` when it was stored,
+ * `errors[i]` why it was not; `cause` is the first such error.
+ */
+export class PartialAppendError extends RingstoreError {
+  readonly results: readonly (AppendResult | undefined)[];
+  readonly errors: readonly (Error | undefined)[];
+
+  constructor(results: readonly (AppendResult | undefined)[], errors: readonly (Error | undefined)[]) {
+    const stored: { index: number; partition: number; position: number; version: number; id: string; duplicate: boolean }[] = [];
+    const notStored: { index: number; code: string }[] = [];
+    let first: Error | undefined;
+    for (let i = 0; i < errors.length; i++) {
+      const r = results[i];
+      const e = errors[i];
+      if (e !== undefined) {
+        first ??= e;
+        notStored.push({ index: i, code: (e as { code?: string }).code ?? 'RS_ERR_WORKER' });
+      } else if (r !== undefined) stored.push({ index: i, partition: r.partition, position: r.position, version: r.version, id: r.id, duplicate: r.duplicate });
+    }
+    super(
+      'RS_ERR_PARTIAL_APPEND',
+      `${stored.length} of ${errors.length} events were stored and ${notStored.length} were not (${first?.message ?? 'unknown'}); retry only those not stored`,
+      { stored, notStored },
+      { cause: first },
+    );
+    this.name = 'PartialAppendError';
+    this.results = results;
+    this.errors = errors;
   }
 }
 

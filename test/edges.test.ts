@@ -1,6 +1,6 @@
 // Regression tests of the core at its edges (issue 10): each failed on d61fe57.
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventStore, type CapacityInfo, type StoredEvent } from '../dist/src/index.js';
+import { EventStore, PartialAppendError, partitionOf, type AppendResult, type CapacityInfo, type StoredEvent } from '../dist/src/index.js';
 
 interface Ev {
   k: string;
@@ -113,6 +113,80 @@ describe('a partition that fails for good', () => {
   }, 60_000);
 });
 
+describe('an append(array) over several partitions: a rejection never hides a stored event', () => {
+  /** Keys routed to partitions 0 and 1 of a 2-partition store, alternating: k0a, k1a, k0b, ... */
+  function twoPartitionEvents(n: number): Ev[] {
+    const on = [0, 1].map((p) => Array.from({ length: 1000 }, (_, i) => `k${i}`).filter((k) => partitionOf(k, 2) === p));
+    return Array.from({ length: n }, (_, i) => ({ k: on[i % 2][i >> 1], n: i }));
+  }
+  /** Fails partition `p` for good: 20 restarts a minute are allowed, the 21st death is one too many. */
+  async function toTheLimit(store: EventStore<Ev>, p: number): Promise<void> {
+    for (let i = 0; i < 20; i++) await store.crashPartition(p);
+    expect(store.stats.partitions[p].restarts).toBe(20);
+  }
+
+  it('a partition that failed before the call: rejected, and nothing stored on the others', async () => {
+    const store = make({ partitions: 2 });
+    await toTheLimit(store, 1);
+    await store.crashPartition(1);
+    expect(store.stats.partitions[1].failed).toBe(true);
+    const events = twoPartitionEvents(10); // partition 0's events come first in the array
+    await expect(within(store.append(events), 10_000, 'the append')).rejects.toMatchObject({ code: 'RS_ERR_WORKER' });
+    // An append after it on partition 0 is committed after anything the call published there.
+    const next = await store.append({ k: events[0].k, n: -1 });
+    expect(next).toMatchObject({ partition: 0, position: 1, version: 1 });
+    expect(await store.count({ partitions: [0] })).toBe(1);
+  }, 60_000);
+
+  it('a partition that fails for good mid-batch: PartialAppendError names every stored event, the others are not stored', async () => {
+    const store = make({ partitions: 2 });
+    await toTheLimit(store, 1);
+    // The 21st death, in the drain holding this call's records: partition 1 never commits them.
+    const dying = store.crashPartition(1, { afterRecords: 1 });
+    const events = twoPartitionEvents(20);
+    const err = await within(store.append(events), 10_000, 'the append').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await dying;
+    expect(err).toBeInstanceOf(PartialAppendError);
+    const partial = err as PartialAppendError;
+    expect(partial.code).toBe('RS_ERR_PARTIAL_APPEND');
+    const snap = await store.snapshot({ partitions: [0] });
+    const byPos = new Map(snap.map((e) => [e.position, e]));
+    events.forEach((e, i) => {
+      const p = partitionOf(e.k, 2);
+      if (p === 0) {
+        // Stored: its result names it.
+        const r = partial.results[i] as AppendResult;
+        expect(partial.errors[i]).toBeUndefined();
+        expect(byPos.get(r.position)?.payload).toEqual(e);
+      } else {
+        expect(partial.results[i]).toBeUndefined();
+        expect(partial.errors[i]).toMatchObject({ code: 'RS_ERR_WORKER' });
+      }
+    });
+    expect(snap).toHaveLength(10);
+    expect(partial.details).toMatchObject({ stored: expect.any(Array), notStored: expect.any(Array) });
+    expect((partial.details!.stored as unknown[]).length).toBe(10);
+    expect((partial.details!.notStored as { code: string }[]).every((x) => x.code === 'RS_ERR_WORKER')).toBe(true);
+    expect(partial.cause).toMatchObject({ code: 'RS_ERR_WORKER' });
+  }, 60_000);
+
+  it('workers killed mid-batch on both partitions: the array resolves once, each result naming its event', async () => {
+    const store = make({ partitions: 2 });
+    const dying = [store.crashPartition(0, { afterRecords: 3 }), store.crashPartition(1, { afterRecords: 3 })];
+    const events = twoPartitionEvents(40);
+    const results = await within(store.append(events), 20_000, 'the append');
+    await Promise.all(dying);
+    expect(store.stats.restarts).toBe(2);
+    const snap = await store.snapshot();
+    expect(snap).toHaveLength(40);
+    const at = new Map(snap.map((e) => [`${e.partition}/${e.position}`, e]));
+    results.forEach((r, i) => expect(at.get(`${r.partition}/${r.position}`)?.payload).toEqual(events[i]));
+  });
+});
+
 describe('the arena holds whole events or refuses them', () => {
   it('an event that does not fit with its id, key and type is refused with a code, and nothing is cut', async () => {
     const store = make({ capacity: 4, payloadBytes: 64 });
@@ -140,6 +214,65 @@ describe('the arena holds whole events or refuses them', () => {
     expect(evicted).toHaveLength(s.discarded);
     expect(evicted.map((e) => e.payload.n)).toEqual(Array.from({ length: s.discarded }, (_, i) => i));
     expect(full).toEqual([{ partition: 0, capacity: 1000, reason: 'bytes' }]);
+  });
+});
+
+describe('evictions of a drain whose worker dies', () => {
+  function collecting(options: Parameters<typeof make>[0]) {
+    const delivered: StoredEvent<Ev>[] = [];
+    const lost: number[] = [];
+    const store = make({
+      ...options,
+      onDiscarded: (events) => delivered.push(...events),
+      onDiscardedLost: ({ positions }) => lost.push(...positions),
+    });
+    return { store, delivered, lost };
+  }
+
+  it('every evicted position reaches onDiscarded or onDiscardedLost, once (slots reused by the dying drain)', async () => {
+    const { store, delivered, lost } = collecting({ capacity: 8 });
+    for (let i = 0; i < 8; i++) await store.append({ k: 'a', n: i });
+    // The drain dies after 5 records, each of which evicted one event and took its slot.
+    const dying = store.crashPartition(0, { afterRecords: 5 });
+    const results = await within(store.append(Array.from({ length: 10 }, (_, i) => ({ k: 'b', n: 8 + i }))), 20_000, 'the append');
+    await dying;
+    await store.flush();
+    expect(results.map((r) => r.position)).toEqual(Array.from({ length: 10 }, (_, i) => 9 + i));
+    expect(store.stats.discarded).toBe(10);
+    // Their slots hold the drain's new events: only the positions are left of the 5 the crashed drain evicted.
+    expect(lost).toHaveLength(5);
+    const all = [...delivered.map((e) => e.position), ...lost].sort((x, y) => x - y);
+    expect(all).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    for (const e of delivered) expect(e.payload).toEqual({ k: e.position <= 8 ? 'a' : 'b', n: e.position - 1 });
+  });
+
+  it('onDiscardedLost must be a function, and needs onDiscarded', () => {
+    expect(() => make({ onDiscardedLost: 1 as never })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION' }));
+    expect(() => make({ onDiscardedLost: () => undefined })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION' }));
+  });
+
+  it('an event the dying drain evicted without overwriting its bytes is delivered whole', async () => {
+    // A 256-byte arena; stored spans (26-byte id + key "a" + JSON) of 200, 56, 200, then 100 bytes.
+    const { store, delivered, lost } = collecting({ capacity: 64, payloadBytes: 256, maxEventBytes: 200 });
+    const ev = (n: number, span: number): Ev => ({ k: 'a', n, pad: 'x'.repeat(span - 51) });
+    await store.append(ev(1, 200)); // arena [0, 200)
+    await store.append(ev(2, 56)); // [200, 256)
+    await store.append(ev(3, 200)); // [0, 200) again: evicts event 1 (delivered by its drain)
+    await store.flush();
+    expect(delivered.map((e) => e.position)).toEqual([1]);
+    // Event 4 does not fit before the arena's end: it goes to its start, evicting event 2 (whose bytes at
+    // [200, 256) it leaves alone) and event 3 (whose bytes it overwrites); then its worker dies.
+    const dying = store.crashPartition(0, { afterRecords: 1 });
+    const r = await within(store.append(ev(4, 100)), 20_000, 'the append');
+    await dying;
+    await store.flush();
+    expect(r.position).toBe(4);
+    expect(store.stats.discarded).toBe(3);
+    expect(delivered.map((e) => [e.position, e.version, e.payload])).toEqual([
+      [1, 1, ev(1, 200)],
+      [2, 2, ev(2, 56)],
+    ]);
+    expect(lost).toEqual([3]);
   });
 });
 

@@ -112,6 +112,10 @@ export class Committer {
   private lastAppend = 0;
   /** Evicted events of the current drain (when captureEvictions). */
   evicted: EvictedEvent[] = [];
+  /** Positions a crashed drain evicted whose bytes it overwrote too (set by recovery; see sendEvictions). */
+  lostPositions: number[] = [];
+  /** Receives evicted copies (and positions only, after a crash) as soon as a drain is done evicting. */
+  onEvicted: ((events: EvictedEvent[], lostPositions: number[]) => void) | null = null;
   /** Set when the partition became full during the drain, and why. */
   becameFull: FullReason | null = null;
   /** Set when a drain stopped because a producer's ack ring had no room. */
@@ -217,6 +221,7 @@ export class Committer {
       }
     }
     if (n > 0) {
+      this.sendEvictions();
       if (this.journal !== null && !this.replaying) {
         this.journal.drain(this.serial + 1, this.batchMs, this.ids.prefix, start, head, this.committedTail, this.tailPos);
         if (crashAt < 0 && n >= -crashAt) {
@@ -497,6 +502,24 @@ export class Committer {
       Atomics.store(m.seq, s, sq + 2);
     }
     this.headPos++;
+  }
+
+  /**
+   * Hands the evicted copies to the coordinator, before the commit point: an
+   * eviction is final even if the drain dies (a re-run does not evict again),
+   * so the copies must leave this thread as soon as possible; and remembers
+   * up to which position they went (EVICTIONS_SENT), so a recovery delivers
+   * exactly the evictions no message carried (committer-recovery.ts).
+   */
+  sendEvictions(): void {
+    const ev = this.evicted;
+    const lost = this.lostPositions;
+    if (this.onEvicted === null || (ev.length === 0 && lost.length === 0)) return;
+    const last = Math.max(ev.length > 0 ? ev[ev.length - 1].position : 0, lost.length > 0 ? lost[lost.length - 1] : 0);
+    this.evicted = [];
+    this.lostPositions = [];
+    this.onEvicted(ev, lost);
+    this.mem.tables[TableCursor.EVICTIONS_SENT] = last + 1;
   }
 
   /**

@@ -27,6 +27,8 @@ export interface PartitionWorkerData {
 /** Events a partition worker posts to the coordinator on its parent port. */
 export type PartitionEvent =
   | { type: 'evicted'; events: import('./committer.js').EvictedEvent[] }
+  /** Positions a crashed drain evicted (and overwrote) before their copies left its thread: found by recovery. */
+  | { type: 'evicted-lost'; positions: number[] }
   | { type: 'full'; reason: FullReason }
   | { type: 'ready'; threadId: number; tid: number | null; restored: RestoreSummary | null }
   /** The worker could not start, for a reason a restart will not change (a corrupt log): do not retry. */
@@ -60,7 +62,7 @@ export class PartitionWorker {
     const ctl = new ControlMemory(data.ctlSab, data.geometry.maxProducers);
     this.ctl = ctl;
     this.config = data.config;
-    this.committer = new Committer(this.mem, ctl, data.config);
+    this.committer = this.newCommitter();
     this.queries = new PartitionQueries(this.committer);
     const epoch = Atomics.add(this.mem.i32, PartitionMemory.ctl(Ctl.WORKER_EPOCH), 1) + 1;
     let restored: RestoreSummary | null = null;
@@ -142,6 +144,16 @@ export class PartitionWorker {
     parent.postMessage({ type: 'ready', threadId, tid: nameThread(data.threadName), restored } satisfies PartitionEvent);
   }
 
+  /** A committer whose evicted copies go to the coordinator as soon as a drain is done evicting. */
+  private newCommitter(): Committer {
+    const c = new Committer(this.mem, this.ctl, this.config);
+    c.onEvicted = (events, positions) => {
+      if (events.length > 0) this.parent.postMessage({ type: 'evicted', events } satisfies PartitionEvent);
+      if (positions.length > 0) this.parent.postMessage({ type: 'evicted-lost', positions } satisfies PartitionEvent);
+    };
+    return c;
+  }
+
   /** Commits everything published so far (a drain at a time; stops early if a producer must read acks first). */
   private drainAll(): number {
     let n = 0;
@@ -185,7 +197,7 @@ export class PartitionWorker {
       const permanent = code === 'RS_ERR_IO';
       this.refusing = permanent ? AckStatus.IO_ERROR : AckStatus.DISK_FULL;
       this.retryAt = performance.now() + 1000;
-      const c = new Committer(this.mem, this.ctl, this.config);
+      const c = this.newCommitter();
       recoverCommitter(c);
       c.journal = this.log;
       this.log.attach(c);
@@ -224,10 +236,7 @@ export class PartitionWorker {
   /** Sends evictions and capacity transitions gathered during a batch. */
   private flushEvents(): void {
     const c = this.committer;
-    if (c.evicted.length > 0) {
-      this.parent.postMessage({ type: 'evicted', events: c.evicted } satisfies PartitionEvent);
-      c.evicted = [];
-    }
+    c.sendEvictions();
     if (c.becameFull !== null) {
       this.parent.postMessage({ type: 'full', reason: c.becameFull } satisfies PartitionEvent);
       c.becameFull = null;

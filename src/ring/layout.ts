@@ -122,6 +122,8 @@ export const TableCursor = {
   DEDUP_TAIL: 3,
   /** Random seed of the table hashes (two 32-bit halves stored as a number), drawn once per store. */
   SEED: 4,
+  /** Evicted events up to this position (exclusive) were handed to the coordinator (recovery delivers the rest). */
+  EVICTIONS_SENT: 5,
 } as const;
 const TABLE_CURSOR_FIELDS = 8;
 

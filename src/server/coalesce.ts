@@ -8,8 +8,11 @@
  *
  * If the coalesced call throws (an event the store rejects at encode time,
  * before anything is written), each event is appended again on its own so
- * only the bad one fails.
+ * only the bad one fails. If it stored part of the events (PartialAppendError:
+ * a partition failed or the store closed mid-call), the stored ones get their
+ * results and only the others are tried again (or rejected, when closing).
  */
+import { PartialAppendError } from '../errors.js';
 import type { EventStore } from '../store/event-store.js';
 import type { AppendResult } from '../store/types.js';
 import { nextEventId } from '../ids/event-id.js';
@@ -89,6 +92,18 @@ export class AppendCoalescer<T> {
     try {
       results = await this.#store.append(batch.map((p) => p.event), ids !== undefined ? { id: ids } : {});
     } catch (err) {
+      if (err instanceof PartialAppendError) {
+        const again: Pending<T>[] = [];
+        for (let i = 0; i < batch.length; i++) {
+          const stored = err.results[i];
+          const why = err.errors[i] as { code?: string } | undefined;
+          if (stored !== undefined) batch[i].resolve(stored);
+          else if (why?.code === 'RS_ERR_CLOSED') batch[i].reject(why);
+          else again.push(batch[i]);
+        }
+        await Promise.all(again.map((p) => this.#run([p])));
+        return;
+      }
       if ((err as { code?: string }).code === 'RS_ERR_CLOSED') {
         for (const p of batch) p.done(err);
         return;

@@ -9,7 +9,7 @@
  * RS_ERR_WORKER once every ack the worker wrote has been read, so a rejected
  * append is one whose record was never committed.
  */
-import { ClosedError, ConflictError, RingstoreError } from '../errors.js';
+import { ClosedError, ConflictError, PartialAppendError, RingstoreError } from '../errors.js';
 import { AckRingReader, AckStatus } from '../ring/ack-ring.js';
 import { Ctl, PartitionMemory, PartitionState, type ControlMemory } from '../ring/layout.js';
 import type { AppendResult } from './types.js';
@@ -20,14 +20,35 @@ const ACK_POLL_MS = 20;
 const IDLE_TICKS = 50;
 const C_STALLED = PartitionMemory.ctl(Ctl.STALLED);
 
-/** The results of one append() call, settled as its acks arrive. */
+/**
+ * The results of one append() call, settled as its acks arrive. An array's
+ * call settles only once every event has an outcome: it resolves if all were
+ * stored, rejects with the first error if none was, and with a
+ * PartialAppendError naming each stored event otherwise, so a rejection never
+ * hides a stored event.
+ */
 export interface Collector {
   results: AppendResult[];
+  /** Why event i was not stored (arrays; created on the first failure). */
+  errors: (Error | undefined)[] | undefined;
+  /** Events without an outcome yet. */
   remaining: number;
+  /** Events given a ticket so far (in index order): the others were never written. */
+  tracked: number;
   done: boolean;
   single: boolean;
   resolve: (value: AppendResult | AppendResult[]) => void;
   reject: (err: Error) => void;
+}
+
+/** A collector for an append() call of `n` events. */
+export function collector(n: number, single: boolean, resolve: Collector['resolve'], reject: Collector['reject']): Collector {
+  return { results: new Array(n), errors: undefined, remaining: n, tracked: 0, done: false, single, resolve, reject };
+}
+
+/** Events [c.tracked, end) were never written (the call failed before): none of them is stored. */
+export function failUnwritten(c: Collector, err: Error): void {
+  for (let i = c.tracked; i < c.results.length; i++) fail(c, i, err);
 }
 
 interface Pending {
@@ -92,6 +113,7 @@ export class AckPump {
     const lane = this.lanes[p];
     const ticket = lane.reader.nextTicket();
     lane.pending.set(ticket, { collector, index, id, key, expected });
+    collector.tracked = index + 1;
     this.total++;
     this.start();
     return ticket;
@@ -201,7 +223,7 @@ export class AckPump {
       });
       if (read > 0 && Atomics.load(lane.mem.i32, C_STALLED) === 1) this.wakeWorker(p);
       if (gone !== undefined && lane.pending.size > 0) {
-        for (const pending of lane.pending.values()) fail(pending.collector, gone);
+        for (const pending of lane.pending.values()) fail(pending.collector, pending.index, gone);
         this.total -= lane.pending.size;
         lane.pending.clear();
       }
@@ -209,34 +231,58 @@ export class AckPump {
   }
 }
 
-function fail(c: Collector, err: Error): void {
+/** Event `index` of the call was not stored, because of `err`. */
+function fail(c: Collector, index: number, err: Error): void {
   if (c.done) return;
+  if (c.single) {
+    c.done = true;
+    c.reject(err);
+    return;
+  }
+  (c.errors ??= new Array(c.results.length))[index] = err;
+  if (--c.remaining === 0) finish(c);
+}
+
+/** Every event of an array's call has its outcome. */
+function finish(c: Collector): void {
   c.done = true;
-  c.reject(err);
+  const errors = c.errors;
+  if (errors === undefined) {
+    c.resolve(c.results);
+    return;
+  }
+  let stored = 0;
+  let first: Error | undefined;
+  for (let i = 0; i < errors.length; i++) {
+    if (errors[i] === undefined) stored++;
+    else first ??= errors[i];
+  }
+  c.reject(stored === 0 ? first! : new PartialAppendError(c.results, errors));
 }
 
 function settle(p: Pending, status: number, partition: number, position: number, version: number): void {
   const c = p.collector;
   if (c.done) return;
   if (status === AckStatus.CONFLICT) {
-    fail(c, new ConflictError(p.key, p.expected, version));
+    fail(c, p.index, new ConflictError(p.key, p.expected, version));
     return;
   }
   if (status === AckStatus.TOO_LARGE) {
-    fail(c, new RingstoreError('RS_ERR_EVENT_TOO_LARGE', 'the event does not fit in the partition arena', { partition }));
+    fail(c, p.index, new RingstoreError('RS_ERR_EVENT_TOO_LARGE', 'the event does not fit in the partition arena', { partition }));
     return;
   }
   if (status === AckStatus.DISK_FULL) {
-    fail(c, new RingstoreError('RS_ERR_DISK_FULL', `partition ${partition}'s durable log is out of space: nothing was stored (retry later)`, { partition }));
+    fail(c, p.index, new RingstoreError('RS_ERR_DISK_FULL', `partition ${partition}'s durable log is out of space: nothing was stored (retry later)`, { partition }));
     return;
   }
   if (status === AckStatus.IO_ERROR) {
-    fail(c, new RingstoreError('RS_ERR_IO', `partition ${partition}'s durable log failed: nothing was stored; the partition takes no writes until the store is reopened`, { partition }));
+    fail(c, p.index, new RingstoreError('RS_ERR_IO', `partition ${partition}'s durable log failed: nothing was stored; the partition takes no writes until the store is reopened`, { partition }));
     return;
   }
   c.results[p.index] = { id: p.id, partition, position, version, duplicate: status === AckStatus.DUPLICATE };
-  if (--c.remaining === 0) {
+  if (--c.remaining > 0) return;
+  if (c.single) {
     c.done = true;
-    c.resolve(c.single ? c.results[0] : c.results);
-  }
+    c.resolve(c.results[0]);
+  } else finish(c);
 }

@@ -97,6 +97,11 @@ export class EventStoreBuilder<T, V extends string = never> {
     return this;
   }
 
+  onDiscardedLost(callback: (lost: { partition: number; positions: number[] }) => void): this {
+    this.options.onDiscardedLost = callback;
+    return this;
+  }
+
   onCapacityReached(callback: (info: CapacityInfo) => void): this {
     this.options.onCapacityReached = callback;
     return this;

@@ -615,9 +615,10 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     const o = this.options;
     try {
       if (e.type === 'evicted' && o.onDiscarded) o.onDiscarded(e.events.map((x) => this.fromEvicted(partition, x)));
+      else if (e.type === 'evicted-lost') o.onDiscardedLost?.({ partition, positions: e.positions });
       else if (e.type === 'full' && o.onCapacityReached) o.onCapacityReached({ partition, capacity: o.capacityPerPartition, reason: e.reason });
     } catch (err) {
-      o.logger?.error({ err, partition }, `${e.type === 'full' ? 'onCapacityReached' : 'onDiscarded'} callback threw`);
+      o.logger?.error({ err, partition }, `${e.type === 'full' ? 'onCapacityReached' : e.type === 'evicted-lost' ? 'onDiscardedLost' : 'onDiscarded'} callback threw`);
     }
   }
 

@@ -67,6 +67,12 @@ export interface EventStoreOptions<T, V extends string = string> {
   /** Receives evicted events, in batches, oldest first. Exceptions are caught and logged. */
   onDiscarded?: (events: StoredEvent<T>[]) => void;
   /**
+   * With `onDiscarded`: receives the positions of events a drain evicted just before its worker died whose
+   * bytes the same drain overwrote, so no copy of them is left (found when the worker restarts; the others
+   * such a drain evicted go to `onDiscarded` whole). Every evicted event reaches one of the two.
+   */
+  onDiscardedLost?: (lost: { partition: number; positions: number[] }) => void;
+  /**
    * Fires once each time a partition becomes full (and again after a purge or clear made room): when its
    * slots are all live (`reason: 'slots'`), or when its arena must evict a live event to make room for a new
    * one before the slots are full (`reason: 'bytes'`: events are larger than `payloadBytes / capacity`).
@@ -133,6 +139,7 @@ export interface ResolvedOptions<T> {
     values: Selector<T, number>[];
   };
   onDiscarded: ((events: StoredEvent<T>[]) => void) | undefined;
+  onDiscardedLost: ((lost: { partition: number; positions: number[] }) => void) | undefined;
   onCapacityReached: ((info: CapacityInfo) => void) | undefined;
   logger: Logger | undefined;
   name: string;
@@ -213,6 +220,12 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
   if (options.onDiscarded !== undefined && typeof options.onDiscarded !== 'function') {
     throw invalidOption('options.onDiscarded must be a function');
   }
+  if (options.onDiscardedLost !== undefined && typeof options.onDiscardedLost !== 'function') {
+    throw invalidOption('options.onDiscardedLost must be a function');
+  }
+  if (options.onDiscardedLost !== undefined && options.onDiscarded === undefined) {
+    throw invalidOption('options.onDiscardedLost needs onDiscarded (without it no evicted event is copied)');
+  }
   if (options.onCapacityReached !== undefined && typeof options.onCapacityReached !== 'function') {
     throw invalidOption('options.onCapacityReached must be a function');
   }
@@ -285,6 +298,7 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
       values: valueNames.map((n) => values[n]),
     }),
     onDiscarded: options.onDiscarded,
+    onDiscardedLost: options.onDiscardedLost,
     onCapacityReached: options.onCapacityReached,
     logger: options.logger,
     name: options.name ?? 'store',

@@ -4,7 +4,7 @@ import { ControlMemory, DRAIN_MAX_RECORDS, PartitionMemory } from '../ring/layou
 import { RecFlag, recordBytes, writeRecord, type RecordFields } from '../ring/record.js';
 import { hashKey } from '../partition/hash.js';
 import { MonotonicUlid } from '../ids/ulid.js';
-import { AckPump, partitionGone, type Collector } from './ack-pump.js';
+import { AckPump, collector as newCollector, failUnwritten, partitionGone, type Collector } from './ack-pump.js';
 import type { Selector } from './options.js';
 import { compileSelector } from './selectors.js';
 import type { AppendOptions, AppendResult, AppendResults, TryAppendOptions } from './types.js';
@@ -186,14 +186,12 @@ export class Producer<T> {
     }
 
     return new Promise<AppendResult | AppendResult[]>((resolve, reject) => {
-      const collector: Collector = { results: new Array(events.length), remaining: events.length, done: false, single, resolve, reject };
+      const collector = newCollector(events.length, single, resolve, reject);
       this.writing++;
       this.enqueue(plan, collector, expected).then(this.written, (err: Error) => {
         this.written();
-        if (!collector.done) {
-          collector.done = true;
-          reject(err);
-        }
+        // The events not written yet are not stored; those written settle from their acks.
+        failUnwritten(collector, err);
       });
     });
   }
@@ -293,6 +291,14 @@ export class Producer<T> {
       }
       lane.writer.wake();
       return;
+    }
+    // Every partition the call touches must be running before anything is written: a call that finds
+    // one stopped or failed stores nothing. (One that fails after this rejects with PartialAppendError.)
+    const used = new Uint8Array(this.lanes.length);
+    for (let i = 0; i < plan.length; i++) used[plan[i].partition] = 1;
+    for (let p = 0; p < used.length; p++) {
+      const gone = used[p] === 1 ? partitionGone(this.lanes[p].mem, p) : undefined;
+      if (gone !== undefined) throw gone;
     }
     // Claim synchronously while there is room (no await per event), and wake each partition once.
     const touched = new Set<Lane>();

@@ -19,7 +19,7 @@ import { eventSum } from './prng.mjs';
 
 const MAX_PROBLEMS = 40;
 
-export function check({ outcomes, live, discarded, stats, capacityPerPartition }) {
+export function check({ outcomes, live, discarded, lost, stats, capacityPerPartition }) {
   const problems = [];
   const say = (m) => {
     if (problems.length < MAX_PROBLEMS) problems.push(m);
@@ -42,9 +42,9 @@ export function check({ outcomes, live, discarded, stats, capacityPerPartition }
     byPos.set(at, e);
     perPartition.set(e.partition, (perPartition.get(e.partition) ?? []).concat(e.position));
   }
-  // Events a drain evicted before its worker died are counted as discarded but never reach onDiscarded
-  // (docs/architecture.md, Failures): they are the only holes allowed in the positions, and only below
-  // the live ones; their number must be exactly the difference of the counters.
+  // Events a drain evicted before its worker died whose bytes it overwrote reach onDiscardedLost as positions
+  // only (docs/architecture.md, Failures): they are the only holes allowed in the positions, only below the
+  // live ones, each reported exactly once, and their number is exactly the difference of the counters.
   const unreported = stats.discarded - discarded.length;
   if (unreported < 0 || (unreported > 0 && stats.restarts === 0)) say(`accounting: ${stats.discarded} discarded, ${discarded.length} given to onDiscarded, ${stats.restarts} restarts`);
   let holes = 0;
@@ -61,6 +61,13 @@ export function check({ outcomes, live, discarded, stats, capacityPerPartition }
     }
   }
   if (holes !== Math.max(0, unreported)) say(`accounting: ${holes} positions missing, ${unreported} evictions unreported`);
+  if (lost !== undefined) {
+    // `lost`: the "partition:position"s given to onDiscardedLost (undefined: the store had no such callback).
+    const lostSet = new Set(lost);
+    if (lostSet.size !== lost.length) say(`onDiscardedLost named a position twice: ${lost.join(' ')}`.slice(0, 300));
+    for (const at of lostSet) if (!hole.has(at)) say(`onDiscardedLost named ${at}, which is not missing`);
+    for (const at of hole) if (!lostSet.has(at)) say(`position ${at} is missing and was given to neither onDiscarded nor onDiscardedLost`);
+  }
 
   const told = new Set();
   const count = { ok: 0, dup: 0, true: 0, conflict: 0, rejected: 0, hang: 0, unreported: 0, lostTry: 0, codes: {} };

@@ -70,6 +70,15 @@ function track(promise, events, meta) {
       maxLatency = Math.max(maxLatency, Date.now() - started);
       const code = err?.code ?? `untyped: ${String(err?.message ?? err)}`;
       if (code === 'RS_ERR_CONFLICT' && meta.owned !== undefined) belief.set(meta.owned, err.actual);
+      if (code === 'RS_ERR_PARTIAL_APPEND') {
+        // Part stored: each stored event is checked like a resolved one, each other like a rejected one.
+        events.forEach((e, i) => {
+          const x = err.results[i];
+          if (x !== undefined) outcomes.push({ t: e.t, c: e.c, key: e.key ?? '', call, i, n: events.length, st: x.duplicate ? 'dup' : 'ok', p: x.partition, pos: x.position, v: x.version, id: x.id, sid: meta.ids?.[i], exp: meta.exp, op: meta.op });
+          else outcomes.push({ t: e.t, c: e.c, key: e.key ?? '', call, i, n: events.length, st: 'rej', code: err.errors[i]?.code ?? 'untyped', sid: meta.ids?.[i], exp: meta.exp, op: meta.op });
+        });
+        return;
+      }
       events.forEach((e, i) => outcomes.push({ t: e.t, c: e.c, key: e.key ?? '', call, i, n: events.length, st: 'rej', code, sid: meta.ids?.[i], exp: meta.exp, op: meta.op, actual: err?.actual }));
     },
   );

@@ -79,11 +79,13 @@ export async function runRound(seed, round, ms, log = () => {}) {
   const g = geometryFor(seed, round);
   const r = rng(derive(seed, round, 2));
   const discarded = [];
+  const lost = [];
   const problems = [];
   const store = EventStore.create({
     partitions: g.partitions, capacity: g.capacity, payloadBytes: g.payloadBytes, maxEventBytes: g.maxEventBytes, inputBytes: g.inputBytes,
     dedupWindow: g.dedupWindow, dormantKeys: g.dormantKeys, maxProducers: g.maxProducers, key: 'key', values: { amount: 'amount' },
     onDiscarded: (events) => discarded.push(...events),
+    onDiscardedLost: ({ partition, positions }) => lost.push(...positions.map((p) => `${partition}:${p}`)),
   });
   log(`round ${round}: ${JSON.stringify(g)}`);
   const deadline = Date.now() + ms;
@@ -151,11 +153,11 @@ export async function runRound(seed, round, ms, log = () => {}) {
     await bounded(store.flush(), SETTLE_MS, 'flush');
     const live = await bounded(store.snapshot(), SETTLE_MS, 'snapshot');
     // onDiscarded is delivered asynchronously: wait until it caught up with the counter.
-    for (let i = 0; i < 200 && discarded.length < store.stats.discarded; i++) await sleep(10);
+    for (let i = 0; i < 200 && discarded.length + lost.length < store.stats.discarded; i++) await sleep(10);
     const outcomes = reports.flatMap((x) => x.outcomes);
     for (const x of reports) problems.push(...x.problems.map((p) => `thread ${x.thread}: ${p}`));
     const stats = store.stats;
-    const res = check({ outcomes, live, discarded, stats, capacityPerPartition: g.capacityPerPartition });
+    const res = check({ outcomes, live, discarded, lost, stats, capacityPerPartition: g.capacityPerPartition });
     problems.push(...res.problems);
     summary = {
       outcomes: outcomes.length, ...res.count, live: live.length, discarded: discarded.length, restarts: stats.restarts, kills: killCount,

@@ -15,6 +15,7 @@
  */
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
+import { PartialAppendError } from '../../errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppendResult } from '../../store/types.js';
 import { decodeOps, opKey, type RingOp } from './messages.js';
@@ -298,7 +299,17 @@ export class Applier<R> {
     } catch (error) {
       // Events are checked before any is written: one message's bad event refused the whole call.
       if (DETERMINISTIC.has((error as { code?: string }).code ?? '')) return false;
-      for (const q of group) this.#settle(q, { ok: false, error });
+      // Part stored (a partition failed or the store closed mid-call): a message whose events were all stored
+      // is applied; the others fail with the error that names what was stored.
+      const partial = error instanceof PartialAppendError ? error : undefined;
+      let at = 0;
+      for (const q of group) {
+        const count = (q.op as { r: readonly R[] }).r.length;
+        const mine = partial?.results.slice(at, at + count);
+        at += count;
+        if (mine !== undefined && mine.every((r) => r !== undefined)) this.#settle(q, { ok: true, value: mine });
+        else this.#settle(q, { ok: false, error });
+      }
       return true;
     }
     let at = 0;
