@@ -97,8 +97,8 @@ export class AppendCoalescer<T> {
         for (let i = 0; i < batch.length; i++) {
           const stored = err.results[i];
           const why = err.errors[i] as { code?: string } | undefined;
-          if (stored !== undefined) batch[i].resolve(stored);
-          else if (why?.code === 'RS_ERR_CLOSED') batch[i].reject(why);
+          if (stored !== undefined) batch[i].done(undefined, stored);
+          else if (why?.code === 'RS_ERR_CLOSED') batch[i].done(why);
           else again.push(batch[i]);
         }
         await Promise.all(again.map((p) => this.#run([p])));
