@@ -20,6 +20,17 @@ function sameBytes(a: Uint8Array, u8: Uint8Array, at: number, len: number): bool
   return true;
 }
 
+/** Bytes of a key kept in its state's own fields (longer keys also keep a byte array). */
+const PACKED_BYTES = 16;
+
+/** Bytes [4k, 4k + 4) of u8[at, at+len) as one little-endian int32 (0 past len). */
+function packedWord(u8: Uint8Array, at: number, len: number, k: number): number {
+  let w = 0;
+  const end = len < 4 * k + 4 ? len : 4 * k + 4;
+  for (let i = 4 * k; i < end; i++) w |= u8[at + i] << ((i & 3) << 3);
+  return w;
+}
+
 /** One key with live events in the partition. */
 export interface KeyState {
   id: number;
@@ -29,8 +40,18 @@ export interface KeyState {
   lastPosition: number;
   /** Live events of the key. */
   live: number;
-  /** The key's UTF-8 bytes, to find it again from input bytes without making a string. */
-  bytes: Uint8Array;
+  /**
+   * The key's UTF-8 bytes, to find it again from input bytes without making a string: its length and
+   * first 16 bytes packed in four int32 fields, the whole bytes in `long` only past 16 (a lookup then
+   * touches no object but the state itself: with thousands of keys, the byte array's two objects were
+   * two cache misses per commit, a third of the commit's time).
+   */
+  len: number;
+  w0: number;
+  w1: number;
+  w2: number;
+  w3: number;
+  long: Uint8Array | null;
   /** 64-bit seeded hash of the bytes (h0 is also the lookup hash). */
   h0: number;
   h1: number;
@@ -69,8 +90,16 @@ export class KeyTable {
   /** The state of the key whose UTF-8 bytes are u8[at, at+len), made (from the directory) on first sight. */
   stateAt(u8: Uint8Array, at: number, len: number): KeyState {
     const h = this.hash.bytes(u8, at, len, 1)[0];
-    for (let ks = this.byHash.get(h); ks !== undefined; ks = ks.next) {
-      if (ks.h0 === h && sameBytes(ks.bytes, u8, at, len)) return ks;
+    let ks = this.byHash.get(h);
+    if (ks !== undefined) {
+      const w0 = packedWord(u8, at, len, 0);
+      const w1 = packedWord(u8, at, len, 1);
+      const w2 = packedWord(u8, at, len, 2);
+      const w3 = packedWord(u8, at, len, 3);
+      for (; ks !== undefined; ks = ks.next) {
+        if (ks.h0 === h && ks.len === len && ks.w0 === w0 && ks.w1 === w1 && ks.w2 === w2 && ks.w3 === w3 &&
+          (ks.long === null || sameBytes(ks.long, u8, at, len))) return ks;
+      }
     }
     return this.make(readUtf8(u8, at, len), u8.slice(at, at + len));
   }
@@ -86,9 +115,12 @@ export class KeyTable {
     const h1 = h[1];
     const e = this.dir.find(h0, h1);
     const id = this.free.length > 0 ? this.free.pop()! : this.names.length;
+    const len = bytes.length;
     const ks: KeyState = {
       id, version: e < 0 ? 0 : this.dir.version(e), lastPosition: e < 0 ? 0 : this.dir.lastPosition(e), live: 0,
-      bytes, h0, h1, next: this.byHash.get(h0), positions: [], first: 0, epoch: 0, baseVersion: 0, basePosition: 0,
+      len, w0: packedWord(bytes, 0, len, 0), w1: packedWord(bytes, 0, len, 1), w2: packedWord(bytes, 0, len, 2), w3: packedWord(bytes, 0, len, 3),
+      long: len > PACKED_BYTES ? bytes : null,
+      h0, h1, next: this.byHash.get(h0), positions: [], first: 0, epoch: 0, baseVersion: 0, basePosition: 0,
     };
     this.byName.set(name, ks);
     this.byId[id] = ks;
@@ -130,14 +162,22 @@ export class KeyTable {
   }
 }
 
-/** Event types with live events, by name and id, with a one-entry cache of the last type's bytes (types repeat). */
+/** Types whose bytes {@link TypeTable.acquireAt} remembers (events cycle through a few types). */
+const RECENT_TYPES = 8;
+
+/**
+ * Event types with live events, by name and id, with the bytes of the last few types seen (types
+ * repeat: a one-entry cache missed on every event of a stream cycling through 4 types, and each
+ * miss decoded the type, looked it up by string and copied its bytes).
+ */
 export class TypeTable {
   readonly byName = new Map<string, number>();
   readonly names: string[] = [];
   private readonly live: number[] = [];
   private readonly free: number[] = [];
-  private last: Uint8Array | null = null;
-  private lastId = 0;
+  private readonly recent: (Uint8Array | null)[] = new Array<Uint8Array | null>(RECENT_TYPES).fill(null);
+  private readonly recentIds = new Int32Array(RECENT_TYPES);
+  private nextRecent = 0;
 
   /** The id of `type`, made on first sight, with one more live event. */
   acquire(type: string): number {
@@ -154,14 +194,20 @@ export class TypeTable {
 
   /** Like {@link acquire}, from the type's UTF-8 bytes u8[at, at+len). */
   acquireAt(u8: Uint8Array, at: number, len: number): number {
-    const last = this.last;
-    if (last !== null && sameBytes(last, u8, at, len)) {
-      this.live[this.lastId]++;
-      return this.lastId;
+    const recent = this.recent;
+    for (let i = 0; i < RECENT_TYPES; i++) {
+      const r = recent[i];
+      if (r !== null && sameBytes(r, u8, at, len)) {
+        const id = this.recentIds[i];
+        this.live[id]++;
+        return id;
+      }
     }
     const id = this.acquire(readUtf8(u8, at, len));
-    this.last = u8.slice(at, at + len);
-    this.lastId = id;
+    const slot = this.nextRecent;
+    this.nextRecent = slot + 1 === RECENT_TYPES ? 0 : slot + 1;
+    recent[slot] = u8.slice(at, at + len);
+    this.recentIds[slot] = id;
     return id;
   }
 
@@ -171,7 +217,7 @@ export class TypeTable {
     this.byName.delete(this.names[id]);
     this.names[id] = '';
     this.free.push(id);
-    if (this.lastId === id) this.last = null;
+    for (let i = 0; i < RECENT_TYPES; i++) if (this.recent[i] !== null && this.recentIds[i] === id) this.recent[i] = null;
   }
 
   /** Types with live events. */
