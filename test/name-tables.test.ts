@@ -1,5 +1,5 @@
 // The partition's name tables find a key or type again from its UTF-8 bytes in the input ring.
-// Keys keep their length and first 16 bytes packed in the state (longer ones their bytes too):
+// Keys keep their length and first 15 bytes packed in the state (longer ones their bytes too):
 // every key here must come back as itself and no other, at the packing's bounds, and when every
 // key has the same lookup hash (a chain, compared by bytes alone).
 import { describe, expect, it } from 'vitest';

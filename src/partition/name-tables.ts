@@ -21,13 +21,17 @@ function sameBytes(a: Uint8Array, u8: Uint8Array, at: number, len: number): bool
 }
 
 /** Bytes of a key kept in its state's own fields (longer keys also keep a byte array). */
-const PACKED_BYTES = 16;
+const PACKED_BYTES = 15;
 
-/** Bytes [4k, 4k + 4) of u8[at, at+len) as one little-endian int32 (0 past len). */
+/**
+ * Bytes [3k, 3k + 3) of u8[at, at+len) as one little-endian integer (0 past len). Three bytes,
+ * not four: a value under 2^24 stays a small integer in V8, where 4 ASCII bytes (2^30 and up)
+ * would make the field a heap number, one more object to reach.
+ */
 function packedWord(u8: Uint8Array, at: number, len: number, k: number): number {
   let w = 0;
-  const end = len < 4 * k + 4 ? len : 4 * k + 4;
-  for (let i = 4 * k; i < end; i++) w |= u8[at + i] << ((i & 3) << 3);
+  const end = len < 3 * k + 3 ? len : 3 * k + 3;
+  for (let i = 3 * k, shift = 0; i < end; i++, shift += 8) w |= u8[at + i] << shift;
   return w;
 }
 
@@ -42,7 +46,7 @@ export interface KeyState {
   live: number;
   /**
    * The key's UTF-8 bytes, to find it again from input bytes without making a string: its length and
-   * first 16 bytes packed in four int32 fields, the whole bytes in `long` only past 16 (a lookup then
+   * first 15 bytes packed in five small-integer fields, the whole bytes in `long` only past 15 (a lookup then
    * touches no object but the state itself: with thousands of keys, the byte array's two objects were
    * two cache misses per commit, a third of the commit's time).
    */
@@ -51,6 +55,7 @@ export interface KeyState {
   w1: number;
   w2: number;
   w3: number;
+  w4: number;
   long: Uint8Array | null;
   /** 64-bit seeded hash of the bytes (h0 is also the lookup hash). */
   h0: number;
@@ -96,8 +101,9 @@ export class KeyTable {
       const w1 = packedWord(u8, at, len, 1);
       const w2 = packedWord(u8, at, len, 2);
       const w3 = packedWord(u8, at, len, 3);
+      const w4 = packedWord(u8, at, len, 4);
       for (; ks !== undefined; ks = ks.next) {
-        if (ks.h0 === h && ks.len === len && ks.w0 === w0 && ks.w1 === w1 && ks.w2 === w2 && ks.w3 === w3 &&
+        if (ks.h0 === h && ks.len === len && ks.w0 === w0 && ks.w1 === w1 && ks.w2 === w2 && ks.w3 === w3 && ks.w4 === w4 &&
           (ks.long === null || sameBytes(ks.long, u8, at, len))) return ks;
       }
     }
@@ -119,7 +125,7 @@ export class KeyTable {
     const ks: KeyState = {
       id, version: e < 0 ? 0 : this.dir.version(e), lastPosition: e < 0 ? 0 : this.dir.lastPosition(e), live: 0,
       len, w0: packedWord(bytes, 0, len, 0), w1: packedWord(bytes, 0, len, 1), w2: packedWord(bytes, 0, len, 2), w3: packedWord(bytes, 0, len, 3),
-      long: len > PACKED_BYTES ? bytes : null,
+      w4: packedWord(bytes, 0, len, 4), long: len > PACKED_BYTES ? bytes : null,
       h0, h1, next: this.byHash.get(h0), positions: [], first: 0, epoch: 0, baseVersion: 0, basePosition: 0,
     };
     this.byName.set(name, ks);
