@@ -120,6 +120,9 @@ export class Committer {
   becameFull: FullReason | null = null;
   /** Set when a drain stopped because a producer's ack ring had no room. */
   stalled = false;
+  /** The producer and the acks the stalled record waits for. */
+  private stalledOn = 0;
+  private stalledAcks = 0;
   /** Commit points so far (Commit.SERIAL). */
   serial = 0;
   /** The durable log, when the partition has one. */
@@ -154,6 +157,15 @@ export class Committer {
   /** True when a published record waits at the head of the input ring. */
   hasWork(): boolean {
     return this.input.hasWork();
+  }
+
+  /**
+   * True while the record at the head still waits for its producer to read
+   * acks. The worker asks after announcing SLEEPING, because the producer
+   * may have read its acks (and found nobody asleep to ring) in between.
+   */
+  stillStalled(): boolean {
+    return this.stalled && this.acks.room(this.stalledOn) < this.stalledAcks;
   }
 
   /**
@@ -196,6 +208,8 @@ export class Committer {
       if (acks > 0 && !this.replaying && this.acks.room(inI32[w + Rec.PRODUCER]) < acks) {
         // The producer reads its acks, sees STALLED and rings; then this record goes on.
         this.stalled = true;
+        this.stalledOn = inI32[w + Rec.PRODUCER];
+        this.stalledAcks = acks;
         Atomics.store(m.i32, C_STALLED, 1);
         if (this.acks.room(inI32[w + Rec.PRODUCER]) < acks) break;
         this.stalled = false;

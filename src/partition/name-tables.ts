@@ -20,6 +20,21 @@ function sameBytes(a: Uint8Array, u8: Uint8Array, at: number, len: number): bool
   return true;
 }
 
+/** Bytes of a key kept in its state's own fields (longer keys also keep a byte array). */
+const PACKED_BYTES = 15;
+
+/**
+ * Bytes [3k, 3k + 3) of u8[at, at+len) as one little-endian integer (0 past len). Three bytes,
+ * not four: a value under 2^24 stays a small integer in V8, where 4 ASCII bytes (2^30 and up)
+ * would make the field a heap number, one more object to reach.
+ */
+function packedWord(u8: Uint8Array, at: number, len: number, k: number): number {
+  let w = 0;
+  const end = len < 3 * k + 3 ? len : 3 * k + 3;
+  for (let i = 3 * k, shift = 0; i < end; i++, shift += 8) w |= u8[at + i] << shift;
+  return w;
+}
+
 /** One key with live events in the partition. */
 export interface KeyState {
   id: number;
@@ -29,8 +44,19 @@ export interface KeyState {
   lastPosition: number;
   /** Live events of the key. */
   live: number;
-  /** The key's UTF-8 bytes, to find it again from input bytes without making a string. */
-  bytes: Uint8Array;
+  /**
+   * The key's UTF-8 bytes, to find it again from input bytes without making a string: its length and
+   * first 15 bytes packed in five small-integer fields, the whole bytes in `long` only past 15 (a lookup then
+   * touches no object but the state itself: with thousands of keys, the byte array's two objects were
+   * two cache misses per commit, a third of the commit's time).
+   */
+  len: number;
+  w0: number;
+  w1: number;
+  w2: number;
+  w3: number;
+  w4: number;
+  long: Uint8Array | null;
   /** 64-bit seeded hash of the bytes (h0 is also the lookup hash). */
   h0: number;
   h1: number;
@@ -69,8 +95,17 @@ export class KeyTable {
   /** The state of the key whose UTF-8 bytes are u8[at, at+len), made (from the directory) on first sight. */
   stateAt(u8: Uint8Array, at: number, len: number): KeyState {
     const h = this.hash.bytes(u8, at, len, 1)[0];
-    for (let ks = this.byHash.get(h); ks !== undefined; ks = ks.next) {
-      if (ks.h0 === h && sameBytes(ks.bytes, u8, at, len)) return ks;
+    let ks = this.byHash.get(h);
+    if (ks !== undefined) {
+      const w0 = packedWord(u8, at, len, 0);
+      const w1 = packedWord(u8, at, len, 1);
+      const w2 = packedWord(u8, at, len, 2);
+      const w3 = packedWord(u8, at, len, 3);
+      const w4 = packedWord(u8, at, len, 4);
+      for (; ks !== undefined; ks = ks.next) {
+        if (ks.h0 === h && ks.len === len && ks.w0 === w0 && ks.w1 === w1 && ks.w2 === w2 && ks.w3 === w3 && ks.w4 === w4 &&
+          (ks.long === null || sameBytes(ks.long, u8, at, len))) return ks;
+      }
     }
     return this.make(readUtf8(u8, at, len), u8.slice(at, at + len));
   }
@@ -86,9 +121,12 @@ export class KeyTable {
     const h1 = h[1];
     const e = this.dir.find(h0, h1);
     const id = this.free.length > 0 ? this.free.pop()! : this.names.length;
+    const len = bytes.length;
     const ks: KeyState = {
       id, version: e < 0 ? 0 : this.dir.version(e), lastPosition: e < 0 ? 0 : this.dir.lastPosition(e), live: 0,
-      bytes, h0, h1, next: this.byHash.get(h0), positions: [], first: 0, epoch: 0, baseVersion: 0, basePosition: 0,
+      len, w0: packedWord(bytes, 0, len, 0), w1: packedWord(bytes, 0, len, 1), w2: packedWord(bytes, 0, len, 2), w3: packedWord(bytes, 0, len, 3),
+      w4: packedWord(bytes, 0, len, 4), long: len > PACKED_BYTES ? bytes : null,
+      h0, h1, next: this.byHash.get(h0), positions: [], first: 0, epoch: 0, baseVersion: 0, basePosition: 0,
     };
     this.byName.set(name, ks);
     this.byId[id] = ks;
@@ -130,14 +168,22 @@ export class KeyTable {
   }
 }
 
-/** Event types with live events, by name and id, with a one-entry cache of the last type's bytes (types repeat). */
+/** Types whose bytes {@link TypeTable.acquireAt} remembers (events cycle through a few types). */
+const RECENT_TYPES = 8;
+
+/**
+ * Event types with live events, by name and id, with the bytes of the last few types seen (types
+ * repeat: a one-entry cache missed on every event of a stream cycling through 4 types, and each
+ * miss decoded the type, looked it up by string and copied its bytes).
+ */
 export class TypeTable {
   readonly byName = new Map<string, number>();
   readonly names: string[] = [];
   private readonly live: number[] = [];
   private readonly free: number[] = [];
-  private last: Uint8Array | null = null;
-  private lastId = 0;
+  private readonly recent: (Uint8Array | null)[] = new Array<Uint8Array | null>(RECENT_TYPES).fill(null);
+  private readonly recentIds = new Int32Array(RECENT_TYPES);
+  private nextRecent = 0;
 
   /** The id of `type`, made on first sight, with one more live event. */
   acquire(type: string): number {
@@ -154,14 +200,20 @@ export class TypeTable {
 
   /** Like {@link acquire}, from the type's UTF-8 bytes u8[at, at+len). */
   acquireAt(u8: Uint8Array, at: number, len: number): number {
-    const last = this.last;
-    if (last !== null && sameBytes(last, u8, at, len)) {
-      this.live[this.lastId]++;
-      return this.lastId;
+    const recent = this.recent;
+    for (let i = 0; i < RECENT_TYPES; i++) {
+      const r = recent[i];
+      if (r !== null && sameBytes(r, u8, at, len)) {
+        const id = this.recentIds[i];
+        this.live[id]++;
+        return id;
+      }
     }
     const id = this.acquire(readUtf8(u8, at, len));
-    this.last = u8.slice(at, at + len);
-    this.lastId = id;
+    const slot = this.nextRecent;
+    this.nextRecent = slot + 1 === RECENT_TYPES ? 0 : slot + 1;
+    recent[slot] = u8.slice(at, at + len);
+    this.recentIds[slot] = id;
     return id;
   }
 
@@ -171,7 +223,7 @@ export class TypeTable {
     this.byName.delete(this.names[id]);
     this.names[id] = '';
     this.free.push(id);
-    if (this.lastId === id) this.last = null;
+    for (let i = 0; i < RECENT_TYPES; i++) if (this.recent[i] !== null && this.recentIds[i] === id) this.recent[i] = null;
   }
 
   /** Types with live events. */

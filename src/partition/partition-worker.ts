@@ -37,6 +37,12 @@ export type PartitionEvent =
   | { type: 'log-error'; error: WireError; permanent: boolean };
 
 const IDLE_WAIT_MS = 100;
+/**
+ * Test hook (test/stress/wakeups.mjs): with this environment variable at 1, neither the
+ * idle worker nor a waiting producer re-rings on its timer, so a lost wake-up hangs
+ * instead of costing up to 100 ms. Never set in production.
+ */
+export const NO_WAKE_POLL = 'RINGSTORE_TEST_NO_WAKE_POLL';
 const SLEEPING = PartitionMemory.ctl(Ctl.SLEEPING);
 const DOORBELL = PartitionMemory.ctl(Ctl.DOORBELL);
 const STOP = PartitionMemory.ctl(Ctl.STOP);
@@ -254,9 +260,10 @@ export class PartitionWorker {
     // SLEEPING: a producer that died after clearing SLEEPING but before ringing must not
     // leave the worker asleep for good. Unref'd: the RPC port keeps the thread alive.
     let waiting = false;
+    const rePoll = process.env[NO_WAKE_POLL] !== '1';
     const tick = setInterval(() => {
       this.idleLog();
-      if (waiting) {
+      if (waiting && rePoll) {
         Atomics.add(i32, DOORBELL, 1);
         Atomics.notify(i32, DOORBELL);
       }
@@ -274,10 +281,15 @@ export class PartitionWorker {
         continue;
       }
       if (Atomics.load(i32, STOP) === 1) break;
+      // Under the lost-wake-up test, a millisecond between the last look at the ring and SLEEPING
+      // widens the window in which a producer publishes and finds nobody asleep.
+      if (!rePoll) await new Promise((r) => setTimeout(r, 1));
       const bell = Atomics.load(i32, DOORBELL);
       Atomics.store(i32, SLEEPING, 1);
-      // Stalled: the record at the head waits for its producer to read acks (it rings when it did).
-      if ((c.hasWork() && !c.stalled) || Atomics.load(i32, STOP) === 1) {
+      // Re-checked after SLEEPING is set (the Atomics order rules out a lost wake-up, see
+      // docs/architecture.md): a record published meanwhile, or acks a stalled producer read
+      // meanwhile (it rang nobody: SLEEPING was still 0). Still stalled: that producer rings.
+      if ((c.hasWork() && !c.stillStalled()) || Atomics.load(i32, STOP) === 1) {
         Atomics.store(i32, SLEEPING, 0);
         continue;
       }

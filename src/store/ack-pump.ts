@@ -87,6 +87,8 @@ export class AckPump {
   private idleTicks = 0;
   /** Poll timer; also what keeps the process alive while acks are pending (see start()). */
   private poll: ReturnType<typeof setInterval> | undefined;
+  /** False under the lost-wake-up test (partition-worker.ts, NO_WAKE_POLL): the poll timer only keeps the process alive. */
+  private readonly rePoll = process.env.RINGSTORE_TEST_NO_WAKE_POLL !== '1';
   private spaceWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
 
@@ -165,7 +167,7 @@ export class AckPump {
     this.poll ??= setInterval(() => {
       if (this.pumping) {
         this.idleTicks = 0;
-        this.ring();
+        if (this.rePoll) this.ring();
       } else if (++this.idleTicks >= IDLE_TICKS) {
         clearInterval(this.poll);
         this.poll = undefined;

@@ -1,6 +1,8 @@
-import { RingstoreError } from '../errors.js';
+import { threadId } from 'node:worker_threads';
+import { RingstoreError, invalidArgument } from '../errors.js';
 import { AckRingReader } from '../ring/ack-ring.js';
-import { ControlMemory, PartitionMemory, type PartitionGeometry } from '../ring/layout.js';
+import { InputWriter } from '../ring/input-writer.js';
+import { ControlMemory, Ctl, PartitionMemory, type PartitionGeometry } from '../ring/layout.js';
 import type { Selector } from './options.js';
 import { Producer } from './producer.js';
 
@@ -35,13 +37,15 @@ export interface AttachSelectors<T> {
 
 /**
  * Takes a free producer slot (CAS on its ownership word) and empties its ack
- * rings. A slot is freed only once its previous owner's appends all settled,
- * and tickets continue from the slot's last one, so nothing the previous
- * owner waited for can reach the new owner (ring/ack-ring.ts).
+ * rings. A slot is freed once its previous owner's appends all settled, or
+ * once its owner thread exited (releaseThreadProducers); tickets continue
+ * from the slot's last one, so nothing the previous owner waited for can
+ * reach the new owner (ring/ack-ring.ts). The ownership word holds the
+ * owner's `threadId + 1`, so the slots of a thread that died can be found.
  */
 export function claimProducerSlot(ctl: ControlMemory, mems: PartitionMemory[]): number {
   for (let p = 0; p < ctl.maxProducers; p++) {
-    if (Atomics.compareExchange(ctl.i32, ctl.ownerIndex(p), 0, 1) === 0) {
+    if (Atomics.compareExchange(ctl.i32, ctl.ownerIndex(p), 0, threadId + 1) === 0) {
       for (const m of mems) new AckRingReader(m, p).skipAll();
       return p;
     }
@@ -52,6 +56,42 @@ export function claimProducerSlot(ctl: ControlMemory, mems: PartitionMemory[]): 
 /** Frees a producer slot. */
 export function releaseProducerSlot(ctl: ControlMemory, p: number): void {
   Atomics.store(ctl.i32, ctl.ownerIndex(p), 0);
+}
+
+/**
+ * Frees the producer slots a thread held, for the thread that supervises it,
+ * once its `Worker` emitted 'exit' (a thread that crashed or was terminated
+ * never closed its producers: without this, each restart of a pooled thread
+ * would leak its slots until attach() fails with RS_ERR_TOO_MANY_PRODUCERS).
+ * Its unread acks are skipped, and a worker stalled on its ack ring is rung.
+ * Records it claimed but never published still stall their partition (see
+ * docs/architecture.md, Failures). Returns how many slots were freed.
+ */
+export function releaseThreadProducers(d: EventStoreDescriptor, deadThreadId: number): number {
+  if (!Number.isInteger(deadThreadId) || deadThreadId < 1) {
+    throw invalidArgument('releaseThreadProducers needs the threadId (a positive integer) of a worker thread that exited', { threadId: deadThreadId });
+  }
+  if (deadThreadId === threadId) throw invalidArgument('a thread cannot release its own producer slots as dead; close its producers');
+  const ctl = new ControlMemory(d.control, d.geometry.maxProducers);
+  const mems = d.partitions.map((sab) => new PartitionMemory(sab, d.geometry));
+  let freed = 0;
+  for (let p = 0; p < ctl.maxProducers; p++) {
+    if (Atomics.load(ctl.i32, ctl.ownerIndex(p)) !== deadThreadId + 1) continue;
+    // Skipped before the slot is freed: once it is, a new owner's acks may land in these rings.
+    for (const m of mems) new AckRingReader(m, p).skipAll();
+    if (Atomics.compareExchange(ctl.i32, ctl.ownerIndex(p), deadThreadId + 1, 0) !== deadThreadId + 1) continue;
+    freed++;
+    for (const m of mems) if (Atomics.load(m.i32, PartitionMemory.ctl(Ctl.STALLED)) === 1) new InputWriter(m).wakeNow();
+  }
+  return freed;
+}
+
+/** Producer slots currently owned (diagnostics and tests). */
+export function producerSlotsInUse(d: EventStoreDescriptor): number {
+  const ctl = new ControlMemory(d.control, d.geometry.maxProducers);
+  let n = 0;
+  for (let p = 0; p < ctl.maxProducers; p++) if (Atomics.load(ctl.i32, ctl.ownerIndex(p)) !== 0) n++;
+  return n;
 }
 
 /** A producer attached to a store from another thread. */

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helpText, parseConfig, resolveConfig } from '../../dist/src/server/index.js';
 import { defaultIngestThreads, MAX_INGEST_THREADS } from '../../dist/src/server/ingest/sizing.js';
+import { producerSlotsInUse } from '../../dist/src/store/descriptor.js';
 import { json, raw, startDaemon, type TestDaemon } from './helpers.js';
 
 const MAX_BATCH = 50;
@@ -174,6 +175,42 @@ describe('the ingest threads', () => {
     const names = readdirSync('/proc/self/task').map((t) => { try { return readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim(); } catch { return ''; } });
     expect(names.filter((n) => /^rs-ingest-\d+$/.test(n)).length).toBeGreaterThanOrEqual(2);
   });
+
+  it('a thread killed more times than there are producer slots: each replacement attaches, its slots are freed, every batch goes through the pool', async () => {
+    const d = await startDaemon({ ingestThreads: 1 });
+    try {
+      const p = d.server.context.ingest!;
+      const { streams, metrics } = d.server.context.stores;
+      const inUse = (): number[] => [producerSlotsInUse(streams.descriptor()), producerSlotsInUse(metrics.descriptor())];
+      const post = async (k: number): Promise<void> => {
+        const stored0 = p.outcomes.stored;
+        const r = await raw(`${d.url}/streams/kills/s`, json(events(5, k * 5)));
+        expect(r.status, `batch ${k}: ${JSON.stringify(r.body)}`).toBe(202);
+        expect(p.outcomes.stored - stored0, `batch ${k} was stored by an ingest thread`).toBe(1);
+        // The coordinator's slot and the live thread's: nothing left behind by the threads before it.
+        expect(inUse(), `batch ${k}`).toEqual([2, 2]);
+      };
+      await post(0);
+      // Without freeing, each kill leaks one slot per store and the 16th replacement cannot attach.
+      const kills = streams.options.maxProducers;
+      for (let k = 1; k <= kills; k++) {
+        const [before] = p.threadIds;
+        await p.terminateThread(0);
+        // piscina starts the replacement when the old thread's 'exit' is seen; the slots are freed on the same event.
+        for (let spins = 0; p.threadIds.length !== 1 || p.threadIds[0] === before; spins++) {
+          if (spins > 2_000) throw new Error(`no replacement for ingest thread ${before}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await post(k);
+      }
+      expect(p.slotsFreed).toBe(2 * kills);
+      const page = (await raw(`${d.url}/streams/kills/s`)).body as { version: number; n: number }[];
+      expect(page.map((e) => e.version)).toEqual(Array.from({ length: (kills + 1) * 5 }, (_, i) => i + 1));
+      expect(page.map((e) => e.n)).toEqual(Array.from({ length: (kills + 1) * 5 }, (_, i) => i));
+    } finally {
+      await d.close();
+    }
+  }, 120_000);
 
   it('close() waits for batches in flight; later requests are refused, none is lost or hangs', async () => {
     const d = await startDaemon({ ingestThreads: 1 });

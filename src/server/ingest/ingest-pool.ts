@@ -6,9 +6,11 @@
  * for its partition's commit, the next is parsed.
  */
 import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { workerExecArgv } from '../../partition/worker-exec-argv.js';
+import { releaseThreadProducers } from '../../store/descriptor.js';
 import type { Stores } from '../stores.js';
 import type { IngestAnswer, IngestTask, IngestThreadData } from './wire.js';
 
@@ -30,12 +32,47 @@ export class IngestPool {
   readonly threads: number;
   /** Tasks per outcome. */
   readonly outcomes: IngestOutcomes = { stored: 0, fallback: 0, failed: 0 };
+  /** Producer slots freed after an ingest thread exited without closing them (a crash, a kill). */
+  slotsFreed = 0;
   readonly #pool: Piscina;
   #closing: Promise<void> | undefined;
+  readonly #tracked = new WeakSet<Worker>();
 
-  private constructor(pool: Piscina, threads: number) {
+  private constructor(pool: Piscina, threads: number, stores: Stores, log: Logger) {
     this.#pool = pool;
     this.threads = threads;
+    // A thread piscina replaces (it crashed, or was terminated) never closed its producers: free
+    // its slots in both stores once it exited, or every restart would leak two of them.
+    const streams = stores.streams.descriptor();
+    const metrics = stores.metrics.descriptor();
+    const track = (): void => {
+      for (const w of pool.threads) {
+        if (this.#tracked.has(w)) continue;
+        this.#tracked.add(w);
+        const id = w.threadId; // -1 once the thread ended: read it now
+        if (id < 0) continue;
+        w.once('exit', () => {
+          const freed = releaseThreadProducers(streams, id) + releaseThreadProducers(metrics, id);
+          this.slotsFreed += freed;
+          if (freed > 0 && this.#closing === undefined) log.warn({ threadId: id, slots: freed }, 'ingest thread exited; its producer slots were freed');
+        });
+      }
+    };
+    track();
+    pool.on('workerCreate', track);
+    pool.on('workerDestroy', track);
+  }
+
+  /** The thread ids of the pool's live threads. */
+  get threadIds(): number[] {
+    return this.#pool.threads.map((w) => w.threadId).filter((id) => id >= 0);
+  }
+
+  /** Test and chaos hook: ends ingest thread `index` abruptly, as a crash would; piscina starts another. */
+  async terminateThread(index = 0): Promise<void> {
+    const w = this.#pool.threads[index];
+    if (w === undefined) throw new RangeError(`no ingest thread ${index}`);
+    await w.terminate();
   }
 
   /** Starts `threads` ingest threads on the daemon's stores (piscina is imported here, only when a pool is wanted). */
@@ -55,7 +92,7 @@ export class IngestPool {
     });
     pool.on('error', (err: unknown) => log.error({ err }, 'ingest thread failed'));
     log.info({ threads }, 'ingest pool started');
-    return new IngestPool(pool, threads);
+    return new IngestPool(pool, threads, stores, log);
   }
 
   /**
