@@ -238,8 +238,9 @@ export class PartitionHandle {
 
   /**
    * Abruptly ends the worker thread, as a crash would (for tests and chaos
-   * drills). With `afterRecords`, the worker dies in its next drain once it
-   * has committed that many records, before the drain's commit point. With
+   * drills). With `afterRecords`, the worker dies in the drain in which the
+   * records it committed since the call reach that many, before the drain's
+   * commit point. With
    * 0, the thread is terminated from outside, wherever it is.
    */
   crash(afterRecords?: number): Promise<void> {

@@ -589,9 +589,10 @@ export class EventStore<T = unknown, V extends string = string> implements Async
 
   /**
    * Kills partition `p`'s worker abruptly (tests and chaos drills); it
-   * restarts on the same memory. With `afterRecords`, the worker dies in its
-   * next drain once it has committed that many records, before the drain's
-   * commit point (a crash in the middle of a batch); with `afterLogWrite`
+   * restarts on the same memory. With `afterRecords`, the worker dies in the
+   * drain in which the records it committed since the call reach that count,
+   * before the drain's commit point (a crash in the middle of a batch; the
+   * records of earlier drains stay committed); with `afterLogWrite`
    * too (durable stores), once that drain is in the log, just before its
    * commit point. With `terminate`, the thread is ended from outside at
    * whatever instruction it runs, the middle of a record's commit included
