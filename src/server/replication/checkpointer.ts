@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../../store/event-store.js';
 import type { Applier } from './applier.js';
+import { packImages } from './checkpoint-codec.js';
 import type { SharedCheckpoints, Latest } from './shared-checkpoints.js';
 
 /** How often the schedule is looked at, ms. */
@@ -80,10 +81,14 @@ export class Checkpointer<R> {
       if (mine(latest) && latest.manifest.seq > this.#newest) this.#newest = latest.manifest.seq;
       if (!this.#due() || !(await o.checkpoints.claim(o.origin, o.claimMs))) return;
       const t0 = performance.now();
-      const { seq, images } = await o.applier.quiesce(async (at) => ({ seq: at, images: await o.store.exportImages() }));
+      let taken: { seq: number; images: Uint8Array[] } | undefined = await o.applier.quiesce(async (at) => ({ seq: at, images: await o.store.exportImages() }));
       const pausedMs = performance.now() - t0;
+      const { seq } = taken;
       if (seq <= this.#newest) return;
-      const m = await o.checkpoints.publish({ seq, sizing: o.sizing, logCreated: o.logCreated, by: o.origin }, images, latest);
+      const packed = await packImages(taken.images);
+      // Not held during the upload: only the compressed bytes are.
+      taken = undefined;
+      const m = await o.checkpoints.publish({ seq, sizing: o.sizing, logCreated: o.logCreated, by: o.origin }, packed, latest);
       if (m === undefined) {
         o.logger.info({ seq }, 'replication: another daemon stored a checkpoint first');
         return;

@@ -59,7 +59,14 @@ export async function seedStore<R>(o: SeedOptions<R>): Promise<Seeded> {
     o.logger.warn({ stream: o.stream, err: (err as Error).message }, 'replication: could not read the newest checkpoint; replaying the whole log');
     return { after: 0, newest: m.seq };
   }
-  await o.store.importImages(images);
+  try {
+    // Every image is checked before any loads: a refused import leaves the store empty.
+    await o.store.importImages(images, { transfer: true });
+  } catch (err) {
+    if (o.dropped > 0) throw gap(`its newest checkpoint does not load into this daemon's store (${(err as Error).message})`);
+    o.logger.warn({ stream: o.stream, err: (err as Error).message }, 'replication: could not load the newest checkpoint; replaying the whole log');
+    return { after: 0, newest: m.seq };
+  }
   o.logger.info({ stream: o.stream, seq: m.seq, bytes: m.bytes, ms: Math.round(performance.now() - t0) }, 'replication: loaded a checkpoint; applying the log after it');
   return { after: m.seq, newest: m.seq };
 }

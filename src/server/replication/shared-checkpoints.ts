@@ -21,14 +21,10 @@
  * still finds it), plus chunks of a writer that lost a race until the next round.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-
-const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
+import { unpackImages, type Packed } from './checkpoint-codec.js';
 
 /** The JetStream stream of every ring store's checkpoints. */
 export const CHECKPOINT_STREAM = 'RINGSTORE_RING_CHECKPOINTS';
@@ -172,15 +168,16 @@ export class SharedCheckpoints {
       if (msg === null || msg.subject !== subject) throw new Error(`checkpoint ${m.id}: chunk ${seq} is missing (purged by a newer checkpoint?)`);
       parts.push(msg.data);
     }
-    const packed = Buffer.concat(parts);
-    if (packed.length !== m.bytes || createHash('sha256').update(packed).digest('hex') !== m.sha256) throw new Error(`checkpoint ${m.id}: its chunks do not match the manifest`);
-    const raw = await gunzipAsync(packed);
-    if (raw.length !== m.sizes.reduce((a, b) => a + b, 0)) throw new Error(`checkpoint ${m.id}: its images have another size than the manifest says`);
-    const images: Uint8Array[] = [];
-    let at = 0;
-    for (const n of m.sizes) {
-      images.push(new Uint8Array(raw.buffer, raw.byteOffset + at, n));
-      at += n;
+    const bytes = parts.reduce((n, x) => n + x.byteLength, 0);
+    const hash = createHash('sha256');
+    for (const x of parts) hash.update(x);
+    if (bytes !== m.bytes || hash.digest('hex') !== m.sha256) throw new Error(`checkpoint ${m.id}: its chunks do not match the manifest`);
+    let images: Uint8Array[];
+    try {
+      // One buffer per partition: each goes to its worker whole (EventStore.importImages).
+      images = await unpackImages(parts, m.sizes);
+    } catch (err) {
+      throw new Error(`checkpoint ${m.id}: ${(err as Error).message}`);
     }
     return images;
   }
@@ -210,13 +207,13 @@ export class SharedCheckpoints {
   }
 
   /**
-   * Stores a checkpoint of `images` covering log sequence `seq`, unless a
+   * Stores a checkpoint of `images` (packImages) covering log sequence `seq`, unless a
    * manifest newer than `previous` was stored meanwhile (resolves undefined
    * then, and removes its own chunks).
    */
-  async publish(fields: { seq: number; sizing: string; logCreated: string; by: string }, images: readonly Uint8Array[], previous: Latest | null): Promise<Manifest | undefined> {
+  async publish(fields: { seq: number; sizing: string; logCreated: string; by: string }, images: Packed, previous: Latest | null): Promise<Manifest | undefined> {
     const { js, jsm, nc } = this.#o;
-    const packed = await gzipAsync(Buffer.concat(images.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))), { level: 1 });
+    const packed = images.data;
     const id = randomBytes(9).toString('base64url');
     const subject = this.#chunkSubject(id);
     const room = Math.max(4_096, (nc.info?.max_payload ?? 1_048_576) - HEADER_ROOM);
@@ -224,8 +221,8 @@ export class SharedCheckpoints {
     try {
       for (let at = 0; at < packed.length || chunks.length === 0; at += room) chunks.push((await js.publish(subject, packed.subarray(at, at + room))).seq);
       const manifest: Manifest = {
-        format: FORMAT, store: this.#o.name, ...fields, id, chunks, bytes: packed.length, sizes: images.map((x) => x.byteLength),
-        sha256: createHash('sha256').update(packed).digest('hex'), createdMs: Date.now(),
+        format: FORMAT, store: this.#o.name, ...fields, id, chunks, bytes: packed.length, sizes: images.sizes,
+        sha256: images.sha256, createdMs: Date.now(),
       };
       try {
         await js.publish(this.#manifest, JSON.stringify(manifest), { expect: { lastSubjectSequence: previous?.msgSeq ?? 0 } });
