@@ -225,6 +225,19 @@ describe('shared checkpoints of the ring stores (--nats)', () => {
     await expect(daemon(0)).rejects.toMatchObject({ code: 'RS_ERR_REPLICATION_GAP', details: { firstRetainedSeq: EVERY + 2, checkpointSeq: EVERY } });
   }, 60_000);
 
+  it('daemons whose requested sizings round to other geometries are refused on one log (--capacity 32 and 30, 4 partitions)', async () => {
+    nats = await startSingleServer();
+    // Both hold 8 events per partition, but the arena is derived from the requested capacity.
+    const a = await startDaemon({ nats: [nats.url], partitions: 4, capacity: 32 });
+    daemons.push(a);
+    expect(a.server.context.stores.streams.capacity).toBe(32);
+    const other = startDaemon({ nats: [nats.url], partitions: 4, capacity: 30 });
+    await expect(other).rejects.toMatchObject({ code: 'RS_ERR_INVALID_OPTION' });
+    await expect(other).rejects.toThrow(/arenaBytes/);
+    // The same flags again are accepted.
+    daemons.push(await startDaemon({ nats: [nats.url], partitions: 4, capacity: 32 }));
+  }, 60_000);
+
   it('a running daemon that falls behind by more than the log keeps answers /ready 503 RS_ERR_REPLICATION_GAP', async () => {
     nats = await startSingleServer();
     const b = await daemon(0);

@@ -27,9 +27,6 @@ export interface ReplicationOptions {
   readonly servers: readonly string[];
   readonly streams: EventStore<StreamRecord>;
   readonly metrics: EventStore<MetricRecord>;
-  readonly partitions: number;
-  /** `--arena-bytes` (0 when derived from the capacity). */
-  readonly arenaBytes: number;
   /** JetStream replicas of the ring logs (R3 on a 3-node cluster). */
   readonly replicas: number;
   /** `--nats-checkpoint-every`: log messages between two shared checkpoints (0: this daemon writes none; undefined: capacity / 4). */
@@ -86,7 +83,7 @@ export async function openReplication(o: ReplicationOptions): Promise<RingReplic
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const common = {
-      nc, js, jsm, partitions: o.partitions, arenaBytes: o.arenaBytes, replicas: o.replicas, writeTimeoutMs: WRITE_TIMEOUT_MS,
+      nc, js, jsm, replicas: o.replicas, writeTimeoutMs: WRITE_TIMEOUT_MS,
       checkpointEvery: o.checkpointEvery, checkpointMinMs: o.checkpointMinMs, checkpointClaimMs: CHECKPOINT_CLAIM_MS,
       onGap: (stream: string, expected: number, got: number) => {
         gap ??= { stream, expected, got };

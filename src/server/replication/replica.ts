@@ -62,8 +62,6 @@ export interface RingReplicaOptions<R> {
   /** `streams` or `metrics`: names the JetStream stream and subject. */
   readonly name: string;
   readonly store: EventStore<R>;
-  readonly partitions: number;
-  readonly arenaBytes: number;
   readonly replicas: number;
   /** How long a publish is retried through outages, and how long an acknowledged one may take to be applied here, ms. */
   readonly writeTimeoutMs: number;
@@ -141,9 +139,8 @@ export class RingReplica<R> {
     const info = await ensureRingLog(options.jsm, {
       stream,
       subject,
-      partitions: options.partitions,
       capacity: options.store.capacity,
-      arenaBytes: options.arenaBytes,
+      geometry: options.store.geometry,
       replicas: options.replicas,
       duplicateWindowMs: Math.max(120_000, options.writeTimeoutMs * 2),
     });
