@@ -245,6 +245,9 @@ describe('shared checkpoints of the ring stores (--nats)', () => {
     await w.post(b, 2);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    /** Names of the log's consumers (B's now; the child's are the others). */
+    const consumers = (): Promise<{ name: string; waiting: number }[]> => withJsm(async (jsm) => (await jsm.consumers.list('RINGSTORE_RING_STREAMS').next()).map((c) => ({ name: c.name, waiting: c.num_waiting })));
+    const ofB = new Set((await consumers()).map((c) => c.name));
     const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(port), '--partitions', '2', '--capacity', String(CAPACITY), '--nats', nats.url, '--nats-checkpoint-every', '0', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     for (const out of [child.stdout!, child.stderr!]) out.on('data', (c: Buffer) => (err += c.toString()));
@@ -254,13 +257,24 @@ describe('shared checkpoints of the ring stores (--nats)', () => {
       // Frozen, it applies nothing while the log moves on by more than it keeps.
       child.kill('SIGSTOP');
       // Its consumer's pull request (expires 2 s) lapses on the server first: nothing is pushed to its socket meanwhile.
-      await new Promise((r) => setTimeout(r, 3_000));
+      await eventually(async () => {
+        const its = (await consumers()).filter((c) => !ofB.has(c.name));
+        return its.length > 0 && its.every((c) => c.waiting === 0);
+      }, 'the frozen child\'s pull request lapsed');
       await w.post(b, CAPACITY + 2);
       child.kill('SIGCONT');
       await eventually(async () => (await raw(`${url}/ready`)).status === 503, 'the child notices the gap');
       const r = await raw(`${url}/ready`);
       expect(r.body.error).toMatchObject({ code: 'RS_ERR_REPLICATION_GAP', stream: 'RINGSTORE_RING_STREAMS', expected: 3 });
       expect(err).toMatch(/fell behind its log/);
+      // It takes no more writes: refused at once, nothing published (the other daemons would apply what it never answers).
+      const before = await logState();
+      for (const [path, body] of [['/streams/s1', { valor: 1 }], ['/metrics', { label: 'm', value: 1, timestamp: 1_700_000_000_000 }]] as const) {
+        const refused = await raw(`${url}${path}`, json(body));
+        expect(refused.status, path).toBe(503);
+        expect(refused.body.error).toMatchObject({ code: 'RS_ERR_REPLICATION_GAP', stream: 'RINGSTORE_RING_STREAMS' });
+      }
+      expect(await logState()).toEqual(before);
     } finally {
       child.kill('SIGCONT');
       child.kill('SIGTERM');

@@ -10,6 +10,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { RingstoreError } from '../../errors.js';
+import { HttpError } from '../errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppendResult } from '../../store/types.js';
 import { nextEventId } from '../../ids/event-id.js';
@@ -108,23 +109,31 @@ export async function openReplication(o: ReplicationOptions): Promise<RingReplic
   }
   const s = streams;
   const m = metrics;
+  /** A gap on either log: nothing is published (a clear or purge would reach one log and not the other). */
+  const refuseOnGap = (): void => {
+    if (gap !== undefined) throw new HttpError('RS_ERR_REPLICATION_GAP', `this daemon fell behind the ring-store log ${gap.stream} by more than it keeps (messages ${gap.expected}..${gap.got - 1} were dropped before it applied them): it no longer applies the log, so it takes no writes; restart it`, { ...gap });
+  };
   let closing: Promise<void> | undefined;
   return {
     get gap() {
       return gap;
     },
-    appendStreams(records, expectedVersion, ids, now) {
+    async appendStreams(records, expectedVersion, ids, now) {
+      refuseOnGap();
       const all = records.map((_, i) => ids?.[i] ?? nextEventId(now));
-      return s.append(records, expectedVersion, all);
+      return await s.append(records, expectedVersion, all);
     },
     async appendMetrics(records) {
+      refuseOnGap();
       await m.append(records, undefined, undefined);
     },
     async clear() {
+      refuseOnGap();
       const [a, b] = await Promise.all([s.clear(), m.clear()]);
       return a + b;
     },
     async purge(before) {
+      refuseOnGap();
       const [a, b] = await Promise.all([s.purge(before), m.purge(before)]);
       return a + b;
     },

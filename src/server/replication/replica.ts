@@ -87,6 +87,8 @@ export class RingReplica<R> {
   readonly #o: RingReplicaOptions<R>;
   readonly #applier: Applier<R>;
   #checkpointer: Checkpointer<R> | undefined;
+  /** Set once a gap showed up while running: this daemon no longer applies the log, so it publishes nothing more. */
+  #gap: HttpError | undefined;
   /** Rejects the open when a gap shows up while catching up. */
   #openGap: ((err: Error) => void) | undefined;
   readonly #waiters = new Map<string, Waiter>();
@@ -115,6 +117,10 @@ export class RingReplica<R> {
         const err = new HttpError('RS_ERR_REPLICATION_GAP', `the ring-store log ${stream} no longer holds messages ${expected}..${got - 1}, which this daemon had not applied (retention)`, { stream, expected, got });
         if (this.#openGap !== undefined) this.#openGap(err);
         else {
+          // Writes are refused from now on, and those waiting for their apply here will never see it.
+          this.#gap = err;
+          for (const w of this.#waiters.values()) w.resolve({ ok: false, error: err });
+          this.#waiters.clear();
           options.logger.error({ stream, expected, got }, 'replication: this daemon fell behind its log by more than the log keeps; its ring store now differs from the other daemons (/ready answers 503 RS_ERR_REPLICATION_GAP): restart it');
           options.onGap(stream, expected, got);
         }
@@ -204,6 +210,8 @@ export class RingReplica<R> {
   }
 
   async #submit(op: RingOp<R>): Promise<unknown> {
+    // It would be applied by the other daemons but never answered here.
+    if (this.#gap !== undefined) throw this.#gap;
     const json = opJson(op);
     const bytes = Buffer.byteLength(json);
     if (bytes > this.#maxBody()) {
