@@ -4,8 +4,8 @@
 // Without a checkpoint that covers the dropped messages it refuses to start (RS_ERR_REPLICATION_GAP).
 // Each case has its own nats-server (the logs' names are fixed).
 import { spawn } from 'node:child_process';
-import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, nanos } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSingleServer, type NatsServerProcess } from '../nats/server.js';
 import { json, raw, startDaemon, type TestDaemon } from './helpers.js';
@@ -236,6 +236,50 @@ describe('shared checkpoints of the ring stores (--nats)', () => {
     await expect(other).rejects.toThrow(/arenaBytes/);
     // The same flags again are accepted.
     daemons.push(await startDaemon({ nats: [nats.url], partitions: 4, capacity: 32 }));
+  }, 60_000);
+
+  it('a publish stored twice (same Nats-Msg-Id past the server\'s duplicate window) is applied once, by a daemon started from a checkpoint too', async () => {
+    nats = await startSingleServer();
+    const a = await daemon(EVERY);
+    const b = await daemon(0);
+    const metric = (i: number): Promise<{ status: number }> => raw(`${b.url}/metrics`, json({ label: `m${i}`, value: i, timestamp: 1_700_000_000_000 + i }));
+    expect((await metric(1)).status).toBe(202);
+    // More messages, until a checkpoint of the metrics log covers the first one.
+    const metricsCheckpoint = (): Promise<number> => withJsm(async (jsm) => {
+      const m = await jsm.streams.getMessage('RINGSTORE_RING_CHECKPOINTS', { last_by_subj: 'ringstore.ring-ckpt.metrics.m' }).catch(() => null);
+      return m === null ? 0 : (m.json<{ seq: number }>()).seq;
+    });
+    for (let i = 2; i <= EVERY + 1; i++) expect((await metric(i)).status).toBe(202);
+    await eventually(async () => (await metricsCheckpoint()) >= 1, 'a metrics checkpoint');
+    await a.close();
+    // The first message again, under its id, once the server no longer deduplicates it (its window shortened).
+    const nc = await connect({ servers: [nats.url] });
+    let dupSeq = 0;
+    try {
+      const jsm = await jetstreamManager(nc);
+      const first = await jsm.streams.getMessage('RINGSTORE_RING_METRICS', { seq: 1 });
+      const msgID = first.header.get('Nats-Msg-Id');
+      expect(msgID).not.toBe('');
+      const info = await jsm.streams.info('RINGSTORE_RING_METRICS');
+      await jsm.streams.update('RINGSTORE_RING_METRICS', { ...info.config, duplicate_window: nanos(100) });
+      const js = jetstream(nc);
+      await eventually(async () => {
+        const ack = await js.publish('ringstore.ring.metrics', first.data, { msgID });
+        dupSeq = ack.duplicate ? 0 : ack.seq;
+        return dupSeq > 0;
+      }, 'the duplicate stored');
+    } finally {
+      await nc.close();
+    }
+    expect(dupSeq).toBe(EVERY + 2);
+    // Applied in log order: once this one is answered, B went past the duplicate.
+    expect((await metric(100)).status).toBe(202);
+    const m1 = (await b.server.context.stores.metrics.snapshot()).filter((e) => e.key === 'm1');
+    expect(m1).toHaveLength(1);
+    expect(b.server.context.stores.metrics.stats.appended).toBe(EVERY + 2);
+    // A daemon starting from the checkpoint (which covers the first message) skips it alike.
+    const c = await daemon(0);
+    await agree(b, c, 'the late daemon skipped the duplicate too');
   }, 60_000);
 
   it('a running daemon that falls behind by more than the log keeps answers /ready 503 RS_ERR_REPLICATION_GAP', async () => {

@@ -81,14 +81,14 @@ export class Checkpointer<R> {
       if (mine(latest) && latest.manifest.seq > this.#newest) this.#newest = latest.manifest.seq;
       if (!this.#due() || !(await o.checkpoints.claim(o.origin, o.claimMs))) return;
       const t0 = performance.now();
-      let taken: { seq: number; images: Uint8Array[] } | undefined = await o.applier.quiesce(async (at) => ({ seq: at, images: await o.store.exportImages() }));
+      let taken: { seq: number; recent: string[]; images: Uint8Array[] } | undefined = await o.applier.quiesce(async (at) => ({ seq: at, recent: o.applier.recentIds(), images: await o.store.exportImages() }));
       const pausedMs = performance.now() - t0;
-      const { seq } = taken;
+      const { seq, recent } = taken;
       if (seq <= this.#newest) return;
       const packed = await packImages(taken.images);
       // Not held during the upload: only the compressed bytes are.
       taken = undefined;
-      const m = await o.checkpoints.publish({ seq, sizing: o.sizing, logCreated: o.logCreated, by: o.origin }, packed, latest);
+      const m = await o.checkpoints.publish({ seq, sizing: o.sizing, logCreated: o.logCreated, by: o.origin, recent }, packed, latest);
       if (m === undefined) {
         o.logger.info({ seq }, 'replication: another daemon stored a checkpoint first');
         return;

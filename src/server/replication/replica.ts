@@ -102,7 +102,7 @@ export class RingReplica<R> {
   /** The JetStream stream. */
   readonly stream: string;
 
-  private constructor(options: RingReplicaOptions<R>, stream: string, after: number) {
+  private constructor(options: RingReplicaOptions<R>, stream: string, after: number, recent: readonly string[]) {
     this.#o = options;
     this.stream = stream;
     this.subject = `ringstore.ring.${options.name}`;
@@ -113,6 +113,7 @@ export class RingReplica<R> {
       store: options.store,
       logger: options.logger,
       after,
+      recent,
       onGap: (expected, got) => {
         const err = new HttpError('RS_ERR_REPLICATION_GAP', `the ring-store log ${stream} no longer holds messages ${expected}..${got - 1}, which this daemon had not applied (retention)`, { stream, expected, got });
         if (this.#openGap !== undefined) this.#openGap(err);
@@ -159,7 +160,7 @@ export class RingReplica<R> {
     if (every >= capacity && capacity > 1) throw new RingstoreError('RS_ERR_INVALID_OPTION', `--nats-checkpoint-every (${every}) must be below the capacity (${capacity}): the log keeps ${capacity} messages`);
     // Messages up to `dropped` are gone (retention): start from a checkpoint that covers them, or refuse.
     const seeded = await seedStore({ checkpoints: options.checkpoints, store: options.store, stream, dropped: messages === 0 ? last : first - 1, last, sizing, logCreated, logger: options.logger });
-    const r = new RingReplica<R>(options, stream, seeded.after);
+    const r = new RingReplica<R>(options, stream, seeded.after, seeded.recent ?? []);
     r.#checkpointer = new Checkpointer<R>({
       checkpoints: options.checkpoints, applier: r.#applier, store: options.store, every, minIntervalMs: options.checkpointMinMs,
       claimMs: options.checkpointClaimMs, sizing, logCreated, origin: r.#origin, newest: seeded.newest, logger: options.logger,

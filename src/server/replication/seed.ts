@@ -30,6 +30,8 @@ export interface SeedOptions<R> {
 export interface Seeded {
   readonly after: number;
   readonly newest: number;
+  /** The recent message ids at `after` (the loaded checkpoint's; none when replaying from the start). */
+  readonly recent?: readonly string[];
 }
 
 /**
@@ -68,5 +70,5 @@ export async function seedStore<R>(o: SeedOptions<R>): Promise<Seeded> {
     return { after: 0, newest: m.seq };
   }
   o.logger.info({ stream: o.stream, seq: m.seq, bytes: m.bytes, ms: Math.round(performance.now() - t0) }, 'replication: loaded a checkpoint; applying the log after it');
-  return { after: m.seq, newest: m.seq };
+  return { after: m.seq, newest: m.seq, recent: m.recent };
 }

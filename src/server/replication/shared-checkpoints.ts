@@ -29,7 +29,8 @@ import { unpackImages, type Packed } from './checkpoint-codec.js';
 /** The JetStream stream of every ring store's checkpoints. */
 export const CHECKPOINT_STREAM = 'RINGSTORE_RING_CHECKPOINTS';
 const PREFIX = 'ringstore.ring-ckpt';
-const FORMAT = 1;
+/** 2: manifests carry the recent message ids. */
+const FORMAT = 2;
 /** JetStream error codes: stream not found, wrong last sequence (a lost compare-and-set). */
 const STREAM_NOT_FOUND = 10059;
 const WRONG_LAST_SEQUENCE = 10071;
@@ -59,6 +60,8 @@ export interface Manifest {
   readonly createdMs: number;
   /** The daemon that wrote it (its replication origin). */
   readonly by: string;
+  /** The log's recent message ids at `seq`, oldest first (Applier.recentIds: duplicates skipped after it). */
+  readonly recent: readonly string[];
 }
 
 /** The newest manifest and the sequence of its message. */
@@ -74,7 +77,8 @@ function isManifest(v: unknown): v is Manifest {
   return m.format === FORMAT && typeof m.store === 'string' && typeof m.sizing === 'string' && typeof m.logCreated === 'string'
     && Number.isSafeInteger(m.seq) && (m.seq as number) >= 0 && typeof m.id === 'string' && /^[A-Za-z0-9_-]+$/.test(m.id)
     && ints(m.chunks) && (m.chunks as unknown[]).length > 0 && Number.isSafeInteger(m.bytes) && ints(m.sizes)
-    && typeof m.sha256 === 'string' && typeof m.createdMs === 'number' && typeof m.by === 'string';
+    && typeof m.sha256 === 'string' && typeof m.createdMs === 'number' && typeof m.by === 'string'
+    && Array.isArray(m.recent) && m.recent.every((x) => typeof x === 'string');
 }
 
 /** Options of {@link SharedCheckpoints.open}. */
@@ -211,7 +215,7 @@ export class SharedCheckpoints {
    * manifest newer than `previous` was stored meanwhile (resolves undefined
    * then, and removes its own chunks).
    */
-  async publish(fields: { seq: number; sizing: string; logCreated: string; by: string }, images: Packed, previous: Latest | null): Promise<Manifest | undefined> {
+  async publish(fields: { seq: number; sizing: string; logCreated: string; by: string; recent: readonly string[] }, images: Packed, previous: Latest | null): Promise<Manifest | undefined> {
     const { js, jsm, nc } = this.#o;
     const packed = images.data;
     const id = randomBytes(9).toString('base64url');
