@@ -282,6 +282,30 @@ describe('shared checkpoints of the ring stores (--nats)', () => {
     await agree(b, c, 'the late daemon skipped the duplicate too');
   }, 60_000);
 
+  it('a newest manifest this version cannot read (a future format) is followed, not blocked on: checkpoints are stored after it', async () => {
+    nats = await startSingleServer();
+    // The checkpoint stream exists once a daemon started; then a manifest of another format is the newest.
+    const b = await daemon(0);
+    await withJsm(async (jsm) => {
+      const nc = await connect({ servers: [nats!.url] });
+      try {
+        await jetstream(nc).publish('ringstore.ring-ckpt.streams.m', JSON.stringify({ format: 99, store: 'streams' }));
+      } finally {
+        await nc.close();
+      }
+      expect((await jsm.streams.getMessage('RINGSTORE_RING_CHECKPOINTS', { last_by_subj: 'ringstore.ring-ckpt.streams.m' })).json()).toMatchObject({ format: 99 });
+    });
+    const a = await daemon(EVERY);
+    const w = new Workload();
+    await w.post(b, EVERY);
+    await eventually(async () => (await checkpointSeq().catch(() => 0)) >= EVERY, 'a checkpoint stored after the unreadable manifest');
+    await a.close();
+    // A late daemon loads it.
+    await w.post(b, CAPACITY);
+    const c = await daemon(0);
+    await agree(b, c, 'the late daemon loaded the checkpoint stored after the unreadable manifest');
+  }, 60_000);
+
   it('a running daemon that falls behind by more than the log keeps answers /ready 503 RS_ERR_REPLICATION_GAP', async () => {
     nats = await startSingleServer();
     const b = await daemon(0);

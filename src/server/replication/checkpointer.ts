@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { EventStore } from '../../store/event-store.js';
 import type { Applier } from './applier.js';
 import { packImages } from './checkpoint-codec.js';
-import type { SharedCheckpoints, Latest } from './shared-checkpoints.js';
+import type { SharedCheckpoints } from './shared-checkpoints.js';
 
 /** How often the schedule is looked at, ms. */
 const TICK_MS = 200;
@@ -77,8 +77,8 @@ export class Checkpointer<R> {
     try {
       // Another daemon may have written one meanwhile.
       const latest = await o.checkpoints.latest();
-      const mine = (l: Latest | null): l is Latest => l !== null && l.manifest.logCreated === o.logCreated && l.manifest.sizing === o.sizing;
-      if (mine(latest) && latest.manifest.seq > this.#newest) this.#newest = latest.manifest.seq;
+      const theirs = latest?.manifest;
+      if (theirs != null && theirs.logCreated === o.logCreated && theirs.sizing === o.sizing && theirs.seq > this.#newest) this.#newest = theirs.seq;
       if (!this.#due() || !(await o.checkpoints.claim(o.origin, o.claimMs))) return;
       const t0 = performance.now();
       let taken: { seq: number; recent: string[]; images: Uint8Array[] } | undefined = await o.applier.quiesce(async (at) => ({ seq: at, recent: o.applier.recentIds(), images: await o.store.exportImages() }));

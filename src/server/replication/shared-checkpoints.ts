@@ -34,6 +34,8 @@ const FORMAT = 2;
 /** JetStream error codes: stream not found, wrong last sequence (a lost compare-and-set). */
 const STREAM_NOT_FOUND = 10059;
 const WRONG_LAST_SEQUENCE = 10071;
+/** JetStream error code of "no message found". */
+const NO_MESSAGE = 10037;
 /** Room left in a chunk message for headers and the protocol line. */
 const HEADER_ROOM = 1_024;
 
@@ -66,7 +68,8 @@ export interface Manifest {
 
 /** The newest manifest and the sequence of its message. */
 export interface Latest {
-  readonly manifest: Manifest;
+  /** null: one this version cannot read (another format): no checkpoint to load, but the next one must follow it. */
+  readonly manifest: Manifest | null;
   readonly msgSeq: number;
 }
 
@@ -80,6 +83,9 @@ function isManifest(v: unknown): v is Manifest {
     && typeof m.sha256 === 'string' && typeof m.createdMs === 'number' && typeof m.by === 'string'
     && Array.isArray(m.recent) && m.recent.every((x) => typeof x === 'string');
 }
+
+/** A checkpoint's chunk is gone (purged by a newer checkpoint): read the newest one instead. */
+export class ChunkMissing extends Error {}
 
 /** Options of {@link SharedCheckpoints.open}. */
 export interface SharedCheckpointsOptions {
@@ -128,6 +134,15 @@ export class SharedCheckpoints {
     return new SharedCheckpoints(o);
   }
 
+  /** Purges what `filter` says; a failure is only logged (the next checkpoint purges again). */
+  async #purge(what: string, opts: { filter: string; keep?: number; seq?: number }): Promise<void> {
+    try {
+      await this.#o.jsm.streams.purge(CHECKPOINT_STREAM, opts);
+    } catch (err) {
+      this.#o.logger.warn({ err: (err as Error).message, filter: opts.filter }, `replication: could not purge ${what}; the checkpoint stream holds more until the next checkpoint`);
+    }
+  }
+
   #chunkSubject(id: string): string {
     return `${PREFIX}.${this.#o.name}.d.${id}`;
   }
@@ -136,13 +151,13 @@ export class SharedCheckpoints {
     try {
       return await this.#o.jsm.streams.getMessage(CHECKPOINT_STREAM, { last_by_subj: subject });
     } catch (err) {
-      // 10037 "no message found": the subject is empty.
-      if (err instanceof JetStreamApiError && err.code === 10037) return null;
+      // "No message found": the subject is empty.
+      if (err instanceof JetStreamApiError && err.code === NO_MESSAGE) return null;
       throw err;
     }
   }
 
-  /** The newest manifest (null: none, or one this version cannot read). */
+  /** The newest manifest (null: none; `manifest: null`: one this version cannot read, with its sequence for the next compare-and-set). */
   async latest(): Promise<Latest | null> {
     const m = await this.#last(this.#manifest);
     if (m === null) return null;
@@ -154,7 +169,7 @@ export class SharedCheckpoints {
     }
     if (!isManifest(v) || v.store !== this.#o.name) {
       this.#o.logger.warn({ seq: m.seq }, 'replication: the newest checkpoint manifest is not one this version reads; ignored');
-      return null;
+      return { manifest: null, msgSeq: m.seq };
     }
     return { manifest: v, msgSeq: m.seq };
   }
@@ -162,14 +177,18 @@ export class SharedCheckpoints {
   /**
    * Reads a checkpoint's images back, checked against the manifest (chunk
    * subjects, size, SHA-256).
-   * @throws Error when a chunk is missing or the bytes do not match
+   * @throws ChunkMissing when a chunk was purged (a newer checkpoint replaced it); Error when the bytes do not match or the stream cannot be reached
    */
   async read(m: Manifest): Promise<Uint8Array[]> {
     const subject = this.#chunkSubject(m.id);
     const parts: Uint8Array[] = [];
     for (const seq of m.chunks) {
-      const msg = await this.#o.jsm.streams.getMessage(CHECKPOINT_STREAM, { seq }).catch(() => null);
-      if (msg === null || msg.subject !== subject) throw new Error(`checkpoint ${m.id}: chunk ${seq} is missing (purged by a newer checkpoint?)`);
+      // Only "no message found" means purged: a timeout or an election is an error of its own.
+      const msg = await this.#o.jsm.streams.getMessage(CHECKPOINT_STREAM, { seq }).catch((err: unknown) => {
+        if (err instanceof JetStreamApiError && err.code === NO_MESSAGE) return null;
+        throw err;
+      });
+      if (msg === null || msg.subject !== subject) throw new ChunkMissing(`checkpoint ${m.id}: chunk ${seq} is missing (purged by a newer checkpoint?)`);
       parts.push(msg.data);
     }
     const bytes = parts.reduce((n, x) => n + x.byteLength, 0);
@@ -206,7 +225,7 @@ export class SharedCheckpoints {
       if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) return false;
       throw err;
     }
-    await this.#o.jsm.streams.purge(CHECKPOINT_STREAM, { filter: this.#claim, keep: 1 }).catch(() => undefined);
+    await this.#purge('older claims', { filter: this.#claim, keep: 1 });
     return true;
   }
 
@@ -216,7 +235,7 @@ export class SharedCheckpoints {
    * then, and removes its own chunks).
    */
   async publish(fields: { seq: number; sizing: string; logCreated: string; by: string; recent: readonly string[] }, images: Packed, previous: Latest | null): Promise<Manifest | undefined> {
-    const { js, jsm, nc } = this.#o;
+    const { js, nc } = this.#o;
     const packed = images.data;
     const id = randomBytes(9).toString('base64url');
     const subject = this.#chunkSubject(id);
@@ -232,18 +251,18 @@ export class SharedCheckpoints {
         await js.publish(this.#manifest, JSON.stringify(manifest), { expect: { lastSubjectSequence: previous?.msgSeq ?? 0 } });
       } catch (err) {
         if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) {
-          await jsm.streams.purge(CHECKPOINT_STREAM, { filter: subject }).catch(() => undefined);
+          await this.#purge('the chunks of a checkpoint that lost its race', { filter: subject });
           return undefined;
         }
         throw err;
       }
       // Keep the previous checkpoint (a daemon may be reading it) and everything newer.
-      const keepFrom = previous?.manifest.chunks[0] ?? chunks[0]!;
-      await jsm.streams.purge(CHECKPOINT_STREAM, { filter: `${PREFIX}.${this.#o.name}.d.>`, seq: keepFrom }).catch(() => undefined);
-      await jsm.streams.purge(CHECKPOINT_STREAM, { filter: this.#manifest, keep: 2 }).catch(() => undefined);
+      const keepFrom = previous?.manifest?.chunks[0] ?? chunks[0]!;
+      await this.#purge('older checkpoints\' chunks', { filter: `${PREFIX}.${this.#o.name}.d.>`, seq: keepFrom });
+      await this.#purge('older manifests', { filter: this.#manifest, keep: 2 });
       return manifest;
     } catch (err) {
-      if (chunks.length > 0) await jsm.streams.purge(CHECKPOINT_STREAM, { filter: subject }).catch(() => undefined);
+      if (chunks.length > 0) await this.#purge('the chunks of a checkpoint that failed', { filter: subject });
       throw err;
     }
   }
