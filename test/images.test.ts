@@ -53,6 +53,27 @@ async function state(s: EventStore<Ev>): Promise<unknown> {
 }
 
 describe('EventStore images', () => {
+  it('sends each worker only its image: moved with transfer when it owns its buffer, else copied', async () => {
+    const a = make();
+    await ops(a, 1, 9);
+    const images = await a.exportImages();
+    expect(images.map((x) => x.byteLength === x.buffer.byteLength)).toEqual([true, true]);
+    // Views into one buffer holding both (as a checkpoint read in one piece would give): copied, left usable.
+    const joined = new Uint8Array(images[0]!.byteLength + images[1]!.byteLength);
+    joined.set(images[0]!, 0);
+    joined.set(images[1]!, images[0]!.byteLength);
+    const views = [joined.subarray(0, images[0]!.byteLength), joined.subarray(images[0]!.byteLength)];
+    const b = make();
+    await b.importImages(views, { transfer: true });
+    expect(joined.byteLength).toBeGreaterThan(0);
+    expect(await state(b)).toEqual(await state(a));
+    // Owned buffers with transfer: moved (detached here), not copied.
+    const c = make();
+    await c.importImages(images, { transfer: true });
+    expect(images.map((x) => x.byteLength)).toEqual([0, 0]);
+    expect(await state(c)).toEqual(await state(a));
+  });
+
   for (const before of [0, 1, CAPACITY - 1, CAPACITY, CAPACITY + 1, 3 * CAPACITY]) {
     it(`a store loaded with the images of one that took ${before} operations continues exactly like it`, async () => {
       const a = make();
@@ -72,6 +93,7 @@ describe('EventStore images', () => {
     await ops(a, 1, 5);
     const images = await a.exportImages();
     const b = make();
+    const fresh = await b.exportImages();
     await expect(b.importImages(images.slice(0, 1))).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
     await expect(b.importImages('x' as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
     // Another geometry: refused before anything is copied.
@@ -92,6 +114,15 @@ describe('EventStore images', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+    // One good image and one of another geometry: refused before any partition loads (the good one neither).
+    const mixed = [images[0]!, (await make({ capacity: CAPACITY * 2 }).exportImages())[1]!];
+    await expect(b.importImages(mixed)).rejects.toMatchObject({ code: 'RS_ERR_DATA_DIR_MISMATCH' });
+    const otherFormat = [images[0]!, images[1]!.slice()];
+    new Float64Array(otherFormat[1]!.buffer, 0, 1)[0] = 99;
+    await expect(b.importImages(otherFormat)).rejects.toMatchObject({ code: 'RS_ERR_LOG_CORRUPT' });
+    expect(await b.count()).toBe(0);
+    expect(await b.exportImages()).toEqual(fresh);
+    await expect(b.importImages(images, { transfer: 'yes' } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
     // b is untouched by the refusals, and still takes the images.
     await b.importImages(images);
     expect(await state(b)).toEqual(await state(a));

@@ -256,15 +256,25 @@ export function imageParts(c: Committer): Uint8Array[] {
   return parts;
 }
 
-/** Copies a checkpoint image into fresh memory; returns the serial it covers. */
-export function loadImage(m: PartitionMemory, data: Uint8Array): number {
+/**
+ * Checks that `data` is an image of a partition of `m`'s geometry (format and
+ * size); returns its header. Cheap: run it on every image before loading any.
+ * @throws RingstoreError `RS_ERR_DATA_DIR_MISMATCH` (another geometry) or `RS_ERR_LOG_CORRUPT` (another format)
+ */
+export function checkImage(m: PartitionMemory, data: Uint8Array): Float64Array {
   if (data.length < 64) throw new RingstoreError('RS_ERR_DATA_DIR_MISMATCH', 'the checkpoint does not match this store\'s geometry');
   const header = new Float64Array(data.buffer.slice(data.byteOffset, data.byteOffset + 64));
   if (header[0] !== CKPT_VERSION) throw new RingstoreError('RS_ERR_LOG_CORRUPT', `checkpoint format ${header[0]} is not ${CKPT_VERSION}`);
-  // Checked before anything is copied: a refused image leaves the memory as it was.
   if (imageRegions(m).reduce((n, [from, to]) => n + to - from, 64) !== data.length) {
     throw new RingstoreError('RS_ERR_DATA_DIR_MISMATCH', 'the checkpoint does not match this store\'s geometry');
   }
+  return header;
+}
+
+/** Copies a checkpoint image into fresh memory; returns the serial it covers. */
+export function loadImage(m: PartitionMemory, data: Uint8Array): number {
+  // Checked before anything is copied: a refused image leaves the memory as it was.
+  const header = checkImage(m, data);
   let at = 64;
   for (const [from, to] of imageRegions(m)) {
     m.u8.set(data.subarray(at, at + (to - from)), from);

@@ -231,13 +231,13 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
   if (!Number.isInteger(natsReplicas) || natsReplicas < 1 || natsReplicas > 5) throw new ConfigError(`nats replicas must be an integer from 1 to 5, got ${String(natsReplicas)}`);
   const natsCheckpointEvery = partial.natsCheckpointEvery;
   if (natsCheckpointEvery !== undefined) {
-    if (!Number.isInteger(natsCheckpointEvery) || natsCheckpointEvery < 0) throw new ConfigError(`nats checkpoint every must be a non-negative integer, got ${String(natsCheckpointEvery)}`);
+    if (!Number.isInteger(natsCheckpointEvery) || natsCheckpointEvery < 0) throw new ConfigError(`--nats-checkpoint-every must be a non-negative integer, got ${String(natsCheckpointEvery)}`);
     // The log keeps `capacity` messages: checkpoints further apart leave late daemons a gap.
     const capacity = partial.capacity ?? 65_536 * partitions;
-    if (natsCheckpointEvery >= capacity) throw new ConfigError(`nats checkpoint every (${natsCheckpointEvery}) must be below the capacity (${capacity}), the messages each log keeps`);
+    if (natsCheckpointEvery >= capacity) throw new ConfigError(`--nats-checkpoint-every (${natsCheckpointEvery}) must be below the capacity (${capacity}), the messages each log keeps`);
   }
   const natsCheckpointMinMs = partial.natsCheckpointMinMs ?? 5_000;
-  if (!Number.isInteger(natsCheckpointMinMs) || natsCheckpointMinMs < 0) throw new ConfigError(`nats checkpoint min ms must be a non-negative integer, got ${String(natsCheckpointMinMs)}`);
+  if (!Number.isInteger(natsCheckpointMinMs) || natsCheckpointMinMs < 0) throw new ConfigError(`--nats-checkpoint-min-ms must be a non-negative integer, got ${String(natsCheckpointMinMs)}`);
   const fsync = partial.fsync ?? 'interval';
   if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') throw new ConfigError(`fsync must be one of always, interval, never, got "${String(fsync)}"`);
   if (partial.dataDir !== undefined && (typeof partial.dataDir !== 'string' || partial.dataDir.length === 0)) throw new ConfigError('data directory must be a non-empty path');

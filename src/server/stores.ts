@@ -105,7 +105,7 @@ export async function openStores(config: ServerConfig, logger: Logger): Promise<
   if (config.nats !== undefined) {
     try {
       replication = await (await import('./replication/index.js')).openReplication({
-        servers: config.nats, streams, metrics, partitions: config.partitions, arenaBytes: config.arenaBytes ?? 0, replicas: config.natsReplicas,
+        servers: config.nats, streams, metrics, replicas: config.natsReplicas,
         checkpointEvery: config.natsCheckpointEvery, checkpointMinMs: config.natsCheckpointMinMs, logger,
       });
     } catch (err) {

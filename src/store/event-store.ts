@@ -3,13 +3,14 @@ import path from 'node:path';
 import { lockDataDir, type DataDirLock } from '../durability/dir-lock.js';
 import { openDataDirMeta } from '../durability/meta.js';
 import { ClosedError, RingstoreError, invalidArgument, invalidOption } from '../errors.js';
-import type { PartitionDurability, RestoreSummary } from '../partition/partition-log.js';
+import { checkImage, type PartitionDurability, type RestoreSummary } from '../partition/partition-log.js';
 import type { EvictedEvent } from '../partition/committer.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
 import type { GroupColumns, Partial, PackedEvents } from '../partition/partition-queries.js';
 import type { PartitionEvent } from '../partition/partition-worker.js';
 import { Commit, ControlMemory, Ctl, Gauge, PartitionMemory } from '../ring/layout.js';
 import { hashKey } from '../partition/hash.js';
+import { Comlink } from '../partition/rpc.js';
 import { CommitWatch } from './commit-watch.js';
 import { EventStoreBuilder } from './builder.js';
 import { attachProducer, claimProducerSlot, type AttachSelectors, type EventStoreDescriptor } from './descriptor.js';
@@ -210,6 +211,16 @@ export class EventStore<T = unknown, V extends string = string> implements Async
   /** Partition count. */
   get partitions(): number {
     return this.options.partitions;
+  }
+
+  /**
+   * Everything that sizes a partition's memory (and so its images), as the
+   * store resolved it: two stores load each other's images, and replay one
+   * log into the same state, only with equal geometries.
+   */
+  get geometry(): Readonly<Record<string, number | string>> {
+    const o = this.options;
+    return { partitions: o.partitions, ...geometryOf(o), maxEventBytes: o.maxEventBytes, values: o.valueNames.join(',') };
   }
 
   /** Effective total capacity (per-partition capacity × partitions). */
@@ -505,17 +516,32 @@ export class EventStore<T = unknown, V extends string = string> implements Async
    * partition): positions, versions, conflicts and duplicates then continue
    * exactly as in the store they came from. Throws `RS_ERR_INVALID_ARGUMENT`
    * (wrong count, a store that holds writes), `RS_ERR_INVALID_OPTION` (a
-   * durable store) or `RS_ERR_DATA_DIR_MISMATCH` (another geometry); a
-   * partition that refused its image is left as it was.
+   * durable store), `RS_ERR_DATA_DIR_MISMATCH` (another geometry) or
+   * `RS_ERR_LOG_CORRUPT` (another image format). Every image is checked
+   * before any partition loads: a refused import leaves the store as it was.
+   *
+   * Each partition's worker gets only its image's bytes: with
+   * `{ transfer: true }`, an image that spans its whole ArrayBuffer is moved
+   * to the worker (detached here: the caller must not use it again);
+   * otherwise its bytes are copied into a buffer of their own first (a view
+   * sent as it is would copy its whole underlying buffer to the worker).
    */
-  async importImages(images: readonly Uint8Array[]): Promise<void> {
+  async importImages(images: readonly Uint8Array[], options: { transfer?: boolean } = {}): Promise<void> {
     this.assertOpen();
     if (!Array.isArray(images) || images.length !== this.handles.length || images.some((x) => !(x instanceof Uint8Array))) {
       throw invalidArgument(`importImages needs one Uint8Array per partition (${this.handles.length})`);
     }
+    if (options === null || typeof options !== 'object' || (options.transfer !== undefined && typeof options.transfer !== 'boolean')) {
+      throw invalidArgument('importImages options.transfer must be a boolean');
+    }
     if (this.options.durability !== null) throw invalidOption('a durable store restores from its own checkpoints', { option: 'durability' });
     if (this.stats.appended !== 0) throw invalidArgument('importImages needs a store nothing was appended to');
-    await Promise.all(this.handles.map((h, i) => h.call('load', images[i])));
+    images.forEach((x, i) => checkImage(this.mems[i]!, x));
+    await Promise.all(this.handles.map((h, i) => {
+      const x = images[i]!;
+      const owned = options.transfer === true && x.byteOffset === 0 && x.byteLength === x.buffer.byteLength && x.buffer instanceof ArrayBuffer ? x : x.slice();
+      return h.call('load', Comlink.transfer(owned, [owned.buffer as ArrayBuffer]));
+    }));
   }
 
   /** Removes events with timestamp < olderThan in every partition; returns how many. */

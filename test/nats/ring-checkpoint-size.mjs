@@ -3,7 +3,7 @@
 // loads it. Prints the images' raw and compressed bytes, how long the log was paused to take them, how long
 // writing took, and how long the late daemon took to start. Starts its own nats-server (free port, temporary
 // store, killed at the end). Not part of the test suite. Usage:
-//   npm run build && node test/nats/ring-checkpoint-size.mjs [partitions] [capacity]
+//   npm run build && node --expose-gc test/nats/ring-checkpoint-size.mjs [partitions] [capacity]
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { resolveConfig, startServer } from '../../dist/src/server/index.js';
@@ -45,11 +45,15 @@ try {
   console.log(`nats-server at ${url}, file storage, R1; node ${process.version}; ${partitions} partitions, capacity ${capacity}, ${batches} batches of 100 events`);
   console.log(`checkpoint at log sequence ${c.seq}: ${(c.raw / 2 ** 20).toFixed(1)} MiB of images, ${(c.bytes / 2 ** 20).toFixed(1)} MiB compressed in ${c.chunks} messages; log paused ${c.pausedMs} ms; stored in ${c.ms} ms`);
   const bLog = logSink();
+  globalThis.gc?.();
+  const rss0 = process.memoryUsage().rss;
   const t0 = performance.now();
   const b = await startServer(resolveConfig({ ...base, natsCheckpointEvery: 0 }), { logger: pino({ level: 'info' }, bLog.stream) });
   servers.push(b);
   const loaded = bLog.lines.find((l) => l.msg?.startsWith('replication: loaded a checkpoint') && l.store === 'streams');
   console.log(`late daemon: loaded the checkpoint in ${loaded?.ms} ms, ready after ${Math.round(performance.now() - t0)} ms`);
+  // Both daemons share this process: the late one's cost is the growth while it started.
+  console.log(`process RSS ${(rss0 / 2 ** 20).toFixed(0)} MiB before the late daemon, ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB once it was ready`);
 } finally {
   await Promise.allSettled(servers.map((s) => s.close()));
   await nats.stop();

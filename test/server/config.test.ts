@@ -57,7 +57,7 @@ describe('configuration', () => {
     expect(parseConfig([], {})).toMatchObject({ natsCheckpointEvery: undefined, natsCheckpointMinMs: 5_000 });
     expect(parseConfig(['--capacity', '100', '--partitions', '2', '--nats-checkpoint-every', '99'], { RINGSTORE_NATS_CHECKPOINT_MIN_MS: '0' })).toMatchObject({ natsCheckpointEvery: 99, natsCheckpointMinMs: 0 });
     expect(parseConfig(['--nats-checkpoint-every', '0'], {})).toMatchObject({ natsCheckpointEvery: 0 });
-    expect(() => parseConfig(['--capacity', '100', '--partitions', '2', '--nats-checkpoint-every', '100'], {})).toThrow(/must be below the capacity \(100\)/);
+    expect(() => parseConfig(['--capacity', '100', '--partitions', '2', '--nats-checkpoint-every', '100'], {})).toThrow(/^--nats-checkpoint-every \(100\) must be below the capacity \(100\)/);
     expect(() => parseConfig(['--nats-checkpoint-every', '-1'], {})).toThrow(/--nats-checkpoint-every/);
     expect(() => parseConfig(['--nats-checkpoint-min-ms', 'x'], {})).toThrow(/--nats-checkpoint-min-ms/);
   });

@@ -4,8 +4,8 @@
 // Without a checkpoint that covers the dropped messages it refuses to start (RS_ERR_REPLICATION_GAP).
 // Each case has its own nats-server (the logs' names are fixed).
 import { spawn } from 'node:child_process';
-import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, nanos } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSingleServer, type NatsServerProcess } from '../nats/server.js';
 import { json, raw, startDaemon, type TestDaemon } from './helpers.js';
@@ -225,6 +225,87 @@ describe('shared checkpoints of the ring stores (--nats)', () => {
     await expect(daemon(0)).rejects.toMatchObject({ code: 'RS_ERR_REPLICATION_GAP', details: { firstRetainedSeq: EVERY + 2, checkpointSeq: EVERY } });
   }, 60_000);
 
+  it('daemons whose requested sizings round to other geometries are refused on one log (--capacity 32 and 30, 4 partitions)', async () => {
+    nats = await startSingleServer();
+    // Both hold 8 events per partition, but the arena is derived from the requested capacity.
+    const a = await startDaemon({ nats: [nats.url], partitions: 4, capacity: 32 });
+    daemons.push(a);
+    expect(a.server.context.stores.streams.capacity).toBe(32);
+    const other = startDaemon({ nats: [nats.url], partitions: 4, capacity: 30 });
+    await expect(other).rejects.toMatchObject({ code: 'RS_ERR_INVALID_OPTION' });
+    await expect(other).rejects.toThrow(/arenaBytes/);
+    // The same flags again are accepted.
+    daemons.push(await startDaemon({ nats: [nats.url], partitions: 4, capacity: 32 }));
+  }, 60_000);
+
+  it('a publish stored twice (same Nats-Msg-Id past the server\'s duplicate window) is applied once, by a daemon started from a checkpoint too', async () => {
+    nats = await startSingleServer();
+    const a = await daemon(EVERY);
+    const b = await daemon(0);
+    const metric = (i: number): Promise<{ status: number }> => raw(`${b.url}/metrics`, json({ label: `m${i}`, value: i, timestamp: 1_700_000_000_000 + i }));
+    expect((await metric(1)).status).toBe(202);
+    // More messages, until a checkpoint of the metrics log covers the first one.
+    const metricsCheckpoint = (): Promise<number> => withJsm(async (jsm) => {
+      const m = await jsm.streams.getMessage('RINGSTORE_RING_CHECKPOINTS', { last_by_subj: 'ringstore.ring-ckpt.metrics.m' }).catch(() => null);
+      return m === null ? 0 : (m.json<{ seq: number }>()).seq;
+    });
+    for (let i = 2; i <= EVERY + 1; i++) expect((await metric(i)).status).toBe(202);
+    await eventually(async () => (await metricsCheckpoint()) >= 1, 'a metrics checkpoint');
+    await a.close();
+    // The first message again, under its id, once the server no longer deduplicates it (its window shortened).
+    const nc = await connect({ servers: [nats.url] });
+    let dupSeq = 0;
+    try {
+      const jsm = await jetstreamManager(nc);
+      const first = await jsm.streams.getMessage('RINGSTORE_RING_METRICS', { seq: 1 });
+      const msgID = first.header.get('Nats-Msg-Id');
+      expect(msgID).not.toBe('');
+      const info = await jsm.streams.info('RINGSTORE_RING_METRICS');
+      await jsm.streams.update('RINGSTORE_RING_METRICS', { ...info.config, duplicate_window: nanos(100) });
+      const js = jetstream(nc);
+      await eventually(async () => {
+        const ack = await js.publish('ringstore.ring.metrics', first.data, { msgID });
+        dupSeq = ack.duplicate ? 0 : ack.seq;
+        return dupSeq > 0;
+      }, 'the duplicate stored');
+    } finally {
+      await nc.close();
+    }
+    expect(dupSeq).toBe(EVERY + 2);
+    // Applied in log order: once this one is answered, B went past the duplicate.
+    expect((await metric(100)).status).toBe(202);
+    const m1 = (await b.server.context.stores.metrics.snapshot()).filter((e) => e.key === 'm1');
+    expect(m1).toHaveLength(1);
+    expect(b.server.context.stores.metrics.stats.appended).toBe(EVERY + 2);
+    // A daemon starting from the checkpoint (which covers the first message) skips it alike.
+    const c = await daemon(0);
+    await agree(b, c, 'the late daemon skipped the duplicate too');
+  }, 60_000);
+
+  it('a newest manifest this version cannot read (a future format) is followed, not blocked on: checkpoints are stored after it', async () => {
+    nats = await startSingleServer();
+    // The checkpoint stream exists once a daemon started; then a manifest of another format is the newest.
+    const b = await daemon(0);
+    await withJsm(async (jsm) => {
+      const nc = await connect({ servers: [nats!.url] });
+      try {
+        await jetstream(nc).publish('ringstore.ring-ckpt.streams.m', JSON.stringify({ format: 99, store: 'streams' }));
+      } finally {
+        await nc.close();
+      }
+      expect((await jsm.streams.getMessage('RINGSTORE_RING_CHECKPOINTS', { last_by_subj: 'ringstore.ring-ckpt.streams.m' })).json()).toMatchObject({ format: 99 });
+    });
+    const a = await daemon(EVERY);
+    const w = new Workload();
+    await w.post(b, EVERY);
+    await eventually(async () => (await checkpointSeq().catch(() => 0)) >= EVERY, 'a checkpoint stored after the unreadable manifest');
+    await a.close();
+    // A late daemon loads it.
+    await w.post(b, CAPACITY);
+    const c = await daemon(0);
+    await agree(b, c, 'the late daemon loaded the checkpoint stored after the unreadable manifest');
+  }, 60_000);
+
   it('a running daemon that falls behind by more than the log keeps answers /ready 503 RS_ERR_REPLICATION_GAP', async () => {
     nats = await startSingleServer();
     const b = await daemon(0);
@@ -232,6 +313,9 @@ describe('shared checkpoints of the ring stores (--nats)', () => {
     await w.post(b, 2);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    /** Names of the log's consumers (B's now; the child's are the others). */
+    const consumers = (): Promise<{ name: string; waiting: number }[]> => withJsm(async (jsm) => (await jsm.consumers.list('RINGSTORE_RING_STREAMS').next()).map((c) => ({ name: c.name, waiting: c.num_waiting })));
+    const ofB = new Set((await consumers()).map((c) => c.name));
     const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(port), '--partitions', '2', '--capacity', String(CAPACITY), '--nats', nats.url, '--nats-checkpoint-every', '0', '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     for (const out of [child.stdout!, child.stderr!]) out.on('data', (c: Buffer) => (err += c.toString()));
@@ -241,13 +325,24 @@ describe('shared checkpoints of the ring stores (--nats)', () => {
       // Frozen, it applies nothing while the log moves on by more than it keeps.
       child.kill('SIGSTOP');
       // Its consumer's pull request (expires 2 s) lapses on the server first: nothing is pushed to its socket meanwhile.
-      await new Promise((r) => setTimeout(r, 3_000));
+      await eventually(async () => {
+        const its = (await consumers()).filter((c) => !ofB.has(c.name));
+        return its.length > 0 && its.every((c) => c.waiting === 0);
+      }, 'the frozen child\'s pull request lapsed');
       await w.post(b, CAPACITY + 2);
       child.kill('SIGCONT');
       await eventually(async () => (await raw(`${url}/ready`)).status === 503, 'the child notices the gap');
       const r = await raw(`${url}/ready`);
       expect(r.body.error).toMatchObject({ code: 'RS_ERR_REPLICATION_GAP', stream: 'RINGSTORE_RING_STREAMS', expected: 3 });
       expect(err).toMatch(/fell behind its log/);
+      // It takes no more writes: refused at once, nothing published (the other daemons would apply what it never answers).
+      const before = await logState();
+      for (const [path, body] of [['/streams/s1', { valor: 1 }], ['/metrics', { label: 'm', value: 1, timestamp: 1_700_000_000_000 }]] as const) {
+        const refused = await raw(`${url}${path}`, json(body));
+        expect(refused.status, path).toBe(503);
+        expect(refused.body.error).toMatchObject({ code: 'RS_ERR_REPLICATION_GAP', stream: 'RINGSTORE_RING_STREAMS' });
+      }
+      expect(await logState()).toEqual(before);
     } finally {
       child.kill('SIGCONT');
       child.kill('SIGTERM');

@@ -31,6 +31,12 @@ const GROUP_RECORDS = 4_096;
 const QUEUE_HIGH = 20_000;
 /** A consumer that delivered nothing for this long while the stream holds more is replaced, ms. */
 const STALL_MS = 3_000;
+/**
+ * A message whose `Nats-Msg-Id` was among the last this many messages with
+ * an id is skipped (see {@link Applier}: recent ids). Bounded memory (a few
+ * hundred KiB of ids), carried in shared checkpoints.
+ */
+export const RECENT_IDS = 4_096;
 
 /** Options of an {@link Applier}. */
 export interface ApplierOptions<R> {
@@ -43,6 +49,8 @@ export interface ApplierOptions<R> {
   readonly onApplied: (key: string, outcome: Applied) => void;
   /** Log sequence the store already holds (a loaded checkpoint's): following starts after it (default 0). */
   readonly after?: number;
+  /** The message ids recent at `after`, oldest first (a loaded checkpoint's {@link Applier.recentIds}). */
+  readonly recent?: readonly string[];
   /**
    * The consumer delivered `got` when `expected` was next: retention dropped
    * messages this daemon never applied. Nothing from `got` on is applied.
@@ -58,6 +66,15 @@ interface Queued<R> {
   readonly op: RingOp<R> | undefined;
   /** The last operation of its message. */
   readonly last: boolean;
+  /** A message whose id was applied already (a publish stored twice): nothing to apply. */
+  readonly skip?: boolean;
+}
+
+/** A message id in the recent window: its rank among the messages with an id, and its log sequence. */
+interface RecentId {
+  readonly id: string;
+  readonly ord: number;
+  readonly seq: number;
 }
 
 /** Runs an operation on the local store. */
@@ -98,11 +115,48 @@ export class Applier<R> {
   #held: Promise<void> | undefined;
   /** Set once a gap was found: nothing more is received or applied. */
   #gap = false;
+  /**
+   * Recent message ids (decided at receipt, in log order, so every daemon
+   * skips the same messages), oldest first; entries stay while a checkpoint
+   * at {@link applied} still needs them (see {@link recentIds}).
+   */
+  readonly #recent: RecentId[] = [];
+  readonly #recentById = new Map<string, RecentId>();
+  /** Messages with an id received so far (ranks in {@link #recent}). */
+  #ord = 0;
 
   constructor(options: ApplierOptions<R>) {
     this.#o = options;
     this.#applied = options.after ?? 0;
     this.#received = this.#applied;
+    for (const id of options.recent ?? []) this.#remember(id, this.#applied);
+  }
+
+  #remember(id: string, seq: number): void {
+    const e = { id, ord: ++this.#ord, seq };
+    this.#recent.push(e);
+    this.#recentById.set(id, e);
+    // Dropped once out of the window both at receipt and at the last applied message.
+    while (this.#recent.length > 0 && this.#recent[0]!.ord <= this.#ord - RECENT_IDS && this.#recent[0]!.seq <= this.#applied) {
+      const old = this.#recent.shift()!;
+      if (this.#recentById.get(old.id) === old) this.#recentById.delete(old.id);
+    }
+  }
+
+  /**
+   * The message ids in the window as of {@link applied} (oldest first): what
+   * a checkpoint taken now carries, so that a daemon starting from it skips
+   * the same duplicates as one that applied the whole log. Call it inside
+   * {@link quiesce}.
+   */
+  recentIds(): string[] {
+    let upto = this.#recent.length;
+    while (upto > 0 && this.#recent[upto - 1]!.seq > this.#applied) upto--;
+    if (upto === 0) return [];
+    const lastOrd = this.#recent[upto - 1]!.ord;
+    const out: string[] = [];
+    for (let i = 0; i < upto; i++) if (this.#recent[i]!.ord > lastOrd - RECENT_IDS) out.push(this.#recent[i]!.id);
+    return out;
   }
 
   /** Stream sequence of the last message applied (0 before the first). */
@@ -222,8 +276,18 @@ export class Applier<R> {
   }
 
   #enqueue(m: JsMsg): void {
-    const decoded = decodeOps<R>(m.data);
     const msgId = m.headers?.get('Nats-Msg-Id') ?? '';
+    const seen = msgId === '' ? undefined : this.#recentById.get(msgId);
+    if (seen !== undefined && this.#ord - seen.ord < RECENT_IDS) {
+      // The same publish stored twice (a retry the server did not deduplicate, e.g. after a leader change): applied once.
+      this.#o.logger.warn({ seq: m.seq, msgId, first: seen.seq }, 'replication: skipped a message whose id was applied already');
+      this.#queue.push({ seq: m.seq, key: '', op: undefined, last: true, skip: true });
+      this.#received = m.seq;
+      if (this.#held === undefined) this.#startDrain();
+      return;
+    }
+    if (msgId !== '') this.#remember(msgId, m.seq);
+    const decoded = decodeOps<R>(m.data);
     if (decoded === undefined) {
       this.#o.logger.warn({ seq: m.seq, subject: m.subject }, 'replication: skipped a message that is not a ring-store operation');
       this.#queue.push({ seq: m.seq, key: msgId, op: undefined, last: true });
@@ -323,7 +387,8 @@ export class Applier<R> {
 
   async #applyOne(q: Queued<R>): Promise<void> {
     let outcome: Applied;
-    if (q.op === undefined) outcome = { ok: false, error: new Error('not a ring-store operation') };
+    if (q.skip === true) outcome = { ok: true, value: undefined };
+    else if (q.op === undefined) outcome = { ok: false, error: new Error('not a ring-store operation') };
     else {
       try {
         outcome = { ok: true, value: await run(this.#o.store, q.op) };

@@ -10,7 +10,8 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../../store/event-store.js';
 import type { Applier } from './applier.js';
-import type { SharedCheckpoints, Latest } from './shared-checkpoints.js';
+import { packImages } from './checkpoint-codec.js';
+import type { SharedCheckpoints } from './shared-checkpoints.js';
 
 /** How often the schedule is looked at, ms. */
 const TICK_MS = 200;
@@ -76,14 +77,18 @@ export class Checkpointer<R> {
     try {
       // Another daemon may have written one meanwhile.
       const latest = await o.checkpoints.latest();
-      const mine = (l: Latest | null): l is Latest => l !== null && l.manifest.logCreated === o.logCreated && l.manifest.sizing === o.sizing;
-      if (mine(latest) && latest.manifest.seq > this.#newest) this.#newest = latest.manifest.seq;
+      const theirs = latest?.manifest;
+      if (theirs != null && theirs.logCreated === o.logCreated && theirs.sizing === o.sizing && theirs.seq > this.#newest) this.#newest = theirs.seq;
       if (!this.#due() || !(await o.checkpoints.claim(o.origin, o.claimMs))) return;
       const t0 = performance.now();
-      const { seq, images } = await o.applier.quiesce(async (at) => ({ seq: at, images: await o.store.exportImages() }));
+      let taken: { seq: number; recent: string[]; images: Uint8Array[] } | undefined = await o.applier.quiesce(async (at) => ({ seq: at, recent: o.applier.recentIds(), images: await o.store.exportImages() }));
       const pausedMs = performance.now() - t0;
+      const { seq, recent } = taken;
       if (seq <= this.#newest) return;
-      const m = await o.checkpoints.publish({ seq, sizing: o.sizing, logCreated: o.logCreated, by: o.origin }, images, latest);
+      const packed = await packImages(taken.images);
+      // Not held during the upload: only the compressed bytes are.
+      taken = undefined;
+      const m = await o.checkpoints.publish({ seq, sizing: o.sizing, logCreated: o.logCreated, by: o.origin, recent }, packed, latest);
       if (m === undefined) {
         o.logger.info({ seq }, 'replication: another daemon stored a checkpoint first');
         return;

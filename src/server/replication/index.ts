@@ -10,6 +10,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { RingstoreError } from '../../errors.js';
+import { HttpError } from '../errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppendResult } from '../../store/types.js';
 import { nextEventId } from '../../ids/event-id.js';
@@ -27,9 +28,6 @@ export interface ReplicationOptions {
   readonly servers: readonly string[];
   readonly streams: EventStore<StreamRecord>;
   readonly metrics: EventStore<MetricRecord>;
-  readonly partitions: number;
-  /** `--arena-bytes` (0 when derived from the capacity). */
-  readonly arenaBytes: number;
   /** JetStream replicas of the ring logs (R3 on a 3-node cluster). */
   readonly replicas: number;
   /** `--nats-checkpoint-every`: log messages between two shared checkpoints (0: this daemon writes none; undefined: capacity / 4). */
@@ -86,7 +84,7 @@ export async function openReplication(o: ReplicationOptions): Promise<RingReplic
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const common = {
-      nc, js, jsm, partitions: o.partitions, arenaBytes: o.arenaBytes, replicas: o.replicas, writeTimeoutMs: WRITE_TIMEOUT_MS,
+      nc, js, jsm, replicas: o.replicas, writeTimeoutMs: WRITE_TIMEOUT_MS,
       checkpointEvery: o.checkpointEvery, checkpointMinMs: o.checkpointMinMs, checkpointClaimMs: CHECKPOINT_CLAIM_MS,
       onGap: (stream: string, expected: number, got: number) => {
         gap ??= { stream, expected, got };
@@ -111,23 +109,31 @@ export async function openReplication(o: ReplicationOptions): Promise<RingReplic
   }
   const s = streams;
   const m = metrics;
+  /** A gap on either log: nothing is published (a clear or purge would reach one log and not the other). */
+  const refuseOnGap = (): void => {
+    if (gap !== undefined) throw new HttpError('RS_ERR_REPLICATION_GAP', `this daemon fell behind the ring-store log ${gap.stream} by more than it keeps (messages ${gap.expected}..${gap.got - 1} were dropped before it applied them): it no longer applies the log, so it takes no writes; restart it`, { ...gap });
+  };
   let closing: Promise<void> | undefined;
   return {
     get gap() {
       return gap;
     },
-    appendStreams(records, expectedVersion, ids, now) {
+    async appendStreams(records, expectedVersion, ids, now) {
+      refuseOnGap();
       const all = records.map((_, i) => ids?.[i] ?? nextEventId(now));
-      return s.append(records, expectedVersion, all);
+      return await s.append(records, expectedVersion, all);
     },
     async appendMetrics(records) {
+      refuseOnGap();
       await m.append(records, undefined, undefined);
     },
     async clear() {
+      refuseOnGap();
       const [a, b] = await Promise.all([s.clear(), m.clear()]);
       return a + b;
     },
     async purge(before) {
+      refuseOnGap();
       const [a, b] = await Promise.all([s.purge(before), m.purge(before)]);
       return a + b;
     },

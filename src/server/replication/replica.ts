@@ -62,8 +62,6 @@ export interface RingReplicaOptions<R> {
   /** `streams` or `metrics`: names the JetStream stream and subject. */
   readonly name: string;
   readonly store: EventStore<R>;
-  readonly partitions: number;
-  readonly arenaBytes: number;
   readonly replicas: number;
   /** How long a publish is retried through outages, and how long an acknowledged one may take to be applied here, ms. */
   readonly writeTimeoutMs: number;
@@ -89,6 +87,8 @@ export class RingReplica<R> {
   readonly #o: RingReplicaOptions<R>;
   readonly #applier: Applier<R>;
   #checkpointer: Checkpointer<R> | undefined;
+  /** Set once a gap showed up while running: this daemon no longer applies the log, so it publishes nothing more. */
+  #gap: HttpError | undefined;
   /** Rejects the open when a gap shows up while catching up. */
   #openGap: ((err: Error) => void) | undefined;
   readonly #waiters = new Map<string, Waiter>();
@@ -102,7 +102,7 @@ export class RingReplica<R> {
   /** The JetStream stream. */
   readonly stream: string;
 
-  private constructor(options: RingReplicaOptions<R>, stream: string, after: number) {
+  private constructor(options: RingReplicaOptions<R>, stream: string, after: number, recent: readonly string[]) {
     this.#o = options;
     this.stream = stream;
     this.subject = `ringstore.ring.${options.name}`;
@@ -113,10 +113,15 @@ export class RingReplica<R> {
       store: options.store,
       logger: options.logger,
       after,
+      recent,
       onGap: (expected, got) => {
         const err = new HttpError('RS_ERR_REPLICATION_GAP', `the ring-store log ${stream} no longer holds messages ${expected}..${got - 1}, which this daemon had not applied (retention)`, { stream, expected, got });
         if (this.#openGap !== undefined) this.#openGap(err);
         else {
+          // Writes are refused from now on, and those waiting for their apply here will never see it.
+          this.#gap = err;
+          for (const w of this.#waiters.values()) w.resolve({ ok: false, error: err });
+          this.#waiters.clear();
           options.logger.error({ stream, expected, got }, 'replication: this daemon fell behind its log by more than the log keeps; its ring store now differs from the other daemons (/ready answers 503 RS_ERR_REPLICATION_GAP): restart it');
           options.onGap(stream, expected, got);
         }
@@ -141,9 +146,8 @@ export class RingReplica<R> {
     const info = await ensureRingLog(options.jsm, {
       stream,
       subject,
-      partitions: options.partitions,
       capacity: options.store.capacity,
-      arenaBytes: options.arenaBytes,
+      geometry: options.store.geometry,
       replicas: options.replicas,
       duplicateWindowMs: Math.max(120_000, options.writeTimeoutMs * 2),
     });
@@ -156,7 +160,7 @@ export class RingReplica<R> {
     if (every >= capacity && capacity > 1) throw new RingstoreError('RS_ERR_INVALID_OPTION', `--nats-checkpoint-every (${every}) must be below the capacity (${capacity}): the log keeps ${capacity} messages`);
     // Messages up to `dropped` are gone (retention): start from a checkpoint that covers them, or refuse.
     const seeded = await seedStore({ checkpoints: options.checkpoints, store: options.store, stream, dropped: messages === 0 ? last : first - 1, last, sizing, logCreated, logger: options.logger });
-    const r = new RingReplica<R>(options, stream, seeded.after);
+    const r = new RingReplica<R>(options, stream, seeded.after, seeded.recent ?? []);
     r.#checkpointer = new Checkpointer<R>({
       checkpoints: options.checkpoints, applier: r.#applier, store: options.store, every, minIntervalMs: options.checkpointMinMs,
       claimMs: options.checkpointClaimMs, sizing, logCreated, origin: r.#origin, newest: seeded.newest, logger: options.logger,
@@ -207,6 +211,8 @@ export class RingReplica<R> {
   }
 
   async #submit(op: RingOp<R>): Promise<unknown> {
+    // It would be applied by the other daemons but never answered here.
+    if (this.#gap !== undefined) throw this.#gap;
     const json = opJson(op);
     const bytes = Buffer.byteLength(json);
     if (bytes > this.#maxBody()) {

@@ -14,8 +14,8 @@ import { RingstoreError } from '../../errors.js';
 
 /** JetStream error code of a missing stream. */
 const STREAM_NOT_FOUND = 10059;
-/** Bumped when the message format changes. */
-const FORMAT = 1;
+/** Bumped when the message format or the description changes (2: the effective geometry). */
+const FORMAT = 2;
 
 /** What a ring store's stream must look like. */
 export interface RingLogSpec {
@@ -23,18 +23,22 @@ export interface RingLogSpec {
   readonly stream: string;
   /** Its single subject, e.g. `ringstore.ring.streams`. */
   readonly subject: string;
-  readonly partitions: number;
   /** Total events the ring holds: the stream keeps at least as many messages (each holds one event or more). */
   readonly capacity: number;
-  /** Arena bytes of one partition. */
-  readonly arenaBytes: number;
+  /**
+   * The store's effective geometry (EventStore.geometry: partitions, capacity
+   * and arena bytes per partition, max event bytes, dedup window, ...), as the
+   * store resolved it: two requested sizings that round to different arenas
+   * differ here.
+   */
+  readonly geometry: Readonly<Record<string, number | string>>;
   readonly replicas: number;
   readonly duplicateWindowMs: number;
 }
 
 /** The description that carries the sizing. */
 function describe(spec: RingLogSpec): string {
-  return `ringstore ring store ${JSON.stringify({ format: FORMAT, partitions: spec.partitions, capacity: spec.capacity, arenaBytes: spec.arenaBytes })}`;
+  return `ringstore ring store ${JSON.stringify({ format: FORMAT, ...spec.geometry })}`;
 }
 
 /**
@@ -80,7 +84,7 @@ export async function ensureRingLog(jsm: JetStreamManager, spec: RingLogSpec): P
   if (c.discard !== 'old') problems.push(`discard ${c.discard}`);
   if (!c.subjects?.includes(spec.subject)) problems.push(`it does not capture ${spec.subject}`);
   if (problems.length > 0) {
-    throw new RingstoreError('RS_ERR_INVALID_OPTION', `JetStream stream "${spec.stream}" does not fit this daemon: ${problems.join('; ')}. Every daemon on one JetStream needs the same --partitions, --capacity and --arena-bytes.`, { stream: spec.stream });
+    throw new RingstoreError('RS_ERR_INVALID_OPTION', `JetStream stream "${spec.stream}" does not fit this daemon: ${problems.join('; ')}. Every daemon on one JetStream needs the same --partitions, --capacity and --arena-bytes (the same effective sizes per partition).`, { stream: spec.stream });
   }
   return info;
 }

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../../store/event-store.js';
 import { HttpError } from '../errors.js';
-import type { SharedCheckpoints } from './shared-checkpoints.js';
+import { ChunkMissing, type SharedCheckpoints } from './shared-checkpoints.js';
 
 /** What {@link seedStore} needs to know about the log. */
 export interface SeedOptions<R> {
@@ -30,6 +30,8 @@ export interface SeedOptions<R> {
 export interface Seeded {
   readonly after: number;
   readonly newest: number;
+  /** The recent message ids at `after` (the loaded checkpoint's; none when replaying from the start). */
+  readonly recent?: readonly string[];
 }
 
 /**
@@ -38,9 +40,28 @@ export interface Seeded {
  * @throws HttpError `RS_ERR_REPLICATION_GAP` when messages were dropped and no readable checkpoint covers them
  */
 export async function seedStore<R>(o: SeedOptions<R>): Promise<Seeded> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await seedOnce(o, attempt >= READ_ATTEMPTS);
+    } catch (err) {
+      // A newer checkpoint purged the chunks of the one being read: that newer one is there to load.
+      if (!(err instanceof CheckpointGone)) throw err;
+      o.logger.info({ stream: o.stream, err: err.message }, 'replication: the checkpoint being read was replaced; reading the newest one');
+    }
+  }
+}
+
+/** Reads of the newest checkpoint tried while each finds its chunks purged by a newer one. */
+const READ_ATTEMPTS = 3;
+
+/** The checkpoint being read had its chunks purged: read the newest again. */
+class CheckpointGone extends Error {}
+
+async function seedOnce<R>(o: SeedOptions<R>, lastAttempt: boolean): Promise<Seeded> {
   const latest = await o.checkpoints.latest();
-  const m = latest?.manifest;
-  const fits = m !== undefined && m.logCreated === o.logCreated && m.sizing === o.sizing && m.seq <= o.last;
+  const m = latest?.manifest ?? undefined;
+  // A checkpoint newer than the log's last message seen at start was stored since: applying resumes after it.
+  const fits = m !== undefined && m.logCreated === o.logCreated && m.sizing === o.sizing;
   if (m !== undefined && !fits) o.logger.warn({ stream: o.stream, checkpoint: m.id }, 'replication: ignored a checkpoint made for another log (deleted and made again, or another sizing)');
   const gap = (why: string): HttpError =>
     new HttpError('RS_ERR_REPLICATION_GAP', `the ring-store log ${o.stream} no longer holds its messages 1..${o.dropped} (retention) and ${why}: rebuilt from the rest, this daemon's positions, versions, conflicts and duplicates would differ from the other daemons'. Start it again once a running daemon stored a newer checkpoint, or give the daemons a larger --capacity / smaller --nats-checkpoint-every`, {
@@ -55,11 +76,19 @@ export async function seedStore<R>(o: SeedOptions<R>): Promise<Seeded> {
   try {
     images = await o.checkpoints.read(m);
   } catch (err) {
+    if (err instanceof ChunkMissing && !lastAttempt) throw new CheckpointGone(err.message);
     if (o.dropped > 0) throw gap(`its newest checkpoint cannot be read (${(err as Error).message})`);
     o.logger.warn({ stream: o.stream, err: (err as Error).message }, 'replication: could not read the newest checkpoint; replaying the whole log');
     return { after: 0, newest: m.seq };
   }
-  await o.store.importImages(images);
+  try {
+    // Every image is checked before any loads: a refused import leaves the store empty.
+    await o.store.importImages(images, { transfer: true });
+  } catch (err) {
+    if (o.dropped > 0) throw gap(`its newest checkpoint does not load into this daemon's store (${(err as Error).message})`);
+    o.logger.warn({ stream: o.stream, err: (err as Error).message }, 'replication: could not load the newest checkpoint; replaying the whole log');
+    return { after: 0, newest: m.seq };
+  }
   o.logger.info({ stream: o.stream, seq: m.seq, bytes: m.bytes, ms: Math.round(performance.now() - t0) }, 'replication: loaded a checkpoint; applying the log after it');
-  return { after: m.seq, newest: m.seq };
+  return { after: m.seq, newest: m.seq, recent: m.recent };
 }

@@ -21,22 +21,21 @@
  * still finds it), plus chunks of a writer that lost a race until the next round.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-
-const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
+import { unpackImages, type Packed } from './checkpoint-codec.js';
 
 /** The JetStream stream of every ring store's checkpoints. */
 export const CHECKPOINT_STREAM = 'RINGSTORE_RING_CHECKPOINTS';
 const PREFIX = 'ringstore.ring-ckpt';
-const FORMAT = 1;
+/** 2: manifests carry the recent message ids. */
+const FORMAT = 2;
 /** JetStream error codes: stream not found, wrong last sequence (a lost compare-and-set). */
 const STREAM_NOT_FOUND = 10059;
 const WRONG_LAST_SEQUENCE = 10071;
+/** JetStream error code of "no message found". */
+const NO_MESSAGE = 10037;
 /** Room left in a chunk message for headers and the protocol line. */
 const HEADER_ROOM = 1_024;
 
@@ -63,11 +62,14 @@ export interface Manifest {
   readonly createdMs: number;
   /** The daemon that wrote it (its replication origin). */
   readonly by: string;
+  /** The log's recent message ids at `seq`, oldest first (Applier.recentIds: duplicates skipped after it). */
+  readonly recent: readonly string[];
 }
 
 /** The newest manifest and the sequence of its message. */
 export interface Latest {
-  readonly manifest: Manifest;
+  /** null: one this version cannot read (another format): no checkpoint to load, but the next one must follow it. */
+  readonly manifest: Manifest | null;
   readonly msgSeq: number;
 }
 
@@ -78,8 +80,12 @@ function isManifest(v: unknown): v is Manifest {
   return m.format === FORMAT && typeof m.store === 'string' && typeof m.sizing === 'string' && typeof m.logCreated === 'string'
     && Number.isSafeInteger(m.seq) && (m.seq as number) >= 0 && typeof m.id === 'string' && /^[A-Za-z0-9_-]+$/.test(m.id)
     && ints(m.chunks) && (m.chunks as unknown[]).length > 0 && Number.isSafeInteger(m.bytes) && ints(m.sizes)
-    && typeof m.sha256 === 'string' && typeof m.createdMs === 'number' && typeof m.by === 'string';
+    && typeof m.sha256 === 'string' && typeof m.createdMs === 'number' && typeof m.by === 'string'
+    && Array.isArray(m.recent) && m.recent.every((x) => typeof x === 'string');
 }
+
+/** A checkpoint's chunk is gone (purged by a newer checkpoint): read the newest one instead. */
+export class ChunkMissing extends Error {}
 
 /** Options of {@link SharedCheckpoints.open}. */
 export interface SharedCheckpointsOptions {
@@ -128,6 +134,15 @@ export class SharedCheckpoints {
     return new SharedCheckpoints(o);
   }
 
+  /** Purges what `filter` says; a failure is only logged (the next checkpoint purges again). */
+  async #purge(what: string, opts: { filter: string; keep?: number; seq?: number }): Promise<void> {
+    try {
+      await this.#o.jsm.streams.purge(CHECKPOINT_STREAM, opts);
+    } catch (err) {
+      this.#o.logger.warn({ err: (err as Error).message, filter: opts.filter }, `replication: could not purge ${what}; the checkpoint stream holds more until the next checkpoint`);
+    }
+  }
+
   #chunkSubject(id: string): string {
     return `${PREFIX}.${this.#o.name}.d.${id}`;
   }
@@ -136,13 +151,13 @@ export class SharedCheckpoints {
     try {
       return await this.#o.jsm.streams.getMessage(CHECKPOINT_STREAM, { last_by_subj: subject });
     } catch (err) {
-      // 10037 "no message found": the subject is empty.
-      if (err instanceof JetStreamApiError && err.code === 10037) return null;
+      // "No message found": the subject is empty.
+      if (err instanceof JetStreamApiError && err.code === NO_MESSAGE) return null;
       throw err;
     }
   }
 
-  /** The newest manifest (null: none, or one this version cannot read). */
+  /** The newest manifest (null: none; `manifest: null`: one this version cannot read, with its sequence for the next compare-and-set). */
   async latest(): Promise<Latest | null> {
     const m = await this.#last(this.#manifest);
     if (m === null) return null;
@@ -154,7 +169,7 @@ export class SharedCheckpoints {
     }
     if (!isManifest(v) || v.store !== this.#o.name) {
       this.#o.logger.warn({ seq: m.seq }, 'replication: the newest checkpoint manifest is not one this version reads; ignored');
-      return null;
+      return { manifest: null, msgSeq: m.seq };
     }
     return { manifest: v, msgSeq: m.seq };
   }
@@ -162,25 +177,30 @@ export class SharedCheckpoints {
   /**
    * Reads a checkpoint's images back, checked against the manifest (chunk
    * subjects, size, SHA-256).
-   * @throws Error when a chunk is missing or the bytes do not match
+   * @throws ChunkMissing when a chunk was purged (a newer checkpoint replaced it); Error when the bytes do not match or the stream cannot be reached
    */
   async read(m: Manifest): Promise<Uint8Array[]> {
     const subject = this.#chunkSubject(m.id);
     const parts: Uint8Array[] = [];
     for (const seq of m.chunks) {
-      const msg = await this.#o.jsm.streams.getMessage(CHECKPOINT_STREAM, { seq }).catch(() => null);
-      if (msg === null || msg.subject !== subject) throw new Error(`checkpoint ${m.id}: chunk ${seq} is missing (purged by a newer checkpoint?)`);
+      // Only "no message found" means purged: a timeout or an election is an error of its own.
+      const msg = await this.#o.jsm.streams.getMessage(CHECKPOINT_STREAM, { seq }).catch((err: unknown) => {
+        if (err instanceof JetStreamApiError && err.code === NO_MESSAGE) return null;
+        throw err;
+      });
+      if (msg === null || msg.subject !== subject) throw new ChunkMissing(`checkpoint ${m.id}: chunk ${seq} is missing (purged by a newer checkpoint?)`);
       parts.push(msg.data);
     }
-    const packed = Buffer.concat(parts);
-    if (packed.length !== m.bytes || createHash('sha256').update(packed).digest('hex') !== m.sha256) throw new Error(`checkpoint ${m.id}: its chunks do not match the manifest`);
-    const raw = await gunzipAsync(packed);
-    if (raw.length !== m.sizes.reduce((a, b) => a + b, 0)) throw new Error(`checkpoint ${m.id}: its images have another size than the manifest says`);
-    const images: Uint8Array[] = [];
-    let at = 0;
-    for (const n of m.sizes) {
-      images.push(new Uint8Array(raw.buffer, raw.byteOffset + at, n));
-      at += n;
+    const bytes = parts.reduce((n, x) => n + x.byteLength, 0);
+    const hash = createHash('sha256');
+    for (const x of parts) hash.update(x);
+    if (bytes !== m.bytes || hash.digest('hex') !== m.sha256) throw new Error(`checkpoint ${m.id}: its chunks do not match the manifest`);
+    let images: Uint8Array[];
+    try {
+      // One buffer per partition: each goes to its worker whole (EventStore.importImages).
+      images = await unpackImages(parts, m.sizes);
+    } catch (err) {
+      throw new Error(`checkpoint ${m.id}: ${(err as Error).message}`);
     }
     return images;
   }
@@ -205,18 +225,18 @@ export class SharedCheckpoints {
       if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) return false;
       throw err;
     }
-    await this.#o.jsm.streams.purge(CHECKPOINT_STREAM, { filter: this.#claim, keep: 1 }).catch(() => undefined);
+    await this.#purge('older claims', { filter: this.#claim, keep: 1 });
     return true;
   }
 
   /**
-   * Stores a checkpoint of `images` covering log sequence `seq`, unless a
+   * Stores a checkpoint of `images` (packImages) covering log sequence `seq`, unless a
    * manifest newer than `previous` was stored meanwhile (resolves undefined
    * then, and removes its own chunks).
    */
-  async publish(fields: { seq: number; sizing: string; logCreated: string; by: string }, images: readonly Uint8Array[], previous: Latest | null): Promise<Manifest | undefined> {
-    const { js, jsm, nc } = this.#o;
-    const packed = await gzipAsync(Buffer.concat(images.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))), { level: 1 });
+  async publish(fields: { seq: number; sizing: string; logCreated: string; by: string; recent: readonly string[] }, images: Packed, previous: Latest | null): Promise<Manifest | undefined> {
+    const { js, nc } = this.#o;
+    const packed = images.data;
     const id = randomBytes(9).toString('base64url');
     const subject = this.#chunkSubject(id);
     const room = Math.max(4_096, (nc.info?.max_payload ?? 1_048_576) - HEADER_ROOM);
@@ -224,25 +244,25 @@ export class SharedCheckpoints {
     try {
       for (let at = 0; at < packed.length || chunks.length === 0; at += room) chunks.push((await js.publish(subject, packed.subarray(at, at + room))).seq);
       const manifest: Manifest = {
-        format: FORMAT, store: this.#o.name, ...fields, id, chunks, bytes: packed.length, sizes: images.map((x) => x.byteLength),
-        sha256: createHash('sha256').update(packed).digest('hex'), createdMs: Date.now(),
+        format: FORMAT, store: this.#o.name, ...fields, id, chunks, bytes: packed.length, sizes: images.sizes,
+        sha256: images.sha256, createdMs: Date.now(),
       };
       try {
         await js.publish(this.#manifest, JSON.stringify(manifest), { expect: { lastSubjectSequence: previous?.msgSeq ?? 0 } });
       } catch (err) {
         if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) {
-          await jsm.streams.purge(CHECKPOINT_STREAM, { filter: subject }).catch(() => undefined);
+          await this.#purge('the chunks of a checkpoint that lost its race', { filter: subject });
           return undefined;
         }
         throw err;
       }
       // Keep the previous checkpoint (a daemon may be reading it) and everything newer.
-      const keepFrom = previous?.manifest.chunks[0] ?? chunks[0]!;
-      await jsm.streams.purge(CHECKPOINT_STREAM, { filter: `${PREFIX}.${this.#o.name}.d.>`, seq: keepFrom }).catch(() => undefined);
-      await jsm.streams.purge(CHECKPOINT_STREAM, { filter: this.#manifest, keep: 2 }).catch(() => undefined);
+      const keepFrom = previous?.manifest?.chunks[0] ?? chunks[0]!;
+      await this.#purge('older checkpoints\' chunks', { filter: `${PREFIX}.${this.#o.name}.d.>`, seq: keepFrom });
+      await this.#purge('older manifests', { filter: this.#manifest, keep: 2 });
       return manifest;
     } catch (err) {
-      if (chunks.length > 0) await jsm.streams.purge(CHECKPOINT_STREAM, { filter: subject }).catch(() => undefined);
+      if (chunks.length > 0) await this.#purge('the chunks of a checkpoint that failed', { filter: subject });
       throw err;
     }
   }
