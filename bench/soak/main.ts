@@ -13,8 +13,9 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { percentile } from '../harness/stats.js';
-import { DEFAULT_LIMITS, judge, type SoakSample, type SoakVerdict } from './analysis.js';
+import { DEFAULT_LIMITS, judge, judgedFrom, type SoakSample, type SoakVerdict } from './analysis.js';
 import { renderSoakSvg } from './chart.js';
+import { readSmaps, rssByClass, growth, type Mapping } from './smaps.js';
 import { Traffic } from './traffic.js';
 
 const USAGE = `usage: npm run soak -- [options] [-- <ringstore serve flags>]
@@ -124,33 +125,77 @@ function rssMB(pid: number): number {
   }
 }
 
-/** Used heap (MB), event-loop delay p99 (ms) and RSS (MB) from the daemon's Prometheus exposition. */
-async function scrape(url: string): Promise<{ heapUsedMB: number; lagP99: number; rssMB: number }> {
+interface Scrape {
+  heapUsedMB: number;
+  lagP99: number;
+  rssMB: number;
+  /** Used heap per thread (MB): `main`, `streams-p0`... */
+  threads: Record<string, number>;
+  /** The main thread's external and ArrayBuffer memory (MB). */
+  externalMB: number;
+  arrayBuffersMB: number;
+}
+
+/** Heaps, event-loop delay p99 (ms) and RSS (MB) from the daemon's Prometheus exposition. */
+async function scrape(url: string): Promise<Scrape> {
   try {
     const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-    return { heapUsedMB: value('nodejs_heap_size_used_bytes') / 2 ** 20, lagP99: value('nodejs_eventloop_lag_p99_seconds') * 1000, rssMB: value('process_resident_memory_bytes') / 2 ** 20 };
+    const threads: Record<string, number> = {};
+    const mem: Record<string, number> = {};
+    for (const m of text.matchAll(/^ringstore_thread_memory_bytes\{thread="([^"]+)",kind="([^"]+)"\} (\S+)/gm)) {
+      if (m[2] === 'heapUsed') threads[m[1]] = Number(m[3]) / 2 ** 20;
+      if (m[1] === 'main') mem[m[2]] = Number(m[3]) / 2 ** 20;
+    }
+    return {
+      heapUsedMB: value('nodejs_heap_size_used_bytes') / 2 ** 20, lagP99: value('nodejs_eventloop_lag_p99_seconds') * 1000, rssMB: value('process_resident_memory_bytes') / 2 ** 20,
+      threads, externalMB: mem.external ?? Number.NaN, arrayBuffersMB: mem.arrayBuffers ?? Number.NaN,
+    };
   } catch {
-    return { heapUsedMB: Number.NaN, lagP99: Number.NaN, rssMB: Number.NaN };
+    return { heapUsedMB: Number.NaN, lagP99: Number.NaN, rssMB: Number.NaN, threads: {}, externalMB: Number.NaN, arrayBuffersMB: Number.NaN };
   }
 }
 
-function report(a: SoakArgs, samples: SoakSample[], v: SoakVerdict, subtitle: string): string {
-  const rows = samples.map((s) => `| ${(s.t / 60).toFixed(2)} | ${s.rssMB.toFixed(0)} | ${s.heapUsedMB.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.lagP99.toFixed(1)} | ${s.requests} | ${s.errors} | ${s.sseEvents} | ${s.subscribers} |`);
+type Grown = ReturnType<typeof growth>;
+
+function report(a: SoakArgs, samples: SoakSample[], v: SoakVerdict, subtitle: string, grown: Grown): string {
+  const kinds = [...new Set(samples.flatMap((s) => Object.keys(s.mappings)))].sort();
+  const mb = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(0));
+  const rows = samples.map((s) => `| ${(s.t / 60).toFixed(2)} | ${mb(s.rssMB)} | ${mb(s.heapUsedMB)} | ${mb(s.workerHeapMB)} | ${mb(s.externalMB)} | ${mb(s.arrayBuffersMB)} | ${kinds.map((k) => mb(s.mappings[k])).join(' | ')}${kinds.length > 0 ? ' | ' : ''}${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.healthP99.toFixed(1)} | ${s.lagP99.toFixed(1)} | ${s.requests} | ${s.errors} | ${s.sseEvents} | ${s.subscribers} |`);
+  const threads = [...new Set(samples.flatMap((s) => Object.keys(s.threads)))];
+  const last = samples[samples.length - 1];
+  const first = samples[judgedFrom(samples.length)];
   return [
     `# Soak: ${v.ok ? 'passed' : 'FAILED'}`,
     '',
     subtitle,
     '',
-    `- RSS slope over the second half: **${v.rssSlope.toFixed(2)} MB/min** (limit ${a.maxRssSlope}); heap: **${v.heapSlope.toFixed(2)} MB/min** (limit ${a.maxHeapSlope}).`,
+    `- Slopes over the second half (Theil–Sen): RSS **${v.rssSlope.toFixed(2)} MB/min** (limit ${a.maxRssSlope}); main heap **${v.heapSlope.toFixed(2)} MB/min**, partition workers' heaps **${v.workerHeapSlope.toFixed(2)} MB/min** (limit ${a.maxHeapSlope} each).`,
     `- p99: ${v.p99Early.toFixed(1)} ms in the second quarter, ${v.p99Late.toFixed(1)} ms in the last.`,
     `- ${v.requests} requests, ${v.errors} failed.`,
     ...v.failures.map((f) => `- failure: ${f}`),
     '',
     '![soak](soak.svg)',
     '',
-    '| min | RSS MB | heap MB | p50 ms | p99 ms | loop p99 ms | requests | failed | SSE events | subscribers |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    ...(first !== undefined && last !== undefined && threads.length > 0 ? [
+      'Used heap per thread (MB), at the start of the second half and at the end:',
+      '',
+      `| thread | ${threads.join(' | ')} |`,
+      `|---|${threads.map(() => '---').join('|')}|`,
+      `| ${(first.t / 60).toFixed(1)} min | ${threads.map((t) => mb(first.threads[t])).join(' | ')} |`,
+      `| ${(last.t / 60).toFixed(1)} min | ${threads.map((t) => mb(last.threads[t])).join(' | ')} |`,
+      '',
+    ] : []),
+    ...(grown.length > 0 ? [
+      'Mappings whose RSS grew most over the second half (/proc/PID/smaps):',
+      '',
+      '| mapping | kind | MB then | MB at the end |',
+      '|---|---|---|---|',
+      ...grown.map((g) => `| ${g.mapping} | ${g.kind} | ${g.fromMB.toFixed(1)} | ${g.toMB.toFixed(1)} |`),
+      '',
+    ] : []),
+    `| min | RSS MB | main heap MB | workers' heaps MB | external MB | ArrayBuffers MB | ${kinds.map((k) => `${k} MB`).join(' | ')}${kinds.length > 0 ? ' | ' : ''}p50 ms | p99 ms | /health p99 ms | loop p99 ms | requests | failed | SSE events | subscribers |`,
+    `|${'---|'.repeat(14 + kinds.length)}`,
     ...rows,
     '',
   ].join('\n');
@@ -180,6 +225,9 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const expected = Math.floor((a.minutes * 60) / a.sampleSeconds);
+  let mapsAtJudge: Mapping[] | null = null;
+  let mapsLast: Mapping[] | null = null;
   const t0 = performance.now();
   const end = t0 + a.minutes * 60_000;
   traffic.start();
@@ -192,9 +240,17 @@ async function main(): Promise<number> {
       const sorted = Float64Array.from(w.latencies).sort();
       const m = await scrape(url);
       const rss = rssMB(child.pid ?? -1);
-      const s: SoakSample = { t: (performance.now() - t0) / 1000, rssMB: Number.isNaN(rss) ? m.rssMB : rss, heapUsedMB: m.heapUsedMB, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: w.requests, errors: w.errors, sseEvents: w.sseEvents, subscribers: w.subscribers, lagP99: m.lagP99 };
+      const maps = readSmaps(child.pid ?? -1);
+      const workers = Object.entries(m.threads).filter(([name]) => name !== 'main').map(([, mb]) => mb);
+      const s: SoakSample = {
+        t: (performance.now() - t0) / 1000, rssMB: Number.isNaN(rss) ? m.rssMB : rss, heapUsedMB: m.heapUsedMB, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: w.requests, errors: w.errors, sseEvents: w.sseEvents, subscribers: w.subscribers, lagP99: m.lagP99,
+        healthP99: percentile(Float64Array.from(w.health).sort(), 99), workerHeapMB: workers.length > 0 ? workers.reduce((a, b) => a + b, 0) : Number.NaN, threads: m.threads, externalMB: m.externalMB, arrayBuffersMB: m.arrayBuffersMB, mappings: maps === null ? {} : rssByClass(maps),
+      };
       samples.push(s);
-      process.stdout.write(`soak: ${(s.t / 60).toFixed(2)} min  RSS ${s.rssMB.toFixed(0)} MB  heap ${s.heapUsedMB.toFixed(0)} MB  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  loop p99 ${s.lagP99.toFixed(1)} ms  ${s.requests} req  ${s.errors} failed  ${s.sseEvents} SSE events${w.failures.length > 0 ? `  (${w.failures.join('; ')})` : ''}\n`);
+      // Mappings at the start of the judged part and at the end: which of them grew.
+      if (maps !== null && samples.length === judgedFrom(expected) + 1) mapsAtJudge = maps;
+      if (maps !== null) mapsLast = maps;
+      process.stdout.write(`soak: ${(s.t / 60).toFixed(2)} min  RSS ${s.rssMB.toFixed(0)} MB  heap ${s.heapUsedMB.toFixed(0)} MB  workers' heaps ${s.workerHeapMB.toFixed(0)} MB  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  /health p99 ${s.healthP99.toFixed(1)} ms  loop p99 ${s.lagP99.toFixed(1)} ms  ${s.requests} req  ${s.errors} failed  ${s.sseEvents} SSE events${w.failures.length > 0 ? `  (${w.failures.join('; ')})` : ''}\n`);
     }
   } finally {
     await traffic.stop();
@@ -205,9 +261,10 @@ async function main(): Promise<number> {
   verdict.ok = verdict.failures.length === 0;
   const out = resolve(a.out);
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'soak.json'), `${JSON.stringify({ args: a, subtitle, verdict, samples }, null, 2)}\n`);
+  writeFileSync(join(out, 'soak.json'), `${JSON.stringify({ args: a, subtitle, verdict, grown: mapsAtJudge !== null && mapsLast !== null ? growth(mapsAtJudge, mapsLast) : [], samples }, null, 2)}\n`);
   writeFileSync(join(out, 'soak.svg'), renderSoakSvg(samples, verdict, subtitle));
-  writeFileSync(join(out, 'soak.md'), report(a, samples, verdict, subtitle));
+  const grown = mapsAtJudge !== null && mapsLast !== null ? growth(mapsAtJudge, mapsLast) : [];
+  writeFileSync(join(out, 'soak.md'), report(a, samples, verdict, subtitle, grown));
   process.stdout.write(`soak: ${verdict.ok ? 'passed' : `FAILED: ${verdict.failures.join('; ')}`}\nsoak: RSS ${verdict.rssSlope.toFixed(2)} MB/min, heap ${verdict.heapSlope.toFixed(2)} MB/min over the second half; p99 ${verdict.p99Early.toFixed(1)} -> ${verdict.p99Late.toFixed(1)} ms\nsoak: wrote ${join(out, 'soak.json')}, soak.svg, soak.md\n`);
   return verdict.ok ? 0 : 1;
 }

@@ -7,10 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { judge, theilSen, type SoakSample } from '../../dist/bench/soak/analysis.js';
 
 /** A run of `n` 10 s samples; rss/heap/p99 as functions of the minute. */
-function run(n: number, rss: (m: number, i: number) => number, heap: (m: number, i: number) => number = () => 80, p99: (m: number) => number = () => 20, errors = 0): SoakSample[] {
+function run(n: number, rss: (m: number, i: number) => number, heap: (m: number, i: number) => number = () => 80, p99: (m: number) => number = () => 20, errors = 0, workers: (m: number) => number = () => 50): SoakSample[] {
   return Array.from({ length: n }, (_, i) => {
     const t = (i + 1) * 10;
-    return { t, rssMB: rss(t / 60, i), heapUsedMB: heap(t / 60, i), p50: 1, p99: p99(t / 60), requests: 3000, errors: i === n - 1 ? errors : 0, sseEvents: 10, subscribers: 20, lagP99: 10 };
+    const w = workers(t / 60);
+    return {
+      t, rssMB: rss(t / 60, i), heapUsedMB: heap(t / 60, i), p50: 1, p99: p99(t / 60), requests: 3000, errors: i === n - 1 ? errors : 0, sseEvents: 10, subscribers: 20, lagP99: 10,
+      healthP99: 5, workerHeapMB: w, threads: { main: heap(t / 60, i), 'streams-p0': w }, externalMB: 3, arrayBuffersMB: 130, mappings: {},
+    };
   });
 }
 
@@ -38,6 +42,10 @@ describe('soak verdict', () => {
     // growth that stops once the rings are full (first half) is bounded
     expect(judge(run(180, (m) => 200 + 400 * Math.min(m, 10))).ok).toBe(true);
     expect(judge(run(180, () => 300, (m) => 80 + 5 * m)).failures[0]).toMatch(/heap grows/);
+    // a partition worker's heap is judged too: the main thread's metrics do not see it
+    const workerLeak = judge(run(180, () => 300, undefined, undefined, 0, (m) => 50 + 3 * m));
+    expect(workerLeak.workerHeapSlope).toBeCloseTo(3, 0);
+    expect(workerLeak.failures).toEqual([expect.stringMatching(/partition workers' heaps grow 3\.\d+ MB\/min/)]);
   });
 
   it('p99 that drifts up fails; failed requests fail; too few samples fail', () => {
@@ -66,6 +74,10 @@ describe('npm run soak (a short run)', () => {
         expect(s.errors, 'requests failed').toBe(0);
         expect(s.rssMB).toBeGreaterThan(20);
         expect(s.heapUsedMB).toBeGreaterThan(1);
+        expect(Object.keys(s.threads).sort()).toEqual(['main', 'metrics-p0', 'metrics-p1', 'streams-p0', 'streams-p1']);
+        expect(s.workerHeapMB).toBeGreaterThan(4);
+        expect(s.healthP99).toBeGreaterThan(0);
+        expect(s.mappings['file']).toBeGreaterThan(1);
         expect(s.p99).toBeGreaterThan(0);
       }
       expect(report.samples.reduce((n, s) => n + s.sseEvents, 0)).toBeGreaterThan(0);
