@@ -34,8 +34,12 @@ export interface SoakSample {
   healthP99: number;
   /** Used heap of the partition workers together (MB): `heapUsedMB` is the main thread's only. */
   workerHeapMB: number;
+  /** Distinct keys (stream names, metric labels) the stores remember. */
+  keys: number;
   /** Used heap per thread (MB): `main`, `streams-p0`, `metrics-p1`... */
   threads: Record<string, number>;
+  /** Heap reserved by every thread together (MB): V8's part of RSS. */
+  heapTotalMB: number;
   /** The main thread's external and ArrayBuffer memory (MB). */
   externalMB: number;
   arrayBuffersMB: number;

@@ -12,8 +12,8 @@ import net from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { percentile } from '../harness/stats.js';
-import { DEFAULT_LIMITS, judge, judgedFrom, type SoakSample, type SoakVerdict } from './analysis.js';
+import { median, percentile } from '../harness/stats.js';
+import { DEFAULT_LIMITS, judge, judgedFrom, theilSen, type SoakSample, type SoakVerdict } from './analysis.js';
 import { renderSoakSvg } from './chart.js';
 import { readSmaps, rssByClass, growth, type Mapping } from './smaps.js';
 import { Traffic } from './traffic.js';
@@ -129,8 +129,12 @@ interface Scrape {
   heapUsedMB: number;
   lagP99: number;
   rssMB: number;
+  /** Distinct keys the stores remember. */
+  keys: number;
   /** Used heap per thread (MB): `main`, `streams-p0`... */
   threads: Record<string, number>;
+  /** Heap reserved by every thread together (MB). */
+  heapTotalMB: number;
   /** The main thread's external and ArrayBuffer memory (MB). */
   externalMB: number;
   arrayBuffersMB: number;
@@ -142,26 +146,36 @@ async function scrape(url: string): Promise<Scrape> {
     const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
     const threads: Record<string, number> = {};
+    let heapTotalMB = 0;
     const mem: Record<string, number> = {};
     for (const m of text.matchAll(/^ringstore_thread_memory_bytes\{thread="([^"]+)",kind="([^"]+)"\} (\S+)/gm)) {
       if (m[2] === 'heapUsed') threads[m[1]] = Number(m[3]) / 2 ** 20;
+      if (m[2] === 'heapTotal') heapTotalMB += Number(m[3]) / 2 ** 20;
       if (m[1] === 'main') mem[m[2]] = Number(m[3]) / 2 ** 20;
     }
+    let keys = 0;
+    for (const m of text.matchAll(/^ringstore_store_keys\{store="[^"]+"\} (\S+)/gm)) keys += Number(m[1]);
     return {
       heapUsedMB: value('nodejs_heap_size_used_bytes') / 2 ** 20, lagP99: value('nodejs_eventloop_lag_p99_seconds') * 1000, rssMB: value('process_resident_memory_bytes') / 2 ** 20,
-      threads, externalMB: mem.external ?? Number.NaN, arrayBuffersMB: mem.arrayBuffers ?? Number.NaN,
+      keys, threads, heapTotalMB: heapTotalMB > 0 ? heapTotalMB : Number.NaN, externalMB: mem.external ?? Number.NaN, arrayBuffersMB: mem.arrayBuffers ?? Number.NaN,
     };
   } catch {
-    return { heapUsedMB: Number.NaN, lagP99: Number.NaN, rssMB: Number.NaN, threads: {}, externalMB: Number.NaN, arrayBuffersMB: Number.NaN };
+    return { heapUsedMB: Number.NaN, lagP99: Number.NaN, rssMB: Number.NaN, keys: Number.NaN, threads: {}, heapTotalMB: Number.NaN, externalMB: Number.NaN, arrayBuffersMB: Number.NaN };
   }
 }
 
 type Grown = ReturnType<typeof growth>;
 
-function report(a: SoakArgs, samples: SoakSample[], v: SoakVerdict, subtitle: string, grown: Grown): string {
+/** Theil–Sen slope (MB/min) of one figure over the judged part. */
+function slopeOf(samples: readonly SoakSample[], pick: (s: SoakSample) => number): number {
+  const part = samples.slice(judgedFrom(samples.length)).filter((s) => Number.isFinite(pick(s)));
+  return theilSen(part.map((s) => s.t / 60), part.map(pick));
+}
+
+function report(a: SoakArgs, samples: SoakSample[], v: SoakVerdict, subtitle: string, grown: Grown, warmUpSeconds: number | undefined): string {
   const kinds = [...new Set(samples.flatMap((s) => Object.keys(s.mappings)))].sort();
   const mb = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(0));
-  const rows = samples.map((s) => `| ${(s.t / 60).toFixed(2)} | ${mb(s.rssMB)} | ${mb(s.heapUsedMB)} | ${mb(s.workerHeapMB)} | ${mb(s.externalMB)} | ${mb(s.arrayBuffersMB)} | ${kinds.map((k) => mb(s.mappings[k])).join(' | ')}${kinds.length > 0 ? ' | ' : ''}${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.healthP99.toFixed(1)} | ${s.lagP99.toFixed(1)} | ${s.requests} | ${s.errors} | ${s.sseEvents} | ${s.subscribers} |`);
+  const rows = samples.map((s) => `| ${(s.t / 60).toFixed(2)} | ${mb(s.rssMB)} | ${mb(s.heapUsedMB)} | ${mb(s.workerHeapMB)} | ${mb(s.heapTotalMB)} | ${s.keys} | ${mb(s.externalMB)} | ${mb(s.arrayBuffersMB)} | ${kinds.map((k) => mb(s.mappings[k])).join(' | ')}${kinds.length > 0 ? ' | ' : ''}${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.healthP99.toFixed(1)} | ${s.lagP99.toFixed(1)} | ${s.requests} | ${s.errors} | ${s.sseEvents} | ${s.subscribers} |`);
   const threads = [...new Set(samples.flatMap((s) => Object.keys(s.threads)))];
   const last = samples[samples.length - 1];
   const first = samples[judgedFrom(samples.length)];
@@ -170,8 +184,10 @@ function report(a: SoakArgs, samples: SoakSample[], v: SoakVerdict, subtitle: st
     '',
     subtitle,
     '',
+    ...(warmUpSeconds !== undefined ? [`Warm-up before the first sample: one write to each of the ${a.names} stream names and metric labels (${warmUpSeconds.toFixed(0)} s).`, ''] : []),
     `- Slopes over the second half (Theil–Sen): RSS **${v.rssSlope.toFixed(2)} MB/min** (limit ${a.maxRssSlope}); main heap **${v.heapSlope.toFixed(2)} MB/min**, partition workers' heaps **${v.workerHeapSlope.toFixed(2)} MB/min** (limit ${a.maxHeapSlope} each).`,
     `- p99: ${v.p99Early.toFixed(1)} ms in the second quarter, ${v.p99Late.toFixed(1)} ms in the last.`,
+    `- /health p99 per sample (a probe every 100 ms on its own connection): median ${median(samples.map((s) => s.healthP99).filter(Number.isFinite)).toFixed(1)} ms, max ${Math.max(...samples.map((s) => s.healthP99).filter(Number.isFinite)).toFixed(1)} ms.`,
     `- ${v.requests} requests, ${v.errors} failed.`,
     ...v.failures.map((f) => `- failure: ${f}`),
     '',
@@ -186,6 +202,10 @@ function report(a: SoakArgs, samples: SoakSample[], v: SoakVerdict, subtitle: st
       `| ${(last.t / 60).toFixed(1)} min | ${threads.map((t) => mb(last.threads[t])).join(' | ')} |`,
       '',
     ] : []),
+    ...(kinds.length > 0 ? [
+      'RSS by kind of mapping, slope over the second half (Theil–Sen, MB/min): ' + kinds.filter((k) => !k.startsWith('[v')).map((k) => `${k} ${slopeOf(samples, (s) => s.mappings[k] ?? Number.NaN).toFixed(2)}`).join('; ') + `; every thread's heap reserved ${slopeOf(samples, (s) => s.heapTotalMB).toFixed(2)}.`,
+      '',
+    ] : []),
     ...(grown.length > 0 ? [
       'Mappings whose RSS grew most over the second half (/proc/PID/smaps):',
       '',
@@ -194,8 +214,8 @@ function report(a: SoakArgs, samples: SoakSample[], v: SoakVerdict, subtitle: st
       ...grown.map((g) => `| ${g.mapping} | ${g.kind} | ${g.fromMB.toFixed(1)} | ${g.toMB.toFixed(1)} |`),
       '',
     ] : []),
-    `| min | RSS MB | main heap MB | workers' heaps MB | external MB | ArrayBuffers MB | ${kinds.map((k) => `${k} MB`).join(' | ')}${kinds.length > 0 ? ' | ' : ''}p50 ms | p99 ms | /health p99 ms | loop p99 ms | requests | failed | SSE events | subscribers |`,
-    `|${'---|'.repeat(14 + kinds.length)}`,
+    `| min | RSS MB | main heap MB | workers' heaps MB | heaps reserved MB | keys | external MB | ArrayBuffers MB | ${kinds.map((k) => `${k} MB`).join(' | ')}${kinds.length > 0 ? ' | ' : ''}p50 ms | p99 ms | /health p99 ms | loop p99 ms | requests | failed | SSE events | subscribers |`,
+    `|${'---|'.repeat(16 + kinds.length)}`,
     ...rows,
     '',
   ].join('\n');
@@ -225,6 +245,14 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const warm = performance.now();
+  const warmFailed = await traffic.warmUp();
+  if (warmFailed > 0) {
+    child.kill('SIGTERM');
+    throw new Error(`${warmFailed} requests of the warm-up failed`);
+  }
+  const warmUpSeconds = (performance.now() - warm) / 1000;
+  if (!a.freshNames) process.stdout.write(`soak: warm-up: wrote to each of the ${a.names} stream names and metric labels once in ${warmUpSeconds.toFixed(1)} s\n`);
   const expected = Math.floor((a.minutes * 60) / a.sampleSeconds);
   let mapsAtJudge: Mapping[] | null = null;
   let mapsLast: Mapping[] | null = null;
@@ -244,7 +272,7 @@ async function main(): Promise<number> {
       const workers = Object.entries(m.threads).filter(([name]) => name !== 'main').map(([, mb]) => mb);
       const s: SoakSample = {
         t: (performance.now() - t0) / 1000, rssMB: Number.isNaN(rss) ? m.rssMB : rss, heapUsedMB: m.heapUsedMB, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: w.requests, errors: w.errors, sseEvents: w.sseEvents, subscribers: w.subscribers, lagP99: m.lagP99,
-        healthP99: percentile(Float64Array.from(w.health).sort(), 99), workerHeapMB: workers.length > 0 ? workers.reduce((a, b) => a + b, 0) : Number.NaN, threads: m.threads, externalMB: m.externalMB, arrayBuffersMB: m.arrayBuffersMB, mappings: maps === null ? {} : rssByClass(maps),
+        healthP99: percentile(Float64Array.from(w.health).sort(), 99), workerHeapMB: workers.length > 0 ? workers.reduce((a, b) => a + b, 0) : Number.NaN, keys: m.keys, threads: m.threads, heapTotalMB: m.heapTotalMB, externalMB: m.externalMB, arrayBuffersMB: m.arrayBuffersMB, mappings: maps === null ? {} : rssByClass(maps),
       };
       samples.push(s);
       // Mappings at the start of the judged part and at the end: which of them grew.
@@ -261,10 +289,10 @@ async function main(): Promise<number> {
   verdict.ok = verdict.failures.length === 0;
   const out = resolve(a.out);
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'soak.json'), `${JSON.stringify({ args: a, subtitle, verdict, grown: mapsAtJudge !== null && mapsLast !== null ? growth(mapsAtJudge, mapsLast) : [], samples }, null, 2)}\n`);
+  writeFileSync(join(out, 'soak.json'), `${JSON.stringify({ args: a, subtitle, warmUpSeconds, verdict, grown: mapsAtJudge !== null && mapsLast !== null ? growth(mapsAtJudge, mapsLast) : [], samples }, null, 2)}\n`);
   writeFileSync(join(out, 'soak.svg'), renderSoakSvg(samples, verdict, subtitle));
   const grown = mapsAtJudge !== null && mapsLast !== null ? growth(mapsAtJudge, mapsLast) : [];
-  writeFileSync(join(out, 'soak.md'), report(a, samples, verdict, subtitle, grown));
+  writeFileSync(join(out, 'soak.md'), report(a, samples, verdict, subtitle, grown, a.freshNames ? undefined : warmUpSeconds));
   process.stdout.write(`soak: ${verdict.ok ? 'passed' : `FAILED: ${verdict.failures.join('; ')}`}\nsoak: RSS ${verdict.rssSlope.toFixed(2)} MB/min, heap ${verdict.heapSlope.toFixed(2)} MB/min over the second half; p99 ${verdict.p99Early.toFixed(1)} -> ${verdict.p99Late.toFixed(1)} ms\nsoak: wrote ${join(out, 'soak.json')}, soak.svg, soak.md\n`);
   return verdict.ok ? 0 : 1;
 }

@@ -13,7 +13,7 @@ function run(n: number, rss: (m: number, i: number) => number, heap: (m: number,
     const w = workers(t / 60);
     return {
       t, rssMB: rss(t / 60, i), heapUsedMB: heap(t / 60, i), p50: 1, p99: p99(t / 60), requests: 3000, errors: i === n - 1 ? errors : 0, sseEvents: 10, subscribers: 20, lagP99: 10,
-      healthP99: 5, workerHeapMB: w, threads: { main: heap(t / 60, i), 'streams-p0': w }, externalMB: 3, arrayBuffersMB: 130, mappings: {},
+      healthP99: 5, workerHeapMB: w, threads: { main: heap(t / 60, i), 'streams-p0': w }, keys: 40000, heapTotalMB: 200, externalMB: 3, arrayBuffersMB: 130, mappings: {},
     };
   });
 }
@@ -77,6 +77,7 @@ describe('npm run soak (a short run)', () => {
         expect(Object.keys(s.threads).sort()).toEqual(['main', 'metrics-p0', 'metrics-p1', 'streams-p0', 'streams-p1']);
         expect(s.workerHeapMB).toBeGreaterThan(4);
         expect(s.healthP99).toBeGreaterThan(0);
+        expect(s.keys, 'the warm-up wrote to every name of the pool: 500 streams and 500 labels').toBe(1000);
         expect(s.mappings['file']).toBeGreaterThan(1);
         expect(s.p99).toBeGreaterThan(0);
       }
