@@ -31,6 +31,8 @@ const USAGE = `usage: npm run soak -- [options] [-- <ringstore serve flags>]
   --capacity <n>         events per ring store (default: the daemon's)
   --max-rss-slope <mb>   MB/min of RSS growth allowed over the second half (default ${DEFAULT_LIMITS.maxRssSlope})
   --max-heap-slope <mb>  MB/min of heap growth allowed over the second half (default ${DEFAULT_LIMITS.maxHeapSlope})
+  --live-heaps           a full GC in every daemon thread before each sample (node --expose-gc): the heaps
+                         sampled are live memory, not garbage awaiting a collection (diagnostic; slows the daemon)
   --out <dir>            where soak.json, soak.svg and soak.md go (default bench/results/soak)
 `;
 
@@ -42,6 +44,7 @@ interface SoakArgs {
   subscribers: number;
   names: number;
   freshNames: boolean;
+  liveHeaps: boolean;
   partitions: number;
   capacity: number | undefined;
   maxRssSlope: number;
@@ -54,7 +57,7 @@ class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): SoakArgs | 'help' {
   const a: SoakArgs = {
-    minutes: 1, sampleSeconds: 10, rate: 300, concurrency: 16, subscribers: 20, names: 20_000, freshNames: false, partitions: 2,
+    minutes: 1, sampleSeconds: 10, rate: 300, concurrency: 16, subscribers: 20, names: 20_000, freshNames: false, liveHeaps: false, partitions: 2,
     capacity: undefined, maxRssSlope: DEFAULT_LIMITS.maxRssSlope, maxHeapSlope: DEFAULT_LIMITS.maxHeapSlope, out: 'bench/results/soak', daemonArgs: [],
   };
   const numbers: Record<string, keyof SoakArgs> = {
@@ -68,8 +71,9 @@ function parseArgs(argv: readonly string[]): SoakArgs | 'help' {
       break;
     }
     if (arg === '--help' || arg === '-h') return 'help';
-    if (arg === '--fresh-names') {
-      a.freshNames = true;
+    if (arg === '--fresh-names' || arg === '--live-heaps') {
+      if (arg === '--fresh-names') a.freshNames = true;
+      else a.liveHeaps = true;
       continue;
     }
     const [flag, inline] = arg.split('=', 2);
@@ -101,8 +105,9 @@ function freePort(): Promise<number> {
 async function startDaemon(a: SoakArgs): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-  const args = [main, 'serve', '--port', String(port), '--log-level', 'warn', '--partitions', String(a.partitions), ...(a.capacity !== undefined ? ['--capacity', String(a.capacity)] : []), ...a.daemonArgs];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const args = [...(a.liveHeaps ? ['--expose-gc'] : []), main, 'serve', '--port', String(port), '--log-level', 'warn', '--partitions', String(a.partitions), ...(a.capacity !== undefined ? ['--capacity', String(a.capacity)] : []), ...a.daemonArgs];
+  const env = a.liveHeaps ? { ...process.env, RINGSTORE_GC_BEFORE_MEMORY: '1' } : process.env;
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}`);
@@ -238,7 +243,7 @@ async function main(): Promise<number> {
   const { child, url } = await startDaemon(a);
   const traffic = new Traffic({ url, rate: a.rate, concurrency: a.concurrency, names: a.names, freshNames: a.freshNames, subscribers: a.subscribers });
   const samples: SoakSample[] = [];
-  const subtitle = `${a.minutes} min at ${a.rate} req/s over ${a.concurrency} connections, ${a.subscribers} SSE subscribers, ${a.freshNames ? 'a new name per write' : `${a.names} names`}; ${a.partitions} partitions${a.capacity !== undefined ? `, capacity ${a.capacity}` : ''}${a.daemonArgs.length > 0 ? `, ${a.daemonArgs.join(' ')}` : ''} · ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} cores, node ${process.version}`;
+  const subtitle = `${a.minutes} min at ${a.rate} req/s over ${a.concurrency} connections, ${a.subscribers} SSE subscribers, ${a.freshNames ? 'a new name per write' : `${a.names} names`}; ${a.partitions} partitions${a.capacity !== undefined ? `, capacity ${a.capacity}` : ''}${a.daemonArgs.length > 0 ? `, ${a.daemonArgs.join(' ')}` : ''}${a.liveHeaps ? ', live heaps (a full GC before each sample)' : ''} · ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} cores, node ${process.version}`;
   let stopped = false;
   const onSignal = (): void => {
     stopped = true;
@@ -271,7 +276,7 @@ async function main(): Promise<number> {
       const maps = readSmaps(child.pid ?? -1);
       const workers = Object.entries(m.threads).filter(([name]) => name !== 'main').map(([, mb]) => mb);
       const s: SoakSample = {
-        t: (performance.now() - t0) / 1000, rssMB: Number.isNaN(rss) ? m.rssMB : rss, heapUsedMB: m.heapUsedMB, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: w.requests, errors: w.errors, sseEvents: w.sseEvents, subscribers: w.subscribers, lagP99: m.lagP99,
+        t: (performance.now() - t0) / 1000, rssMB: Number.isNaN(rss) ? m.rssMB : rss, heapUsedMB: m.threads.main ?? m.heapUsedMB, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: w.requests, errors: w.errors, sseEvents: w.sseEvents, subscribers: w.subscribers, lagP99: m.lagP99,
         healthP99: percentile(Float64Array.from(w.health).sort(), 99), workerHeapMB: workers.length > 0 ? workers.reduce((a, b) => a + b, 0) : Number.NaN, keys: m.keys, threads: m.threads, heapTotalMB: m.heapTotalMB, externalMB: m.externalMB, arrayBuffersMB: m.arrayBuffersMB, mappings: maps === null ? {} : rssByClass(maps),
       };
       samples.push(s);

@@ -14,8 +14,18 @@ export interface ThreadMemory {
   arrayBuffers: number;
 }
 
+/**
+ * A diagnostic (the soak's `--live-heaps`): under `node --expose-gc` with
+ * RINGSTORE_GC_BEFORE_MEMORY=1 each thread runs a full collection before it
+ * measures, so heapUsed is live memory, not live memory plus garbage waiting
+ * for a collection (a worker allocates little and collects its old space
+ * rarely: its heapUsed climbs for minutes, then drops).
+ */
+const collect = process.env.RINGSTORE_GC_BEFORE_MEMORY === '1' && typeof globalThis.gc === 'function';
+
 /** The calling thread's memory. */
 export function threadMemory(): ThreadMemory {
+  if (collect) (globalThis.gc as () => void)();
   const m = process.memoryUsage();
   return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
 }
