@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { judge, theilSen, type SoakSample } from '../../dist/bench/soak/analysis.js';
+import { classify, growth, parseSmaps, rssByClass } from '../../dist/bench/soak/smaps.js';
 
 /** A run of `n` 10 s samples; rss/heap/p99 as functions of the minute. */
 function run(n: number, rss: (m: number, i: number) => number, heap: (m: number, i: number) => number = () => 80, p99: (m: number) => number = () => 20, errors = 0, workers: (m: number) => number = () => 50): SoakSample[] {
@@ -53,6 +54,28 @@ describe('soak verdict', () => {
     expect(judge(run(60, () => 300, undefined, (m) => (m > 9 ? 45 : 20))).ok).toBe(true); // within 2x + 10 ms
     expect(judge(run(60, () => 300, undefined, undefined, 3)).failures).toEqual(['3 of 180000 requests failed (5xx or no answer)']);
     expect(judge(run(3, () => 300)).failures[0]).toMatch(/only 3 samples/);
+  });
+});
+
+describe('soak: RSS by mapping (/proc/PID/smaps)', () => {
+  const smaps = (arenaKB: number, anonKB: number): string => [
+    '55d0c0a00000-55d0c0c00000 rw-p 00000000 00:00 0                          [heap]', 'Size: 2048 kB', 'Rss:                 600 kB',
+    '7f06b4000000-7f06b5fc5000 rw-p 00000000 00:00 0 ', 'Size: 32532 kB', `Rss:               ${arenaKB} kB`,
+    '7f06b5fc5000-7f06b8000000 ---p 00000000 00:00 0 ', 'Rss:                   0 kB',
+    '152905c0000-152906a2000 rw-p 00000000 00:00 0 ', `Rss:               ${anonKB} kB`,
+    '7f06c0000000-7f06c0100000 r-xp 00000000 08:01 1234                       /usr/bin/node', 'Rss:                1024 kB',
+    '',
+  ].join('\n');
+
+  it('parses mappings, tells arenas, the main arena, other anonymous memory and files apart, and lists what grew', () => {
+    const a = parseSmaps(smaps(10 * 1024, 0));
+    expect(a).toHaveLength(5);
+    expect(a.map(classify)).toEqual(['malloc main arena ([heap])', 'anon at 64 MiB (malloc thread arena)', 'anon (V8 heaps, buffers, large mallocs)', 'anon (V8 heaps, buffers, large mallocs)', 'file']);
+    expect(rssByClass(a)['anon at 64 MiB (malloc thread arena)']).toBe(10);
+    const b = parseSmaps(smaps(20 * 1024, 904));
+    const g = growth(a, b);
+    expect(g.map((x) => [x.kind, x.fromMB, x.toMB])).toEqual([['anon at 64 MiB (malloc thread arena)', 10, 20], ['anon (V8 heaps, buffers, large mallocs)', 0, 904 / 1024]]);
+    expect(g[0].mapping).toBe('7f06b4000000-7f06b5fc5000 rw-p 31.8 MiB');
   });
 });
 
