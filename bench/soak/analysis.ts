@@ -34,7 +34,7 @@ export interface SoakSample {
   healthP99: number;
   /** Used heap of the partition workers together (MB): `heapUsedMB` is the main thread's only. */
   workerHeapMB: number;
-  /** Distinct keys (stream names, metric labels) the stores remember. */
+  /** Keys (stream names, metric labels) with live events in the stores. */
   keys: number;
   /** Used heap per thread (MB): `main`, `streams-p0`, `metrics-p1`... */
   threads: Record<string, number>;

@@ -134,7 +134,7 @@ interface Scrape {
   heapUsedMB: number;
   lagP99: number;
   rssMB: number;
-  /** Distinct keys the stores remember. */
+  /** Keys with live events in the stores. */
   keys: number;
   /** Used heap per thread (MB): `main`, `streams-p0`... */
   threads: Record<string, number>;

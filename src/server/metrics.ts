@@ -67,7 +67,7 @@ export function createMetrics(stores: Record<string, EventStore<unknown>>): Serv
   perStore('ringstore_store_discarded_events', 'Events evicted because a partition was full (oldest first)', (s) => s.stats.discarded);
   perStore('ringstore_store_purged_events', 'Events removed by purge or clear', (s) => s.stats.purged);
   perStore('ringstore_store_refused_appends', 'tryAppend calls refused because an input ring was full', (s) => s.stats.refused);
-  perStore('ringstore_store_keys', 'Distinct keys (stream names, metric labels) the partitions remember: with live events or dormant', (s) => s.stats.keys + s.stats.dormantKeys);
+  perStore('ringstore_store_keys', 'Keys (stream names, metric labels) with live events', (s) => s.stats.keys);
   perStore('ringstore_store_worker_restarts', 'Partition worker restarts', (s) => s.stats.restarts);
   new Gauge({
     name: 'ringstore_partition_fill_ratio',
