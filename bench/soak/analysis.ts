@@ -30,6 +30,21 @@ export interface SoakSample {
   subscribers: number;
   /** The daemon's event-loop delay p99 (ms) over the window. */
   lagP99: number;
+  /** p99 (ms) of the window's `/health` probes (one every 100 ms, on a connection of their own). */
+  healthP99: number;
+  /** Used heap of the partition workers together (MB): `heapUsedMB` is the main thread's only. */
+  workerHeapMB: number;
+  /** Keys (stream names, metric labels) with live events in the stores. */
+  keys: number;
+  /** Used heap per thread (MB): `main`, `streams-p0`, `metrics-p1`... */
+  threads: Record<string, number>;
+  /** Heap reserved by every thread together (MB): V8's part of RSS. */
+  heapTotalMB: number;
+  /** The main thread's external and ArrayBuffer memory (MB). */
+  externalMB: number;
+  arrayBuffersMB: number;
+  /** RSS by kind of mapping (MB, from /proc/PID/smaps; empty without /proc). */
+  mappings: Record<string, number>;
 }
 
 /** Limits of the verdict. */
@@ -50,6 +65,8 @@ export interface SoakVerdict {
   /** Theil–Sen slopes over the second half, MB per minute. */
   rssSlope: number;
   heapSlope: number;
+  /** The partition workers' heaps together (NaN when the daemon did not report them). */
+  workerHeapSlope: number;
   /** Median p99 (ms) of the second and of the last quarter. */
   p99Early: number;
   p99Late: number;
@@ -79,13 +96,20 @@ export function theilSen(x: readonly number[], y: readonly number[]): number {
   return median(slopes);
 }
 
+/** Index of the first sample of the judged part of a run of `n` samples. */
+export function judgedFrom(n: number): number {
+  return Math.floor(n / 2);
+}
+
 /** Judges a run. */
 export function judge(samples: readonly SoakSample[], limits: SoakLimits = DEFAULT_LIMITS): SoakVerdict {
   const failures: string[] = [];
-  const half = samples.slice(Math.floor(samples.length / 2));
+  const half = samples.slice(judgedFrom(samples.length));
   const minutes = half.map((s) => s.t / 60);
   const rssSlope = theilSen(minutes, half.map((s) => s.rssMB));
   const heapSlope = theilSen(minutes, half.map((s) => s.heapUsedMB));
+  const workerPoints = half.filter((s) => Number.isFinite(s.workerHeapMB));
+  const workerHeapSlope = theilSen(workerPoints.map((s) => s.t / 60), workerPoints.map((s) => s.workerHeapMB));
   const q = Math.floor(samples.length / 4);
   const p99Early = median(samples.slice(q, 2 * q).map((s) => s.p99).filter(Number.isFinite));
   const p99Late = median(samples.slice(3 * q).map((s) => s.p99).filter(Number.isFinite));
@@ -98,7 +122,8 @@ export function judge(samples: readonly SoakSample[], limits: SoakLimits = DEFAU
   if (samples.length < 4) failures.push(`only ${samples.length} samples: run longer than 4 sample periods`);
   if (rssSlope > limits.maxRssSlope) failures.push(`RSS grows ${rssSlope.toFixed(2)} MB/min over the second half (limit ${limits.maxRssSlope})`);
   if (heapSlope > limits.maxHeapSlope) failures.push(`heap grows ${heapSlope.toFixed(2)} MB/min over the second half (limit ${limits.maxHeapSlope})`);
+  if (workerHeapSlope > limits.maxHeapSlope) failures.push(`the partition workers' heaps grow ${workerHeapSlope.toFixed(2)} MB/min over the second half (limit ${limits.maxHeapSlope})`);
   if (p99Late > 2 * p99Early + 10) failures.push(`p99 drifts from ${p99Early.toFixed(1)} ms (second quarter) to ${p99Late.toFixed(1)} ms (last quarter)`);
   if (errors > 0) failures.push(`${errors} of ${requests} requests failed (5xx or no answer)`);
-  return { ok: failures.length === 0, failures, rssSlope, heapSlope, p99Early, p99Late, requests, errors, samples: samples.length };
+  return { ok: failures.length === 0, failures, rssSlope, heapSlope, workerHeapSlope, p99Early, p99Late, requests, errors, samples: samples.length };
 }

@@ -64,19 +64,22 @@ export function renderSoakSvg(samples: readonly SoakSample[], verdict: SoakVerdi
   const mid = samples[half];
   const memory = panel(TOP + 20, 'memory', 'MB', minutes, [
     { name: 'RSS', colour: '#2f6fdf', values: samples.map((s) => s.rssMB) },
-    { name: 'heap used', colour: '#e08a1e', values: samples.map((s) => s.heapUsedMB) },
+    { name: 'main heap used', colour: '#e08a1e', values: samples.map((s) => s.heapUsedMB) },
+    { name: "workers' heaps", colour: '#8e44ad', values: samples.map((s) => s.workerHeapMB) },
   ], mid === undefined ? [] : [
     { colour: '#2f6fdf', slope: verdict.rssSlope, at: mid.t / 60, value: mid.rssMB },
     { colour: '#e08a1e', slope: verdict.heapSlope, at: mid.t / 60, value: mid.heapUsedMB },
+    { colour: '#8e44ad', slope: verdict.workerHeapSlope, at: mid.t / 60, value: mid.workerHeapMB },
   ]);
   const latency = panel(TOP + 20 + PANEL_H + GAP, 'latency per sample window', 'ms', minutes, [
     { name: 'p50', colour: '#6a9a3a', values: samples.map((s) => s.p50) },
     { name: 'p99', colour: '#c0392b', values: samples.map((s) => s.p99) },
+    { name: '/health p99', colour: '#16a085', values: samples.map((s) => s.healthP99) },
     { name: 'event-loop p99', colour: '#8a8a8a', values: samples.map((s) => s.lagP99), dash: true },
   ], []);
   const height = TOP + 20 + 2 * PANEL_H + GAP + 40;
   const status = verdict.ok ? 'soak: bounded and stable' : `soak: FAILED (${verdict.failures.length === 1 ? verdict.failures[0] : `${verdict.failures.length} failures`})`;
-  const figures = `RSS ${verdict.rssSlope.toFixed(2)} MB/min, heap ${verdict.heapSlope.toFixed(2)} MB/min over the second half (Theil–Sen, dotted); p99 ${verdict.p99Early.toFixed(1)} ms (second quarter) → ${verdict.p99Late.toFixed(1)} ms (last); ${verdict.errors} of ${verdict.requests} requests failed`;
+  const figures = `RSS ${verdict.rssSlope.toFixed(2)} MB/min, main heap ${verdict.heapSlope.toFixed(2)}, workers' heaps ${verdict.workerHeapSlope.toFixed(2)} MB/min over the second half (Theil–Sen, dotted); p99 ${verdict.p99Early.toFixed(1)} ms (second quarter) → ${verdict.p99Late.toFixed(1)} ms (last); ${verdict.errors} of ${verdict.requests} requests failed`;
   const clip = (s: string, n: number): string => escapeXml(s.length > n ? `${s.slice(0, n - 1)}…` : s);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif">`,

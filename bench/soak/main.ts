@@ -12,9 +12,10 @@ import net from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { percentile } from '../harness/stats.js';
-import { DEFAULT_LIMITS, judge, type SoakSample, type SoakVerdict } from './analysis.js';
+import { median, percentile } from '../harness/stats.js';
+import { DEFAULT_LIMITS, judge, judgedFrom, theilSen, type SoakSample, type SoakVerdict } from './analysis.js';
 import { renderSoakSvg } from './chart.js';
+import { readSmaps, rssByClass, growth, type Mapping } from './smaps.js';
 import { Traffic } from './traffic.js';
 
 const USAGE = `usage: npm run soak -- [options] [-- <ringstore serve flags>]
@@ -30,6 +31,8 @@ const USAGE = `usage: npm run soak -- [options] [-- <ringstore serve flags>]
   --capacity <n>         events per ring store (default: the daemon's)
   --max-rss-slope <mb>   MB/min of RSS growth allowed over the second half (default ${DEFAULT_LIMITS.maxRssSlope})
   --max-heap-slope <mb>  MB/min of heap growth allowed over the second half (default ${DEFAULT_LIMITS.maxHeapSlope})
+  --live-heaps           a full GC in every daemon thread before each sample (node --expose-gc): the heaps
+                         sampled are live memory, not garbage awaiting a collection (diagnostic; slows the daemon)
   --out <dir>            where soak.json, soak.svg and soak.md go (default bench/results/soak)
 `;
 
@@ -41,6 +44,7 @@ interface SoakArgs {
   subscribers: number;
   names: number;
   freshNames: boolean;
+  liveHeaps: boolean;
   partitions: number;
   capacity: number | undefined;
   maxRssSlope: number;
@@ -53,7 +57,7 @@ class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): SoakArgs | 'help' {
   const a: SoakArgs = {
-    minutes: 1, sampleSeconds: 10, rate: 300, concurrency: 16, subscribers: 20, names: 20_000, freshNames: false, partitions: 2,
+    minutes: 1, sampleSeconds: 10, rate: 300, concurrency: 16, subscribers: 20, names: 20_000, freshNames: false, liveHeaps: false, partitions: 2,
     capacity: undefined, maxRssSlope: DEFAULT_LIMITS.maxRssSlope, maxHeapSlope: DEFAULT_LIMITS.maxHeapSlope, out: 'bench/results/soak', daemonArgs: [],
   };
   const numbers: Record<string, keyof SoakArgs> = {
@@ -67,8 +71,9 @@ function parseArgs(argv: readonly string[]): SoakArgs | 'help' {
       break;
     }
     if (arg === '--help' || arg === '-h') return 'help';
-    if (arg === '--fresh-names') {
-      a.freshNames = true;
+    if (arg === '--fresh-names' || arg === '--live-heaps') {
+      if (arg === '--fresh-names') a.freshNames = true;
+      else a.liveHeaps = true;
       continue;
     }
     const [flag, inline] = arg.split('=', 2);
@@ -100,8 +105,9 @@ function freePort(): Promise<number> {
 async function startDaemon(a: SoakArgs): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-  const args = [main, 'serve', '--port', String(port), '--log-level', 'warn', '--partitions', String(a.partitions), ...(a.capacity !== undefined ? ['--capacity', String(a.capacity)] : []), ...a.daemonArgs];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const args = [...(a.liveHeaps ? ['--expose-gc'] : []), main, 'serve', '--port', String(port), '--log-level', 'warn', '--partitions', String(a.partitions), ...(a.capacity !== undefined ? ['--capacity', String(a.capacity)] : []), ...a.daemonArgs];
+  const env = a.liveHeaps ? { ...process.env, RINGSTORE_GC_BEFORE_MEMORY: '1' } : process.env;
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}`);
@@ -124,33 +130,97 @@ function rssMB(pid: number): number {
   }
 }
 
-/** Used heap (MB), event-loop delay p99 (ms) and RSS (MB) from the daemon's Prometheus exposition. */
-async function scrape(url: string): Promise<{ heapUsedMB: number; lagP99: number; rssMB: number }> {
+interface Scrape {
+  heapUsedMB: number;
+  lagP99: number;
+  rssMB: number;
+  /** Keys with live events in the stores. */
+  keys: number;
+  /** Used heap per thread (MB): `main`, `streams-p0`... */
+  threads: Record<string, number>;
+  /** Heap reserved by every thread together (MB). */
+  heapTotalMB: number;
+  /** The main thread's external and ArrayBuffer memory (MB). */
+  externalMB: number;
+  arrayBuffersMB: number;
+}
+
+/** Heaps, event-loop delay p99 (ms) and RSS (MB) from the daemon's Prometheus exposition. */
+async function scrape(url: string): Promise<Scrape> {
   try {
     const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-    return { heapUsedMB: value('nodejs_heap_size_used_bytes') / 2 ** 20, lagP99: value('nodejs_eventloop_lag_p99_seconds') * 1000, rssMB: value('process_resident_memory_bytes') / 2 ** 20 };
+    const threads: Record<string, number> = {};
+    let heapTotalMB = 0;
+    const mem: Record<string, number> = {};
+    for (const m of text.matchAll(/^ringstore_thread_memory_bytes\{thread="([^"]+)",kind="([^"]+)"\} (\S+)/gm)) {
+      if (m[2] === 'heapUsed') threads[m[1]] = Number(m[3]) / 2 ** 20;
+      if (m[2] === 'heapTotal') heapTotalMB += Number(m[3]) / 2 ** 20;
+      if (m[1] === 'main') mem[m[2]] = Number(m[3]) / 2 ** 20;
+    }
+    let keys = 0;
+    for (const m of text.matchAll(/^ringstore_store_keys\{store="[^"]+"\} (\S+)/gm)) keys += Number(m[1]);
+    return {
+      heapUsedMB: value('nodejs_heap_size_used_bytes') / 2 ** 20, lagP99: value('nodejs_eventloop_lag_p99_seconds') * 1000, rssMB: value('process_resident_memory_bytes') / 2 ** 20,
+      keys, threads, heapTotalMB: heapTotalMB > 0 ? heapTotalMB : Number.NaN, externalMB: mem.external ?? Number.NaN, arrayBuffersMB: mem.arrayBuffers ?? Number.NaN,
+    };
   } catch {
-    return { heapUsedMB: Number.NaN, lagP99: Number.NaN, rssMB: Number.NaN };
+    return { heapUsedMB: Number.NaN, lagP99: Number.NaN, rssMB: Number.NaN, keys: Number.NaN, threads: {}, heapTotalMB: Number.NaN, externalMB: Number.NaN, arrayBuffersMB: Number.NaN };
   }
 }
 
-function report(a: SoakArgs, samples: SoakSample[], v: SoakVerdict, subtitle: string): string {
-  const rows = samples.map((s) => `| ${(s.t / 60).toFixed(2)} | ${s.rssMB.toFixed(0)} | ${s.heapUsedMB.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.lagP99.toFixed(1)} | ${s.requests} | ${s.errors} | ${s.sseEvents} | ${s.subscribers} |`);
+type Grown = ReturnType<typeof growth>;
+
+/** Theil–Sen slope (MB/min) of one figure over the judged part. */
+function slopeOf(samples: readonly SoakSample[], pick: (s: SoakSample) => number): number {
+  const part = samples.slice(judgedFrom(samples.length)).filter((s) => Number.isFinite(pick(s)));
+  return theilSen(part.map((s) => s.t / 60), part.map(pick));
+}
+
+function report(a: SoakArgs, samples: SoakSample[], v: SoakVerdict, subtitle: string, grown: Grown, warmUpSeconds: number | undefined): string {
+  const kinds = [...new Set(samples.flatMap((s) => Object.keys(s.mappings)))].sort();
+  const mb = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(0));
+  const rows = samples.map((s) => `| ${(s.t / 60).toFixed(2)} | ${mb(s.rssMB)} | ${mb(s.heapUsedMB)} | ${mb(s.workerHeapMB)} | ${mb(s.heapTotalMB)} | ${s.keys} | ${mb(s.externalMB)} | ${mb(s.arrayBuffersMB)} | ${kinds.map((k) => mb(s.mappings[k])).join(' | ')}${kinds.length > 0 ? ' | ' : ''}${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.healthP99.toFixed(1)} | ${s.lagP99.toFixed(1)} | ${s.requests} | ${s.errors} | ${s.sseEvents} | ${s.subscribers} |`);
+  const threads = [...new Set(samples.flatMap((s) => Object.keys(s.threads)))];
+  const last = samples[samples.length - 1];
+  const first = samples[judgedFrom(samples.length)];
   return [
     `# Soak: ${v.ok ? 'passed' : 'FAILED'}`,
     '',
     subtitle,
     '',
-    `- RSS slope over the second half: **${v.rssSlope.toFixed(2)} MB/min** (limit ${a.maxRssSlope}); heap: **${v.heapSlope.toFixed(2)} MB/min** (limit ${a.maxHeapSlope}).`,
+    ...(warmUpSeconds !== undefined ? [`Warm-up before the first sample: one write to each of the ${a.names} stream names and metric labels (${warmUpSeconds.toFixed(0)} s).`, ''] : []),
+    `- Slopes over the second half (Theil–Sen): RSS **${v.rssSlope.toFixed(2)} MB/min** (limit ${a.maxRssSlope}); main heap **${v.heapSlope.toFixed(2)} MB/min**, partition workers' heaps **${v.workerHeapSlope.toFixed(2)} MB/min** (limit ${a.maxHeapSlope} each).`,
     `- p99: ${v.p99Early.toFixed(1)} ms in the second quarter, ${v.p99Late.toFixed(1)} ms in the last.`,
+    `- /health p99 per sample (a probe every 100 ms on its own connection): median ${median(samples.map((s) => s.healthP99).filter(Number.isFinite)).toFixed(1)} ms, max ${Math.max(...samples.map((s) => s.healthP99).filter(Number.isFinite)).toFixed(1)} ms.`,
     `- ${v.requests} requests, ${v.errors} failed.`,
     ...v.failures.map((f) => `- failure: ${f}`),
     '',
     '![soak](soak.svg)',
     '',
-    '| min | RSS MB | heap MB | p50 ms | p99 ms | loop p99 ms | requests | failed | SSE events | subscribers |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    ...(first !== undefined && last !== undefined && threads.length > 0 ? [
+      'Used heap per thread (MB), at the start of the second half and at the end:',
+      '',
+      `| thread | ${threads.join(' | ')} |`,
+      `|---|${threads.map(() => '---').join('|')}|`,
+      `| ${(first.t / 60).toFixed(1)} min | ${threads.map((t) => mb(first.threads[t])).join(' | ')} |`,
+      `| ${(last.t / 60).toFixed(1)} min | ${threads.map((t) => mb(last.threads[t])).join(' | ')} |`,
+      '',
+    ] : []),
+    ...(kinds.length > 0 ? [
+      'RSS by kind of mapping, slope over the second half (Theil–Sen, MB/min): ' + kinds.filter((k) => !k.startsWith('[v')).map((k) => `${k} ${slopeOf(samples, (s) => s.mappings[k] ?? Number.NaN).toFixed(2)}`).join('; ') + `; every thread's heap reserved ${slopeOf(samples, (s) => s.heapTotalMB).toFixed(2)}.`,
+      '',
+    ] : []),
+    ...(grown.length > 0 ? [
+      'Mappings whose RSS grew most over the second half (/proc/PID/smaps):',
+      '',
+      '| mapping | kind | MB then | MB at the end |',
+      '|---|---|---|---|',
+      ...grown.map((g) => `| ${g.mapping} | ${g.kind} | ${g.fromMB.toFixed(1)} | ${g.toMB.toFixed(1)} |`),
+      '',
+    ] : []),
+    `| min | RSS MB | main heap MB | workers' heaps MB | heaps reserved MB | keys | external MB | ArrayBuffers MB | ${kinds.map((k) => `${k} MB`).join(' | ')}${kinds.length > 0 ? ' | ' : ''}p50 ms | p99 ms | /health p99 ms | loop p99 ms | requests | failed | SSE events | subscribers |`,
+    `|${'---|'.repeat(16 + kinds.length)}`,
     ...rows,
     '',
   ].join('\n');
@@ -173,13 +243,24 @@ async function main(): Promise<number> {
   const { child, url } = await startDaemon(a);
   const traffic = new Traffic({ url, rate: a.rate, concurrency: a.concurrency, names: a.names, freshNames: a.freshNames, subscribers: a.subscribers });
   const samples: SoakSample[] = [];
-  const subtitle = `${a.minutes} min at ${a.rate} req/s over ${a.concurrency} connections, ${a.subscribers} SSE subscribers, ${a.freshNames ? 'a new name per write' : `${a.names} names`}; ${a.partitions} partitions${a.capacity !== undefined ? `, capacity ${a.capacity}` : ''}${a.daemonArgs.length > 0 ? `, ${a.daemonArgs.join(' ')}` : ''} · ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} cores, node ${process.version}`;
+  const subtitle = `${a.minutes} min at ${a.rate} req/s over ${a.concurrency} connections, ${a.subscribers} SSE subscribers, ${a.freshNames ? 'a new name per write' : `${a.names} names`}; ${a.partitions} partitions${a.capacity !== undefined ? `, capacity ${a.capacity}` : ''}${a.daemonArgs.length > 0 ? `, ${a.daemonArgs.join(' ')}` : ''}${a.liveHeaps ? ', live heaps (a full GC before each sample)' : ''} · ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} cores, node ${process.version}`;
   let stopped = false;
   const onSignal = (): void => {
     stopped = true;
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const warm = performance.now();
+  const warmFailed = await traffic.warmUp();
+  if (warmFailed > 0) {
+    child.kill('SIGTERM');
+    throw new Error(`${warmFailed} requests of the warm-up failed`);
+  }
+  const warmUpSeconds = (performance.now() - warm) / 1000;
+  if (!a.freshNames) process.stdout.write(`soak: warm-up: wrote to each of the ${a.names} stream names and metric labels once in ${warmUpSeconds.toFixed(1)} s\n`);
+  const expected = Math.floor((a.minutes * 60) / a.sampleSeconds);
+  let mapsAtJudge: Mapping[] | null = null;
+  let mapsLast: Mapping[] | null = null;
   const t0 = performance.now();
   const end = t0 + a.minutes * 60_000;
   traffic.start();
@@ -192,9 +273,17 @@ async function main(): Promise<number> {
       const sorted = Float64Array.from(w.latencies).sort();
       const m = await scrape(url);
       const rss = rssMB(child.pid ?? -1);
-      const s: SoakSample = { t: (performance.now() - t0) / 1000, rssMB: Number.isNaN(rss) ? m.rssMB : rss, heapUsedMB: m.heapUsedMB, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: w.requests, errors: w.errors, sseEvents: w.sseEvents, subscribers: w.subscribers, lagP99: m.lagP99 };
+      const maps = readSmaps(child.pid ?? -1);
+      const workers = Object.entries(m.threads).filter(([name]) => name !== 'main').map(([, mb]) => mb);
+      const s: SoakSample = {
+        t: (performance.now() - t0) / 1000, rssMB: Number.isNaN(rss) ? m.rssMB : rss, heapUsedMB: m.threads.main ?? m.heapUsedMB, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: w.requests, errors: w.errors, sseEvents: w.sseEvents, subscribers: w.subscribers, lagP99: m.lagP99,
+        healthP99: percentile(Float64Array.from(w.health).sort(), 99), workerHeapMB: workers.length > 0 ? workers.reduce((a, b) => a + b, 0) : Number.NaN, keys: m.keys, threads: m.threads, heapTotalMB: m.heapTotalMB, externalMB: m.externalMB, arrayBuffersMB: m.arrayBuffersMB, mappings: maps === null ? {} : rssByClass(maps),
+      };
       samples.push(s);
-      process.stdout.write(`soak: ${(s.t / 60).toFixed(2)} min  RSS ${s.rssMB.toFixed(0)} MB  heap ${s.heapUsedMB.toFixed(0)} MB  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  loop p99 ${s.lagP99.toFixed(1)} ms  ${s.requests} req  ${s.errors} failed  ${s.sseEvents} SSE events${w.failures.length > 0 ? `  (${w.failures.join('; ')})` : ''}\n`);
+      // Mappings at the start of the judged part and at the end: which of them grew.
+      if (maps !== null && samples.length === judgedFrom(expected) + 1) mapsAtJudge = maps;
+      if (maps !== null) mapsLast = maps;
+      process.stdout.write(`soak: ${(s.t / 60).toFixed(2)} min  RSS ${s.rssMB.toFixed(0)} MB  heap ${s.heapUsedMB.toFixed(0)} MB  workers' heaps ${s.workerHeapMB.toFixed(0)} MB  p50 ${s.p50.toFixed(1)} ms  p99 ${s.p99.toFixed(1)} ms  /health p99 ${s.healthP99.toFixed(1)} ms  loop p99 ${s.lagP99.toFixed(1)} ms  ${s.requests} req  ${s.errors} failed  ${s.sseEvents} SSE events${w.failures.length > 0 ? `  (${w.failures.join('; ')})` : ''}\n`);
     }
   } finally {
     await traffic.stop();
@@ -205,9 +294,10 @@ async function main(): Promise<number> {
   verdict.ok = verdict.failures.length === 0;
   const out = resolve(a.out);
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'soak.json'), `${JSON.stringify({ args: a, subtitle, verdict, samples }, null, 2)}\n`);
+  writeFileSync(join(out, 'soak.json'), `${JSON.stringify({ args: a, subtitle, warmUpSeconds, verdict, grown: mapsAtJudge !== null && mapsLast !== null ? growth(mapsAtJudge, mapsLast) : [], samples }, null, 2)}\n`);
   writeFileSync(join(out, 'soak.svg'), renderSoakSvg(samples, verdict, subtitle));
-  writeFileSync(join(out, 'soak.md'), report(a, samples, verdict, subtitle));
+  const grown = mapsAtJudge !== null && mapsLast !== null ? growth(mapsAtJudge, mapsLast) : [];
+  writeFileSync(join(out, 'soak.md'), report(a, samples, verdict, subtitle, grown, a.freshNames ? undefined : warmUpSeconds));
   process.stdout.write(`soak: ${verdict.ok ? 'passed' : `FAILED: ${verdict.failures.join('; ')}`}\nsoak: RSS ${verdict.rssSlope.toFixed(2)} MB/min, heap ${verdict.heapSlope.toFixed(2)} MB/min over the second half; p99 ${verdict.p99Early.toFixed(1)} -> ${verdict.p99Late.toFixed(1)} ms\nsoak: wrote ${join(out, 'soak.json')}, soak.svg, soak.md\n`);
   return verdict.ok ? 0 : 1;
 }

@@ -8,6 +8,7 @@ import type { PartitionEvent, PartitionWorkerData } from './partition-worker.js'
 import { Comlink, nodeEndpoint, unwrap } from './rpc.js';
 import { workerExecArgv } from './worker-exec-argv.js';
 import type { PartitionDurability, RestoreSummary } from './partition-log.js';
+import type { ThreadMemory } from './thread-memory.js';
 import { errorFromWire } from '../errors.js';
 
 const WORKER_URL = new URL('../../workers/partition.js', import.meta.url);
@@ -191,6 +192,15 @@ export class PartitionHandle {
   /** Calls a worker method; typed errors are rethrown; a worker death mid-call retries once. */
   async call<R>(method: string, ...args: unknown[]): Promise<R> {
     this.calls++;
+    return this.invoke<R>(method, args);
+  }
+
+  /** The worker thread's memory; a monitoring read, not counted in `calls`. */
+  memory(): Promise<ThreadMemory> {
+    return this.invoke<ThreadMemory>('memory', []);
+  }
+
+  private async invoke<R>(method: string, args: unknown[]): Promise<R> {
     // Idle workers do not keep the process alive; a call in flight does.
     if (this.inflight++ === 0) this.port.ref();
     try {

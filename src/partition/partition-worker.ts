@@ -9,6 +9,7 @@ import { imageParts, loadImage, PartitionLog, type PartitionDurability, type Res
 import { PartitionQueries, type WireQuery } from './partition-queries.js';
 import { Comlink, guarded, nodeEndpoint } from './rpc.js';
 import { nameThread } from './thread-name.js';
+import { threadMemory } from './thread-memory.js';
 
 /** What the coordinator hands a partition worker at start (structured-cloneable). */
 export interface PartitionWorkerData {
@@ -142,6 +143,8 @@ export class PartitionWorker {
       }),
       /** Commits everything published so far; resolves when done. */
       flush: guarded(() => this.drainAll()),
+      /** This thread's heap and buffers (monitoring: the main thread's metrics do not see them). */
+      memory: () => threadMemory(),
       stop: () => this.stop(),
       /** Test and chaos hook: ends this thread abruptly, as a crash would. */
       crash: () => process.exit(1),

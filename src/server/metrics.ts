@@ -5,6 +5,7 @@
  * so several daemons can live in one process (tests).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { threadMemory, type ThreadMemory } from '../partition/thread-memory.js';
 import type { EventStore } from '../store/event-store.js';
 import { DeferredCounter } from './deferred-counter.js';
 import { RequestLatency } from './request-latency.js';
@@ -66,6 +67,7 @@ export function createMetrics(stores: Record<string, EventStore<unknown>>): Serv
   perStore('ringstore_store_discarded_events', 'Events evicted because a partition was full (oldest first)', (s) => s.stats.discarded);
   perStore('ringstore_store_purged_events', 'Events removed by purge or clear', (s) => s.stats.purged);
   perStore('ringstore_store_refused_appends', 'tryAppend calls refused because an input ring was full', (s) => s.stats.refused);
+  perStore('ringstore_store_keys', 'Keys (stream names, metric labels) with live events', (s) => s.stats.keys);
   perStore('ringstore_store_worker_restarts', 'Partition worker restarts', (s) => s.stats.restarts);
   new Gauge({
     name: 'ringstore_partition_fill_ratio',
@@ -78,10 +80,41 @@ export function createMetrics(stores: Record<string, EventStore<unknown>>): Serv
       }
     },
   });
+  threadMemoryGauges(registry, stores);
   return {
     registry, ingested, rejected, latency, subscriptions, sseReads, slowSubscribers, sessions, refused,
     countConnections(count) {
       openConnections = count;
     },
   };
+}
+
+/**
+ * `ringstore_thread_memory_bytes{thread, kind}`: heap used and reserved,
+ * external and ArrayBuffer memory of the main thread (`thread="main"`) and of
+ * each partition worker (`thread="streams-p0"`...), asked at scrape time. The
+ * `nodejs_heap_*` metrics cover the main isolate only: a worker's heap was
+ * visible as RSS alone.
+ */
+function threadMemoryGauges(registry: Registry, stores: Record<string, EventStore<unknown>>): void {
+  const kinds: (keyof ThreadMemory)[] = ['heapUsed', 'heapTotal', 'external', 'arrayBuffers'];
+  new Gauge({
+    name: 'ringstore_thread_memory_bytes',
+    help: 'Memory of each thread\'s isolate: heap used and reserved, external, ArrayBuffers (main thread and partition workers)',
+    labelNames: ['thread', 'kind'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset(); // a worker that does not answer is absent, not stale
+      const set = (thread: string, m: ThreadMemory): void => {
+        for (const kind of kinds) this.set({ thread, kind }, m[kind]);
+      };
+      set('main', threadMemory());
+      const perStore = await Promise.all(Object.entries(stores).map(async ([store, s]) => [store, await s.workerMemory().catch(() => [])] as const));
+      for (const [store, parts] of perStore) {
+        parts.forEach((m, p) => {
+          if (m !== null) set(`${store}-p${p}`, m);
+        });
+      }
+    },
+  });
 }

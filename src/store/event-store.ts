@@ -8,6 +8,7 @@ import type { EvictedEvent } from '../partition/committer.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
 import type { GroupColumns, Partial, PackedEvents } from '../partition/partition-queries.js';
 import type { PartitionEvent } from '../partition/partition-worker.js';
+import type { ThreadMemory } from '../partition/thread-memory.js';
 import { Commit, ControlMemory, Ctl, Gauge, PartitionMemory } from '../ring/layout.js';
 import { hashKey } from '../partition/hash.js';
 import { Comlink } from '../partition/rpc.js';
@@ -558,6 +559,16 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     this.assertOpen();
     const counts = await Promise.all(this.handles.map((h) => h.call<number>('clear')));
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * Each partition worker's own memory (heap, buffers), by partition; null
+   * where the worker failed or did not answer. One call per worker, not
+   * counted in `stats.calls`: for monitoring (the daemon's `/metrics`).
+   */
+  async workerMemory(): Promise<(ThreadMemory | null)[]> {
+    this.assertOpen();
+    return Promise.all(this.handles.map((h) => h.memory().catch(() => null)));
   }
 
   /** Statistics read from shared memory (no round trip to the workers). */

@@ -89,4 +89,19 @@ describe('GET /metrics counts every request', () => {
     expect(text).toContain('ringstore_ingested_events_total{store="streams",format="json"} 1');
     expect(text).toContain('ringstore_ingested_events_total{store="streams",format="array"} 2');
   });
+
+  it('ringstore_thread_memory_bytes: the heap of the main thread and of each partition worker, asked without a counted call', async () => {
+    const calls = (): number => d.server.context.stores.streams.stats.calls + d.server.context.stores.metrics.stats.calls;
+    const before = calls();
+    const text = await d.client.prometheus();
+    expect(calls(), 'a scrape is not a query').toBe(before);
+    const mem: Record<string, Record<string, number>> = {};
+    for (const m of text.matchAll(/^ringstore_thread_memory_bytes\{thread="([^"]+)",kind="([^"]+)"\} (\S+)$/gm)) (mem[m[1]] ??= {})[m[2]] = Number(m[3]);
+    expect(Object.keys(mem).sort()).toEqual(['main', 'metrics-p0', 'metrics-p1', 'streams-p0', 'streams-p1']);
+    for (const [thread, m] of Object.entries(mem)) {
+      expect(Object.keys(m).sort(), thread).toEqual(['arrayBuffers', 'external', 'heapTotal', 'heapUsed']);
+      expect(m.heapUsed, thread).toBeGreaterThan(2 ** 20);
+      expect(m.heapUsed, thread).toBeLessThanOrEqual(m.heapTotal);
+    }
+  });
 });

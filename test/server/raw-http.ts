@@ -193,7 +193,7 @@ export function quantile(values: readonly number[], q: number): number {
 // The probe runs in its own process: in the test's process it would also measure the load generator's own delays.
 const PROBE = `
 import net from 'node:net';
-const [port, everyMs] = process.argv.slice(1).map(Number);
+const [port, everyMs, deadlineMs] = process.argv.slice(1).map(Number);
 const statuses = [], ms = [];
 let running = true;
 process.stdin.on('data', () => {}).on('end', () => { running = false; });
@@ -211,7 +211,7 @@ while (running) {
   const t0 = performance.now();
   if (conn === undefined) await connect();
   const status = await new Promise((resolve) => {
-    const t = setTimeout(() => resolve(0), 2000);
+    const t = setTimeout(() => resolve(0), deadlineMs);
     waiting = (s) => { clearTimeout(t); waiting = undefined; resolve(s); };
     conn.write('GET /health HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n');
   });
@@ -226,10 +226,10 @@ process.stdout.write(JSON.stringify({ statuses, ms }));
 
 /**
  * Sends GET /health every `everyMs` on its own keep-alive connection (a new one if it closes), from a child process,
- * until `stop()`: the statuses (0 when no answer came within 2 s) and latencies in ms. Await `ready` before the load.
+ * until `stop()`: the statuses (0 when no answer came within `deadlineMs`) and latencies in ms. Await `ready` before the load.
  */
-export function probeHealth(port: number, everyMs = 20): { ready: Promise<void>; stop: () => Promise<{ statuses: number[]; ms: number[] }> } {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE, String(port), String(everyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+export function probeHealth(port: number, everyMs = 20, deadlineMs = 2000): { ready: Promise<void>; stop: () => Promise<{ statuses: number[]; ms: number[] }> } {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE, String(port), String(everyMs), String(deadlineMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   let started: () => void;
   const ready = new Promise<void>((resolve) => (started = resolve));

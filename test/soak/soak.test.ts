@@ -5,12 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { judge, theilSen, type SoakSample } from '../../dist/bench/soak/analysis.js';
+import { classify, growth, parseSmaps, rssByClass } from '../../dist/bench/soak/smaps.js';
 
 /** A run of `n` 10 s samples; rss/heap/p99 as functions of the minute. */
-function run(n: number, rss: (m: number, i: number) => number, heap: (m: number, i: number) => number = () => 80, p99: (m: number) => number = () => 20, errors = 0): SoakSample[] {
+function run(n: number, rss: (m: number, i: number) => number, heap: (m: number, i: number) => number = () => 80, p99: (m: number) => number = () => 20, errors = 0, workers: (m: number) => number = () => 50): SoakSample[] {
   return Array.from({ length: n }, (_, i) => {
     const t = (i + 1) * 10;
-    return { t, rssMB: rss(t / 60, i), heapUsedMB: heap(t / 60, i), p50: 1, p99: p99(t / 60), requests: 3000, errors: i === n - 1 ? errors : 0, sseEvents: 10, subscribers: 20, lagP99: 10 };
+    const w = workers(t / 60);
+    return {
+      t, rssMB: rss(t / 60, i), heapUsedMB: heap(t / 60, i), p50: 1, p99: p99(t / 60), requests: 3000, errors: i === n - 1 ? errors : 0, sseEvents: 10, subscribers: 20, lagP99: 10,
+      healthP99: 5, workerHeapMB: w, threads: { main: heap(t / 60, i), 'streams-p0': w }, keys: 40000, heapTotalMB: 200, externalMB: 3, arrayBuffersMB: 130, mappings: {},
+    };
   });
 }
 
@@ -38,6 +43,10 @@ describe('soak verdict', () => {
     // growth that stops once the rings are full (first half) is bounded
     expect(judge(run(180, (m) => 200 + 400 * Math.min(m, 10))).ok).toBe(true);
     expect(judge(run(180, () => 300, (m) => 80 + 5 * m)).failures[0]).toMatch(/heap grows/);
+    // a partition worker's heap is judged too: the main thread's metrics do not see it
+    const workerLeak = judge(run(180, () => 300, undefined, undefined, 0, (m) => 50 + 3 * m));
+    expect(workerLeak.workerHeapSlope).toBeCloseTo(3, 0);
+    expect(workerLeak.failures).toEqual([expect.stringMatching(/partition workers' heaps grow 3\.\d+ MB\/min/)]);
   });
 
   it('p99 that drifts up fails; failed requests fail; too few samples fail', () => {
@@ -45,6 +54,28 @@ describe('soak verdict', () => {
     expect(judge(run(60, () => 300, undefined, (m) => (m > 9 ? 45 : 20))).ok).toBe(true); // within 2x + 10 ms
     expect(judge(run(60, () => 300, undefined, undefined, 3)).failures).toEqual(['3 of 180000 requests failed (5xx or no answer)']);
     expect(judge(run(3, () => 300)).failures[0]).toMatch(/only 3 samples/);
+  });
+});
+
+describe('soak: RSS by mapping (/proc/PID/smaps)', () => {
+  const smaps = (arenaKB: number, anonKB: number): string => [
+    '55d0c0a00000-55d0c0c00000 rw-p 00000000 00:00 0                          [heap]', 'Size: 2048 kB', 'Rss:                 600 kB',
+    '7f06b4000000-7f06b5fc5000 rw-p 00000000 00:00 0 ', 'Size: 32532 kB', `Rss:               ${arenaKB} kB`,
+    '7f06b5fc5000-7f06b8000000 ---p 00000000 00:00 0 ', 'Rss:                   0 kB',
+    '152905c0000-152906a2000 rw-p 00000000 00:00 0 ', `Rss:               ${anonKB} kB`,
+    '7f06c0000000-7f06c0100000 r-xp 00000000 08:01 1234                       /usr/bin/node', 'Rss:                1024 kB',
+    '',
+  ].join('\n');
+
+  it('parses mappings, tells arenas, the main arena, other anonymous memory and files apart, and lists what grew', () => {
+    const a = parseSmaps(smaps(10 * 1024, 0));
+    expect(a).toHaveLength(5);
+    expect(a.map(classify)).toEqual(['malloc main arena ([heap])', 'anon at 64 MiB (malloc thread arena)', 'anon (V8 heaps, buffers, large mallocs)', 'anon (V8 heaps, buffers, large mallocs)', 'file']);
+    expect(rssByClass(a)['anon at 64 MiB (malloc thread arena)']).toBe(10);
+    const b = parseSmaps(smaps(20 * 1024, 904));
+    const g = growth(a, b);
+    expect(g.map((x) => [x.kind, x.fromMB, x.toMB])).toEqual([['anon at 64 MiB (malloc thread arena)', 10, 20], ['anon (V8 heaps, buffers, large mallocs)', 0, 904 / 1024]]);
+    expect(g[0].mapping).toBe('7f06b4000000-7f06b5fc5000 rw-p 31.8 MiB');
   });
 });
 
@@ -66,6 +97,11 @@ describe('npm run soak (a short run)', () => {
         expect(s.errors, 'requests failed').toBe(0);
         expect(s.rssMB).toBeGreaterThan(20);
         expect(s.heapUsedMB).toBeGreaterThan(1);
+        expect(Object.keys(s.threads).sort()).toEqual(['main', 'metrics-p0', 'metrics-p1', 'streams-p0', 'streams-p1']);
+        expect(s.workerHeapMB).toBeGreaterThan(4);
+        expect(s.healthP99).toBeGreaterThan(0);
+        expect(s.keys, 'the warm-up wrote to every name of the pool: 500 streams and 500 labels').toBe(1000);
+        expect(s.mappings['file']).toBeGreaterThan(1);
         expect(s.p99).toBeGreaterThan(0);
       }
       expect(report.samples.reduce((n, s) => n + s.sseEvents, 0)).toBeGreaterThan(0);
