@@ -11,9 +11,8 @@ import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { RingstoreError } from '../../errors.js';
+import { STREAM_NOT_FOUND } from '../../streams/backends/jetstream-codes.js';
 
-/** JetStream error code of a missing stream. */
-const STREAM_NOT_FOUND = 10059;
 /** Bumped when the message format or the description changes (2: the effective geometry). */
 const FORMAT = 2;
 

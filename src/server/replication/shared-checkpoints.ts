@@ -25,17 +25,13 @@ import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type St
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { unpackImages, type Packed } from './checkpoint-codec.js';
+import { NO_MESSAGE, STREAM_NOT_FOUND, WRONG_LAST_SEQUENCE } from '../../streams/backends/jetstream-codes.js';
 
 /** The JetStream stream of every ring store's checkpoints. */
 export const CHECKPOINT_STREAM = 'RINGSTORE_RING_CHECKPOINTS';
 const PREFIX = 'ringstore.ring-ckpt';
 /** 2: manifests carry the recent message ids. */
 const FORMAT = 2;
-/** JetStream error codes: stream not found, wrong last sequence (a lost compare-and-set). */
-const STREAM_NOT_FOUND = 10059;
-const WRONG_LAST_SEQUENCE = 10071;
-/** JetStream error code of "no message found". */
-const NO_MESSAGE = 10037;
 /** Room left in a chunk message for headers and the protocol line. */
 const HEADER_ROOM = 1_024;
 

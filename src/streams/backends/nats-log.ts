@@ -18,13 +18,13 @@ import { errors, RequestError, type MsgHdrs } from '@nats-io/transport-node';
 import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { MessageHeader, ShardState } from './nats-shard.js';
+import { WRONG_LAST_SEQUENCE } from './jetstream-codes.js';
 
 /** Missing messages fetched one by one (`next_by_subj`) before an ordered consumer is used. */
 const FETCH_ONE_BY_ONE = 8;
 /** Bytes kept free in a message for the protocol headers (message id, expected sequence). */
 const HEADER_ROOM = 512;
 const NEWLINE = 0x0a;
-const WRONG_LAST_SEQUENCE = 10071;
 const EXPECTED_HEADER = 'Nats-Expected-Last-Subject-Sequence';
 
 /** The subject sequence a stored message was published conditionally on (server-enforced), if it was. */

@@ -12,6 +12,7 @@ import { assertClock, systemClock, type Clock } from '../clock.js';
 import { InvalidStreamOptionError } from '../errors.js';
 import type { ShardLog } from './nats-log.js';
 import type { NatsBackendOptions } from './nats-options.js';
+import { STREAM_NOT_FOUND } from './jetstream-codes.js';
 
 export type { NatsBackendOptions } from './nats-options.js';
 
@@ -29,9 +30,6 @@ export function loadNatsClient(): Promise<NatsClient> {
   });
   return client;
 }
-
-/** JetStream error code of a missing stream. */
-const STREAM_NOT_FOUND = 10059;
 
 /** What the stream must look like. */
 export interface StreamSpec {
