@@ -19,7 +19,9 @@ describe('memory per key is bounded', () => {
     expect(r.groups).toBe(10_000);
     expect(r.top).toBe(10);
     // d61fe57 grew ~850 bytes per key ever seen (~850 MB here); the tables now live in fixed shared memory.
-    expect(r.rss1 - r.rss0).toBeLessThan(64 * MB);
+    // Runs measure 40-70 MB (heaps sized by the allocation rate, malloc arenas): the bound is set well
+    // above that and far below the defect.
+    expect(r.rss1 - r.rss0).toBeLessThan(128 * MB);
   }, 300_000);
 });
 
