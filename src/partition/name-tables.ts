@@ -143,6 +143,8 @@ export class KeyTable {
 
   /** Drops a key that got no event since it was made (a refused append): nothing to remember. */
   drop(ks: KeyState): void {
+    // Dropped already (a refused batch record dropped the key its batch looked up): its id may be another key's now.
+    if (this.byId[ks.id] !== ks) return;
     const name = this.names[ks.id];
     this.byName.delete(name);
     this.byId[ks.id] = undefined;

@@ -188,7 +188,7 @@ describe('EventStore against a plain model', () => {
           await store.close();
         }
       }),
-      { numRuns: 30, seed: process.env.MODEL_SEED !== undefined ? Number(process.env.MODEL_SEED) : undefined },
+      { numRuns: Number(process.env.MODEL_RUNS ?? 30), seed: process.env.MODEL_SEED !== undefined ? Number(process.env.MODEL_SEED) : undefined },
     );
   }, 120_000);
 });

@@ -103,6 +103,34 @@ describe('appends that wait for room in a full input ring', () => {
   });
 });
 
+describe('a refused conditional append of a key with no live event (found by the model test, seed -1891647273)', () => {
+  it('does not free the key\'s id twice: two later keys shared one id and read back under each other\'s name', async () => {
+    const store = make({ capacity: 6, dedupWindow: 3 });
+    await store.append({ k: 'c', n: 1 }, { id: 'i6' });
+    await store.clear(); // c has no live event: its version waits in the key directory
+    // Conditional, so it goes the batch path; a duplicate id, so it is refused and c is dropped again.
+    expect(await store.append({ k: 'c', n: 2 }, { id: 'i6', expectedVersion: 1 })).toMatchObject({ position: 1, duplicate: true });
+    await store.append({ k: 'b', n: 3 });
+    await store.append({ k: 'a', n: 4 });
+    const snap = await store.snapshot();
+    expect(snap.map((e) => [e.key, e.payload.k])).toEqual([['b', 'b'], ['a', 'a']]);
+    expect(await store.count({ keys: ['b'] })).toBe(1);
+    expect(await store.count({ keys: ['a'] })).toBe(1);
+  });
+
+  it('the same in a batch whose first record is a duplicate and whose second commits (the key was made again under the freed id)', async () => {
+    const store = make({ capacity: 6, dedupWindow: 3 });
+    await store.append({ k: 'c', n: 1 }, { id: 'x' });
+    await store.clear();
+    const r = await store.append([{ k: 'c', n: 2 }, { k: 'c', n: 3 }], { id: ['x', 'y'], expectedVersion: 1 });
+    expect(r.map((e) => [e.duplicate, e.version])).toEqual([[true, 1], [false, 2]]);
+    await store.append({ k: 'b', n: 4 });
+    await store.append({ k: 'a', n: 5 });
+    const snap = await store.snapshot();
+    expect(snap.map((e) => [e.key, e.payload.k, e.version])).toEqual([['c', 'c', 2], ['b', 'b', 1], ['a', 'a', 1]]);
+  });
+});
+
 describe('tryAppend of multi-byte text at the size limits', () => {
   it('an event whose UTF-8 bytes do not fit the arena with its id and key is refused with a code, not accepted and dropped', async () => {
     const store = make({ capacity: 64, payloadBytes: 512 }); // arena 512, maxEventBytes 480
