@@ -5,7 +5,7 @@
 // both builds: the harness's objectStore (capacity 2^20, 2 partitions) with the 4 MiB input ring of d61fe57's
 // bench/core.ts (its 1 MiB ring could stall; --input-bytes 0 takes each build's default).
 //   npm run build && OLD_DIST=/tmp/old/dist node bench/ab/core-rows.mjs [--rounds 7] [--events 300000]
-//     [--scan 2000000] [--snap 300000] [--adds 2000000] [--queries 500] [--input-bytes 4194304] [--only add,append,...]
+//     [--scan 2000000] [--snap 300000] [--adds 2000000] [--queries 2000] [--input-bytes 4194304] [--only add,append,...]
 // NEW_DIST (default: this checkout's dist) picks the other build.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -148,7 +148,7 @@ const rows = [
     id: 'window', name: `row 4a: windowAggregate (600 x 1 s buckets), ${SCAN} events, 2 partitions (queries/s)`,
     setup: (b) => scanStore(b),
     async round(b, s) {
-      const q = Number(arg('queries', 500));
+      const q = Number(arg('queries', 2000));
       const t = now();
       for (let i = 0; i < q; i++) await s.store.windowAggregate('amount', { from: s.from, to: s.to });
       return [q / ((now() - t) / 1000), q];
