@@ -1,0 +1,144 @@
+// The ring-store applier (src/server/replication/applier.ts) against a stand-in log and store: what a
+// publisher is answered when a grouped store call stored part of its events, and which message ids a
+// checkpoint taken while messages wait in the queue carries (a daemon started from it must skip the
+// same duplicates as one that applied the whole log).
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { PartialAppendError, RingstoreError } from '../../dist/src/index.js';
+import { Applier } from '../../dist/src/server/replication/applier.js';
+
+interface FakeMsg { seq: number; subject: string; data: Uint8Array; headers: { get(k: string): string } }
+
+const enc = new TextEncoder();
+const msg = (seq: number, id: string, op: unknown): FakeMsg => ({
+  seq, subject: 'ringstore.ring.streams', data: enc.encode(JSON.stringify(op)), headers: { get: (k: string) => (k === 'Nats-Msg-Id' ? id : '') },
+});
+const append = (...r: unknown[]): unknown => ({ k: 'append', r });
+
+/**
+ * A log: `push` delivers messages to the consumer the applier opens (from its start sequence on);
+ * `taken(seq)` resolves once the applier asked for the message after `seq` (it took `seq` in).
+ */
+class FakeLog {
+  readonly msgs: FakeMsg[] = [];
+  #wake: (() => void) | undefined;
+  #asked = 0;
+  #askWaiters: { seq: number; resolve: () => void }[] = [];
+  push(...m: FakeMsg[]): void {
+    this.msgs.push(...m);
+    this.#wake?.();
+  }
+  taken(seq: number): Promise<void> {
+    if (this.#asked > seq) return Promise.resolve();
+    return new Promise((resolve) => this.#askWaiters.push({ seq, resolve }));
+  }
+  js(): unknown {
+    return {
+      consumers: {
+        get: async (_stream: string, o: { opt_start_seq: number }) => ({
+          consume: async () => {
+            let stopped = false;
+            let next = o.opt_start_seq;
+            const self = this;
+            return {
+              stop: () => {
+                stopped = true;
+                self.#wake?.();
+              },
+              async *[Symbol.asyncIterator]() {
+                for (;;) {
+                  self.#asked = Math.max(self.#asked, next);
+                  for (const w of self.#askWaiters.filter((x) => x.seq < next)) w.resolve();
+                  self.#askWaiters = self.#askWaiters.filter((x) => x.seq >= next);
+                  while (!stopped && !self.msgs.some((m) => m.seq >= next)) await new Promise<void>((r) => (self.#wake = r));
+                  if (stopped) return;
+                  const m = self.msgs.find((x) => x.seq >= next)!;
+                  next = m.seq + 1;
+                  yield m;
+                }
+              },
+            };
+          },
+        }),
+      },
+    };
+  }
+}
+
+const jsm = { streams: { info: async () => ({ state: { last_seq: 0, messages: 0 } }) } };
+const logger = pino({ level: 'silent' });
+const result = (i: number): { id: string; partition: number; position: number; version: number; duplicate: boolean } => ({ id: `e${i}`, partition: 0, position: i, version: i, duplicate: false });
+
+describe('applier (stand-in log and store)', () => {
+  it('a grouped call that stored part of its events answers each message with its own events: stored ones, the others and their indexes', async () => {
+    const log = new FakeLog();
+    let release!: () => void;
+    const firstHeld = new Promise<void>((r) => (release = r));
+    const calls: number[] = [];
+    const store = {
+      append: async (records: unknown[]) => {
+        calls.push(records.length);
+        if (calls.length === 1) {
+          await firstHeld;
+          return records.map((_, i) => result(i));
+        }
+        // The group [m2: a], [m3: b, c]: a and b stored, c not (its partition failed for good).
+        const worker = new RingstoreError('RS_ERR_WORKER', 'partition 1 failed for good');
+        throw new PartialAppendError([result(10), result(11), undefined], [undefined, undefined, worker]);
+      },
+    };
+    const outcomes = new Map<string, { ok: boolean; value?: unknown; error?: unknown }>();
+    const applier = new Applier({ js: log.js(), jsm, stream: 'S', store, logger, onApplied: (k: string, o: never) => outcomes.set(k, o), onGap: () => undefined } as never);
+    applier.start();
+    log.push(msg(1, 'm1', append({ x: 0 })));
+    await log.taken(1);
+    // m1's store call is in flight: m2 and m3 wait in the queue and go to the store as one call.
+    log.push(msg(2, 'm2', append({ x: 1 })), msg(3, 'm3', append({ x: 2 }, { x: 3 })));
+    await log.taken(3);
+    release();
+    await applier.reached(3);
+    await applier.close();
+    expect(calls).toEqual([1, 3]);
+    expect(outcomes.get('m2')).toMatchObject({ ok: true, value: [result(10)] });
+    const m3 = outcomes.get('m3')!;
+    expect(m3.ok).toBe(false);
+    // m3 sent 2 events: its first was stored, its second was not. Told about the group's 3 events, its
+    // publisher would answer "index 0 and 1 stored, index 2 not" and the client would retry nothing.
+    expect(m3.error).toBeInstanceOf(PartialAppendError);
+    const e = m3.error as PartialAppendError;
+    expect(e.results).toEqual([result(11), undefined]);
+    expect((e.details as { stored: { index: number }[] }).stored.map((x) => x.index)).toEqual([0]);
+    expect((e.details as { notStored: unknown[] }).notStored).toEqual([{ index: 1, code: 'RS_ERR_WORKER' }]);
+  });
+
+  it('a grouped call that stored none of a message\'s events answers it with their error, not a partial append of other messages\' events', async () => {
+    const log = new FakeLog();
+    let release!: () => void;
+    const firstHeld = new Promise<void>((r) => (release = r));
+    let n = 0;
+    const worker = new RingstoreError('RS_ERR_WORKER', 'partition 1 failed for good');
+    const store = {
+      append: async (records: unknown[]) => {
+        if (++n === 1) {
+          await firstHeld;
+          return records.map((_, i) => result(i));
+        }
+        // The group [m2: a], [m3: b]: a stored, b not.
+        throw new PartialAppendError([result(10), undefined], [undefined, worker]);
+      },
+    };
+    const outcomes = new Map<string, { ok: boolean; value?: unknown; error?: unknown }>();
+    const applier = new Applier({ js: log.js(), jsm, stream: 'S', store, logger, onApplied: (k: string, o: never) => outcomes.set(k, o), onGap: () => undefined } as never);
+    applier.start();
+    log.push(msg(1, 'm1', append({ x: 0 })));
+    await log.taken(1);
+    log.push(msg(2, 'm2', append({ x: 1 })), msg(3, 'm3', append({ x: 2 })));
+    await log.taken(3);
+    release();
+    await applier.reached(3);
+    await applier.close();
+    expect(outcomes.get('m2')).toMatchObject({ ok: true, value: [result(10)] });
+    // Not "1 of 2 events were stored, index 0": m3's only event (its index 0) was not.
+    expect(outcomes.get('m3')).toMatchObject({ ok: false, error: worker });
+  });
+});
