@@ -364,15 +364,19 @@ export class Applier<R> {
       // Events are checked before any is written: one message's bad event refused the whole call.
       if (DETERMINISTIC.has((error as { code?: string }).code ?? '')) return false;
       // Part stored (a partition failed or the store closed mid-call): a message whose events were all stored
-      // is applied; the others fail with the error that names what was stored.
+      // is applied; one with none stored fails with their error; the others with a PartialAppendError of
+      // their own events (indexes into the message, as a call of its own would have named them).
       const partial = error instanceof PartialAppendError ? error : undefined;
       let at = 0;
       for (const q of group) {
         const count = (q.op as { r: readonly R[] }).r.length;
         const mine = partial?.results.slice(at, at + count);
+        const why = partial?.errors.slice(at, at + count);
         at += count;
-        if (mine !== undefined && mine.every((r) => r !== undefined)) this.#settle(q, { ok: true, value: mine });
-        else this.#settle(q, { ok: false, error });
+        if (mine === undefined || why === undefined) this.#settle(q, { ok: false, error });
+        else if (mine.every((r) => r !== undefined)) this.#settle(q, { ok: true, value: mine });
+        else if (mine.every((r) => r === undefined)) this.#settle(q, { ok: false, error: why.find((e) => e !== undefined) ?? error });
+        else this.#settle(q, { ok: false, error: new PartialAppendError(mine, why) });
       }
       return true;
     }
