@@ -5,7 +5,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PartialAppendError, RingstoreError } from '../../dist/src/index.js';
-import { Applier } from '../../dist/src/server/replication/applier.js';
+import { Applier, RECENT_IDS } from '../../dist/src/server/replication/applier.js';
 
 interface FakeMsg { seq: number; subject: string; data: Uint8Array; headers: { get(k: string): string } }
 
@@ -140,5 +140,46 @@ describe('applier (stand-in log and store)', () => {
     expect(outcomes.get('m2')).toMatchObject({ ok: true, value: [result(10)] });
     // Not "1 of 2 events were stored, index 0": m3's only event (its index 0) was not.
     expect(outcomes.get('m3')).toMatchObject({ ok: false, error: worker });
+  });
+
+  it('a checkpoint taken while messages wait in the queue carries every id a daemon started from it needs to skip the same duplicates', async () => {
+    const log = new FakeLog();
+    const applied: unknown[] = [];
+    const store = {
+      append: async (records: unknown[]) => {
+        applied.push(...records);
+        return records.map((_, i) => result(i));
+      },
+    };
+    const a = new Applier({ js: log.js(), jsm, stream: 'S', store, logger, onApplied: () => undefined, onGap: () => undefined } as never);
+    a.start();
+    // A full window of ids, applied.
+    for (let i = 1; i <= RECENT_IDS; i++) log.push(msg(i, `id-${i}`, append({ n: i })));
+    await a.reached(RECENT_IDS);
+    const L = RECENT_IDS;
+    // A checkpoint at L while three more messages arrive: a new id, a copy of id-2 stored again (within
+    // the window: every daemon skips it), another new id.
+    const { seq, recent } = await a.quiesce(async (at) => {
+      log.push(msg(L + 1, 'x1', append({ n: 'x1' })), msg(L + 2, 'id-2', append({ n: 2 })), msg(L + 3, 'x2', append({ n: 'x2' })));
+      await log.taken(L + 3);
+      return { seq: at, recent: a.recentIds() };
+    });
+    expect(seq).toBe(L);
+    await a.reached(L + 3);
+    await a.close();
+    const afterA = applied.slice(L);
+    expect(afterA).toEqual([{ n: 'x1' }, { n: 'x2' }]);
+    // The window at L: the last RECENT_IDS ids, id-1 .. id-L.
+    expect(recent).toHaveLength(RECENT_IDS);
+    // A daemon started from that checkpoint applies the messages after it as A did.
+    const late: unknown[] = [];
+    const b = new Applier({
+      js: log.js(), jsm, stream: 'S', logger, after: seq, recent, onApplied: () => undefined, onGap: () => undefined,
+      store: { append: async (records: unknown[]) => (late.push(...records), records.map((_, i) => result(i))) },
+    } as never);
+    b.start();
+    await b.reached(L + 3);
+    await b.close();
+    expect(late).toEqual(afterA);
   });
 });
