@@ -136,8 +136,11 @@ export class Applier<R> {
     const e = { id, ord: ++this.#ord, seq };
     this.#recent.push(e);
     this.#recentById.set(id, e);
-    // Dropped once out of the window both at receipt and at the last applied message.
-    while (this.#recent.length > 0 && this.#recent[0]!.ord <= this.#ord - RECENT_IDS && this.#recent[0]!.seq <= this.#applied) {
+    // Dropped once out of the window both at receipt and at the last applied message (what a checkpoint
+    // taken now carries, see recentIds): ranks are consecutive, so the entry RECENT_IDS places later
+    // being applied means this one is out of the window at the last applied message too (which
+    // implies out of the window at receipt, where the newest rank is even higher).
+    while (this.#recent.length > RECENT_IDS && this.#recent[RECENT_IDS]!.seq <= this.#applied) {
       const old = this.#recent.shift()!;
       if (this.#recentById.get(old.id) === old) this.#recentById.delete(old.id);
     }
