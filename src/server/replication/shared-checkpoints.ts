@@ -237,6 +237,8 @@ export class SharedCheckpoints {
     const subject = this.#chunkSubject(id);
     const room = Math.max(4_096, (nc.info?.max_payload ?? 1_048_576) - HEADER_ROOM);
     const chunks: number[] = [];
+    /** The manifest was sent: if its publish failed otherwise than by a lost compare-and-set, it may be stored. */
+    let sent = false;
     try {
       for (let at = 0; at < packed.length || chunks.length === 0; at += room) chunks.push((await js.publish(subject, packed.subarray(at, at + room))).seq);
       const manifest: Manifest = {
@@ -244,6 +246,7 @@ export class SharedCheckpoints {
         sha256: images.sha256, createdMs: Date.now(),
       };
       try {
+        sent = true;
         await js.publish(this.#manifest, JSON.stringify(manifest), { expect: { lastSubjectSequence: previous?.msgSeq ?? 0 } });
       } catch (err) {
         if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) {
@@ -258,7 +261,9 @@ export class SharedCheckpoints {
       await this.#purge('older manifests', { filter: this.#manifest, keep: 2 });
       return manifest;
     } catch (err) {
-      if (chunks.length > 0) await this.#purge('the chunks of a checkpoint that failed', { filter: subject });
+      // A manifest whose outcome is unknown (a timeout) may be the newest now: its chunks stay. If it was
+      // not stored, they are older than the next checkpoint's previous one, which purges them.
+      if (chunks.length > 0 && !sent) await this.#purge('the chunks of a checkpoint that failed', { filter: subject });
       throw err;
     }
   }
