@@ -122,6 +122,8 @@ export class RingReplica<R> {
           this.#gap = err;
           for (const w of this.#waiters.values()) w.resolve({ ok: false, error: err });
           this.#waiters.clear();
+          // Those not published yet never will be.
+          for (const e of this.#pending.splice(0)) e.acked.reject(err);
           options.logger.error({ stream, expected, got }, 'replication: this daemon fell behind its log by more than the log keeps; its ring store now differs from the other daemons (/ready answers 503 RS_ERR_REPLICATION_GAP): restart it');
           options.onGap(stream, expected, got);
         }
@@ -255,6 +257,10 @@ export class RingReplica<R> {
    * during a round trip to JetStream share the next message.
    */
   #pump(): void {
+    if (this.#gap !== undefined) {
+      for (const e of this.#pending.splice(0)) e.acked.reject(this.#gap);
+      return;
+    }
     while (this.#publishing < WINDOW && this.#pending.length > 0) {
       const max = this.#maxBody() - 32;
       let n = 0;
