@@ -124,6 +124,8 @@ export class Applier<R> {
   readonly #recentById = new Map<string, RecentId>();
   /** Messages with an id received so far (ranks in {@link #recent}). */
   #ord = 0;
+  /** Set once a message failed here for a reason of this daemon only: the store may differ from the log's state. */
+  #diverged = false;
 
   constructor(options: ApplierOptions<R>) {
     this.#o = options;
@@ -160,6 +162,15 @@ export class Applier<R> {
     const out: string[] = [];
     for (let i = 0; i < upto; i++) if (this.#recent[i]!.ord > lastOrd - RECENT_IDS) out.push(this.#recent[i]!.id);
     return out;
+  }
+
+  /**
+   * A message failed here for a reason of this daemon only (not one every
+   * daemon decides alike): from then on the store may not be the log's state
+   * up to {@link applied}, so no shared checkpoint may be taken of it.
+   */
+  get diverged(): boolean {
+    return this.#diverged;
   }
 
   /** Stream sequence of the last message applied (0 before the first). */
@@ -415,6 +426,7 @@ export class Applier<R> {
         this.#queue.length = 0;
       } else if (q.op !== undefined && (code === undefined || !DETERMINISTIC.has(code))) {
         // Another daemon may have applied it: this one now differs from them.
+        this.#diverged = true;
         this.#o.logger.error({ err: outcome.error, seq: q.seq }, 'replication: a message failed here for a reason of this daemon only; its state may now differ from the other daemons (restart it to rebuild from the log)');
       }
     }

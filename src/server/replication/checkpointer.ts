@@ -68,7 +68,8 @@ export class Checkpointer<R> {
   }
 
   #due(): boolean {
-    return !this.#closed && this.#o.applier.applied - this.#newest >= this.#o.every && performance.now() - this.#lastAttempt >= this.#o.minIntervalMs;
+    // A store that may differ from the log's state is not shared: every daemon started later would load it.
+    return !this.#closed && !this.#o.applier.diverged && this.#o.applier.applied - this.#newest >= this.#o.every && performance.now() - this.#lastAttempt >= this.#o.minIntervalMs;
   }
 
   async #write(): Promise<void> {
@@ -81,8 +82,10 @@ export class Checkpointer<R> {
       if (theirs != null && theirs.logCreated === o.logCreated && theirs.sizing === o.sizing && theirs.seq > this.#newest) this.#newest = theirs.seq;
       if (!this.#due() || !(await o.checkpoints.claim(o.origin, o.claimMs))) return;
       const t0 = performance.now();
-      let taken: { seq: number; recent: string[]; images: Uint8Array[] } | undefined = await o.applier.quiesce(async (at) => ({ seq: at, recent: o.applier.recentIds(), images: await o.store.exportImages() }));
+      let taken: { seq: number; recent: string[]; images: Uint8Array[] } | undefined = await o.applier.quiesce(async (at) =>
+        (o.applier.diverged ? undefined : { seq: at, recent: o.applier.recentIds(), images: await o.store.exportImages() }));
       const pausedMs = performance.now() - t0;
+      if (taken === undefined) return;
       const { seq, recent } = taken;
       if (seq <= this.#newest) return;
       const packed = await packImages(taken.images);
