@@ -219,4 +219,35 @@ describe('checkpointer after a failure of this daemon only', () => {
     await applier.close();
     expect(published).toEqual([]);
   });
+
+  it('goes on writing checkpoints past a foreign record every daemon refuses alike (an error without a code, thrown by a selector)', async () => {
+    const { Checkpointer } = await import('../../dist/src/server/replication/checkpointer.js');
+    const log = new FakeLog();
+    const store = {
+      append: async (records: { d?: unknown }[]) => {
+        if (records.some((r) => r.d === undefined)) throw new TypeError("Cannot read properties of undefined (reading 'type')");
+        return records.map((_, i) => result(i));
+      },
+      exportImages: async () => [new Uint8Array([1, 2, 3])],
+    };
+    const published: number[] = [];
+    const checkpoints = {
+      latest: async () => null,
+      claim: async () => true,
+      publish: async (fields: { seq: number }) => {
+        published.push(fields.seq);
+        return { bytes: 1, sizes: [3], chunks: [1] };
+      },
+    };
+    const applier = new Applier({ js: log.js(), jsm, stream: 'S', store, logger, onApplied: () => undefined, onGap: () => undefined } as never);
+    const cp = new Checkpointer({ checkpoints, applier, store, every: 1, minIntervalMs: 0, claimMs: 30_000, sizing: 'S', logCreated: 'C', origin: 'o', newest: 0, logger } as never);
+    applier.start();
+    log.push(msg(1, 'm1', append({ d: {} })), msg(2, 'foreign', append({ t: 1 })), msg(3, 'm3', append({ d: {} })));
+    await applier.reached(3);
+    cp.start();
+    while (published.length === 0) await new Promise((r) => setTimeout(r, 50));
+    await cp.close();
+    await applier.close();
+    expect(published).toEqual([3]);
+  });
 });

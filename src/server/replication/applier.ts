@@ -425,8 +425,9 @@ export class Applier<R> {
         this.#closed = true;
         this.#queue.length = 0;
       } else if (q.op !== undefined && (code === undefined || !DETERMINISTIC.has(code))) {
-        // Another daemon may have applied it: this one now differs from them.
-        this.#diverged = true;
+        // Another daemon may have applied it: this one now differs from them. (An error without a code is
+        // thrown by a selector on the record itself, e.g. a foreign publisher's: every daemon throws it alike.)
+        if (code !== undefined) this.#diverged = true;
         this.#o.logger.error({ err: outcome.error, seq: q.seq }, 'replication: a message failed here for a reason of this daemon only; its state may now differ from the other daemons (restart it to rebuild from the log)');
       }
     }
