@@ -32,7 +32,7 @@ async function edit(change: Partial<StreamConfig>): Promise<void> {
 describe('ring-store log limits', () => {
   for (const [what, change] of [
     ['fewer messages than the capacity', { max_msgs: CAPACITY / 2 }],
-    ['an age limit', { max_age: nanos(60_000) }],
+    ['an age limit', { max_age: nanos(600_000) }],
     ['a byte limit', { max_bytes: 1_000_000 }],
   ] as const) {
     it(`a log with ${what} is refused (RS_ERR_INVALID_OPTION)`, async () => {

@@ -82,6 +82,11 @@ export async function ensureRingLog(jsm: JetStreamManager, spec: RingLogSpec): P
   if (c.retention !== 'limits') problems.push(`retention ${c.retention}`);
   if (c.discard !== 'old') problems.push(`discard ${c.discard}`);
   if (!c.subjects?.includes(spec.subject)) problems.push(`it does not capture ${spec.subject}`);
+  // Limits that drop messages sooner than the ring evicts events: daemons would lose messages they have not
+  // applied, and the shared checkpoints (every capacity / 4 messages) would not cover what was dropped.
+  if (c.max_msgs >= 0 && c.max_msgs < spec.capacity) problems.push(`max_msgs ${c.max_msgs} (below the capacity, ${spec.capacity})`);
+  if ((c.max_age ?? 0) > 0) problems.push(`max_age ${c.max_age} ns`);
+  if ((c.max_bytes ?? -1) >= 0) problems.push(`max_bytes ${c.max_bytes}`);
   if (problems.length > 0) {
     throw new RingstoreError('RS_ERR_INVALID_OPTION', `JetStream stream "${spec.stream}" does not fit this daemon: ${problems.join('; ')}. Every daemon on one JetStream needs the same --partitions, --capacity and --arena-bytes (the same effective sizes per partition).`, { stream: spec.stream });
   }
