@@ -184,6 +184,36 @@ describe('applier (stand-in log and store)', () => {
   });
 });
 
+describe('applier grouping', () => {
+  it('a message with ids and one without, waiting together, are not stored in one call that drops the ids', async () => {
+    const log = new FakeLog();
+    let release!: () => void;
+    const firstHeld = new Promise<void>((r) => (release = r));
+    const calls: { records: unknown[]; id: unknown }[] = [];
+    const store = {
+      append: async (records: unknown[], opts: { id?: unknown }) => {
+        calls.push({ records, id: opts.id });
+        if (calls.length === 1) await firstHeld;
+        return records.map((_, i) => result(i));
+      },
+    };
+    const applier = new Applier({ js: log.js(), jsm, stream: 'S', store, logger, onApplied: () => undefined, onGap: () => undefined } as never);
+    applier.start();
+    log.push(msg(1, 'm1', append({ x: 0 })));
+    await log.taken(1);
+    // m2 carries its events' ids (every daemon must store them: idempotency, same ids everywhere); m3 none.
+    log.push(msg(2, 'm2', { k: 'append', r: [{ x: 1 }], i: ['ev-1'] }), msg(3, 'm3', append({ x: 2 })));
+    await log.taken(3);
+    release();
+    await applier.reached(3);
+    await applier.close();
+    // Wherever m2's record went, its id went with it.
+    const withM2 = calls.filter((c) => c.records.some((r) => (r as { x: number }).x === 1));
+    expect(withM2).toHaveLength(1);
+    expect(withM2[0]!.id).toEqual(expect.arrayContaining(['ev-1']));
+  });
+});
+
 describe('checkpointer after a failure of this daemon only', () => {
   it('writes no shared checkpoint once a message failed here for a reason of this daemon only (its state differs from the log\'s)', async () => {
     const { Checkpointer } = await import('../../dist/src/server/replication/checkpointer.js');
