@@ -362,18 +362,19 @@ export class Applier<R> {
   /** Applies unconditional appends as one store call; false (nothing stored) when one of them is refused. */
   async #applyGroup(group: Queued<R>[]): Promise<boolean> {
     const records: R[] = [];
-    let ids: string[] | undefined = [];
+    const ids: string[] = [];
+    let without = false;
     for (const q of group) {
       const op = q.op as { r: readonly R[]; i?: readonly string[] };
       for (const r of op.r) records.push(r);
-      if (op.i === undefined) ids = undefined;
-      else if (ids !== undefined) for (const id of op.i) ids.push(id);
+      if (op.i === undefined) without = true;
+      else for (const id of op.i) ids.push(id);
     }
     // Ids for some messages and not others: apply them one by one (never from this daemon's routes).
-    if (ids !== undefined && ids.length !== records.length) return false;
+    if (without && ids.length > 0) return false;
     let results: AppendResult[];
     try {
-      results = await this.#o.store.append(records, ids !== undefined ? { id: ids } : {});
+      results = await this.#o.store.append(records, without ? {} : { id: ids });
     } catch (error) {
       // Events are checked before any is written: one message's bad event refused the whole call.
       if (DETERMINISTIC.has((error as { code?: string }).code ?? '')) return false;
