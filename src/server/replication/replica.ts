@@ -231,7 +231,9 @@ export class RingReplica<R> {
       const outcome = await Promise.race([
         entry.applied.promise,
         new Promise<undefined>((resolve) => {
+          // Unref'd: the open request keeps the process alive; after shutdown it must not (up to writeTimeoutMs).
           timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+          timer.unref();
         }),
       ]);
       if (outcome === undefined) {

@@ -8,3 +8,5 @@ export const STREAM_NOT_FOUND = 10059;
 export const WRONG_LAST_SEQUENCE = 10071;
 /** No message found (a direct get of a subject with none). */
 export const NO_MESSAGE = 10037;
+/** The JetStream cluster is not available (no quorum yet, a leader being elected): retry. */
+export const CLUSTER_NOT_AVAILABLE = 10008;

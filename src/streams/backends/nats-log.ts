@@ -18,7 +18,7 @@ import { errors, RequestError, type MsgHdrs } from '@nats-io/transport-node';
 import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { MessageHeader, ShardState } from './nats-shard.js';
-import { WRONG_LAST_SEQUENCE } from './jetstream-codes.js';
+import { CLUSTER_NOT_AVAILABLE, WRONG_LAST_SEQUENCE } from './jetstream-codes.js';
 
 /** Missing messages fetched one by one (`next_by_subj`) before an ordered consumer is used. */
 const FETCH_ONE_BY_ONE = 8;
@@ -66,7 +66,7 @@ export function isTransient(err: unknown): boolean {
   // "jetstream is not enabled": nobody answered (the client does not export this class).
   if (err instanceof Error && err.name === 'JetStreamNotEnabled') return true;
   // 503: JetStream answered but is not ready (e.g. no stream leader yet).
-  if (err instanceof JetStreamApiError) return err.status === 503 || err.code === 10008;
+  if (err instanceof JetStreamApiError) return err.status === 503 || err.code === CLUSTER_NOT_AVAILABLE;
   return false;
 }
 
