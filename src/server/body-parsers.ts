@@ -17,11 +17,15 @@ import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
 import { SUSPECT_JSON } from './ingest/bulk-body.js';
+import type { EventSource } from './ingest/event-json.js';
 import { isBulkRoute, poolBody } from './ingest/pooled-body.js';
 
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 const UTF8 = /^utf-?8$/i;
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
+
+const EVENT_SOURCE = Symbol('ringstore.eventSource');
+type WithSource = FastifyRequest & { [EVENT_SOURCE]?: EventSource };
 
 /** 415 for a charset other than UTF-8. */
 function checkCharset(request: FastifyRequest): void {
@@ -76,6 +80,8 @@ function parseJson(safeParse: SafeParse, request: FastifyRequest, body: Buffer, 
         safeParse(request, text, done);
         return;
       }
+      // An array's text stays on the request: a bulk append stores each event's own JSON from it (ingest/event-json.ts).
+      if (Array.isArray(value)) (request as WithSource)[EVENT_SOURCE] = { kind: 'array', text };
       done(null, value);
     } else safeParse(request, text, done);
   }
@@ -90,6 +96,8 @@ function parseNdjson(safeParse: SafeParse, request: FastifyRequest, body: Buffer
   }
   const lines = text.split('\n');
   const out: unknown[] = [];
+  // Each event's line, for a bulk append to store as its JSON (undefined: a line the safe parser took).
+  const texts: (string | undefined)[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (line === '') continue;
@@ -98,13 +106,17 @@ function parseNdjson(safeParse: SafeParse, request: FastifyRequest, body: Buffer
     if (!SUSPECT_JSON.test(line)) {
       try {
         out.push(JSON.parse(line));
+        texts.push(line);
         continue;
       } catch { /* the safe parser below gives the error message */ }
     }
     let failed: Error | undefined;
     safeParse(request, line, (err, value) => {
       if (err) failed = err;
-      else out.push(value);
+      else {
+        out.push(value);
+        texts.push(undefined);
+      }
     });
     if (failed !== undefined) {
       done(new HttpError('RS_ERR_INVALID_JSON', `NDJSON line ${i + 1} is not valid JSON: ${failed.message}`));
@@ -112,7 +124,17 @@ function parseNdjson(safeParse: SafeParse, request: FastifyRequest, body: Buffer
     }
   }
   (request as unknown as { ndjson: boolean }).ndjson = true;
+  (request as WithSource)[EVENT_SOURCE] = { kind: 'lines', lines: texts };
   done(null, out);
+}
+
+
+/** The text a parsed JSON-array or NDJSON body came from (taken once), if this module parsed it. */
+export function takeEventSource(request: FastifyRequest): EventSource | undefined {
+  const r = request as WithSource;
+  const source = r[EVENT_SOURCE];
+  if (source !== undefined) r[EVENT_SOURCE] = undefined;
+  return source;
 }
 
 /** The parsers, for a route that gets a set-aside body back. */

@@ -28,6 +28,18 @@ export interface ProducerSpec<T> {
   };
 }
 
+/**
+ * Internal (not exported by the package): an `append` option with each event's
+ * JSON already written by the caller, exactly what `JSON.stringify(event)`
+ * gives (the daemon takes it from the request's text); undefined entries are
+ * stringified as usual. Everything else (selectors, sizes, ids) is as without it.
+ */
+export const ENCODED_JSON = Symbol('ringstore.encodedJson');
+/** {@link AppendOptions} with {@link ENCODED_JSON}. */
+export interface EncodedAppendOptions extends AppendOptions {
+  [ENCODED_JSON]?: readonly (string | undefined)[];
+}
+
 /** An event of an `append` call, encoded up front so nothing is written unless all are valid. */
 interface Planned {
   partition: number;
@@ -169,15 +181,19 @@ export class Producer<T> {
     // The values of all events in one array (one allocation per call, not per event).
     const vals = new Float64Array(events.length * V);
     const now = Date.now();
+    const encoded = (opts as EncodedAppendOptions)[ENCODED_JSON];
+    if (encoded !== undefined && encoded.length !== events.length) throw invalidArgument('one encoded JSON per event');
     for (let i = 0; i < events.length; i++) {
-      const partition = this.prepare(events[i], opts.partition);
+      const partition = this.prepare(events[i], opts.partition, encoded?.[i]);
       this.exactSizes();
       const caller = ids !== undefined;
       const id = caller ? ids[i] : this.ulid.next(now);
-      this.checkFits(utf8Length(id));
+      // Generated ids are ULIDs: ASCII, GENERATED_ID_BYTES long.
+      const idBytes = caller ? utf8Length(id) : GENERATED_ID_BYTES;
+      this.checkFits(idBytes);
       for (let v = 0; v < V; v++) vals[i * V + v] = this.vals[v];
       plan[i] = {
-        partition, key: this.curKey, id, caller, need: this.recordBytes(id),
+        partition, key: this.curKey, id, caller, need: recordBytes(this.valueCount, idBytes, this.curKeyBytes, this.curTypeBytes, this.curJsonBytes),
         type: this.curType, ts: this.curTs, json: this.curJson, vals, valsAt: i * V,
       };
     }
@@ -344,7 +360,7 @@ export class Producer<T> {
   }
 
   /** Runs selectors and validations; returns the partition. Sets cur* fields. */
-  private prepare(event: T, partition: number | undefined): number {
+  private prepare(event: T, partition: number | undefined, encoded?: string): number {
     const spec = this.spec;
     if (event === undefined) throw new RingstoreError('RS_ERR_ENCODE', 'cannot append undefined');
     let key = '';
@@ -375,11 +391,13 @@ export class Producer<T> {
       }
       this.vals[i] = v;
     }
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(event);
-    } catch (err) {
-      throw new RingstoreError('RS_ERR_ENCODE', `event is not JSON-serialisable: ${(err as Error).message}`, undefined, { cause: err });
+    let json: string | undefined = encoded;
+    if (json === undefined) {
+      try {
+        json = JSON.stringify(event);
+      } catch (err) {
+        throw new RingstoreError('RS_ERR_ENCODE', `event is not JSON-serialisable: ${(err as Error).message}`, undefined, { cause: err });
+      }
     }
     if (json === undefined) throw new RingstoreError('RS_ERR_ENCODE', 'event is not JSON-serialisable');
     // Claims assume one byte per UTF-16 unit (ASCII JSON, the common case);

@@ -7,6 +7,8 @@
  * refuse.
  */
 
+import type { EventSource } from './event-json.js';
+
 /**
  * Text that could carry a prototype-poisoning key (`__proto__`, `constructor`,
  * or either spelled with `\u` escapes): it takes the safe parser.
@@ -16,8 +18,11 @@ export const SUSPECT_JSON = /__proto__|constructor|\\u/;
 /** Fatal on bytes that are not UTF-8; a byte-order mark is kept (as `Buffer#toString`), so JSON.parse refuses it as the main thread would. */
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** The events of a JSON-array or NDJSON body, or undefined (the main thread decides). */
-export function readBulkBody(bytes: Uint8Array, ndjson: boolean): unknown[] | undefined {
+/**
+ * The events of a JSON-array or NDJSON body, or undefined (the main thread
+ * decides). `source`, if given, gets the text they came from (event-json.ts).
+ */
+export function readBulkBody(bytes: Uint8Array, ndjson: boolean, source?: { text?: EventSource }): unknown[] | undefined {
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -32,9 +37,12 @@ export function readBulkBody(bytes: Uint8Array, ndjson: boolean): unknown[] | un
     } catch {
       return undefined;
     }
-    return Array.isArray(body) ? body : undefined;
+    if (!Array.isArray(body)) return undefined;
+    if (source !== undefined) source.text = { kind: 'array', text };
+    return body;
   }
   const out: unknown[] = [];
+  const lines: string[] = [];
   let start = 0;
   while (start <= text.length) {
     let end = text.indexOf('\n', start);
@@ -48,6 +56,8 @@ export function readBulkBody(bytes: Uint8Array, ndjson: boolean): unknown[] | un
     } catch {
       return undefined;
     }
+    lines.push(line);
   }
+  if (source !== undefined) source.text = { kind: 'lines', lines };
   return out;
 }

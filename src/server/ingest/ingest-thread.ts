@@ -7,10 +7,12 @@
  */
 import { RingstoreError } from '../../errors.js';
 import { EventStore } from '../../store/event-store.js';
-import type { Producer } from '../../store/producer.js';
 import type { AppendResult } from '../../store/types.js';
 import type { MetricRecord, StreamRecord } from '../stores.js';
+import { isoTime } from '../../ids/event-id.js';
+import { ENCODED_JSON, type EncodedAppendOptions, type Producer } from '../../store/producer.js';
 import { readBulkBody } from './bulk-body.js';
+import { streamRecordJsons, type EventSource } from './event-json.js';
 import { metricRecords } from './metric-records.js';
 import { appendResultsJson } from './results-json.js';
 import { metricEventsFit, streamEventsFit } from './schema-fit.js';
@@ -36,12 +38,13 @@ export class IngestThread {
 
   /** Runs one task; never throws (errors come back as `failed`). */
   async run(task: IngestTask): Promise<IngestAnswer> {
-    const events = readBulkBody(task.bytes, task.ndjson);
+    const source: { text?: EventSource } = {};
+    const events = readBulkBody(task.bytes, task.ndjson, task.kind === 'streams' ? source : undefined);
     if (events === undefined || events.length > this.#maxBatch) return { kind: 'fallback', bytes: task.bytes };
-    return task.kind === 'streams' ? this.#appendStreams(task, events) : this.#appendMetrics(task, events);
+    return task.kind === 'streams' ? this.#appendStreams(task, events, source.text) : this.#appendMetrics(task, events);
   }
 
-  async #appendStreams(task: StreamTask, events: unknown[]): Promise<IngestAnswer> {
+  async #appendStreams(task: StreamTask, events: unknown[], source: EventSource | undefined): Promise<IngestAnswer> {
     if (!streamEventsFit(events)) return { kind: 'fallback', bytes: task.bytes };
     let batch: StreamBatch;
     try {
@@ -49,7 +52,10 @@ export class IngestThread {
     } catch {
       return { kind: 'fallback', bytes: task.bytes };
     }
-    const opts = { ...(task.expectedVersion !== undefined ? { expectedVersion: task.expectedVersion } : {}), ...(batch.ids !== undefined ? { id: batch.ids } : {}) };
+    const opts: EncodedAppendOptions = { ...(task.expectedVersion !== undefined ? { expectedVersion: task.expectedVersion } : {}), ...(batch.ids !== undefined ? { id: batch.ids } : {}) };
+    // Each event's own JSON text where it is what JSON.stringify would write (as the route does).
+    const jsons = source === undefined ? undefined : streamRecordJsons(batch.records, source, isoTime(task.now));
+    if (jsons !== undefined) opts[ENCODED_JSON] = jsons;
     let results: AppendResult[];
     try {
       results = await this.#streams.append(batch.records, opts);

@@ -8,12 +8,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppendResult, StoredEvent } from '../../store/types.js';
 import type { ServerContext } from '../context.js';
 import { HttpError, badRequest } from '../errors.js';
+import { takeEventSource } from '../body-parsers.js';
+import { streamRecordJsons } from '../ingest/event-json.js';
 import { pooledAppend } from '../ingest/pooled-append.js';
 import { takePooledBody } from '../ingest/pooled-body.js';
 import { appendResultsJson } from '../ingest/results-json.js';
 import { streamRecords } from '../ingest/stream-records.js';
 import { streamName } from '../params.js';
 import { receiveTime, type StreamRecord } from '../stores.js';
+import { isoTime } from '../../ids/event-id.js';
+import { ENCODED_JSON, type EncodedAppendOptions } from '../../store/producer.js';
 import { appendResult, bearer, errors } from './schemas.js';
 import { subscribe } from './subscribe.js';
 import { AppendCoalescer } from '../coalesce.js';
@@ -147,7 +151,13 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const now = receiveTime();
     // The parsed body is ours: timestamps are normalised in place.
     const { records, ids } = streamRecords(stream, events, batch, key, now);
-    const opts = { ...(expectedVersion !== undefined ? { expectedVersion } : {}), ...(ids !== undefined ? { id: batch ? ids : ids[0] } : {}) };
+    const opts: EncodedAppendOptions = { ...(expectedVersion !== undefined ? { expectedVersion } : {}), ...(ids !== undefined ? { id: batch ? ids : ids[0] } : {}) };
+    // A batch's events are stored as their own JSON text where it is what JSON.stringify would write (event-json.ts).
+    const source = takeEventSource(request);
+    if (batch && source !== undefined && !ctx.stores.replication) {
+      const jsons = streamRecordJsons(records, source, isoTime(now));
+      if (jsons !== undefined) opts[ENCODED_JSON] = jsons;
+    }
     let result: AppendResult | AppendResult[];
     try {
       // --nats: through the JetStream log, applied by every daemon (src/server/replication).
