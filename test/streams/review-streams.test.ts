@@ -85,3 +85,8 @@ describeBackends('review: distinct streams have distinct names outside the backe
     expect(published[0]!.stream).not.toBe(published[1]!.stream);
   });
 }, ['memory']);
+
+it('review: a default database with "/" is refused (it would make store ids ambiguous as well)', async () => {
+  const { StreamStoreProvider } = await import('../../dist/src/streams/index.js');
+  expect(await code((async () => new StreamStoreProvider({ defaults: { database: 'a/b' } }))())).toBe('RS_ERR_INVALID_OPTION');
+});
