@@ -90,3 +90,33 @@ it('review: a default database with "/" is refused (it would make store ids ambi
   const { StreamStoreProvider } = await import('../../dist/src/streams/index.js');
   expect(await code((async () => new StreamStoreProvider({ defaults: { database: 'a/b' } }))())).toBe('RS_ERR_INVALID_OPTION');
 });
+
+describeBackends('review: a snapshot stores the state as it was when snapshot() was called', ({ manual }) => {
+  // Writes of a session run in call order, so a caller may go on without awaiting. append()
+  // copies its events at call time; snapshot() copied the state only when its turn in the
+  // write queue came (at least one microtask later), so a state the caller went on mutating
+  // (the usual aggregate) was stored as of a later version than the snapshot claims.
+  it('mutating the state after the call does not change the snapshot', async () => {
+    const { provider } = manual();
+    const s = await provider.open('SnapCopy/1');
+    await s.append([{ type: 'T', data: 1 }, { type: 'T', data: 2 }]);
+    const state = { applied: 1 };
+    const stored = s.snapshot(1, state);
+    state.applied = 2; // the caller applies event 2 to its aggregate
+    await stored;
+    expect((await s.read({ toVersion: 1, useSnapshot: true })).snapshot?.state).toEqual({ applied: 1 });
+  });
+
+  it('also when the snapshot waits behind a pending append', async () => {
+    const { provider } = manual();
+    const s = await provider.open('SnapCopy/2');
+    const state = { applied: 0 };
+    const appended = s.append([{ type: 'T', data: 1 }]);
+    state.applied = 1;
+    const stored = s.snapshot(1, state);
+    const appended2 = s.append([{ type: 'T', data: 2 }]);
+    state.applied = 2;
+    await Promise.all([appended, stored, appended2]);
+    expect((await s.read({ toVersion: 1, useSnapshot: true })).snapshot?.state).toEqual({ applied: 1 });
+  });
+}, ['memory', 'lmdb']);
