@@ -11,7 +11,7 @@ import type { NativeStream } from './backends/memory-streams.js';
 import type { Clock } from './clock.js';
 import { prepareEvents, prepareForNativeLog, type NewEvent, type PreparedEvent, type PreparedWithId, type StreamEvent } from './envelope.js';
 import { InvalidStoreSessionError, InvalidStreamArgumentError, KvConcurrencyError, KvKeyNotFoundError, StoreBackendError, StoreNotOpenError, StoreSessionExpiredError, StoreVersionMismatchError } from './errors.js';
-import type { JsonValue } from './json.js';
+import { frozenJsonCopy, type JsonValue } from './json.js';
 import { leaseRecord, type LeaseRecord } from './lease.js';
 import type { LiveSink } from './live.js';
 import { appendBatch, checkVersions, committedEvents, publishCommitted, type AppendOptions } from './session-append.js';
@@ -362,9 +362,12 @@ export class StreamSession implements AsyncDisposable {
   async snapshot(version: number, state: unknown): Promise<void> {
     this.#entry();
     checkVersionArg(version, 'version', 1);
+    // Copied now, as append() copies its events: the caller may go on changing its state
+    // before this write's turn in the queue comes.
+    const copy = frozenJsonCopy(state, 'state');
     return this.#enqueue(async () => {
       await this.#check();
-      await this.#snapshots.write(version, state);
+      await this.#snapshots.write(version, copy);
     });
   }
 

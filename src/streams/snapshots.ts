@@ -91,11 +91,10 @@ export class SnapshotCollection {
     return e.value;
   }
 
-  /** Stores a snapshot and adds its version to the index, atomically. */
-  async write(version: number, state: unknown): Promise<void> {
+  /** Stores a snapshot (`copy`: a frozen JSON copy of the state) and adds its version to the index, atomically. */
+  async write(version: number, copy: JsonValue): Promise<void> {
     const head = await this.#c.headVersion();
     if (version > head) throw new StreamVersionNotFoundError(this.#c.storeId, version, head);
-    const copy = frozenJsonCopy(state, 'state');
     const idx = await this.#index('snapshot');
     const versions = idx.versions.includes(version) ? idx.versions : [...idx.versions, version].sort((a, b) => a - b);
     const snap: Snapshot = Object.freeze({ version, state: copy, createdAt: new Date(this.#c.clock.now()).toISOString() });
@@ -129,7 +128,7 @@ export class SnapshotCollection {
       const events = await range(previous + 1, v);
       state = await reducer(state, events, v);
       await check();
-      await this.write(v, state);
+      await this.write(v, frozenJsonCopy(state, 'state'));
       written.push(v);
       previous = v;
     }
