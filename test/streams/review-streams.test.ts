@@ -120,3 +120,16 @@ describeBackends('review: a snapshot stores the state as it was when snapshot() 
     expect((await s.read({ toVersion: 1, useSnapshot: true })).snapshot?.state).toEqual({ applied: 1 });
   });
 }, ['memory', 'lmdb']);
+
+it('review: an open() waiting for a held stream when the provider closes rejects with RS_ERR_CLOSED', async () => {
+  // It went on polling the lease; with the provider's own backend closed underneath, the next
+  // attempt failed as a backend failure (RS_ERR_STORE_BACKEND) instead of RS_ERR_CLOSED.
+  const { StreamStoreProvider, ManualClock } = await import('../../dist/src/streams/index.js');
+  const clock = new ManualClock();
+  const provider = new StreamStoreProvider({ clock }); // owns its memory backend
+  await provider.open('Held/1');
+  const waiting = code(provider.open('Held/1', { openTimeoutMs: 10_000 }));
+  await new Promise((r) => setImmediate(r)); // the waiter has found the lease held
+  await provider.close();
+  expect(await waiting).toBe('RS_ERR_CLOSED');
+});
