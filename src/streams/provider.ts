@@ -146,10 +146,13 @@ export class StreamStoreProvider {
     let backoff = 1;
     for (;;) {
       if (signal?.aborted) throw new OpenStoreFailedError(storeId, openTimeoutMs, 'aborted', { cause: signal.reason });
+      // A waiter outliving close(): the backend may be closed underneath it.
+      if (this.#closed) throw new ProviderClosedError();
       let attempt;
       try {
         attempt = await tryAcquireLease(this.backend, keys.lease, sessionId, this.#clock.now(), sessionTimeoutMs);
       } catch (err) {
+        if (this.#closed) throw new ProviderClosedError();
         throw new StoreBackendError('open', storeId, err);
       }
       if (attempt.granted) {
