@@ -1,6 +1,6 @@
 // Review findings on the versioned streams: each test failed on the code it was written against.
 import { expect, it } from 'vitest';
-import type { StreamSession } from '../../dist/src/streams/index.js';
+import { ManualClock, StreamStoreProvider, type StreamSession } from '../../dist/src/streams/index.js';
 import { code, describeBackends } from './helpers.js';
 
 describeBackends('review: JSON data with an own "__proto__" key', ({ manual }) => {
@@ -133,3 +133,25 @@ it('review: an open() waiting for a held stream when the provider closes rejects
   await provider.close();
   expect(await waiting).toBe('RS_ERR_CLOSED');
 });
+
+describeBackends('review: renew() by a session whose lease was taken over', ({ manual }) => {
+  // docs/streams.md: a session whose lease was taken over, even before its (lagging) clock
+  // tells it so, gets InvalidStoreSessionError. renew() got RS_ERR_STORE_BACKEND instead,
+  // logged as a backend failure: its compare-and-set is a single set, whose failure carries
+  // no batch op index, so the failure mapping did not see that the lease key failed.
+  it('rejects with RS_ERR_STORE_INVALID_SESSION', async () => {
+    const { backend, provider } = manual();
+    const laterClock = new ManualClock();
+    const other = new StreamStoreProvider({ clock: laterClock, backend });
+    try {
+      const a = await provider.open('Renew/1', { sessionTimeoutMs: 100 });
+      laterClock.advance(200); // another process, whose clock is ahead: A's lease has expired there
+      const b = await other.open('Renew/1', { sessionTimeoutMs: 100, openTimeoutMs: 0 });
+      expect(await code(a.renew())).toBe('RS_ERR_STORE_INVALID_SESSION');
+      expect(await code(a.append([{ type: 'T', data: 1 }]))).toBe('RS_ERR_STORE_INVALID_SESSION');
+      await b.close();
+    } finally {
+      await other.close();
+    }
+  });
+}, ['memory', 'lmdb']);
