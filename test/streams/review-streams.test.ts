@@ -155,3 +155,30 @@ describeBackends('review: renew() by a session whose lease was taken over', ({ m
     }
   });
 }, ['memory', 'lmdb']);
+
+describeBackends('review: writes checked against a stale head by a session whose lease was taken over', ({ manual }) => {
+  // A session whose lease was taken over (its clock lagging) still believes the head it
+  // last wrote. An append whose expected version is the stream's real version was refused
+  // as StoreVersionMismatchError with a false `actual` (the stale head), and snapshot(v) of
+  // a version the stream has as StreamVersionNotFoundError; version() meanwhile answered the
+  // real head, so a caller that reloads and retries never gets through nor learns why.
+  // docs/streams.md: such a session gets InvalidStoreSessionError.
+  it('rejects with RS_ERR_STORE_INVALID_SESSION', async () => {
+    const { backend, provider } = manual();
+    const laterClock = new ManualClock();
+    const other = new StreamStoreProvider({ clock: laterClock, backend });
+    try {
+      const a = await provider.open('Stale/1', { sessionTimeoutMs: 100 });
+      laterClock.advance(200);
+      const b = await other.open('Stale/1', { sessionTimeoutMs: 100, openTimeoutMs: 0 });
+      await b.append([{ type: 'T', data: 'b' }]);
+      expect(await a.version()).toBe(1);
+      expect(await code(a.append([{ type: 'T', data: 'a' }], { expectedVersion: 1 }))).toBe('RS_ERR_STORE_INVALID_SESSION');
+      expect(await code(a.append([{ type: 'T', data: 'a', expectedVersion: 2 }]))).toBe('RS_ERR_STORE_INVALID_SESSION');
+      expect(await code(a.snapshot(1, {}))).toBe('RS_ERR_STORE_INVALID_SESSION');
+      await b.close();
+    } finally {
+      await other.close();
+    }
+  });
+}, ['memory', 'lmdb']);
