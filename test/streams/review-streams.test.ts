@@ -154,7 +154,7 @@ describeBackends('review: renew() by a session whose lease was taken over', ({ m
       await other.close();
     }
   });
-}, ['memory', 'lmdb']);
+}, ['memory', 'lmdb', 'nats']);
 
 describeBackends('review: writes checked against a stale head by a session whose lease was taken over', ({ manual }) => {
   // A session whose lease was taken over (its clock lagging) still believes the head it
@@ -181,4 +181,4 @@ describeBackends('review: writes checked against a stale head by a session whose
       await other.close();
     }
   });
-}, ['memory', 'lmdb']);
+}, ['memory', 'lmdb', 'nats']);
