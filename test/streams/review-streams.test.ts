@@ -87,7 +87,6 @@ describeBackends('review: distinct streams have distinct names outside the backe
 }, ['memory']);
 
 it('review: a default database with "/" is refused (it would make store ids ambiguous as well)', async () => {
-  const { StreamStoreProvider } = await import('../../dist/src/streams/index.js');
   expect(await code((async () => new StreamStoreProvider({ defaults: { database: 'a/b' } }))())).toBe('RS_ERR_INVALID_OPTION');
 });
 
@@ -124,7 +123,6 @@ describeBackends('review: a snapshot stores the state as it was when snapshot() 
 it('review: an open() waiting for a held stream when the provider closes rejects with RS_ERR_CLOSED', async () => {
   // It went on polling the lease; with the provider's own backend closed underneath, the next
   // attempt failed as a backend failure (RS_ERR_STORE_BACKEND) instead of RS_ERR_CLOSED.
-  const { StreamStoreProvider, ManualClock } = await import('../../dist/src/streams/index.js');
   const clock = new ManualClock();
   const provider = new StreamStoreProvider({ clock }); // owns its memory backend
   await provider.open('Held/1');
