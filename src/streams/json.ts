@@ -75,6 +75,8 @@ function tryCopy(value: unknown, depth: number, freeze: boolean): JsonValue | ty
         const key = keys[i]!;
         const item = (value as Record<string, unknown>)[key];
         if (item === undefined) continue;
+        // Assigning "__proto__" would set the copy's prototype, not a key: the key would be lost.
+        if (key === '__proto__') return INVALID_JSON;
         const c = tryCopy(item, depth + 1, freeze);
         if (c === INVALID_JSON) return INVALID_JSON;
         out[key] = c;
@@ -115,6 +117,7 @@ function copy(value: unknown, path: string, depth: number, freeze: boolean): Jso
       for (const key of Object.keys(value)) {
         const item = (value as Record<string, unknown>)[key];
         if (item === undefined) continue;
+        if (key === '__proto__') throw new InvalidStreamArgumentError(`${path} has a "__proto__" key, which cannot be stored (it would be taken as the prototype and lost)`, { path });
         out[key] = copy(item, `${path}.${key}`, depth + 1, freeze);
       }
       return freeze ? Object.freeze(out) : out;

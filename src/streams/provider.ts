@@ -106,7 +106,7 @@ export class StreamStoreProvider {
     const d = options.defaults ?? {};
     if (d === null || typeof d !== 'object') throw new InvalidStreamOptionError('options.defaults must be an object');
     const database = d.database ?? DEFAULT_DATABASE;
-    if (typeof database !== 'string' || database.trim().length === 0) throw new InvalidStreamOptionError('defaults.database must be a non-empty string');
+    if (typeof database !== 'string' || database.trim().length === 0 || database.includes('/')) throw new InvalidStreamOptionError('defaults.database must be a non-empty string without "/"');
     this.#defaults = Object.freeze({
       database,
       sessionTimeoutMs: checkMs(d.sessionTimeoutMs ?? 60_000, 'defaults.sessionTimeoutMs', 1),
@@ -146,10 +146,13 @@ export class StreamStoreProvider {
     let backoff = 1;
     for (;;) {
       if (signal?.aborted) throw new OpenStoreFailedError(storeId, openTimeoutMs, 'aborted', { cause: signal.reason });
+      // A waiter outliving close(): the backend may be closed underneath it.
+      if (this.#closed) throw new ProviderClosedError();
       let attempt;
       try {
         attempt = await tryAcquireLease(this.backend, keys.lease, sessionId, this.#clock.now(), sessionTimeoutMs);
       } catch (err) {
+        if (this.#closed) throw new ProviderClosedError();
         throw new StoreBackendError('open', storeId, err);
       }
       if (attempt.granted) {

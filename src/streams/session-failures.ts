@@ -35,7 +35,8 @@ export interface FailureContext {
 /** Throws the stream error that the failure `err` of the batch `ops` means. */
 export async function failedBatch(c: FailureContext, operation: string, err: unknown, ops: readonly KvBatchOp[]): Promise<never> {
   if (err instanceof KvDuplicateKeyError || err instanceof KvConcurrencyError || err instanceof KvKeyNotFoundError) {
-    const key = err.opIndex === undefined ? undefined : ops[err.opIndex]?.key;
+    // A single write (renew's compare-and-set) fails without a batch op index: it is the one op.
+    const key = err.opIndex !== undefined ? ops[err.opIndex]?.key : ops.length === 1 ? ops[0]!.key : undefined;
     const k = c.keys;
     if (key === k.lease) {
       await c.checkStored();

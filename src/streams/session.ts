@@ -11,7 +11,7 @@ import type { NativeStream } from './backends/memory-streams.js';
 import type { Clock } from './clock.js';
 import { prepareEvents, prepareForNativeLog, type NewEvent, type PreparedEvent, type PreparedWithId, type StreamEvent } from './envelope.js';
 import { InvalidStoreSessionError, InvalidStreamArgumentError, KvConcurrencyError, KvKeyNotFoundError, StoreBackendError, StoreNotOpenError, StoreSessionExpiredError, StoreVersionMismatchError } from './errors.js';
-import type { JsonValue } from './json.js';
+import { frozenJsonCopy, type JsonValue } from './json.js';
 import { leaseRecord, type LeaseRecord } from './lease.js';
 import type { LiveSink } from './live.js';
 import { appendBatch, checkVersions, committedEvents, publishCommitted, type AppendOptions } from './session-append.js';
@@ -88,7 +88,7 @@ export class StreamSession implements AsyncDisposable {
     // Called only after the constructor, once `failures` exists.
     const fail = (op: string, err: unknown, ops: readonly KvBatchOp[]): Promise<never> => failedBatch(failures, op, err, ops);
     this.#fail = fail;
-    this.#snapshots = new SnapshotCollection({ backend, keys, storeId, clock, logger: this.#log, fence: () => this.#fence(), headVersion: async () => this.#headVersion, fail });
+    this.#snapshots = new SnapshotCollection({ backend, keys, storeId, clock, logger: this.#log, fence: () => this.#fence(), headVersion: async () => this.#headVersion, checkLease: () => this.#checkStored(), fail });
     this.#reader = new StreamReader({ backend, keys, storeId, native: init.native, snapshots: this.#snapshots, check: () => this.#check() });
     const failures: FailureContext = {
       backend,
@@ -149,6 +149,15 @@ export class StreamSession implements AsyncDisposable {
       throw new StoreSessionExpiredError(this.storeId, this.sessionId, this.#expiresAt);
     }
     if (cur === undefined || cur.etag !== this.#leaseEtag) throw new StoreNotOpenError(this.storeId, this.sessionId);
+  }
+
+  /**
+   * Rejects with `err` (a version mismatch against this session's view of the head)
+   * once the stored lease is known to be this session's: else its view may be stale
+   * (the lease was taken over, and the stream written) and the session error is the answer.
+   */
+  #mismatch(err: unknown): Promise<never> {
+    return this.#checkStored().then(() => Promise.reject(err));
   }
 
   #fence(): KvBatchOp {
@@ -218,7 +227,11 @@ export class StreamSession implements AsyncDisposable {
    */
   #commitNative(native: NativeStream, prepared: readonly PreparedEvent[], expected: number | undefined, now: number, preparedAt: number): Promise<number> {
     const v = this.#headVersion;
-    checkVersions(prepared, expected, v, this.storeId, this.#log);
+    try {
+      checkVersions(prepared, expected, v, this.storeId, this.#log);
+    } catch (err) {
+      return this.#mismatch(err);
+    }
     if (prepared.length === 0) return Promise.resolve(v);
     let next: number;
     try {
@@ -240,7 +253,11 @@ export class StreamSession implements AsyncDisposable {
     const pending = this.#check();
     if (pending !== undefined) await pending;
     const v = this.#headVersion;
-    checkVersions(prepared, expected, v, this.storeId, this.#log);
+    try {
+      checkVersions(prepared, expected, v, this.storeId, this.#log);
+    } catch (err) {
+      return this.#mismatch(err);
+    }
     const n = prepared.length;
     if (n === 0) return v;
     await this.#reader.checkGivenNotGenerated('append', prepared);
@@ -362,9 +379,12 @@ export class StreamSession implements AsyncDisposable {
   async snapshot(version: number, state: unknown): Promise<void> {
     this.#entry();
     checkVersionArg(version, 'version', 1);
+    // Copied now, as append() copies its events: the caller may go on changing its state
+    // before this write's turn in the queue comes.
+    const copy = frozenJsonCopy(state, 'state');
     return this.#enqueue(async () => {
       await this.#check();
-      await this.#snapshots.write(version, state);
+      await this.#snapshots.write(version, copy);
     });
   }
 

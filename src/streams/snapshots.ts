@@ -46,6 +46,8 @@ export interface SnapshotContext {
   readonly logger: Logger;
   fence(): KvBatchOp;
   headVersion(): Promise<number>;
+  /** Throws the session error the stored lease implies (returns when it is this session's and live). */
+  checkLease(): Promise<void>;
   fail(operation: string, err: unknown, ops: readonly KvBatchOp[]): Promise<never>;
 }
 
@@ -91,11 +93,14 @@ export class SnapshotCollection {
     return e.value;
   }
 
-  /** Stores a snapshot and adds its version to the index, atomically. */
-  async write(version: number, state: unknown): Promise<void> {
+  /** Stores a snapshot (`copy`: a frozen JSON copy of the state) and adds its version to the index, atomically. */
+  async write(version: number, copy: JsonValue): Promise<void> {
     const head = await this.#c.headVersion();
-    if (version > head) throw new StreamVersionNotFoundError(this.#c.storeId, version, head);
-    const copy = frozenJsonCopy(state, 'state');
+    if (version > head) {
+      // The session's head may be stale only if its lease was taken over: then that is the error.
+      await this.#c.checkLease();
+      throw new StreamVersionNotFoundError(this.#c.storeId, version, head);
+    }
     const idx = await this.#index('snapshot');
     const versions = idx.versions.includes(version) ? idx.versions : [...idx.versions, version].sort((a, b) => a - b);
     const snap: Snapshot = Object.freeze({ version, state: copy, createdAt: new Date(this.#c.clock.now()).toISOString() });
@@ -129,7 +134,7 @@ export class SnapshotCollection {
       const events = await range(previous + 1, v);
       state = await reducer(state, events, v);
       await check();
-      await this.write(v, state);
+      await this.write(v, frozenJsonCopy(state, 'state'));
       written.push(v);
       previous = v;
     }

@@ -32,6 +32,11 @@ function checkPart(value: unknown, part: string): string {
   if (typeof value !== 'string' || value.trim().length === 0) {
     throw new InvalidStreamArgumentError(`stream id ${part} must be a non-empty string`, { part, value: String(value) });
   }
+  // A "/" inside a part would make `database/name/id` (the store id, the live view's
+  // `name/id`) ambiguous between two streams, and the string form could not name it.
+  if (value.includes('/')) {
+    throw new InvalidStreamArgumentError(`stream id ${part} must not contain "/"`, { part, value });
+  }
   if (value.length > MAX_PART) {
     throw new InvalidStreamArgumentError(`stream id ${part} is longer than ${MAX_PART} characters`, { part, length: value.length });
   }
