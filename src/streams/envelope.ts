@@ -16,6 +16,7 @@
  * | stream id database/name/id | `PartitionId` / `Domain.Name` / `Domain.Id` |
  */
 import { InvalidStreamArgumentError } from './errors.js';
+import { encodedLength } from './stream-id.js';
 import { INVALID_JSON, throwInvalidJson, tryJsonCopy, type JsonValue } from './json.js';
 import { isoTime, nextEventId } from '../ids/event-id.js';
 import { isUlidTime } from '../ids/ulid.js';
@@ -147,6 +148,13 @@ function prepare(events: unknown, now: number, native: boolean): PreparedEvent[]
       throw new InvalidStreamArgumentError(`events[${i}].type must be a non-empty string of at most ${MAX_ID} characters`, { index: i });
     }
     let id = optString(e.id, i, 'id');
+    if (id !== undefined) {
+      // Ids are URI-encoded into idempotency keys: bounded encoded, so every backend's keys hold them (LMDB's 1,978 bytes).
+      const encoded = encodedLength(id);
+      if (encoded < 0 || encoded > MAX_ID) {
+        throw new InvalidStreamArgumentError(`events[${i}].id must be at most ${MAX_ID} characters once URI-encoded, and well-formed UTF-16`, { path: `events[${i}].id`, length: encoded });
+      }
+    }
     const generated = id === undefined;
     if (id === undefined) {
       // The native log makes the id when it stores the event: check its time now, so a

@@ -28,6 +28,15 @@ export interface StreamId {
 
 const MAX_PART = 512;
 
+/** Length of `encodeURIComponent(value)`, or -1 when the text has a lone surrogate. */
+export function encodedLength(value: string): number {
+  try {
+    return encodeURIComponent(value).length;
+  } catch {
+    return -1;
+  }
+}
+
 function checkPart(value: unknown, part: string): string {
   if (typeof value !== 'string' || value.trim().length === 0) {
     throw new InvalidStreamArgumentError(`stream id ${part} must be a non-empty string`, { part, value: String(value) });
@@ -37,8 +46,12 @@ function checkPart(value: unknown, part: string): string {
   if (value.includes('/')) {
     throw new InvalidStreamArgumentError(`stream id ${part} must not contain "/"`, { part, value });
   }
-  if (value.length > MAX_PART) {
-    throw new InvalidStreamArgumentError(`stream id ${part} is longer than ${MAX_PART} characters`, { part, length: value.length });
+  // Parts are URI-encoded into backend keys (streamKeys): the bound is on the encoded length, so the longest
+  // stream id fits every backend's keys (LMDB's hold 1,978 bytes; a non-ASCII character encodes to up to 12).
+  const encoded = encodedLength(value);
+  if (encoded < 0) throw new InvalidStreamArgumentError(`stream id ${part} is not well-formed UTF-16 (a lone surrogate)`, { part });
+  if (encoded > MAX_PART) {
+    throw new InvalidStreamArgumentError(`stream id ${part} is longer than ${MAX_PART} characters once URI-encoded (${encoded})`, { part, length: encoded });
   }
   return value;
 }

@@ -54,6 +54,19 @@ describeBackends('review: ids that pass validation work on every backend', ({ ma
     })()));
   });
 
+  it('the bounds are on the URI-encoded length: 512 and 256 fit, 513 and 257 are refused as arguments', async () => {
+    const { provider } = manual();
+    const euro = '%E2%82%AC'.length; // 9
+    const s = await provider.open({ name: 'Bound', id: 'a'.repeat(512 - 2 * euro) + '€€' });
+    expect(await code(s.append([{ id: 'b'.repeat(256 - euro) + '€', type: 'T', data: 1 }]))).toBe('resolved');
+    expect(await code(s.append([{ id: 'b'.repeat(257 - euro) + '€', type: 'T', data: 1 }]))).toBe('RS_ERR_INVALID_ARGUMENT');
+    expect(await code(s.append([{ id: 'x\ud800', type: 'T', data: 1 }]))).toBe('RS_ERR_INVALID_ARGUMENT');
+    expect(await s.version()).toBe(1);
+    await s.close();
+    expect(await code(provider.open({ name: 'Bound', id: 'a'.repeat(513 - 2 * euro) + '€€' }))).toBe('RS_ERR_INVALID_ARGUMENT');
+    expect(await code(provider.open({ name: 'Bound', id: 'a\udc00' }))).toBe('RS_ERR_INVALID_ARGUMENT');
+  });
+
   it('an event id of 256 characters', async () => {
     const { provider } = manual();
     const s = await provider.open('Long/1');
