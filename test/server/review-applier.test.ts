@@ -6,64 +6,14 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PartialAppendError, RingstoreError } from '../../dist/src/index.js';
 import { Applier, RECENT_IDS } from '../../dist/src/server/replication/applier.js';
+import { FakeLog, type FakeMsg } from './fake-jetstream-log.js';
 
-interface FakeMsg { seq: number; subject: string; data: Uint8Array; headers: { get(k: string): string } }
 
 const enc = new TextEncoder();
 const msg = (seq: number, id: string, op: unknown): FakeMsg => ({
   seq, subject: 'ringstore.ring.streams', data: enc.encode(JSON.stringify(op)), headers: { get: (k: string) => (k === 'Nats-Msg-Id' ? id : '') },
 });
 const append = (...r: unknown[]): unknown => ({ k: 'append', r });
-
-/**
- * A log: `push` delivers messages to the consumer the applier opens (from its start sequence on);
- * `taken(seq)` resolves once the applier asked for the message after `seq` (it took `seq` in).
- */
-class FakeLog {
-  readonly msgs: FakeMsg[] = [];
-  #wake: (() => void) | undefined;
-  #asked = 0;
-  #askWaiters: { seq: number; resolve: () => void }[] = [];
-  push(...m: FakeMsg[]): void {
-    this.msgs.push(...m);
-    this.#wake?.();
-  }
-  taken(seq: number): Promise<void> {
-    if (this.#asked > seq) return Promise.resolve();
-    return new Promise((resolve) => this.#askWaiters.push({ seq, resolve }));
-  }
-  js(): unknown {
-    return {
-      consumers: {
-        get: async (_stream: string, o: { opt_start_seq: number }) => ({
-          consume: async () => {
-            let stopped = false;
-            let next = o.opt_start_seq;
-            const self = this;
-            return {
-              stop: () => {
-                stopped = true;
-                self.#wake?.();
-              },
-              async *[Symbol.asyncIterator]() {
-                for (;;) {
-                  self.#asked = Math.max(self.#asked, next);
-                  for (const w of self.#askWaiters.filter((x) => x.seq < next)) w.resolve();
-                  self.#askWaiters = self.#askWaiters.filter((x) => x.seq >= next);
-                  while (!stopped && !self.msgs.some((m) => m.seq >= next)) await new Promise<void>((r) => (self.#wake = r));
-                  if (stopped) return;
-                  const m = self.msgs.find((x) => x.seq >= next)!;
-                  next = m.seq + 1;
-                  yield m;
-                }
-              },
-            };
-          },
-        }),
-      },
-    };
-  }
-}
 
 const jsm = { streams: { info: async () => ({ state: { last_seq: 0, messages: 0 } }) } };
 const logger = pino({ level: 'silent' });

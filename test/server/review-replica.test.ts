@@ -4,6 +4,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { RingReplica } from '../../dist/src/server/replication/replica.js';
+import { FakeLog } from './fake-jetstream-log.js';
 
 interface Deferred<T> { promise: Promise<T>; resolve(v: T): void }
 const deferred = <T>(): Deferred<T> => {
@@ -11,42 +12,6 @@ const deferred = <T>(): Deferred<T> => {
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
 };
-
-/** A log whose consumer delivers what `push` gives it, from the start sequence asked for. */
-class FakeLog {
-  readonly msgs: { seq: number; subject: string; data: Uint8Array; headers: { get(k: string): string } }[] = [];
-  #wake: (() => void) | undefined;
-  push(m: FakeLog['msgs'][number]): void {
-    this.msgs.push(m);
-    this.#wake?.();
-  }
-  consumers(): unknown {
-    return {
-      get: async (_stream: string, o: { opt_start_seq: number }) => ({
-        consume: async () => {
-          let stopped = false;
-          let next = o.opt_start_seq;
-          const self = this;
-          return {
-            stop: () => {
-              stopped = true;
-              self.#wake?.();
-            },
-            async *[Symbol.asyncIterator]() {
-              for (;;) {
-                while (!stopped && !self.msgs.some((m) => m.seq >= next)) await new Promise<void>((r) => (self.#wake = r));
-                if (stopped) return;
-                const m = self.msgs.find((x) => x.seq >= next)!;
-                next = m.seq + 1;
-                yield m;
-              }
-            },
-          };
-        },
-      }),
-    };
-  }
-}
 
 describe('replicated ring store (stand-in JetStream)', () => {
   it('appends still waiting to be published when a gap is found are refused with RS_ERR_REPLICATION_GAP, not published', async () => {
