@@ -132,3 +132,41 @@ export class Model {
     return out;
   }
 }
+
+/** Crashes the model expects nothing of, beyond `restarts`: where and how a command kills a worker. */
+export type Crash =
+  // crashPartition(p, { afterRecords: k }) armed before the call: the worker dies in the drain in which its k-th
+  // record of the call is consumed, before that drain's commit point (part and k are reduced to what the call sends).
+  | { mode: 'records'; part: number; k: number }
+  // crashPartition(p, { terminate: true }) while the call runs: the thread ends at whatever instruction it is at.
+  | { mode: 'terminate'; part: number }
+  // crashPartition(p) once the call settled: a kill between drains.
+  | { mode: 'between'; part: number };
+
+/** A store of several partitions: one {@link Model} each, one clock, the restarts the commands caused. */
+export class World {
+  readonly parts: Model[];
+  /** Timestamps are store-wide (unique), so a snapshot's order is the timestamps'. */
+  ts = 1;
+  readonly restarts: number[];
+  crashes = 0;
+
+  constructor(
+    partitions: number,
+    make: () => Model,
+    /** The partition a key routes to: the store's own public `partitionOf`. */
+    readonly route: (key: string) => number,
+  ) {
+    this.parts = Array.from({ length: partitions }, make);
+    this.restarts = new Array<number>(partitions).fill(0);
+  }
+
+  of(key: string): Model {
+    return this.parts[this.route(key)];
+  }
+}
+
+/** Keys with live events in a partition (the store's `keys` stat). */
+export function liveKeys(m: Model): number {
+  return new Set(m.liveEvents().map((e) => e.payload.k)).size;
+}
