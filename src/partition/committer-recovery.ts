@@ -79,6 +79,14 @@ export function recoverCommitter(c: Committer): void {
   c.hash.reseed(m.tables[TableCursor.SEED]);
   c.dir.recover(tail);
   c.dedup.recover(tail);
+  // Died between a commit point's flip and its trim: no drain ran since, so nothing in the tables is
+  // tentative, and the trim that commit point owed is done now (else the next drain would see ids and
+  // dormant keys past the bounds that a store that did not crash has dropped). After a crash inside a
+  // drain the last commit point did trim, and the tables must stay as the crashed drain saw them.
+  if (m.tables[TableCursor.TRIMMED] !== r[Commit.SERIAL]) {
+    c.dedup.trim();
+    c.dir.trim();
+  }
 
   // 3. Live keys, types, key index, buckets.
   let live = 0;

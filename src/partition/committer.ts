@@ -18,6 +18,7 @@ import { KeyTable, TypeTable, type KeyState } from './name-tables.js';
 import { WindowBuckets } from './window-buckets.js';
 
 const C_CRASH_AT = PartitionMemory.ctl(Ctl.CRASH_AT);
+const C_CRASH_AFTER_FLIP = PartitionMemory.ctl(Ctl.CRASH_AFTER_FLIP);
 const C_PURGING = PartitionMemory.ctl(Ctl.PURGING);
 const C_READERS = PartitionMemory.ctl(Ctl.READERS);
 const C_SUMMED = PartitionMemory.ctl(Ctl.SUMMED);
@@ -125,6 +126,8 @@ export class Committer {
   private stalledAcks = 0;
   /** Commit points so far (Commit.SERIAL). */
   serial = 0;
+  /** Fault injection: die in the next commit point, after its flip (Ctl.CRASH_AFTER_FLIP). */
+  private dieAfterFlip = false;
   /** The durable log, when the partition has one. */
   journal: Journal | null = null;
   /** Replaying a durable log: no acks, no journal, the drain's recorded commit time. */
@@ -229,9 +232,11 @@ export class Committer {
         n++;
       }
       if (crashAt > 0 && n >= crashAt && !this.replaying) {
-        // Fault injection (tests, chaos drills): die mid-drain, before the commit point.
+        // Fault injection (tests, chaos drills): die mid-drain, before the commit point; or, asked so, in the
+        // commit point, after its flip and before its trim.
         Atomics.store(m.i32, C_CRASH_AT, 0);
-        process.exit(1);
+        if (Atomics.load(m.i32, C_CRASH_AFTER_FLIP) === 1) this.dieAfterFlip = true;
+        else process.exit(1);
       }
     }
     if (n > 0) {
@@ -671,10 +676,16 @@ export class Committer {
     r[Commit.SERIAL] = ++this.serial;
     this.record.commit();
     this.committedTail = this.tailPos;
+    if (this.dieAfterFlip) {
+      Atomics.store(this.mem.i32, C_CRASH_AFTER_FLIP, 0);
+      process.exit(1);
+    }
     if (trim) {
       this.dedup.trim();
       this.dir.trim();
     }
+    // No trim is owed for this serial: recovery trims only when the worker died between the flip and here.
+    this.mem.tables[TableCursor.TRIMMED] = this.serial;
     this.input.release(inputEnd);
     this.acks.notify();
     this.publishGauges();

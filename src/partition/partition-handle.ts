@@ -16,6 +16,7 @@ const BOOT_FAILURES_TO_GIVE_UP = 3;
 const MAX_RESTARTS_PER_MINUTE = 20;
 const C_STATE = PartitionMemory.ctl(Ctl.STATE);
 const C_CRASH_AT = PartitionMemory.ctl(Ctl.CRASH_AT);
+const C_CRASH_AFTER_FLIP = PartitionMemory.ctl(Ctl.CRASH_AFTER_FLIP);
 const C_DOORBELL = PartitionMemory.ctl(Ctl.DOORBELL);
 
 type Api = Record<string, (...args: unknown[]) => unknown>;
@@ -253,7 +254,7 @@ export class PartitionHandle {
    * commit point. With
    * 0, the thread is terminated from outside, wherever it is.
    */
-  crash(afterRecords?: number): Promise<void> {
+  crash(afterRecords?: number, afterFlip = false): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (afterRecords === 0) {
       // From outside, at whatever instruction the worker is running (mid-record included).
@@ -267,6 +268,7 @@ export class PartitionHandle {
     }
     if (afterRecords !== undefined) {
       // Armed before returning, so appends made right after the call are in the drain that dies.
+      Atomics.store(this.mem.i32, C_CRASH_AFTER_FLIP, afterFlip ? 1 : 0);
       Atomics.store(this.mem.i32, C_CRASH_AT, afterRecords);
       Atomics.add(this.mem.i32, C_DOORBELL, 1);
       Atomics.notify(this.mem.i32, C_DOORBELL);

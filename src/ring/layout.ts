@@ -67,6 +67,8 @@ export const Ctl = {
   TAIL_HI: 16,
   /** 1 while the worker waits for a producer to read its acks (that producer then rings). */
   STALLED: 17,
+  /** Fault injection for tests: 1 makes the CRASH_AT drain die just after its commit record flips, before the trim. */
+  CRASH_AFTER_FLIP: 18,
 } as const;
 const CTL_FIELDS = 20;
 
@@ -124,6 +126,12 @@ export const TableCursor = {
   SEED: 4,
   /** Evicted events up to this position (exclusive) were handed to the coordinator (recovery delivers the rest). */
   EVICTIONS_SENT: 5,
+  /**
+   * The commit serial whose commit point owes no trim: set after a commit point trimmed the idempotency
+   * window and the key directory (or, in recovery, had nothing to trim). Below the committed serial, the
+   * worker died between a flip and its trim, and recovery trims (see committer-recovery.ts).
+   */
+  TRIMMED: 6,
 } as const;
 const TABLE_CURSOR_FIELDS = 8;
 

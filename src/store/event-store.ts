@@ -631,22 +631,28 @@ export class EventStore<T = unknown, V extends string = string> implements Async
    * before the drain's commit point (a crash in the middle of a batch; the
    * records of earlier drains stay committed); with `afterLogWrite`
    * too (durable stores), once that drain is in the log, just before its
-   * commit point. With `terminate`, the thread is ended from outside at
+   * commit point; with `afterCommitPoint` instead, in that drain's commit
+   * point, just after its commit record flips and before the idempotency
+   * window and the key directory are trimmed to their bounds. With
+   * `terminate`, the thread is ended from outside at
    * whatever instruction it runs, the middle of a record's commit included
    * (the stress suite's random kills).
    */
-  crashPartition(p: number, opts: { afterRecords?: number; afterLogWrite?: boolean; terminate?: boolean } = {}): Promise<void> {
+  crashPartition(p: number, opts: { afterRecords?: number; afterLogWrite?: boolean; afterCommitPoint?: boolean; terminate?: boolean } = {}): Promise<void> {
     this.checkPartition(p);
     const n = opts.afterRecords;
     if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw invalidArgument('afterRecords must be a positive integer');
     if (opts.afterLogWrite === true && (n === undefined || this.options.durability === null)) {
       throw invalidArgument('afterLogWrite needs afterRecords and a durable store');
     }
+    if (opts.afterCommitPoint === true && (n === undefined || opts.afterLogWrite === true)) {
+      throw invalidArgument('afterCommitPoint needs afterRecords, and takes no afterLogWrite');
+    }
     if (opts.terminate === true) {
       if (n !== undefined) throw invalidArgument('terminate takes no afterRecords');
       return this.handles[p].crash(0);
     }
-    return this.handles[p].crash(n === undefined ? undefined : opts.afterLogWrite === true ? -n : n);
+    return this.handles[p].crash(n === undefined ? undefined : opts.afterLogWrite === true ? -n : n, opts.afterCommitPoint === true);
   }
 
   private onPartitionEvent(partition: number, e: PartitionEvent): void {

@@ -58,7 +58,7 @@ const padArb = fc.oneof(
 const expectedArb = fc.option(fc.oneof(fc.constant<'actual'>('actual'), fc.nat(4)), { nil: undefined });
 const crashArb: fc.Arbitrary<Crash | undefined> = fc.oneof(
   { arbitrary: fc.constant(undefined), weight: 4 },
-  { arbitrary: fc.record({ mode: fc.constant<'records'>('records'), part: fc.nat(1), k: fc.nat(8) }), weight: 3 },
+  { arbitrary: fc.record({ mode: fc.constant<'records'>('records'), part: fc.nat(1), k: fc.nat(8), flip: fc.boolean() }), weight: 3 },
   { arbitrary: fc.record({ mode: fc.constant<'terminate'>('terminate'), part: fc.nat(1) }), weight: 1 },
   { arbitrary: fc.record({ mode: fc.constant<'between'>('between'), part: fc.nat(1) }), weight: 1 },
 );
@@ -69,7 +69,7 @@ const callCrashArb: fc.Arbitrary<Crash | undefined> = fc.oneof(
   { arbitrary: fc.record({ mode: fc.constant<'between'>('between'), part: fc.nat(1) }), weight: 1 },
 );
 const crashText = (c: Crash | undefined): string =>
-  c === undefined ? '' : c.mode === 'records' ? `, crash p#${c.part} after #${c.k}` : `, crash ${c.mode} p#${c.part}`;
+  c === undefined ? '' : c.mode === 'records' ? `, crash p#${c.part} after #${c.k}${c.flip ? ' in its commit point' : ''}` : `, crash ${c.mode} p#${c.part}`;
 
 async function checkAll(w: World, r: Real): Promise<void> {
   const snap = await r.store.snapshot();
@@ -130,7 +130,7 @@ async function withCrash<T>(w: World, r: Real, crash: Crash | undefined, records
     }
     const [at, n] = touched[crash.part % touched.length];
     p = at;
-    dying = r.store.crashPartition(p, { afterRecords: 1 + (crash.k % n) });
+    dying = r.store.crashPartition(p, { afterRecords: 1 + (crash.k % n), afterCommitPoint: crash.flip });
     got = await settle(call());
   } else if (crash.mode === 'terminate') {
     p = crash.part % w.parts.length;

@@ -137,7 +137,8 @@ export class Model {
 export type Crash =
   // crashPartition(p, { afterRecords: k }) armed before the call: the worker dies in the drain in which its k-th
   // record of the call is consumed, before that drain's commit point (part and k are reduced to what the call sends).
-  | { mode: 'records'; part: number; k: number }
+  // With flip, it dies in that drain's commit point instead, after the flip and before the trim (afterCommitPoint).
+  | { mode: 'records'; part: number; k: number; flip: boolean }
   // crashPartition(p, { terminate: true }) while the call runs: the thread ends at whatever instruction it is at.
   | { mode: 'terminate'; part: number }
   // crashPartition(p) once the call settled: a kill between drains.

@@ -131,6 +131,37 @@ describe('a refused conditional append of a key with no live event (found by the
   });
 });
 
+describe('a worker killed between a commit point\'s flip and its trim', () => {
+  it('restarts with the idempotency window at its bound: an id past the window is stored again, as without the crash', async () => {
+    const store = make({ capacity: 16, dedupWindow: 3 });
+    for (const id of ['i1', 'i2', 'i3']) await store.append({ k: 'k', n: 1 }, { id });
+    const dying = store.crashPartition(0, { afterRecords: 1, afterCommitPoint: true });
+    expect(await store.append({ k: 'k', n: 4 }, { id: 'i4' })).toMatchObject({ position: 4, duplicate: false });
+    await dying;
+    expect(store.stats.restarts).toBe(1);
+    // i1 left the window when i4 came: a new event, not a duplicate of position 1.
+    expect(await store.append({ k: 'k', n: 5 }, { id: 'i1' })).toMatchObject({ position: 5, version: 5, duplicate: false });
+    expect(await store.append({ k: 'k', n: 6 }, { id: 'i4' })).toMatchObject({ position: 4, duplicate: true });
+    expect(store.stats.dedupIds).toBe(3);
+  });
+
+  it('the same for the key directory: a key past dormantKeys starts again at version 1', async () => {
+    const store = make({ capacity: 2, dormantKeys: 1 });
+    await store.append({ k: 'a', n: 1 });
+    await store.append({ k: 'b', n: 1 });
+    await store.append({ k: 'c', n: 1 }); // a is evicted: dormant
+    const dying = store.crashPartition(0, { afterRecords: 1, afterCommitPoint: true });
+    await store.append({ k: 'd', n: 1 }); // b is evicted: dormant, and a goes past the bound of 1
+    await dying;
+    expect((await store.append({ k: 'a', n: 2 })).version).toBe(1);
+  });
+
+  it('afterCommitPoint needs afterRecords', () => {
+    const store = make();
+    expect(() => store.crashPartition(0, { afterCommitPoint: true })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+  });
+});
+
 describe('tryAppend of multi-byte text at the size limits', () => {
   it('an event whose UTF-8 bytes do not fit the arena with its id and key is refused with a code, not accepted and dropped', async () => {
     const store = make({ capacity: 64, payloadBytes: 512 }); // arena 512, maxEventBytes 480
