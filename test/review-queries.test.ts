@@ -70,3 +70,24 @@ describe('query.limit with a filter', () => {
     expect(seen).toEqual([]);
   });
 });
+
+describe('range validation outside toWireQuery', () => {
+  it('windowAggregate refuses a non-number range end with RS_ERR_INVALID_ARGUMENT', async () => {
+    const s = EventStore.create<Ev>({ capacity: 64, partitions: 1, key: 'k', timestamp: 'ts', values: { n: 'n' }, window: { sizeMs: 40, bucketMs: 10 } });
+    stores.push(s);
+    await s.append({ k: 'a', n: 1, ts: 5 });
+    await expect(s.windowAggregate('n', { from: 'abc' as unknown as number })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+  });
+
+  it('StoreReader.snapshot refuses a non-number range end and a null range with RS_ERR_INVALID_ARGUMENT', async () => {
+    const store = make(1);
+    await store.append([{ k: 'a', n: 1, ts: 1 }, { k: 'a', n: 2, ts: 2 }]);
+    const reader = store.reader();
+    try {
+      expect(() => reader.snapshot({ from: 'abc' as unknown as number })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+      expect(() => reader.snapshot(null as unknown as {})).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+    } finally {
+      reader.close();
+    }
+  });
+});
