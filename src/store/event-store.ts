@@ -488,7 +488,8 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     const anchored = range.from === undefined && range.to === undefined;
     const to = anchored ? null : range.to ?? Infinity;
     const from = anchored ? null : range.from ?? -Infinity;
-    if ((from !== null && Number.isNaN(from)) || (to !== null && Number.isNaN(to))) throw invalidArgument('from and to must be numbers');
+    const bad = (x: unknown): boolean => x !== null && (typeof x !== 'number' || Number.isNaN(x));
+    if (bad(from) || bad(to)) throw invalidArgument('from and to must be numbers');
     const parts = await Promise.all(this.handles.map((h) => h.call<{ count: number; perValue: Partial[] }>('window', from, to)));
     let count = 0;
     let sum = 0;

@@ -41,9 +41,10 @@ export class StoreReader<T = unknown> {
 
   /** Live events with timestamp in [from, to] (inclusive), merged across partitions. */
   snapshot(range: { from?: number; to?: number } = {}): StoredEvent<T>[] {
+    if (range === null || typeof range !== 'object') throw invalidArgument('range must be an object');
     const from = range.from ?? -Infinity;
     const to = range.to ?? Infinity;
-    if (Number.isNaN(from) || Number.isNaN(to)) throw invalidArgument('from and to must be numbers');
+    if (typeof from !== 'number' || typeof to !== 'number' || Number.isNaN(from) || Number.isNaN(to)) throw invalidArgument('from and to must be numbers');
     const out: StoredEvent<T>[] = [];
     this.readers.forEach((r, partition) => {
       const events = r.read(from, to);
