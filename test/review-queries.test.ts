@@ -91,3 +91,15 @@ describe('range validation outside toWireQuery', () => {
     }
   });
 });
+
+describe('query.limit on aggregates', () => {
+  it('limit is for snapshot/events only: count/sum/groupBy with a filter ignore it, as without one', async () => {
+    const store = make(1);
+    await store.append([{ k: 'a', n: 1, ts: 1 }, { k: 'b', n: 2, ts: 2 }, { k: 'b', n: 4, ts: 3 }]);
+    const even = (e: { values: Record<string, number> }): boolean => e.values.n % 2 === 0;
+    expect(await store.count({ limit: 1 })).toBe(3);
+    expect(await store.count({ limit: 1, filter: () => true })).toBe(3);
+    expect(await store.sum('n', { limit: 1, filter: even })).toBe(6);
+    expect((await store.groupBy('n', { limit: 1, filter: () => true })).get('b')?.count).toBe(2);
+  });
+});
