@@ -307,7 +307,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
       const filter = q.filter;
       const total: Partial = { count: 0, sum: 0, min: Infinity, max: -Infinity };
       const name = v >= 0 ? this.options.valueNames[v] : undefined;
-      for await (const e of this.events({ ...q, filter: undefined })) {
+      for await (const e of this.events({ ...q, filter: undefined, limit: undefined })) {
         if (!filter(e)) continue;
         total.count++;
         if (name !== undefined) {
@@ -383,7 +383,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     };
     if (q?.filter !== undefined) {
       const filter = q.filter;
-      for await (const e of this.events({ ...q, filter: undefined })) {
+      for await (const e of this.events({ ...q, filter: undefined, limit: undefined })) {
         if (!filter(e)) continue;
         const x = e.values[value];
         add(e.key, { count: 1, sum: x, min: x, max: x });
