@@ -103,3 +103,14 @@ describe('query.limit on aggregates', () => {
     expect((await store.groupBy('n', { limit: 1, filter: () => true })).get('b')?.count).toBe(2);
   });
 });
+
+describe('StoreReader after close()', () => {
+  it('snapshot() throws RS_ERR_CLOSED, not a raw RangeError', async () => {
+    const store = make(1);
+    await store.append({ k: 'a', n: 1, ts: 1 });
+    const reader = store.reader();
+    expect(reader.snapshot()).toHaveLength(1);
+    reader.close();
+    expect(() => reader.snapshot()).toThrow(expect.objectContaining({ code: 'RS_ERR_CLOSED' }));
+  });
+});
