@@ -114,3 +114,12 @@ describe('StoreReader after close()', () => {
     expect(() => reader.snapshot()).toThrow(expect.objectContaining({ code: 'RS_ERR_CLOSED' }));
   });
 });
+
+describe('query.where.values validation', () => {
+  it('a null or non-object where.values is RS_ERR_INVALID_ARGUMENT, not a raw TypeError or no filter at all', async () => {
+    const store = make(1);
+    await store.append({ k: 'a', n: 1, ts: 1 });
+    await expect(store.count({ where: { values: null as unknown as {} } })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    await expect(store.count({ where: { values: 5 as unknown as {} } })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+  });
+});
