@@ -296,7 +296,8 @@ export class EventStore<T = unknown, V extends string = string> implements Async
 
   private targets(q: Query<T> | undefined): PartitionHandle[] {
     if (q?.partitions === undefined) return this.handles;
-    return q.partitions.map((p) => this.handles[p]);
+    // Each partition once, in partition order: the merge breaks timestamp ties by list order.
+    return [...new Set(q.partitions)].sort((a, b) => a - b).map((p) => this.handles[p]);
   }
 
   private async partials(v: number, q: Query<T> | undefined, extremes = false): Promise<Partial> {
@@ -306,7 +307,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
       const filter = q.filter;
       const total: Partial = { count: 0, sum: 0, min: Infinity, max: -Infinity };
       const name = v >= 0 ? this.options.valueNames[v] : undefined;
-      for await (const e of this.events({ ...q, filter: undefined })) {
+      for await (const e of this.events({ ...q, filter: undefined, limit: undefined })) {
         if (!filter(e)) continue;
         total.count++;
         if (name !== undefined) {
@@ -319,7 +320,9 @@ export class EventStore<T = unknown, V extends string = string> implements Async
       return total;
     }
     const parts = await Promise.all(this.targets(q).map((h) => h.call<Partial>('aggregate', v, wire, extremes)));
-    return parts.reduce((a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum, min: Math.min(a.min, b.min), max: Math.max(a.max, b.max) }));
+    return parts.reduce((a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum, min: Math.min(a.min, b.min), max: Math.max(a.max, b.max) }), {
+      count: 0, sum: 0, min: Infinity, max: -Infinity,
+    });
   }
 
   /** Number of live events matching the query. */
@@ -380,7 +383,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     };
     if (q?.filter !== undefined) {
       const filter = q.filter;
-      for await (const e of this.events({ ...q, filter: undefined })) {
+      for await (const e of this.events({ ...q, filter: undefined, limit: undefined })) {
         if (!filter(e)) continue;
         const x = e.values[value];
         add(e.key, { count: 1, sum: x, min: x, max: x });
@@ -443,6 +446,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
       return out;
     }
     const out: StoredEvent<T>[] = [];
+    if (limit <= 0) return out;
     for (let e = merge.next(); e !== undefined; e = merge.next()) {
       if (!filter(e)) continue;
       out.push(e);
@@ -457,6 +461,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     const filter = q?.filter;
     const parts = await this.packed(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
     let n = 0;
+    if (limit <= 0) return;
     for (const e of mergePacked<T>(parts, this.options.valueNames)) {
       if (filter !== undefined && !filter(e)) continue;
       yield e;
@@ -483,7 +488,8 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     const anchored = range.from === undefined && range.to === undefined;
     const to = anchored ? null : range.to ?? Infinity;
     const from = anchored ? null : range.from ?? -Infinity;
-    if ((from !== null && Number.isNaN(from)) || (to !== null && Number.isNaN(to))) throw invalidArgument('from and to must be numbers');
+    const bad = (x: unknown): boolean => x !== null && (typeof x !== 'number' || Number.isNaN(x));
+    if (bad(from) || bad(to)) throw invalidArgument('from and to must be numbers');
     const parts = await Promise.all(this.handles.map((h) => h.call<{ count: number; perValue: Partial[] }>('window', from, to)));
     let count = 0;
     let sum = 0;

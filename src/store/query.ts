@@ -47,6 +47,7 @@ export function toWireQuery<T>(q: Query<T> | undefined, o: ResolvedOptions<T>): 
       wire.types = [...types];
     }
     if (where.values !== undefined) {
+      if (where.values === null || typeof where.values !== 'object') throw invalidArgument('query.where.values must be an object');
       wire.comparisons = [];
       for (const [name, cmp] of Object.entries(where.values)) {
         const v = o.valueNames.indexOf(name);

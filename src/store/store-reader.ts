@@ -1,4 +1,4 @@
-import { RingstoreError, invalidArgument } from '../errors.js';
+import { ClosedError, RingstoreError, invalidArgument } from '../errors.js';
 import { PartitionMemory } from '../ring/layout.js';
 import { PartitionReader } from '../ring/reader.js';
 import type { EventStoreDescriptor } from './descriptor.js';
@@ -19,6 +19,7 @@ const unregister = new FinalizationRegistry<PartitionReader[]>((readers) => {
 export class StoreReader<T = unknown> {
   private readonly readers: PartitionReader[];
   private readonly valueNames: string[];
+  private closed = false;
 
   constructor(descriptor: EventStoreDescriptor) {
     if (descriptor === null || typeof descriptor !== 'object' || descriptor.kind !== 'ringstore/descriptor') {
@@ -35,15 +36,18 @@ export class StoreReader<T = unknown> {
    * close() is unregistered when it is garbage-collected.
    */
   close(): void {
+    this.closed = true;
     unregister.unregister(this);
     for (const r of this.readers) r.close();
   }
 
   /** Live events with timestamp in [from, to] (inclusive), merged across partitions. */
   snapshot(range: { from?: number; to?: number } = {}): StoredEvent<T>[] {
+    if (this.closed) throw new ClosedError('the reader is closed');
+    if (range === null || typeof range !== 'object') throw invalidArgument('range must be an object');
     const from = range.from ?? -Infinity;
     const to = range.to ?? Infinity;
-    if (Number.isNaN(from) || Number.isNaN(to)) throw invalidArgument('from and to must be numbers');
+    if (typeof from !== 'number' || typeof to !== 'number' || Number.isNaN(from) || Number.isNaN(to)) throw invalidArgument('from and to must be numbers');
     const out: StoredEvent<T>[] = [];
     this.readers.forEach((r, partition) => {
       const events = r.read(from, to);
