@@ -186,8 +186,11 @@ export class RingstoreClient {
     for (let attempt = 1; ; attempt++) {
       const signals = [AbortSignal.timeout(this.#timeoutMs), ...(init.signal ? [init.signal] : [])];
       let res: Response;
+      let text: string;
       try {
         res = await this.#fetch(url, { method, headers, body, signal: AbortSignal.any(signals) });
+        // The body too: a timeout or a reset while it arrives is a network error (and retried when idempotent).
+        text = await res.text();
       } catch (err) {
         if (init.signal?.aborted) throw init.signal.reason ?? err;
         const timedOut = (err as { name?: string }).name === 'TimeoutError';
@@ -197,7 +200,6 @@ export class RingstoreClient {
         }
         throw new NetworkError(timedOut ? 'RS_ERR_TIMEOUT' : 'RS_ERR_NETWORK', `${method} ${path}: ${timedOut ? `no answer within ${this.#timeoutMs} ms` : (err as Error).message}`, { cause: err });
       }
-      const text = await res.text();
       let data: unknown = undefined;
       if (text.length > 0) {
         const type = res.headers.get('content-type') ?? '';
