@@ -255,14 +255,16 @@ export class RingstoreClient {
   /**
    * Appends one event (resolves with one result) or a batch (an array of
    * results; all or nothing with `expectedVersion`). Retried only when it is
-   * idempotent: an `idempotencyKey`, or every event carries an `id`.
+   * idempotent: an `idempotencyKey`, or every event carries an `id`, and no `expectedVersion`.
    */
   append(stream: string, event: Record<string, unknown>, options?: AppendOptions): Promise<AppendResult>;
   append(stream: string, events: readonly Record<string, unknown>[], options?: AppendOptions): Promise<AppendResult[]>;
   async append(stream: string, input: Record<string, unknown> | readonly Record<string, unknown>[], options: AppendOptions = {}): Promise<AppendResult | AppendResult[]> {
     const batch = Array.isArray(input);
     const events = (batch ? input : [input]) as readonly Record<string, unknown>[];
-    const idempotent = options.idempotencyKey !== undefined || events.every((e) => typeof e?.id === 'string');
+    // Not with an expected version: the daemon checks it before the ids, so a retry of an append that was
+    // stored (its answer lost) would report a version conflict for it; the caller gets the NetworkError instead.
+    const idempotent = options.expectedVersion === undefined && (options.idempotencyKey !== undefined || events.every((e) => typeof e?.id === 'string'));
     const headers: Record<string, string> = {};
     if (options.expectedVersion !== undefined) headers['expected-version'] = String(options.expectedVersion);
     if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
