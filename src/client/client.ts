@@ -195,7 +195,8 @@ export class RingstoreClient {
         if (init.signal?.aborted) throw init.signal.reason ?? err;
         const timedOut = (err as { name?: string }).name === 'TimeoutError';
         if (attempt < attempts) {
-          await this.backoff(attempt, undefined);
+          await this.backoff(attempt, undefined, init.signal);
+          if (init.signal?.aborted) throw init.signal.reason;
           continue;
         }
         throw new NetworkError(timedOut ? 'RS_ERR_TIMEOUT' : 'RS_ERR_NETWORK', `${method} ${path}: ${timedOut ? `no answer within ${this.#timeoutMs} ms` : (err as Error).message}`, { cause: err });
@@ -213,18 +214,29 @@ export class RingstoreClient {
       }
       if (res.ok) return { status: res.status, data: data as T, headers: res.headers };
       if (attempt < attempts && RETRY_STATUS.has(res.status)) {
-        await this.backoff(attempt, res.headers.get('retry-after'));
+        await this.backoff(attempt, res.headers.get('retry-after'), init.signal);
+        if (init.signal?.aborted) throw init.signal.reason;
         continue;
       }
       throw errorFromResponse(res.status, data, res.headers.get('x-request-id') ?? undefined);
     }
   }
 
-  private backoff(attempt: number, retryAfter: string | null | undefined): Promise<void> {
+  /** Waits before a retry; ends early (resolves) when `signal` aborts, its timer cleared. */
+  private backoff(attempt: number, retryAfter: string | null | undefined, signal?: AbortSignal): Promise<void> {
     const after = retryAfter != null && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : 0;
     const exp = Math.min(2000, this.#retryBaseMs * 2 ** (attempt - 1));
     const ms = Math.max(after, exp / 2 + Math.random() * (exp / 2));
-    return new Promise((r) => setTimeout(r, ms));
+    if (signal?.aborted) return Promise.resolve();
+    return new Promise((r) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        r();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** `GET /health`: `"OK"`. */
@@ -322,7 +334,7 @@ export class RingstoreClient {
       } catch (err) {
         if (signal?.aborted) return;
         if (options.reconnect === false || ++failures > this.#retries) throw new NetworkError('RS_ERR_NETWORK', `subscribe ${stream}: ${(err as Error).message}`, { cause: err });
-        await this.backoff(failures, undefined);
+        await this.backoff(failures, undefined, signal);
         continue;
       }
       if (!res.ok || res.body === null) {
@@ -333,7 +345,7 @@ export class RingstoreClient {
         } catch { /* not JSON */ }
         const err = errorFromResponse(res.status, data, res.headers.get('x-request-id') ?? undefined);
         if (options.reconnect === false || !RETRY_STATUS.has(res.status) || ++failures > this.#retries) throw err;
-        await this.backoff(failures, res.headers.get('retry-after'));
+        await this.backoff(failures, res.headers.get('retry-after'), signal);
         continue;
       }
       failures = 0;
@@ -350,7 +362,7 @@ export class RingstoreClient {
         if (err instanceof RingstoreHttpError || options.reconnect === false) throw err;
       }
       if (options.reconnect === false) return;
-      await this.backoff(1, undefined);
+      await this.backoff(1, undefined, signal);
     }
   }
 
