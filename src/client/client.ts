@@ -6,9 +6,13 @@
  * errors and 429/502/503/504, with exponential backoff and jitter.
  */
 import { NetworkError, errorFromResponse, RingstoreHttpError } from './errors.js';
+import { httpStatuses } from '../error-codes.js';
 import { RemoteStreamSession, type OpenSessionOptions } from './session.js';
 import { parseSse } from './sse.js';
 import type { Aggregate, AppendResult, MetricEvent, StreamAggregate, StreamItem, StreamPage, TimeInput, TimeRange } from './types.js';
+
+/** Every code the daemon answers with, and its status. */
+const DAEMON_CODES = httpStatuses();
 
 /** Options of {@link RingstoreClient}. */
 export interface RingstoreClientOptions {
@@ -351,7 +355,13 @@ export class RingstoreClient {
       failures = 0;
       try {
         for await (const m of parseSse(res.body)) {
-          if (m.event === 'error') throw errorFromResponse(503, JSON.parse(m.data), undefined);
+          if (m.event === 'error') {
+            const body = JSON.parse(m.data) as { error?: { code?: unknown } };
+            const code = body?.error?.code;
+            // The status the code has over HTTP (an unknown code: 500, as errorFromResponse maps it to RS_ERR_INTERNAL).
+            const status = typeof code === 'string' && Object.hasOwn(DAEMON_CODES, code) ? DAEMON_CODES[code as keyof typeof DAEMON_CODES].status : 500;
+            throw errorFromResponse(status, body, res.headers.get('x-request-id') ?? undefined);
+          }
           if (m.event !== 'event') continue;
           const item = JSON.parse(m.data) as StreamItem;
           next = item.version + 1;
