@@ -6,9 +6,13 @@
  * errors and 429/502/503/504, with exponential backoff and jitter.
  */
 import { NetworkError, errorFromResponse, RingstoreHttpError } from './errors.js';
+import { httpStatuses } from '../error-codes.js';
 import { RemoteStreamSession, type OpenSessionOptions } from './session.js';
 import { parseSse } from './sse.js';
 import type { Aggregate, AppendResult, MetricEvent, StreamAggregate, StreamItem, StreamPage, TimeInput, TimeRange } from './types.js';
+
+/** Every code the daemon answers with, and its status. */
+const DAEMON_CODES = httpStatuses();
 
 /** Options of {@link RingstoreClient}. */
 export interface RingstoreClientOptions {
@@ -186,18 +190,21 @@ export class RingstoreClient {
     for (let attempt = 1; ; attempt++) {
       const signals = [AbortSignal.timeout(this.#timeoutMs), ...(init.signal ? [init.signal] : [])];
       let res: Response;
+      let text: string;
       try {
         res = await this.#fetch(url, { method, headers, body, signal: AbortSignal.any(signals) });
+        // The body too: a timeout or a reset while it arrives is a network error (and retried when idempotent).
+        text = await res.text();
       } catch (err) {
         if (init.signal?.aborted) throw init.signal.reason ?? err;
         const timedOut = (err as { name?: string }).name === 'TimeoutError';
         if (attempt < attempts) {
-          await this.backoff(attempt, undefined);
+          await this.backoff(attempt, undefined, init.signal);
+          if (init.signal?.aborted) throw init.signal.reason;
           continue;
         }
         throw new NetworkError(timedOut ? 'RS_ERR_TIMEOUT' : 'RS_ERR_NETWORK', `${method} ${path}: ${timedOut ? `no answer within ${this.#timeoutMs} ms` : (err as Error).message}`, { cause: err });
       }
-      const text = await res.text();
       let data: unknown = undefined;
       if (text.length > 0) {
         const type = res.headers.get('content-type') ?? '';
@@ -211,18 +218,29 @@ export class RingstoreClient {
       }
       if (res.ok) return { status: res.status, data: data as T, headers: res.headers };
       if (attempt < attempts && RETRY_STATUS.has(res.status)) {
-        await this.backoff(attempt, res.headers.get('retry-after'));
+        await this.backoff(attempt, res.headers.get('retry-after'), init.signal);
+        if (init.signal?.aborted) throw init.signal.reason;
         continue;
       }
       throw errorFromResponse(res.status, data, res.headers.get('x-request-id') ?? undefined);
     }
   }
 
-  private backoff(attempt: number, retryAfter: string | null | undefined): Promise<void> {
+  /** Waits before a retry; ends early (resolves) when `signal` aborts, its timer cleared. */
+  private backoff(attempt: number, retryAfter: string | null | undefined, signal?: AbortSignal): Promise<void> {
     const after = retryAfter != null && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : 0;
     const exp = Math.min(2000, this.#retryBaseMs * 2 ** (attempt - 1));
     const ms = Math.max(after, exp / 2 + Math.random() * (exp / 2));
-    return new Promise((r) => setTimeout(r, ms));
+    if (signal?.aborted) return Promise.resolve();
+    return new Promise((r) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        r();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** `GET /health`: `"OK"`. */
@@ -253,14 +271,16 @@ export class RingstoreClient {
   /**
    * Appends one event (resolves with one result) or a batch (an array of
    * results; all or nothing with `expectedVersion`). Retried only when it is
-   * idempotent: an `idempotencyKey`, or every event carries an `id`.
+   * idempotent: an `idempotencyKey`, or every event carries an `id`, and no `expectedVersion`.
    */
   append(stream: string, event: Record<string, unknown>, options?: AppendOptions): Promise<AppendResult>;
   append(stream: string, events: readonly Record<string, unknown>[], options?: AppendOptions): Promise<AppendResult[]>;
   async append(stream: string, input: Record<string, unknown> | readonly Record<string, unknown>[], options: AppendOptions = {}): Promise<AppendResult | AppendResult[]> {
     const batch = Array.isArray(input);
     const events = (batch ? input : [input]) as readonly Record<string, unknown>[];
-    const idempotent = options.idempotencyKey !== undefined || events.every((e) => typeof e?.id === 'string');
+    // Not with an expected version: the daemon checks it before the ids, so a retry of an append that was
+    // stored (its answer lost) would report a version conflict for it; the caller gets the NetworkError instead.
+    const idempotent = options.expectedVersion === undefined && (options.idempotencyKey !== undefined || events.every((e) => typeof e?.id === 'string'));
     const headers: Record<string, string> = {};
     if (options.expectedVersion !== undefined) headers['expected-version'] = String(options.expectedVersion);
     if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
@@ -318,7 +338,7 @@ export class RingstoreClient {
       } catch (err) {
         if (signal?.aborted) return;
         if (options.reconnect === false || ++failures > this.#retries) throw new NetworkError('RS_ERR_NETWORK', `subscribe ${stream}: ${(err as Error).message}`, { cause: err });
-        await this.backoff(failures, undefined);
+        await this.backoff(failures, undefined, signal);
         continue;
       }
       if (!res.ok || res.body === null) {
@@ -329,13 +349,19 @@ export class RingstoreClient {
         } catch { /* not JSON */ }
         const err = errorFromResponse(res.status, data, res.headers.get('x-request-id') ?? undefined);
         if (options.reconnect === false || !RETRY_STATUS.has(res.status) || ++failures > this.#retries) throw err;
-        await this.backoff(failures, res.headers.get('retry-after'));
+        await this.backoff(failures, res.headers.get('retry-after'), signal);
         continue;
       }
       failures = 0;
       try {
         for await (const m of parseSse(res.body)) {
-          if (m.event === 'error') throw errorFromResponse(503, JSON.parse(m.data), undefined);
+          if (m.event === 'error') {
+            const body = JSON.parse(m.data) as { error?: { code?: unknown } };
+            const code = body?.error?.code;
+            // The status the code has over HTTP (an unknown code: 500, as errorFromResponse maps it to RS_ERR_INTERNAL).
+            const status = typeof code === 'string' && Object.hasOwn(DAEMON_CODES, code) ? DAEMON_CODES[code as keyof typeof DAEMON_CODES].status : 500;
+            throw errorFromResponse(status, body, res.headers.get('x-request-id') ?? undefined);
+          }
           if (m.event !== 'event') continue;
           const item = JSON.parse(m.data) as StreamItem;
           next = item.version + 1;
@@ -346,7 +372,7 @@ export class RingstoreClient {
         if (err instanceof RingstoreHttpError || options.reconnect === false) throw err;
       }
       if (options.reconnect === false) return;
-      await this.backoff(1, undefined);
+      await this.backoff(1, undefined, signal);
     }
   }
 

@@ -44,13 +44,33 @@ const FASTIFY_CODES: Record<string, HttpErrorCode> = {
   FST_ERR_NOT_FOUND: 'RS_ERR_NOT_FOUND',
 };
 
-/** Details safe to echo (numbers, strings, booleans only: never stacks or causes). */
+const isScalar = (v: unknown): v is number | string | boolean => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
+
+/** A plain record of scalars, copied (RS_ERR_PARTIAL_APPEND's `stored` / `notStored` items); undefined otherwise. */
+function scalarRecord(v: unknown): Record<string, number | string | boolean> | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype) return undefined;
+  const out: Record<string, number | string | boolean> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (!isScalar(x)) return undefined;
+    out[k] = x;
+  }
+  return out;
+}
+
+/**
+ * Details safe to echo: numbers, strings, booleans, and arrays of plain records of those (the lists of
+ * RS_ERR_PARTIAL_APPEND); never stacks, causes or errors.
+ */
 function safeDetails(details: Record<string, unknown> | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (details === undefined) return out;
   for (const [k, v] of Object.entries(details)) {
     if (k === 'code' || k === 'message') continue;
-    if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out[k] = v;
+    if (isScalar(v)) out[k] = v;
+    else if (Array.isArray(v)) {
+      const items = v.map(scalarRecord);
+      if (items.every((x) => x !== undefined)) out[k] = items;
+    }
   }
   return out;
 }
