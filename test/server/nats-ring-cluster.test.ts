@@ -2,24 +2,37 @@
 // different node first, take batches under load while the ring log's stream leader is killed -9. Writers
 // retry a failed POST with its Idempotency-Key, as a client should. Afterwards both daemons hold every
 // acknowledged batch exactly once, with the same versions and ids.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startCluster, type NatsCluster } from '../nats/server.js';
-import { json, raw, startDaemon, type TestDaemon } from './helpers.js';
+import { captureLog, json, raw, startDaemon, type CapturedLog, type TestDaemon } from './helpers.js';
 
 let cluster: NatsCluster;
 let nc: NatsConnection;
 let a: TestDaemon;
 let b: TestDaemon;
+// Both daemons' logs (access lines of writes accepted within a second left out), printed when the test
+// fails, and written to $RS_CLUSTER_TEST_LOGS/<time>-{a,b}.log after every run when that is set.
+const keep = (l: { msg?: string; statusCode?: number; ms?: number }): boolean => l.msg !== 'request' || l.statusCode !== 202 || (l.ms ?? 0) >= 1_000;
+const logA: CapturedLog = captureLog('info', keep);
+const logB: CapturedLog = captureLog('info', keep);
 beforeAll(async () => {
   cluster = await startCluster(3);
   nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1 });
   const [u1, u2, u3] = cluster.urls as [string, string, string];
-  a = await startDaemon({ nats: [u1, u2, u3], natsReplicas: 3 });
-  b = await startDaemon({ nats: [u2, u3, u1], natsReplicas: 3 });
+  a = await startDaemon({ nats: [u1, u2, u3], natsReplicas: 3 }, undefined, logA.logger);
+  b = await startDaemon({ nats: [u2, u3, u1], natsReplicas: 3 }, undefined, logB.logger);
 }, 90_000);
 afterAll(async () => {
+  const dir = process.env.RS_CLUSTER_TEST_LOGS;
+  if (dir !== undefined && dir !== '') {
+    const at = new Date().toISOString().replace(/[:.]/g, '-');
+    writeFileSync(join(dir, `${at}-a.log`), logA.lines.join('\n'));
+    writeFileSync(join(dir, `${at}-b.log`), logB.lines.join('\n'));
+  }
   await Promise.allSettled([a?.close(), b?.close()]);
   await nc?.close();
   await cluster?.stop();
@@ -44,6 +57,10 @@ const all = async (url: string, stream: string): Promise<Event[]> => (await raw(
 
 describe('ring stores on a 3-node JetStream cluster', () => {
   it('kill -9 of the ring log leader under load: no acknowledged batch lost, none stored twice, both daemons agree', async () => {
+    onTestFailed(() => {
+      const servers = cluster.nodes.map((n) => `--- nats-server ${n.name} (last 150 lines) ---\n${(n.proc?.log() ?? '(not running)').split('\n').slice(-150).join('\n')}`);
+      console.error([logA.dump('daemon A'), logB.dump('daemon B'), ...servers].join('\n'));
+    });
     const info = await (await jetstreamManager(nc)).streams.info('RINGSTORE_RING_STREAMS');
     expect(info.config.num_replicas).toBe(3);
     const victim = cluster.nodes.findIndex((n) => n.name === info.cluster!.leader);
@@ -77,9 +94,11 @@ describe('ring stores on a 3-node JetStream cluster', () => {
     };
     const writing = Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
     await until('60 batches', () => acked.size >= 60, 30_000);
+    for (const l of [logA, logB]) l.logger.warn({ test: true, node: cluster.nodes[victim]!.name, acked: acked.size }, 'TEST: kill -9 of the stream leader');
     await cluster.kill(victim);
     const atKill = acked.size;
     await until('60 batches after the kill', () => acked.size >= atKill + 60 || failures.length > 0, 60_000);
+    for (const l of [logA, logB]) l.logger.warn({ test: true, acked: acked.size, failures }, 'TEST: writers stop');
     stop = true;
     await writing;
     expect(failures).toEqual([]);
