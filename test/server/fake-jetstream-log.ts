@@ -1,16 +1,29 @@
 // A stand-in JetStream log for the replication tests (applier, replica): `push` delivers messages to the
 // consumer opened on it, from the start sequence asked for; `taken(seq)` resolves once the consumer asked
-// for the message after `seq` (it took `seq` in).
+// for the message after `seq` (it took `seq` in); `stall()` makes the consumers open now deliver nothing
+// more without ending (as an ordered consumer did after its stream leader was killed).
 export interface FakeMsg { seq: number; subject: string; data: Uint8Array; headers: { get(k: string): string } }
 
 export class FakeLog {
   readonly msgs: FakeMsg[] = [];
-  #wake: (() => void) | undefined;
+  /** Consumers waiting for a message (or their stop). */
+  readonly #wakes = new Set<() => void>();
   #asked = 0;
   #askWaiters: { seq: number; resolve: () => void }[] = [];
+  /** Consumers opened so far; those numbered below `#stalledBelow` deliver nothing more. */
+  opened = 0;
+  #stalledBelow = 0;
   push(...m: FakeMsg[]): void {
     this.msgs.push(...m);
-    this.#wake?.();
+    this.#wakeAll();
+  }
+  #wakeAll(): void {
+    const all = [...this.#wakes];
+    this.#wakes.clear();
+    for (const w of all) w();
+  }
+  stall(): void {
+    this.#stalledBelow = this.opened;
   }
   taken(seq: number): Promise<void> {
     if (this.#asked > seq) return Promise.resolve();
@@ -25,20 +38,21 @@ export class FakeLog {
     return {
       get: async (_stream: string, o: { opt_start_seq: number }) => ({
         consume: async () => {
+          const n = this.opened++;
           let stopped = false;
           let next = o.opt_start_seq;
           const self = this;
           return {
             stop: () => {
               stopped = true;
-              self.#wake?.();
+              self.#wakeAll();
             },
             async *[Symbol.asyncIterator]() {
               for (;;) {
                 self.#asked = Math.max(self.#asked, next);
                 for (const w of self.#askWaiters.filter((x) => x.seq < next)) w.resolve();
                 self.#askWaiters = self.#askWaiters.filter((x) => x.seq >= next);
-                while (!stopped && !self.msgs.some((m) => m.seq >= next)) await new Promise<void>((r) => (self.#wake = r));
+                while (!stopped && (n < self.#stalledBelow || !self.msgs.some((m) => m.seq >= next))) await new Promise<void>((r) => self.#wakes.add(r));
                 if (stopped) return;
                 const m = self.msgs.find((x) => x.seq >= next)!;
                 next = m.seq + 1;

@@ -29,8 +29,14 @@ const DETERMINISTIC = new Set(['RS_ERR_CONFLICT', 'RS_ERR_INVALID_ARGUMENT', 'RS
 const GROUP_RECORDS = 4_096;
 /** Messages queued before the consumer waits for the store. */
 const QUEUE_HIGH = 20_000;
-/** A consumer that delivered nothing for this long while the stream holds more is replaced, ms. */
+/** A consumer that delivered nothing new for this long while the stream holds more is replaced, ms (default). */
 const STALL_MS = 3_000;
+/**
+ * The stream's info is asked with at most this many stall periods to answer, and while it cannot be had
+ * for this many (an election, a reconnect) a consumer that delivers nothing is replaced anyway.
+ */
+const INFO_STALLS = 2;
+const BLIND_STALLS = 4;
 /**
  * A message whose `Nats-Msg-Id` was among the last this many messages with
  * an id is skipped (see {@link Applier}: recent ids). Bounded memory (a few
@@ -56,6 +62,8 @@ export interface ApplierOptions<R> {
    * messages this daemon never applied. Nothing from `got` on is applied.
    */
   readonly onGap: (expected: number, got: number) => void;
+  /** See {@link STALL_MS} (tests shorten it). */
+  readonly stallMs?: number;
 }
 
 interface Queued<R> {
@@ -102,9 +110,18 @@ export class Applier<R> {
   #draining: Promise<void> | undefined;
   #closed = false;
   #stop: (() => void) | undefined;
+  /** When the consumer last delivered a message not received before (or was created). */
   #lastDelivery = Date.now();
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #checking = false;
+  readonly #stallMs: number;
+  /** Since when the stream's info could not be had (undefined: it could at the last look). */
+  #blindSince: number | undefined;
+  /** {@link applied} at the watchdog's last look, and since when it has not moved while messages wait. */
+  #seenApplied = -1;
+  #appliedAt = Date.now();
+  /** The current apply stall was reported. */
+  #slowReported = false;
   #running: Promise<void> | undefined;
   readonly #targets: { seq: number; resolve: () => void }[] = [];
   /** The last operation settled ended its message: the store holds whole messages up to {@link applied}. */
@@ -129,6 +146,7 @@ export class Applier<R> {
 
   constructor(options: ApplierOptions<R>) {
     this.#o = options;
+    this.#stallMs = options.stallMs ?? STALL_MS;
     this.#applied = options.after ?? 0;
     this.#received = this.#applied;
     for (const id of options.recent ?? []) this.#remember(id, this.#applied);
@@ -204,31 +222,89 @@ export class Applier<R> {
   /** Starts consuming after {@link ApplierOptions.after} (the stream's first message by default). */
   start(): void {
     this.#running ??= this.#loop();
-    this.#watchdog ??= setInterval(() => void this.#checkStall(), 1_000);
+    this.#watchdog ??= setInterval(() => void this.#checkStall(), Math.max(10, Math.round(this.#stallMs / 3)));
     this.#watchdog.unref();
   }
 
   /**
-   * An ordered consumer can stop delivering without ending (seen after a
-   * stream leader was killed, and after a server restart: jetstream-notes §8).
-   * When nothing came for a while but the stream holds more, start a new one
-   * from the last message received.
+   * Keeps the daemon applying its log whatever the consumer or the drain do (a daemon that stops answers
+   * every write with RS_ERR_REPLICATION until restarted): see {@link #checkApplying} and
+   * {@link #checkConsumer}.
    */
   async #checkStall(): Promise<void> {
-    if (this.#closed || this.#gap || this.#checking || Date.now() - this.#lastDelivery < STALL_MS) return;
+    if (this.#closed || this.#gap) return;
+    this.#checkApplying();
+    if (this.#checking || Date.now() - this.#lastDelivery < this.#stallMs) return;
     this.#checking = true;
     try {
-      const info = await this.#o.jsm.streams.info(this.#o.stream);
-      if (info.state.last_seq > this.#received && info.state.messages > 0 && Date.now() - this.#lastDelivery >= STALL_MS && !this.#closed) {
-        this.#o.logger.warn({ received: this.#received, lastSeq: info.state.last_seq }, 'replication: the consumer stalled; following again from the last message received');
-        this.#lastDelivery = Date.now();
-        this.#stop?.();
-      }
-    } catch {
-      // The stream is unreachable now (an election, a reconnect): the next tick asks again.
+      await this.#checkConsumer();
     } finally {
       this.#checking = false;
     }
+  }
+
+  /**
+   * Messages received but not applied, and none applied for a stall period: a drain that should run and
+   * does not is started again; a store call that does not answer is reported (nothing else can be done
+   * safely: the messages of a call in flight may be stored already).
+   */
+  #checkApplying(): void {
+    const now = Date.now();
+    if (this.#applied !== this.#seenApplied || this.#received === this.#applied || this.#held !== undefined) {
+      this.#seenApplied = this.#applied;
+      this.#appliedAt = now;
+      this.#slowReported = false;
+      return;
+    }
+    if (now - this.#appliedAt < this.#stallMs) return;
+    if (this.#draining === undefined && this.#queue.length > 0) {
+      this.#o.logger.warn({ applied: this.#applied, received: this.#received, queued: this.#queue.length }, 'replication: received messages were not being applied; applying again');
+      this.#appliedAt = now;
+      this.#startDrain();
+    } else if (!this.#slowReported) {
+      this.#slowReported = true;
+      this.#o.logger.warn({ applied: this.#applied, received: this.#received, queued: this.#queue.length, ms: now - this.#appliedAt }, 'replication: the local store has not answered a call for a while; writes wait for it');
+    }
+  }
+
+  /**
+   * An ordered consumer can stop delivering without ending (seen after a stream leader was killed, and
+   * after a server restart: jetstream-notes §8). When nothing new came for a while but the stream holds
+   * more, or its info cannot be had for several stall periods, a new one follows from the last message
+   * received (the queue holds the rest up to it).
+   */
+  async #checkConsumer(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      // Bounded here: a request that never settles would stop the watchdog for good.
+      const info = await Promise.race([
+        this.#o.jsm.streams.info(this.#o.stream),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no stream info')), this.#stallMs * INFO_STALLS);
+        }),
+      ]);
+      this.#blindSince = undefined;
+      if (info.state.last_seq > this.#received && info.state.messages > 0 && Date.now() - this.#lastDelivery >= this.#stallMs) {
+        this.#refollow({ lastSeq: info.state.last_seq }, 'replication: the consumer stalled; following again from the last message received');
+      }
+    } catch (err) {
+      // The stream is unreachable now (an election, a reconnect): asked again at the next look, and not waited for forever.
+      const now = Date.now();
+      this.#blindSince ??= now;
+      if (now - this.#blindSince >= this.#stallMs * BLIND_STALLS && now - this.#lastDelivery >= this.#stallMs * BLIND_STALLS) {
+        this.#blindSince = undefined;
+        this.#refollow({ err: (err as Error).message }, 'replication: the consumer delivered nothing while the stream could not be asked; following again from the last message received');
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #refollow(details: object, msg: string): void {
+    if (this.#closed) return;
+    this.#o.logger.warn({ received: this.#received, applied: this.#applied, ...details }, msg);
+    this.#lastDelivery = Date.now();
+    this.#stop?.();
   }
 
   /** Resolves once every message up to stream sequence `seq` is applied (at once for 0). */
@@ -264,8 +340,9 @@ export class Applier<R> {
         if (this.#closed) messages.stop();
         this.#lastDelivery = Date.now();
         for await (const m of messages) {
-          this.#lastDelivery = Date.now();
+          // Only news counts: a consumer delivering messages received before is not following.
           if (m.seq <= this.#received) continue;
+          this.#lastDelivery = Date.now();
           if (m.seq !== this.#received + 1) {
             // Retention dropped what this daemon had not applied yet: applying on would diverge, so it stops following.
             this.#gap = true;
@@ -318,9 +395,8 @@ export class Applier<R> {
   }
 
   #startDrain(): void {
-    this.#draining ??= this.#drain().finally(() => {
-      this.#draining = undefined;
-    });
+    if (this.#draining !== undefined) return;
+    this.#draining = this.#drain();
   }
 
   /** Hands the store to a waiting {@link quiesce} (at a whole message); true if there was one. */
@@ -334,28 +410,36 @@ export class Applier<R> {
   }
 
   async #drain(): Promise<void> {
-    // An empty queue ends the drain at a whole message: a waiting quiesce runs then.
-    for (;;) {
-      const paused = this.#pause();
-      if (paused !== undefined) {
-        if (this.#queue.length === 0) return;
-        await paused;
-      }
-      if (this.#queue.length === 0) return;
-      const head = this.#queue[0]!;
-      let n = 1;
-      if (groupable(head)) {
-        let records = (head.op as { r: readonly R[] }).r.length;
-        while (n < this.#queue.length && groupable(this.#queue[n]!)) {
-          const more = (this.#queue[n]!.op as { r: readonly R[] }).r.length;
-          if (records + more > GROUP_RECORDS) break;
-          records += more;
-          n++;
+    // Begins once #startDrain stored it, and unsets #draining itself in the same step as its last look at
+    // the queue (no await between): unset in a callback after it ended, a message queued (or a quiesce
+    // asked) in between would find a drain that no longer looks, and wait for the next message to start one.
+    await undefined;
+    try {
+      // An empty queue ends the drain at a whole message: a waiting quiesce runs then.
+      for (;;) {
+        const paused = this.#pause();
+        if (paused !== undefined) {
+          if (this.#queue.length === 0) return;
+          await paused;
         }
+        if (this.#queue.length === 0) return;
+        const head = this.#queue[0]!;
+        let n = 1;
+        if (groupable(head)) {
+          let records = (head.op as { r: readonly R[] }).r.length;
+          while (n < this.#queue.length && groupable(this.#queue[n]!)) {
+            const more = (this.#queue[n]!.op as { r: readonly R[] }).r.length;
+            if (records + more > GROUP_RECORDS) break;
+            records += more;
+            n++;
+          }
+        }
+        const group = this.#queue.splice(0, n);
+        if (group.length > 1 && (await this.#applyGroup(group))) continue;
+        for (const q of group) await this.#applyOne(q);
       }
-      const group = this.#queue.splice(0, n);
-      if (group.length > 1 && (await this.#applyGroup(group))) continue;
-      for (const q of group) await this.#applyOne(q);
+    } finally {
+      this.#draining = undefined;
     }
   }
 
