@@ -231,8 +231,11 @@ export class RingReplica<R> {
       const outcome = await Promise.race([
         entry.applied.promise,
         new Promise<undefined>((resolve) => {
+          // Counted from the acknowledgement, not from the publish deadline: a publish acknowledged late (it
+          // waited for a slot behind slow ones, or its last attempt was answered after the deadline) left
+          // this daemon no time to apply a stored append, and its POST answered 503 for nothing.
           // Unref'd: the open request keeps the process alive; after shutdown it must not (up to writeTimeoutMs).
-          timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+          timer = setTimeout(() => resolve(undefined), this.#o.writeTimeoutMs);
           timer.unref();
         }),
       ]);
