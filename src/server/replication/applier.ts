@@ -19,6 +19,7 @@ import { PartialAppendError } from '../../errors.js';
 import type { EventStore } from '../../store/event-store.js';
 import type { AppendResult } from '../../store/types.js';
 import { decodeOps, opKey, type RingOp } from './messages.js';
+import { STALL_MS, StallWatchdog } from './stall-watchdog.js';
 
 /** The outcome of one applied message, for the daemon that published it. */
 export type Applied = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
@@ -29,14 +30,6 @@ const DETERMINISTIC = new Set(['RS_ERR_CONFLICT', 'RS_ERR_INVALID_ARGUMENT', 'RS
 const GROUP_RECORDS = 4_096;
 /** Messages queued before the consumer waits for the store. */
 const QUEUE_HIGH = 20_000;
-/** A consumer that delivered nothing new for this long while the stream holds more is replaced, ms (default). */
-const STALL_MS = 3_000;
-/**
- * The stream's info is asked with at most this many stall periods to answer, and while it cannot be had
- * for this many (an election, a reconnect) a consumer that delivers nothing is replaced anyway.
- */
-const INFO_STALLS = 2;
-const BLIND_STALLS = 4;
 /**
  * A message whose `Nats-Msg-Id` was among the last this many messages with
  * an id is skipped (see {@link Applier}: recent ids). Bounded memory (a few
@@ -62,7 +55,7 @@ export interface ApplierOptions<R> {
    * messages this daemon never applied. Nothing from `got` on is applied.
    */
   readonly onGap: (expected: number, got: number) => void;
-  /** See {@link STALL_MS} (tests shorten it). */
+  /** See {@link STALL_MS} (default; tests shorten it). */
   readonly stallMs?: number;
 }
 
@@ -112,16 +105,7 @@ export class Applier<R> {
   #stop: (() => void) | undefined;
   /** When the consumer last delivered a message not received before (or was created). */
   #lastDelivery = Date.now();
-  #watchdog: ReturnType<typeof setInterval> | undefined;
-  #checking = false;
-  readonly #stallMs: number;
-  /** Since when the stream's info could not be had (undefined: it could at the last look). */
-  #blindSince: number | undefined;
-  /** {@link applied} at the watchdog's last look, and since when it has not moved while messages wait. */
-  #seenApplied = -1;
-  #appliedAt = Date.now();
-  /** The current apply stall was reported. */
-  #slowReported = false;
+  readonly #watchdog: StallWatchdog;
   #running: Promise<void> | undefined;
   readonly #targets: { seq: number; resolve: () => void }[] = [];
   /** The last operation settled ended its message: the store holds whole messages up to {@link applied}. */
@@ -146,7 +130,22 @@ export class Applier<R> {
 
   constructor(options: ApplierOptions<R>) {
     this.#o = options;
-    this.#stallMs = options.stallMs ?? STALL_MS;
+    // What it reads is live (getters): it looks at the applier as it is at each look.
+    const self = this;
+    this.#watchdog = new StallWatchdog({
+      get stopped() { return self.#closed || self.#gap; },
+      get received() { return self.#received; },
+      get applied() { return self.#applied; },
+      get queued() { return self.#queue.length; },
+      get draining() { return self.#draining !== undefined; },
+      get held() { return self.#held !== undefined; },
+      get lastDelivery() { return self.#lastDelivery; },
+      restartDrain: () => this.#startDrain(),
+      refollow: () => {
+        this.#lastDelivery = Date.now();
+        this.#stop?.();
+      },
+    }, { jsm: options.jsm, stream: options.stream, logger: options.logger, stallMs: options.stallMs ?? STALL_MS });
     this.#applied = options.after ?? 0;
     this.#received = this.#applied;
     for (const id of options.recent ?? []) this.#remember(id, this.#applied);
@@ -222,89 +221,7 @@ export class Applier<R> {
   /** Starts consuming after {@link ApplierOptions.after} (the stream's first message by default). */
   start(): void {
     this.#running ??= this.#loop();
-    this.#watchdog ??= setInterval(() => void this.#checkStall(), Math.max(10, Math.round(this.#stallMs / 3)));
-    this.#watchdog.unref();
-  }
-
-  /**
-   * Keeps the daemon applying its log whatever the consumer or the drain do (a daemon that stops answers
-   * every write with RS_ERR_REPLICATION until restarted): see {@link #checkApplying} and
-   * {@link #checkConsumer}.
-   */
-  async #checkStall(): Promise<void> {
-    if (this.#closed || this.#gap) return;
-    this.#checkApplying();
-    if (this.#checking || Date.now() - this.#lastDelivery < this.#stallMs) return;
-    this.#checking = true;
-    try {
-      await this.#checkConsumer();
-    } finally {
-      this.#checking = false;
-    }
-  }
-
-  /**
-   * Messages received but not applied, and none applied for a stall period: a drain that should run and
-   * does not is started again; a store call that does not answer is reported (nothing else can be done
-   * safely: the messages of a call in flight may be stored already).
-   */
-  #checkApplying(): void {
-    const now = Date.now();
-    if (this.#applied !== this.#seenApplied || this.#received === this.#applied || this.#held !== undefined) {
-      this.#seenApplied = this.#applied;
-      this.#appliedAt = now;
-      this.#slowReported = false;
-      return;
-    }
-    if (now - this.#appliedAt < this.#stallMs) return;
-    if (this.#draining === undefined && this.#queue.length > 0) {
-      this.#o.logger.warn({ applied: this.#applied, received: this.#received, queued: this.#queue.length }, 'replication: received messages were not being applied; applying again');
-      this.#appliedAt = now;
-      this.#startDrain();
-    } else if (!this.#slowReported) {
-      this.#slowReported = true;
-      this.#o.logger.warn({ applied: this.#applied, received: this.#received, queued: this.#queue.length, ms: now - this.#appliedAt }, 'replication: the local store has not answered a call for a while; writes wait for it');
-    }
-  }
-
-  /**
-   * An ordered consumer can stop delivering without ending (seen after a stream leader was killed, and
-   * after a server restart: jetstream-notes §8). When nothing new came for a while but the stream holds
-   * more, or its info cannot be had for several stall periods, a new one follows from the last message
-   * received (the queue holds the rest up to it).
-   */
-  async #checkConsumer(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      // Bounded here: a request that never settles would stop the watchdog for good.
-      const info = await Promise.race([
-        this.#o.jsm.streams.info(this.#o.stream),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('no stream info')), this.#stallMs * INFO_STALLS);
-        }),
-      ]);
-      this.#blindSince = undefined;
-      if (info.state.last_seq > this.#received && info.state.messages > 0 && Date.now() - this.#lastDelivery >= this.#stallMs) {
-        this.#refollow({ lastSeq: info.state.last_seq }, 'replication: the consumer stalled; following again from the last message received');
-      }
-    } catch (err) {
-      // The stream is unreachable now (an election, a reconnect): asked again at the next look, and not waited for forever.
-      const now = Date.now();
-      this.#blindSince ??= now;
-      if (now - this.#blindSince >= this.#stallMs * BLIND_STALLS && now - this.#lastDelivery >= this.#stallMs * BLIND_STALLS) {
-        this.#blindSince = undefined;
-        this.#refollow({ err: (err as Error).message }, 'replication: the consumer delivered nothing while the stream could not be asked; following again from the last message received');
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #refollow(details: object, msg: string): void {
-    if (this.#closed) return;
-    this.#o.logger.warn({ received: this.#received, applied: this.#applied, ...details }, msg);
-    this.#lastDelivery = Date.now();
-    this.#stop?.();
+    this.#watchdog.start();
   }
 
   /** Resolves once every message up to stream sequence `seq` is applied (at once for 0). */
@@ -321,7 +238,7 @@ export class Applier<R> {
       this.#pauseAt.reached();
       this.#pauseAt = undefined;
     }
-    clearInterval(this.#watchdog);
+    this.#watchdog.stop();
     this.#stop?.();
     await this.#running;
     await this.#draining;
