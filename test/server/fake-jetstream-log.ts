@@ -47,6 +47,8 @@ export class FakeLog {
               stopped = true;
               self.#wakeAll();
             },
+            // No notifications (heartbeats, resets) from the stand-in.
+            status: () => ({ [Symbol.asyncIterator]: async function* () {} }),
             async *[Symbol.asyncIterator]() {
               for (;;) {
                 self.#asked = Math.max(self.#asked, next);

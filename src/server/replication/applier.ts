@@ -13,7 +13,7 @@
  * the state is the same whatever the grouping, and each daemon may group
  * differently.
  */
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { PartialAppendError } from '../../errors.js';
 import type { EventStore } from '../../store/event-store.js';
@@ -30,6 +30,8 @@ const DETERMINISTIC = new Set(['RS_ERR_CONFLICT', 'RS_ERR_INVALID_ARGUMENT', 'RS
 const GROUP_RECORDS = 4_096;
 /** Messages queued before the consumer waits for the store. */
 const QUEUE_HIGH = 20_000;
+/** Consumer notifications not logged (routine: heartbeats, pulls); the others tell what the client did when a daemon stopped applying. */
+const ROUTINE = new Set(['heartbeat', 'next', 'discard', 'debug']);
 /**
  * A message whose `Nats-Msg-Id` was among the last this many messages with
  * an id is skipped (see {@link Applier}: recent ids). Bounded memory (a few
@@ -253,6 +255,7 @@ export class Applier<R> {
         const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#received + 1 });
         // A small `expires`: after a server restart an ordered consumer stalls until its pull expires (jetstream-notes §8).
         const messages = await consumer.consume({ max_messages: 1_000, expires: 2_000 });
+        void this.#logEvents(messages);
         this.#stop = () => void messages.stop();
         if (this.#closed) messages.stop();
         this.#lastDelivery = Date.now();
@@ -280,6 +283,16 @@ export class Applier<R> {
         await new Promise((r) => setTimeout(r, wait));
         wait = Math.min(wait * 2, 2_000);
       }
+    }
+  }
+
+  async #logEvents(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const s of messages.status()) {
+        if (!ROUTINE.has(s.type)) this.#o.logger.info({ event: s, received: this.#received, applied: this.#applied }, 'replication: consumer event');
+      }
+    } catch {
+      // Ends with the consumer.
     }
   }
 
