@@ -15,7 +15,7 @@ let nc: NatsConnection;
 let a: TestDaemon;
 let b: TestDaemon;
 // Both daemons' logs (access lines of writes accepted within a second left out), printed when the test
-// fails, and written to $RS_CLUSTER_TEST_LOGS/<time>-{a,b}.log after every run when that is set.
+// fails, and written (with the nats-servers' logs) to $RS_CLUSTER_TEST_LOGS/<time>-* after every run when that is set.
 const keep = (l: { msg?: string; statusCode?: number; ms?: number }): boolean => l.msg !== 'request' || l.statusCode !== 202 || (l.ms ?? 0) >= 1_000;
 const logA: CapturedLog = captureLog('info', keep);
 const logB: CapturedLog = captureLog('info', keep);
@@ -32,6 +32,7 @@ afterAll(async () => {
     const at = new Date().toISOString().replace(/[:.]/g, '-');
     writeFileSync(join(dir, `${at}-a.log`), logA.lines.join('\n'));
     writeFileSync(join(dir, `${at}-b.log`), logB.lines.join('\n'));
+    for (const n of cluster?.nodes ?? []) writeFileSync(join(dir, `${at}-nats-${n.name}.txt`), n.proc?.log() ?? '(not running)');
   }
   await Promise.allSettled([a?.close(), b?.close()]);
   await nc?.close();
