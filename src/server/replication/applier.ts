@@ -289,7 +289,10 @@ export class Applier<R> {
   async #logEvents(messages: ConsumerMessages): Promise<void> {
     try {
       for await (const s of messages.status()) {
-        if (!ROUTINE.has(s.type)) this.#o.logger.info({ event: s, received: this.#received, applied: this.#applied }, 'replication: consumer event');
+        if (ROUTINE.has(s.type)) continue;
+        // Reported every second while they go on (an idle stream's stalled consumer): at 2, 4, 8, ... only.
+        if (s.type === 'heartbeats_missed' && (s.count & (s.count - 1)) !== 0) continue;
+        this.#o.logger.info({ event: s, received: this.#received, applied: this.#applied }, 'replication: consumer event');
       }
     } catch {
       // Ends with the consumer.
