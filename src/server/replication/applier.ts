@@ -142,6 +142,7 @@ export class Applier<R> {
       get draining() { return self.#draining !== undefined; },
       get held() { return self.#held !== undefined; },
       get lastDelivery() { return self.#lastDelivery; },
+      get following() { return self.#stop !== undefined; },
       restartDrain: () => this.#startDrain(),
       refollow: () => {
         this.#lastDelivery = Date.now();
@@ -279,6 +280,8 @@ export class Applier<R> {
         if (this.#closed) break;
         logger.warn({ err: (err as Error).message, applied: this.#applied }, 'replication: consumer failed; following again');
       }
+      // No consumer until the next one is made (the watchdog then has nothing to replace).
+      this.#stop = undefined;
       if (!this.#closed && !this.#gap) {
         await new Promise((r) => setTimeout(r, wait));
         wait = Math.min(wait * 2, 2_000);

@@ -38,6 +38,8 @@ export interface Watched {
   readonly held: boolean;
   /** When the consumer last delivered a message not received before (or was created), ms. */
   readonly lastDelivery: number;
+  /** A consumer is open (not while the applier makes a new one: a creation that times out takes 5 s). */
+  readonly following: boolean;
   /** Starts a drain of the queue. */
   restartDrain(): void;
   /** Stops the consumer: the applier follows again from the last message received. */
@@ -84,7 +86,7 @@ export class StallWatchdog {
   async check(): Promise<void> {
     if (this.#w.stopped) return;
     this.#checkApplying();
-    if (this.#asking || Date.now() - this.#w.lastDelivery < this.#o.stallMs) return;
+    if (this.#asking || !this.#w.following || Date.now() - this.#w.lastDelivery < this.#o.stallMs) return;
     this.#asking = true;
     try {
       await this.#checkConsumer();
