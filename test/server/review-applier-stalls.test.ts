@@ -96,4 +96,19 @@ describe('applier liveness (stand-in log and store)', () => {
     expect(r.applied).toBe(true);
     expect(r.opened).toBeGreaterThanOrEqual(2);
   });
+
+  it('a consumer creation that never answers (placed on a killed node) does not keep the daemon from following', async () => {
+    const log = new FakeLog();
+    const jsm = { streams: { info: async () => ({ state: { last_seq: log.msgs.length, messages: log.msgs.length } }) } };
+    const store = { append: async (records: unknown[]) => records.map((_, i) => result(i)) };
+    const applier = new Applier({ js: log.js(), jsm, stream: 'S', store, logger, stallMs: 200, onApplied: () => undefined, onGap: () => undefined } as never);
+    // The client times such a creation out after 5 s; before the fix the daemon waited for it, then tried again.
+    log.hangGets(1);
+    log.push(msg(1, 'm1'));
+    applier.start();
+    const applied = await within(applier.reached(1), 2_000);
+    await applier.close();
+    expect(applied).toBe(true);
+    expect(log.opened).toBe(1);
+  });
 });

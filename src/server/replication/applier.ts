@@ -13,7 +13,7 @@
  * the state is the same whatever the grouping, and each daemon may group
  * differently.
  */
-import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { PartialAppendError } from '../../errors.js';
 import type { EventStore } from '../../store/event-store.js';
@@ -30,6 +30,8 @@ const DETERMINISTIC = new Set(['RS_ERR_CONFLICT', 'RS_ERR_INVALID_ARGUMENT', 'RS
 const GROUP_RECORDS = 4_096;
 /** Messages queued before the consumer waits for the store. */
 const QUEUE_HIGH = 20_000;
+/** Consumers asked for at once when following (see #newConsumer). */
+const CONSUMER_ASKS = 2;
 /** Consumer notifications not logged (routine: heartbeats, pulls); the others tell what the client did when a daemon stopped applying. */
 const ROUTINE = new Set(['heartbeat', 'next', 'discard', 'debug']);
 /**
@@ -252,8 +254,7 @@ export class Applier<R> {
     let wait = 100;
     while (!this.#closed && !this.#gap) {
       try {
-        // An ordered consumer: the client recreates it from the last delivered sequence when the server loses it.
-        const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#received + 1 });
+        const consumer = await this.#newConsumer();
         // A small `expires`: after a server restart an ordered consumer stalls until its pull expires (jetstream-notes §8).
         const messages = await consumer.consume({ max_messages: 1_000, expires: 2_000 });
         void this.#logEvents(messages);
@@ -287,6 +288,26 @@ export class Applier<R> {
         wait = Math.min(wait * 2, 2_000);
       }
     }
+  }
+
+  /**
+   * An ordered consumer from the message after the last received (the client recreates it from the last
+   * delivered sequence when the server loses it). nats-server 2.9.10 places it on any of the stream's
+   * peers, a killed one included (one in three in a 3-node cluster): that creation times out after 5 s,
+   * and several in a row kept a daemon from applying for 30 s. Two are asked for at once and the first
+   * made is used (the other is deleted; one never made is dropped by the server).
+   */
+  async #newConsumer(): Promise<Consumer> {
+    const { js, stream } = this.#o;
+    const asks = Array.from({ length: CONSUMER_ASKS }, () => js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#received + 1 }));
+    let first: Consumer;
+    try {
+      first = await Promise.any(asks);
+    } catch (err) {
+      throw err instanceof AggregateError ? (err.errors[0] as Error) : err;
+    }
+    for (const a of asks) void a.then((c) => (c === first ? undefined : c.delete()), () => undefined).catch(() => undefined);
+    return first;
   }
 
   async #logEvents(messages: ConsumerMessages): Promise<void> {
