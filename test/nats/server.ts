@@ -203,8 +203,23 @@ export interface NatsCluster {
   stop(): Promise<void>;
 }
 
-/** Starts a cluster of `size` nodes and waits for its JetStream meta leader. */
+/**
+ * Starts a cluster of `size` nodes and waits for its JetStream meta leader.
+ * Its ports are found free, then released before the servers bind them, so
+ * another test process can take one in between: a start that fails is
+ * tried again on new ports (twice).
+ */
 export async function startCluster(size = 3): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(size);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startClusterOnce(size: number): Promise<NatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'rs-nats-cluster-'));
   const clientPorts: number[] = [];
   const routePorts: number[] = [];
