@@ -4,9 +4,12 @@
  * columns and walked from 0 to `length`: the shape of a bare Float64Array
  * loop. The index must be a small integer to V8: run bounds computed from
  * the committer's positions reach here as heap numbers, and a loop from
- * such a bound kept its index as a float64 (1.7x the CPU of the same loop
- * in a plain worker, measured). One function per operator, so that each
- * compiles to one comparison and the sums.
+ * such a bound can keep its index as a float64 (docs/benchmarks/core.md,
+ * issue 15 third round: 1.7x the CPU of a plain worker's loop over the
+ * same memory, gone with int32 bounds in that experiment). One function per operator, so that each
+ * compiles to one comparison and the sums: the repetition is on purpose
+ * (one loop taking the operator as a parameter or a callback compiles to
+ * one function for all of them, with the operator tested per slot).
  *
  * A kernel returns the sum and leaves the count in {@link kernelCount}: a
  * long first call is compiled on-stack mid-loop, before the code after the
