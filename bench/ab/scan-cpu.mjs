@@ -1,28 +1,152 @@
-// CPU A/B (docs/benchmarks/core.md): sum(amount > 50) on partition 0 of N tiny events (default 4000000), 5 calls per round, against a bare loop over the same values; 'worker cpu' is per call.
-// CPU per thread from /proc (bench/harness/thread-cpu.ts). DIST=<a build's dist directory> runs another build's store (e.g. main's),
-// with this checkout's harness helpers: npm run build && DIST=/tmp/base/dist node bench/ab/scan-cpu.mjs
-const { EventStore } = await import((process.env.DIST ?? new URL('../../dist', import.meta.url).pathname) + '/src/index.js');
-import { makeTinyEvents, appendLoop } from '../../dist/bench/harness/events.js';
-import { threadCpu } from '../../dist/bench/harness/thread-cpu.js';
+// Filtered-scan A/B (docs/benchmarks/core.md, issue 15): queries on partition 0 of a store of N tiny events
+// (default 4000000, 2 partitions), each against a bare loop over the SAME values in the same order (partition 0's
+// values and timestamps, read back once), on the main thread, in a plain function:
+//   gt50   sum(amount > 50), 50% kept (core row 4b)      floor: sum and count, v > 50 (core's floor loop)
+//   lt10   sum(amount < 10), 10% kept (window row)       floor: sum, v < 10 (the window scenario's floor loop)
+//   range  count({ from, to }), middle 80% of the times  floor: count, from <= t <= to
+//   rpc    count() with no filter: the round trip alone   (no floor: shows the per-call overhead)
+// Each round runs every case CALLS times per build (builds alternate which goes first) and every floor CALLS times;
+// wall time per call and the partition worker's CPU per call (/proc, by thread name) are kept per round.
+// Prints per case and build the median wall ms per call, the median per-round ratio floor/subject (wall; >= 0.8 is
+// the target) and worker CPU ms per call against the floor's main-thread CPU.
+//   npm run build && DIST=/work/wt-scan-base/dist,$PWD/dist node bench/ab/scan-cpu.mjs 4000000 [rounds] [calls]
+// DIST: one or more builds' dist directories, comma-separated (default: this checkout's); several run in ONE process.
+import { readdirSync, readFileSync } from 'node:fs';
+import { makeTinyEvents } from '../../dist/bench/harness/events.js';
+
 const N = Number(process.argv[2] ?? 4000000);
-const pool = makeTinyEvents(1<<16, 2);
-const store = EventStore.create({ capacity: N, partitions: 2, payloadBytes: N * 56, key: 'u', values: { amount: 'a' }, window: { sizeMs: 600_000, bucketMs: 1000 } });
-await appendLoop(store, pool, N, 0); await store.flush();
-const live0 = store.stats.partitions[0].live;
-const values0 = Float64Array.from({ length: live0 }, (_, i) => pool[i & 65535].a);
-const where = { values: { amount: { gt: 50 } } };
-let sink = 0;
-for (let r = 0; r < 4; r++) {
-  let a = threadCpu(); let t = performance.now();
-  for (let k = 0; k < 5; k++) sink += await store.sum("amount", { where, partitions: [0] });
-  const ts = performance.now() - t; let b = threadCpu();
-  const w = (b.workers - a.workers);
-  a = threadCpu(); t = performance.now();
-  let sum = 0, count = 0;
-  for (let i = 0; i < values0.length; i++) { const v = values0[i]; if (v > 50) { sum += v; count++; } }
-  sink += sum + count;
-  const tf = performance.now() - t; b = threadCpu();
-  console.log(`scan ${ts.toFixed(1)} ms (${(live0/ts/1000).toFixed(0)}M/s, worker cpu ${(w/5).toFixed(1)} ms) | bare ${tf.toFixed(1)} ms (${(live0/tf/1000).toFixed(0)}M/s, main cpu ${b.main-a.main} ms) ratio ${(tf/ts).toFixed(2)}`);
+const ROUNDS = Number(process.argv[3] ?? 7);
+const CALLS = Number(process.argv[4] ?? 5);
+const dists = (process.env.DIST ?? new URL('../../dist', import.meta.url).pathname).split(',');
+const pool = makeTinyEvents(1 << 16, 2);
+
+/** CPU ms of the threads whose name matches re (schedstat: ns of run time). */
+function cpuOf(re) {
+  let ms = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (!re.test(readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim())) continue;
+      ms += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ms;
 }
-console.log(store.stats.partitions[0].live, sink > 0);
-await store.close();
+const mainCpu = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const builds = [];
+for (const [k, dist] of dists.entries()) {
+  const { EventStore } = await import(dist + '/src/index.js');
+  let appended = 0; // the same timestamps in every build's store: 64 events per ms from a fixed start
+  const store = EventStore.create({ name: `ab${k}`, timestamp: () => 1.8e12 + (appended >> 6), capacity: N, partitions: 2, payloadBytes: N * 56, key: 'u', values: { amount: 'a' }, window: { sizeMs: 600_000, bucketMs: 1000 } });
+  // appendLoop's retries would call the selector again: count accepted appends only.
+  for (; appended < N; appended++) while (!store.tryAppend(pool[appended & 65535])) await new Promise((r) => setImmediate(r));
+  await store.flush();
+  builds.push({ name: dist.replace(/\/dist\/?$/, '').split('/').pop(), store, worker: new RegExp(`^rs-ab${k}-p0$`) });
+}
+// Partition 0's values and times, in slot order (a full snapshot of one partition is in position order).
+const events = await builds[0].store.snapshot({ partitions: [0] });
+const values = Float64Array.from(events, (e) => e.values.amount);
+const times = Float64Array.from(events, (e) => e.timestamp);
+events.length = 0;
+const sortedTimes = Float64Array.from(times).sort();
+const from = sortedTimes[Math.floor(times.length * 0.1)];
+const to = sortedTimes[Math.floor(times.length * 0.9)];
+
+// The floors: plain functions, the harness's loops (core.ts row 4b floor, window.ts floor) and a range count.
+function floorGt50(v) {
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (x > 50) {
+      sum += x;
+      count++;
+    }
+  }
+  return sum + count;
+}
+function floorLt10(v) {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) if (v[i] < 10) s += v[i];
+  return s;
+}
+function floorRange(t, lo, hi) {
+  let count = 0;
+  for (let i = 0; i < t.length; i++) {
+    const x = t[i];
+    if (x >= lo && x <= hi) count++;
+  }
+  return count;
+}
+const expect = { gt50: 0, lt10: floorLt10(values), range: floorRange(times, from, to), rpc: values.length };
+for (const x of values) if (x > 50) expect.gt50 += x;
+const cases = {
+  gt50: { query: (s) => s.sum('amount', { where: { values: { amount: { gt: 50 } } }, partitions: [0] }), floor: () => floorGt50(values) },
+  lt10: { query: (s) => s.sum('amount', { where: { values: { amount: { lt: 10 } } }, partitions: [0] }), floor: () => floorLt10(values) },
+  range: { query: (s) => s.count({ from, to, partitions: [0] }), floor: () => floorRange(times, from, to) },
+  rpc: { query: (s) => s.count({ partitions: [0] }), floor: null },
+};
+for (const b of builds) {
+  for (const [name, c] of Object.entries(cases)) {
+    const got = await c.query(b.store);
+    if (got !== expect[name]) throw new Error(`${b.name} ${name}: ${got}, expected ${expect[name]}`);
+  }
+}
+
+let sink = 0;
+async function timeQuery(b, c) {
+  const c0 = cpuOf(b.worker);
+  const t = performance.now();
+  for (let k = 0; k < CALLS; k++) sink += await c.query(b.store);
+  return { ms: (performance.now() - t) / CALLS, cpu: (cpuOf(b.worker) - c0) / CALLS };
+}
+function timeFloor(c) {
+  const c0 = mainCpu();
+  const t = performance.now();
+  for (let k = 0; k < CALLS; k++) sink += c.floor();
+  return { ms: (performance.now() - t) / CALLS, cpu: (mainCpu() - c0) / CALLS };
+}
+const rows = {}; // rows[case][build or 'floor'] = [{ ms, cpu }] per round
+for (const name of Object.keys(cases)) rows[name] = Object.fromEntries([...builds.map((b) => [b.name, []]), ['floor', []]]);
+for (let r = -1; r < ROUNDS; r++) { // round -1: warm-up
+  for (const [name, c] of Object.entries(cases)) {
+    const order = r % 2 === 0 ? builds : [...builds].reverse();
+    const f = c.floor !== null ? timeFloor(c) : null;
+    for (const b of order) {
+      const m = await timeQuery(b, c);
+      if (r >= 0) rows[name][b.name].push(m);
+    }
+    if (r >= 0 && f !== null) rows[name].floor.push(f);
+  }
+}
+console.log(`N ${N}, partition 0: ${values.length} events, ${ROUNDS} rounds x ${CALLS} calls; range [${from}, ${to}] keeps ${expect.range}`);
+for (const [name, byBuild] of Object.entries(rows)) {
+  const fl = byBuild.floor;
+  const line = [`${name.padEnd(5)}`];
+  if (fl.length > 0) line.push(`floor ${median(fl.map((x) => x.ms)).toFixed(2)} ms (cpu ${median(fl.map((x) => x.cpu)).toFixed(2)})`);
+  for (const b of builds) {
+    const xs = byBuild[b.name];
+    let s = `| ${b.name}: ${median(xs.map((x) => x.ms)).toFixed(3)} ms, worker cpu ${median(xs.map((x) => x.cpu)).toFixed(2)}`;
+    if (fl.length > 0) {
+      const wall = xs.map((x, i) => fl[i].ms / x.ms);
+      s += `, floor/subject wall ${median(wall).toFixed(2)} [${wall.map((w) => w.toFixed(2)).join(' ')}], cpu ${median(xs.map((x, i) => fl[i].cpu / x.cpu)).toFixed(2)}`;
+    }
+    line.push(s);
+  }
+  console.log(line.join(' '));
+}
+if (builds.length === 2) {
+  for (const name of Object.keys(rows)) {
+    const [a, b] = builds.map((x) => rows[name][x.name]);
+    const rs = a.map((x, i) => x.ms / b[i].ms);
+    console.log(`${name}: ${builds[1].name} / ${builds[0].name} speed (wall, per-round median) ${median(rs).toFixed(2)}, worker cpu ${median(a.map((x, i) => x.cpu / b[i].cpu)).toFixed(2)}`);
+  }
+}
+console.log(`sink ${sink > 0}`);
+for (const b of builds) await b.store.close();

@@ -1,6 +1,7 @@
 import { invalidArgument } from '../errors.js';
 import { SlotFlag } from '../ring/layout.js';
 import type { Committer } from './committer.js';
+import { countRange, denseKernel, kernelCount } from './scan-kernels.js';
 
 /** The serialisable part of a query: what crosses to the partition workers. */
 export interface WireQuery {
@@ -183,8 +184,8 @@ export class PartitionQueries {
    * as flat loops over the slot columns: no callback per slot, and slots
    * walked as at most two contiguous runs instead of position modulo C.
    * When every slot in the runs is live (nothing purged in between: live =
-   * tail - head) and there is no time range, the loop is the bare one: one
-   * comparison and the sums, specialised per operator.
+   * tail - head) and there is no time range, the loop is the bare one
+   * (scan-kernels.ts); so is a count over a time range.
    */
   private scan(v: number, from: number, to: number, cmp: [number, number, number] | undefined, extremes: boolean): Partial {
     const c = this.c;
@@ -193,42 +194,50 @@ export class PartitionQueries {
     const timed = from !== -Infinity || to !== Infinity;
     const dense = c.live === c.tailPos - c.headPos;
     const out: Partial = { count: 0, sum: 0, min: Infinity, max: -Infinity };
-    const vBase = v >= 0 ? v * C : -1;
     for (const [start, end] of this.slotRuns()) {
+      // Each run's columns as subarrays: the kernels' loops run from 0 to length (see scan-kernels.ts).
+      const col = (i: number): Float64Array => m.values.subarray(i * C + start, i * C + end);
+      const cmpVals = cmp === undefined ? null : col(cmp[0]);
+      // The same subarray when the sum is over the compared value: the kernels tell the cases apart by identity.
+      const vals = v < 0 ? null : cmp !== undefined && cmp[0] === v ? cmpVals : col(v);
       if (dense && !timed && !extremes) {
-        out.sum += denseRun(m.values, start, end, vBase, cmp === undefined ? -1 : cmp[0] * C, cmp === undefined ? -1 : cmp[1], cmp === undefined ? 0 : cmp[2]);
-        out.count += denseCount;
-      } else this.generalRun(start, end, vBase, from, to, timed, cmp, out);
+        out.sum += denseKernel(vals, cmpVals, cmp === undefined ? 0 : cmp[1], cmp === undefined ? 0 : cmp[2]);
+        out.count += kernelCount;
+      } else if (v < 0 && cmp === undefined) {
+        countRange(m.flags.subarray(start, end), m.ts.subarray(start, end), from, to, dense);
+        out.count += kernelCount;
+      } else this.generalRun(start, end, vals, from, to, timed, cmpVals, cmp, out);
     }
     return out;
   }
 
-  private generalRun(start: number, end: number, vBase: number, from: number, to: number, timed: boolean, cmp: [number, number, number] | undefined, out: Partial): void {
+  /** Any other shape over one run [start, end): vals and cmpVals are that run of their columns. */
+  private generalRun(
+    start: number, end: number, vals: Float64Array | null, from: number, to: number, timed: boolean,
+    cmpVals: Float64Array | null, cmp: [number, number, number] | undefined, out: Partial,
+  ): void {
     const m = this.c.mem;
-    const C = m.geometry.capacity;
-    const flags = m.flags;
-    const ts = m.ts;
-    const vals = m.values;
-    const cBase = cmp !== undefined ? cmp[0] * C : 0;
+    const flags = m.flags.subarray(start, end);
+    const ts = m.ts.subarray(start, end);
     const op = cmp !== undefined ? cmp[1] : -1;
     const x0 = cmp !== undefined ? cmp[2] : 0;
     let count = out.count;
     let sum = out.sum;
     let min = out.min;
     let max = out.max;
-    for (let s = start; s < end; s++) {
+    for (let s = 0; s < flags.length; s++) {
       if ((flags[s] & 1) === 0) continue; // SlotFlag.LIVE
       if (timed) {
         const t = ts[s];
         if (t < from || t > to) continue;
       }
-      if (op >= 0) {
-        const y = vals[cBase + s];
+      if (cmpVals !== null) {
+        const y = cmpVals[s];
         if (op === 0 ? y !== x0 : op === 1 ? y === x0 : op === 2 ? y <= x0 : op === 3 ? y < x0 : op === 4 ? y >= x0 : y > x0) continue;
       }
       count++;
-      if (vBase >= 0) {
-        const x = vals[vBase + s];
+      if (vals !== null) {
+        const x = vals[s];
         sum += x;
         if (x < min) min = x;
         if (x > max) max = x;
@@ -406,53 +415,3 @@ export class PartitionQueries {
     return b.query(from, to);
   }
 }
-
-/** The count of the last {@link denseRun} (a module variable, not a property: see there). */
-let denseCount = 0;
-
-/**
- * count and sum over slots [start, end) that are all live, with at most one
- * comparison (column cBase, operator op, operand x0): one tight loop per
- * operator, as close to a bare Float64Array loop as the columns allow.
- * Returns the sum and leaves the count in `denseCount`: after the loop,
- * nothing reads or writes an object property. V8 compiles a long first call
- * on-stack mid-loop, before the code after the loop ever ran; a property
- * access there has no type feedback and deoptimised on exit, call after
- * call (30% more CPU per event than a bare loop in the worker, measured).
- */
-function denseRun(vals: Float64Array, start: number, end: number, vBase: number, cBase: number, op: number, x0: number): number {
-  let count = 0;
-  let sum = 0;
-  if (op < 0) {
-    count = end - start;
-    if (vBase >= 0) for (let s = start; s < end; s++) sum += vals[vBase + s];
-  } else if (vBase === cBase) {
-    // The common shape: sum(amount where amount > x).
-    const a = start + vBase;
-    const b = end + vBase;
-    switch (op) {
-      case 2: for (let i = a; i < b; i++) { const y = vals[i]; if (y > x0) { sum += y; count++; } } break;
-      case 3: for (let i = a; i < b; i++) { const y = vals[i]; if (y >= x0) { sum += y; count++; } } break;
-      case 4: for (let i = a; i < b; i++) { const y = vals[i]; if (y < x0) { sum += y; count++; } } break;
-      case 5: for (let i = a; i < b; i++) { const y = vals[i]; if (y <= x0) { sum += y; count++; } } break;
-      case 0: for (let i = a; i < b; i++) { const y = vals[i]; if (y === x0) { sum += y; count++; } } break;
-      default: for (let i = a; i < b; i++) { const y = vals[i]; if (y !== x0) { sum += y; count++; } } break;
-    }
-  } else {
-    const d = vBase - cBase;
-    const a = start + cBase;
-    const b = end + cBase;
-    const withSum = vBase >= 0;
-    for (let i = a; i < b; i++) {
-      const y = vals[i];
-      const hit = op === 2 ? y > x0 : op === 3 ? y >= x0 : op === 4 ? y < x0 : op === 5 ? y <= x0 : op === 0 ? y === x0 : y !== x0;
-      if (hit) {
-        count++;
-        if (withSum) sum += vals[i + d];
-      }
-    }
-  }
-  denseCount = count;
-  return sum;
-}
-
