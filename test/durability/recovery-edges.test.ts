@@ -5,6 +5,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { FrameType, SegmentLog } from '../../dist/src/durability/index.js';
 import { EventStore, MetricStore, type EventStoreOptions } from '../../dist/src/index.js';
 
 interface Ev {
@@ -82,5 +83,107 @@ describe('a purge or clear the log refuses (full disk) changes nothing', () => {
     s = await EventStore.open<Ev>(opts('interval'));
     expect(s.stats).toMatchObject({ live: 0, purged: 10 });
     await s.close();
+  });
+});
+
+describe('a log that ends before its checkpoint (a repair cut it there)', () => {
+  const opts = (dir: string, repair = false): EventStoreOptions<Ev> => ({
+    capacity: 4096, partitions: 1, key: 'k', values: { n: 'n' },
+    durability: { dir, fsync: 'always', segmentBytes: 4096, checkpointIntervalMs: 3_600_000, repair },
+  });
+
+  /** 200 events in 1-event drains, then a clean close: its checkpoint covers every frame the log keeps. */
+  async function filled(dir: string): Promise<string> {
+    const s = await EventStore.open<Ev>(opts(dir));
+    for (let i = 0; i < 200; i++) await s.append({ k: `k${i % 5}`, n: i });
+    await s.close();
+    return path.join(dir, 'p0', 'log');
+  }
+
+  it('EventStore: repair opens a store that takes writes again, and keeps them across restarts', async () => {
+    const dir = tmp();
+    const logDir = await filled(dir);
+    flip(path.join(logDir, segments(logDir)[0]), 60); // the first frame after the segment header
+    await expect(EventStore.open<Ev>(opts(dir))).rejects.toMatchObject({ code: 'RS_ERR_LOG_CORRUPT' });
+    let s = await EventStore.open<Ev>(opts(dir, true));
+    expect((await s.snapshot()).map((e) => e.payload.n)).toEqual([...Array(200).keys()]);
+    expect(await s.append({ k: 'k0', n: 200 })).toMatchObject({ position: 201, version: 41 });
+    await s.close();
+    s = await EventStore.open<Ev>(opts(dir));
+    expect((await s.snapshot()).map((e) => e.payload.n)).toEqual([...Array(201).keys()]);
+    expect(await s.append({ k: 'k0', n: 201 })).toMatchObject({ position: 202, version: 42 });
+    await s.close();
+    expect(readdirSync(logDir).some((f) => f.includes('.broken'))).toBe(true);
+  });
+
+  it('EventStore: without repair, open refuses with RS_ERR_LOG_CORRUPT (not a partition that fails at its first write)', async () => {
+    const dir = tmp();
+    const logDir = await filled(dir);
+    const last = path.join(logDir, segments(logDir).at(-1)!);
+    writeFileSync(last, readFileSync(last).subarray(0, 56)); // only the segment header is left
+    const err = await EventStore.open<Ev>(opts(dir)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'RS_ERR_LOG_CORRUPT', message: expect.stringContaining(`ends at sequence 190, before its checkpoint (through 200)`) });
+    const s = await EventStore.open<Ev>(opts(dir, true));
+    expect((await s.append({ k: 'k1', n: 200 })).version).toBe(41);
+    await s.close();
+  });
+
+  it('MetricStore: repair opens a store that takes writes again, and keeps them across restarts', async () => {
+    const dir = tmp();
+    const mopts = (repair = false) => ({ capacity: 100, durability: { dir, fsync: 'always' as const, segmentBytes: 4096, checkpointIntervalMs: 3_600_000, repair } });
+    let s = await MetricStore.open(mopts());
+    for (let i = 0; i < 250; i++) await s.add(`k${i % 3}`, i, 1000 + i);
+    const before = { count: s.count(), sum: s.sum(), keys: s.keys() };
+    await s.close();
+    const logDir = path.join(dir, 'log');
+    flip(path.join(logDir, segments(logDir)[0]), 60);
+    await expect(MetricStore.open(mopts())).rejects.toMatchObject({ code: 'RS_ERR_LOG_CORRUPT' });
+    s = await MetricStore.open(mopts(true));
+    expect({ count: s.count(), sum: s.sum(), keys: s.keys() }).toEqual(before);
+    await s.add('k0', 1000, 2000);
+    await s.close();
+    s = await MetricStore.open(mopts());
+    expect(s.count()).toBe(before.count);
+    expect(s.max('k0')).toBe(1000);
+    await s.close();
+  });
+});
+
+describe('SegmentLog.continueAt at its bounds', () => {
+  /** A log holding events 1..10 in frames of one. */
+  function ten(dir: string): void {
+    const log = SegmentLog.open(dir, { fsync: 'always' });
+    for (let seq = 1; seq <= 10; seq++) log.append(FrameType.EVENTS, seq, 1, [new Uint8Array([seq])]);
+    log.commit();
+    log.close();
+  }
+  const replayed = (dir: string): number[] => {
+    const seqs: number[] = [];
+    SegmentLog.open(dir, { fsync: 'always' }, (f) => seqs.push(f.firstSeq)).close();
+    return seqs;
+  };
+
+  it('at nextSeq and below it, nothing changes; one past it, refused (files untouched) or, under repair, set aside', () => {
+    const dir = tmp();
+    ten(dir);
+    let log = SegmentLog.open(dir, { fsync: 'always' });
+    expect(log.continueAt(10, false)).toEqual([]);
+    expect(log.continueAt(11, false)).toEqual([]);
+    log.close();
+    const files = readdirSync(dir).sort();
+    const sizes = files.map((f) => readFileSync(path.join(dir, f)).length);
+    log = SegmentLog.open(dir, { fsync: 'always' });
+    expect(() => log.continueAt(12, false)).toThrow(expect.objectContaining({ code: 'RS_ERR_LOG_CORRUPT' }));
+    expect(() => log.append(FrameType.EVENTS, 11, 1, [])).toThrow(expect.objectContaining({ code: 'RS_ERR_CLOSED' }));
+    expect(readdirSync(dir).sort()).toEqual(files);
+    expect(files.map((f) => readFileSync(path.join(dir, f)).length)).toEqual(sizes);
+    log = SegmentLog.open(dir, { fsync: 'always' });
+    const moved = log.continueAt(12, true);
+    expect(moved.length).toBe(files.length);
+    expect(log.nextSeq).toBeNull();
+    log.append(FrameType.EVENTS, 12, 2, [new Uint8Array(3)]);
+    log.close();
+    expect(replayed(dir)).toEqual([12]);
+    expect(readdirSync(dir).filter((f) => f.includes('.broken')).length).toBe(files.length);
   });
 });
