@@ -12,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { lockDataDir, type DataDirLock } from '../durability/dir-lock.js';
+import { openError } from '../durability/errors.js';
 import { openDataDirMeta } from '../durability/meta.js';
 import { ClosedError, RingstoreError, invalidArgument, invalidOption } from '../errors.js';
 import { MetricJournal, type MetricRestoreSummary } from './metric-journal.js';
@@ -105,8 +106,13 @@ export class DurableMetricStore implements AsyncDisposable {
       onDiscarded: user === null ? undefined : (key, value, ts, p) => void (gate.replaying || user(key, value, ts, p)),
     });
     const root = path.resolve(d.dir);
-    mkdirSync(root, { recursive: true });
-    const lock = await lockDataDir(root);
+    let lock: DataDirLock;
+    try {
+      mkdirSync(root, { recursive: true });
+      lock = await lockDataDir(root);
+    } catch (err) {
+      throw openError(root, err);
+    }
     try {
       const { changed } = openDataDirMeta(root, {
         partitions: v.partitions,
@@ -120,7 +126,7 @@ export class DurableMetricStore implements AsyncDisposable {
       return new DurableMetricStore(core, journal, lock, restored, logger, Math.min(d.intervalMs, d.checkpointIntervalMs, 1000));
     } catch (err) {
       await lock.release();
-      throw err;
+      throw openError(root, err);
     }
   }
 

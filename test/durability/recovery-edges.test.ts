@@ -187,3 +187,26 @@ describe('SegmentLog.continueAt at its bounds', () => {
     expect(readdirSync(dir).filter((f) => f.includes('.broken')).length).toBe(files.length);
   });
 });
+
+describe('open errors are typed', () => {
+  it('a data directory that cannot be made (a file is in the way) rejects with RS_ERR_IO naming it, for both stores', async () => {
+    const root = tmp();
+    const file = path.join(root, 'not-a-dir');
+    writeFileSync(file, 'x');
+    const metricDir = path.join(root, 'metrics');
+    await MetricStore.open({ capacity: 10, durability: { dir: metricDir } }).then((s) => s.close());
+    rmSync(path.join(metricDir, 'checkpoints'), { recursive: true });
+    writeFileSync(path.join(metricDir, 'checkpoints'), 'x');
+    for (const dir of [file, path.join(file, 'sub')]) {
+      const e1 = await EventStore.open<Ev>({ key: 'k', partitions: 1, durability: { dir } }).catch((e: unknown) => e);
+      expect(e1).toMatchObject({ name: 'RingstoreError', code: 'RS_ERR_IO', message: expect.stringContaining(file) });
+      const e2 = await MetricStore.open({ capacity: 10, durability: { dir } }).catch((e: unknown) => e);
+      expect(e2).toMatchObject({ name: 'RingstoreError', code: 'RS_ERR_IO', message: expect.stringContaining(file) });
+    }
+    const e3 = await MetricStore.open({ capacity: 10, durability: { dir: metricDir } }).catch((e: unknown) => e);
+    expect(e3).toMatchObject({ name: 'RingstoreError', code: 'RS_ERR_IO', message: expect.stringContaining(metricDir) });
+    // The lock was released: once the file is out of the way, the directory opens.
+    rmSync(path.join(metricDir, 'checkpoints'));
+    await (await MetricStore.open({ capacity: 10, durability: { dir: metricDir } })).close();
+  });
+});
