@@ -210,3 +210,21 @@ describe('open errors are typed', () => {
     await (await MetricStore.open({ capacity: 10, durability: { dir: metricDir } })).close();
   });
 });
+
+describe('segment rotation at the exact bound', () => {
+  it('a frame one word short of the room, exactly the room, one word over: it fits, fits, rolls; every frame replays', () => {
+    for (const [extra, files] of [[-8, [4088, 120]], [0, [4096, 120]], [8, [192, 4032]]] as const) {
+      const dir = tmp();
+      const log = SegmentLog.open(dir, { fsync: 'always', segmentBytes: 4096 });
+      log.append(FrameType.EVENTS, 1, 1, [new Uint8Array(100)]); // 56-byte segment header + 136: 192 used
+      log.append(FrameType.EVENTS, 2, 1, [new Uint8Array(4096 - 192 + extra - 32)]); // 32-byte frame header
+      log.append(FrameType.EVENTS, 3, 1, []); // 32 bytes: rolls unless 32 are left
+      log.close(); // + a 32-byte sync marker
+      const names = segments(dir);
+      expect(names.map((f) => readFileSync(path.join(dir, f)).length)).toEqual(files);
+      const seqs: number[] = [];
+      SegmentLog.open(dir, { fsync: 'always' }, (f) => seqs.push(f.firstSeq)).close();
+      expect(seqs).toEqual([1, 2, 3]);
+    }
+  });
+});
