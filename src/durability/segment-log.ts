@@ -289,7 +289,7 @@ export class SegmentLog {
   /**
    * Moves every segment aside to `<name>.broken` and leaves the log empty: the
    * next append starts a new segment at any sequence. Returns the copies
-   * (also added to the report's cut, if any).
+   * (also added to the report's cut, if any; their bytes to `bytesTruncated`).
    */
   setAside(): string[] {
     this.usable();
@@ -297,7 +297,15 @@ export class SegmentLog {
     this.fd = -1;
     const moved: string[] = [];
     try {
-      for (const s of this.segs) moved.push(moveBroken(this.io, s.file));
+      for (const s of this.segs) {
+        const fd = this.io.open(s.file, 'r');
+        try {
+          this.report.bytesTruncated += this.io.size(fd); // removed from the log, by a repair
+        } finally {
+          closeQuietly(this.io, fd);
+        }
+        moved.push(moveBroken(this.io, s.file));
+      }
       if (moved.length > 0) this.io.fsyncDir(this.dir);
     } catch (err) {
       throw this.fail(ioFailedError('moving segments aside', this.dir, err));

@@ -106,6 +106,7 @@ describe('a log that ends before its checkpoint (a repair cut it there)', () => 
     flip(path.join(logDir, segments(logDir)[0]), 60); // the first frame after the segment header
     await expect(EventStore.open<Ev>(opts(dir))).rejects.toMatchObject({ code: 'RS_ERR_LOG_CORRUPT' });
     let s = await EventStore.open<Ev>(opts(dir, true));
+    expect(s.restored[0]!.bytesTruncated).toBeGreaterThan(0);
     expect((await s.snapshot()).map((e) => e.payload.n)).toEqual([...Array(200).keys()]);
     expect(await s.append({ k: 'k0', n: 200 })).toMatchObject({ position: 201, version: 41 });
     await s.close();
