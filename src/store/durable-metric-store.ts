@@ -8,7 +8,6 @@
  * See docs/metric-store.md, "Durability".
  * @module
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { lockDataDir, type DataDirLock } from '../durability/dir-lock.js';
@@ -106,13 +105,7 @@ export class DurableMetricStore implements AsyncDisposable {
       onDiscarded: user === null ? undefined : (key, value, ts, p) => void (gate.replaying || user(key, value, ts, p)),
     });
     const root = path.resolve(d.dir);
-    let lock: DataDirLock;
-    try {
-      mkdirSync(root, { recursive: true });
-      lock = await lockDataDir(root);
-    } catch (err) {
-      throw openError(root, err);
-    }
+    const lock = await lockDataDir(root); // creates the directory
     try {
       const { changed } = openDataDirMeta(root, {
         partitions: v.partitions,

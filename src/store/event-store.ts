@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { lockDataDir, type DataDirLock } from '../durability/dir-lock.js';
 import { openError } from '../durability/errors.js';
@@ -118,13 +117,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     const o = resolveOptions<T>(options);
     if (o.durability === null) return new EventStore<T, V>(options, o);
     const root = path.resolve(o.durability.dir);
-    let lock: DataDirLock;
-    try {
-      mkdirSync(root, { recursive: true });
-      lock = await lockDataDir(root);
-    } catch (err) {
-      throw openError(root, err);
-    }
+    const lock = await lockDataDir(root); // creates the directory
     let store: EventStore<T, V> | undefined;
     try {
       const g = geometryOf(o);

@@ -1,5 +1,5 @@
 // Review of the durable paths (branch h-durable): cases where what a store holds in memory, what it told
-// the caller and what a restart reads back could disagree. Each test failed before its fix.
+// the caller and what a restart reads back could disagree. The test of each fix failed before it (verified by reverting).
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,24 +7,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FrameType, SegmentLog } from '../../dist/src/durability/index.js';
 import { EventStore, MetricStore, type EventStoreOptions } from '../../dist/src/index.js';
+import { tmpDir } from './helpers.js';
 
 interface Ev {
   k: string;
   n: number;
 }
 
-const roots: string[] = [];
-const mounts: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(path.join(tmpdir(), 'rs-edges-'));
-  roots.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of mounts) spawnSync('umount', [d]);
-  for (const d of roots) rmSync(d, { recursive: true, force: true });
-});
-
+const tmp = (): string => tmpDir('rs-edges-');
 const segments = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
 
 /** Flips one byte of `file` at `at`. */
@@ -35,10 +25,13 @@ function flip(file: string, at: number): void {
 }
 
 describe('a purge or clear the log refuses (full disk) changes nothing', () => {
-  const root = tmp();
+  const root = mkdtempSync(path.join(tmpdir(), 'rs-edges-full-'));
   // Mounting a tmpfs needs root (as on the project's machines).
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]).status === 0;
-  if (mounted) mounts.push(root);
+  afterAll(() => {
+    if (mounted) spawnSync('umount', [root]);
+    rmSync(root, { recursive: true, force: true });
+  });
 
   /** Takes every free byte of the file system (a file's last page keeps its slack: see the roll below). */
   function fill(file: string): void {
