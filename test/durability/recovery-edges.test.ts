@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FrameType, SegmentLog } from '../../dist/src/durability/index.js';
 import { EventStore, MetricStore, type EventStoreOptions } from '../../dist/src/index.js';
 import { tmpDir } from './helpers.js';
@@ -25,13 +25,17 @@ function flip(file: string, at: number): void {
 }
 
 describe('a purge or clear the log refuses (full disk) changes nothing', () => {
-  const root = mkdtempSync(path.join(tmpdir(), 'rs-edges-full-'));
-  // Mounting a tmpfs needs root (as on the project's machines).
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]).status === 0;
-  afterAll(() => {
-    if (mounted) spawnSync('umount', [root]);
-    rmSync(root, { recursive: true, force: true });
-  });
+  /** A 4 MiB tmpfs for the test (mounting needs root, as on the project's machines: skipped otherwise). */
+  function mountTmpfs(ctx: { skip: () => void; onTestFinished: (fn: () => void) => void }): string {
+    const root = mkdtempSync(path.join(tmpdir(), 'rs-edges-full-'));
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]).status === 0;
+    ctx.onTestFinished(() => {
+      if (mounted) spawnSync('umount', [root]);
+      rmSync(root, { recursive: true, force: true });
+    });
+    if (!mounted) ctx.skip();
+    return root;
+  }
 
   /** Takes every free byte of the file system (a file's last page keeps its slack: see the roll below). */
   function fill(file: string): void {
@@ -47,7 +51,8 @@ describe('a purge or clear the log refuses (full disk) changes nothing', () => {
     closeSync(fd);
   }
 
-  it.skipIf(!mounted)('RS_ERR_DISK_FULL leaves every event live (in memory and after a restart); the retry, once there is room, purges', async () => {
+  it('RS_ERR_DISK_FULL leaves every event live (in memory and after a restart); the retry, once there is room, purges', async (ctx) => {
+    const root = mountTmpfs(ctx);
     const dir = path.join(root, 'store');
     const opts = (fsync: 'always' | 'interval'): EventStoreOptions<Ev> => ({
       capacity: 1000, partitions: 1, key: 'k', values: { n: 'n' }, durability: { dir, fsync, checkpointIntervalMs: 3_600_000 },
