@@ -21,6 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { RingstoreError, invalidArgument } from '../errors.js';
+import { openError } from './errors.js';
 
 /** How the lock is held. */
 export type LockMethod = 'socket' | 'file';
@@ -81,13 +82,22 @@ export class DataDirLock {
 /**
  * Takes the lock on `dir` (created if missing) for the calling thread.
  * Throws `RS_ERR_DATA_DIR_LOCKED` ("data directory D is in use by pid N
- * (host H)") when another process or thread holds it.
+ * (host H)") when another process or thread holds it, `RS_ERR_IO` or
+ * `RS_ERR_DISK_FULL` (naming `dir`) when it cannot be made or locked.
  */
 export async function lockDataDir(dir: string, options: DirLockOptions = {}): Promise<DataDirLock> {
   if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('the data directory must be a non-empty string');
   const method = options.method ?? 'auto';
   if (method !== 'auto' && method !== 'socket' && method !== 'file') throw invalidArgument(`unknown lock method ${String(method)}`);
   const abs = path.resolve(dir);
+  try {
+    return await takeLock(abs, method);
+  } catch (err) {
+    throw openError(abs, err); // a file in the way, permissions, no space for LOCK: typed, naming the directory
+  }
+}
+
+async function takeLock(abs: string, method: 'auto' | 'socket' | 'file'): Promise<DataDirLock> {
   fs.mkdirSync(abs, { recursive: true });
   if (method === 'socket' || (method === 'auto' && process.platform === 'linux')) {
     const st = fs.statSync(abs);

@@ -28,6 +28,15 @@ export function ioFailedError(what: string, file: string, cause: unknown): Rings
   return new RingstoreError('RS_ERR_IO', `${what} failed on ${file}: ${reason}`, { file, errno: code }, { cause });
 }
 
+/**
+ * What opening a data directory throws: a typed error as it is; a system error (a file in the way,
+ * permissions, no space for `LOCK` or `meta.json`) as `RS_ERR_DISK_FULL` or `RS_ERR_IO` naming `dir`.
+ */
+export function openError(dir: string, err: unknown): RingstoreError {
+  if (err instanceof RingstoreError) return err;
+  return isNoSpace(err) ? diskFullError(dir, err) : ioFailedError('opening the data directory', dir, err);
+}
+
 /** Maps a failed write: no space gives `RS_ERR_DISK_FULL`, anything else `RS_ERR_IO`. */
 export function writeError(file: string, err: unknown): RingstoreError {
   return isNoSpace(err) ? diskFullError(file, err) : ioFailedError('write', file, err);

@@ -293,7 +293,7 @@ function settle(
 }
 
 /** Renames a segment to a `.broken` name (a repair keeps what it takes out of the log). */
-function moveBroken(io: Io, file: string): string {
+export function moveBroken(io: Io, file: string): string {
   const to = uniqueBrokenName(io, file);
   io.rename(file, to);
   return to;

@@ -31,7 +31,7 @@ import {
 import { diskFullError, ioFailedError, isNoSpace } from './errors.js';
 import { closeQuietly, nodeIo, unlinkQuietly, writeAll, type Io } from './io.js';
 import { DEFAULT_SEGMENT_BYTES, validateLogOptions, type SegmentLogOptions } from './log-options.js';
-import { restoreLog, type ReplayVisitor, type RestoreReport } from './restore.js';
+import { moveBroken, restoreLog, type ReplayVisitor, type RestoreReport } from './restore.js';
 import { segmentHeaderFrame, segmentName, type FsyncMode } from './segment-format.js';
 
 /** A sealed or active segment. */
@@ -263,6 +263,66 @@ export class SegmentLog {
       n++;
     }
     return n;
+  }
+
+  /**
+   * For a caller restored from a checkpoint that covers through `seq - 1`:
+   * the log must go on at `seq`. A log that ends before it (every frame it
+   * still holds is covered, but frames the checkpoint was written after are
+   * gone: a repair cut them, or they were removed) cannot: appends at `seq`
+   * would not follow, and a gap between segments reads as missing frames.
+   * Such a log is refused with `RS_ERR_LOG_CORRUPT` (the log is closed
+   * without writing), or under `repair` moved aside ({@link setAside}).
+   * Returns the `.broken` copies (none when the log goes on at `seq`).
+   */
+  continueAt(seq: number, repair: boolean): string[] {
+    this.usable();
+    if (this.next === null || this.next >= seq) return [];
+    if (repair) return this.setAside();
+    const why = `the log in ${this.dir} ends at sequence ${this.next - 1}, before its checkpoint (through ${seq - 1}): ` +
+      'frames written before that checkpoint are gone. Open with `repair` to set the log aside and go on from the checkpoint';
+    this.readOnlyClose = true;
+    this.close();
+    throw new RingstoreError('RS_ERR_LOG_CORRUPT', why, { dir: this.dir, logEnd: this.next - 1, checkpoint: seq - 1 });
+  }
+
+  /**
+   * Moves every segment aside to `<name>.broken` and leaves the log empty: the
+   * next append starts a new segment at any sequence. Returns the copies
+   * (also added to the report's cut, if any; their bytes to `bytesTruncated`).
+   */
+  setAside(): string[] {
+    this.usable();
+    if (this.fd >= 0) closeQuietly(this.io, this.fd);
+    this.fd = -1;
+    const moved: string[] = [];
+    try {
+      for (const s of this.segs) {
+        const fd = this.io.open(s.file, 'r');
+        try {
+          this.report.bytesTruncated += this.io.size(fd); // removed from the log, by a repair
+        } finally {
+          closeQuietly(this.io, fd);
+        }
+        moved.push(moveBroken(this.io, s.file));
+      }
+      if (moved.length > 0) this.io.fsyncDir(this.dir);
+    } catch (err) {
+      throw this.fail(ioFailedError('moving segments aside', this.dir, err));
+    }
+    this.segs.length = 0;
+    this.unsyncedSealed.clear();
+    this.next = null;
+    this.synced = 0;
+    this.dirty = false;
+    this.activeBytes = 0;
+    this.activeMode = null;
+    this.markerDue = false;
+    this.report.segments = 0;
+    this.report.firstSeq = null;
+    this.report.nextSeq = null;
+    this.report.cut?.brokenCopies.push(...moved);
+    return moved;
   }
 
   /**

@@ -580,10 +580,14 @@ export class Committer {
     };
   }
 
-  /** Marks live events with timestamp < cutoff as purged, as one commit. Returns how many. */
+  /**
+   * Marks live events with timestamp < cutoff as purged, as one commit. Returns how many.
+   * A durable log gets the purge first: a purge cannot be rolled back, so one the log refuses (full
+   * disk) must not have begun. The frame alone is enough to redo it (a replay, or a restarted worker).
+   */
   purge(cutoff: number): number {
-    const n = this.purgeSlots(cutoff);
     if (this.journal !== null && !this.replaying) this.journal.purge(this.serial + 1, cutoff);
+    const n = this.purgeSlots(cutoff);
     this.commitPoint(this.input.head);
     Atomics.store(this.mem.i32, C_PURGING, 0);
     return n;
@@ -591,10 +595,10 @@ export class Committer {
 
   /** Removes every event (counted as purged), as one commit. Key versions (in the directory) and ids are kept. */
   clear(): number {
+    if (this.journal !== null && !this.replaying) this.journal.clear(this.serial + 1); // first, as in purge
     const n = this.purgeSlots(Infinity);
     this.headPos = this.tailPos;
     this.buckets?.clear();
-    if (this.journal !== null && !this.replaying) this.journal.clear(this.serial + 1);
     this.commitPoint(this.input.head);
     Atomics.store(this.mem.i32, C_PURGING, 0);
     return n;

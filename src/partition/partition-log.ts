@@ -116,6 +116,8 @@ export class PartitionLog implements Journal {
       }
     };
     const log = SegmentLog.open(join(cfg.dir, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair }, replay);
+    // The next drain's frame starts at the restored tail: a log cut before the checkpoint is refused or set aside.
+    log.continueAt(c.tailPos, cfg.repair);
     // Fresh memory: producers start claiming where the restored input cursor is.
     c.input.reset(c.input.head);
     const pl = new PartitionLog(c, cfg, log, checkpoints);

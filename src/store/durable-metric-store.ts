@@ -8,10 +8,10 @@
  * See docs/metric-store.md, "Durability".
  * @module
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { lockDataDir, type DataDirLock } from '../durability/dir-lock.js';
+import { openError } from '../durability/errors.js';
 import { openDataDirMeta } from '../durability/meta.js';
 import { ClosedError, RingstoreError, invalidArgument, invalidOption } from '../errors.js';
 import { MetricJournal, type MetricRestoreSummary } from './metric-journal.js';
@@ -105,8 +105,7 @@ export class DurableMetricStore implements AsyncDisposable {
       onDiscarded: user === null ? undefined : (key, value, ts, p) => void (gate.replaying || user(key, value, ts, p)),
     });
     const root = path.resolve(d.dir);
-    mkdirSync(root, { recursive: true });
-    const lock = await lockDataDir(root);
+    const lock = await lockDataDir(root); // creates the directory
     try {
       const { changed } = openDataDirMeta(root, {
         partitions: v.partitions,
@@ -120,7 +119,7 @@ export class DurableMetricStore implements AsyncDisposable {
       return new DurableMetricStore(core, journal, lock, restored, logger, Math.min(d.intervalMs, d.checkpointIntervalMs, 1000));
     } catch (err) {
       await lock.release();
-      throw err;
+      throw openError(root, err);
     }
   }
 

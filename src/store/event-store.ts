@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { lockDataDir, type DataDirLock } from '../durability/dir-lock.js';
+import { openError } from '../durability/errors.js';
 import { openDataDirMeta } from '../durability/meta.js';
 import { ClosedError, RingstoreError, invalidArgument, invalidOption } from '../errors.js';
 import { checkImage, type PartitionDurability, type RestoreSummary } from '../partition/partition-log.js';
@@ -117,8 +117,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     const o = resolveOptions<T>(options);
     if (o.durability === null) return new EventStore<T, V>(options, o);
     const root = path.resolve(o.durability.dir);
-    mkdirSync(root, { recursive: true });
-    const lock = await lockDataDir(root);
+    const lock = await lockDataDir(root); // creates the directory
     let store: EventStore<T, V> | undefined;
     try {
       const g = geometryOf(o);
@@ -147,7 +146,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     } catch (err) {
       if (store !== undefined) await store.close();
       else await lock.release();
-      throw err;
+      throw openError(root, err);
     }
   }
 

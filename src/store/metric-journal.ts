@@ -114,11 +114,9 @@ export class MetricJournal {
         throw new LogCorruptError(f.file, f.offset, (err as Error).message);
       }
     });
+    // The next frame starts where the checkpoint ends: a log cut before it is refused, or set aside under repair.
+    log.continueAt(ckpt.seq, cfg.repair);
     const seq = log.nextSeq ?? ckpt.seq;
-    if (seq < ckpt.seq) {
-      log.close();
-      throw new RingstoreError('RS_ERR_LOG_CORRUPT', `the log in ${root} ends at sample ${seq - 1}, before its checkpoint (${ckpt.seq - 1})`, { dir: root });
-    }
     const report = log.report;
     const samples = store.stats.live;
     const restored: MetricRestoreSummary = {
