@@ -235,7 +235,7 @@ export const ERROR_CODES = {
   RS_ERR_REPLICATION: {
     by: ['daemon'],
     meaning: 'With `--nats`, JetStream did not acknowledge a ring-store append, or this daemon did not apply it, in time.',
-    http: { status: 503, meaning: 'With `--nats`: JetStream did not acknowledge a ring-store append (or this daemon did not apply it) within 30 s; its outcome is unknown: retry with the same idempotency id (`Idempotency-Key` or event `id`).' },
+    http: { status: 503, meaning: 'With `--nats`: JetStream did not acknowledge a ring-store append within 30 s, or this daemon did not apply it within 30 s of the acknowledgement; its outcome is unknown: retry with the same idempotency id (`Idempotency-Key` or event `id`).' },
   },
   RS_ERR_REPLICATION_GAP: {
     by: ['daemon'],
