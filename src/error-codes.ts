@@ -5,7 +5,8 @@
  * codes the client knows. A code is added here, once, with:
  * - `by`: who raises it (`store`: the embedded ring store and its durability;
  *   `streams`: the versioned streams; `daemon`: only the HTTP server;
- *   `client`: only the HTTP client, when no answer came);
+ *   `client`: the HTTP client, on its own: no answer came, or one of its
+ *   options is invalid);
  * - `meaning`: what it means to a library caller;
  * - `http`: when the daemon can answer with it, its one status and what it
  *   means to an HTTP caller (listed in docs/daemon.md, a test keeps the two equal).
@@ -25,7 +26,7 @@ export interface ErrorCodeSpec {
 export const ERROR_CODES = {
   // The embedded store (and the versioned streams, for the first three).
   RS_ERR_INVALID_OPTION: {
-    by: ['store', 'streams'],
+    by: ['store', 'streams', 'client'],
     meaning: 'An option given to a constructor, builder, provider, backend or open() is invalid.',
     http: { status: 400, meaning: 'A session option is invalid.' },
   },

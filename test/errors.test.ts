@@ -10,6 +10,8 @@ import { ERROR_CODES } from '../dist/src/error-codes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ALL = Object.keys(ERROR_CODES).sort();
+/** The codes the client raises on its own (no answer, an answer beyond its bounds, a bad option). */
+const BY_CLIENT = ALL.filter((c) => (ERROR_CODES as Record<string, { by: string[] }>)[c]!.by.includes('client'));
 
 /** Every file under `dir` (relative to the repository) whose name ends with one of `exts`. */
 function sources(dir: string, exts: string[]): string[] {
@@ -49,9 +51,8 @@ describe('one source of codes (src/error-codes.ts)', () => {
     for (const [code, m] of Object.entries(ErrorCodes)) expect(m).toBe(meaning(code));
     for (const [code, m] of Object.entries(StreamErrorCodes)) expect(m).toBe(meaning(code));
     for (const [code, v] of Object.entries(HttpErrorCodes)) expect(v).toEqual((ERROR_CODES as Record<string, { http?: unknown }>)[code]!.http);
-    const clientOnly = ALL.filter((c) => (ERROR_CODES as Record<string, { by: string[] }>)[c]!.by.includes('client'));
-    expect(clientOnly).toEqual(['RS_ERR_NETWORK', 'RS_ERR_TIMEOUT']);
-    const covered = new Set([...Object.keys(ErrorCodes), ...Object.keys(StreamErrorCodes), ...Object.keys(HttpErrorCodes), ...clientOnly]);
+    expect(BY_CLIENT).toEqual(['RS_ERR_INVALID_OPTION', 'RS_ERR_NETWORK', 'RS_ERR_TIMEOUT']);
+    const covered = new Set([...Object.keys(ErrorCodes), ...Object.keys(StreamErrorCodes), ...Object.keys(HttpErrorCodes), ...BY_CLIENT]);
     expect([...covered].sort()).toEqual(ALL);
     // The views are frozen: nobody adds a code beside the table.
     for (const view of [ErrorCodes, StreamErrorCodes, HttpErrorCodes]) expect(Object.isFrozen(view)).toBe(true);
@@ -89,6 +90,15 @@ describe('one source of codes (src/error-codes.ts)', () => {
       const e = errorFromResponse(status, { error: { code, message: 'm' } }, undefined);
       expect(e).toMatchObject({ code: status >= 500 ? 'RS_ERR_INTERNAL' : 'RS_ERR_BAD_REQUEST', status, details: { serverCode: code } });
     }
+  });
+
+  it('the client section of docs/daemon.md names every code the client raises on its own', () => {
+    const daemon = readFileSync(new URL('../docs/daemon.md', import.meta.url), 'utf8');
+    const start = daemon.indexOf('\n## Client\n');
+    expect(start).toBeGreaterThan(0);
+    const end = daemon.indexOf('\n## ', start + 1);
+    const section = daemon.slice(start, end < 0 ? undefined : end);
+    expect(BY_CLIENT.filter((c) => !section.includes(`\`${c}\``))).toEqual([]);
   });
 
   it('docs/daemon.md lists every code the daemon sends with its status and meaning, as the source says', () => {

@@ -3,32 +3,21 @@
  * fetch. Errors are typed ({@link RingstoreHttpError} and subclasses, matching
  * the server's `RS_ERR_*` codes). Only idempotent operations are retried
  * (reads, deletes, admin, and appends that carry idempotency ids), on network
- * errors and 429/502/503/504, with exponential backoff and jitter.
+ * errors and 429/502/503/504, with exponential backoff and jitter, and with
+ * the server's `Retry-After` up to `maxRetryDelayMs`.
  */
 import { NetworkError, errorFromResponse, RingstoreHttpError } from './errors.js';
 import { httpStatuses } from '../error-codes.js';
+import { resolveClientOptions, type RingstoreClientOptions } from './options.js';
+import { retryAfterMs, retryWaitMs, sleep } from './retry-after.js';
 import { RemoteStreamSession, type OpenSessionOptions } from './session.js';
 import { parseSse } from './sse.js';
 import type { Aggregate, AppendResult, MetricEvent, StreamAggregate, StreamItem, StreamPage, TimeInput, TimeRange } from './types.js';
 
+export type { RingstoreClientOptions } from './options.js';
+
 /** Every code the daemon answers with, and its status. */
 const DAEMON_CODES = httpStatuses();
-
-/** Options of {@link RingstoreClient}. */
-export interface RingstoreClientOptions {
-  /** Daemon URL (default `http://127.0.0.1:7070`). */
-  baseUrl?: string;
-  /** Bearer token for writes and admin routes. */
-  token?: string;
-  /** Retries of idempotent requests (default 3; 0 disables). */
-  retries?: number;
-  /** First backoff delay in ms, doubled per retry, with jitter (default 50). */
-  retryBaseMs?: number;
-  /** Per-request timeout in ms (default 30,000). Subscriptions have none. */
-  timeoutMs?: number;
-  /** A fetch implementation (default the global fetch). */
-  fetch?: typeof fetch;
-}
 
 /** Options of {@link RingstoreClient.append}. */
 export interface AppendOptions {
@@ -83,6 +72,7 @@ export class RingstoreClient {
   readonly #retries: number;
   readonly #retryBaseMs: number;
   readonly #timeoutMs: number;
+  readonly #maxRetryDelayMs: number;
   readonly #fetch: typeof fetch;
 
   /** The reference's `/metrics/*` routes. */
@@ -114,26 +104,14 @@ export class RingstoreClient {
   };
 
   constructor(options: RingstoreClientOptions = {}) {
-    const base = options.baseUrl ?? 'http://127.0.0.1:7070';
-    let url: URL;
-    try {
-      url = new URL(base);
-    } catch {
-      throw new TypeError(`options.baseUrl is not a URL: ${base}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('options.baseUrl must be http(s)');
-    this.baseUrl = url.href.replace(/\/+$/, '');
-    const retries = options.retries ?? 3;
-    if (!Number.isInteger(retries) || retries < 0 || retries > 20) throw new RangeError('options.retries must be an integer in [0, 20]');
-    const retryBaseMs = options.retryBaseMs ?? 50;
-    if (!Number.isFinite(retryBaseMs) || retryBaseMs < 0) throw new RangeError('options.retryBaseMs must be a non-negative number');
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError('options.timeoutMs must be a positive number');
-    this.#token = options.token;
-    this.#retries = retries;
-    this.#retryBaseMs = retryBaseMs;
-    this.#timeoutMs = timeoutMs;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    const o = resolveClientOptions(options);
+    this.baseUrl = o.baseUrl;
+    this.#token = o.token;
+    this.#retries = o.retries;
+    this.#retryBaseMs = o.retryBaseMs;
+    this.#timeoutMs = o.timeoutMs;
+    this.#maxRetryDelayMs = o.maxRetryDelayMs;
+    this.#fetch = o.fetch;
 
     const get = <T>(path: string, query?: RequestInit2['query']): Promise<T> => this.request<T>('GET', path, { idempotent: true, ...(query ? { query } : {}) }).then((r) => r.data);
     this.metrics = {
@@ -217,30 +195,33 @@ export class RingstoreClient {
         } else data = text;
       }
       if (res.ok) return { status: res.status, data: data as T, headers: res.headers };
+      const err = errorFromResponse(res.status, data, res.headers.get('x-request-id') ?? undefined);
       if (attempt < attempts && RETRY_STATUS.has(res.status)) {
-        await this.backoff(attempt, res.headers.get('retry-after'), init.signal);
+        await this.backoff(attempt, this.askedWait(res, err), init.signal);
         if (init.signal?.aborted) throw init.signal.reason;
         continue;
       }
-      throw errorFromResponse(res.status, data, res.headers.get('x-request-id') ?? undefined);
+      throw err;
     }
   }
 
-  /** Waits before a retry; ends early (resolves) when `signal` aborts, its timer cleared. */
-  private backoff(attempt: number, retryAfter: string | null | undefined, signal?: AbortSignal): Promise<void> {
-    const after = retryAfter != null && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : 0;
-    const exp = Math.min(2000, this.#retryBaseMs * 2 ** (attempt - 1));
-    const ms = Math.max(after, exp / 2 + Math.random() * (exp / 2));
-    if (signal?.aborted) return Promise.resolve();
-    return new Promise((r) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        r();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+  /**
+   * The wait a retryable answer's `Retry-After` asks for (undefined: none, or unparsable, or past). When it
+   * is longer than `maxRetryDelayMs`, throws `err` (the server's error, with `details.retryAfterMs`) instead:
+   * sleeping for hours inside a call helps nobody, and the caller learns when to come back.
+   */
+  private askedWait(res: Response, err: RingstoreHttpError): number | undefined {
+    const asked = retryAfterMs(res.headers.get('retry-after'));
+    if (asked !== undefined && asked > this.#maxRetryDelayMs) {
+      if (err.details !== undefined) err.details.retryAfterMs = asked;
+      throw err;
+    }
+    return asked;
+  }
+
+  /** Waits before retry `attempt` (`askedMs`: the server's ask, within the bound); ends early when `signal` aborts. */
+  private backoff(attempt: number, askedMs: number | undefined, signal?: AbortSignal): Promise<void> {
+    return sleep(retryWaitMs(attempt, askedMs, { baseMs: this.#retryBaseMs, maxMs: this.#maxRetryDelayMs }), signal);
   }
 
   /** `GET /health`: `"OK"`. */
@@ -349,7 +330,7 @@ export class RingstoreClient {
         } catch { /* not JSON */ }
         const err = errorFromResponse(res.status, data, res.headers.get('x-request-id') ?? undefined);
         if (options.reconnect === false || !RETRY_STATUS.has(res.status) || ++failures > this.#retries) throw err;
-        await this.backoff(failures, res.headers.get('retry-after'), signal);
+        await this.backoff(failures, this.askedWait(res, err), signal);
         continue;
       }
       failures = 0;

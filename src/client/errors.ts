@@ -75,6 +75,14 @@ export class NetworkError extends RingstoreError {
   }
 }
 
+/** An option of {@link RingstoreClient} is invalid: `RS_ERR_INVALID_OPTION`, thrown by the constructor. */
+export class InvalidClientOptionError extends RingstoreError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('RS_ERR_INVALID_OPTION', message, details);
+    this.name = 'InvalidClientOptionError';
+  }
+}
+
 /**
  * Builds the typed error of an error response. A body without a code (a proxy's
  * 502 page) or with a code this client does not know (a newer daemon) gets

@@ -1,4 +1,5 @@
 // An abort during a retry's wait (a long Retry-After) ends the call at once, instead of after the wait (whose timer also kept the process alive).
+// maxRetryDelayMs is raised past the hour, so the client waits it out instead of failing fast (retry-after-cap.test.ts).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -42,7 +43,7 @@ describe('RingstoreClient: abort while waiting to retry', () => {
     const ac = new AbortController();
     const url = await unavailableForAnHour();
     whenWaitingAnHour(() => ac.abort(new Error('stop')));
-    const c = new RingstoreClient({ baseUrl: url, retries: 3, retryBaseMs: 1 });
+    const c = new RingstoreClient({ baseUrl: url, retries: 3, retryBaseMs: 1, maxRetryDelayMs: 7_200_000 });
     await expect(c.readPage('a', { signal: ac.signal })).rejects.toThrow('stop');
   }, 5_000);
 
@@ -50,7 +51,7 @@ describe('RingstoreClient: abort while waiting to retry', () => {
     const ac = new AbortController();
     const url = await unavailableForAnHour();
     whenWaitingAnHour(() => ac.abort());
-    const c = new RingstoreClient({ baseUrl: url, retries: 3, retryBaseMs: 1 });
+    const c = new RingstoreClient({ baseUrl: url, retries: 3, retryBaseMs: 1, maxRetryDelayMs: 7_200_000 });
     const got: unknown[] = [];
     for await (const e of c.subscribe('a', { signal: ac.signal })) got.push(e);
     expect(got).toEqual([]);

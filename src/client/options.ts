@@ -1,0 +1,77 @@
+/**
+ * The options of {@link RingstoreClient} and their checks: every option is
+ * validated once, in the constructor, so a mistake shows where it is made.
+ */
+import { InvalidClientOptionError } from './errors.js';
+import { MAX_TIMER_MS } from './retry-after.js';
+
+/** Options of {@link RingstoreClient}. */
+export interface RingstoreClientOptions {
+  /** Daemon URL (default `http://127.0.0.1:7070`). */
+  baseUrl?: string;
+  /** Bearer token for writes and admin routes. */
+  token?: string;
+  /** Retries of idempotent requests (default 3; 0 disables). */
+  retries?: number;
+  /** First backoff delay in ms, doubled per retry, with jitter (default 50). */
+  retryBaseMs?: number;
+  /** Per-request timeout in ms (default 30,000). Subscriptions have none. */
+  timeoutMs?: number;
+  /**
+   * The longest wait before a retry, in ms (default 30,000; an integer in [0, 2^31-1]). A 429/503 whose
+   * `Retry-After` asks for longer is not retried: the call fails at once with the server's error, its
+   * `details.retryAfterMs` the wait asked. The client's own backoff is capped by it too.
+   */
+  maxRetryDelayMs?: number;
+  /** A fetch implementation (default the global fetch). */
+  fetch?: typeof fetch;
+}
+
+/** The options with their defaults, checked. */
+export interface ResolvedClientOptions {
+  /** Without a trailing slash. */
+  baseUrl: string;
+  token: string | undefined;
+  retries: number;
+  retryBaseMs: number;
+  timeoutMs: number;
+  maxRetryDelayMs: number;
+  fetch: typeof fetch;
+}
+
+/**
+ * Checks `options` and fills in the defaults. The first options throw
+ * `TypeError`/`RangeError` (as they always have); the bounds added since throw
+ * {@link InvalidClientOptionError} (`RS_ERR_INVALID_OPTION`).
+ */
+export function resolveClientOptions(options: RingstoreClientOptions): ResolvedClientOptions {
+  const base = options.baseUrl ?? 'http://127.0.0.1:7070';
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    throw new TypeError(`options.baseUrl is not a URL: ${base}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('options.baseUrl must be http(s)');
+  const retries = options.retries ?? 3;
+  if (!Number.isInteger(retries) || retries < 0 || retries > 20) throw new RangeError('options.retries must be an integer in [0, 20]');
+  const retryBaseMs = options.retryBaseMs ?? 50;
+  if (!Number.isFinite(retryBaseMs) || retryBaseMs < 0) throw new RangeError('options.retryBaseMs must be a non-negative number');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError('options.timeoutMs must be a positive number');
+  // Only undefined takes the default: null or a string is a mistake worth hearing of.
+  const maxRetryDelayMs = options.maxRetryDelayMs === undefined ? 30_000 : options.maxRetryDelayMs;
+  if (!Number.isInteger(maxRetryDelayMs) || maxRetryDelayMs < 0 || maxRetryDelayMs > MAX_TIMER_MS) {
+    // The upper bound is the longest timer Node keeps: a longer one would fire at once.
+    throw new InvalidClientOptionError(`options.maxRetryDelayMs must be an integer in [0, ${MAX_TIMER_MS}] (ms), got ${String(maxRetryDelayMs)}`, { option: 'maxRetryDelayMs' });
+  }
+  return {
+    baseUrl: url.href.replace(/\/+$/, ''),
+    token: options.token,
+    retries,
+    retryBaseMs,
+    timeoutMs,
+    maxRetryDelayMs,
+    fetch: options.fetch ?? globalThis.fetch,
+  };
+}
