@@ -5,8 +5,8 @@
  * codes the client knows. A code is added here, once, with:
  * - `by`: who raises it (`store`: the embedded ring store and its durability;
  *   `streams`: the versioned streams; `daemon`: only the HTTP server;
- *   `client`: the HTTP client, on its own: no answer came, or one of its
- *   options is invalid);
+ *   `client`: the HTTP client, on its own: no answer came, an answer was
+ *   beyond its bounds, or one of its options is invalid);
  * - `meaning`: what it means to a library caller;
  * - `http`: when the daemon can answer with it, its one status and what it
  *   means to an HTTP caller (listed in docs/daemon.md, a test keeps the two equal).
@@ -249,7 +249,7 @@ export const ERROR_CODES = {
     http: { status: 503, meaning: 'The daemon holds `--max-connections` open connections; this one is closed. Retry later.' },
   },
 
-  // The client only: no HTTP answer came.
+  // The client only: no HTTP answer came, or one beyond the client's bounds.
   RS_ERR_NETWORK: {
     by: ['client'],
     meaning: 'The request got no HTTP answer (connection refused or reset).',
@@ -257,6 +257,10 @@ export const ERROR_CODES = {
   RS_ERR_TIMEOUT: {
     by: ['client'],
     meaning: 'The request got no answer within the client\'s timeout.',
+  },
+  RS_ERR_RESPONSE_TOO_LARGE: {
+    by: ['client'],
+    meaning: 'An answer was larger than the client takes: a subscription message (or one of its lines) exceeded maxSseMessageBytes; the subscription ended.',
   },
 } as const satisfies Record<`RS_ERR_${string}`, ErrorCodeSpec>;
 

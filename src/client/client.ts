@@ -6,7 +6,7 @@
  * errors and 429/502/503/504, with exponential backoff and jitter, and with
  * the server's `Retry-After` up to `maxRetryDelayMs`.
  */
-import { NetworkError, errorFromResponse, RingstoreHttpError } from './errors.js';
+import { NetworkError, ResponseTooLargeError, errorFromResponse, RingstoreHttpError } from './errors.js';
 import { httpStatuses } from '../error-codes.js';
 import { resolveClientOptions, type RingstoreClientOptions } from './options.js';
 import { retryAfterMs, retryWaitMs, sleep } from './retry-after.js';
@@ -73,6 +73,7 @@ export class RingstoreClient {
   readonly #retryBaseMs: number;
   readonly #timeoutMs: number;
   readonly #maxRetryDelayMs: number;
+  readonly #maxSseMessageBytes: number;
   readonly #fetch: typeof fetch;
 
   /** The reference's `/metrics/*` routes. */
@@ -111,6 +112,7 @@ export class RingstoreClient {
     this.#retryBaseMs = o.retryBaseMs;
     this.#timeoutMs = o.timeoutMs;
     this.#maxRetryDelayMs = o.maxRetryDelayMs;
+    this.#maxSseMessageBytes = o.maxSseMessageBytes;
     this.#fetch = o.fetch;
 
     const get = <T>(path: string, query?: RequestInit2['query']): Promise<T> => this.request<T>('GET', path, { idempotent: true, ...(query ? { query } : {}) }).then((r) => r.data);
@@ -335,7 +337,7 @@ export class RingstoreClient {
       }
       failures = 0;
       try {
-        for await (const m of parseSse(res.body)) {
+        for await (const m of parseSse(res.body, { maxMessageBytes: this.#maxSseMessageBytes })) {
           if (m.event === 'error') {
             const body = JSON.parse(m.data) as { error?: { code?: unknown } };
             const code = body?.error?.code;
@@ -350,7 +352,8 @@ export class RingstoreClient {
         }
       } catch (err) {
         if (signal?.aborted) return;
-        if (err instanceof RingstoreHttpError || options.reconnect === false) throw err;
+        // Not reconnected: the daemon's error stands, and a message too large would come again.
+        if (err instanceof RingstoreHttpError || err instanceof ResponseTooLargeError || options.reconnect === false) throw err;
       }
       if (options.reconnect === false) return;
       await this.backoff(1, undefined, signal);

@@ -84,6 +84,22 @@ export class InvalidClientOptionError extends RingstoreError {
 }
 
 /**
+ * An answer was larger than the client takes: a message of a subscription (or a
+ * line of it whose end had not come) exceeded `maxSseMessageBytes`. The
+ * subscription ends (it is not reconnected: the daemon would send the same message again).
+ * `RS_ERR_RESPONSE_TOO_LARGE`; `limit` (also in `details`) is the bound in bytes.
+ */
+export class ResponseTooLargeError extends RingstoreError {
+  /** The bound that was exceeded, in bytes. */
+  readonly limit: number;
+  constructor(limit: number, message = `the response is larger than the client's limit of ${limit} bytes`) {
+    super('RS_ERR_RESPONSE_TOO_LARGE', message, { limit });
+    this.name = 'ResponseTooLargeError';
+    this.limit = limit;
+  }
+}
+
+/**
  * Builds the typed error of an error response. A body without a code (a proxy's
  * 502 page) or with a code this client does not know (a newer daemon) gets
  * `RS_ERR_INTERNAL` (5xx) or `RS_ERR_BAD_REQUEST`; an unknown code is kept as `details.serverCode`.

@@ -5,6 +5,6 @@
  */
 export { RingstoreClient, streamPath, type RingstoreClientOptions, type AppendOptions } from './client.js';
 export { RemoteStreamSession, type OpenSessionOptions } from './session.js';
-export { RingstoreHttpError, AuthError, NotFoundError, VersionConflictError, SessionGoneError, NetworkError, InvalidClientOptionError, errorFromResponse } from './errors.js';
+export { RingstoreHttpError, AuthError, NotFoundError, VersionConflictError, SessionGoneError, NetworkError, InvalidClientOptionError, ResponseTooLargeError, errorFromResponse } from './errors.js';
 export type { HttpErrorCode } from '../error-codes.js';
 export type * from './types.js';

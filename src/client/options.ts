@@ -4,6 +4,7 @@
  */
 import { InvalidClientOptionError } from './errors.js';
 import { MAX_TIMER_MS } from './retry-after.js';
+import { DEFAULT_MAX_SSE_MESSAGE_BYTES } from './sse.js';
 
 /** Options of {@link RingstoreClient}. */
 export interface RingstoreClientOptions {
@@ -23,6 +24,12 @@ export interface RingstoreClientOptions {
    * `details.retryAfterMs` the wait asked. The client's own backoff is capped by it too.
    */
   maxRetryDelayMs?: number;
+  /**
+   * The largest message of a subscription, in bytes (default 1 MiB = 1,048,576; a positive integer): the
+   * bytes of its lines, line endings not counted. A larger one, or a line that grows past it before its end,
+   * ends the subscription with `ResponseTooLargeError` (`RS_ERR_RESPONSE_TOO_LARGE`).
+   */
+  maxSseMessageBytes?: number;
   /** A fetch implementation (default the global fetch). */
   fetch?: typeof fetch;
 }
@@ -36,6 +43,7 @@ export interface ResolvedClientOptions {
   retryBaseMs: number;
   timeoutMs: number;
   maxRetryDelayMs: number;
+  maxSseMessageBytes: number;
   fetch: typeof fetch;
 }
 
@@ -65,6 +73,10 @@ export function resolveClientOptions(options: RingstoreClientOptions): ResolvedC
     // The upper bound is the longest timer Node keeps: a longer one would fire at once.
     throw new InvalidClientOptionError(`options.maxRetryDelayMs must be an integer in [0, ${MAX_TIMER_MS}] (ms), got ${String(maxRetryDelayMs)}`, { option: 'maxRetryDelayMs' });
   }
+  const maxSseMessageBytes = options.maxSseMessageBytes === undefined ? DEFAULT_MAX_SSE_MESSAGE_BYTES : options.maxSseMessageBytes;
+  if (!Number.isSafeInteger(maxSseMessageBytes) || maxSseMessageBytes < 1) {
+    throw new InvalidClientOptionError(`options.maxSseMessageBytes must be a positive integer (bytes), got ${String(maxSseMessageBytes)}`, { option: 'maxSseMessageBytes' });
+  }
   return {
     baseUrl: url.href.replace(/\/+$/, ''),
     token: options.token,
@@ -72,6 +84,7 @@ export function resolveClientOptions(options: RingstoreClientOptions): ResolvedC
     retryBaseMs,
     timeoutMs,
     maxRetryDelayMs,
+    maxSseMessageBytes,
     fetch: options.fetch ?? globalThis.fetch,
   };
 }

@@ -1,7 +1,7 @@
 // Type tests of ringstore/client and ringstore/server (see event-store.test-d.ts).
 import { describe, expectTypeOf, test } from 'vitest';
 import {
-  AuthError, InvalidClientOptionError, NetworkError, NotFoundError, RemoteStreamSession, RingstoreClient, RingstoreHttpError, SessionGoneError, VersionConflictError,
+  AuthError, InvalidClientOptionError, NetworkError, NotFoundError, RemoteStreamSession, ResponseTooLargeError, RingstoreClient, RingstoreHttpError, SessionGoneError, VersionConflictError,
   type AppendResult, type HttpErrorCode, type StreamAggregate, type StreamItem,
 } from 'ringstore/client';
 import { HttpErrorCodes, resolveConfig, startServer, type RunningServer, type ServerConfig } from 'ringstore/server';
@@ -29,9 +29,11 @@ describe('RingstoreClient', () => {
     new RingstoreClient({ retries: 'three' });
     // @ts-expect-error unknown option
     new RingstoreClient({ baseURL: 'http://127.0.0.1:7070' });
-    new RingstoreClient({ maxRetryDelayMs: 0 });
+    new RingstoreClient({ maxRetryDelayMs: 0, maxSseMessageBytes: 1024 });
     // @ts-expect-error maxRetryDelayMs is a number of ms
     new RingstoreClient({ maxRetryDelayMs: '30s' });
+    // @ts-expect-error maxSseMessageBytes is a number of bytes
+    new RingstoreClient({ maxSseMessageBytes: '1MiB' });
   });
   test('errors keep the server code and are RingstoreErrors', () => {
     expectTypeOf<RingstoreHttpError>().toExtend<RingstoreError>();
@@ -41,6 +43,8 @@ describe('RingstoreClient', () => {
     expectTypeOf<NotFoundError>().toExtend<RingstoreHttpError>();
     expectTypeOf<SessionGoneError>().toExtend<RingstoreHttpError>();
     expectTypeOf<NetworkError>().toExtend<RingstoreError>();
+    expectTypeOf<ResponseTooLargeError>().toExtend<RingstoreError>();
+    expectTypeOf<ResponseTooLargeError['limit']>().toEqualTypeOf<number>();
     expectTypeOf<InvalidClientOptionError>().toExtend<RingstoreError>();
     // The client's codes are the daemon's: one table for both.
     expectTypeOf<RingstoreHttpError['code']>().toEqualTypeOf<HttpErrorCode>();
