@@ -5,6 +5,7 @@ import { openDataDirMeta } from '../durability/meta.js';
 import { ClosedError, RingstoreError, invalidArgument, invalidOption } from '../errors.js';
 import { checkImage, type PartitionDurability, type RestoreSummary } from '../partition/partition-log.js';
 import type { EvictedEvent } from '../partition/committer.js';
+import { aboveMax, belowMin } from '../partition/extremes.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
 import type { GroupColumns, Partial, PackedEvents } from '../partition/partition-queries.js';
 import type { PartitionEvent } from '../partition/partition-worker.js';
@@ -312,8 +313,8 @@ export class EventStore<T = unknown, V extends string = string> implements Async
         if (name !== undefined) {
           const x = e.values[name];
           total.sum += x;
-          if (x < total.min) total.min = x;
-          if (x > total.max) total.max = x;
+          if (belowMin(x, total.min)) total.min = x;
+          if (aboveMax(x, total.max)) total.max = x;
         }
       }
       return total;
