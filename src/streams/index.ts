@@ -25,7 +25,7 @@ export type {
   KvBatchResult,
   KvCapabilities,
 } from './backend.js';
-export { MemoryBackend, type MemoryBackendOptions } from './backends/memory.js';
+export { MemoryBackend, type MemoryBackendOptions, type MemoryBackendStats } from './backends/memory.js';
 export { LmdbBackend, type LmdbBackendOptions } from './backends/lmdb.js';
 export { NatsBackend, type NatsBackendOptions } from './backends/nats.js';
 export {
