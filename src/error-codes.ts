@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   // The embedded store (and the versioned streams, for the first three).
   RS_ERR_INVALID_OPTION: {
     by: ['store', 'streams', 'client'],
-    meaning: 'An option given to a constructor, builder, provider, backend or open() is invalid.',
+    meaning: 'An option given to a constructor, builder, provider, backend, client or open() is invalid, or so is the lease timeout given to renew() (bounded as in open()).',
     http: { status: 400, meaning: 'A session option is invalid.' },
   },
   RS_ERR_INVALID_ARGUMENT: {

@@ -1,6 +1,7 @@
 import { invalidArgument } from '../errors.js';
 import { SlotFlag } from '../ring/layout.js';
 import type { Committer } from './committer.js';
+import { aboveMax, belowMin } from './extremes.js';
 import { countRange, denseKernel, kernelCount } from './scan-kernels.js';
 
 /** The serialisable part of a query: what crosses to the partition workers. */
@@ -162,8 +163,8 @@ export class PartitionQueries {
       if (v >= 0) {
         const x = vals[v * C + s];
         sum += x;
-        if (x < min) min = x;
-        if (x > max) max = x;
+        if (belowMin(x, min)) min = x;
+        if (aboveMax(x, max)) max = x;
       }
     });
     return { count, sum, min, max };
@@ -239,8 +240,8 @@ export class PartitionQueries {
       if (vals !== null) {
         const x = vals[s];
         sum += x;
-        if (x < min) min = x;
-        if (x > max) max = x;
+        if (belowMin(x, min)) min = x;
+        if (aboveMax(x, max)) max = x;
       }
     }
     out.count = count;
@@ -268,8 +269,8 @@ export class PartitionQueries {
       if (v >= 0) {
         const x = vals[vBase + s];
         sum[id] += x;
-        if (x < min[id]) min[id] = x;
-        if (x > max[id]) max[id] = x;
+        if (belowMin(x, min[id])) min[id] = x;
+        if (aboveMax(x, max[id])) max[id] = x;
       }
     };
     if (q.keys === undefined && q.types === undefined && q.fromVersion === undefined && q.toVersion === undefined && !q.comparisons?.length) {

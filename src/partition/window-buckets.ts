@@ -13,6 +13,8 @@
  * Granularity is a bucket: a query counts the whole buckets that overlap its
  * range (see {@link query}).
  */
+import { aboveMax, belowMin } from './extremes.js';
+
 export interface BucketPartial {
   count: number;
   sum: number;
@@ -71,8 +73,8 @@ export class WindowBuckets {
       const x = vals[valsAt + v * stride];
       const o = i * V + v;
       this.sum[o] += x;
-      if (x < this.min[o]) this.min[o] = x;
-      if (x > this.max[o]) this.max[o] = x;
+      if (belowMin(x, this.min[o])) this.min[o] = x;
+      if (aboveMax(x, this.max[o])) this.max[o] = x;
     }
   }
 
@@ -149,8 +151,8 @@ export class WindowBuckets {
       for (let v = 0; v < V; v++) {
         const x = vals[at + v * stride];
         const o = i * V + v;
-        if (x < this.min[o]) this.min[o] = x;
-        if (x > this.max[o]) this.max[o] = x;
+        if (belowMin(x, this.min[o])) this.min[o] = x;
+        if (aboveMax(x, this.max[o])) this.max[o] = x;
       }
     });
     this.dirty.fill(0);
@@ -177,8 +179,8 @@ export class WindowBuckets {
         const p = perValue[v];
         p.count += this.count[i];
         p.sum += this.sum[o];
-        if (this.min[o] < p.min) p.min = this.min[o];
-        if (this.max[o] > p.max) p.max = this.max[o];
+        if (belowMin(this.min[o], p.min)) p.min = this.min[o];
+        if (aboveMax(this.max[o], p.max)) p.max = this.max[o];
       }
     }
     return { count, perValue };

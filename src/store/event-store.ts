@@ -5,6 +5,7 @@ import { openDataDirMeta } from '../durability/meta.js';
 import { ClosedError, RingstoreError, invalidArgument, invalidOption } from '../errors.js';
 import { checkImage, type PartitionDurability, type RestoreSummary } from '../partition/partition-log.js';
 import type { EvictedEvent } from '../partition/committer.js';
+import { aboveMax, belowMin } from '../partition/extremes.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
 import type { GroupColumns, Partial, PackedEvents } from '../partition/partition-queries.js';
 import type { PartitionEvent } from '../partition/partition-worker.js';
@@ -19,6 +20,7 @@ import { mergePacked, PackedMerge } from './merge.js';
 import { geometryOf, resolveOptions, type EventStoreOptions, type ResolvedOptions } from './options.js';
 import { Producer } from './producer.js';
 import { toWireQuery } from './query.js';
+import { mergeTop, selectTop } from './top-order.js';
 import { StoreReader } from './store-reader.js';
 import type {
   AppendOptions, AppendResults, PartitionStats, Query, StoreStats, StoredEvent, TryAppendOptions, WindowAggregate,
@@ -312,8 +314,8 @@ export class EventStore<T = unknown, V extends string = string> implements Async
         if (name !== undefined) {
           const x = e.values[name];
           total.sum += x;
-          if (x < total.min) total.min = x;
-          if (x > total.max) total.max = x;
+          if (belowMin(x, total.min)) total.min = x;
+          if (aboveMax(x, total.max)) total.max = x;
         }
       }
       return total;
@@ -400,23 +402,22 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     return Promise.all(this.targets(q).map((h) => h.call<GroupColumns>('groupBy', v, wire)));
   }
 
-  /** The k keys with the greatest sum of a declared value, greatest first (ties by key). */
+  /**
+   * The k keys with the greatest sum of a declared value, in the order of
+   * top-order.ts: +Infinity, finite sums descending, -Infinity, NaN (a key
+   * placed in partitions whose sums overflow both ways); equal sums by key.
+   */
   async top(k: number, value: V, q?: Query<T, V>): Promise<{ key: string; value: number }[]> {
     if (!Number.isInteger(k) || k < 0) throw invalidArgument('k must be a non-negative integer');
-    const byKey = (a: { key: string; value: number }, b: { key: string; value: number }): number =>
-      b.value - a.value || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     if (q?.filter !== undefined) {
       const groups = await this.groupBy(value, q);
-      return [...groups].map(([key, g]) => ({ key, value: g.sum })).sort(byKey).slice(0, k);
+      return selectTop([...groups].map(([key, g]) => ({ key, value: g.sum })), k);
     }
     const v = this.valueIndex(value);
     this.assertOpen();
-    // Sums per key straight from the columns; a key lives in one partition unless placed explicitly.
-    const sums = new Map<string, number>();
-    for (const part of await this.groupColumns(v, q)) {
-      part.keys.forEach((key, i) => sums.set(key, (sums.get(key) ?? 0) + part.sum[i]));
-    }
-    return [...sums].map(([key, sum]) => ({ key, value: sum })).sort(byKey).slice(0, k);
+    // Sums per key straight from the columns; a key lives in one partition unless placed explicitly,
+    // so the workers send every key's sum (a per-partition cut at k would drop a placed key's partials).
+    return mergeTop(await this.groupColumns(v, q), k);
   }
 
   private async packed(q: Query<T> | undefined, limit: number | undefined): Promise<PackedEvents[]> {

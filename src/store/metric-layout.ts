@@ -26,6 +26,7 @@
  * attach views to it without copying (it will need a publication protocol).
  */
 import { RingstoreError } from '../errors.js';
+import { aboveMax, belowMin } from '../partition/extremes.js';
 
 /** Byte offsets and sizes of the regions of a metric store's buffer. */
 export interface MetricLayout {
@@ -146,8 +147,8 @@ export function scanMinMax(
     const t = times[i];
     if ((id < 0 || keys[i] === id) && t >= from && t <= to) {
       const v = values[i];
-      if (v < min) min = v;
-      if (v > max) max = v;
+      if (belowMin(v, min)) min = v;
+      if (aboveMax(v, max)) max = v;
       count++;
     }
   }

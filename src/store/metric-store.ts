@@ -30,6 +30,7 @@ import {
 import { partitionOf } from '../partition/hash.js';
 import { MetricKeyTable } from './metric-keys.js';
 import { ACC_COUNT, ACC_MAX, ACC_MIN, ACC_SUM, MetricColumns, acc, scanMinMax, scanSum, type ScanKernel } from './metric-layout.js';
+import { selectTop } from './top-order.js';
 
 export { METRIC_MAX_CAPACITY } from './metric-types.js';
 export type {
@@ -310,8 +311,8 @@ export class MetricStore {
   }
 
   /**
-   * The `k` keys with the largest sums in the range, descending, ties broken
-   * by key (code-unit order). Keys with no sample in the range are left out.
+   * The `k` keys with the largest sums in the range, in top-order.ts's order (descending, ties by key in
+   * code-unit order, an overflowed sum +Infinity first, -Infinity last). Keys with no sample are left out.
    * `k` must be a non-negative integer.
    */
   top(k: number, range?: TimeRange): TopEntry[] {
@@ -321,8 +322,7 @@ export class MetricStore {
     const { sums, counts } = this.#cols.sumsByKey(n, from, to);
     const rows: TopEntry[] = [];
     for (let id = 0; id < n; id++) if (counts[id] > 0) rows.push({ key: this.#names[id], value: sums[id] });
-    rows.sort((a, b) => (a.value !== b.value ? b.value - a.value : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return rows.length > k ? rows.slice(0, k) : rows;
+    return selectTop(rows, k);
   }
 
   /** Keys with at least one live sample, sorted (code-unit order, as `top` breaks ties). */

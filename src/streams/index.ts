@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { StreamStoreProvider, type StreamStoreProviderOptions, type OpenOptions, type StreamDefaults } from './provider.js';
+export { MAX_SESSION_TIMEOUT_MS } from './lease.js';
 export { StreamSession, type AppendOptions, type ReadOptions, type ReadResult } from './session.js';
 export type { Snapshot, SnapshotReducer } from './snapshots.js';
 export type { StreamEvent, NewEvent, EventMetadata } from './envelope.js';
@@ -25,7 +26,7 @@ export type {
   KvBatchResult,
   KvCapabilities,
 } from './backend.js';
-export { MemoryBackend, type MemoryBackendOptions } from './backends/memory.js';
+export { MemoryBackend, type MemoryBackendOptions, type MemoryBackendStats } from './backends/memory.js';
 export { LmdbBackend, type LmdbBackendOptions } from './backends/lmdb.js';
 export { NatsBackend, type NatsBackendOptions } from './backends/nats.js';
 export {

@@ -6,7 +6,27 @@
  */
 import { hostname } from 'node:os';
 import type { KeyValueBackend } from './backend.js';
-import { KvConcurrencyError, KvDuplicateKeyError } from './errors.js';
+import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError } from './errors.js';
+
+/**
+ * The longest lease a session may take or renew to, in ms: one day. A lease is
+ * how long a crashed holder keeps its stream from every other session, so a
+ * bound keeps a typo (or a unit mix-up: seconds given as ms * 1000) from
+ * locking a stream for weeks; the daemon's routes have the same bound.
+ */
+export const MAX_SESSION_TIMEOUT_MS = 86_400_000;
+
+/**
+ * Checks a lease length (`open()`'s and the defaults' `sessionTimeoutMs`,
+ * `renew()`'s `timeoutMs`): an integer in [1, {@link MAX_SESSION_TIMEOUT_MS}].
+ * @throws InvalidStreamOptionError
+ */
+export function checkSessionTimeout(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_SESSION_TIMEOUT_MS) {
+    throw new InvalidStreamOptionError(`${what} must be an integer in [1, ${MAX_SESSION_TIMEOUT_MS}] (ms, at most one day), got ${String(v)}`, { [what]: v });
+  }
+  return v;
+}
 
 /** The stored lease. */
 export interface LeaseRecord {

@@ -9,7 +9,7 @@ import { MemoryBackend } from './backends/memory.js';
 import type { NativeStream } from './backends/memory-streams.js';
 import { assertClock, systemClock, type Clock } from './clock.js';
 import { InvalidStreamOptionError, OpenStoreFailedError, ProviderClosedError, StoreBackendError } from './errors.js';
-import { tryAcquireLease } from './lease.js';
+import { checkSessionTimeout, tryAcquireLease } from './lease.js';
 import { isLiveSink, type LiveSink } from './live.js';
 import { StreamSession } from './session.js';
 import { DEFAULT_DATABASE, formatStoreId, parseStreamId, streamKeys, type StreamIdInput } from './stream-id.js';
@@ -18,7 +18,7 @@ import { DEFAULT_DATABASE, formatStoreId, parseStreamId, streamKeys, type Stream
 export interface StreamDefaults {
   /** Database of stream ids given without one (default `"EventStores"`). */
   database?: string;
-  /** Lease length in ms (default 60_000). */
+  /** Lease length in ms, an integer in [1, `MAX_SESSION_TIMEOUT_MS` (one day)] (default 60_000). */
   sessionTimeoutMs?: number;
   /** How long `open()` waits for a held stream, in ms (default 5_000; 0 = fail at once). */
   openTimeoutMs?: number;
@@ -43,7 +43,7 @@ export interface StreamStoreProviderOptions {
 
 /** Options of {@link StreamStoreProvider.open}. */
 export interface OpenOptions {
-  /** Lease length in ms (default: `defaults.sessionTimeoutMs`, 60_000). */
+  /** Lease length in ms, an integer in [1, `MAX_SESSION_TIMEOUT_MS` (one day)] (default: `defaults.sessionTimeoutMs`, 60_000). */
   sessionTimeoutMs?: number;
   /** Max wait for a stream held by a live session, in ms (default: `defaults.openTimeoutMs`, 5_000). */
   openTimeoutMs?: number;
@@ -109,7 +109,7 @@ export class StreamStoreProvider {
     if (typeof database !== 'string' || database.trim().length === 0 || database.includes('/')) throw new InvalidStreamOptionError('defaults.database must be a non-empty string without "/"');
     this.#defaults = Object.freeze({
       database,
-      sessionTimeoutMs: checkMs(d.sessionTimeoutMs ?? 60_000, 'defaults.sessionTimeoutMs', 1),
+      sessionTimeoutMs: checkSessionTimeout(d.sessionTimeoutMs ?? 60_000, 'defaults.sessionTimeoutMs'),
       openTimeoutMs: checkMs(d.openTimeoutMs ?? 5_000, 'defaults.openTimeoutMs', 0),
     });
     this.#ownsBackend = options.backend === undefined;
@@ -134,7 +134,7 @@ export class StreamStoreProvider {
     if (this.#closed) throw new ProviderClosedError();
     const id = parseStreamId(streamId, this.#defaults.database);
     if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('open(streamId, options): options must be an object');
-    const sessionTimeoutMs = checkMs(options.sessionTimeoutMs ?? this.#defaults.sessionTimeoutMs, 'sessionTimeoutMs', 1);
+    const sessionTimeoutMs = checkSessionTimeout(options.sessionTimeoutMs ?? this.#defaults.sessionTimeoutMs, 'sessionTimeoutMs');
     const openTimeoutMs = checkMs(options.openTimeoutMs ?? this.#defaults.openTimeoutMs, 'openTimeoutMs', 0);
     const signal = options.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidStreamOptionError('open(): signal must be an AbortSignal');

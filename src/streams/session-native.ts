@@ -31,6 +31,7 @@ export function appendToNativeLog(native: NativeStream, prepared: readonly Prepa
     const id = prepared[dup]!.id!;
     throw new DuplicateIdempotencyIdError(storeId, id, log.versionOf(id));
   }
-  log.append(prepared, preparedAt);
+  // The first write of a stream creates its log in the backend (reads and refused writes did not).
+  native.writableLog().append(prepared, preparedAt);
   return v + prepared.length;
 }

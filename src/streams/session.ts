@@ -12,7 +12,7 @@ import type { Clock } from './clock.js';
 import { prepareEvents, prepareForNativeLog, type NewEvent, type PreparedEvent, type PreparedWithId, type StreamEvent } from './envelope.js';
 import { InvalidStoreSessionError, InvalidStreamArgumentError, KvConcurrencyError, KvKeyNotFoundError, StoreBackendError, StoreNotOpenError, StoreSessionExpiredError, StoreVersionMismatchError } from './errors.js';
 import { frozenJsonCopy, type JsonValue } from './json.js';
-import { leaseRecord, type LeaseRecord } from './lease.js';
+import { checkSessionTimeout, leaseRecord, type LeaseRecord } from './lease.js';
 import type { LiveSink } from './live.js';
 import { appendBatch, checkVersions, committedEvents, publishCommitted, type AppendOptions } from './session-append.js';
 import { failedBatch, type FailureContext } from './session-failures.js';
@@ -276,12 +276,12 @@ export class StreamSession implements AsyncDisposable {
   }
 
   /**
-   * Extends the lease to now + sessionTimeoutMs (or `timeoutMs`); returns the new expiry.
-   * @throws session errors if the lease was already lost
+   * Extends the lease to now + sessionTimeoutMs (or `timeoutMs`, in [1, `MAX_SESSION_TIMEOUT_MS`]); returns the new expiry.
+   * @throws InvalidStreamOptionError on a bad `timeoutMs`; session errors if the lease was already lost
    */
   async renew(timeoutMs: number = this.#i.sessionTimeoutMs): Promise<number> {
     this.#entry();
-    checkVersionArg(timeoutMs, 'timeoutMs', 1);
+    checkSessionTimeout(timeoutMs, 'timeoutMs');
     return this.#enqueue(async () => {
       await this.#check();
       const expiresAt = this.#i.clock.now() + timeoutMs;

@@ -5,6 +5,7 @@
  * lease expired answer 410 for a grace minute, then are swept (404).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { MAX_SESSION_TIMEOUT_MS } from '../../streams/lease.js';
 import type { StreamSession } from '../../streams/session.js';
 import type { ServerContext } from '../context.js';
 import { HttpError, badRequest } from '../errors.js';
@@ -96,7 +97,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServerContext): void {
         type: 'object',
         properties: {
           stream: streamIdSchema,
-          sessionTimeoutMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
+          sessionTimeoutMs: { type: 'integer', minimum: 1, maximum: MAX_SESSION_TIMEOUT_MS },
           openTimeoutMs: { type: 'integer', minimum: 0, maximum: 60_000 },
         },
         required: ['stream'],
@@ -148,7 +149,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: ServerContext): void {
       tags,
       security: bearer,
       params: sessionParams,
-      body: { type: ['object', 'null'], properties: { timeoutMs: { type: 'integer', minimum: 1, maximum: 86_400_000 } }, additionalProperties: false },
+      body: { type: ['object', 'null'], properties: { timeoutMs: { type: 'integer', minimum: 1, maximum: MAX_SESSION_TIMEOUT_MS } }, additionalProperties: false },
       response: { 200: { type: 'object', properties: { expiresAt: { type: 'number' } } }, ...errors },
     },
   }, async (request) => {

@@ -33,6 +33,13 @@ export function lowerBound(leaves: readonly string[], leaf: string): number {
 
 /** The records of one folder. Expiry is the caller's business (see {@link MemFolder.get}). */
 export class MemFolder {
+  /** The folder's name: its keys' prefix, up to and including the last `/`. */
+  readonly name: string;
+  /**
+   * Set when the backend dropped this folder (it was empty): a holder of this
+   * object (a native stream's lease fence) must look the folder up again.
+   */
+  detached = false;
   // Ordered mode (map === undefined): parallel arrays sorted by leaf.
   #leaves: string[] = [];
   #values: unknown[] = [];
@@ -42,6 +49,11 @@ export class MemFolder {
   #map: Map<string, MemRec> | undefined;
   #sorted = true;
   #stale = false;
+
+  /** @param name - the folder's name (its keys' prefix). */
+  constructor(name: string) {
+    this.name = name;
+  }
 
   /** Number of records (including expired ones not yet dropped). */
   get size(): number {

@@ -1,7 +1,7 @@
 /**
- * Native stream logs of the in-memory backend. A stream opened on a
+ * Native stream logs of the in-memory backend. A stream written on a
  * {@link MemoryBackend} keeps its events in one of these instead of key-value
- * records: its events by column (index = version - 1) and its idempotency
+ * records (created by its first append: a stream only opened or read has none): its events by column (index = version - 1) and its idempotency
  * index (ids given by the caller in a Map; ids the log generates, which
  * increase with their versions, as numbers searched by binary search). The
  * session appends to it synchronously: it checks every precondition first and
@@ -219,40 +219,79 @@ export class MemoryStreamLog {
   }
 }
 
-/** The native log of one stream and its lease fence. */
+/**
+ * What a {@link NativeStream} asks its backend, by the stream's keys: whether
+ * the backend is closed, the lease folder as it is now, and the stream's log.
+ */
+export interface NativeStreamHost {
+  closed(): boolean;
+  /** The folder holding the lease record, or undefined when there is none (no lease). Never creates it. */
+  leases(): MemFolder | undefined;
+  /** The stream's log; created (and kept by the backend) only when `create`. */
+  log(create: boolean): MemoryStreamLog | undefined;
+}
+
+/**
+ * The log of every stream that has none yet: read-only by convention (only
+ * {@link NativeStream.writableLog} is appended to), so a stream that is only
+ * opened, read or refused a write makes the backend keep nothing.
+ */
+const EMPTY_LOG = new MemoryStreamLog();
+
+/**
+ * A session's handle on the native log of one stream and its lease fence.
+ * One per open session; the backend keeps only the logs of streams written to
+ * (created by the first append that passes its checks), so the handle looks
+ * the log up until there is one, then keeps it (logs are never dropped before
+ * the backend closes). It holds the lease folder it last found, and looks it
+ * up again when the backend dropped it (emptied when a lease was released).
+ */
 export class NativeStream {
-  /** The stream's events and idempotency index. */
-  readonly log = new MemoryStreamLog();
-  readonly #leases: MemFolder;
+  readonly #host: NativeStreamHost;
   readonly #leaseLeaf: string;
+  #leases: MemFolder | undefined;
+  #log: MemoryStreamLog | undefined;
   #etagText = '';
   #etag = -1;
-  #closed = false;
 
-  /** @param leases - the folder holding the lease record; `leaseLeaf` its leaf. */
-  constructor(leases: MemFolder, leaseLeaf: string) {
-    this.#leases = leases;
+  /** @param host - the backend's view of this stream; `leaseLeaf` the lease record's leaf in its folder. */
+  constructor(host: NativeStreamHost, leaseLeaf: string) {
+    this.#host = host;
     this.#leaseLeaf = leaseLeaf;
+  }
+
+  /** The stream's events and idempotency index (an empty log while it has none). Read only: append to {@link writableLog}. */
+  get log(): MemoryStreamLog {
+    if (this.#log !== undefined) return this.#log;
+    const log = this.#host.log(false);
+    if (log === undefined) return EMPTY_LOG;
+    this.#log = log;
+    return log;
+  }
+
+  /** The stream's log, created in the backend if it has none: called only to append to it. */
+  writableLog(): MemoryStreamLog {
+    return (this.#log ??= this.#host.log(true)!);
   }
 
   /** Throws ProviderClosedError once the backend is closed (as its key-value methods do). */
   assertOpen(): void {
-    if (this.#closed) throw new ProviderClosedError();
-  }
-
-  /** @internal Called by the backend's `close()`. */
-  close(): void {
-    this.#closed = true;
+    if (this.#host.closed()) throw new ProviderClosedError();
   }
 
   /** True when the backend is open and the stream's lease record exists, is live at `now` and has etag `etag` (the write fence). */
   leaseIs(etag: string, now: number): boolean {
-    if (this.#closed) return false;
+    if (this.#host.closed()) return false;
     if (etag !== this.#etagText) {
       // Etags of the memory backend are `m<counter>`; parse once per etag, not per write.
       this.#etagText = etag;
       this.#etag = etag.charCodeAt(0) === 109 /* m */ ? Number(etag.slice(1)) : NaN;
     }
-    return this.#leases.etagAt(this.#leaseLeaf, now) === this.#etag;
+    let leases = this.#leases;
+    if (leases === undefined || leases.detached) {
+      leases = this.#leases = this.#host.leases();
+      if (leases === undefined) return false;
+    }
+    return leases.etagAt(this.#leaseLeaf, now) === this.#etag;
   }
 }

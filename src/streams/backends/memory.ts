@@ -9,12 +9,16 @@
  * By default the events of streams are not key-value records here but native
  * per-stream logs (`memory-streams.ts`) that sessions append to synchronously;
  * leases and snapshots stay key-value records.
+ *
+ * Nothing is kept for a stream or key that was only read: a folder is created
+ * by the first write into it and dropped when a write, an undo or an expiry
+ * leaves it empty; a stream's native log is created by its first append.
  */
 import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
 import { assertClock, systemClock, type Clock } from '../clock.js';
 import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
 import { MemFolder, type MemRec } from './memory-folder.js';
-import { NativeStream } from './memory-streams.js';
+import { MemoryStreamLog, NativeStream } from './memory-streams.js';
 import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
 
 /** Options of {@link MemoryBackend}. */
@@ -31,6 +35,16 @@ export interface MemoryBackendOptions {
   nativeStreams?: boolean;
 }
 
+/** What {@link MemoryBackend.stats} reports. */
+export interface MemoryBackendStats {
+  /** Native stream logs held (streams with events, in the default layout). */
+  readonly streams: number;
+  /** Key-value folders held. */
+  readonly folders: number;
+  /** Key-value records held, over all folders. */
+  readonly keys: number;
+}
+
 const etagOf = (n: number): string => `m${n}`;
 
 /** How many recently used folders are matched before the folder map. */
@@ -44,8 +58,10 @@ export class MemoryBackend implements KeyValueBackend {
   readonly capabilities = Object.freeze({ durable: false, multiProcess: false });
   readonly #folders = new Map<string, MemFolder>();
   readonly #clock: Clock;
-  /** Native stream logs by head key; undefined when `nativeStreams` is false. */
-  readonly #streams: Map<string, NativeStream> | undefined;
+  /** Native stream logs by head key (streams written to); undefined when `nativeStreams` is false. */
+  readonly #streams: Map<string, MemoryStreamLog> | undefined;
+  /** Folders that may have been left empty by the current operation: {@link #sweep} drops the empty ones. */
+  #maybeEmpty: MemFolder[] = [];
   #etag = 0;
   #closed = false;
   // The last folders resolved (most recent first): a batch alternating between a
@@ -66,24 +82,48 @@ export class MemoryBackend implements KeyValueBackend {
   }
 
   /**
-   * @internal The native log of the stream whose head and lease keys are given
-   * (created on first use), or undefined when the stream is kept as key-value
-   * records: `nativeStreams` is false, or the stream already has a head record
-   * written through the key-value methods (e.g. by a session before this option
-   * existed), which it then keeps.
+   * @internal A session's handle on the native log of the stream whose head
+   * and lease keys are given (the log itself is created by the stream's first
+   * append: opening and reading keep nothing), or undefined when the stream is
+   * kept as key-value records: `nativeStreams` is false, or the stream already
+   * has a head record written through the key-value methods (e.g. by a session
+   * before this option existed), which it then keeps.
    */
   nativeStream(headKey: string, leaseKey: string): NativeStream | undefined {
     this.#open();
     const streams = this.#streams;
     if (streams === undefined) return undefined;
-    let s = streams.get(headKey);
-    if (s === undefined) {
-      if (this.#live(this.#folder(headKey, false), this.#leaf) !== undefined) return undefined;
-      const leases = this.#folder(leaseKey, true)!;
-      s = new NativeStream(leases, this.#leaf);
-      streams.set(headKey, s);
+    if (!streams.has(headKey)) {
+      const kv = this.#live(this.#folder(headKey, false), this.#leaf) !== undefined;
+      this.#sweep();
+      if (kv) return undefined;
     }
-    return s;
+    const leafAt = leaseKey.lastIndexOf('/') + 1;
+    const host = {
+      closed: (): boolean => this.#closed,
+      leases: (): MemFolder | undefined => (this.#closed ? undefined : this.#folders.get(leaseKey.slice(0, leafAt))),
+      log: (create: boolean): MemoryStreamLog | undefined => {
+        let log = streams.get(headKey);
+        if (log === undefined && create) {
+          log = new MemoryStreamLog();
+          streams.set(headKey, log);
+        }
+        return log;
+      },
+    };
+    return new NativeStream(host, leaseKey.slice(leafAt));
+  }
+
+  /**
+   * What the backend holds: `streams`, the native stream logs (streams written
+   * through a session); `folders`, the key-value folders; `keys`, the records
+   * in them (expired ones not yet dropped included). A stream that was only
+   * opened, read or refused a write adds nothing once its session is closed.
+   */
+  stats(): MemoryBackendStats {
+    let keys = 0;
+    for (const f of this.#folders.values()) keys += f.size;
+    return { streams: this.#streams?.size ?? 0, folders: this.#folders.size, keys };
   }
 
   #open(): void {
@@ -107,8 +147,10 @@ export class MemoryBackend implements KeyValueBackend {
     let f = this.#folders.get(name);
     if (f === undefined) {
       if (!create) return undefined;
-      f = new MemFolder();
+      f = new MemFolder(name);
       this.#folders.set(name, f);
+      // Created for a write that may yet fail (a conditional set of an absent key, an undone batch).
+      this.#maybeEmpty.push(f);
     }
     if (names.length >= RECENT) {
       names.pop();
@@ -125,9 +167,32 @@ export class MemoryBackend implements KeyValueBackend {
     if (r === undefined) return undefined;
     if (r.expiresAt !== Infinity && r.expiresAt <= this.#clock.now()) {
       folder!.delete(leaf);
+      this.#maybeEmpty.push(folder!);
       return undefined;
     }
     return r;
+  }
+
+  /**
+   * Drops the folders the operation left empty, at its end only: within a
+   * batch, an undo writes back into the folders it touched, which must still
+   * be the ones in the map. A dropped folder is marked detached for native
+   * streams' lease fences, and leaves the recent-folder cache.
+   */
+  #sweep(): void {
+    const list = this.#maybeEmpty;
+    if (list.length === 0) return;
+    for (const f of list) {
+      if (f.size !== 0 || f.detached || this.#folders.get(f.name) !== f) continue;
+      this.#folders.delete(f.name);
+      f.detached = true;
+      const j = this.#recentFolders.indexOf(f);
+      if (j >= 0) {
+        this.#recentFolders.splice(j, 1);
+        this.#recentNames.splice(j, 1);
+      }
+    }
+    list.length = 0;
   }
 
   #expiry(ttlMs: number | undefined): number {
@@ -164,6 +229,7 @@ export class MemoryBackend implements KeyValueBackend {
         if (op.etag !== undefined && cur === undefined) throw new KvKeyNotFoundError(op.key, index);
         if (cur === undefined) return false;
         folder!.delete(leaf);
+        this.#maybeEmpty.push(folder!);
         undo?.push(folder, leaf, cur);
         return true;
       }
@@ -179,14 +245,22 @@ export class MemoryBackend implements KeyValueBackend {
     this.#open();
     checkKey(key);
     checkTtl(options?.ttlMs);
-    return this.#apply({ op: 'add', key, value, ttlMs: options?.ttlMs }, undefined, undefined) as string;
+    try {
+      return this.#apply({ op: 'add', key, value, ttlMs: options?.ttlMs }, undefined, undefined) as string;
+    } finally {
+      this.#sweep();
+    }
   }
 
   async set(key: string, value: unknown, options?: KvSetOptions): Promise<string> {
     this.#open();
     checkKey(key);
     checkTtl(options?.ttlMs);
-    return this.#apply({ op: 'set', key, value, etag: options?.etag, ttlMs: options?.ttlMs }, undefined, undefined) as string;
+    try {
+      return this.#apply({ op: 'set', key, value, etag: options?.etag, ttlMs: options?.ttlMs }, undefined, undefined) as string;
+    } finally {
+      this.#sweep();
+    }
   }
 
   async get<V = unknown>(key: string): Promise<KvEntry<V>> {
@@ -200,18 +274,25 @@ export class MemoryBackend implements KeyValueBackend {
     checkKey(key);
     const folder = this.#folder(key, false);
     const r = this.#live(folder, this.#leaf);
-    if (r === undefined) return undefined;
+    if (r === undefined) {
+      this.#sweep(); // the record may have expired just now
+      return undefined;
+    }
     return r.expiresAt === Infinity ? { value: r.value as V, etag: etagOf(r.etag) } : { value: r.value as V, etag: etagOf(r.etag), expiresAt: r.expiresAt };
   }
 
   async remove(key: string, options?: KvRemoveOptions): Promise<boolean> {
     this.#open();
     checkKey(key);
-    const folder = this.#folder(key, false);
-    const cur = this.#live(folder, this.#leaf);
-    const curTag = cur === undefined ? null : etagOf(cur.etag);
-    if (options?.etag !== undefined && curTag !== options.etag) throw new KvConcurrencyError(key, options.etag, curTag);
-    return this.#apply({ op: 'remove', key }, undefined, undefined) as boolean;
+    try {
+      const folder = this.#folder(key, false);
+      const cur = this.#live(folder, this.#leaf);
+      const curTag = cur === undefined ? null : etagOf(cur.etag);
+      if (options?.etag !== undefined && curTag !== options.etag) throw new KvConcurrencyError(key, options.etag, curTag);
+      return this.#apply({ op: 'remove', key }, undefined, undefined) as boolean;
+    } finally {
+      this.#sweep();
+    }
   }
 
   async list<V = unknown>(folder: string, options?: KvListOptions): Promise<KvListed<V>[]> {
@@ -244,21 +325,24 @@ export class MemoryBackend implements KeyValueBackend {
         const folder = undo[i] as MemFolder;
         const leaf = undo[i + 1] as string;
         const prev = undo[i + 2] as MemRec | undefined;
-        if (prev === undefined) folder.delete(leaf);
-        else folder.put(leaf, prev.value, prev.etag, prev.expiresAt);
+        if (prev === undefined) {
+          folder.delete(leaf);
+          this.#maybeEmpty.push(folder);
+        } else folder.put(leaf, prev.value, prev.etag, prev.expiresAt);
       }
       throw err;
+    } finally {
+      this.#sweep();
     }
     return results;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#streams !== undefined) {
-      for (const s of this.#streams.values()) s.close();
-      this.#streams.clear();
-    }
+    this.#streams?.clear();
+    for (const f of this.#folders.values()) f.detached = true;
     this.#folders.clear();
+    this.#maybeEmpty = [];
     this.#recentNames = [];
     this.#recentFolders = [];
   }
