@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { CheckpointStore } from '../durability/checkpoint.js';
 import { FrameType } from '../durability/frame.js';
 import type { FsyncMode } from '../durability/segment-format.js';
+import { nodeIo, systemError, type Io } from '../durability/io.js';
 import { SegmentLog } from '../durability/segment-log.js';
 import type { RestoreReport } from '../durability/restore.js';
 import { RingstoreError } from '../errors.js';
@@ -56,6 +57,22 @@ export interface RestoreSummary {
 
 const META_BYTES = 64;
 const CKPT_VERSION = 1;
+
+/**
+ * The log's file operations: Node's, except that a test can make the next
+ * fdatasync fail with EIO through Ctl.FAIL_SYNC (a worker thread cannot be
+ * handed a FaultIo: functions do not cross threads, shared memory does).
+ */
+function logIo(m: PartitionMemory): Io {
+  const at = Ctl.FAIL_SYNC * LINE_INTS;
+  return {
+    ...nodeIo,
+    fdatasync: (fd) => {
+      if (Atomics.compareExchange(m.i32, at, 1, 0) === 1) throw systemError('EIO', 'fdatasync');
+      nodeIo.fdatasync(fd);
+    },
+  };
+}
 
 /** The byte ranges of a partition's memory a checkpoint holds. */
 function imageRegions(m: PartitionMemory): [number, number][] {
@@ -115,7 +132,7 @@ export class PartitionLog implements Journal {
         throw new RingstoreError('RS_ERR_LOG_CORRUPT', `${(err as Error).message} (${f.file} at byte ${f.offset})`, { file: f.file, offset: f.offset }, { cause: err });
       }
     };
-    const log = SegmentLog.open(join(cfg.dir, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair }, replay);
+    const log = SegmentLog.open(join(cfg.dir, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair, io: logIo(c.mem) }, replay);
     // The next drain's frame starts at the restored tail: a log cut before the checkpoint is refused or set aside.
     log.continueAt(c.tailPos, cfg.repair);
     // Fresh memory: producers start claiming where the restored input cursor is.
@@ -148,7 +165,7 @@ export class PartitionLog implements Journal {
     const committed = c.mem.committed(Commit.SERIAL); // recovery's own commit point moves the serial on
     recoverCommitter(c);
     let last: { type: number; meta: Float64Array } | null = null;
-    const log = SegmentLog.open(join(cfg.dir, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair }, (f) => {
+    const log = SegmentLog.open(join(cfg.dir, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair, io: logIo(c.mem) }, (f) => {
       if (f.payload.length >= META_BYTES) last = { type: f.type, meta: new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + META_BYTES)) };
     });
     const tail = last as { type: number; meta: Float64Array } | null;

@@ -69,8 +69,10 @@ export const Ctl = {
   STALLED: 17,
   /** Fault injection for tests: 1 makes the CRASH_AT drain die just after its commit record flips, before the trim. */
   CRASH_AFTER_FLIP: 18,
+  /** Fault injection for tests: 1 makes the durable log's next fdatasync fail with EIO (once; the worker clears it). */
+  FAIL_SYNC: 20,
 } as const;
-const CTL_FIELDS = 20;
+const CTL_FIELDS = 21;
 
 /** Values of {@link Ctl.STATE}. */
 export const PartitionState = { RUNNING: 0, STOPPED: 1, FAILED: 2 } as const;
