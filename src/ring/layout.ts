@@ -69,6 +69,12 @@ export const Ctl = {
   STALLED: 17,
   /** Fault injection for tests: 1 makes the CRASH_AT drain die just after its commit record flips, before the trim. */
   CRASH_AFTER_FLIP: 18,
+  /**
+   * 1 once the durable log failed with an I/O error: the partition refuses writes (RS_ERR_IO) until the store
+   * is reopened. In shared memory, not in the worker, so a restarted worker refuses too instead of writing
+   * into a log that failed (fresh memory at the next open clears it).
+   */
+  LOG_FAILED: 19,
   /** Fault injection for tests: 1 makes the durable log's next fdatasync fail with EIO (once; the worker clears it). */
   FAIL_SYNC: 20,
 } as const;
