@@ -27,7 +27,7 @@ import { nodeIo, systemError, type Io } from '../durability/io.js';
 import { SegmentLog } from '../durability/segment-log.js';
 import type { RestoreReport } from '../durability/restore.js';
 import { RingstoreError } from '../errors.js';
-import { Commit, Ctl, LINE_INTS, type PartitionMemory } from '../ring/layout.js';
+import { Commit, Ctl, LINE_INTS, TableCursor, type PartitionMemory } from '../ring/layout.js';
 import type { Committer, Journal } from './committer.js';
 import { recoverCommitter } from './committer-recovery.js';
 
@@ -115,6 +115,8 @@ export class PartitionLog implements Journal {
     let ckptSerial = 0;
     const latest = checkpoints.latest;
     if (latest !== null) ckptSerial = loadImage(m, latest.data);
+    // What the checkpoint covers was reported (checkpoints wait for it, see tick); older images may say less.
+    m.tables[TableCursor.EVICTIONS_DELIVERED] = Math.max(m.tables[TableCursor.EVICTIONS_DELIVERED], m.tables[TableCursor.EVICTIONS_SENT]);
     recoverCommitter(c);
     let frames = 0;
     const replay = (f: { type: number; payload: Uint8Array; file: string; offset: number }): void => {
@@ -219,10 +221,17 @@ export class PartitionLog implements Journal {
     this.log.commit();
   }
 
-  /** Between drains: syncs what `interval` left unsynced, and writes a checkpoint when one is due. */
+  /**
+   * Between drains: syncs what `interval` left unsynced, and writes a checkpoint when one is due and the
+   * coordinator has called onDiscarded for every eviction sent to it: a checkpoint past an eviction whose
+   * report is still queued would lose the report to a process crash (restore replays only the frames after
+   * the checkpoint, and with them their evictions).
+   */
   tick(): void {
     if (this.closed) return;
     this.log.tick();
+    const t = this.c.mem.tables;
+    if (t[TableCursor.EVICTIONS_DELIVERED] < t[TableCursor.EVICTIONS_SENT]) return;
     if (performance.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) this.checkpoint();
   }
 

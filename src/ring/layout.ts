@@ -124,7 +124,7 @@ export const Gauge = {
 } as const;
 const GAUGE_FIELDS = 2;
 
-/** Float64 cursors of the worker's tables (index = field); written only by the worker. */
+/** Float64 cursors of the worker's tables (index = field); written only by the worker, except EVICTIONS_DELIVERED. */
 export const TableCursor = {
   DIR_HEAD: 0,
   DIR_TAIL: 1,
@@ -140,6 +140,12 @@ export const TableCursor = {
    * worker died between a flip and its trim, and recovery trims (see committer-recovery.ts).
    */
   TRIMMED: 6,
+  /**
+   * Evicted events up to this position (exclusive) went through onDiscarded / onDiscardedLost: written by the
+   * coordinator after the calls. A durable worker checkpoints only once it reaches EVICTIONS_SENT, so a
+   * process killed with reports still queued replays the drains that evicted them (at-least-once).
+   */
+  EVICTIONS_DELIVERED: 7,
 } as const;
 const TABLE_CURSOR_FIELDS = 8;
 

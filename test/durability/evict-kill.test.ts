@@ -1,7 +1,7 @@
 // onDiscarded across kill -9 of a durable store (docs/durability.md, "Durable ring stores"): every event the
 // ring evicted is reported at least once (before the kill, or by the restore's replay after it), and no event
 // is reported that the restored store did not evict.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -69,6 +69,52 @@ function runThenKill(dir: string, fsync: string, round: number, ms: number): Pro
   });
 }
 
+/**
+ * Reopens the store (its restore replays the log after its checkpoint: what those drains evicted is reported
+ * again) and checks the reports against it: in each partition the restored store holds positions
+ * [head, tail), so [1, head) were evicted, each must have been reported, and nothing else.
+ */
+async function checkReports(dir: string, fsync: 'always' | 'interval', acks: Map<number, Ack>, reports: Report[], lostBefore: number): Promise<number> {
+  let lost = lostBefore;
+  const options: EventStoreOptions<Ev> = {
+    capacity: 64, partitions: 2, key: 'k', values: { n: 'n' }, durability: { dir, fsync },
+    onDiscarded: (events) => reports.push(...events.map((e): Report => [e.partition, e.position, e.id, e.payload.n])),
+    onDiscardedLost: ({ positions }) => (lost += positions.length),
+  };
+  const s = await EventStore.open<Ev>(options);
+  await s.flush();
+  const live = await s.snapshot();
+  await s.close();
+  expect(lost).toBe(0); // no worker died mid-drain: every eviction is reported whole
+
+  const head = [0, 1].map((p) => Math.min(...live.filter((e) => e.partition === p).map((e) => e.position)));
+  expect(live.length).toBe(64); // both partitions full (32 slots each): the ring wrapped
+  const byPosition = new Map<string, string>();
+  const byN = new Map<number, string>();
+  for (const [p, pos, id, n] of reports) {
+    const where = `${p}:${pos}`;
+    const what = `${id} n=${n}`;
+    // Reported, so evicted: below the restored head (an event a lost drain evicted would not be).
+    expect(pos, `reported ${what} at ${where}, which the restored store did not evict`).toBeLessThan(head[p]);
+    // One event per position, one position per event, and the one that was acknowledged there.
+    expect(byPosition.get(where) ?? what, `two events reported at ${where}`).toBe(what);
+    expect(byN.get(n) ?? where, `event n=${n} reported at two positions`).toBe(where);
+    byPosition.set(where, what);
+    byN.set(n, where);
+    const a = acks.get(n);
+    if (a !== undefined) expect([a.p, a.pos, a.id], `event n=${n}`).toEqual([p, pos, id]);
+  }
+  for (const p of [0, 1]) {
+    const missing: number[] = [];
+    for (let pos = 1; pos < head[p]; pos++) if (!byPosition.has(`${p}:${pos}`)) missing.push(pos);
+    expect(missing, `partition ${p}: evicted positions never reported`).toEqual([]);
+  }
+  // Every acknowledged event is reported or still live.
+  const liveN = new Set(live.map((e) => e.payload.n));
+  for (const n of acks.keys()) expect(byN.has(n) || liveN.has(n), `acknowledged event n=${n} is neither live nor reported`).toBe(true);
+  return head[0] + head[1] - 2; // evicted events
+}
+
 describe('onDiscarded is at-least-once across kill -9', () => {
   for (const fsync of ['always', 'interval'] as const) {
     it(`fsync ${fsync}: each evicted event is reported at least once, none that was not evicted`, async () => {
@@ -84,45 +130,16 @@ describe('onDiscarded is at-least-once across kill -9', () => {
         reports.push(...r.reports);
         lost += r.lost;
       }
-      // The reopened store's restore replays the log after its checkpoint: what those drains evicted is reported again.
-      const options: EventStoreOptions<Ev> = {
-        capacity: 64, partitions: 2, key: 'k', values: { n: 'n' }, durability: { dir, fsync },
-        onDiscarded: (events) => reports.push(...events.map((e): Report => [e.partition, e.position, e.id, e.payload.n])),
-        onDiscardedLost: ({ positions }) => (lost += positions.length),
-      };
-      const s = await EventStore.open<Ev>(options);
-      await s.flush();
-      const live = await s.snapshot();
-      await s.close();
-      expect(lost).toBe(0); // no worker died mid-drain: every eviction is reported whole
-
-      // The truth: in each partition the restored store holds positions [head, tail); [1, head) were evicted.
-      const head = [0, 1].map((p) => Math.min(...live.filter((e) => e.partition === p).map((e) => e.position)));
-      expect(live.length).toBe(64); // both partitions full (32 slots each): the ring wrapped
-      const byPosition = new Map<string, string>();
-      const byN = new Map<number, string>();
-      for (const [p, pos, id, n] of reports) {
-        const where = `${p}:${pos}`;
-        const what = `${id} n=${n}`;
-        // Reported, so evicted: below the restored head (an event a lost drain evicted would not be).
-        expect(pos, `reported ${what} at ${where}, which the restored store did not evict`).toBeLessThan(head[p]);
-        // One event per position, one position per event, and the one that was acknowledged there.
-        expect(byPosition.get(where) ?? what, `two events reported at ${where}`).toBe(what);
-        expect(byN.get(n) ?? where, `event n=${n} reported at two positions`).toBe(where);
-        byPosition.set(where, what);
-        byN.set(n, where);
-        const a = acks.get(n);
-        if (a !== undefined) expect([a.p, a.pos, a.id], `event n=${n}`).toEqual([p, pos, id]);
-      }
-      for (const p of [0, 1]) {
-        const missing: number[] = [];
-        for (let pos = 1; pos < head[p]; pos++) if (!byPosition.has(`${p}:${pos}`)) missing.push(pos);
-        expect(missing, `partition ${p}: evicted positions never reported`).toEqual([]);
-      }
-      // Every acknowledged event is reported or still live.
-      const liveN = new Set(live.map((e) => e.payload.n));
-      for (const n of acks.keys()) expect(byN.has(n) || liveN.has(n), `acknowledged event n=${n} is neither live nor reported`).toBe(true);
-      expect(head[0] + head[1]).toBeGreaterThan(MIN_REPORTS);
+      expect(await checkReports(dir, fsync, acks, reports, lost)).toBeGreaterThan(MIN_REPORTS);
     }, 120_000);
   }
+
+  it('a checkpoint does not cover evictions whose onDiscarded call is still pending: a process killed with its event loop blocked', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rs-evict-'));
+    roots.push(dir);
+    const r = spawnSync(process.execPath, [FIXTURE, dir, 'always', '0', 'block'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.signal, r.stderr).toBe('SIGKILL');
+    const reports = r.stdout.split('\n').filter((l) => l.startsWith('{"d"')).map((l) => (JSON.parse(l) as { d: Report }).d);
+    expect(await checkReports(dir, 'always', new Map(), reports, 0)).toBe(400 - 64);
+  }, 60_000);
 });
