@@ -240,7 +240,6 @@ export class Committer {
       }
     }
     if (n > 0) {
-      this.sendEvictions();
       if (this.journal !== null && !this.replaying) {
         this.journal.drain(this.serial + 1, this.batchMs, this.ids.prefix, start, head, this.committedTail, this.tailPos);
         if (crashAt < 0 && n >= -crashAt) {
@@ -255,6 +254,9 @@ export class Committer {
         const left = crashAt > 0 ? crashAt - n : crashAt + n;
         if (crashAt > 0 ? left > 0 : left < 0) Atomics.compareExchange(m.i32, C_CRASH_AT, crashAt, left);
       }
+      // After the durable log has the drain: a process killed before the write restores the evicted events
+      // live, so reporting them earlier would report evictions that never happened (test/durability/evict-kill).
+      this.sendEvictions();
       this.commitPoint(head);
     }
     return n;
@@ -534,7 +536,8 @@ export class Committer {
    * eviction is final even if the drain dies (a re-run does not evict again),
    * so the copies must leave this thread as soon as possible; and remembers
    * up to which position they went (EVICTIONS_SENT), so a recovery delivers
-   * exactly the evictions no message carried (committer-recovery.ts).
+   * exactly the evictions no message carried (committer-recovery.ts). In a
+   * durable partition, only once the drain's frame is written.
    */
   sendEvictions(): void {
     const ev = this.evicted;

@@ -2,7 +2,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { ClosedError, RingstoreError } from '../errors.js';
 import { ringBell } from '../ring/ack-ring.js';
-import { Ctl, PartitionMemory, PartitionState, type ControlMemory } from '../ring/layout.js';
+import { Ctl, PartitionMemory, PartitionState, TableCursor, type ControlMemory } from '../ring/layout.js';
 import type { CommitterConfig } from './committer.js';
 import type { PartitionEvent, PartitionWorkerData } from './partition-worker.js';
 import { Comlink, nodeEndpoint, unwrap } from './rpc.js';
@@ -125,7 +125,10 @@ export class PartitionHandle {
         const waiters = this.readyWaiters;
         this.readyWaiters = [];
         for (const w of waiters) w();
-      } else this.onEvent(e);
+      } else {
+        this.onEvent(e);
+        this.delivered(e);
+      }
     });
     worker.on('error', (err) => {
       lastError = err;
@@ -166,6 +169,16 @@ export class PartitionHandle {
     worker.unref();
     if (this.inflight > 0) port1.ref();
     else port1.unref();
+  }
+
+  /** After the store handed a batch of evictions to its callbacks: a durable worker may checkpoint past them. */
+  private delivered(e: PartitionEvent): void {
+    let last: number;
+    if (e.type === 'evicted') last = e.events[e.events.length - 1].position;
+    else if (e.type === 'evicted-lost') last = e.positions[e.positions.length - 1];
+    else return;
+    const t = this.mem.tables;
+    if (last + 1 > t[TableCursor.EVICTIONS_DELIVERED]) t[TableCursor.EVICTIONS_DELIVERED] = last + 1;
   }
 
   /** Fails the partition for good: calls reject, producers reject what they wait for and refuse new appends. */

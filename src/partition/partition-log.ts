@@ -23,10 +23,11 @@ import { join } from 'node:path';
 import { CheckpointStore } from '../durability/checkpoint.js';
 import { FrameType } from '../durability/frame.js';
 import type { FsyncMode } from '../durability/segment-format.js';
+import { nodeIo, systemError, type Io } from '../durability/io.js';
 import { SegmentLog } from '../durability/segment-log.js';
 import type { RestoreReport } from '../durability/restore.js';
 import { RingstoreError } from '../errors.js';
-import { Commit, Ctl, LINE_INTS, type PartitionMemory } from '../ring/layout.js';
+import { Commit, Ctl, LINE_INTS, TableCursor, type PartitionMemory } from '../ring/layout.js';
 import type { Committer, Journal } from './committer.js';
 import { recoverCommitter } from './committer-recovery.js';
 
@@ -56,6 +57,22 @@ export interface RestoreSummary {
 
 const META_BYTES = 64;
 const CKPT_VERSION = 1;
+
+/**
+ * The log's file operations: Node's, except that a test can make the next
+ * fdatasync fail with EIO through Ctl.FAIL_SYNC (a worker thread cannot be
+ * handed a FaultIo: functions do not cross threads, shared memory does).
+ */
+function logIo(m: PartitionMemory): Io {
+  const at = Ctl.FAIL_SYNC * LINE_INTS;
+  return {
+    ...nodeIo,
+    fdatasync: (fd) => {
+      if (Atomics.compareExchange(m.i32, at, 1, 0) === 1) throw systemError('EIO', 'fdatasync');
+      nodeIo.fdatasync(fd);
+    },
+  };
+}
 
 /** The byte ranges of a partition's memory a checkpoint holds. */
 function imageRegions(m: PartitionMemory): [number, number][] {
@@ -98,6 +115,8 @@ export class PartitionLog implements Journal {
     let ckptSerial = 0;
     const latest = checkpoints.latest;
     if (latest !== null) ckptSerial = loadImage(m, latest.data);
+    // What the checkpoint covers was reported (checkpoints wait for it, see tick); older images may say less.
+    m.tables[TableCursor.EVICTIONS_DELIVERED] = Math.max(m.tables[TableCursor.EVICTIONS_DELIVERED], m.tables[TableCursor.EVICTIONS_SENT]);
     recoverCommitter(c);
     let frames = 0;
     const replay = (f: { type: number; payload: Uint8Array; file: string; offset: number }): void => {
@@ -115,7 +134,7 @@ export class PartitionLog implements Journal {
         throw new RingstoreError('RS_ERR_LOG_CORRUPT', `${(err as Error).message} (${f.file} at byte ${f.offset})`, { file: f.file, offset: f.offset }, { cause: err });
       }
     };
-    const log = SegmentLog.open(join(cfg.dir, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair }, replay);
+    const log = SegmentLog.open(join(cfg.dir, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair, io: logIo(c.mem) }, replay);
     // The next drain's frame starts at the restored tail: a log cut before the checkpoint is refused or set aside.
     log.continueAt(c.tailPos, cfg.repair);
     // Fresh memory: producers start claiming where the restored input cursor is.
@@ -148,7 +167,7 @@ export class PartitionLog implements Journal {
     const committed = c.mem.committed(Commit.SERIAL); // recovery's own commit point moves the serial on
     recoverCommitter(c);
     let last: { type: number; meta: Float64Array } | null = null;
-    const log = SegmentLog.open(join(cfg.dir, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair }, (f) => {
+    const log = SegmentLog.open(join(cfg.dir, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair, io: logIo(c.mem) }, (f) => {
       if (f.payload.length >= META_BYTES) last = { type: f.type, meta: new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + META_BYTES)) };
     });
     const tail = last as { type: number; meta: Float64Array } | null;
@@ -202,10 +221,17 @@ export class PartitionLog implements Journal {
     this.log.commit();
   }
 
-  /** Between drains: syncs what `interval` left unsynced, and writes a checkpoint when one is due. */
+  /**
+   * Between drains: syncs what `interval` left unsynced, and writes a checkpoint when one is due and the
+   * coordinator has called onDiscarded for every eviction sent to it: a checkpoint past an eviction whose
+   * report is still queued would lose the report to a process crash (restore replays only the frames after
+   * the checkpoint, and with them their evictions).
+   */
   tick(): void {
     if (this.closed) return;
     this.log.tick();
+    const t = this.c.mem.tables;
+    if (t[TableCursor.EVICTIONS_DELIVERED] < t[TableCursor.EVICTIONS_SENT]) return;
     if (performance.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) this.checkpoint();
   }
 

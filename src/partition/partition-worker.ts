@@ -47,6 +47,7 @@ export const NO_WAKE_POLL = 'RINGSTORE_TEST_NO_WAKE_POLL';
 const SLEEPING = PartitionMemory.ctl(Ctl.SLEEPING);
 const DOORBELL = PartitionMemory.ctl(Ctl.DOORBELL);
 const STOP = PartitionMemory.ctl(Ctl.STOP);
+const LOG_FAILED = PartitionMemory.ctl(Ctl.LOG_FAILED);
 
 /** The partition worker: commit loop plus the query API served over comlink. */
 export class PartitionWorker {
@@ -73,7 +74,13 @@ export class PartitionWorker {
     this.queries = new PartitionQueries(this.committer);
     const epoch = Atomics.add(this.mem.i32, PartitionMemory.ctl(Ctl.WORKER_EPOCH), 1) + 1;
     let restored: RestoreSummary | null = null;
-    if (data.durability !== null) {
+    const durable = data.durability !== null;
+    if (data.durability !== null && Atomics.load(this.mem.i32, LOG_FAILED) === 1) {
+      // An earlier worker's log failed: this one leaves the log alone (no reopen, no redrain of a frame whose
+      // sync failed) and refuses writes as that worker did. The memory holds the last commit point.
+      recoverCommitter(this.committer);
+      this.refusing = AckStatus.IO_ERROR;
+    } else if (data.durability !== null) {
       try {
         // The first worker of a process restores from disk; a restarted one finds the state in memory.
         if (epoch === 1) {
@@ -128,7 +135,7 @@ export class PartitionWorker {
       load: guarded((data: Uint8Array) => {
         this.drainAll();
         const c0 = this.committer;
-        if (this.log !== null) throw new RingstoreError('RS_ERR_INVALID_OPTION', 'a durable partition restores from its own checkpoints');
+        if (durable) throw new RingstoreError('RS_ERR_INVALID_OPTION', 'a durable partition restores from its own checkpoints');
         if (c0.appended !== 0 || c0.tailPos !== 1 || c0.purged !== 0 || c0.hasWork()) {
           throw new RingstoreError('RS_ERR_INVALID_ARGUMENT', 'an image loads only into a partition nothing was appended to');
         }
@@ -204,7 +211,8 @@ export class PartitionWorker {
       const code = (err as { code?: string }).code;
       if (this.log === null || (code !== 'RS_ERR_DISK_FULL' && code !== 'RS_ERR_IO')) throw err;
       const permanent = code === 'RS_ERR_IO';
-      this.refusing = permanent ? AckStatus.IO_ERROR : AckStatus.DISK_FULL;
+      if (permanent) this.logFailed();
+      else this.refusing = AckStatus.DISK_FULL;
       this.retryAt = performance.now() + 1000;
       const c = this.newCommitter();
       recoverCommitter(c);
@@ -220,6 +228,12 @@ export class PartitionWorker {
     }
   }
 
+  /** The log failed for good: refuse writes, in this worker and (through Ctl.LOG_FAILED) in any that restarts. */
+  private logFailed(): void {
+    this.refusing = AckStatus.IO_ERROR;
+    Atomics.store(this.mem.i32, LOG_FAILED, 1);
+  }
+
   /** Between drains (the idle tick): the durable log syncs what `interval` left and checkpoints when due. */
   private idleLog(): void {
     if (this.log === null || this.refusing === AckStatus.IO_ERROR) return;
@@ -227,7 +241,7 @@ export class PartitionWorker {
       this.log.tick();
     } catch (err) {
       const permanent = (err as { code?: string }).code !== 'RS_ERR_DISK_FULL';
-      if (permanent) this.refusing = AckStatus.IO_ERROR;
+      if (permanent) this.logFailed();
       this.parent.postMessage({ type: 'log-error', error: errorToWire(err), permanent } satisfies PartitionEvent);
     }
   }

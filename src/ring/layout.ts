@@ -69,8 +69,16 @@ export const Ctl = {
   STALLED: 17,
   /** Fault injection for tests: 1 makes the CRASH_AT drain die just after its commit record flips, before the trim. */
   CRASH_AFTER_FLIP: 18,
+  /**
+   * 1 once the durable log failed with an I/O error: the partition refuses writes (RS_ERR_IO) until the store
+   * is reopened. In shared memory, not in the worker, so a restarted worker refuses too instead of writing
+   * into a log that failed (fresh memory at the next open clears it).
+   */
+  LOG_FAILED: 19,
+  /** Fault injection for tests: 1 makes the durable log's next fdatasync fail with EIO (once; the worker clears it). */
+  FAIL_SYNC: 20,
 } as const;
-const CTL_FIELDS = 20;
+const CTL_FIELDS = 21;
 
 /** Values of {@link Ctl.STATE}. */
 export const PartitionState = { RUNNING: 0, STOPPED: 1, FAILED: 2 } as const;
@@ -116,7 +124,7 @@ export const Gauge = {
 } as const;
 const GAUGE_FIELDS = 2;
 
-/** Float64 cursors of the worker's tables (index = field); written only by the worker. */
+/** Float64 cursors of the worker's tables (index = field); written only by the worker, except EVICTIONS_DELIVERED. */
 export const TableCursor = {
   DIR_HEAD: 0,
   DIR_TAIL: 1,
@@ -132,6 +140,12 @@ export const TableCursor = {
    * worker died between a flip and its trim, and recovery trims (see committer-recovery.ts).
    */
   TRIMMED: 6,
+  /**
+   * Evicted events up to this position (exclusive) went through onDiscarded / onDiscardedLost: written by the
+   * coordinator after the calls. A durable worker checkpoints only once it reaches EVICTIONS_SENT, so a
+   * process killed with reports still queued replays the drains that evicted them (at-least-once).
+   */
+  EVICTIONS_DELIVERED: 7,
 } as const;
 const TABLE_CURSOR_FIELDS = 8;
 

@@ -1,0 +1,89 @@
+// A durable partition whose log failed with an I/O error (docs/durability.md, "I/O errors"): it refuses writes
+// with RS_ERR_IO until the store is reopened, through worker restarts too (Ctl.LOG_FAILED), and loses nothing.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EventStore, type EventStoreOptions, type StoredEvent } from '../../dist/src/index.js';
+import { Ctl, LINE_INTS } from '../../dist/src/ring/layout.js';
+
+interface Ev {
+  k: string;
+  n: number;
+}
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const d of roots) rmSync(d, { recursive: true, force: true });
+});
+function tmp(): string {
+  const d = mkdtempSync(path.join(tmpdir(), 'rs-logfail-'));
+  roots.push(d);
+  return d;
+}
+
+const options = (dir: string): EventStoreOptions<Ev> => ({
+  capacity: 64, partitions: 1, key: 'k', values: { n: 'n' },
+  // No periodic checkpoint: only the log (and the checkpoint of a clean close) holds the events.
+  durability: { dir, fsync: 'always', checkpointIntervalMs: 3_600_000 },
+});
+
+const view = (e: StoredEvent<Ev>): unknown[] => [e.id, e.position, e.version, e.key, e.payload];
+
+/** Arms the test hook: partition p's next log fdatasync fails with EIO. */
+function failNextSync(s: EventStore<Ev>, p: number): void {
+  Atomics.store(new Int32Array(s.descriptor().partitions[p]), Ctl.FAIL_SYNC * LINE_INTS, 1);
+}
+
+describe('a failed log stays failed until the store is reopened', () => {
+  it('after EIO on fdatasync, restarted workers still refuse appends, purges and clears with RS_ERR_IO; nothing stored is lost', async () => {
+    const dir = tmp();
+    let s = await EventStore.open<Ev>(options(dir));
+    for (let i = 0; i < 10; i++) await s.append({ k: `k${i % 3}`, n: i });
+    const stored = (await s.snapshot()).map(view);
+    failNextSync(s, 0);
+    await expect(s.append({ k: 'k0', n: 100 })).rejects.toMatchObject({ code: 'RS_ERR_IO' });
+    await expect(s.append({ k: 'k0', n: 101 })).rejects.toMatchObject({ code: 'RS_ERR_IO' });
+
+    await s.crashPartition(0); // the worker dies; a new one starts on the same memory
+    await expect(s.append({ k: 'k0', n: 102 })).rejects.toMatchObject({ code: 'RS_ERR_IO' });
+    await expect(s.append([{ k: 'k1', n: 103 }, { k: 'k2', n: 104 }])).rejects.toMatchObject({ code: 'RS_ERR_IO' });
+    expect(s.tryAppend({ k: 'k1', n: 105 })).toBe(true); // queued, then refused by the worker
+    await s.flush();
+    await expect(s.purge({ olderThan: Date.now() + 60_000 })).rejects.toMatchObject({ code: 'RS_ERR_IO' });
+    await expect(s.clear()).rejects.toMatchObject({ code: 'RS_ERR_IO' });
+    expect((await s.snapshot()).map(view)).toEqual(stored); // reads go on, and show only what was stored
+
+    await s.crashPartition(0, { terminate: true }); // a second restart, ended from outside
+    await expect(s.append({ k: 'k0', n: 106 })).rejects.toMatchObject({ code: 'RS_ERR_IO' });
+    expect((await s.snapshot()).map(view)).toEqual(stored);
+    await s.close().catch(() => undefined); // the last checkpoint is not written through a failed log
+
+    s = await EventStore.open<Ev>(options(dir)); // reopening re-reads the disk and clears the failure
+    const back = (await s.snapshot()).map(view);
+    expect(back.slice(0, stored.length)).toEqual(stored);
+    // What never reached the log is not there. (n 100's frame was written, only its fsync failed: see below.)
+    expect(back.map((e) => (e[4] as Ev).n).filter((n) => n > 100)).toEqual([]);
+    expect((await s.append({ k: 'k0', n: 200 })).version).toBe(back.filter((e) => e[3] === 'k0').length + 1);
+    await s.close();
+  });
+
+  // Investigated, not fixed (docs/durability.md, "I/O errors"): the frame of the refused drain was written
+  // before its fdatasync failed, and nothing takes it back, so a reopen replays it as committed. The append
+  // was rejected with RS_ERR_IO ("nothing was stored"), yet the reopened store holds it. Flip this test when
+  // the log drops (or the restore refuses) the frame whose sync failed.
+  it('a drain refused because its fdatasync failed is restored by a reopen: its frame was written', async () => {
+    const dir = tmp();
+    let s = await EventStore.open<Ev>(options(dir));
+    for (let i = 0; i < 3; i++) await s.append({ k: 'a', n: i });
+    failNextSync(s, 0);
+    await expect(s.append({ k: 'a', n: 100 })).rejects.toMatchObject({ code: 'RS_ERR_IO' });
+    expect((await s.snapshot()).map((e) => e.payload.n)).toEqual([0, 1, 2]);
+    await s.close().catch(() => undefined);
+    s = await EventStore.open<Ev>(options(dir));
+    const back = await s.snapshot();
+    expect(back.map((e) => [e.payload.n, e.position, e.version])).toEqual([[0, 1, 1], [1, 2, 2], [2, 3, 3], [100, 4, 4]]);
+    expect(s.stats).toMatchObject({ appended: 4, rejected: 0 });
+    await s.close();
+  });
+});
