@@ -4,7 +4,8 @@
 // window so that windowAggregate's buckets are checked too. These failed before the fix (the
 // partitions kept whichever zero they met first; the filter path on the coordinator did too).
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventStore, partitionOf } from '../dist/src/index.js';
+import { EventStore } from '../dist/src/index.js';
+import { keysByPartition } from './partition-keys.helpers.js';
 
 interface Ev {
   k: string;
@@ -24,15 +25,6 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
 });
 
-/** A key of each partition 0..n-1. */
-function keysByPartition(n: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.filter(Boolean).length < n; i++) {
-    const k = `k${i}`;
-    out[partitionOf(k, n)] ??= k;
-  }
-  return out;
-}
 
 const isNegZero = (x: number | null): boolean => x !== null && Object.is(x, -0);
 const isPosZero = (x: number | null): boolean => x !== null && Object.is(x, 0);

@@ -2,20 +2,11 @@
 // in one partition or across partitions, in either order of adds. Checked with Object.is. Failed before the fix (scanMinMax kept the first zero).
 import { describe, expect, it } from 'vitest';
 import { MetricStore } from '../dist/src/store/metric-store.js';
-import { partitionOf } from '../dist/src/partition/hash.js';
+import { keysByPartition } from './partition-keys.helpers.js';
 
 const isNegZero = (x: number | null): boolean => x !== null && Object.is(x, -0);
 const isPosZero = (x: number | null): boolean => x !== null && Object.is(x, 0);
 
-/** A key of each partition 0..n-1. */
-function keysByPartition(n: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.filter(Boolean).length < n; i++) {
-    const k = `k${i}`;
-    out[partitionOf(k, n)] ??= k;
-  }
-  return out;
-}
 
 function expectZeros(store: MetricStore, key?: string): void {
   const min = key === undefined ? store.min() : store.min(key);

@@ -1,6 +1,7 @@
 // Review of the query paths: each test failed on 75036d8.
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventStore, partitionOf } from '../dist/src/index.js';
+import { EventStore } from '../dist/src/index.js';
+import { keysByPartition } from './partition-keys.helpers.js';
 
 interface Ev {
   k: string;
@@ -18,15 +19,6 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
 });
 
-/** A key of each partition 0..n-1. */
-function keysByPartition(n: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; out.filter(Boolean).length < n; i++) {
-    const k = `k${i}`;
-    out[partitionOf(k, n)] ??= k;
-  }
-  return out;
-}
 
 describe('query.partitions', () => {
   it('an empty partition list matches nothing (not a TypeError from reducing an empty array)', async () => {
