@@ -281,6 +281,10 @@ function settle(p: Pending, status: number, partition: number, position: number,
     fail(c, p.index, new RingstoreError('RS_ERR_IO', `partition ${partition}'s durable log failed: nothing was stored; the partition takes no writes until the store is reopened`, { partition }));
     return;
   }
+  if (status === AckStatus.IO_UNKNOWN) {
+    fail(c, p.index, new RingstoreError('RS_ERR_IO_UNKNOWN', `partition ${partition}'s durable log failed to sync the append, and to cut it off again: the append may or may not have been stored; retry with the same idempotency id once the store is reopened (the partition takes no writes until then)`, { partition }));
+    return;
+  }
   c.results[p.index] = { id: p.id, partition, position, version, duplicate: status === AckStatus.DUPLICATE };
   if (--c.remaining > 0) return;
   if (c.single) {
