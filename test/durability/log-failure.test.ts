@@ -1,6 +1,6 @@
 // A durable partition whose log failed with an I/O error (docs/durability.md, "I/O errors"): it refuses writes
 // with RS_ERR_IO until the store is reopened, through worker restarts too (Ctl.LOG_FAILED), and loses nothing.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,11 +75,14 @@ describe('a failed log stays failed until the store is reopened', () => {
     const dir = tmp();
     let s = await EventStore.open<Ev>(options(dir));
     for (let i = 0; i < 3; i++) await s.append({ k: 'a', n: i });
+    const checkpoints = readdirSync(path.join(dir, 'p0', 'checkpoints'));
     failNextSync(s, 0);
     await expect(s.append({ k: 'a', n: 100 }, { id: 'ev-100' })).rejects.toMatchObject({ code: 'RS_ERR_IO', message: expect.stringContaining('nothing was stored') });
     expect((await s.snapshot()).map((e) => e.payload.n)).toEqual([0, 1, 2]);
     expect(s.stats).toMatchObject({ appended: 4, committed: 3, rejected: 1 }); // appended counts the refused one too
     await s.close().catch(() => undefined);
+    // No checkpoint after the failure (close's last one needs a sync of the failed log first).
+    expect(readdirSync(path.join(dir, 'p0', 'checkpoints'))).toEqual(checkpoints);
     s = await EventStore.open<Ev>(options(dir));
     expect((await s.snapshot()).map((e) => [e.payload.n, e.position, e.version])).toEqual([[0, 1, 1], [1, 2, 2], [2, 3, 3]]);
     // The refusal was counted at a commit point that wrote no frame, and no checkpoint came after it
@@ -111,5 +114,20 @@ describe('a failed log stays failed until the store is reopened', () => {
     const again = await s.append([{ k: 'a', n: 100 }, { k: 'b', n: 101 }], { id: ['ev-100', 'ev-101'] });
     expect(again.map((r) => [r.position, r.duplicate])).toEqual([[4, false], [5, false]]);
     await s.close();
+  });
+
+  it('an array over two partitions, one refused as not stored and one of unknown outcome, rejects as unknown', async () => {
+    const dir = tmp();
+    const s = await EventStore.open<Ev>({ ...options(dir), partitions: 2 });
+    const keys = new Map<number, string>();
+    for (let i = 0; keys.size < 2; i++) keys.set((await s.append({ k: `k${i}`, n: i })).partition, `k${i}`);
+    const hooks = s.descriptor().partitions.map((sab) => new Int32Array(sab));
+    Atomics.store(hooks[1], Ctl.FAIL_SYNC * LINE_INTS, 1); // event 0: RS_ERR_IO, nothing stored
+    Atomics.store(hooks[0], Ctl.FAIL_SYNC * LINE_INTS, 2); // event 1: RS_ERR_IO_UNKNOWN
+    const err = await s.append([{ k: keys.get(1)!, n: 100 }, { k: keys.get(0)!, n: 101 }], { id: ['x-100', 'x-101'] }).catch((e: unknown) => e);
+    // Nothing is known stored, but event 1 may be: the call as a whole may or may not have stored, and a
+    // retry of the whole array with the same ids is right.
+    expect(err).toMatchObject({ code: 'RS_ERR_IO_UNKNOWN' });
+    await s.close().catch(() => undefined);
   });
 });
