@@ -99,6 +99,11 @@ export const ERROR_CODES = {
     meaning: 'A durable write or sync failed with an I/O error; the log refuses writes until it is reopened.',
     http: { status: 503, meaning: 'A ring store\'s log failed with an I/O error: the append was not stored; that partition refuses writes until the daemon restarts.' },
   },
+  RS_ERR_IO_UNKNOWN: {
+    by: ['store'],
+    meaning: 'A durable log failed to sync an append\'s frame and then to cut the frame off again: the append may or may not have been stored (a reopen may replay it); retry with the same idempotency id. The log refuses writes until it is reopened.',
+    http: { status: 503, meaning: 'A ring store\'s log failed with an I/O error while making the append durable, and could not undo it: the append may or may not have been stored; that partition refuses writes until the daemon restarts. Retry then with the same idempotency id (`Idempotency-Key` or event `id`).' },
+  },
   RS_ERR_LOG_CORRUPT: {
     by: ['store'],
     meaning: 'A durable log or checkpoint is damaged where a crash cannot explain it; the error names the file and offset.',

@@ -28,6 +28,24 @@ export function ioFailedError(what: string, file: string, cause: unknown): Rings
   return new RingstoreError('RS_ERR_IO', `${what} failed on ${file}: ${reason}`, { file, errno: code }, { cause });
 }
 
+/** `err` (an `RS_ERR_IO`) once the frames not yet committed were cut off the log again: nothing of them is kept. */
+export function cutOffError(err: RingstoreError): RingstoreError {
+  return new RingstoreError('RS_ERR_IO', `${err.message}; the frames not yet committed were cut off (nothing of them is kept)`, err.details, { cause: err.cause });
+}
+
+/**
+ * `RS_ERR_IO_UNKNOWN`: after `err`, cutting off the frames not yet committed
+ * (from `offset` in `file`) failed too (`why`), so a reopen may or may not
+ * replay them. Retrying with the same idempotency id is safe either way.
+ */
+export function outcomeUnknownError(err: RingstoreError, why: unknown, file: string, offset: number): RingstoreError {
+  const reason = why instanceof Error ? why.message : String(why);
+  return new RingstoreError('RS_ERR_IO_UNKNOWN',
+    `${err.message}, and cutting off the frames not yet committed failed too (${reason}): ` +
+    'the write may or may not have been stored; retry it with the same idempotency id',
+    { ...err.details, file, offset }, { cause: err });
+}
+
 /**
  * What opening a data directory throws: a typed error as it is; a system error (a file in the way,
  * permissions, no space for `LOCK` or `meta.json`) as `RS_ERR_DISK_FULL` or `RS_ERR_IO` naming `dir`.

@@ -116,6 +116,7 @@ export class FaultIo implements Io {
   private nextFd = 1000;
   private readonly writeFaults = new Map<number, WriteFault>();
   private readonly syncFaults = new Set<number>();
+  private readonly truncateFaults = new Set<number>();
   private enospcNext = false;
   /** Write calls so far (each `writev`). */
   writes = 0;
@@ -123,6 +124,8 @@ export class FaultIo implements Io {
   syncs = 0;
   /** Directory fsyncs so far. */
   dirSyncs = 0;
+  /** `ftruncate` calls so far. */
+  truncates = 0;
   /** Total bytes the files may hold (like a small tmpfs); Infinity by default. */
   spaceLimit = Infinity;
 
@@ -134,6 +137,11 @@ export class FaultIo implements Io {
   /** Makes the `n`th `fdatasync` call from now throw EIO (1 = the next one). */
   failSync(n: number): void {
     this.syncFaults.add(this.syncs + n);
+  }
+
+  /** Makes the `n`th `ftruncate` call from now throw EIO, changing nothing (1 = the next one). */
+  failTruncate(n: number): void {
+    this.truncateFaults.add(this.truncates + n);
   }
 
   /** Bytes held by all files. */
@@ -243,6 +251,7 @@ export class FaultIo implements Io {
   ftruncate(fd: number, length: number): void {
     const f = this.file(fd, 'ftruncate');
     if (!f.writable) throw systemError('EBADF', 'ftruncate', f.file);
+    if (this.truncateFaults.delete(++this.truncates)) throw systemError('EIO', 'ftruncate', f.file);
     f.inode.current.resize(length);
     f.inode.ops.push({ kind: 'truncate', size: length });
   }

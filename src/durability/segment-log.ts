@@ -21,6 +21,11 @@
  * again. Any other write error, and any failed fdatasync, puts the log in a
  * failed state: every later call throws `RS_ERR_IO` (a failed sync is never
  * retried: the kernel may have dropped the dirty pages). Reopen to go on.
+ * Frames appended since the last {@link SegmentLog.commit} are not
+ * acknowledged yet, so the failure cuts them off again (truncate, then sync
+ * the truncation): a reopen must not replay what the caller was told was not
+ * stored. If that cut fails too, the call throws `RS_ERR_IO_UNKNOWN` (those
+ * frames may or may not be replayed); later calls throw the `RS_ERR_IO`.
  */
 import * as path from 'node:path';
 import { ClosedError, RingstoreError, invalidArgument, invalidOption } from '../errors.js';
@@ -28,7 +33,7 @@ import {
   FIRST_USER_TYPE, FRAME_HEADER_BYTES, FrameType, MAX_FRAME_COUNT, MAX_PAYLOAD_BYTES, SERIAL_MOD, align8, encodeFrame,
   partsLength,
 } from './frame.js';
-import { diskFullError, ioFailedError, isNoSpace } from './errors.js';
+import { cutOffError, diskFullError, ioFailedError, isNoSpace, outcomeUnknownError } from './errors.js';
 import { closeQuietly, nodeIo, unlinkQuietly, writeAll, type Io } from './io.js';
 import { DEFAULT_SEGMENT_BYTES, validateLogOptions, type SegmentLogOptions } from './log-options.js';
 import { moveBroken, restoreLog, type ReplayVisitor, type RestoreReport } from './restore.js';
@@ -39,6 +44,16 @@ interface Seg {
   seq: number;
   gen: number;
   file: string;
+}
+
+/** Where the frames appended since the last commit start: what a failure cuts off. */
+interface Uncommitted {
+  /** The segment they start in (a cut is possible only while it is the active one). */
+  file: string;
+  /** Byte offset of the first of them in that segment. */
+  offset: number;
+  /** {@link SegmentLog.nextSeq} before them. */
+  next: number | null;
 }
 
 /** One partition's durable log. See the module comment. */
@@ -65,6 +80,8 @@ export class SegmentLog {
   private readonly unsyncedSealed = new Set<string>();
   private lastSync: number;
   private failure: RingstoreError | null = null;
+  /** Frames appended since the last commit (none: null). Never acknowledged, so a failure cuts them off. */
+  private uncommitted: Uncommitted | null = null;
   private closed = false;
   /** A sync marker is due at close: something was appended, or the log did not end with one. */
   private markerDue: boolean;
@@ -206,7 +223,9 @@ export class SegmentLog {
     const bytes = align8(FRAME_HEADER_BYTES + payload);
     if (this.fd < 0 || this.activeMode !== this.mode || this.activeBytes + bytes > this.segmentBytes) this.roll(firstSeq);
     const frame = encodeFrame({ type, firstSeq, count, durableSeq: this.synced, serial: this.serial }, parts, this.header);
+    const at = this.activeBytes;
     this.writeFrame(frame.iov, frame.bytes);
+    this.uncommitted ??= { file: this.activeFile(), offset: at, next: this.next };
     this.next = firstSeq + count;
     this.markerDue = true;
   }
@@ -215,11 +234,15 @@ export class SegmentLog {
    * The commit point's sync. `always`: fdatasync if anything is unsynced
    * (one per drain however many producers: group commit). `interval`:
    * fdatasync when the last one is `intervalMs` old. `never`: nothing.
+   * Once it returns, the frames appended since the last commit are the
+   * caller's to acknowledge. If the sync fails, they are cut off again and
+   * `RS_ERR_IO` is thrown (nothing of them is kept), or `RS_ERR_IO_UNKNOWN`
+   * when the cut failed too (they may come back at a reopen).
    */
   commit(): void {
     this.usable();
-    if (!this.dirty) return;
-    if (this.mode === 'always' || (this.mode === 'interval' && this.now() - this.lastSync >= this.intervalMs)) this.syncNow();
+    if (this.dirty && (this.mode === 'always' || (this.mode === 'interval' && this.now() - this.lastSync >= this.intervalMs))) this.syncNow();
+    this.uncommitted = null;
   }
 
   /**
@@ -312,6 +335,7 @@ export class SegmentLog {
     }
     this.segs.length = 0;
     this.unsyncedSealed.clear();
+    this.uncommitted = null;
     this.next = null;
     this.synced = 0;
     this.dirty = false;
@@ -350,9 +374,43 @@ export class SegmentLog {
     if (this.failure) throw this.failure;
   }
 
-  /** Puts the log in the failed state and returns the error to throw. */
+  /**
+   * Puts the log in the failed state and returns the error to throw: after
+   * cutting off the frames appended since the last commit, if any (see
+   * {@link cutUncommitted}).
+   */
   private fail(err: RingstoreError): RingstoreError {
-    this.failure ??= err;
+    if (this.failure) return this.failure;
+    this.failure = err;
+    const cut = this.uncommitted;
+    this.uncommitted = null;
+    return cut === null ? err : this.cutUncommitted(cut, err);
+  }
+
+  /**
+   * Truncates the active segment back to where the uncommitted frames start
+   * and syncs the truncation, so that a reopen does not replay frames whose
+   * appends are refused. The failed sync itself is not retried: this is a
+   * new fdatasync of the file's new size. Returns `err` saying the frames
+   * were cut; if they span a roll, or the truncation or its sync fails, an
+   * `RS_ERR_IO_UNKNOWN` for this call (the log's failure stays `err`).
+   */
+  private cutUncommitted(cut: Uncommitted, err: RingstoreError): RingstoreError {
+    const file = this.activeFile();
+    let why: unknown = null;
+    if (cut.file !== file || this.fd < 0) why = 'they span a segment roll';
+    else {
+      try {
+        this.io.ftruncate(this.fd, cut.offset);
+        this.activeBytes = cut.offset;
+        this.io.fdatasync(this.fd);
+      } catch (cutErr) {
+        why = cutErr;
+      }
+    }
+    if (why !== null) return outcomeUnknownError(err, why, file, cut.offset);
+    this.next = cut.next;
+    this.failure = cutOffError(err);
     return this.failure;
   }
 

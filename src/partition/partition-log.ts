@@ -59,8 +59,8 @@ const META_BYTES = 64;
 const CKPT_VERSION = 1;
 
 /**
- * The log's file operations: Node's, except that a test can make the next
- * fdatasync fail with EIO through Ctl.FAIL_SYNC (a worker thread cannot be
+ * The log's file operations: Node's, except that a test can make the next n
+ * fdatasyncs fail with EIO through Ctl.FAIL_SYNC (a worker thread cannot be
  * handed a FaultIo: functions do not cross threads, shared memory does).
  */
 function logIo(m: PartitionMemory): Io {
@@ -68,7 +68,8 @@ function logIo(m: PartitionMemory): Io {
   return {
     ...nodeIo,
     fdatasync: (fd) => {
-      if (Atomics.compareExchange(m.i32, at, 1, 0) === 1) throw systemError('EIO', 'fdatasync');
+      const n = Atomics.load(m.i32, at);
+      if (n > 0 && Atomics.compareExchange(m.i32, at, n, n - 1) === n) throw systemError('EIO', 'fdatasync');
       nodeIo.fdatasync(fd);
     },
   };

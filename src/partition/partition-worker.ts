@@ -209,8 +209,8 @@ export class PartitionWorker {
       return commit();
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (this.log === null || (code !== 'RS_ERR_DISK_FULL' && code !== 'RS_ERR_IO')) throw err;
-      const permanent = code === 'RS_ERR_IO';
+      if (this.log === null || (code !== 'RS_ERR_DISK_FULL' && code !== 'RS_ERR_IO' && code !== 'RS_ERR_IO_UNKNOWN')) throw err;
+      const permanent = code !== 'RS_ERR_DISK_FULL';
       if (permanent) this.logFailed();
       else this.refusing = AckStatus.DISK_FULL;
       this.retryAt = performance.now() + 1000;
@@ -218,7 +218,8 @@ export class PartitionWorker {
       recoverCommitter(c);
       c.journal = this.log;
       this.log.attach(c);
-      c.acks.invalidateFrom(c.tailPos, this.refusing);
+      // This drain's appends: not stored, or (the log could not cut its frame off) perhaps stored.
+      c.acks.invalidateFrom(c.tailPos, code === 'RS_ERR_IO_UNKNOWN' ? AckStatus.IO_UNKNOWN : this.refusing);
       c.acks.notifyAll();
       this.committer = c;
       this.queries = new PartitionQueries(c);

@@ -29,7 +29,12 @@
 import { ControlMemory, LINE_INTS, PartitionMemory } from './layout.js';
 
 export const ACK_FIELDS = 4;
-export const AckStatus = { OK: 1, DUPLICATE: 2, CONFLICT: 3, TOO_LARGE: 4, DISK_FULL: 5, IO_ERROR: 6 } as const;
+/**
+ * An ack's outcome. DISK_FULL and IO_ERROR: the durable log refused the append, nothing was stored;
+ * IO_UNKNOWN: the sync of the append's frame failed and so did cutting it off again (segment-log.ts):
+ * a reopen may or may not replay it.
+ */
+export const AckStatus = { OK: 1, DUPLICATE: 2, CONFLICT: 3, TOO_LARGE: 4, DISK_FULL: 5, IO_ERROR: 6, IO_UNKNOWN: 7 } as const;
 
 const HEAD = 0;
 const NEXT_TICKET = 1;

@@ -75,7 +75,10 @@ export const Ctl = {
    * into a log that failed (fresh memory at the next open clears it).
    */
   LOG_FAILED: 19,
-  /** Fault injection for tests: 1 makes the durable log's next fdatasync fail with EIO (once; the worker clears it). */
+  /**
+   * Fault injection for tests: n > 0 makes the durable log's next n fdatasyncs fail with EIO (the worker
+   * counts it down): 1 fails a drain's commit sync, 2 also the sync of the truncation that cuts its frame off.
+   */
   FAIL_SYNC: 20,
 } as const;
 const CTL_FIELDS = 21;

@@ -11,11 +11,17 @@
  * only the bad one fails. If it stored part of the events (PartialAppendError:
  * a partition failed or the store closed mid-call), the stored ones get their
  * results and only the others are tried again (or rejected, when closing).
+ * An event whose outcome is unknown (`RS_ERR_IO_UNKNOWN`: its durable log
+ * could not undo a frame whose sync failed) is never tried again: it may be
+ * stored, and alone it would only get "not stored" from the failed partition.
  */
 import { PartialAppendError } from '../errors.js';
 import type { EventStore } from '../store/event-store.js';
 import type { AppendResult } from '../store/types.js';
 import { nextEventId } from '../ids/event-id.js';
+
+/** Errors answered as they are, never by trying the event again alone. */
+const FINAL = new Set(['RS_ERR_CLOSED', 'RS_ERR_IO_UNKNOWN']);
 
 /** Called once with the event's result or its error. */
 export type AppendCallback = (err: unknown, result?: AppendResult) => void;
@@ -98,13 +104,13 @@ export class AppendCoalescer<T> {
           const stored = err.results[i];
           const why = err.errors[i] as { code?: string } | undefined;
           if (stored !== undefined) batch[i].done(undefined, stored);
-          else if (why?.code === 'RS_ERR_CLOSED') batch[i].done(why);
+          else if (FINAL.has(why?.code ?? '')) batch[i].done(why);
           else again.push(batch[i]);
         }
         await Promise.all(again.map((p) => this.#run([p])));
         return;
       }
-      if ((err as { code?: string }).code === 'RS_ERR_CLOSED') {
+      if (FINAL.has((err as { code?: string }).code ?? '')) {
         for (const p of batch) p.done(err);
         return;
       }

@@ -23,9 +23,9 @@ const C_STALLED = PartitionMemory.ctl(Ctl.STALLED);
 /**
  * The results of one append() call, settled as its acks arrive. An array's
  * call settles only once every event has an outcome: it resolves if all were
- * stored, rejects with the first error if none was, and with a
- * PartialAppendError naming each stored event otherwise, so a rejection never
- * hides a stored event.
+ * stored, rejects with the first error if none was (RS_ERR_IO_UNKNOWN if any
+ * event got it: that one may be stored), and with a PartialAppendError naming
+ * each stored event otherwise, so a rejection never hides a stored event.
  */
 export interface Collector {
   results: AppendResult[];
@@ -255,11 +255,18 @@ function finish(c: Collector): void {
   }
   let stored = 0;
   let first: Error | undefined;
+  let unknown: Error | undefined;
   for (let i = 0; i < errors.length; i++) {
-    if (errors[i] === undefined) stored++;
-    else first ??= errors[i];
+    const e = errors[i];
+    if (e === undefined) stored++;
+    else {
+      first ??= e;
+      if ((e as RingstoreError).code === 'RS_ERR_IO_UNKNOWN') unknown ??= e;
+    }
   }
-  c.reject(stored === 0 ? first! : new PartialAppendError(c.results, errors));
+  // None stored: one error for the call. An event that may be stored makes the call's outcome unknown too
+  // (the others, not stored, are as safe to retry with the same ids); "not stored" would be false for it.
+  c.reject(stored === 0 ? unknown ?? first! : new PartialAppendError(c.results, errors));
 }
 
 function settle(p: Pending, status: number, partition: number, position: number, version: number): void {
@@ -279,6 +286,10 @@ function settle(p: Pending, status: number, partition: number, position: number,
   }
   if (status === AckStatus.IO_ERROR) {
     fail(c, p.index, new RingstoreError('RS_ERR_IO', `partition ${partition}'s durable log failed: nothing was stored; the partition takes no writes until the store is reopened`, { partition }));
+    return;
+  }
+  if (status === AckStatus.IO_UNKNOWN) {
+    fail(c, p.index, new RingstoreError('RS_ERR_IO_UNKNOWN', `partition ${partition}'s durable log failed to sync the append, and to cut it off again: the append may or may not have been stored; retry with the same idempotency id once the store is reopened (the partition takes no writes until then)`, { partition }));
     return;
   }
   c.results[p.index] = { id: p.id, partition, position, version, duplicate: status === AckStatus.DUPLICATE };

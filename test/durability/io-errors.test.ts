@@ -140,6 +140,110 @@ describe('I/O failures', () => {
   });
 });
 
+describe('a failed commit sync cuts its frames off (nothing acked, nothing kept)', () => {
+  it('EIO on the commit\'s fdatasync: the frame is truncated off and the cut synced; a reopen, with or without a power loss, does not replay it', () => {
+    for (const mode of ['always', 'interval'] as const) {
+      for (const powerLoss of [false, true]) {
+        const io = new FaultIo();
+        let clock = 0;
+        const { log } = faultLog(io, mode, { intervalMs: 100, now: () => clock });
+        const written = [put(log, 2, 100)];
+        if (mode === 'interval') written.push(put(log, 1, 30)); // committed, not yet synced: acked as written, kept
+        const file = log.segmentFiles[0];
+        const size = io.fileBytes(file).length;
+        const syncs = io.syncs;
+        io.failSync(1);
+        clock += 150; // interval: this commit syncs
+        const seq = log.nextSeq!;
+        log.append(FrameType.EVENTS, seq, 3, [payload(seq, 3, 70)]);
+        const err = catchError(() => log.commit());
+        expect(err).toMatchObject({ code: 'RS_ERR_IO' });
+        expect(err.message).toMatch(/fdatasync failed.*cut off/);
+        expect(io.fileBytes(file).length).toBe(size);
+        expect(io.syncs).toBe(syncs + 2); // the failed one, then the cut's (never the failed one again)
+        expect(log.failed).toBe(true);
+        expect(catchError(() => log.commit())).toBe(err);
+        log.close();
+        io.crash({ powerLoss, unsynced: 'keep' });
+        const r = openCollect(FDIR, { fsync: mode, io });
+        expect(r.log.report.cut).toBeNull();
+        expect(prefixOf(r.frames, written)).toBe(written.length);
+        r.log.close();
+      }
+    }
+  });
+
+  it('the cut\'s own sync fails, or the truncation does: RS_ERR_IO_UNKNOWN for that commit, RS_ERR_IO after', () => {
+    for (const fault of ['sync', 'truncate'] as const) {
+      const io = new FaultIo();
+      const { log } = faultLog(io, 'always');
+      const written = [put(log, 2, 100)];
+      io.failSync(1); // the commit's
+      if (fault === 'sync') io.failSync(2); // the cut's
+      else io.failTruncate(1);
+      const seq = log.nextSeq!;
+      log.append(FrameType.EVENTS, seq, 1, [payload(seq, 1, 50)]);
+      const err = catchError(() => log.commit());
+      expect(err).toMatchObject({ code: 'RS_ERR_IO_UNKNOWN' });
+      expect(err.message).toContain('may or may not have been stored');
+      const later = catchError(() => log.commit());
+      expect(later).toMatchObject({ code: 'RS_ERR_IO' });
+      expect(later.message).toMatch(/fdatasync failed/);
+      expect(log.failed).toBe(true);
+      log.close();
+      // A process crash (same boot): the truncation that went through holds; the one that failed does not.
+      io.crash({ powerLoss: false });
+      const r = openCollect(FDIR, { fsync: 'always', io });
+      expect(prefixOf(r.frames, [...written, { type: FrameType.EVENTS, firstSeq: seq, count: 1, bytes: 50 }])).toBe(fault === 'sync' ? 1 : 2);
+      r.log.close();
+    }
+  });
+
+  it('uncommitted frames split by a segment roll cannot be cut: RS_ERR_IO_UNKNOWN; one segment\'s worth can', () => {
+    for (const roll of [false, true]) {
+      const io = new FaultIo();
+      const { log } = faultLog(io, 'always', { segmentBytes: 4096 });
+      put(log, 1, 100);
+      const segs = log.segmentFiles.length;
+      // Two frames, one commit: the second one rolls when it does not fit (the first is synced before it).
+      let seq = log.nextSeq!;
+      log.append(FrameType.EVENTS, seq, 1, [payload(seq, 1, roll ? 3000 : 500)]);
+      seq = log.nextSeq!;
+      log.append(FrameType.EVENTS, seq, 1, [payload(seq, 1, roll ? 3000 : 500)]);
+      expect(log.segmentFiles.length).toBe(roll ? segs + 1 : segs);
+      io.failSync(1);
+      const err = catchError(() => log.commit());
+      expect(err).toMatchObject({ code: roll ? 'RS_ERR_IO_UNKNOWN' : 'RS_ERR_IO' });
+      if (roll) expect(err.message).toContain('span a segment roll');
+      else expect(log.nextSeq).toBe(seq - 1); // both frames cut: the log would go on where they began
+      log.close();
+    }
+  });
+
+  it('a failed sync with nothing uncommitted (sync() before a checkpoint, tick()) cuts nothing: RS_ERR_IO, acked frames stay', () => {
+    for (const call of ['sync', 'tick'] as const) {
+      const io = new FaultIo();
+      let clock = 0;
+      const { log } = faultLog(io, 'interval', { intervalMs: 100, now: () => clock });
+      const written = [put(log, 2, 100), put(log, 1, 40)];
+      const size = io.fileBytes(log.segmentFiles[0]).length;
+      const durable = log.durableSeq;
+      io.failSync(1);
+      clock += 150;
+      const err = catchError(() => (call === 'sync' ? log.sync() : log.tick()));
+      expect(err).toMatchObject({ code: 'RS_ERR_IO' });
+      expect(err.message).not.toMatch(/cut off/);
+      expect(io.fileBytes(log.segmentFiles[0]).length).toBe(size);
+      expect(log.durableSeq).toBe(durable); // nothing may claim them fsynced: a checkpoint waits on sync()
+      log.close();
+      io.crash({ powerLoss: false });
+      const r = openCollect(FDIR, { fsync: 'interval', io });
+      expect(prefixOf(r.frames, written)).toBe(2);
+      r.log.close();
+    }
+  });
+});
+
 describe('checkpoint write errors', () => {
   it('no space: RS_ERR_DISK_FULL, no temp file left, the previous checkpoint intact; EIO on its sync: RS_ERR_IO', () => {
     const io = new FaultIo();

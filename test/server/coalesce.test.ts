@@ -31,4 +31,27 @@ describe('AppendCoalescer and PartialAppendError', () => {
     // Only event 1 was appended again: the stored ones are never stored twice.
     expect(calls).toEqual([[0, 1, 2, 3], [1]]);
   });
+
+  it('never tries again an event whose outcome is unknown (RS_ERR_IO_UNKNOWN): it may be stored, and alone it would get "not stored"', async () => {
+    for (const partial of [true, false]) {
+      const calls: number[][] = [];
+      const unknown = new RingstoreError('RS_ERR_IO_UNKNOWN', 'the append may or may not have been stored');
+      const store = {
+        append(events: number | number[]) {
+          if (!Array.isArray(events)) {
+            calls.push([events]);
+            return Promise.reject(new RingstoreError('RS_ERR_IO', 'nothing was stored'));
+          }
+          calls.push(events);
+          return Promise.reject(partial ? new PartialAppendError([result(1), undefined], [undefined, unknown]) : unknown);
+        },
+      } as unknown as EventStore<number>;
+      const c = new AppendCoalescer<number>(store);
+      const settled = await Promise.allSettled([0, 1].map((n) => c.append(n, undefined)));
+      if (partial) expect(settled[0]).toEqual({ status: 'fulfilled', value: result(1) });
+      else expect(settled[0]).toMatchObject({ status: 'rejected', reason: { code: 'RS_ERR_IO_UNKNOWN' } });
+      expect(settled[1]).toMatchObject({ status: 'rejected', reason: { code: 'RS_ERR_IO_UNKNOWN' } });
+      expect(calls).toEqual([[0, 1]]);
+    }
+  });
 });
