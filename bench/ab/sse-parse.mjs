@@ -5,7 +5,9 @@
 // ~15 MB in all, cut into chunks of 16 KiB and 64 KiB (what fetch bodies hand over), fed one per pull.
 // Two streams: `ascii` (the daemon benchmark's events) and `utf8` (the same with a non-ASCII field in every event).
 // Each round parses each stream and chunk size with every parser, the order alternating between rounds; prints per
-// case the median ms, MB/s and the median per-round ratio parser/OLD (time: < 1 is faster than OLD).
+// case the median wall ms, MB/s and CPU ms of the process (process.cpuUsage: GC threads included; steadier than
+// wall time when other processes compete for the cores), each with the median per-round ratio parser/OLD (< 1 is
+// faster than OLD).
 // First, correctness only: every parser must give OLD's messages on each case, and the same messages on a small
 // sample cut into 1..7-byte chunks as in one chunk.
 //   npm run build && node --expose-gc bench/ab/sse-parse.mjs [rounds=9] [megabytes=15]
@@ -142,14 +144,18 @@ for (const [name, bytes] of Object.entries(streams)) {
 
 const names = Object.keys(parsers);
 const ms = Object.fromEntries(cases.map((c) => [c.name, Object.fromEntries(names.map((p) => [p, []]))]));
+const cpu = Object.fromEntries(cases.map((c) => [c.name, Object.fromEntries(names.map((p) => [p, []]))]));
 for (let r = -1; r < ROUNDS; r++) { // round -1 warms up
   for (const c of cases) {
     const order = r % 2 === 0 ? names : [...names].reverse();
     for (const p of order) {
       globalThis.gc?.();
       const t = performance.now();
+      const u = process.cpuUsage();
       await digest(parsers[p], c.chunks);
+      const used = process.cpuUsage(u);
       if (r >= 0) ms[c.name][p].push(performance.now() - t);
+      if (r >= 0) cpu[c.name][p].push((used.user + used.system) / 1000);
     }
   }
 }
@@ -159,11 +165,12 @@ const median = (xs) => {
 };
 console.log(`node ${process.version}, ${ROUNDS} rounds, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}${globalThis.gc ? '' : ' (no --expose-gc)'}`);
 for (const [name, bytes] of Object.entries(streams)) console.log(`${name}: ${(bytes.length / 1e6).toFixed(1)} MB`);
-console.log('case            parser                 median ms    MB/s   x OLD (median of rounds)');
+console.log('case           parser                 wall ms   MB/s  x OLD    cpu ms  x OLD   (medians; x OLD: median of the per-round ratios)');
 for (const c of cases) {
   for (const p of names) {
     const m = median(ms[c.name][p]);
-    const ratio = median(ms[c.name][p].map((x, i) => x / ms[c.name].OLD[i]));
-    console.log(`${c.name.padEnd(15)} ${p.padEnd(22)} ${m.toFixed(1).padStart(9)} ${(c.bytes.length / 1e3 / m).toFixed(0).padStart(7)}   ${ratio.toFixed(2)}x`);
+    const ratio = (of) => median(of[c.name][p].map((x, i) => x / of[c.name].OLD[i])).toFixed(2);
+    console.log(`${c.name.padEnd(14)} ${p.padEnd(22)} ${m.toFixed(1).padStart(7)} ${(c.bytes.length / 1e3 / m).toFixed(0).padStart(6)}  ${ratio(ms)}x  ${median(cpu[c.name][p]).toFixed(1).padStart(7)}  ${ratio(cpu)}x`);
   }
 }
+console.log(`load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

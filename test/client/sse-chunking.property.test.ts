@@ -3,7 +3,8 @@
 // without the space, unknown fields, an id with NUL, a leading byte order mark, an unfinished last line), any
 // cut gives the messages of the stream in one chunk, and those are the messages a plain reading of the
 // standard gives (decode, split on CRLF | CR | LF, then fields). With a bound (maxMessageBytes), any cut gives
-// the same messages before the same ResponseTooLargeError, or the same messages and no error.
+// the same messages before the same ResponseTooLargeError, or the same messages and no error. Bytes that are not
+// UTF-8 become the same U+FFFD however they are cut.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -105,6 +106,20 @@ describe('parseSse: the chunks do not matter', () => {
       const whole = await run([bytes], max);
       expect(await run(cut(bytes, cuts), max)).toEqual(whole);
       expect(await run([...bytes].map((b) => new Uint8Array([b])), max)).toEqual(whole);
+    }), { numRuns: 300 });
+  });
+
+  it('invalid UTF-8 (a byte alone, a character cut short) is replaced alike, however it is cut', async () => {
+    const junk = fc.array(fc.constantFrom(0xff, 0x80, 0xbf, 0xc3, 0xe2, 0x82, 0xf0, 0x9f, 0xed, 0xa0), { minLength: 1, maxLength: 4 });
+    const withJunk = fc.tuple(stream, fc.array(fc.tuple(fc.nat(), junk), { maxLength: 4 })).map(([text, inserts]) => {
+      const bytes = [...enc.encode(text)];
+      for (const [at, js] of inserts) bytes.splice(bytes.length === 0 ? 0 : at % bytes.length, 0, ...js);
+      return new Uint8Array(bytes);
+    });
+    await fc.assert(fc.asyncProperty(withJunk, sizes, async (bytes, cuts) => {
+      const whole = await run([bytes]);
+      expect(await run(cut(bytes, cuts))).toEqual(whole);
+      expect(await run([...bytes].map((b) => new Uint8Array([b])))).toEqual(whole);
     }), { numRuns: 300 });
   });
 });
