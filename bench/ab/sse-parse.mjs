@@ -1,4 +1,4 @@
-// Client SSE parser A/B (docs/benchmarks/daemon.md, "Client SSE parser"): parseSse (src/client/sse.ts) against
+// Client SSE parser A/B (docs/benchmarks/daemon.md, "Client SSE parser (2026-12-05)"): parseSse (src/client/sse.ts) against
 // the parser it replaced (before maxSseMessageBytes, copied below as OLD: split on '\n' after decoding, no bound).
 // The stream is what `ringstore serve` sends a subscriber (src/server/routes/subscribe.ts): a comment and
 // `retry:` first, then `id: <version>\nevent: event\ndata: <json>\n\n` per event, a `: ping` now and then,
