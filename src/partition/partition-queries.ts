@@ -3,6 +3,7 @@ import { SlotFlag } from '../ring/layout.js';
 import type { Committer } from './committer.js';
 import { aboveMax, belowMin } from './extremes.js';
 import { countRange, denseKernel, kernelCount } from './scan-kernels.js';
+import { copyable, copySnapshot, type CopiedEvents } from './snapshot-copy.js';
 
 /** The serialisable part of a query: what crosses to the partition workers. */
 export interface WireQuery {
@@ -311,8 +312,10 @@ export class PartitionQueries {
    * the arena rather than two small copies per event (each with a view).
    * The key and type bytes between an id and its payload ride along; a gap
    * (a skipped event, alignment) wider than MAX_GAP starts a new run.
+   * Queries without data filters are copied instead (snapshot-copy.ts).
    */
-  snapshot(q: WireQuery): PackedEvents {
+  snapshot(q: WireQuery): PackedEvents | CopiedEvents {
+    if (copyable(q)) return copySnapshot(this.c, q);
     const m = this.c.mem;
     const C = m.geometry.capacity;
     const A = m.geometry.arenaBytes;

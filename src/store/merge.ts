@@ -130,13 +130,3 @@ export class PackedMerge<T> {
     return n;
   }
 }
-
-/** {@link PackedMerge} as a generator (for the async iterators). */
-export function* mergePacked<T>(parts: PackedEvents[], valueNames: string[], limit = Infinity): Generator<StoredEvent<T>> {
-  const merge = new PackedMerge<T>(parts, valueNames);
-  for (let n = 0; n < limit; n++) {
-    const e = merge.next();
-    if (e === undefined) return;
-    yield e;
-  }
-}
