@@ -1,6 +1,6 @@
 /**
  * snapshot() of a whole partition, or of a time range of it, as straight
- * copies of its slot columns and arena bytes. Packing (partition-queries.ts)
+ * copies of its slot columns and arena bytes. Packing (snapshot-pack.ts)
  * costs the worker about 0.4 µs per event (per-event offsets, numbers, key
  * and type indexes) before the coordinator can start merging; these copies
  * are a few `set()`s of contiguous memory, and the coordinator reads each

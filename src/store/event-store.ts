@@ -7,7 +7,8 @@ import { checkImage, type PartitionDurability, type RestoreSummary } from '../pa
 import type { EvictedEvent } from '../partition/committer.js';
 import { aboveMax, belowMin } from '../partition/extremes.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
-import type { GroupColumns, Partial, PackedEvents } from '../partition/partition-queries.js';
+import type { GroupColumns, Partial } from '../partition/partition-queries.js';
+import type { PackedEvents } from '../partition/snapshot-pack.js';
 import type { CopiedEvents } from '../partition/snapshot-copy.js';
 import type { PartitionEvent } from '../partition/partition-worker.js';
 import type { ThreadMemory } from '../partition/thread-memory.js';

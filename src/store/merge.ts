@@ -1,4 +1,4 @@
-import { PACKED_STRIDE, type PackedEvents } from '../partition/partition-queries.js';
+import { PACKED_STRIDE, type PackedEvents } from '../partition/snapshot-pack.js';
 import type { StoredEvent } from './types.js';
 
 /** Buffer's utf8Slice decodes a byte range straight to a string (what toString('utf8', a, b) calls, minus the argument checks). */
