@@ -4,14 +4,35 @@ import type { StoredEvent } from './types.js';
 /** Buffer's utf8Slice decodes a byte range straight to a string (what toString('utf8', a, b) calls, minus the argument checks). */
 type SliceBuffer = Buffer & { utf8Slice(start: number, end: number): string };
 
-/** One partition's copied columns as the decoder reads them (shared by all of its events). */
+/** One partition's copied columns as the decoder reads them (shared by all of its events), each a view indexed by slot. */
 interface Source {
   buf: SliceBuffer;
   nums: Float64Array;
-  ints: Int32Array;
   span: number;
   base: number;
   names: string[];
+  ts: Float64Array;
+  pos: Float64Array;
+  ver: Float64Array;
+  abs: Float64Array;
+  idLen: Int32Array;
+  keyLen: Int32Array;
+  typeLen: Int32Array;
+  payloadLen: Int32Array;
+  keyId: Int32Array;
+  typeId: Int32Array;
+}
+
+function source(p: CopiedEvents, names: string[]): Source {
+  const { nums, ints, span } = p;
+  const n = (k: number): Float64Array => nums.subarray(k * span, (k + 1) * span);
+  const i = (k: number): Int32Array => ints.subarray(k * span, (k + 1) * span);
+  return {
+    buf: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength) as SliceBuffer, nums, span, base: p.base, names,
+    ts: n(CopyNum.TS), pos: n(CopyNum.POS), ver: n(CopyNum.VER), abs: n(CopyNum.ABS),
+    idLen: i(CopyInt.ID_LEN), keyLen: i(CopyInt.KEY_LEN), typeLen: i(CopyInt.TYPE_LEN), payloadLen: i(CopyInt.PAYLOAD_LEN),
+    keyId: i(CopyInt.KEY_ID), typeId: i(CopyInt.TYPE_ID),
+  };
 }
 
 /**
@@ -48,9 +69,9 @@ class CopiedEvent<T> implements StoredEvent<T> {
 
   get id(): string {
     if (this.#id === undefined) {
-      const { nums, ints, span, base, buf } = this.#src;
-      const at = nums[CopyNum.ABS * span + this.#i] - base;
-      this.#id = buf.utf8Slice(at, at + ints[CopyInt.ID_LEN * span + this.#i]);
+      const src = this.#src;
+      const at = src.abs[this.#i] - src.base;
+      this.#id = src.buf.utf8Slice(at, at + src.idLen[this.#i]);
     }
     return this.#id;
   }
@@ -86,15 +107,13 @@ export class CopiedMerge<T> {
   constructor(parts: CopiedEvents[], valueNames: string[]) {
     this.parts = parts;
     this.idx = parts.map(() => 0);
-    this.sources = parts.map((p) => ({
-      buf: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength) as SliceBuffer,
-      nums: p.nums, ints: p.ints, span: p.span, base: p.base, names: valueNames,
-    }));
+    this.sources = parts.map((p) => source(p, valueNames));
   }
 
   /** The next event in merged order, or undefined when all are read. */
   next(): StoredEvent<T> | undefined {
     const parts = this.parts;
+    const sources = this.sources;
     const idx = this.idx;
     let best = -1;
     let bestTs = Infinity;
@@ -102,7 +121,7 @@ export class CopiedMerge<T> {
       const j = idx[p];
       const part = parts[p];
       if (j >= part.count) continue;
-      const ts = part.nums[part.order[j]]; // CopyNum.TS is column 0
+      const ts = sources[p].ts[part.order[j]];
       if (best === -1 || ts < bestTs) {
         best = p;
         bestTs = ts;
@@ -110,16 +129,11 @@ export class CopiedMerge<T> {
     }
     if (best === -1) return undefined;
     const part = parts[best];
-    const src = this.sources[best];
+    const src = sources[best];
     const i = part.order[idx[best]++];
-    const { nums, ints, span } = src;
-    const at = nums[CopyNum.ABS * span + i] - src.base;
-    const payAt = at + ints[CopyInt.ID_LEN * span + i] + ints[CopyInt.KEY_LEN * span + i] + ints[CopyInt.TYPE_LEN * span + i];
-    const payload = JSON.parse(src.buf.utf8Slice(payAt, payAt + ints[CopyInt.PAYLOAD_LEN * span + i])) as T;
-    return new CopiedEvent<T>(
-      part.keyNames[ints[CopyInt.KEY_ID * span + i]], part.typeNames[ints[CopyInt.TYPE_ID * span + i]], bestTs, part.partition ?? best,
-      nums[CopyNum.POS * span + i], nums[CopyNum.VER * span + i], payload, src, i,
-    );
+    const payAt = src.abs[i] - src.base + src.idLen[i] + src.keyLen[i] + src.typeLen[i];
+    const payload = JSON.parse(src.buf.utf8Slice(payAt, payAt + src.payloadLen[i])) as T;
+    return new CopiedEvent<T>(part.keyNames[src.keyId[i]], part.typeNames[src.typeId[i]], bestTs, part.partition ?? best, src.pos[i], src.ver[i], payload, src, i);
   }
 
   /** Events not read yet. */
