@@ -441,7 +441,11 @@ export class EventStore<T = unknown, V extends string = string> implements Async
   /**
    * Matching live events, merged across partitions by timestamp, then
    * partition, then position: an approximate global order (partitions are
-   * read at slightly different instants, so it is not a cut).
+   * read at slightly different instants, so it is not a cut). Each
+   * partition's part is one instant of that partition, taken by its worker
+   * between two commit batches while producers keep appending: an event is
+   * never torn, and events evicted by wrap-around are either all in (as of
+   * that instant) or out, never a hole in the middle.
    */
   async snapshot(q?: Query<T, V>): Promise<StoredEvent<T>[]> {
     const limit = q?.limit ?? Infinity;
