@@ -3,7 +3,7 @@ import { SlotFlag } from '../ring/layout.js';
 import type { Committer } from './committer.js';
 import { aboveMax, belowMin } from './extremes.js';
 import { countRange, denseKernel, kernelCount } from './scan-kernels.js';
-import { copyable, copySnapshot, type CopiedEvents } from './snapshot-copy.js';
+import { copyable, copySnapshot } from './snapshot-copy.js';
 import { packSlots, type PackedEvents } from './snapshot-pack.js';
 
 /** The serialisable part of a query: what crosses to the partition workers. */
@@ -289,11 +289,11 @@ export class PartitionQueries {
   }
 
   /**
-   * Matching events for snapshot(), sorted by (timestamp, position), at most
-   * q.limit: copied slot runs when the query has no data filter
-   * (snapshot-copy.ts), packed events otherwise (snapshot-pack.ts).
+   * Matching events for snapshot(), packed, sorted by (timestamp, position),
+   * at most q.limit: the short way when the query has no data filter
+   * (snapshot-copy.ts), event by event otherwise (snapshot-pack.ts).
    */
-  snapshot(q: WireQuery): PackedEvents | CopiedEvents {
+  snapshot(q: WireQuery): PackedEvents {
     if (copyable(q)) return copySnapshot(this.c, q);
     const slots: number[] = [];
     this.each(q, (s) => {

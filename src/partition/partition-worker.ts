@@ -101,9 +101,8 @@ export class PartitionWorker {
         return Comlink.transfer(g, [g.count.buffer, g.sum.buffer, g.min.buffer, g.max.buffer] as ArrayBuffer[]);
       }),
       snapshot: guarded((query: WireQuery) => {
-        const r = this.queries.snapshot(query);
-        const buffers = 'copied' in r ? [r.order.buffer, r.nums.buffer, r.ints.buffer, r.bytes.buffer] : [r.numbers.buffer, r.lengths.buffer, r.bytes.buffer];
-        return Comlink.transfer(r, buffers as ArrayBuffer[]);
+        const packed = this.queries.snapshot(query);
+        return Comlink.transfer(packed, [packed.numbers.buffer, packed.lengths.buffer, packed.bytes.buffer] as ArrayBuffer[]);
       }),
       window: guarded((from: number, to: number) => this.queries.window(from, to)),
       purge: guarded((cutoff: number) => {

@@ -17,7 +17,7 @@ export interface PackedEvents {
   numbers: Float64Array;
   /** Per event, {@link PACKED_STRIDE} words: id offset in `bytes`, id length, key index, type index, payload offset, payload length. */
   lengths: Int32Array;
-  /** Keys and types referenced by the events, sent once each (no per-event key string to decode). */
+  /** Keys and types the events index (no per-event key string to decode): those they reference, or the worker's whole tables by id (snapshot-copy.ts). */
   keys: string[];
   types: string[];
   bytes: Uint8Array;

@@ -9,7 +9,6 @@ import { aboveMax, belowMin } from '../partition/extremes.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
 import type { GroupColumns, Partial } from '../partition/partition-queries.js';
 import type { PackedEvents } from '../partition/snapshot-pack.js';
-import type { CopiedEvents } from '../partition/snapshot-copy.js';
 import type { PartitionEvent } from '../partition/partition-worker.js';
 import type { ThreadMemory } from '../partition/thread-memory.js';
 import { Commit, ControlMemory, Ctl, Gauge, PartitionMemory } from '../ring/layout.js';
@@ -19,7 +18,6 @@ import { CommitWatch } from './commit-watch.js';
 import { EventStoreBuilder } from './builder.js';
 import { attachProducer, claimProducerSlot, type AttachSelectors, type EventStoreDescriptor } from './descriptor.js';
 import { PackedMerge } from './merge.js';
-import { CopiedMerge } from './copied-merge.js';
 import { geometryOf, resolveOptions, type EventStoreOptions, type ResolvedOptions } from './options.js';
 import { Producer } from './producer.js';
 import { toWireQuery } from './query.js';
@@ -423,19 +421,14 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     return mergeTop(await this.groupColumns(v, q), k);
   }
 
-  /**
-   * The partitions' matching events, merged. Every partition answers the
-   * same query the same way: copied slot columns when it has no data filter
-   * (snapshot-copy.ts), packed events otherwise.
-   */
-  private async merged(q: Query<T> | undefined, limit: number | undefined): Promise<PackedMerge<T> | CopiedMerge<T>> {
+  /** The partitions' matching events (packed: src/partition/snapshot-pack.ts, snapshot-copy.ts), merged. */
+  private async merged(q: Query<T> | undefined, limit: number | undefined): Promise<PackedMerge<T>> {
     this.assertOpen();
     const wire = { ...toWireQuery(q, this.options), ...(limit !== undefined ? { limit } : {}) };
     const targets = this.targets(q);
-    const parts = await Promise.all(targets.map((h) => h.call<PackedEvents | CopiedEvents>('snapshot', wire)));
-    parts.forEach((p, i) => ((p as { partition?: number }).partition = targets[i].index));
-    const names = this.options.valueNames;
-    return parts.length > 0 && 'copied' in parts[0] ? new CopiedMerge<T>(parts as CopiedEvents[], names) : new PackedMerge<T>(parts as PackedEvents[], names);
+    const parts = await Promise.all(targets.map((h) => h.call<PackedEvents>('snapshot', wire)));
+    parts.forEach((p, i) => ((p as PackedEvents & { partition: number }).partition = targets[i].index));
+    return new PackedMerge<T>(parts, this.options.valueNames);
   }
 
   /**
