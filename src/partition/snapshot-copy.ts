@@ -5,8 +5,8 @@
  * data filter (keys, types, value comparisons, versions) the matching events
  * are one run of slots, so their arena bytes are one or two `set()`s, keys
  * and types go as the worker's whole name tables (the events index them by
- * id), and what is left per event is one pass writing its numbers and
- * offsets. The coordinator decodes it like any packed result (merge.ts).
+ * id; unless the tables outnumber the events), and what is left per event is
+ * one pass writing its numbers and offsets. The coordinator decodes it like any packed result (merge.ts).
  *
  * It is made by the partition's only writer between two commit batches, as
  * packing is, so it is one instant of the partition: nothing torn, nothing
@@ -18,7 +18,7 @@
 import { SlotFlag } from '../ring/layout.js';
 import type { Committer } from './committer.js';
 import type { WireQuery } from './partition-queries.js';
-import { PACKED_STRIDE, type PackedEvents } from './snapshot-pack.js';
+import { PACKED_STRIDE, packSlots, type PackedEvents } from './snapshot-pack.js';
 
 /** True when the query selects by time, limit or partition only: the events it matches are one run of slots. */
 export function copyable(q: WireQuery): boolean {
@@ -53,6 +53,8 @@ export function copySnapshot(c: Committer, q: WireQuery): PackedEvents {
   let slots = order.subarray(0, n);
   if (!sorted) slots.sort((a, b) => ts[a] - ts[b] || pos[a] - pos[b]);
   if (q.limit !== undefined && n > q.limit) slots = slots.subarray(0, (n = q.limit));
+  // Few events against big name tables (a narrow range, a small limit): send only the names they use.
+  if (c.keyNames.length + c.typeNames.length > n) return packSlots(c, Array.from(slots), undefined);
   // The arena bytes from the oldest picked event's record to the end of the newest one's. Records never
   // wrap, and everything from the oldest live record to the arena tail is resident, so a record at
   // absolute offset abs is at abs - base in the copy (one or two pieces when the arena wrapped in between).
