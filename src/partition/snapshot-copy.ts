@@ -93,5 +93,7 @@ export function copySnapshot(c: Committer, q: WireQuery): PackedEvents {
     lengths[w + 4] = at + il + keyLen[s] + typeLen[s];
     lengths[w + 5] = payloadLen[s];
   }
-  return { count: n, numbers, lengths, keys: c.keyNames, types: c.typeNames, bytes };
+  // Copies of the tables as of now: the result is cloned to the coordinator after this returns, and a
+  // later drain may retire and reuse a name's id (at most as many names as events, by the check above).
+  return { count: n, numbers, lengths, keys: c.keyNames.slice(), types: c.typeNames.slice(), bytes };
 }
