@@ -7,7 +7,8 @@ import { checkImage, type PartitionDurability, type RestoreSummary } from '../pa
 import type { EvictedEvent } from '../partition/committer.js';
 import { aboveMax, belowMin } from '../partition/extremes.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
-import type { GroupColumns, Partial, PackedEvents } from '../partition/partition-queries.js';
+import type { GroupColumns, Partial } from '../partition/partition-queries.js';
+import type { PackedEvents } from '../partition/snapshot-pack.js';
 import type { PartitionEvent } from '../partition/partition-worker.js';
 import type { ThreadMemory } from '../partition/thread-memory.js';
 import { Commit, ControlMemory, Ctl, Gauge, PartitionMemory } from '../ring/layout.js';
@@ -16,7 +17,7 @@ import { Comlink } from '../partition/rpc.js';
 import { CommitWatch } from './commit-watch.js';
 import { EventStoreBuilder } from './builder.js';
 import { attachProducer, claimProducerSlot, type AttachSelectors, type EventStoreDescriptor } from './descriptor.js';
-import { mergePacked, PackedMerge } from './merge.js';
+import { PackedMerge } from './merge.js';
 import { geometryOf, resolveOptions, type EventStoreOptions, type ResolvedOptions } from './options.js';
 import { Producer } from './producer.js';
 import { toWireQuery } from './query.js';
@@ -420,25 +421,29 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     return mergeTop(await this.groupColumns(v, q), k);
   }
 
-  private async packed(q: Query<T> | undefined, limit: number | undefined): Promise<PackedEvents[]> {
+  /** The partitions' matching events (packed: src/partition/snapshot-pack.ts, snapshot-copy.ts), merged. */
+  private async merged(q: Query<T> | undefined, limit: number | undefined): Promise<PackedMerge<T>> {
     this.assertOpen();
     const wire = { ...toWireQuery(q, this.options), ...(limit !== undefined ? { limit } : {}) };
     const targets = this.targets(q);
     const parts = await Promise.all(targets.map((h) => h.call<PackedEvents>('snapshot', wire)));
     parts.forEach((p, i) => ((p as PackedEvents & { partition: number }).partition = targets[i].index));
-    return parts;
+    return new PackedMerge<T>(parts, this.options.valueNames);
   }
 
   /**
    * Matching live events, merged across partitions by timestamp, then
    * partition, then position: an approximate global order (partitions are
-   * read at slightly different instants, so it is not a cut).
+   * read at slightly different instants, so it is not a cut). Each
+   * partition's part is one instant of that partition, taken by its worker
+   * between two commit batches while producers keep appending: an event is
+   * never torn, and events evicted by wrap-around are either all in (as of
+   * that instant) or out, never a hole in the middle.
    */
   async snapshot(q?: Query<T, V>): Promise<StoredEvent<T>[]> {
     const limit = q?.limit ?? Infinity;
     const filter = q?.filter;
-    const parts = await this.packed(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
-    const merge = new PackedMerge<T>(parts, this.options.valueNames);
+    const merge = await this.merged(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
     if (filter === undefined) {
       // Every event is kept: one array of the final length, filled in order.
       const out = new Array<StoredEvent<T>>(Math.min(merge.remaining, limit));
@@ -459,10 +464,10 @@ export class EventStore<T = unknown, V extends string = string> implements Async
   async *events(q?: Query<T, V>): AsyncGenerator<StoredEvent<T>> {
     const limit = q?.limit ?? Infinity;
     const filter = q?.filter;
-    const parts = await this.packed(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
+    const merge = await this.merged(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
     let n = 0;
     if (limit <= 0) return;
-    for (const e of mergePacked<T>(parts, this.options.valueNames)) {
+    for (let e = merge.next(); e !== undefined; e = merge.next()) {
       if (filter !== undefined && !filter(e)) continue;
       yield e;
       if (++n >= limit) return;

@@ -1,4 +1,4 @@
-import { PACKED_STRIDE, type PackedEvents } from '../partition/partition-queries.js';
+import { PACKED_STRIDE, type PackedEvents } from '../partition/snapshot-pack.js';
 import type { StoredEvent } from './types.js';
 
 /** Buffer's utf8Slice decodes a byte range straight to a string (what toString('utf8', a, b) calls, minus the argument checks). */
@@ -128,15 +128,5 @@ export class PackedMerge<T> {
     let n = 0;
     for (let p = 0; p < this.parts.length; p++) n += this.parts[p].count - this.idx[p];
     return n;
-  }
-}
-
-/** {@link PackedMerge} as a generator (for the async iterators). */
-export function* mergePacked<T>(parts: PackedEvents[], valueNames: string[], limit = Infinity): Generator<StoredEvent<T>> {
-  const merge = new PackedMerge<T>(parts, valueNames);
-  for (let n = 0; n < limit; n++) {
-    const e = merge.next();
-    if (e === undefined) return;
-    yield e;
   }
 }
