@@ -202,7 +202,7 @@ export class Producer<T> {
     }
 
     return new Promise<AppendResult | AppendResult[]>((resolve, reject) => {
-      const collector = newCollector(events.length, single, resolve, reject);
+      const collector = newCollector(plan, expected ?? -1, single, resolve, reject);
       this.writing++;
       this.enqueue(plan, collector, expected).then(this.written, (err: Error) => {
         this.written();
@@ -278,12 +278,12 @@ export class Producer<T> {
       let off = this.tryClaim(lane, total, plan.length);
       if (off < 0) off = await wait(lane, total, plan.length);
       let at = off;
+      const first = this.acks.trackRange(lane.index, collector, 0, plan.length);
       for (let i = 0; i < plan.length; i++) {
         const p = plan[i];
         this.restore(p);
         const flags = RecFlag.ACK | (i === 0 ? RecFlag.EXPECTED : 0) | (p.caller ? RecFlag.CALLER_ID : 0);
-        const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, expected);
-        this.write(lane, at, p.need, flags, ticket, i === 0 ? plan.length : 0, expected, p.id, p.vals, p.valsAt);
+        this.write(lane, at, p.need, flags, (first + i) | 0, i === 0 ? plan.length : 0, expected, p.id, p.vals, p.valsAt);
         at += p.need;
       }
       lane.writer.wake();
@@ -298,11 +298,12 @@ export class Producer<T> {
       const lane = this.lanes[plan[0].partition];
       let at = this.tryClaim(lane, total, plan.length);
       if (at < 0) at = await this.claimWithAcks(lane, total, plan.length);
+      // One ticket run for the claim (tryClaim checked the ack room for all of it).
+      const first = this.acks.trackRange(lane.index, collector, 0, plan.length);
       for (let i = 0; i < plan.length; i++) {
         const p = plan[i];
         this.restore(p);
-        const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, -1);
-        this.write(lane, at, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), ticket, 1, -1, p.id, p.vals, p.valsAt);
+        this.write(lane, at, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), (first + i) | 0, 1, -1, p.id, p.vals, p.valsAt);
         at += p.need;
       }
       lane.writer.wake();
@@ -328,7 +329,7 @@ export class Producer<T> {
         off = await wait(lane, p.need, 1);
       }
       this.restore(p);
-      const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, -1);
+      const ticket = this.acks.track(lane.index, collector, i);
       this.write(lane, off, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), ticket, 1, -1, p.id, p.vals, p.valsAt);
       touched.add(lane);
     }
