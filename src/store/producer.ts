@@ -129,12 +129,17 @@ export class Producer<T> {
     const lane = this.lanes[partition];
     const gone = partitionGone(lane.mem, partition);
     if (gone !== undefined) throw gone;
-    const idBytes = id === undefined ? GENERATED_ID_BYTES : utf8Length(id);
+    // The record carries a caller's id; the worker writes a generated one (GENERATED_ID_BYTES in the arena).
+    const recIdBytes = id === undefined ? 0 : utf8Length(id);
+    const idBytes = id === undefined ? GENERATED_ID_BYTES : recIdBytes;
     // Sizes so far count JSON characters. Near a limit, count bytes: multi-byte text over it could
     // otherwise fit its claim (the record's alignment padding) and reach the worker, which drops it.
-    if (3 * this.curJsonBytes > this.spec.maxEventBytes || this.storedBytes(idBytes, 3 * this.curJsonBytes) > this.arenaBytes) this.exactSizes();
-    this.checkFits(idBytes);
-    const need = this.recordBytes(id ?? '');
+    // Away from the limits (3 bytes per character still fits) the event fits: one check, not two.
+    if (3 * this.curJsonBytes > this.spec.maxEventBytes || this.storedBytes(idBytes, 3 * this.curJsonBytes) > this.arenaBytes) {
+      this.exactSizes();
+      this.checkFits(idBytes);
+    }
+    const need = this.recordBytes(recIdBytes);
     const off = lane.writer.claim(need);
     if (off < 0) {
       lane.writer.countRefused();
@@ -143,7 +148,7 @@ export class Producer<T> {
     const flags = id === undefined ? 0 : RecFlag.CALLER_ID;
     if (!this.write(lane, off, need, flags, 0, 1, -1, id ?? '', this.vals, 0)) {
       this.exactSizes();
-      const exact = this.recordBytes(id ?? '');
+      const exact = this.recordBytes(recIdBytes);
       const again = lane.writer.claim(exact);
       if (again < 0) {
         lane.writer.wake();
@@ -448,9 +453,9 @@ export class Producer<T> {
     return (idBytes + this.curKeyBytes + this.curTypeBytes + jsonBytes + 3) & ~3;
   }
 
-  /** Exact record size of the prepared event: claims take only what they use. */
-  private recordBytes(id: string): number {
-    return recordBytes(this.valueCount, utf8Length(id), this.curKeyBytes, this.curTypeBytes, this.curJsonBytes);
+  /** Exact record size of the prepared event with `idBytes` of id in the record: claims take only what they use. */
+  private recordBytes(idBytes: number): number {
+    return recordBytes(this.valueCount, idBytes, this.curKeyBytes, this.curTypeBytes, this.curJsonBytes);
   }
 
   /** Writes and publishes a record; false when the claim was too short (the record is published as VOID). */
