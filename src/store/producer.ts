@@ -314,6 +314,18 @@ export class Producer<T> {
       lane.writer.wake();
       return;
     }
+    if (plan.length === 1) {
+      // One event: what the loop below does, without its bookkeeping (tryClaim checks that the partition runs).
+      const p = plan[0];
+      const lane = this.lanes[p.partition];
+      let off = this.tryClaim(lane, p.need, 1);
+      if (off < 0) off = await wait(lane, p.need, 1);
+      this.restore(p);
+      const ticket = this.acks.track(lane.index, collector, 0);
+      this.write(lane, off, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), ticket, 1, -1, p.id, p.vals, p.valsAt);
+      lane.writer.wake();
+      return;
+    }
     // Every partition the call touches must be running before anything is written: a call that finds
     // one stopped or failed stores nothing. (One that fails after this rejects with PartialAppendError.)
     const used = new Uint8Array(this.lanes.length);
