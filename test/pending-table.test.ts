@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { PendingTable } from '../dist/src/store/pending-table.js';
 import { AckRingReader } from '../dist/src/ring/ack-ring.js';
 import { PartitionMemory } from '../dist/src/ring/layout.js';
+import { EventStore } from '../dist/src/index.js';
 
 interface Owner {
   name: string;
@@ -222,5 +223,38 @@ describe('AckRingReader.nextTickets', () => {
     expect(got).toBe(first);
     for (let i = 0; i < n; i++) expect((got + i) | 0).not.toBe(0);
     expect(r.nextTicket()).toBe(after);
+  });
+});
+
+describe('ticket runs through a store', () => {
+  /** Sets every producer slot's last issued ticket in every partition to `last`. */
+  function setLastTicket(store: EventStore<unknown>, last: number): void {
+    const d = store.descriptor();
+    for (const sab of d.partitions) {
+      const mem = new PartitionMemory(sab, d.geometry);
+      for (let p = 0; p < d.geometry.maxProducers; p++) new Int32Array(mem.sab, mem.offsets.acks + p * mem.offsets.ackStride, 2)[1] = last;
+    }
+  }
+
+  it.each([
+    { what: 'a run that would hold ticket 0', last: -50 },
+    { what: 'a run from 2^31 - 1 into negative tickets', last: 2 ** 31 - 50 },
+  ])('$what: batches, single and conditional appends all settle', async ({ last }) => {
+    const store = EventStore.create({ partitions: 1, capacity: 10_000, key: 'k' });
+    try {
+      setLastTicket(store, last);
+      const batch = Array.from({ length: 100 }, (_, i) => ({ k: 'a', i }));
+      const r = await store.append(batch);
+      expect(r.map((x) => x.version)).toEqual(batch.map((_, i) => i + 1));
+      const singles = await Promise.all(Array.from({ length: 60 }, (_, i) => store.append({ k: `s${i}` })));
+      expect(new Set(singles.map((x) => x.position)).size).toBe(60);
+      setLastTicket(store, last);
+      const cond = await store.append(batch, { expectedVersion: 100 });
+      expect(cond.map((x) => x.version)).toEqual(batch.map((_, i) => 101 + i));
+      await expect(store.append(batch.slice(0, 3), { expectedVersion: 100 })).rejects.toMatchObject({ code: 'RS_ERR_CONFLICT' });
+      expect(store.stats.live).toBe(260);
+    } finally {
+      await store.close();
+    }
   });
 });
