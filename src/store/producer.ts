@@ -369,12 +369,17 @@ export class Producer<T> {
     }
   }
 
-  /** Makes a planned event the current one again. */
+  /**
+   * Makes a planned event the current one again, to be written once. The plan
+   * gives up its JSON here: the call's collector keeps the plan (ids and keys)
+   * until the call settles, and need not keep the payloads that long.
+   */
   private restore(p: Planned): void {
     this.curKey = p.key;
     this.curType = p.type;
     this.curTs = p.ts;
     this.curJson = p.json;
+    p.json = '';
   }
 
   /** Runs selectors and validations; returns the partition. Sets cur* fields. */
