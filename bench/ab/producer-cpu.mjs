@@ -10,6 +10,7 @@
 // per-round ratio of each build to the first (DIST's first entry, the baseline), and the floor as a share of each.
 //   npm run build && DIST=/work/wt-producer-base/dist,$PWD/dist node bench/ab/producer-cpu.mjs [events=200000] [rounds=7]
 // DIST: builds' dist directories, comma-separated (default: this checkout's); the first is the baseline of the ratios.
+// The same directory twice is an A/A run: how far from 1.00 the ratios of identical builds land.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { makeEvents, appendLoop } from '../../dist/bench/harness/events.js';
@@ -35,7 +36,9 @@ const builds = [];
 for (const [k, dist] of dists.entries()) {
   const { EventStore } = await import(dist + '/src/index.js');
   const store = EventStore.create({ name: `pab${k}`, capacity: 1 << 20, partitions: 2, key: 'user', values: { amount: 'amount' } });
-  builds.push({ name: `${dist.replace(/\/dist\/?$/, '').split('/').pop()}`, store });
+  // The same build twice (an A/A run, to see the bench's own bias) gets a second name.
+  const name = dist.replace(/\/dist\/?$/, '').split('/').pop() + (dists.indexOf(dist) === k ? '' : `#${k}`);
+  builds.push({ name, store });
 }
 
 let at = 0; // where in the pool the next case starts (every build's store gets the same events per case and round)
