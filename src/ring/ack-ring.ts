@@ -153,10 +153,26 @@ export class AckRingReader {
 
   /** The next ticket of this slot (persisted, so a later owner of the slot continues the sequence). */
   nextTicket(): number {
-    const t = (this.hdr[NEXT_TICKET] + 1) | 0;
-    const ticket = t === 0 ? 1 : t; // 0 means "no ticket" in records
-    this.hdr[NEXT_TICKET] = ticket;
-    return ticket;
+    return this.nextTickets(1);
+  }
+
+  /**
+   * A run of `n` consecutive tickets (int32 arithmetic: a run may cross from
+   * 2^31 - 1 to -2^31), for the `n` records of one claim; returns the first.
+   * No ticket of a run is 0 ("no ticket" in records): a run that would hold
+   * it starts at 1 instead. `n` is at most the ack ring's capacity.
+   */
+  nextTickets(n: number): number {
+    let first = (this.hdr[NEXT_TICKET] + 1) | 0;
+    if (first === 0) first = 1;
+    let last = (first + n - 1) | 0;
+    // Only a run starting below 0 can reach 0 (one from above wraps to -2^31, past it).
+    if (first < 0 && last >= 0) {
+      first = 1;
+      last = n;
+    }
+    this.hdr[NEXT_TICKET] = last;
+    return first;
   }
 
   /** Unread entries (including re-sent acks nobody waits for). */

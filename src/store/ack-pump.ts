@@ -12,6 +12,7 @@
 import { ClosedError, ConflictError, PartialAppendError, RingstoreError } from '../errors.js';
 import { AckRingReader, AckStatus } from '../ring/ack-ring.js';
 import { Ctl, PartitionMemory, PartitionState, type ControlMemory } from '../ring/layout.js';
+import { PendingTable } from './pending-table.js';
 import type { AppendResult } from './types.js';
 
 /** How often a waiting producer re-checks its acks without a notify. */
@@ -28,6 +29,10 @@ const C_STALLED = PartitionMemory.ctl(Ctl.STALLED);
  * each stored event otherwise, so a rejection never hides a stored event.
  */
 export interface Collector {
+  /** The call's events, by index: their ids (for the results) and keys (for a conflict's error). */
+  events: readonly TrackedEvent[];
+  /** The call's expectedVersion, or -1 (for a conflict's error). */
+  expected: number;
   results: AppendResult[];
   /** Why event i was not stored (arrays; created on the first failure). */
   errors: (Error | undefined)[] | undefined;
@@ -41,9 +46,18 @@ export interface Collector {
   reject: (err: Error) => void;
 }
 
-/** A collector for an append() call of `n` events. */
-export function collector(n: number, single: boolean, resolve: Collector['resolve'], reject: Collector['reject']): Collector {
-  return { results: new Array(n), errors: undefined, remaining: n, tracked: 0, done: false, single, resolve, reject };
+/** What settling an event needs from the call besides its ack. */
+export interface TrackedEvent {
+  readonly id: string;
+  readonly key: string;
+}
+
+/** A collector for an append() call of `events`. */
+export function collector(
+  events: readonly TrackedEvent[], expected: number, single: boolean, resolve: Collector['resolve'], reject: Collector['reject'],
+): Collector {
+  const n = events.length;
+  return { events, expected, results: new Array(n), errors: undefined, remaining: n, tracked: 0, done: false, single, resolve, reject };
 }
 
 /** Events [c.tracked, end) were never written (the call failed before): none of them is stored. */
@@ -51,19 +65,11 @@ export function failUnwritten(c: Collector, err: Error): void {
   for (let i = c.tracked; i < c.results.length; i++) fail(c, i, err);
 }
 
-interface Pending {
-  collector: Collector;
-  index: number;
-  id: string;
-  key: string;
-  expected: number;
-}
-
-/** One partition's ack ring for this producer, and the tickets waiting on it. */
+/** One partition's ack ring for this producer, and the tickets waiting on it (each: its call and event index). */
 interface AckLane {
   readonly mem: PartitionMemory;
   readonly reader: AckRingReader;
-  readonly pending: Map<number, Pending>;
+  readonly pending: PendingTable<Collector>;
 }
 
 /** The error of a partition that will commit nothing more, or undefined while it runs. */
@@ -93,7 +99,7 @@ export class AckPump {
   private idleWaiters: (() => void)[] = [];
 
   constructor(mems: readonly PartitionMemory[], ctl: ControlMemory, producerId: number, wakeWorker: (p: number) => void) {
-    this.lanes = mems.map((mem) => ({ mem, reader: new AckRingReader(mem, producerId), pending: new Map() }));
+    this.lanes = mems.map((mem) => ({ mem, reader: new AckRingReader(mem, producerId), pending: new PendingTable<Collector>() }));
     this.bell = ctl.bellIndex(producerId);
     this.i32 = ctl.i32;
     this.wakeWorker = wakeWorker;
@@ -110,15 +116,25 @@ export class AckPump {
     return lane.pending.size + acks <= lane.reader.capacity - 1;
   }
 
-  /** Registers result `index` of `collector` as waiting on partition `p`; returns its ticket. */
-  track(p: number, collector: Collector, index: number, id: string, key: string, expected: number): number {
+  /** Registers event `index` of `collector` as waiting on partition `p`; returns its ticket. */
+  track(p: number, collector: Collector, index: number): number {
+    return this.trackRange(p, collector, index, 1);
+  }
+
+  /**
+   * Registers events [index, index + n) of `collector`, written in one claim
+   * to partition `p`, as waiting on n consecutive tickets; returns the first
+   * (event index + i has ticket `(first + i) | 0`). The caller checked
+   * {@link hasRoom} for n.
+   */
+  trackRange(p: number, collector: Collector, index: number, n: number): number {
     const lane = this.lanes[p];
-    const ticket = lane.reader.nextTicket();
-    lane.pending.set(ticket, { collector, index, id, key, expected });
-    collector.tracked = index + 1;
-    this.total++;
+    const first = lane.reader.nextTickets(n);
+    lane.pending.addRun(first, n, collector, index);
+    collector.tracked = index + n;
+    this.total += n;
     this.start();
-    return ticket;
+    return first;
   }
 
   /** Resolves once some ack was read (ring space or ack slots may be free), or after 1 ms. */
@@ -216,18 +232,17 @@ export class AckPump {
       if (lane.pending.size === 0 && lane.reader.unread() === 0) continue;
       // The state is read before the acks: acks written before a stop or failure are read below.
       const gone = lane.pending.size > 0 ? partitionGone(lane.mem, p) : undefined;
+      const pending = lane.pending;
       const read = lane.reader.drain((ticket, status, position, version) => {
-        const pending = lane.pending.get(ticket);
-        if (pending === undefined) return; // a re-sent ack after a worker restart
-        lane.pending.delete(ticket);
+        const c = pending.take(ticket);
+        if (c === undefined) return; // a re-sent ack after a worker restart
         this.total--;
-        settle(pending, status, p, position, version);
+        settle(c, pending.takenIndex, status, p, position, version);
       });
       if (read > 0 && Atomics.load(lane.mem.i32, C_STALLED) === 1) this.wakeWorker(p);
-      if (gone !== undefined && lane.pending.size > 0) {
-        for (const pending of lane.pending.values()) fail(pending.collector, pending.index, gone);
-        this.total -= lane.pending.size;
-        lane.pending.clear();
+      if (gone !== undefined && pending.size > 0) {
+        this.total -= pending.size;
+        pending.clear((c, index) => fail(c, index, gone));
       }
     }
   }
@@ -269,30 +284,29 @@ function finish(c: Collector): void {
   c.reject(stored === 0 ? unknown ?? first! : new PartialAppendError(c.results, errors));
 }
 
-function settle(p: Pending, status: number, partition: number, position: number, version: number): void {
-  const c = p.collector;
+function settle(c: Collector, index: number, status: number, partition: number, position: number, version: number): void {
   if (c.done) return;
   if (status === AckStatus.CONFLICT) {
-    fail(c, p.index, new ConflictError(p.key, p.expected, version));
+    fail(c, index, new ConflictError(c.events[index].key, c.expected, version));
     return;
   }
   if (status === AckStatus.TOO_LARGE) {
-    fail(c, p.index, new RingstoreError('RS_ERR_EVENT_TOO_LARGE', 'the event does not fit in the partition arena', { partition }));
+    fail(c, index, new RingstoreError('RS_ERR_EVENT_TOO_LARGE', 'the event does not fit in the partition arena', { partition }));
     return;
   }
   if (status === AckStatus.DISK_FULL) {
-    fail(c, p.index, new RingstoreError('RS_ERR_DISK_FULL', `partition ${partition}'s durable log is out of space: nothing was stored (retry later)`, { partition }));
+    fail(c, index, new RingstoreError('RS_ERR_DISK_FULL', `partition ${partition}'s durable log is out of space: nothing was stored (retry later)`, { partition }));
     return;
   }
   if (status === AckStatus.IO_ERROR) {
-    fail(c, p.index, new RingstoreError('RS_ERR_IO', `partition ${partition}'s durable log failed: nothing was stored; the partition takes no writes until the store is reopened`, { partition }));
+    fail(c, index, new RingstoreError('RS_ERR_IO', `partition ${partition}'s durable log failed: nothing was stored; the partition takes no writes until the store is reopened`, { partition }));
     return;
   }
   if (status === AckStatus.IO_UNKNOWN) {
-    fail(c, p.index, new RingstoreError('RS_ERR_IO_UNKNOWN', `partition ${partition}'s durable log failed to sync the append, and to cut it off again: the append may or may not have been stored; retry with the same idempotency id once the store is reopened (the partition takes no writes until then)`, { partition }));
+    fail(c, index, new RingstoreError('RS_ERR_IO_UNKNOWN', `partition ${partition}'s durable log failed to sync the append, and to cut it off again: the append may or may not have been stored; retry with the same idempotency id once the store is reopened (the partition takes no writes until then)`, { partition }));
     return;
   }
-  c.results[p.index] = { id: p.id, partition, position, version, duplicate: status === AckStatus.DUPLICATE };
+  c.results[index] = { id: c.events[index].id, partition, position, version, duplicate: status === AckStatus.DUPLICATE };
   if (--c.remaining > 0) return;
   if (c.single) {
     c.done = true;

@@ -129,12 +129,17 @@ export class Producer<T> {
     const lane = this.lanes[partition];
     const gone = partitionGone(lane.mem, partition);
     if (gone !== undefined) throw gone;
-    const idBytes = id === undefined ? GENERATED_ID_BYTES : utf8Length(id);
+    // The record carries a caller's id; the worker writes a generated one (GENERATED_ID_BYTES in the arena).
+    const recIdBytes = id === undefined ? 0 : utf8Length(id);
+    const idBytes = id === undefined ? GENERATED_ID_BYTES : recIdBytes;
     // Sizes so far count JSON characters. Near a limit, count bytes: multi-byte text over it could
     // otherwise fit its claim (the record's alignment padding) and reach the worker, which drops it.
-    if (3 * this.curJsonBytes > this.spec.maxEventBytes || this.storedBytes(idBytes, 3 * this.curJsonBytes) > this.arenaBytes) this.exactSizes();
-    this.checkFits(idBytes);
-    const need = this.recordBytes(id ?? '');
+    // Away from the limits (3 bytes per character still fits) the event fits: one check, not two.
+    if (3 * this.curJsonBytes > this.spec.maxEventBytes || this.storedBytes(idBytes, 3 * this.curJsonBytes) > this.arenaBytes) {
+      this.exactSizes();
+      this.checkFits(idBytes);
+    }
+    const need = this.recordBytes(recIdBytes);
     const off = lane.writer.claim(need);
     if (off < 0) {
       lane.writer.countRefused();
@@ -143,7 +148,7 @@ export class Producer<T> {
     const flags = id === undefined ? 0 : RecFlag.CALLER_ID;
     if (!this.write(lane, off, need, flags, 0, 1, -1, id ?? '', this.vals, 0)) {
       this.exactSizes();
-      const exact = this.recordBytes(id ?? '');
+      const exact = this.recordBytes(recIdBytes);
       const again = lane.writer.claim(exact);
       if (again < 0) {
         lane.writer.wake();
@@ -202,7 +207,7 @@ export class Producer<T> {
     }
 
     return new Promise<AppendResult | AppendResult[]>((resolve, reject) => {
-      const collector = newCollector(events.length, single, resolve, reject);
+      const collector = newCollector(plan, expected ?? -1, single, resolve, reject);
       this.writing++;
       this.enqueue(plan, collector, expected).then(this.written, (err: Error) => {
         this.written();
@@ -278,12 +283,12 @@ export class Producer<T> {
       let off = this.tryClaim(lane, total, plan.length);
       if (off < 0) off = await wait(lane, total, plan.length);
       let at = off;
+      const first = this.acks.trackRange(lane.index, collector, 0, plan.length);
       for (let i = 0; i < plan.length; i++) {
         const p = plan[i];
         this.restore(p);
         const flags = RecFlag.ACK | (i === 0 ? RecFlag.EXPECTED : 0) | (p.caller ? RecFlag.CALLER_ID : 0);
-        const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, expected);
-        this.write(lane, at, p.need, flags, ticket, i === 0 ? plan.length : 0, expected, p.id, p.vals, p.valsAt);
+        this.write(lane, at, p.need, flags, (first + i) | 0, i === 0 ? plan.length : 0, expected, p.id, p.vals, p.valsAt);
         at += p.need;
       }
       lane.writer.wake();
@@ -298,13 +303,26 @@ export class Producer<T> {
       const lane = this.lanes[plan[0].partition];
       let at = this.tryClaim(lane, total, plan.length);
       if (at < 0) at = await this.claimWithAcks(lane, total, plan.length);
+      // One ticket run for the claim (tryClaim checked the ack room for all of it).
+      const first = this.acks.trackRange(lane.index, collector, 0, plan.length);
       for (let i = 0; i < plan.length; i++) {
         const p = plan[i];
         this.restore(p);
-        const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, -1);
-        this.write(lane, at, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), ticket, 1, -1, p.id, p.vals, p.valsAt);
+        this.write(lane, at, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), (first + i) | 0, 1, -1, p.id, p.vals, p.valsAt);
         at += p.need;
       }
+      lane.writer.wake();
+      return;
+    }
+    if (plan.length === 1) {
+      // One event: what the loop below does, without its bookkeeping (tryClaim checks that the partition runs).
+      const p = plan[0];
+      const lane = this.lanes[p.partition];
+      let off = this.tryClaim(lane, p.need, 1);
+      if (off < 0) off = await wait(lane, p.need, 1);
+      this.restore(p);
+      const ticket = this.acks.track(lane.index, collector, 0);
+      this.write(lane, off, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), ticket, 1, -1, p.id, p.vals, p.valsAt);
       lane.writer.wake();
       return;
     }
@@ -328,7 +346,7 @@ export class Producer<T> {
         off = await wait(lane, p.need, 1);
       }
       this.restore(p);
-      const ticket = this.acks.track(lane.index, collector, i, p.id, p.key, -1);
+      const ticket = this.acks.track(lane.index, collector, i);
       this.write(lane, off, p.need, RecFlag.ACK | (p.caller ? RecFlag.CALLER_ID : 0), ticket, 1, -1, p.id, p.vals, p.valsAt);
       touched.add(lane);
     }
@@ -351,12 +369,17 @@ export class Producer<T> {
     }
   }
 
-  /** Makes a planned event the current one again. */
+  /**
+   * Makes a planned event the current one again, to be written once. The plan
+   * gives up its JSON here: the call's collector keeps the plan (ids and keys)
+   * until the call settles, and need not keep the payloads that long.
+   */
   private restore(p: Planned): void {
     this.curKey = p.key;
     this.curType = p.type;
     this.curTs = p.ts;
     this.curJson = p.json;
+    p.json = '';
   }
 
   /** Runs selectors and validations; returns the partition. Sets cur* fields. */
@@ -447,9 +470,9 @@ export class Producer<T> {
     return (idBytes + this.curKeyBytes + this.curTypeBytes + jsonBytes + 3) & ~3;
   }
 
-  /** Exact record size of the prepared event: claims take only what they use. */
-  private recordBytes(id: string): number {
-    return recordBytes(this.valueCount, utf8Length(id), this.curKeyBytes, this.curTypeBytes, this.curJsonBytes);
+  /** Exact record size of the prepared event with `idBytes` of id in the record: claims take only what they use. */
+  private recordBytes(idBytes: number): number {
+    return recordBytes(this.valueCount, idBytes, this.curKeyBytes, this.curTypeBytes, this.curJsonBytes);
   }
 
   /** Writes and publishes a record; false when the claim was too short (the record is published as VOID). */
