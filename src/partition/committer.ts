@@ -128,6 +128,8 @@ export class Committer {
   serial = 0;
   /** Fault injection: die in the next commit point, after its flip (Ctl.CRASH_AFTER_FLIP). */
   private dieAfterFlip = false;
+  /** Fault injection: die once the drain's evicted copies are handed over (Ctl.CRASH_AFTER_FLIP = 2). */
+  private dieAfterSend = false;
   /** The durable log, when the partition has one. */
   journal: Journal | null = null;
   /** Replaying a durable log: no acks, no journal, the drain's recorded commit time. */
@@ -235,7 +237,9 @@ export class Committer {
         // Fault injection (tests, chaos drills): die mid-drain, before the commit point; or, asked so, in the
         // commit point, after its flip and before its trim.
         Atomics.store(m.i32, C_CRASH_AT, 0);
-        if (Atomics.load(m.i32, C_CRASH_AFTER_FLIP) === 1) this.dieAfterFlip = true;
+        const mode = Atomics.load(m.i32, C_CRASH_AFTER_FLIP);
+        if (mode === 1) this.dieAfterFlip = true;
+        else if (mode === 2) this.dieAfterSend = true;
         else process.exit(1);
       }
     }
@@ -257,6 +261,7 @@ export class Committer {
       // After the durable log has the drain: a process killed before the write restores the evicted events
       // live, so reporting them earlier would report evictions that never happened (test/durability/evict-kill).
       this.sendEvictions();
+      if (this.dieAfterSend) this.dieNow(); // a drain that evicted nothing dies here, still before its commit point
       this.commitPoint(head);
     }
     return n;
@@ -547,7 +552,14 @@ export class Committer {
     this.evicted = [];
     this.lostPositions = [];
     this.onEvicted(ev, lost);
+    if (this.dieAfterSend) this.dieNow();
     this.mem.tables[TableCursor.EVICTIONS_SENT] = last + 1;
+  }
+
+  /** Fault injection: ends the thread now (the armed mode is used up). */
+  private dieNow(): never {
+    Atomics.store(this.mem.i32, C_CRASH_AFTER_FLIP, 0);
+    process.exit(1);
   }
 
   /**

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ClosedError, RingstoreError } from '../errors.js';
 import { ringBell } from '../ring/ack-ring.js';
 import { Ctl, PartitionMemory, PartitionState, TableCursor, type ControlMemory } from '../ring/layout.js';
-import type { CommitterConfig } from './committer.js';
+import type { CommitterConfig, EvictedEvent } from './committer.js';
 import type { PartitionEvent, PartitionWorkerData } from './partition-worker.js';
 import { Comlink, nodeEndpoint, unwrap } from './rpc.js';
 import { workerExecArgv } from './worker-exec-argv.js';
@@ -125,9 +125,10 @@ export class PartitionHandle {
         const waiters = this.readyWaiters;
         this.readyWaiters = [];
         for (const w of waiters) w();
+      } else if (e.type === 'evictions') {
+        this.deliver(e.events, e.lost);
       } else {
         this.onEvent(e);
-        this.delivered(e);
       }
     });
     worker.on('error', (err) => {
@@ -171,13 +172,27 @@ export class PartitionHandle {
     else port1.unref();
   }
 
-  /** After the store handed a batch of evictions to its callbacks: a durable worker may checkpoint past them. */
-  private delivered(e: PartitionEvent): void {
-    let last: number;
-    if (e.type === 'evicted') last = e.events[e.events.length - 1].position;
-    else if (e.type === 'evicted-lost') last = e.positions[e.positions.length - 1];
-    else return;
+  /**
+   * Hands one batch of evictions to the store's callbacks, minus the positions delivered before, then records
+   * how far delivery got (EVICTIONS_DELIVERED: a durable worker may checkpoint past them).
+   *
+   * A worker can hand the same positions over twice, when it dies after handing a drain's copies over and
+   * before that drain's commit point: recovery delivers again the committed evictions it finds at or after
+   * EVICTIONS_SENT (not yet recorded when the worker died right after the hand-over), and the drain's re-run
+   * evicts again the events it had both written and evicted (its own writes were rolled back, so the re-run
+   * makes them again at the same positions). Evictions reach the coordinator in position order (one worker at
+   * a time, and a dead worker's messages are all delivered before its 'exit', so before the next one starts),
+   * so anything below EVICTIONS_DELIVERED was delivered already. Of such a re-made event, the store keeps the
+   * first copy it reported (with an automatic id, the re-run gives it a new one).
+   */
+  private deliver(events: EvictedEvent[], lost: number[]): void {
     const t = this.mem.tables;
+    const from = t[TableCursor.EVICTIONS_DELIVERED];
+    const fresh = events[0] !== undefined && events[0].position < from ? events.filter((x) => x.position >= from) : events;
+    const freshLost = lost[0] !== undefined && lost[0] < from ? lost.filter((p) => p >= from) : lost;
+    if (fresh.length > 0) this.onEvent({ type: 'evicted', events: fresh });
+    if (freshLost.length > 0) this.onEvent({ type: 'evicted-lost', positions: freshLost });
+    const last = Math.max(fresh.length > 0 ? fresh[fresh.length - 1].position : 0, freshLost.length > 0 ? freshLost[freshLost.length - 1] : 0);
     if (last + 1 > t[TableCursor.EVICTIONS_DELIVERED]) t[TableCursor.EVICTIONS_DELIVERED] = last + 1;
   }
 
@@ -264,10 +279,11 @@ export class PartitionHandle {
    * Abruptly ends the worker thread, as a crash would (for tests and chaos
    * drills). With `afterRecords`, the worker dies in the drain in which the
    * records it committed since the call reach that many, before the drain's
-   * commit point. With
-   * 0, the thread is terminated from outside, wherever it is.
+   * commit point (`at` 'flip': inside it, just after its flip; 'evictions':
+   * just after the drain handed its evicted copies over, before it recorded
+   * that it did). With 0, the thread is terminated from outside, wherever it is.
    */
-  crash(afterRecords?: number, afterFlip = false): Promise<void> {
+  crash(afterRecords?: number, at: 'flip' | 'evictions' | null = null): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (afterRecords === 0) {
       // From outside, at whatever instruction the worker is running (mid-record included).
@@ -281,7 +297,7 @@ export class PartitionHandle {
     }
     if (afterRecords !== undefined) {
       // Armed before returning, so appends made right after the call are in the drain that dies.
-      Atomics.store(this.mem.i32, C_CRASH_AFTER_FLIP, afterFlip ? 1 : 0);
+      Atomics.store(this.mem.i32, C_CRASH_AFTER_FLIP, at === 'flip' ? 1 : at === 'evictions' ? 2 : 0);
       Atomics.store(this.mem.i32, C_CRASH_AT, afterRecords);
       Atomics.add(this.mem.i32, C_DOORBELL, 1);
       Atomics.notify(this.mem.i32, C_DOORBELL);

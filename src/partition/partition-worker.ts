@@ -27,8 +27,14 @@ export interface PartitionWorkerData {
 
 /** Events a partition worker posts to the coordinator on its parent port. */
 export type PartitionEvent =
+  /**
+   * One hand-over of evicted copies, and of positions a crashed drain evicted (and overwrote) before their
+   * copies left its thread (found by recovery): in one message, so the handle can drop, against the positions
+   * already delivered, the ones a restarted worker hands over again (partition-handle.ts, fresh).
+   */
+  | { type: 'evictions'; events: import('./committer.js').EvictedEvent[]; lost: number[] }
+  /** What the handle passes on to the store for an `evictions` message: its events, then its lost positions. */
   | { type: 'evicted'; events: import('./committer.js').EvictedEvent[] }
-  /** Positions a crashed drain evicted (and overwrote) before their copies left its thread: found by recovery. */
   | { type: 'evicted-lost'; positions: number[] }
   | { type: 'full'; reason: FullReason }
   | { type: 'ready'; threadId: number; tid: number | null; restored: RestoreSummary | null }
@@ -164,8 +170,7 @@ export class PartitionWorker {
   private newCommitter(): Committer {
     const c = new Committer(this.mem, this.ctl, this.config);
     c.onEvicted = (events, positions) => {
-      if (events.length > 0) this.parent.postMessage({ type: 'evicted', events } satisfies PartitionEvent);
-      if (positions.length > 0) this.parent.postMessage({ type: 'evicted-lost', positions } satisfies PartitionEvent);
+      this.parent.postMessage({ type: 'evictions', events, lost: positions } satisfies PartitionEvent);
     };
     return c;
   }

@@ -67,7 +67,10 @@ export const Ctl = {
   TAIL_HI: 16,
   /** 1 while the worker waits for a producer to read its acks (that producer then rings). */
   STALLED: 17,
-  /** Fault injection for tests: 1 makes the CRASH_AT drain die just after its commit record flips, before the trim. */
+  /**
+   * Fault injection for tests: 1 makes the CRASH_AT drain die just after its commit record flips, before the
+   * trim; 2, just after it hands its evicted copies to the coordinator, before it records EVICTIONS_SENT.
+   */
   CRASH_AFTER_FLIP: 18,
   /**
    * 1 once the durable log failed with an I/O error: the partition refuses writes (RS_ERR_IO) until the store

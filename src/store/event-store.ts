@@ -644,12 +644,15 @@ export class EventStore<T = unknown, V extends string = string> implements Async
    * too (durable stores), once that drain is in the log, just before its
    * commit point; with `afterCommitPoint` instead, in that drain's commit
    * point, just after its commit record flips and before the idempotency
-   * window and the key directory are trimmed to their bounds. With
+   * window and the key directory are trimmed to their bounds; with
+   * `afterEvictions` instead, in that drain just after it handed its evicted
+   * copies to the coordinator, before it recorded that it did and before its
+   * commit point. With
    * `terminate`, the thread is ended from outside at
    * whatever instruction it runs, the middle of a record's commit included
    * (the stress suite's random kills).
    */
-  crashPartition(p: number, opts: { afterRecords?: number; afterLogWrite?: boolean; afterCommitPoint?: boolean; terminate?: boolean } = {}): Promise<void> {
+  crashPartition(p: number, opts: { afterRecords?: number; afterLogWrite?: boolean; afterCommitPoint?: boolean; afterEvictions?: boolean; terminate?: boolean } = {}): Promise<void> {
     this.checkPartition(p);
     const n = opts.afterRecords;
     if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw invalidArgument('afterRecords must be a positive integer');
@@ -659,11 +662,14 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     if (opts.afterCommitPoint === true && (n === undefined || opts.afterLogWrite === true)) {
       throw invalidArgument('afterCommitPoint needs afterRecords, and takes no afterLogWrite');
     }
+    if (opts.afterEvictions === true && (n === undefined || opts.afterLogWrite === true || opts.afterCommitPoint === true)) {
+      throw invalidArgument('afterEvictions needs afterRecords, and takes no afterLogWrite or afterCommitPoint');
+    }
     if (opts.terminate === true) {
       if (n !== undefined) throw invalidArgument('terminate takes no afterRecords');
       return this.handles[p].crash(0);
     }
-    return this.handles[p].crash(n === undefined ? undefined : opts.afterLogWrite === true ? -n : n, opts.afterCommitPoint === true);
+    return this.handles[p].crash(n === undefined ? undefined : opts.afterLogWrite === true ? -n : n, opts.afterCommitPoint === true ? 'flip' : opts.afterEvictions === true ? 'evictions' : null);
   }
 
   private onPartitionEvent(partition: number, e: PartitionEvent): void {
