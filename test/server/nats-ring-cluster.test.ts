@@ -103,7 +103,16 @@ describe('ring stores on a 3-node JetStream cluster', () => {
     stop = true;
     await writing;
     expect(failures).toEqual([]);
-    const newLeader = (await (await jetstreamManager(nc)).streams.info('RINGSTORE_RING_STREAMS')).cluster!.leader;
+    // The test's own JetStream request may time out while the cluster is still settling after the kill
+    // (seen under load: getAccountInfo timed out with the daemons' writes all fine): ask again, for up to 30 s.
+    let newLeader: string | undefined;
+    for (let tries = 0; newLeader === undefined; tries++) {
+      try {
+        newLeader = (await (await jetstreamManager(nc)).streams.info('RINGSTORE_RING_STREAMS')).cluster!.leader;
+      } catch (err) {
+        if (tries >= 5) throw err;
+      }
+    }
     expect(newLeader).not.toBe(cluster.nodes[victim]!.name);
 
     for (let w = 0; w < WRITERS; w++) {
