@@ -119,7 +119,9 @@ export class Producer<T> {
   /**
    * Appends without waiting for the commit. Returns false only when the
    * partition's input ring is full of events its worker has not committed
-   * yet. Invalid events throw a typed error and change nothing.
+   * yet, or while earlier append() calls of this producer still wait for
+   * room (so events are stored in call order). Invalid events throw a typed
+   * error and change nothing.
    */
   tryAppend(event: T, opts?: TryAppendOptions): boolean {
     if (this.closed) throw new ClosedError();
@@ -140,7 +142,8 @@ export class Producer<T> {
       this.checkFits(idBytes);
     }
     const need = this.recordBytes(recIdBytes);
-    const off = lane.writer.claim(need);
+    // While append() calls wait for room, a claim here would overtake them: refuse, as for a full ring.
+    const off = this.waiting > 0 ? -1 : lane.writer.claim(need);
     if (off < 0) {
       lane.writer.countRefused();
       return false;
@@ -302,7 +305,7 @@ export class Producer<T> {
     if (single && total <= this.lanes[plan[0].partition].mem.geometry.inputBytes / 2) {
       const lane = this.lanes[plan[0].partition];
       let at = this.tryClaim(lane, total, plan.length);
-      if (at < 0) at = await this.claimWithAcks(lane, total, plan.length);
+      if (at < 0) at = await wait(lane, total, plan.length);
       // One ticket run for the claim (tryClaim checked the ack room for all of it).
       const first = this.acks.trackRange(lane.index, collector, 0, plan.length);
       for (let i = 0; i < plan.length; i++) {

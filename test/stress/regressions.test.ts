@@ -101,6 +101,38 @@ describe('appends that wait for room in a full input ring', () => {
     const snap = await store.snapshot();
     expect(snap.map((e) => e.payload.n)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
   });
+
+  it('a one-partition batch that waits for room queues too: calls made while it waits are written after it', async () => {
+    const store = make({ capacity: 4096, inputBytes: 8192, maxEventBytes: 300 });
+    // Calls of 1 to 5 events on one key, all issued at once: the batches (one claim each) and the single
+    // events must get versions in call order, whichever of them had to wait for room in the ring.
+    const sizes = Array.from({ length: 600 }, (_, i) => 1 + ((i * 7) % 5));
+    let n = 0;
+    const calls = sizes.map((size) => {
+      const events = Array.from({ length: size }, () => ({ k: 'k', n: n++ }));
+      return size === 1 ? store.append(events[0]).then((r) => [r]) : store.append(events);
+    });
+    const versions = (await Promise.all(calls)).flat().map((r) => r.version);
+    expect(versions).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    const snap = await store.snapshot();
+    expect(snap.map((e) => e.payload.n)).toEqual(Array.from({ length: n }, (_, i) => i).slice(-snap.length));
+  });
+
+  it('tryAppend does not overtake appends waiting for room: what it accepts is stored after them', async () => {
+    const store = make({ capacity: 8192, inputBytes: 8192, maxEventBytes: 300 });
+    let n = 0;
+    const calls: Promise<unknown>[] = [];
+    for (let round = 0; round < 300; round++) {
+      calls.push(store.append(Array.from({ length: 3 }, () => ({ k: 'k', n: n++ }))));
+      if (store.tryAppend({ k: 'k', n })) n++;
+      // Let the worker make room now and then, while calls are still queued.
+      if (round % 10 === 9) await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(calls);
+    await store.flush();
+    const stored = (await store.snapshot()).map((e) => e.payload.n);
+    expect(stored).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
 });
 
 describe('a refused conditional append of a key with no live event (found by the model test, seed -1891647273)', () => {
