@@ -82,7 +82,7 @@ export const ERROR_CODES = {
   },
   RS_ERR_DESCRIPTOR: {
     by: ['store'],
-    meaning: 'A descriptor passed to attach() is not a ringstore descriptor.',
+    meaning: 'A descriptor passed to attach() or reader() is not a ringstore descriptor, or comes from a store of another ringstore build (shared-memory protocol).',
   },
   RS_ERR_TOO_MANY_PRODUCERS: {
     by: ['store'],

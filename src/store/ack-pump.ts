@@ -306,6 +306,11 @@ function settle(c: Collector, index: number, status: number, partition: number, 
     fail(c, index, new RingstoreError('RS_ERR_IO_UNKNOWN', `partition ${partition}'s durable log failed to sync the append, and to cut it off again: the append may or may not have been stored; retry with the same idempotency id once the store is reopened (the partition takes no writes until then)`, { partition }));
     return;
   }
+  if (status !== AckStatus.OK && status !== AckStatus.DUPLICATE) {
+    // Not "stored": a status this build does not know (attach() refuses descriptors of other builds).
+    fail(c, index, new RingstoreError('RS_ERR_WORKER', `partition ${partition}'s worker answered with ack status ${status}, which this build does not know: the outcome is unknown`, { partition, status }));
+    return;
+  }
   c.results[index] = { id: c.events[index].id, partition, position, version, duplicate: status === AckStatus.DUPLICATE };
   if (--c.remaining > 0) return;
   if (c.single) {

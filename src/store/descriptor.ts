@@ -3,6 +3,7 @@ import { RingstoreError, invalidArgument } from '../errors.js';
 import { AckRingReader } from '../ring/ack-ring.js';
 import { InputWriter } from '../ring/input-writer.js';
 import { ControlMemory, Ctl, PartitionMemory, type PartitionGeometry } from '../ring/layout.js';
+import { SHARED_MEMORY_PROTOCOL } from '../ring/protocol.js';
 import type { Selector } from './options.js';
 import { Producer } from './producer.js';
 
@@ -10,6 +11,8 @@ import { Producer } from './producer.js';
 export interface EventStoreDescriptor {
   kind: 'ringstore/descriptor';
   version: 1;
+  /** {@link SHARED_MEMORY_PROTOCOL} of the build that made the store. */
+  protocol: number;
   partitions: SharedArrayBuffer[];
   control: SharedArrayBuffer;
   geometry: PartitionGeometry;
@@ -118,10 +121,22 @@ export class AttachedProducer<T> extends Producer<T> {
   private released = false;
 }
 
-export function attachProducer<T>(d: EventStoreDescriptor, given: AttachSelectors<T> = {}): AttachedProducer<T> {
+/** Throws RS_ERR_DESCRIPTOR unless `d` is a descriptor of a store this build can share memory with. */
+export function checkDescriptor(d: EventStoreDescriptor, caller: string): void {
   if (d === null || typeof d !== 'object' || d.kind !== 'ringstore/descriptor' || d.version !== 1) {
-    throw new RingstoreError('RS_ERR_DESCRIPTOR', 'attach() needs the object returned by store.descriptor()');
+    throw new RingstoreError('RS_ERR_DESCRIPTOR', `${caller} needs the object returned by store.descriptor()`);
   }
+  if (d.protocol !== SHARED_MEMORY_PROTOCOL) {
+    throw new RingstoreError(
+      'RS_ERR_DESCRIPTOR',
+      `the store was made by another ringstore build (shared-memory protocol ${String(d.protocol)}; this build speaks ${SHARED_MEMORY_PROTOCOL}): use one build in all threads`,
+      { protocol: d.protocol, expected: SHARED_MEMORY_PROTOCOL },
+    );
+  }
+}
+
+export function attachProducer<T>(d: EventStoreDescriptor, given: AttachSelectors<T> = {}): AttachedProducer<T> {
+  checkDescriptor(d, 'attach()');
   const s = d.selectors;
   const need = (name: string, has: boolean, portable: unknown, provided: unknown): void => {
     if (has && portable === undefined && provided === undefined) {

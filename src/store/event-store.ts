@@ -12,6 +12,7 @@ import type { PackedEvents } from '../partition/snapshot-pack.js';
 import type { PartitionEvent } from '../partition/partition-worker.js';
 import type { ThreadMemory } from '../partition/thread-memory.js';
 import { Commit, ControlMemory, Ctl, Gauge, PartitionMemory } from '../ring/layout.js';
+import { SHARED_MEMORY_PROTOCOL } from '../ring/protocol.js';
 import { hashKey } from '../partition/hash.js';
 import { Comlink } from '../partition/rpc.js';
 import { CommitWatch } from './commit-watch.js';
@@ -194,6 +195,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     return {
       kind: 'ringstore/descriptor',
       version: 1,
+      protocol: SHARED_MEMORY_PROTOCOL,
       partitions: this.mems.map((m) => m.sab),
       control: this.ctl.sab,
       geometry: geometryOf(o),

@@ -1,7 +1,7 @@
 import { ClosedError, RingstoreError, invalidArgument } from '../errors.js';
 import { PartitionMemory } from '../ring/layout.js';
 import { PartitionReader } from '../ring/reader.js';
-import type { EventStoreDescriptor } from './descriptor.js';
+import { checkDescriptor, type EventStoreDescriptor } from './descriptor.js';
 import type { StoredEvent } from './types.js';
 
 const unregister = new FinalizationRegistry<PartitionReader[]>((readers) => {
@@ -22,9 +22,7 @@ export class StoreReader<T = unknown> {
   private closed = false;
 
   constructor(descriptor: EventStoreDescriptor) {
-    if (descriptor === null || typeof descriptor !== 'object' || descriptor.kind !== 'ringstore/descriptor') {
-      throw new RingstoreError('RS_ERR_DESCRIPTOR', 'reader() needs the object returned by store.descriptor()');
-    }
+    checkDescriptor(descriptor, 'reader()');
     this.readers = descriptor.partitions.map((sab) => new PartitionReader(new PartitionMemory(sab, descriptor.geometry)));
     this.valueNames = descriptor.valueNames;
     unregister.register(this, this.readers, this);

@@ -1,0 +1,8 @@
+/**
+ * The version of what producers, readers and partition workers agree on in
+ * shared memory: the layout, the record framing and the ack statuses. A
+ * descriptor carries it, and attach()/reader() refuse another one: a
+ * producer from another build would misread the acks (a status it does not
+ * know) or write records the worker cannot frame. Bump it with any such change.
+ */
+export const SHARED_MEMORY_PROTOCOL = 2;
