@@ -10,6 +10,10 @@
 // - the accounting is exact: appended = live + discarded + rejected + purged,
 //   rejected = duplicates + conflicts, and each counter equals what was seen;
 // - no event is torn (payload checksum, key, type and values agree);
+// - every eviction is reported once: to onDiscarded (never twice, never a
+//   live event), or, only after a worker restart, as a position to
+//   onDiscardedLost (never both); the scenario also checks that no report
+//   arrives after the check (a late second one);
 // - positions are contiguous per partition, versions per key (or restart at
 //   1 where the dormant-key bound forgot the key), the events in holes (a
 //   crashed drain's unreported evictions) included: a resolved one by the
@@ -25,6 +29,17 @@ export function check({ outcomes, live, discarded, lost, stats, capacityPerParti
     if (problems.length < MAX_PROBLEMS) problems.push(m);
     else if (problems.length === MAX_PROBLEMS) problems.push('... more problems left out');
   };
+  // Each eviction reaches onDiscarded at most once in a store's life (a worker restart included): a second
+  // report of a position is a defect even when both copies agree (the 'stored twice' below would name it
+  // only as two stored events).
+  const reported = new Map();
+  for (const e of discarded) {
+    const at = `${e.partition}:${e.position}`;
+    const n = (reported.get(at) ?? 0) + 1;
+    reported.set(at, n);
+    if (n === 2) say(`onDiscarded reported ${at} twice (${e.payload?.t ?? '?'})`);
+  }
+  for (const e of live) if (reported.has(`${e.partition}:${e.position}`)) say(`onDiscarded reported ${e.partition}:${e.position}, which is still live`);
   const stored = [...live, ...discarded];
   const byTag = new Map();
   const byPos = new Map();

@@ -14,7 +14,7 @@ describe('ring protocols under seeded stress', () => {
   it(`producer threads attaching and closing, bursts past every bound, worker kills (seed ${seed})`, async () => {
     console.log(`stress seed ${seed} (replay: npm run test:stress -- --minutes 1 --seed ${seed})`);
     const res = await runStress({ seed, ms: STRESS_MS, roundMs: [2500, 4000], log: (m: string) => console.log(m) });
-    expect(res.problems, `seed ${seed}, round ${res.round}`).toEqual([]);
+    expect(res.problems, `seed ${seed}, round ${res.round} (replay: STRESS_SEED=${seed} npx vitest run test/stress/protocols.test.ts)`).toEqual([]);
   }, 120_000);
 
   it('4 producer threads + 2 RPC readers + 2 shared-memory reader threads during wrap-around: 0 torn, 0 duplicated, 0 lost, exact accounting', async () => {

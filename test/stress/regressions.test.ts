@@ -338,3 +338,17 @@ describe('a worker that dies just after handing a drain\'s evicted copies over (
     expect(() => store.crashPartition(0, { afterEvictions: true })).toThrow(/afterEvictions needs afterRecords/);
   });
 });
+
+describe('the checker: an eviction reported to onDiscarded twice', () => {
+  // The stress suite's afterEvictions kills look for this; the checker names it, not only as "stored twice".
+  it('is named as a second report of its position', () => {
+    const e = { t: 'a', key: 'k', pad: '', amount: 1, c: 0 };
+    e.c = eventSum(e);
+    const ev = { partition: 0, position: 1, version: 1, key: 'k', type: '', id: 'a', values: { amount: 1 }, payload: e };
+    const stats = { discarded: 1, restarts: 1, appended: 1, live: 0, rejected: 0, purged: 0, duplicates: 0, conflicts: 0, partitions: [] };
+    const outcomes = [{ t: 'a', c: e.c, key: 'k', st: 'ok', p: 0, pos: 1, v: 1, id: 'a', op: 'single' }];
+    expect(check({ outcomes, live: [], discarded: [ev], lost: [], stats, capacityPerPartition: 1 }).problems).toEqual([]);
+    const twice = check({ outcomes, live: [], discarded: [ev, ev], lost: [], stats, capacityPerPartition: 1 }).problems;
+    expect(twice).toContain('onDiscarded reported 0:1 twice (a)');
+  });
+});

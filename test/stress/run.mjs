@@ -15,7 +15,7 @@ console.log(`stress seed ${seed} (replay: npm run test:stress -- --minutes ${min
 const res = await runStress({ seed, ms: minutes * 60_000, log: (m) => console.log(m) });
 let failed = !res.ok;
 if (!res.ok) {
-  console.log(`FAILED in round ${res.round} (seed ${seed}):`);
+  console.log(`FAILED in round ${res.round} (seed ${seed}; replay: npm run test:stress -- --minutes ${minutes} --seed ${seed}):`);
   for (const p of res.problems) console.log(`  ${p}`);
 } else console.log(`${res.results.length} rounds passed (seed ${seed})`);
 if (wrap && !failed) {

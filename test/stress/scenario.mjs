@@ -1,8 +1,9 @@
 // One seeded stress run: rounds of a fresh store with small, seeded bounds
 // (input ring, arena, key directory, dedup window, producer slots), real
 // producer threads attaching and closing, partition workers killed at random
-// points (mid-drain after N records, or terminated from outside at any
-// instruction), shared-memory and RPC reads throughout; then the checker.
+// points (mid-drain after N records, half of those just after the drain
+// handed its evictions over, or terminated from outside at any instruction),
+// shared-memory and RPC reads throughout; then the checker.
 import { Worker } from 'node:worker_threads';
 import { EventStore } from '../../dist/src/index.js';
 import { check } from './checker.mjs';
@@ -100,6 +101,10 @@ export async function runRound(seed, round, ms, log = () => {}) {
   // Kills: at most 12 per partition per round (20 a minute would fail the partition for good).
   const kills = [];
   const killCount = new Array(g.partitions).fill(0);
+  // Whether a mid-drain kill lands after the drain handed its evictions over (afterEvictions) comes from a
+  // stream of its own, so a seed's other choices (when, which partition, how) replay as before it was added.
+  const where = rng(derive(seed, round, 4));
+  const killKinds = { records: 0, evictions: 0, terminate: 0, rpc: 0 };
   const killer = (async () => {
     while (Date.now() < deadline - 300) {
       await sleep(r.int(100, 1200));
@@ -108,9 +113,11 @@ export async function runRound(seed, round, ms, log = () => {}) {
       killCount[p]++;
       const how = r.pick(['records', 'records', 'terminate', 'terminate', 'rpc']);
       const opts = how === 'records' ? { afterRecords: r.int(1, 60) } : how === 'terminate' ? { terminate: true } : {};
+      if (how === 'records' && where.chance(0.5)) opts.afterEvictions = true;
+      killKinds[opts.afterEvictions ? 'evictions' : how]++;
       const kill = { p, how, settled: false };
       const done = store.crashPartition(p, opts)
-        .catch((err) => problems.push(`crashPartition(${p}, ${how}) failed: ${err.code ?? err}`))
+        .catch((err) => problems.push(`crashPartition(${p}, ${JSON.stringify(opts)}) failed: ${err.code ?? err}`))
         .finally(() => (kill.settled = true));
       kill.done = done;
       kills.push(kill);
@@ -141,6 +148,7 @@ export async function runRound(seed, round, ms, log = () => {}) {
   await reading;
   reader.close();
   let summary = {};
+  let reportsChecked = null;
   try {
     // An armed mid-drain kill fires on the flush's drain; flush again after it.
     await bounded(store.flush(), SETTLE_MS, 'flush');
@@ -159,8 +167,9 @@ export async function runRound(seed, round, ms, log = () => {}) {
     const stats = store.stats;
     const res = check({ outcomes, live, discarded, lost, stats, capacityPerPartition: g.capacityPerPartition });
     problems.push(...res.problems);
+    if (discarded.length + lost.length >= stats.discarded) reportsChecked = [discarded.length, lost.length];
     summary = {
-      outcomes: outcomes.length, ...res.count, live: live.length, discarded: discarded.length, restarts: stats.restarts, kills: killCount,
+      outcomes: outcomes.length, ...res.count, live: live.length, discarded: discarded.length, restarts: stats.restarts, kills: killCount, killKinds,
       reads, threadsLateMs: threadsDone, slowest: reports.map((x) => [x.slowest, x.ended]), sessions: reports.reduce((a, x) => a + (x.sessions ?? 0), 0), maxLatencyMs: Math.max(0, ...reports.map((x) => x.maxLatency ?? 0)),
     };
     if (stats.partitions.some((p) => p.failed)) problems.push('a partition failed for good');
@@ -168,6 +177,12 @@ export async function runRound(seed, round, ms, log = () => {}) {
     problems.push(`round ${round}: ${err.stack ?? err}`);
   } finally {
     await bounded(store.close(), SETTLE_MS, 'close').catch((err) => problems.push(String(err)));
+  }
+  // Nothing was appended after the check and every eviction was accounted for by then: a report that came
+  // later (the workers' last messages arrive by their exit, in close) is a second report of some eviction.
+  if (reportsChecked !== null && (discarded.length > reportsChecked[0] || lost.length > reportsChecked[1])) {
+    const late = [...discarded.slice(reportsChecked[0]).map((e) => `${e.partition}:${e.position}`), ...lost.slice(reportsChecked[1]).map((at) => `lost ${at}`)];
+    problems.push(`evictions reported after the check (a second report): ${late.join(' ')}`.slice(0, 300));
   }
   log(`round ${round}: ${JSON.stringify(summary)}`);
   return { problems, summary, geometry: g };
