@@ -6,8 +6,8 @@
  * the committer's positions reach here as heap numbers, and a loop from
  * such a bound can keep its index as a float64 (docs/benchmarks/core.md,
  * issue 15 third round). The filtered sums run the per-operator loops of
- * scan-loops.ts block by block (their bounds are small integers by
- * construction), choosing per block between a branchy and a branchless loop.
+ * scan-loops.ts block by block, over subarrays of each block, choosing per
+ * block between a branchy and a branchless loop.
  *
  * A kernel returns the sum and leaves the count in {@link kernelCount}: a
  * long first call is compiled on-stack mid-loop, before the code after the
@@ -29,9 +29,10 @@ const BLOCK = 8192;
 /**
  * The filtered sum over one run, block by block, each block's sum carried
  * into the next so that the values are added in slot order as by one loop.
- * The branchless loop unless the last block's matches were (nearly) all or
- * none: there the branchy loop's prediction holds and it skips the add per
- * slot (its break-even measured at about 2% and 98%).
+ * The branchless loop unless the last block matched under 1/32 or over
+ * 63/64 of its slots: there the branchy loop's prediction holds and it
+ * skips the add per slot (break-even measured at about 3% and 98% on values
+ * in random order; bench/ab/scan-sweep.mjs).
  */
 function blocks(loops: readonly [Loop, Loop], c: Float64Array, v: Float64Array, x: number): number {
   const [branchy, branchless] = loops;
@@ -41,10 +42,13 @@ function blocks(loops: readonly [Loop, Loop], c: Float64Array, v: Float64Array, 
   let predictable = false;
   for (let from = 0; from < n; ) {
     const to = n - from > BLOCK ? from + BLOCK : n;
-    sum = predictable ? branchy(c, v, x, from, to, sum) : branchless(c, v, x, from, to, sum);
+    // Subarrays walked from 0 (scan-loops.ts); the same object when the sum is over the compared column.
+    const cb = c.subarray(from, to);
+    const vb = v === c ? cb : v.subarray(from, to);
+    sum = predictable ? branchy(cb, vb, x, sum) : branchless(cb, vb, x, sum);
     const hits = loopCount;
     count += hits;
-    predictable = hits * 64 < to - from || hits * 64 > (to - from) * 63;
+    predictable = hits * 32 < to - from || hits * 64 > (to - from) * 63;
     from = to;
   }
   kernelCount = count;
