@@ -14,6 +14,13 @@ interface Ev {
   ts: number;
 }
 
+interface Big {
+  k: string;
+  a: number;
+  b: number;
+  ts: number;
+}
+
 const C = 8;
 const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte'] as const;
 const test = (op: (typeof OPS)[number], y: number, x: number): boolean =>
@@ -75,6 +82,58 @@ describe('filtered scans (scan-kernels.ts) equal brute force', () => {
       expect(after.length).toBeGreaterThan(0);
       expect(after.length).toBeLessThan(before.length);
       await check(store, 'purged');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('runs longer than a block (8192 slots, scan-kernels.ts): slot order kept across blocks and loop kinds, at the ring bounds', async () => {
+    // Positions alternate, 5000 at a time, between values that all pass `lt 0`, a mix (about half, random order)
+    // and values none passes, so the driver goes through the branchy and the branchless loops and back. The
+    // values are not integers: a sum added in another order than the slots' differs in its last bits.
+    const B = 8192;
+    const cap = 3 * B + 5;
+    const mix = (p: number): number => (((p * 2654435761) >>> 0) % 1000) / 100 - 5 + 0.1;
+    const big = (p: number): Big => {
+      const region = Math.floor(p / 5000) % 3;
+      const a = region === 0 ? (p % 97 === 0 ? -0 : -0.3 - (p % 13) / 7) : region === 1 ? mix(p) : 7 + (p % 11) / 3;
+      return { k: `k${p % 5}`, a, b: mix(p * 7 + 1) * 1e6 + 0.7, ts: p };
+    };
+    const store = EventStore.create<Big, 'a' | 'b'>({ capacity: cap, partitions: 1, key: 'k', timestamp: 'ts', values: { a: 'a', b: 'b' } });
+    try {
+      let n = 0;
+      for (const target of [cap - 1, cap, cap + 1, 2 * cap + 1234]) {
+        await store.append(Array.from({ length: target - n }, (_, j) => big(n + j)));
+        n = target;
+        expect(store.stats.live).toBe(Math.min(n, cap));
+        // The timestamp is the position - 1, so snapshot() is in slot order from the head and the slot is ts % cap.
+        const snap = await store.snapshot();
+        const label = `${n} appended`;
+        for (const op of OPS) {
+          for (const x of [0, -0.3, 2, 7, -Infinity, Infinity]) {
+            const where = { values: { a: { [op]: x } } };
+            const hit = snap.filter((e) => test(op, e.values.a, x));
+            const what = `${label}: a ${op} ${x}`;
+            // In slot order within each run of slots; the runs' sums (two once the ring wraps) added after.
+            let sa = 0;
+            let sb = 0;
+            let ra = 0;
+            let rb = 0;
+            for (const e of snap) {
+              if (e.timestamp % cap === 0 && e !== snap[0]) {
+                [sa, sb, ra, rb] = [sa + ra, sb + rb, 0, 0];
+              }
+              if (!test(op, e.values.a, x)) continue;
+              ra += e.values.a;
+              rb += e.values.b;
+            }
+            [sa, sb] = [sa + ra, sb + rb];
+            expect(await store.count({ where }), what).toBe(hit.length);
+            expect(await store.sum('a', { where }), what).toBe(sa);
+            expect(await store.sum('b', { where }), what).toBe(sb);
+          }
+        }
+      }
     } finally {
       await store.close();
     }

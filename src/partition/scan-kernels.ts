@@ -5,180 +5,55 @@
  * loop. The index must be a small integer to V8: run bounds computed from
  * the committer's positions reach here as heap numbers, and a loop from
  * such a bound can keep its index as a float64 (docs/benchmarks/core.md,
- * issue 15 third round: 1.7x the CPU of a plain worker's loop over the
- * same memory, gone with int32 bounds in that experiment). One function per operator, so that each
- * compiles to one comparison and the sums: the repetition is on purpose
- * (one loop taking the operator as a parameter or a callback compiles to
- * one function for all of them, with the operator tested per slot).
+ * issue 15 third round). The filtered sums run the per-operator loops of
+ * scan-loops.ts block by block, over subarrays of each block, choosing per
+ * block between a branchy and a branchless loop.
  *
  * A kernel returns the sum and leaves the count in {@link kernelCount}: a
  * long first call is compiled on-stack mid-loop, before the code after the
  * loop ever ran, and a property write there deoptimised on exit.
  */
+import { loopCount, OTHER_LOOPS, SAME_LOOPS, type Loop } from './scan-loops.js';
 
 /** The count of the last kernel call. */
 export let kernelCount = 0;
 
-type SameColumn = (v: Float64Array, x: number) => number;
-type OtherColumn = (c: Float64Array, v: Float64Array, x: number) => number;
+/**
+ * Slots per call of a loop (scan-loops.ts): the driver picks the loop of the
+ * next block from the last block's match rate. Large enough that the call
+ * per block is noise (under 1% of a block's time), small enough to follow a
+ * match rate that changes along the ring.
+ */
+const BLOCK = 8192;
 
-// sum and count of v[i] where v[i] <op> x; index = OPS code (partition-queries.ts).
-function sameEq(v: Float64Array, x: number): number {
+/**
+ * The filtered sum over one run, block by block, each block's sum carried
+ * into the next so that the values are added in slot order as by one loop.
+ * The branchless loop unless the last block matched under 1/32 or over
+ * 63/64 of its slots: there the branchy loop's prediction holds and it
+ * skips the add per slot (break-even measured at about 3% and 98% on values
+ * in random order; bench/ab/scan-sweep.mjs).
+ */
+function blocks(loops: readonly [Loop, Loop], c: Float64Array, v: Float64Array, x: number): number {
+  const [branchy, branchless] = loops;
+  const n = c.length;
   let sum = 0;
   let count = 0;
-  for (let i = 0; i < v.length; i++) {
-    const y = v[i];
-    if (y === x) {
-      sum += y;
-      count++;
-    }
+  let predictable = false;
+  for (let from = 0; from < n; ) {
+    const to = n - from > BLOCK ? from + BLOCK : n;
+    // Subarrays walked from 0 (scan-loops.ts); the same object when the sum is over the compared column.
+    const cb = c.subarray(from, to);
+    const vb = v === c ? cb : v.subarray(from, to);
+    sum = predictable ? branchy(cb, vb, x, sum) : branchless(cb, vb, x, sum);
+    const hits = loopCount;
+    count += hits;
+    predictable = hits * 32 < to - from || hits * 64 > (to - from) * 63;
+    from = to;
   }
   kernelCount = count;
   return sum;
 }
-function sameNe(v: Float64Array, x: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < v.length; i++) {
-    const y = v[i];
-    if (y !== x) {
-      sum += y;
-      count++;
-    }
-  }
-  kernelCount = count;
-  return sum;
-}
-function sameGt(v: Float64Array, x: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < v.length; i++) {
-    const y = v[i];
-    if (y > x) {
-      sum += y;
-      count++;
-    }
-  }
-  kernelCount = count;
-  return sum;
-}
-function sameGte(v: Float64Array, x: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < v.length; i++) {
-    const y = v[i];
-    if (y >= x) {
-      sum += y;
-      count++;
-    }
-  }
-  kernelCount = count;
-  return sum;
-}
-function sameLt(v: Float64Array, x: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < v.length; i++) {
-    const y = v[i];
-    if (y < x) {
-      sum += y;
-      count++;
-    }
-  }
-  kernelCount = count;
-  return sum;
-}
-function sameLte(v: Float64Array, x: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < v.length; i++) {
-    const y = v[i];
-    if (y <= x) {
-      sum += y;
-      count++;
-    }
-  }
-  kernelCount = count;
-  return sum;
-}
-
-// count where c[i] <op> x, and the sum of v[i] over those (v: another value's column, same run).
-function otherEq(c: Float64Array, v: Float64Array, x: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < c.length; i++) {
-    if (c[i] === x) {
-      sum += v[i];
-      count++;
-    }
-  }
-  kernelCount = count;
-  return sum;
-}
-function otherNe(c: Float64Array, v: Float64Array, x: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < c.length; i++) {
-    if (c[i] !== x) {
-      sum += v[i];
-      count++;
-    }
-  }
-  kernelCount = count;
-  return sum;
-}
-function otherGt(c: Float64Array, v: Float64Array, x: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < c.length; i++) {
-    if (c[i] > x) {
-      sum += v[i];
-      count++;
-    }
-  }
-  kernelCount = count;
-  return sum;
-}
-function otherGte(c: Float64Array, v: Float64Array, x: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < c.length; i++) {
-    if (c[i] >= x) {
-      sum += v[i];
-      count++;
-    }
-  }
-  kernelCount = count;
-  return sum;
-}
-function otherLt(c: Float64Array, v: Float64Array, x: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < c.length; i++) {
-    if (c[i] < x) {
-      sum += v[i];
-      count++;
-    }
-  }
-  kernelCount = count;
-  return sum;
-}
-function otherLte(c: Float64Array, v: Float64Array, x: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let i = 0; i < c.length; i++) {
-    if (c[i] <= x) {
-      sum += v[i];
-      count++;
-    }
-  }
-  kernelCount = count;
-  return sum;
-}
-
-/** By operator code: eq, ne, gt, gte, lt, lte (OPS in partition-queries.ts). */
-const SAME: readonly SameColumn[] = [sameEq, sameNe, sameGt, sameGte, sameLt, sameLte];
-const OTHER: readonly OtherColumn[] = [otherEq, otherNe, otherGt, otherGte, otherLt, otherLte];
 
 function sumAll(v: Float64Array): number {
   let sum = 0;
@@ -198,12 +73,12 @@ export function denseKernel(v: Float64Array | null, c: Float64Array | null, op: 
     kernelCount = v === null ? 0 : v.length;
     return v === null ? 0 : sumAll(v);
   }
-  // Count only: the same-column loop counts too; its sum (one add per match) is dropped.
+  // Count only: the same-column loop counts too; its sum is dropped.
   if (v === null || v === c) {
-    const sum = SAME[op](c, x);
+    const sum = blocks(SAME_LOOPS[op], c, c, x);
     return v === null ? 0 : sum;
   }
-  return OTHER[op](c, v, x);
+  return blocks(OTHER_LOOPS[op], c, v, x);
 }
 
 /** Live slots (flags & 1) with from <= ts <= to: the count, in {@link kernelCount}. `dense`: every slot is live. */
