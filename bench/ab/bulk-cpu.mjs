@@ -6,6 +6,7 @@
 // server's main thread and whole process (/proc schedstat, ns).
 // npm run build && BASE=/tmp/base-bulk/dist node bench/ab/bulk-cpu.mjs [rounds=5] [seconds=3] [connections=16]
 // FORMATS=array|ndjson: the daemons get only that body. PROF=<dir>: this build's daemon runs under node --cpu-prof (profiles written into <dir> when it stops).
+// THREADS=n: the daemons run with --ingest-threads n (default 0: the main thread appends).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,7 +18,7 @@ const [rounds, seconds, connections] = [Number(process.argv[2] ?? 5), Number(pro
 const BATCH = 100;
 const { default: autocannon } = await import('autocannon');
 
-const serve = (port) => ['serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', '--ingest-threads', '0'];
+const serve = (port) => ['serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn', '--ingest-threads', process.env.THREADS ?? '0'];
 const targets = [['bare', `${here}/bench/harness/scenarios/http-peers.js`, (port) => ['bare', String(port)]], ['this', `${here}/src/cli/main.js`, serve]];
 if (process.env.BASE) targets.push(['base', `${process.env.BASE}/src/cli/main.js`, serve]);
 
