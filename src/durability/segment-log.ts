@@ -26,6 +26,9 @@
  * the truncation): a reopen must not replay what the caller was told was not
  * stored. If that cut fails too, the call throws `RS_ERR_IO_UNKNOWN` (those
  * frames may or may not be replayed); later calls throw the `RS_ERR_IO`.
+ *
+ * The segment files themselves (creating, writing, syncing, deleting and
+ * moving them aside) are segment-files.ts's.
  */
 import * as path from 'node:path';
 import { ClosedError, RingstoreError, invalidArgument, invalidOption } from '../errors.js';
@@ -33,18 +36,12 @@ import {
   FIRST_USER_TYPE, FRAME_HEADER_BYTES, FrameType, MAX_FRAME_COUNT, MAX_PAYLOAD_BYTES, SERIAL_MOD, align8, encodeFrame,
   partsLength,
 } from './frame.js';
-import { cutOffError, diskFullError, ioFailedError, isNoSpace, outcomeUnknownError } from './errors.js';
-import { closeQuietly, nodeIo, unlinkQuietly, writeAll, type Io } from './io.js';
+import { cutOffError, ioFailedError, outcomeUnknownError } from './errors.js';
+import { nodeIo, type Io } from './io.js';
 import { DEFAULT_SEGMENT_BYTES, validateLogOptions, type SegmentLogOptions } from './log-options.js';
-import { moveBroken, restoreLog, type ReplayVisitor, type RestoreReport } from './restore.js';
-import { segmentHeaderFrame, segmentName, type FsyncMode } from './segment-format.js';
-
-/** A sealed or active segment. */
-interface Seg {
-  seq: number;
-  gen: number;
-  file: string;
-}
+import { restoreLog, type ReplayVisitor, type RestoreReport } from './restore.js';
+import { SegmentFiles } from './segment-files.js';
+import { segmentHeaderFrame, type FsyncMode } from './segment-format.js';
 
 /** Where the frames appended since the last commit start: what a failure cuts off. */
 interface Uncommitted {
@@ -62,22 +59,15 @@ export class SegmentLog {
   readonly report: RestoreReport;
   readonly dir: string;
   readonly mode: FsyncMode;
-  private readonly io: Io;
   private readonly intervalMs: number;
   private readonly segmentBytes: number;
   private readonly now: () => number;
-  private readonly segs: Seg[];
-  private fd = -1;
-  private activeBytes = 0;
-  /** Fsync mode of the active segment's header. */
-  private activeMode: FsyncMode | null;
+  private readonly files: SegmentFiles;
   private next: number | null;
   /** Serial of the next frame (frame.ts). */
   private serial: number;
   private synced: number;
   private dirty = false;
-  /** Sealed `never` segments not yet fsynced (synced by {@link sync} and close). */
-  private readonly unsyncedSealed = new Set<string>();
   private lastSync: number;
   private failure: RingstoreError | null = null;
   /** Frames appended since the last commit (none: null). Never acknowledged, so a failure cuts them off. */
@@ -92,37 +82,28 @@ export class SegmentLog {
   private constructor(dir: string, options: SegmentLogOptions, visit: ReplayVisitor | undefined) {
     this.dir = path.resolve(dir);
     this.mode = options.fsync;
-    this.io = options.io ?? nodeIo;
+    const io = options.io ?? nodeIo;
     this.intervalMs = options.intervalMs ?? 1000;
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.now = options.now ?? (() => performance.now());
     let restored: ReturnType<typeof restoreLog>;
     try {
-      restored = restoreLog(this.dir, this.io, { repair: options.repair, visit });
+      restored = restoreLog(this.dir, io, { repair: options.repair, visit });
     } catch (err) {
       throw err instanceof RingstoreError ? err : ioFailedError('restoring the log', this.dir, err);
     }
     this.report = restored.report;
-    this.segs = restored.segments.map((s) => ({ seq: s.seq, gen: s.gen, file: path.join(this.dir, s.name) }));
+    this.files = new SegmentFiles(this.dir, io, restored.segments, restored.lastMode, (err) => this.fail(err));
     this.next = restored.report.nextSeq;
-    this.activeMode = restored.lastMode;
     this.markerDue = !restored.endsClean;
     this.serial = restored.nextSerial;
     // What restore kept may still sit in the page cache (after a process crash): sync it once, so
     // the durableSeq written into new frames is true.
-    for (const s of this.segs) this.syncFile(s.file);
-    if (this.segs.length) this.syncDir();
+    for (const s of this.files.segs) this.files.syncFile(s.file);
+    if (this.files.segs.length) this.files.syncDir();
     this.synced = this.next === null ? 0 : this.next - 1;
     this.lastSync = this.now();
-    const active = this.segs.at(-1);
-    if (active) {
-      try {
-        this.fd = this.io.open(active.file, 'a');
-        this.activeBytes = this.io.size(this.fd);
-      } catch (err) {
-        throw this.fail(ioFailedError('opening the active segment', active.file, err));
-      }
-    }
+    this.files.openActive();
   }
 
   /**
@@ -170,7 +151,7 @@ export class SegmentLog {
 
   /** First sequence still in the log (null: empty). */
   get firstSeq(): number | null {
-    return this.segs.length ? this.segs[0].seq : null;
+    return this.files.segs.length ? this.files.segs[0].seq : null;
   }
 
   /** Highest sequence known fsynced (every frame up to it survives a power loss). */
@@ -180,12 +161,12 @@ export class SegmentLog {
 
   /** Segment files, oldest first. */
   get segmentFiles(): string[] {
-    return this.segs.map((s) => s.file);
+    return this.files.segs.map((s) => s.file);
   }
 
   /** True while written frames wait for an fdatasync (under `interval`, a {@link tick} will sync them). */
   get unsynced(): boolean {
-    return this.dirty || this.unsyncedSealed.size > 0;
+    return this.dirty || this.files.unsyncedSealed.size > 0;
   }
 
   /** True after an I/O failure: every write throws `RS_ERR_IO` until the log is reopened. */
@@ -219,13 +200,13 @@ export class SegmentLog {
     const payload = partsLength(parts);
     if (payload > MAX_PAYLOAD_BYTES) throw invalidArgument(`a frame payload is at most ${MAX_PAYLOAD_BYTES} bytes, got ${payload}`);
 
-    if (this.activeMode === 'always' && this.dirty) this.syncNow();
+    if (this.files.activeMode === 'always' && this.dirty) this.syncNow();
     const bytes = align8(FRAME_HEADER_BYTES + payload);
-    if (this.fd < 0 || this.activeMode !== this.mode || this.activeBytes + bytes > this.segmentBytes) this.roll(firstSeq);
+    if (this.files.fd < 0 || this.files.activeMode !== this.mode || this.files.activeBytes + bytes > this.segmentBytes) this.roll(firstSeq);
     const frame = encodeFrame({ type, firstSeq, count, durableSeq: this.synced, serial: this.serial }, parts, this.header);
-    const at = this.activeBytes;
+    const at = this.files.activeBytes;
     this.writeFrame(frame.iov, frame.bytes);
-    this.uncommitted ??= { file: this.activeFile(), offset: at, next: this.next };
+    this.uncommitted ??= { file: this.files.activeFile(), offset: at, next: this.next };
     this.next = firstSeq + count;
     this.markerDue = true;
   }
@@ -260,7 +241,7 @@ export class SegmentLog {
   /** Fsyncs everything written, in any mode (before a checkpoint, at a clean stop). */
   sync(): void {
     this.usable();
-    if (this.dirty || this.unsyncedSealed.size > 0) this.syncNow();
+    if (this.dirty || this.files.unsyncedSealed.size > 0) this.syncNow();
   }
 
   /**
@@ -273,19 +254,7 @@ export class SegmentLog {
   deleteThrough(seq: number): number {
     this.usable();
     if (!Number.isSafeInteger(seq)) throw invalidArgument(`deleteThrough needs a safe integer, got ${seq}`);
-    let n = 0;
-    while (this.segs.length > 1 && this.segs[1].seq <= seq) {
-      const s = this.segs[0];
-      try {
-        this.io.unlink(s.file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.fail(ioFailedError('unlink', s.file, err));
-      }
-      this.unsyncedSealed.delete(s.file);
-      this.segs.shift();
-      n++;
-    }
-    return n;
+    return this.files.deleteThrough(seq);
   }
 
   /**
@@ -316,31 +285,11 @@ export class SegmentLog {
    */
   setAside(): string[] {
     this.usable();
-    if (this.fd >= 0) closeQuietly(this.io, this.fd);
-    this.fd = -1;
-    const moved: string[] = [];
-    try {
-      for (const s of this.segs) {
-        const fd = this.io.open(s.file, 'r');
-        try {
-          this.report.bytesTruncated += this.io.size(fd); // removed from the log, by a repair
-        } finally {
-          closeQuietly(this.io, fd);
-        }
-        moved.push(moveBroken(this.io, s.file));
-      }
-      if (moved.length > 0) this.io.fsyncDir(this.dir);
-    } catch (err) {
-      throw this.fail(ioFailedError('moving segments aside', this.dir, err));
-    }
-    this.segs.length = 0;
-    this.unsyncedSealed.clear();
+    const moved = this.files.moveAside(this.report);
     this.uncommitted = null;
     this.next = null;
     this.synced = 0;
     this.dirty = false;
-    this.activeBytes = 0;
-    this.activeMode = null;
     this.markerDue = false;
     this.report.segments = 0;
     this.report.firstSeq = null;
@@ -364,8 +313,7 @@ export class SegmentLog {
       }
     } finally {
       this.closed = true;
-      if (this.fd >= 0) closeQuietly(this.io, this.fd);
-      this.fd = -1;
+      this.files.closeActive();
     }
   }
 
@@ -396,14 +344,12 @@ export class SegmentLog {
    * `RS_ERR_IO_UNKNOWN` for this call (the log's failure stays `err`).
    */
   private cutUncommitted(cut: Uncommitted, err: RingstoreError): RingstoreError {
-    const file = this.activeFile();
+    const file = this.files.activeFile();
     let why: unknown = null;
-    if (cut.file !== file || this.fd < 0) why = 'they span a segment roll';
+    if (cut.file !== file || this.files.fd < 0) why = 'they span a segment roll';
     else {
       try {
-        this.io.ftruncate(this.fd, cut.offset);
-        this.activeBytes = cut.offset;
-        this.io.fdatasync(this.fd);
+        this.files.truncateActive(cut.offset);
       } catch (cutErr) {
         why = cutErr;
       }
@@ -414,31 +360,15 @@ export class SegmentLog {
     return this.failure;
   }
 
-  private activeFile(): string {
-    return this.segs.at(-1)?.file ?? this.dir;
-  }
-
   private writeFrame(iov: readonly Uint8Array[], bytes: number): void {
-    const file = this.activeFile();
-    try {
-      writeAll(this.io, this.fd, iov, bytes);
-    } catch (err) {
-      if (!isNoSpace(err)) throw this.fail(ioFailedError('write', file, err));
-      try {
-        this.io.ftruncate(this.fd, this.activeBytes);
-      } catch (cutErr) {
-        throw this.fail(ioFailedError('truncating a partial frame', file, cutErr));
-      }
-      throw diskFullError(file, err);
-    }
-    this.activeBytes += bytes;
+    this.files.write(iov, bytes);
     this.dirty = true;
     this.serial = (this.serial + 1) % SERIAL_MOD;
   }
 
   /** A count-0 SYNC frame saying everything before it is fsynced, itself fsynced. Skipped when there is no room. */
   private writeSyncMarker(): void {
-    if (this.fd < 0 || this.next === null) return;
+    if (this.files.fd < 0 || this.next === null) return;
     const frame = encodeFrame({ type: FrameType.SYNC, firstSeq: this.next, count: 0, durableSeq: this.synced, serial: this.serial }, [], this.header);
     try {
       this.writeFrame(frame.iov, frame.bytes);
@@ -452,85 +382,21 @@ export class SegmentLog {
 
   /** fdatasync of sealed `never` segments, then of the active one. Any failure is final. */
   private syncNow(): void {
-    for (const file of this.unsyncedSealed) {
-      this.syncFile(file);
-      this.unsyncedSealed.delete(file);
-    }
-    if (this.fd >= 0) {
-      try {
-        this.io.fdatasync(this.fd);
-      } catch (err) {
-        throw this.fail(ioFailedError('fdatasync', this.activeFile(), err));
-      }
-    }
+    this.files.syncAll();
     this.dirty = false;
     this.synced = this.next === null ? 0 : this.next - 1;
     this.lastSync = this.now();
   }
 
-  private syncDir(): void {
-    try {
-      this.io.fsyncDir(this.dir);
-    } catch (err) {
-      throw this.fail(ioFailedError('fsync of the directory', this.dir, err));
-    }
-  }
-
-  private syncFile(file: string): void {
-    let fd: number;
-    try {
-      fd = this.io.open(file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw this.fail(ioFailedError('open', file, err));
-    }
-    try {
-      this.io.fdatasync(fd);
-    } catch (err) {
-      throw this.fail(ioFailedError('fdatasync', file, err));
-    } finally {
-      closeQuietly(this.io, fd);
-    }
-  }
-
   /**
-   * Starts segment `<firstSeq>.seg`. The old one is fsynced first unless it
-   * is a `never` segment (restore relies on this: damage in a sealed
-   * `always`/`interval` segment is corruption). Under `always` the header is
-   * fsynced; in every mode the directory is, before any frame goes in (one
-   * directory sync per segment, so `never` keeps its names too). If the new
-   * file cannot be written, it is removed and the old segment stays active.
+   * Starts segment `<firstSeq>.seg` (segment-files.ts). The old one is
+   * fsynced first unless it is a `never` segment (restore relies on this:
+   * damage in a sealed `always`/`interval` segment is corruption).
    */
   private roll(firstSeq: number): void {
-    if (this.fd >= 0 && this.activeMode !== 'never' && this.dirty) this.syncNow();
-    const last = this.segs.at(-1);
-    const gen = last && last.seq === firstSeq ? last.gen + 1 : 0;
-    const file = path.join(this.dir, segmentName(firstSeq, gen));
+    if (this.files.fd >= 0 && this.files.activeMode !== 'never' && this.dirty) this.syncNow();
     const head = segmentHeaderFrame(firstSeq, this.synced, this.mode, this.serial);
-    let fd: number;
-    try {
-      fd = this.io.open(file, 'ax');
-    } catch (err) {
-      throw isNoSpace(err) ? diskFullError(file, err) : this.fail(ioFailedError('creating a segment', file, err));
-    }
-    try {
-      writeAll(this.io, fd, [head], head.byteLength);
-      if (this.mode === 'always') this.io.fdatasync(fd);
-      // In every mode: the name must outlive a power loss for any of the file's data to be found.
-      this.io.fsyncDir(this.dir);
-    } catch (err) {
-      closeQuietly(this.io, fd);
-      unlinkQuietly(this.io, file);
-      throw isNoSpace(err) ? diskFullError(file, err) : this.fail(ioFailedError('starting a segment', file, err));
-    }
-    if (this.fd >= 0) {
-      if (this.dirty) this.unsyncedSealed.add(this.activeFile());
-      closeQuietly(this.io, this.fd);
-    }
-    this.fd = fd;
-    this.segs.push({ seq: firstSeq, gen, file });
-    this.activeBytes = head.byteLength;
-    this.activeMode = this.mode;
+    this.files.start(firstSeq, head, this.mode, this.dirty);
     this.serial = (this.serial + 1) % SERIAL_MOD;
     this.dirty = this.mode !== 'always';
   }

@@ -24,7 +24,9 @@
 import { randomInt } from 'node:crypto';
 import { Commit, Ctl, PartitionMemory, SlotFlag, TableCursor } from '../ring/layout.js';
 import { readUtf8 } from '../ring/utf8.js';
+import { commitPoint } from './commit-point.js';
 import type { Committer } from './committer.js';
+import { sendEvictions } from './committer-evictions.js';
 
 const C_PURGING = PartitionMemory.ctl(Ctl.PURGING);
 
@@ -128,8 +130,8 @@ export function recoverCommitter(c: Committer): void {
   // 5. Input, a fresh commit point, producers.
   c.input.recover(r[Commit.INPUT]);
   // Before the commit point, which moves the head past them: a worker that dies in between finds them again.
-  c.sendEvictions();
-  c.commitPoint(r[Commit.INPUT], false); // the re-run of the crashed drain trims at its own commit point
+  sendEvictions(c);
+  commitPoint(c, r[Commit.INPUT], false); // the re-run of the crashed drain trims at its own commit point
   c.acks.notifyAll();
 }
 

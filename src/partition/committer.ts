@@ -1,29 +1,24 @@
 import { randomInt } from 'node:crypto';
-import { RingstoreError } from '../errors.js';
 import { AckRingWriter, AckStatus } from '../ring/ack-ring.js';
 import { CommitRecord } from '../ring/commit-record.js';
 import { InputReader } from '../ring/input-reader.js';
-import {
-  Commit, ControlMemory, Ctl, DRAIN_MAX_RECORDS, Gauge, PartitionMemory, SlotFlag, TableCursor,
-} from '../ring/layout.js';
+import { ControlMemory, Ctl, DRAIN_MAX_RECORDS, PartitionMemory, SlotFlag, TableCursor } from '../ring/layout.js';
 import type { RawEvent } from '../ring/reader.js';
 import { Rec, RecFlag, RecKind, recordTextAt } from '../ring/record.js';
-import { readUtf8 } from '../ring/utf8.js';
 import { slotChecksum } from '../ring/slot-checksum.js';
+import { commitPoint, updateSumming } from './commit-point.js';
+import { makeRoom, sendEvictions } from './committer-evictions.js';
 import { DedupWindow } from './dedup-window.js';
 import { EventIds, ID_BYTES } from './event-ids.js';
 import { TableHash } from './hash.js';
 import { KeyDirectory } from './key-directory.js';
 import { KeyTable, TypeTable, type KeyState } from './name-tables.js';
+import { RateGauge } from './rate-gauge.js';
 import { WindowBuckets } from './window-buckets.js';
 
 const C_CRASH_AT = PartitionMemory.ctl(Ctl.CRASH_AT);
 const C_CRASH_AFTER_FLIP = PartitionMemory.ctl(Ctl.CRASH_AFTER_FLIP);
-const C_PURGING = PartitionMemory.ctl(Ctl.PURGING);
-const C_READERS = PartitionMemory.ctl(Ctl.READERS);
-const C_SUMMED = PartitionMemory.ctl(Ctl.SUMMED);
 const C_STALLED = PartitionMemory.ctl(Ctl.STALLED);
-const RATE_SECONDS = 10;
 
 /** An evicted event as raw parts, sent in batches to the coordinator's onDiscarded. */
 export type EvictedEvent = RawEvent;
@@ -56,13 +51,18 @@ export interface Journal {
  * and acks producers. Runs only on the partition's worker thread.
  *
  * Work is committed a drain at a time: everything a drain writes is
- * tentative until {@link commitPoint} flips the commit record
+ * tentative until the commit point (commit-point.ts) flips the commit record
  * (commit-record.ts). Evictions are the only effects that survive a crash
  * before the flip, which is why a key's version goes to the key directory
  * before its last slot is cleared. Given the committed state, a drain's
  * outcome (statuses, positions, versions) does not depend on anything a
  * crashed run of it left behind, so a restarted worker re-commits the same
  * records to the same positions (committer-recovery.ts).
+ *
+ * This class holds the committer's state and its drain; the rest works on
+ * that state from its own module: evictions (committer-evictions.ts), purge
+ * and clear (committer-purge.ts), the durable log's replay and refusals
+ * (committer-log.ts), the commit point and slot checksums (commit-point.ts).
  */
 export class Committer {
   readonly mem: PartitionMemory;
@@ -83,17 +83,17 @@ export class Committer {
   readonly typeNames: string[] = this.typeTable.names;
   readonly buckets: WindowBuckets | null;
   readonly hash: TableHash;
-  private readonly ids = new EventIds();
+  readonly ids = new EventIds();
   /** Commit time of the current drain (ids use it; read once per drain). */
-  private batchMs = 0;
+  batchMs = 0;
   /** Drains so far: a key first written in this drain remembers its committed version (see retireKey). */
-  private drainEpoch = 0;
-  private readonly C: number;
-  private readonly A: number;
-  private readonly V: number;
-  private readonly mask: number;
+  drainEpoch = 0;
+  readonly C: number;
+  readonly A: number;
+  readonly V: number;
+  readonly mask: number;
   /** Committed tail at the start of the current drain (positions at or after it are tentative). */
-  private committedTail = 1;
+  committedTail = 1;
   // Worker-local mirrors of the commit record.
   headPos = 1;
   tailPos = 1;
@@ -108,9 +108,8 @@ export class Committer {
   /** Positions at or after this carry a slot checksum (0: none). */
   summedFrom = 0;
   full = false;
-  private readonly rate = new Float64Array(RATE_SECONDS);
-  private rateSecond = 0;
-  private lastAppend = 0;
+  /** Appends per second and the last append time, published at each commit point and when idle. */
+  readonly rate: RateGauge;
   /** Evicted events of the current drain (when captureEvictions). */
   evicted: EvictedEvent[] = [];
   /** Positions a crashed drain evicted whose bytes it overwrote too (set by recovery; see sendEvictions). */
@@ -127,15 +126,15 @@ export class Committer {
   /** Commit points so far (Commit.SERIAL). */
   serial = 0;
   /** Fault injection: die in the next commit point, after its flip (Ctl.CRASH_AFTER_FLIP). */
-  private dieAfterFlip = false;
+  dieAfterFlip = false;
   /** Fault injection: die once the drain's evicted copies are handed over (Ctl.CRASH_AFTER_FLIP = 2). */
-  private dieAfterSend = false;
+  dieAfterSend = false;
   /** The durable log, when the partition has one. */
   journal: Journal | null = null;
   /** Replaying a durable log: no acks, no journal, the drain's recorded commit time. */
-  private replaying = false;
+  replaying = false;
   /** While committing a logged drain again: its end cursor (the drain stops there). */
-  private drainTo: number | null = null;
+  drainTo: number | null = null;
 
   constructor(mem: PartitionMemory, ctl: ControlMemory, cfg: CommitterConfig) {
     this.mem = mem;
@@ -157,6 +156,7 @@ export class Committer {
     this.keyById = this.keyTable.byId;
     this.keyNames = this.keyTable.names;
     this.buckets = cfg.window ? new WindowBuckets(cfg.window.bucketMs, cfg.window.buckets, this.V) : null;
+    this.rate = new RateGauge(mem);
   }
 
   /** True when a published record waits at the head of the input ring. */
@@ -194,7 +194,7 @@ export class Committer {
       this.stalled = false;
       Atomics.store(m.i32, C_STALLED, 0);
     }
-    this.updateSumming();
+    updateSumming(this);
     const crashAt = Atomics.load(m.i32, C_CRASH_AT);
     // Stop after one full ring: bytes consumed in this drain are zeroed only at
     // release, so going further would read this drain's first record again.
@@ -260,112 +260,11 @@ export class Committer {
       }
       // After the durable log has the drain: a process killed before the write restores the evicted events
       // live, so reporting them earlier would report evictions that never happened (test/durability/evict-kill).
-      this.sendEvictions();
+      sendEvictions(this);
       if (this.dieAfterSend) this.dieNow(); // a drain that evicted nothing dies here, still before its commit point
-      this.commitPoint(head);
+      commitPoint(this, head);
     }
     return n;
-  }
-
-  /**
-   * Consumes up to `max` published records without committing them: every
-   * append among them is refused with `status` (the durable log cannot take
-   * them: disk full, I/O error). Counted as rejected. Returns how many.
-   */
-  refuse(max: number, status: number): number {
-    const m = this.mem;
-    const inI32 = m.inI32;
-    const input = this.input;
-    const start = input.head;
-    let head = start;
-    let n = 0;
-    while (n < max && ((head - start) >>> 0) < input.capacity) {
-      const len = input.lengthAt(head);
-      if (len === 0) break;
-      const w = (head & this.mask) >> 2;
-      const kindFlags = inI32[w + Rec.KIND];
-      if ((kindFlags & 0xff) === RecKind.EVENT) {
-        const producer = inI32[w + Rec.PRODUCER];
-        if (kindFlags & RecFlag.ACK && this.acks.room(producer) < 1) break;
-        this.appended++;
-        this.rejected++;
-        if (kindFlags & RecFlag.ACK) this.acks.write(producer, inI32[w + Rec.TICKET], status, 0, 0);
-      }
-      head = (head + len) | 0;
-      n++;
-    }
-    if (n > 0) this.commitPoint(head);
-    return n;
-  }
-
-  /**
-   * Replays one drain of a durable log: its input bytes go back into the
-   * (empty) input ring at their cursors, and are drained again with the
-   * drain's commit time and id prefix, so positions, versions and ids come
-   * out as they did. Throws if they do not (the log does not match the state).
-   */
-  replayDrain(serial: number, batchMs: number, idPrefix: number, start: number, end: number, tailBefore: number, tailAfter: number, bytes: Uint8Array): void {
-    const m = this.mem;
-    const input = this.input;
-    if (tailBefore !== this.tailPos || ((end - start) >>> 0) !== bytes.length || bytes.length > input.capacity) {
-      throw new RingstoreError('RS_ERR_LOG_CORRUPT', `a drain of the log does not follow the state (serial ${serial}: tail ${tailBefore}, state ${this.tailPos})`, { serial });
-    }
-    input.reset(start);
-    const a = start & this.mask;
-    const first = Math.min(bytes.length, input.capacity - a);
-    m.inU8.set(bytes.subarray(0, first), a);
-    if (first < bytes.length) m.inU8.set(bytes.subarray(first), 0);
-    this.replaying = true;
-    this.batchMs = batchMs;
-    this.ids.setPrefix(idPrefix);
-    this.serial = serial - 1;
-    try {
-      while (((input.head - start) >>> 0) < bytes.length) {
-        if (this.drain(DRAIN_MAX_RECORDS) === 0) break;
-      }
-    } finally {
-      this.replaying = false;
-    }
-    if (input.head !== end || this.tailPos !== tailAfter) {
-      throw new RingstoreError('RS_ERR_LOG_CORRUPT', `replaying drain ${serial} gave positions up to ${this.tailPos - 1}, the log says ${tailAfter - 1}`, { serial });
-    }
-  }
-
-  /**
-   * Commits again, in place, a drain the log holds but the memory does not
-   * (the worker died between the two): its records are still in the input
-   * ring from `start` to `end`.
-   */
-  redrain(serial: number, batchMs: number, idPrefix: number, start: number, end: number, tailBefore: number, tailAfter: number): void {
-    if (this.input.head !== start || tailBefore !== this.tailPos) {
-      throw new RingstoreError('RS_ERR_LOG_CORRUPT', `the last drain of the log (serial ${serial}) does not follow the partition's memory`, { serial });
-    }
-    this.replaying = true;
-    this.batchMs = batchMs;
-    this.ids.setPrefix(idPrefix);
-    this.serial = serial - 1;
-    try {
-      this.drainTo = end;
-      this.drain(DRAIN_MAX_RECORDS);
-    } finally {
-      this.replaying = false;
-      this.drainTo = null;
-    }
-    if (this.input.head !== end || this.tailPos !== tailAfter) {
-      throw new RingstoreError('RS_ERR_LOG_CORRUPT', `committing again drain ${serial} gave positions up to ${this.tailPos - 1}, the log says ${tailAfter - 1}`, { serial });
-    }
-  }
-
-  /** Replays a purge or a clear of a durable log. */
-  replayPurge(serial: number, cutoff: number | null): void {
-    this.replaying = true;
-    this.serial = serial - 1;
-    try {
-      if (cutoff === null) this.clear();
-      else this.purge(cutoff);
-    } finally {
-      this.replaying = false;
-    }
   }
 
   /** Commits an all-or-nothing batch: the first record carries the precondition for all. */
@@ -446,7 +345,7 @@ export class Committer {
     const version = ks.version + 1;
     // Counted live before making room: evicting the key's own last event must not retire it.
     ks.live++;
-    this.makeRoom(position, span);
+    makeRoom(this, position, span);
     // Events never wrap in the arena: skip to its start when the rest of the arena is too short.
     if (this.arenaTail % this.A + span > this.A) this.arenaTail += this.A - (this.arenaTail % this.A);
     const s = (position - 1) % this.C;
@@ -488,288 +387,14 @@ export class Committer {
     if (!this.full && this.live >= this.C) this.setFull('slots');
   }
 
-  private setFull(reason: FullReason): void {
+  setFull(reason: FullReason): void {
     this.full = true;
     this.becameFull = reason;
   }
 
-  /** Evicts the oldest events until `position` has a slot and `bytes` fit in the arena. */
-  private makeRoom(position: number, bytes: number): void {
-    const C = this.C;
-    const A = this.A;
-    while (this.headPos <= position - C) this.evictHead();
-    let tail = this.arenaTail;
-    if (tail % A + bytes > A) tail += A - (tail % A);
-    while (this.headPos < position) {
-      const s = (this.headPos - 1) % C;
-      if (tail + bytes - this.mem.arenaAbs[s] <= A) break;
-      if (!this.full && this.mem.pos[s] === this.headPos && this.mem.flags[s] & SlotFlag.LIVE) this.setFull('bytes');
-      this.evictHead();
-    }
-  }
-
-  private evictHead(): void {
-    const m = this.mem;
-    const s = (this.headPos - 1) % this.C;
-    if (m.pos[s] === this.headPos && m.flags[s] & SlotFlag.LIVE) {
-      const ks = this.keyById[m.keyId[s]]!;
-      this.discarded++;
-      this.live--;
-      if (this.cfg.captureEvictions) this.evicted.push(this.readEvent(s));
-      this.buckets?.remove(m.ts[s], m.values, s, this.C);
-      this.typeTable.release(m.typeId[s]);
-      dropIndexUpTo(ks, this.headPos);
-      // The version goes to the directory before the slot is cleared: a crash in between keeps the key live.
-      if (--ks.live === 0) this.retireKey(ks);
-      else if (this.headPos < this.committedTail && ks.epoch === this.drainEpoch && ks.baseVersion > 0) {
-        // Its last committed event goes while only this drain's (tentative) events keep the key live:
-        // a crash now would leave no trace of its committed version, and the re-run would restart it.
-        const next = ks.first < ks.positions.length ? ks.positions[ks.first] : Infinity;
-        if (next >= this.committedTail) this.dir.record(ks.h0, ks.h1, ks.baseVersion, ks.basePosition);
-      }
-      // Bump the seqlock before the arena bytes can be overwritten.
-      const sq = m.seq[s];
-      Atomics.store(m.seq, s, sq + 1);
-      m.flags[s] = 0;
-      Atomics.store(m.seq, s, sq + 2);
-    }
-    this.headPos++;
-  }
-
-  /**
-   * Hands the evicted copies to the coordinator, before the commit point: an
-   * eviction is final even if the drain dies (a re-run does not evict again),
-   * so the copies must leave this thread as soon as possible; and remembers
-   * up to which position they went (EVICTIONS_SENT), so a recovery delivers
-   * exactly the evictions no message carried (committer-recovery.ts). In a
-   * durable partition, only once the drain's frame is written.
-   */
-  sendEvictions(): void {
-    const ev = this.evicted;
-    const lost = this.lostPositions;
-    if (this.onEvicted === null || (ev.length === 0 && lost.length === 0)) return;
-    const last = Math.max(ev.length > 0 ? ev[ev.length - 1].position : 0, lost.length > 0 ? lost[lost.length - 1] : 0);
-    this.evicted = [];
-    this.lostPositions = [];
-    this.onEvicted(ev, lost);
-    if (this.dieAfterSend) this.dieNow();
-    this.mem.tables[TableCursor.EVICTIONS_SENT] = last + 1;
-  }
-
   /** Fault injection: ends the thread now (the armed mode is used up). */
-  private dieNow(): never {
+  dieNow(): never {
     Atomics.store(this.mem.i32, C_CRASH_AFTER_FLIP, 0);
     process.exit(1);
   }
-
-  /**
-   * Drops a key with no live event left. If its version is tentative (it was
-   * written in this drain), its committed version is recorded too, so a crash
-   * before the commit point cannot lose it.
-   */
-  private retireKey(ks: KeyState): void {
-    if (ks.lastPosition >= this.committedTail && ks.epoch === this.drainEpoch && ks.baseVersion > 0) {
-      this.dir.record(ks.h0, ks.h1, ks.baseVersion, ks.basePosition);
-    }
-    this.keyTable.retire(ks);
-  }
-
-  /** Reads slot s as raw parts (worker thread: no seqlock needed). */
-  readEvent(s: number): EvictedEvent {
-    const m = this.mem;
-    const base = m.arenaBase + (m.arenaAbs[s] % this.A);
-    const idLen = m.idLen[s];
-    const keyLen = m.keyLen[s];
-    const typeLen = m.typeLen[s];
-    const values: number[] = [];
-    for (let v = 0; v < this.V; v++) values.push(m.values[v * this.C + s]);
-    return {
-      position: m.pos[s],
-      timestamp: m.ts[s],
-      version: m.ver[s],
-      values,
-      id: readUtf8(m.u8, base, idLen),
-      key: this.keyNames[m.keyId[s]],
-      type: this.typeNames[m.typeId[s]],
-      json: readUtf8(m.u8, base + idLen + keyLen + typeLen, m.payloadLen[s]),
-    };
-  }
-
-  /**
-   * Marks live events with timestamp < cutoff as purged, as one commit. Returns how many.
-   * A durable log gets the purge first: a purge cannot be rolled back, so one the log refuses (full
-   * disk) must not have begun. The frame alone is enough to redo it (a replay, or a restarted worker).
-   */
-  purge(cutoff: number): number {
-    if (this.journal !== null && !this.replaying) this.journal.purge(this.serial + 1, cutoff);
-    const n = this.purgeSlots(cutoff);
-    this.commitPoint(this.input.head);
-    Atomics.store(this.mem.i32, C_PURGING, 0);
-    return n;
-  }
-
-  /** Removes every event (counted as purged), as one commit. Key versions (in the directory) and ids are kept. */
-  clear(): number {
-    if (this.journal !== null && !this.replaying) this.journal.clear(this.serial + 1); // first, as in purge
-    const n = this.purgeSlots(Infinity);
-    this.headPos = this.tailPos;
-    this.buckets?.clear();
-    this.commitPoint(this.input.head);
-    Atomics.store(this.mem.i32, C_PURGING, 0);
-    return n;
-  }
-
-  /** The work of a purge, without its commit point (PURGING stays set until the caller's). */
-  private purgeSlots(cutoff: number): number {
-    const m = this.mem;
-    const C = this.C;
-    Atomics.store(m.i32, C_PURGING, 1);
-    // Pass 1: what goes, per key (nothing changes yet).
-    const gone = new Map<KeyState, { n: number; newest: boolean }>();
-    for (let pos = this.headPos; pos < this.tailPos; pos++) {
-      const s = (pos - 1) % C;
-      if (m.pos[s] !== pos || !(m.flags[s] & SlotFlag.LIVE) || !(m.ts[s] < cutoff)) continue;
-      const ks = this.keyById[m.keyId[s]]!;
-      const g = gone.get(ks) ?? { n: 0, newest: false };
-      g.n++;
-      if (pos === ks.lastPosition) g.newest = true;
-      gone.set(ks, g);
-    }
-    // Versions go to the directory first (a crash mid-purge keeps the purged slots purged).
-    for (const [ks, g] of gone) {
-      if (g.n === ks.live) continue; // retired below, which records it
-      if (g.newest) this.dir.record(ks.h0, ks.h1, ks.version, ks.lastPosition);
-    }
-    // Pass 2: mark the slots.
-    let n = 0;
-    for (let pos = this.headPos; pos < this.tailPos; pos++) {
-      const s = (pos - 1) % C;
-      if (m.pos[s] !== pos || !(m.flags[s] & SlotFlag.LIVE) || !(m.ts[s] < cutoff)) continue;
-      const ks = this.keyById[m.keyId[s]]!;
-      this.buckets?.remove(m.ts[s], m.values, s, C);
-      this.typeTable.release(m.typeId[s]);
-      if (--ks.live === 0) this.keyTable.retire(ks);
-      const sq = m.seq[s];
-      Atomics.store(m.seq, s, sq + 1);
-      m.flags[s] = (m.flags[s] & ~SlotFlag.LIVE) | SlotFlag.PURGED;
-      Atomics.store(m.seq, s, sq + 2);
-      n++;
-    }
-    // Leading purged slots can go at once, so the head tracks the oldest live event.
-    while (this.headPos < this.tailPos) {
-      const s = (this.headPos - 1) % C;
-      if (m.pos[s] === this.headPos && m.flags[s] & SlotFlag.LIVE) break;
-      this.headPos++;
-    }
-    for (const ks of this.keyTable.byName.values()) dropIndexUpTo(ks, this.headPos - 1);
-    this.live -= n;
-    this.purged += n;
-    if (this.live < C) this.full = false;
-    return n;
-  }
-
-  /**
-   * The commit point: writes the commit record and flips it, then trims the
-   * tables to their bounds, releases the consumed input and rings the
-   * producers whose acks were written. Recovery's commit point does not
-   * trim: the crashed drain saw the tables untrimmed, and its re-run must too
-   * (or a key whose version the acks already named could be forgotten first).
-   */
-  commitPoint(inputEnd: number, trim = true): void {
-    const r = this.record.next;
-    r[Commit.TAIL_POS] = this.tailPos;
-    r[Commit.HEAD_POS] = this.headPos;
-    r[Commit.APPENDED] = this.appended;
-    r[Commit.DISCARDED] = this.discarded;
-    r[Commit.REJECTED] = this.rejected;
-    r[Commit.PURGED] = this.purged;
-    r[Commit.LIVE] = this.live;
-    r[Commit.DUPLICATES] = this.duplicates;
-    r[Commit.CONFLICTS] = this.conflicts;
-    r[Commit.INPUT] = inputEnd;
-    r[Commit.ARENA_TAIL] = this.arenaTail;
-    r[Commit.SUMMED_FROM] = this.summedFrom;
-    r[Commit.KEYS] = this.keyTable.size;
-    r[Commit.DORMANT_KEYS] = Math.min(this.dir.size, this.mem.geometry.dormantKeys);
-    r[Commit.DEDUP_IDS] = Math.min(this.dedup.count, this.mem.geometry.dedupWindow);
-    r[Commit.SERIAL] = ++this.serial;
-    this.record.commit();
-    this.committedTail = this.tailPos;
-    if (this.dieAfterFlip) {
-      Atomics.store(this.mem.i32, C_CRASH_AFTER_FLIP, 0);
-      process.exit(1);
-    }
-    if (trim) {
-      this.dedup.trim();
-      this.dir.trim();
-    }
-    // No trim is owed for this serial: recovery trims only when the worker died between the flip and here.
-    this.mem.tables[TableCursor.TRIMMED] = this.serial;
-    this.input.release(inputEnd);
-    this.acks.notify();
-    this.publishGauges();
-  }
-
-  /**
-   * Turns slot checksums on while shared-memory readers are attached (and
-   * off when the last one leaves). Turning them on sums every live slot once,
-   * then tells readers (Ctl.SUMMED).
-   */
-  private updateSumming(): void {
-    const m = this.mem;
-    const readers = Atomics.load(m.i32, C_READERS) > 0;
-    if (readers === this.summedFrom > 0) return;
-    if (!readers) {
-      this.summedFrom = 0;
-      Atomics.store(m.i32, C_SUMMED, 0);
-      return;
-    }
-    for (let pos = this.headPos; pos < this.tailPos; pos++) {
-      const s = (pos - 1) % this.C;
-      if (m.pos[s] === pos) m.sum[s] = slotChecksum(m, s);
-    }
-    this.summedFrom = Math.max(1, this.headPos);
-    Atomics.store(m.i32, C_SUMMED, 1);
-    Atomics.notify(m.i32, C_SUMMED);
-  }
-
-  /** Turns summing on or off now, outside a drain (readers attaching to an idle partition). */
-  syncReaders(): void {
-    const was = this.summedFrom;
-    this.updateSumming();
-    if (was !== this.summedFrom) this.commitPoint(this.input.head, false); // may come before a crashed drain's re-run
-  }
-
-  /** Publishes the rate gauges. */
-  publishGauges(): void {
-    const m = this.mem;
-    const now = Date.now();
-    const sec = Math.floor(now / 1000);
-    const delta = this.appended - this.lastAppend;
-    if (sec !== this.rateSecond) {
-      const gap = Math.min(RATE_SECONDS, sec - this.rateSecond);
-      for (let i = 1; i <= gap; i++) this.rate[(this.rateSecond + i) % RATE_SECONDS] = 0;
-      this.rateSecond = sec;
-    }
-    if (delta > 0) {
-      this.rate[sec % RATE_SECONDS] += delta;
-      m.gauges[Gauge.LAST_APPEND_MS * 8] = now;
-      this.lastAppend = this.appended;
-    }
-    let total = 0;
-    for (let i = 0; i < RATE_SECONDS; i++) total += this.rate[i];
-    m.gauges[Gauge.RATE * 8] = total / RATE_SECONDS;
-  }
-}
-
-/** Drops key-index entries at or below `position` (evicted or purged ahead of the head). */
-export function dropIndexUpTo(ks: KeyState, position: number): void {
-  const p = ks.positions;
-  let first = ks.first;
-  while (first < p.length && p[first] <= position) first++;
-  if (first > 64 && first * 2 > p.length) {
-    p.splice(0, first);
-    first = 0;
-  }
-  ks.first = first;
 }

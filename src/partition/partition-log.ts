@@ -29,6 +29,7 @@ import type { RestoreReport } from '../durability/restore.js';
 import { RingstoreError } from '../errors.js';
 import { Commit, Ctl, LINE_INTS, TableCursor, type PartitionMemory } from '../ring/layout.js';
 import type { Committer, Journal } from './committer.js';
+import { redrain, replayDrain, replayPurge } from './committer-log.js';
 import { recoverCommitter } from './committer-recovery.js';
 
 /** How a partition is made durable (resolved from the store's `durability` option). */
@@ -128,9 +129,9 @@ export class PartitionLog implements Journal {
       frames++;
       try {
         if (f.type === FrameType.EVENTS) {
-          c.replayDrain(serial, meta[1], meta[2], meta[3] | 0, meta[4] | 0, meta[5], meta[6], f.payload.subarray(META_BYTES));
-        } else if (f.type === FrameType.PURGE) c.replayPurge(serial, meta[1]);
-        else if (f.type === FrameType.CLEAR) c.replayPurge(serial, null);
+          replayDrain(c, serial, meta[1], meta[2], meta[3] | 0, meta[4] | 0, meta[5], meta[6], f.payload.subarray(META_BYTES));
+        } else if (f.type === FrameType.PURGE) replayPurge(c, serial, meta[1]);
+        else if (f.type === FrameType.CLEAR) replayPurge(c, serial, null);
       } catch (err) {
         throw new RingstoreError('RS_ERR_LOG_CORRUPT', `${(err as Error).message} (${f.file} at byte ${f.offset})`, { file: f.file, offset: f.offset }, { cause: err });
       }
@@ -177,8 +178,8 @@ export class PartitionLog implements Journal {
       if (m[0] !== committed + 1) {
         throw new RingstoreError('RS_ERR_LOG_CORRUPT', `the log is ${m[0] - committed} commits ahead of the partition's memory`, { dir: cfg.dir });
       }
-      if (tail.type === FrameType.EVENTS) c.redrain(m[0], m[1], m[2], m[3] | 0, m[4] | 0, m[5], m[6]);
-      else c.replayPurge(m[0], tail.type === FrameType.PURGE ? m[1] : null);
+      if (tail.type === FrameType.EVENTS) redrain(c, m[0], m[1], m[2], m[3] | 0, m[4] | 0, m[5], m[6]);
+      else replayPurge(c, m[0], tail.type === FrameType.PURGE ? m[1] : null);
     }
     const pl = new PartitionLog(c, cfg, log, checkpoints);
     c.journal = pl;

@@ -4,7 +4,11 @@ import { RingstoreError, errorToWire, type WireError } from '../errors.js';
 import { AckStatus, ringBell } from '../ring/ack-ring.js';
 import { ControlMemory, Ctl, PartitionMemory, PartitionState, type PartitionGeometry } from '../ring/layout.js';
 import { Committer, type CommitterConfig, type FullReason } from './committer.js';
+import { sendEvictions } from './committer-evictions.js';
+import { refuse } from './committer-log.js';
+import { clear, purge } from './committer-purge.js';
 import { recoverCommitter } from './committer-recovery.js';
+import { syncReaders } from './commit-point.js';
 import { imageParts, loadImage, PartitionLog, type PartitionDurability, type RestoreSummary } from './partition-log.js';
 import { PartitionQueries, type WireQuery } from './partition-queries.js';
 import { Comlink, guarded, nodeEndpoint } from './rpc.js';
@@ -114,12 +118,12 @@ export class PartitionWorker {
       purge: guarded((cutoff: number) => {
         this.drainAll();
         this.checkWritable();
-        return this.guardLog(() => this.committer.purge(cutoff), true);
+        return this.guardLog(() => purge(this.committer, cutoff), true);
       }),
       clear: guarded(() => {
         this.drainAll();
         this.checkWritable();
-        return this.guardLog(() => this.committer.clear(), true);
+        return this.guardLog(() => clear(this.committer), true);
       }),
       /** The committed state as one image (EventStore.exportImages): what a durable checkpoint holds. */
       image: guarded(() => {
@@ -191,7 +195,7 @@ export class PartitionWorker {
   private step(): number {
     if (this.refusing !== 0) {
       if (this.refusing === AckStatus.DISK_FULL && performance.now() >= this.retryAt) this.refusing = 0;
-      else return this.committer.refuse(Number.MAX_SAFE_INTEGER, this.refusing);
+      else return refuse(this.committer, Number.MAX_SAFE_INTEGER, this.refusing);
     }
     return this.guardLog(() => this.committer.drain(Number.MAX_SAFE_INTEGER), false);
   }
@@ -265,7 +269,7 @@ export class PartitionWorker {
   /** Sends evictions and capacity transitions gathered during a batch. */
   private flushEvents(): void {
     const c = this.committer;
-    c.sendEvictions();
+    sendEvictions(c);
     if (c.becameFull !== null) {
       this.parent.postMessage({ type: 'full', reason: c.becameFull } satisfies PartitionEvent);
       c.becameFull = null;
@@ -293,7 +297,7 @@ export class PartitionWorker {
     }, IDLE_WAIT_MS);
     tick.unref();
     for (;;) {
-      this.committer.syncReaders();
+      syncReaders(this.committer);
       const n = this.step();
       this.flushEvents();
       const c = this.committer;
@@ -327,7 +331,7 @@ export class PartitionWorker {
         await new Promise((resolve) => setImmediate(resolve));
       }
       Atomics.store(i32, SLEEPING, 0);
-      this.committer.publishGauges();
+      this.committer.rate.publish(this.committer.appended);
     }
     clearInterval(tick);
     this.drainAll();

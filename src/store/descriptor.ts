@@ -4,7 +4,7 @@ import { AckRingReader } from '../ring/ack-ring.js';
 import { InputWriter } from '../ring/input-writer.js';
 import { ControlMemory, Ctl, PartitionMemory, type PartitionGeometry } from '../ring/layout.js';
 import { SHARED_MEMORY_PROTOCOL } from '../ring/protocol.js';
-import type { Selector } from './options.js';
+import { geometryOf, type ResolvedOptions, type Selector } from './options.js';
 import { Producer } from './producer.js';
 
 /** A structured-cloneable handle on a store's shared memory, from `store.descriptor()`. */
@@ -166,4 +166,28 @@ export function attachProducer<T>(d: EventStoreDescriptor, given: AttachSelector
       values,
     },
   });
+}
+
+/** The descriptor of a store (see `EventStore.descriptor`). */
+export function describeStore<T>(o: ResolvedOptions<T>, mems: readonly PartitionMemory[], ctl: ControlMemory): EventStoreDescriptor {
+  const portable = (s: unknown): string | undefined => (typeof s === 'string' ? s : undefined);
+  return {
+    kind: 'ringstore/descriptor',
+    version: 1,
+    protocol: SHARED_MEMORY_PROTOCOL,
+    partitions: mems.map((m) => m.sab),
+    control: ctl.sab,
+    geometry: geometryOf(o),
+    maxEventBytes: o.maxEventBytes,
+    valueNames: [...o.valueNames],
+    selectors: {
+      key: portable(o.selectors.key),
+      timestamp: portable(o.selectors.timestamp),
+      type: portable(o.selectors.type),
+      values: o.selectors.values.map(portable),
+      hasKey: o.selectors.key !== undefined,
+      hasTimestamp: o.selectors.timestamp !== undefined,
+      hasType: o.selectors.type !== undefined,
+    },
+  };
 }

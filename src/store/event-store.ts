@@ -2,31 +2,23 @@ import path from 'node:path';
 import { lockDataDir, type DataDirLock } from '../durability/dir-lock.js';
 import { openError } from '../durability/errors.js';
 import { openDataDirMeta } from '../durability/meta.js';
-import { ClosedError, RingstoreError, invalidArgument, invalidOption } from '../errors.js';
-import { checkImage, type PartitionDurability, type RestoreSummary } from '../partition/partition-log.js';
-import type { EvictedEvent } from '../partition/committer.js';
-import { aboveMax, belowMin } from '../partition/extremes.js';
+import { RingstoreError, invalidArgument, invalidOption } from '../errors.js';
+import { checkImage, type RestoreSummary } from '../partition/partition-log.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
-import type { GroupColumns, Partial } from '../partition/partition-queries.js';
-import type { PackedEvents } from '../partition/snapshot-pack.js';
-import type { PartitionEvent } from '../partition/partition-worker.js';
 import type { ThreadMemory } from '../partition/thread-memory.js';
-import { Commit, ControlMemory, Ctl, Gauge, PartitionMemory } from '../ring/layout.js';
-import { SHARED_MEMORY_PROTOCOL } from '../ring/protocol.js';
+import { ControlMemory, Ctl, PartitionMemory } from '../ring/layout.js';
 import { hashKey } from '../partition/hash.js';
 import { Comlink } from '../partition/rpc.js';
 import { CommitWatch } from './commit-watch.js';
 import { EventStoreBuilder } from './builder.js';
-import { attachProducer, claimProducerSlot, type AttachSelectors, type EventStoreDescriptor } from './descriptor.js';
-import { PackedMerge } from './merge.js';
-import { geometryOf, resolveOptions, type EventStoreOptions, type ResolvedOptions } from './options.js';
+import { attachProducer, claimProducerSlot, describeStore, type AttachSelectors, type EventStoreDescriptor } from './descriptor.js';
+import { geometryOf, partitionDurability, resolveOptions, type EventStoreOptions, type ResolvedOptions } from './options.js';
+import { deliverPartitionEvent } from './partition-events.js';
 import { Producer } from './producer.js';
-import { toWireQuery } from './query.js';
-import { mergeTop, selectTop } from './top-order.js';
+import { StoreQueries } from './store-queries.js';
+import { storeStats } from './store-stats.js';
 import { StoreReader } from './store-reader.js';
-import type {
-  AppendOptions, AppendResults, PartitionStats, Query, StoreStats, StoredEvent, TryAppendOptions, WindowAggregate,
-} from './types.js';
+import type { AppendOptions, AppendResults, StoreStats, TryAppendOptions } from './types.js';
 
 /**
  * A partitioned, fixed-capacity, multi-core event store. The thread that
@@ -44,22 +36,19 @@ import type {
  * await store.close();
  * ```
  */
-export class EventStore<T = unknown, V extends string = string> implements AsyncDisposable {
-  /** Options after validation and defaults. */
-  readonly options: ResolvedOptions<T>;
+export class EventStore<T = unknown, V extends string = string> extends StoreQueries<T, V> implements AsyncDisposable {
   private readonly mems: PartitionMemory[];
   private readonly ctl: ControlMemory;
   private readonly producer: Producer<T>;
-  private readonly handles: PartitionHandle[];
+  protected readonly handles: PartitionHandle[];
   private readonly watch: CommitWatch;
-  private closed = false;
   private closing: Promise<void> | undefined;
   /** The data directory's lock (durable stores). */
   private lock: DataDirLock | undefined;
 
   private constructor(options: EventStoreOptions<T>, resolved?: ResolvedOptions<T>) {
     const o = resolved ?? resolveOptions(options);
-    this.options = o;
+    super(o);
     const geometry = geometryOf(o);
     this.mems = Array.from({ length: o.partitions }, () => PartitionMemory.allocate(geometry));
     this.ctl = ControlMemory.allocate(o.maxProducers);
@@ -76,7 +65,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
             window: o.window && { bucketMs: o.window.bucketMs, buckets: o.window.buckets },
             captureEvictions: o.onDiscarded !== undefined,
           },
-          (e) => this.onPartitionEvent(i, e),
+          (e) => deliverPartitionEvent(o, i, e),
           { store: o.name, durability: o.durability === null ? null : partitionDurability(o.durability, i) },
           o.logger,
         ),
@@ -190,27 +179,7 @@ export class EventStore<T = unknown, V extends string = string> implements Async
   /** A structured-cloneable handle for `EventStore.attach` in another thread. */
   descriptor(): EventStoreDescriptor {
     this.assertOpen();
-    const o = this.options;
-    const portable = (s: unknown): string | undefined => (typeof s === 'string' ? s : undefined);
-    return {
-      kind: 'ringstore/descriptor',
-      version: 1,
-      protocol: SHARED_MEMORY_PROTOCOL,
-      partitions: this.mems.map((m) => m.sab),
-      control: this.ctl.sab,
-      geometry: geometryOf(o),
-      maxEventBytes: o.maxEventBytes,
-      valueNames: [...o.valueNames],
-      selectors: {
-        key: portable(o.selectors.key),
-        timestamp: portable(o.selectors.timestamp),
-        type: portable(o.selectors.type),
-        values: o.selectors.values.map(portable),
-        hasKey: o.selectors.key !== undefined,
-        hasTimestamp: o.selectors.timestamp !== undefined,
-        hasType: o.selectors.type !== undefined,
-      },
-    };
+    return describeStore(this.options, this.mems, this.ctl);
   }
 
   /** Partition count. */
@@ -281,235 +250,6 @@ export class EventStore<T = unknown, V extends string = string> implements Async
   async flush(): Promise<void> {
     this.assertOpen();
     await Promise.all(this.handles.map((h) => h.call('flush')));
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new ClosedError();
-  }
-
-  private valueIndex(name: string | undefined): number {
-    if (name === undefined) return -1;
-    const i = this.options.valueNames.indexOf(name);
-    if (i < 0) {
-      throw new RingstoreError('RS_ERR_UNKNOWN_VALUE', `"${name}" is not a declared value (declared: ${this.options.valueNames.join(', ') || 'none'})`, {
-        value: name,
-      });
-    }
-    return i;
-  }
-
-  private targets(q: Query<T> | undefined): PartitionHandle[] {
-    if (q?.partitions === undefined) return this.handles;
-    // Each partition once, in partition order: the merge breaks timestamp ties by list order.
-    return [...new Set(q.partitions)].sort((a, b) => a - b).map((p) => this.handles[p]);
-  }
-
-  private async partials(v: number, q: Query<T> | undefined, extremes = false): Promise<Partial> {
-    this.assertOpen();
-    const wire = toWireQuery(q, this.options);
-    if (q?.filter !== undefined) {
-      const filter = q.filter;
-      const total: Partial = { count: 0, sum: 0, min: Infinity, max: -Infinity };
-      const name = v >= 0 ? this.options.valueNames[v] : undefined;
-      for await (const e of this.events({ ...q, filter: undefined, limit: undefined })) {
-        if (!filter(e)) continue;
-        total.count++;
-        if (name !== undefined) {
-          const x = e.values[name];
-          total.sum += x;
-          if (belowMin(x, total.min)) total.min = x;
-          if (aboveMax(x, total.max)) total.max = x;
-        }
-      }
-      return total;
-    }
-    const parts = await Promise.all(this.targets(q).map((h) => h.call<Partial>('aggregate', v, wire, extremes)));
-    return parts.reduce((a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum, min: Math.min(a.min, b.min), max: Math.max(a.max, b.max) }), {
-      count: 0, sum: 0, min: Infinity, max: -Infinity,
-    });
-  }
-
-  /** Number of live events matching the query. */
-  async count(q?: Query<T, V>): Promise<number> {
-    return (await this.partials(-1, q)).count;
-  }
-
-  /** Sum of a declared value (0 when nothing matches). */
-  async sum(value: V, q?: Query<T, V>): Promise<number> {
-    return (await this.partials(this.valueIndex(value), q)).sum;
-  }
-
-  /** Average of a declared value (0 when nothing matches, as in the reference). */
-  async average(value: V, q?: Query<T, V>): Promise<number> {
-    const p = await this.partials(this.valueIndex(value), q);
-    return p.count === 0 ? 0 : p.sum / p.count;
-  }
-
-  /** Minimum of a declared value (null when nothing matches). */
-  async min(value: V, q?: Query<T, V>): Promise<number | null> {
-    const p = await this.partials(this.valueIndex(value), q, true);
-    return p.count === 0 ? null : p.min;
-  }
-
-  /** Maximum of a declared value (null when nothing matches). */
-  async max(value: V, q?: Query<T, V>): Promise<number | null> {
-    const p = await this.partials(this.valueIndex(value), q, true);
-    return p.count === 0 ? null : p.max;
-  }
-
-  /**
-   * Folds matching events in merged order. The reducer is a function, so it
-   * runs on the coordinator over decoded events (slower than the built-ins).
-   */
-  async aggregate<A>(seed: A, reducer: (acc: A, event: StoredEvent<T>) => A, q?: Query<T, V>): Promise<A> {
-    if (typeof reducer !== 'function') throw invalidArgument('reducer must be a function');
-    let acc = seed;
-    for await (const e of this.events(q)) acc = reducer(acc, e);
-    return acc;
-  }
-
-  /** Per key: count, sum, min, max and average of a declared value. */
-  async groupBy(value: V, q?: Query<T, V>): Promise<Map<string, WindowAggregate>> {
-    const v = this.valueIndex(value);
-    this.assertOpen();
-    const out = new Map<string, WindowAggregate>();
-    const add = (key: string, p: Partial): void => {
-      const cur = out.get(key);
-      const count = (cur?.count ?? 0) + p.count;
-      const sum = (cur?.sum ?? 0) + p.sum;
-      out.set(key, {
-        count,
-        sum,
-        min: Math.min(cur?.min ?? Infinity, p.min),
-        max: Math.max(cur?.max ?? -Infinity, p.max),
-        avg: count === 0 ? 0 : sum / count,
-      });
-    };
-    if (q?.filter !== undefined) {
-      const filter = q.filter;
-      for await (const e of this.events({ ...q, filter: undefined, limit: undefined })) {
-        if (!filter(e)) continue;
-        const x = e.values[value];
-        add(e.key, { count: 1, sum: x, min: x, max: x });
-      }
-      return out;
-    }
-    for (const part of await this.groupColumns(v, q)) {
-      part.keys.forEach((k, i) => add(k, { count: part.count[i], sum: part.sum[i], min: part.min[i], max: part.max[i] }));
-    }
-    return out;
-  }
-
-  private groupColumns(v: number, q: Query<T> | undefined): Promise<GroupColumns[]> {
-    const wire = toWireQuery(q, this.options);
-    return Promise.all(this.targets(q).map((h) => h.call<GroupColumns>('groupBy', v, wire)));
-  }
-
-  /**
-   * The k keys with the greatest sum of a declared value, in the order of
-   * top-order.ts: +Infinity, finite sums descending, -Infinity, NaN (a key
-   * placed in partitions whose sums overflow both ways); equal sums by key.
-   */
-  async top(k: number, value: V, q?: Query<T, V>): Promise<{ key: string; value: number }[]> {
-    if (!Number.isInteger(k) || k < 0) throw invalidArgument('k must be a non-negative integer');
-    if (q?.filter !== undefined) {
-      const groups = await this.groupBy(value, q);
-      return selectTop([...groups].map(([key, g]) => ({ key, value: g.sum })), k);
-    }
-    const v = this.valueIndex(value);
-    this.assertOpen();
-    // Sums per key straight from the columns; a key lives in one partition unless placed explicitly,
-    // so the workers send every key's sum (a per-partition cut at k would drop a placed key's partials).
-    return mergeTop(await this.groupColumns(v, q), k);
-  }
-
-  /** The partitions' matching events (packed: src/partition/snapshot-pack.ts, snapshot-copy.ts), merged. */
-  private async merged(q: Query<T> | undefined, limit: number | undefined): Promise<PackedMerge<T>> {
-    this.assertOpen();
-    const wire = { ...toWireQuery(q, this.options), ...(limit !== undefined ? { limit } : {}) };
-    const targets = this.targets(q);
-    const parts = await Promise.all(targets.map((h) => h.call<PackedEvents>('snapshot', wire)));
-    parts.forEach((p, i) => ((p as PackedEvents & { partition: number }).partition = targets[i].index));
-    return new PackedMerge<T>(parts, this.options.valueNames);
-  }
-
-  /**
-   * Matching live events, merged across partitions by timestamp, then
-   * partition, then position: an approximate global order (partitions are
-   * read at slightly different instants, so it is not a cut). Each
-   * partition's part is one instant of that partition, taken by its worker
-   * between two commit batches while producers keep appending: an event is
-   * never torn, and events evicted by wrap-around are either all in (as of
-   * that instant) or out, never a hole in the middle.
-   */
-  async snapshot(q?: Query<T, V>): Promise<StoredEvent<T>[]> {
-    const limit = q?.limit ?? Infinity;
-    const filter = q?.filter;
-    const merge = await this.merged(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
-    if (filter === undefined) {
-      // Every event is kept: one array of the final length, filled in order.
-      const out = new Array<StoredEvent<T>>(Math.min(merge.remaining, limit));
-      for (let i = 0; i < out.length; i++) out[i] = merge.next()!;
-      return out;
-    }
-    const out: StoredEvent<T>[] = [];
-    if (limit <= 0) return out;
-    for (let e = merge.next(); e !== undefined; e = merge.next()) {
-      if (!filter(e)) continue;
-      out.push(e);
-      if (out.length >= limit) break;
-    }
-    return out;
-  }
-
-  /** Like {@link snapshot}, as an async iterator that decodes as it goes. */
-  async *events(q?: Query<T, V>): AsyncGenerator<StoredEvent<T>> {
-    const limit = q?.limit ?? Infinity;
-    const filter = q?.filter;
-    const merge = await this.merged(q, filter === undefined && Number.isFinite(limit) ? limit : undefined);
-    let n = 0;
-    if (limit <= 0) return;
-    for (let e = merge.next(); e !== undefined; e = merge.next()) {
-      if (filter !== undefined && !filter(e)) continue;
-      yield e;
-      if (++n >= limit) return;
-    }
-  }
-
-  /**
-   * Window aggregate of a declared value from the time buckets, in
-   * O(buckets). Without a range, each partition's window as in the
-   * reference: [newest - sizeMs, newest], both inclusive, where newest is
-   * the newest timestamp the partition has seen. With `from`/`to` (ms,
-   * inclusive; a missing end is taken from the window), the buckets kept
-   * that overlap [from, to]. Granularity is one bucket (`bucketMs`): every
-   * event of a bucket that overlaps the range is counted. Needs the `window`
-   * option.
-   */
-  async windowAggregate(value: V, range: { from?: number; to?: number } = {}): Promise<WindowAggregate> {
-    const v = this.valueIndex(value);
-    const w = this.options.window;
-    if (w === null) throw new RingstoreError('RS_ERR_WINDOW_DISABLED', 'windowAggregate needs the window option');
-    this.assertOpen();
-    if (range === null || typeof range !== 'object') throw invalidArgument('range must be an object');
-    const anchored = range.from === undefined && range.to === undefined;
-    const to = anchored ? null : range.to ?? Infinity;
-    const from = anchored ? null : range.from ?? -Infinity;
-    const bad = (x: unknown): boolean => x !== null && (typeof x !== 'number' || Number.isNaN(x));
-    if (bad(from) || bad(to)) throw invalidArgument('from and to must be numbers');
-    const parts = await Promise.all(this.handles.map((h) => h.call<{ count: number; perValue: Partial[] }>('window', from, to)));
-    let count = 0;
-    let sum = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    for (const p of parts) {
-      const x = p.perValue[v];
-      count += x.count;
-      sum += x.sum;
-      min = Math.min(min, x.min);
-      max = Math.max(max, x.max);
-    }
-    return { count, sum, min: count ? min : null, max: count ? max : null, avg: count ? sum / count : 0 };
   }
 
   /**
@@ -584,57 +324,10 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     return Promise.all(this.handles.map((h) => h.memory().catch(() => null)));
   }
 
+
   /** Statistics read from shared memory (no round trip to the workers). */
   get stats(): StoreStats {
-    const partitions: PartitionStats[] = this.mems.map((m, i) => {
-      const last = m.gauges[Gauge.LAST_APPEND_MS * 8];
-      const discarded = m.committed(Commit.DISCARDED);
-      const live = m.committed(Commit.LIVE);
-      const purged = m.committed(Commit.PURGED);
-      return {
-        partition: i,
-        appended: m.committed(Commit.APPENDED),
-        committed: live + discarded + purged,
-        discarded,
-        rejected: m.committed(Commit.REJECTED),
-        duplicates: m.committed(Commit.DUPLICATES),
-        conflicts: m.committed(Commit.CONFLICTS),
-        purged,
-        live,
-        capacity: m.geometry.capacity,
-        refused: Atomics.load(m.i32, PartitionMemory.ctl(Ctl.REFUSED)),
-        appendsPerSecond: m.gauges[Gauge.RATE * 8],
-        lastAppendTime: last > 0 ? last : null,
-        restarts: this.handles[i].restarts,
-        failed: this.handles[i].failure !== undefined,
-        calls: this.handles[i].calls,
-        keys: m.committed(Commit.KEYS),
-        dormantKeys: m.committed(Commit.DORMANT_KEYS),
-        dedupIds: m.committed(Commit.DEDUP_IDS),
-      };
-    });
-    const sum = (f: keyof PartitionStats): number => partitions.reduce((a, p) => a + (p[f] as number), 0);
-    const lasts = partitions.map((p) => p.lastAppendTime ?? 0);
-    return {
-      appended: sum('appended'),
-      committed: sum('committed'),
-      discarded: sum('discarded'),
-      rejected: sum('rejected'),
-      duplicates: sum('duplicates'),
-      conflicts: sum('conflicts'),
-      purged: sum('purged'),
-      live: sum('live'),
-      capacity: sum('capacity'),
-      refused: sum('refused'),
-      appendsPerSecond: sum('appendsPerSecond'),
-      lastAppendTime: Math.max(...lasts) || null,
-      restarts: sum('restarts'),
-      calls: sum('calls'),
-      keys: sum('keys'),
-      dormantKeys: sum('dormantKeys'),
-      dedupIds: sum('dedupIds'),
-      partitions,
-    };
+    return storeStats(this.mems, this.handles);
   }
 
   /**
@@ -674,26 +367,6 @@ export class EventStore<T = unknown, V extends string = string> implements Async
     return this.handles[p].crash(n === undefined ? undefined : opts.afterLogWrite === true ? -n : n, opts.afterCommitPoint === true ? 'flip' : opts.afterEvictions === true ? 'evictions' : null);
   }
 
-  private onPartitionEvent(partition: number, e: PartitionEvent): void {
-    const o = this.options;
-    try {
-      if (e.type === 'evicted' && o.onDiscarded) o.onDiscarded(e.events.map((x) => this.fromEvicted(partition, x)));
-      else if (e.type === 'evicted-lost') o.onDiscardedLost?.({ partition, positions: e.positions });
-      else if (e.type === 'full' && o.onCapacityReached) o.onCapacityReached({ partition, capacity: o.capacityPerPartition, reason: e.reason });
-    } catch (err) {
-      o.logger?.error({ err, partition }, `${e.type === 'full' ? 'onCapacityReached' : e.type === 'evicted-lost' ? 'onDiscardedLost' : 'onDiscarded'} callback threw`);
-    }
-  }
-
-  private fromEvicted(partition: number, x: EvictedEvent): StoredEvent<T> {
-    const values: Record<string, number> = {};
-    this.options.valueNames.forEach((n, i) => (values[n] = x.values[i]));
-    return {
-      id: x.id, key: x.key, type: x.type, timestamp: x.timestamp, partition, position: x.position,
-      version: x.version, values, payload: JSON.parse(x.json) as T,
-    };
-  }
-
   /** Stops the workers after they commit what was published; pending appends reject with `ClosedError`. */
   close(): Promise<void> {
     if (this.closing) return this.closing;
@@ -712,16 +385,4 @@ export class EventStore<T = unknown, V extends string = string> implements Async
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** Partition `i`'s share of a store's durability options. */
-function partitionDurability(d: NonNullable<ResolvedOptions<unknown>['durability']>, i: number): PartitionDurability {
-  return {
-    dir: path.join(path.resolve(d.dir), `p${i}`),
-    fsync: d.fsync,
-    intervalMs: d.intervalMs,
-    segmentBytes: d.segmentBytes,
-    checkpointIntervalMs: d.checkpointIntervalMs,
-    repair: d.repair,
-  };
 }

@@ -1,6 +1,8 @@
 import os from 'node:os';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { invalidOption } from '../errors.js';
+import type { PartitionDurability } from '../partition/partition-log.js';
 import type { PartitionGeometry } from '../ring/layout.js';
 import { REC_HEADER_BYTES } from '../ring/record.js';
 import type { StoredEvent } from './types.js';
@@ -319,5 +321,17 @@ export function geometryOf(
     ackCapacity: o.ackCapacity,
     dedupWindow: o.dedupWindow,
     dormantKeys: o.dormantKeysPerPartition,
+  };
+}
+
+/** Partition `i`'s share of a store's durability options. */
+export function partitionDurability(d: NonNullable<ResolvedOptions<unknown>['durability']>, i: number): PartitionDurability {
+  return {
+    dir: path.join(path.resolve(d.dir), `p${i}`),
+    fsync: d.fsync,
+    intervalMs: d.intervalMs,
+    segmentBytes: d.segmentBytes,
+    checkpointIntervalMs: d.checkpointIntervalMs,
+    repair: d.repair,
   };
 }
