@@ -276,6 +276,8 @@ describe('queries', () => {
     expect(it).toEqual([100, 200]);
     await expect(store.sum('nope')).rejects.toMatchObject({ code: 'RS_ERR_UNKNOWN_VALUE' });
     await expect(store.count({ where: { values: { amount: { between: 1 } } } } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    // A value named at where's top level (not under where.values) filtered nothing and summed every event.
+    await expect(store.sum('amount', { where: { amount: { lt: 10 } } } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/where\.amount is not a filter/) });
     await expect(store.count({ from: 'yesterday' } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
   });
 

@@ -41,6 +41,10 @@ export function toWireQuery<T>(q: Query<T> | undefined, o: ResolvedOptions<T>): 
   const where = q.where;
   if (where !== undefined) {
     if (where === null || typeof where !== 'object') throw invalidArgument('query.where must be an object');
+    // An unknown key would otherwise filter nothing and answer over every event, silently.
+    for (const k of Object.keys(where)) {
+      if (k !== 'type' && k !== 'values') throw invalidArgument(`query.where.${k} is not a filter (use where.type, or where.values.<value> for a declared value)`, { key: k });
+    }
     if (where.type !== undefined) {
       const types = typeof where.type === 'string' ? [where.type] : where.type;
       if (!Array.isArray(types) || types.some((t) => typeof t !== 'string')) throw invalidArgument('query.where.type must be a string or strings');
