@@ -279,6 +279,12 @@ describe('queries', () => {
     // A value named at where's top level (not under where.values) filtered nothing and summed every event.
     await expect(store.sum('amount', { where: { amount: { lt: 10 } } } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/where\.amount is not a filter/) });
     await expect(store.count({ from: 'yesterday' } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    // A misspelt top-level key (key for keys, type for where.type) narrowed nothing: every event answered.
+    for (const bad of [{ key: ['a'] }, { type: 'x' }, { form: 0 }]) {
+      for (const q of [store.count(bad as never), store.snapshot(bad as never), store.groupBy('amount', bad as never), store.top(1, 'amount', bad as never)]) {
+        await expect(q).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(`query\\.${Object.keys(bad)[0]} is not a query option`) });
+      }
+    }
   });
 
   it('key queries use the key index and agree with a full scan, through eviction, purge, clear and a worker restart', async () => {
