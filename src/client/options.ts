@@ -47,12 +47,19 @@ export interface ResolvedClientOptions {
   fetch: typeof fetch;
 }
 
+const CLIENT_OPTIONS: ReadonlySet<string> = new Set(['baseUrl', 'token', 'retries', 'retryBaseMs', 'timeoutMs', 'maxRetryDelayMs', 'maxSseMessageBytes', 'fetch']);
+
 /**
  * Checks `options` and fills in the defaults. The first options throw
  * `TypeError`/`RangeError` (as they always have); the bounds added since throw
  * {@link InvalidClientOptionError} (`RS_ERR_INVALID_OPTION`).
  */
 export function resolveClientOptions(options: RingstoreClientOptions): ResolvedClientOptions {
+  if (options === null || typeof options !== 'object') throw new InvalidClientOptionError('options must be an object', { option: 'options' });
+  // A misspelt option (`timeout`, `baseURL`) would otherwise be ignored and its default used.
+  for (const k of Object.keys(options)) {
+    if (!CLIENT_OPTIONS.has(k)) throw new InvalidClientOptionError(`options.${k} is not an option (known: ${[...CLIENT_OPTIONS].join(', ')})`, { option: k });
+  }
   const base = options.baseUrl ?? 'http://127.0.0.1:7070';
   let url: URL;
   try {

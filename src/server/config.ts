@@ -213,8 +213,19 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   return resolveConfig(values as Partial<ServerConfig>);
 }
 
+const CONFIG_KEYS: ReadonlySet<string> = new Set([
+  'host', 'port', 'partitions', 'capacity', 'arenaBytes', 'logLevel', 'dataDir', 'nats', 'natsReplicas', 'natsCheckpointEvery',
+  'natsCheckpointMinMs', 'fsync', 'token', 'readToken', 'bodyLimit', 'maxBatch', 'shutdownTimeoutMs', 'subscribePollMs',
+  'headersTimeoutMs', 'bodyTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'lingerMs', 'ingestThreads',
+] satisfies (keyof ServerConfig)[]);
+
 /** Fills defaults, checks cross-field rules and freezes. Throws {@link ConfigError}. */
 export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
+  if (partial === null || typeof partial !== 'object') throw new ConfigError('the config must be an object');
+  // A misspelt key would otherwise be ignored for its default: `{ tokn: '…' }` would serve with no token.
+  for (const k of Object.keys(partial)) {
+    if (!CONFIG_KEYS.has(k)) throw new ConfigError(`"${k}" is not a config option (known: ${[...CONFIG_KEYS].join(', ')})`);
+  }
   const logLevel = partial.logLevel ?? DEFAULTS.logLevel;
   if (!LEVELS.has(logLevel)) throw new ConfigError(`log level must be one of ${[...LEVELS].join(', ')}, got "${logLevel}"`);
   const partitions = partial.partitions ?? os.availableParallelism();

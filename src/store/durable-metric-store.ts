@@ -21,12 +21,14 @@ import {
   badKey, checkColumns, checkId, nonFinite, staleId, validateOptions,
   type MetricAggregate, type MetricStoreOptions, type MetricStoreStats, type TimeRange, type TopEntry,
 } from './metric-types.js';
-import { resolveDurability } from './options.js';
+import { DURABILITY_NAMES, resolveDurability } from './options.js';
 
 export type { MetricRestoreSummary } from './metric-journal.js';
 
 /** A batch is written at the latest when it holds this many operations (group commit within one tick otherwise). */
 const MAX_BATCH_OPS = 65_536;
+/** A MetricStore's durability also takes the `io` test hook. */
+const METRIC_DURABILITY_NAMES: ReadonlySet<string> = new Set([...DURABILITY_NAMES, 'io']);
 /** Most samples of one `addMany` (its frame stays well below the log's 1 GiB frame limit). */
 const MAX_ADD_MANY = 16_000_000;
 
@@ -92,7 +94,7 @@ export class DurableMetricStore implements AsyncDisposable {
   static async open(options: MetricStoreOptions): Promise<DurableMetricStore> {
     if (options === null || typeof options !== 'object') throw invalidOption('MetricStore options must be an object');
     const { durability, logger, ...memory } = options;
-    const d = resolveDurability(durability);
+    const d = resolveDurability(durability, METRIC_DURABILITY_NAMES);
     if (d === null) throw invalidOption('MetricStore.open needs the durability option; an in-memory store is MetricStore.create(options)', { option: 'durability' });
     const io = durability?.io;
     if (io !== undefined && (io === null || typeof io !== 'object')) throw invalidOption('options.durability.io must be an Io object', { option: 'durability.io' });

@@ -169,7 +169,8 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   'capacity', 'partitions', 'payloadBytes', 'maxEventBytes', 'key', 'timestamp', 'type', 'values', 'window', 'dedupWindow',
   'dormantKeys', 'maxProducers', 'inputBytes', 'onDiscarded', 'onDiscardedLost', 'onCapacityReached', 'logger', 'name', 'durability',
 ]);
-const DURABILITY_NAMES: ReadonlySet<string> = new Set(['dir', 'fsync', 'intervalMs', 'segmentBytes', 'checkpointIntervalMs', 'repair']);
+/** The keys of {@link DurabilityOptions}. */
+export const DURABILITY_NAMES: ReadonlySet<string> = new Set(['dir', 'fsync', 'intervalMs', 'segmentBytes', 'checkpointIntervalMs', 'repair']);
 const WINDOW_NAMES: ReadonlySet<string> = new Set(['sizeMs', 'bucketMs']);
 
 /**
@@ -193,10 +194,10 @@ function checkSelector(name: string, value: unknown): void {
  * Validates the `durability` option (of an `EventStore` or a `MetricStore`) and fills its defaults;
  * null when it is not given. Throws `RS_ERR_INVALID_OPTION`.
  */
-export function resolveDurability(d: DurabilityOptions | undefined): Required<DurabilityOptions> | null {
+export function resolveDurability(d: DurabilityOptions | undefined, known: ReadonlySet<string> = DURABILITY_NAMES): Required<DurabilityOptions> | null {
   if (d === undefined) return null;
   if (d === null || typeof d !== 'object') throw invalidOption('options.durability must be an object with a dir', { option: 'durability' });
-  checkKnownOptions('options.durability', d, DURABILITY_NAMES);
+  checkKnownOptions('options.durability', d, known);
   if (typeof d.dir !== 'string' || d.dir.length === 0) throw invalidOption('options.durability.dir must be a non-empty string', { option: 'durability.dir' });
   const fsync = d.fsync ?? 'interval';
   if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') {

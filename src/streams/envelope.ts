@@ -16,6 +16,7 @@
  * | stream id database/name/id | `PartitionId` / `Domain.Name` / `Domain.Id` |
  */
 import { InvalidStreamArgumentError } from './errors.js';
+import { unknownKey, unknownKeyMessage } from './known-keys.js';
 import { encodedLength } from './stream-id.js';
 import { INVALID_JSON, throwInvalidJson, tryJsonCopy, type JsonValue } from './json.js';
 import { isoTime, nextEventId } from '../ids/event-id.js';
@@ -132,6 +133,8 @@ export function prepareForNativeLog(events: unknown, now: number): PreparedEvent
   return prepare(events, now, true);
 }
 
+const EVENT_KEYS: ReadonlySet<string> = new Set(['id', 'type', 'data', 'metadata', 'expectedVersion']);
+
 function prepare(events: unknown, now: number, native: boolean): PreparedEvent[] {
   const freeze = !native;
   if (!Array.isArray(events)) throw new InvalidStreamArgumentError('append(events): events must be an array');
@@ -143,6 +146,8 @@ function prepare(events: unknown, now: number, native: boolean): PreparedEvent[]
   for (let i = 0; i < n; i++) {
     const e = events[i] as NewEvent | null;
     if (e === null || typeof e !== 'object') throw new InvalidStreamArgumentError(`events[${i}] must be an object { type, data }`, { index: i });
+    const unknown = unknownKey(e, EVENT_KEYS);
+    if (unknown !== undefined) throw new InvalidStreamArgumentError(unknownKeyMessage(`events[${i}]`, unknown, EVENT_KEYS), { index: i, key: unknown });
     const type = e.type;
     if (typeof type !== 'string' || type.length === 0 || type.length > MAX_ID) {
       throw new InvalidStreamArgumentError(`events[${i}].type must be a non-empty string of at most ${MAX_ID} characters`, { index: i });

@@ -10,6 +10,7 @@ import type { NativeStream } from './backends/memory-streams.js';
 import { assertClock, systemClock, type Clock } from './clock.js';
 import { InvalidStreamOptionError, OpenStoreFailedError, ProviderClosedError, StoreBackendError } from './errors.js';
 import { checkSessionTimeout, tryAcquireLease } from './lease.js';
+import { unknownKey, unknownKeyMessage } from './known-keys.js';
 import { isLiveSink, type LiveSink } from './live.js';
 import { StreamSession } from './session.js';
 import { DEFAULT_DATABASE, formatStoreId, parseStreamId, streamKeys, type StreamIdInput } from './stream-id.js';
@@ -49,6 +50,15 @@ export interface OpenOptions {
   openTimeoutMs?: number;
   /** Aborts the wait; `open()` then rejects with OpenStoreFailedError (cause: the abort reason). */
   signal?: AbortSignal;
+}
+
+const PROVIDER_OPTIONS: ReadonlySet<string> = new Set(['backend', 'clock', 'logger', 'defaults', 'publishTo']);
+const DEFAULTS_OPTIONS: ReadonlySet<string> = new Set(['database', 'sessionTimeoutMs', 'openTimeoutMs']);
+const OPEN_OPTIONS: ReadonlySet<string> = new Set(['sessionTimeoutMs', 'openTimeoutMs', 'signal']);
+
+function refuseUnknown(o: object, known: ReadonlySet<string>, what: string): void {
+  const k = unknownKey(o, known);
+  if (k !== undefined) throw new InvalidStreamOptionError(unknownKeyMessage(what, k, known), { option: `${what}.${k}` });
 }
 
 const BACKEND_METHODS = ['add', 'set', 'get', 'tryGet', 'remove', 'list', 'batch', 'close'] as const;
@@ -91,6 +101,7 @@ export class StreamStoreProvider {
   /** Validates the options and fills defaults. @throws InvalidStreamOptionError */
   constructor(options: StreamStoreProviderOptions = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('StreamStoreProvider options must be an object');
+    refuseUnknown(options, PROVIDER_OPTIONS, 'options');
     const clock = options.clock ?? systemClock;
     assertClock(clock, 'options.clock');
     this.#clock = clock;
@@ -105,6 +116,7 @@ export class StreamStoreProvider {
     if (options.publishTo !== undefined && !isLiveSink(options.publishTo)) throw new InvalidStreamOptionError('options.publishTo must have an append(event) method');
     const d = options.defaults ?? {};
     if (d === null || typeof d !== 'object') throw new InvalidStreamOptionError('options.defaults must be an object');
+    refuseUnknown(d, DEFAULTS_OPTIONS, 'options.defaults');
     const database = d.database ?? DEFAULT_DATABASE;
     if (typeof database !== 'string' || database.trim().length === 0 || database.includes('/')) throw new InvalidStreamOptionError('defaults.database must be a non-empty string without "/"');
     this.#defaults = Object.freeze({
@@ -134,6 +146,7 @@ export class StreamStoreProvider {
     if (this.#closed) throw new ProviderClosedError();
     const id = parseStreamId(streamId, this.#defaults.database);
     if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('open(streamId, options): options must be an object');
+    refuseUnknown(options, OPEN_OPTIONS, 'open options');
     const sessionTimeoutMs = checkSessionTimeout(options.sessionTimeoutMs ?? this.#defaults.sessionTimeoutMs, 'sessionTimeoutMs');
     const openTimeoutMs = checkMs(options.openTimeoutMs ?? this.#defaults.openTimeoutMs, 'openTimeoutMs', 0);
     const signal = options.signal;

@@ -12,6 +12,7 @@ import type { Clock } from './clock.js';
 import { prepareEvents, prepareForNativeLog, type NewEvent, type PreparedEvent, type PreparedWithId, type StreamEvent } from './envelope.js';
 import { InvalidStoreSessionError, InvalidStreamArgumentError, KvConcurrencyError, KvKeyNotFoundError, StoreBackendError, StoreNotOpenError, StoreSessionExpiredError, StoreVersionMismatchError } from './errors.js';
 import { frozenJsonCopy, type JsonValue } from './json.js';
+import { unknownKey, unknownKeyMessage } from './known-keys.js';
 import { checkSessionTimeout, leaseRecord, type LeaseRecord } from './lease.js';
 import type { LiveSink } from './live.js';
 import { appendBatch, checkVersions, committedEvents, publishCommitted, type AppendOptions } from './session-append.js';
@@ -24,6 +25,8 @@ import type { StreamId, StreamKeys } from './stream-id.js';
 export type { ReadOptions, ReadResult } from './session-reads.js';
 
 export type { AppendOptions } from './session-append.js';
+
+const APPEND_OPTIONS: ReadonlySet<string> = new Set(['expectedVersion']);
 
 /** Internal construction data, built by the provider. */
 export interface SessionInit {
@@ -195,6 +198,8 @@ export class StreamSession implements AsyncDisposable {
       let expected: number | undefined;
       if (options !== undefined) {
         if (options === null || typeof options !== 'object') throw new InvalidStreamArgumentError('append(events, options): options must be an object');
+        const k = unknownKey(options, APPEND_OPTIONS);
+        if (k !== undefined) throw new InvalidStreamArgumentError(unknownKeyMessage('append options', k, APPEND_OPTIONS), { key: k });
         if (options.expectedVersion !== undefined) expected = checkVersionArg(options.expectedVersion, 'expectedVersion', 0);
       }
       const now = this.#i.clock.now();

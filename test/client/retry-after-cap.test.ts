@@ -234,4 +234,11 @@ describe('maxRetryDelayMs is validated up front', () => {
       expect(err, String(v)).toMatchObject({ code: 'RS_ERR_INVALID_OPTION', name: 'InvalidClientOptionError' });
     }
   });
+  it('a misspelt option is refused, not ignored for its default (timeout for timeoutMs, baseURL for baseUrl)', () => {
+    for (const bad of [{ timeout: 5 }, { baseURL: 'http://127.0.0.1:1' }, { maxRetryDelay: 5 }]) {
+      expect(() => new RingstoreClient(bad as never), JSON.stringify(bad)).toThrow(
+        expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION', name: 'InvalidClientOptionError', message: expect.stringMatching(`options\\.${Object.keys(bad)[0]} is not an option`) }),
+      );
+    }
+  });
 });

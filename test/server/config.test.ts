@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULTS, HttpErrorCodes, defaultMaxConnections, parseConfig } from '../../dist/src/server/index.js';
+import { ConfigError, DEFAULTS, HttpErrorCodes, defaultMaxConnections, parseConfig, resolveConfig } from '../../dist/src/server/index.js';
 import { MAIN } from './process.js';
 
 describe('configuration', () => {
@@ -34,6 +34,13 @@ describe('configuration', () => {
     for (const [argv, env, msg] of bad) expect(() => parseConfig(argv, env)).toThrow(msg);
     expect(() => parseConfig(['--nope'], {})).toThrow(ConfigError);
     expect(parseConfig(['--help'], {})).toBe('help');
+  });
+
+  it('resolveConfig (the programmatic config) refuses a misspelt key: { tokn } would have served with no token', () => {
+    expect(() => resolveConfig({ tokn: 'secret-token' } as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION', message: expect.stringMatching(/"tokn" is not a config option/) }));
+    expect(() => resolveConfig(null as never)).toThrow(ConfigError);
+    expect(resolveConfig({ token: 'secret-token', port: 0 }).token).toBe('secret-token');
+    expect(() => resolveConfig({ ...resolveConfig({ port: 0 }) })).not.toThrow(); // a full config goes round again
   });
 
   it('timeouts, the connection cap and the read token: flags, variables, defaults and cross-checks', () => {

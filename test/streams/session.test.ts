@@ -95,6 +95,21 @@ describeBackends('open', ({ manual, real }) => {
     expect(() => new StreamStoreProvider({ backend: {} as never })).toThrow(/KeyValueBackend/);
     expect(() => new StreamStoreProvider({ clock: { now: () => 1 } as never })).toThrow(/clock/);
     expect(() => new StreamStoreProvider({ publishTo: {} as never })).toThrow(/publishTo/);
+    // A misspelt option was ignored: the lease ran on its default length.
+    expect(await code(provider.open('Acc/1', { sessionTimout: 10 } as never))).toBe('RS_ERR_INVALID_OPTION');
+    expect(() => new StreamStoreProvider({ default: { sessionTimeoutMs: 10 } } as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION', message: expect.stringMatching(/options\.default is not known/) }));
+    expect(() => new StreamStoreProvider({ defaults: { sessionTimeout: 10 } } as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION' }));
+  });
+
+  it('a misspelt append option or event field is refused, and nothing is stored: an append meant to be conditional never commits unconditionally', async () => {
+    const { provider } = manual();
+    const s = await provider.open('Acc/typo');
+    expect(await s.append(evs(1, 2))).toBe(2);
+    expect(await code(s.append(evs(3, 1), { expectedVerson: 0 } as never))).toBe('RS_ERR_INVALID_ARGUMENT');
+    expect(await code(s.append([{ type: 'E', data: 1, expectedVerison: 1 }] as never))).toBe('RS_ERR_INVALID_ARGUMENT');
+    expect(await code(s.append([{ type: 'E', data: 1 }, { type: 'E', payload: 1 }] as never))).toBe('RS_ERR_INVALID_ARGUMENT');
+    expect((await s.read()).events.map((e) => e.version)).toEqual([1, 2]);
+    await s.close();
   });
 
   it('string and object ids name the same stream; the default database is "EventStores"', async () => {
