@@ -3,6 +3,24 @@
 // builds would turn polymorphic and time the mix, not either build.
 export { appendLoop } from '../../dist/bench/harness/events.js';
 
+const floorEncoder = new TextEncoder();
+const floorBuf = new Uint8Array(1 << 20);
+
+/**
+ * The floor of the append rows (peers.ts's `jsonEncodeFloor`): `JSON.stringify` + `encodeInto` of n events of
+ * `pool` (a power-of-two length) from `start` into a 1 MiB buffer. Returns the bytes of the last lap (keep it).
+ */
+export function encodeFloor(pool, n, start) {
+  const mask = pool.length - 1;
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    const s = JSON.stringify(pool[(start + i) & mask]);
+    if (off + s.length * 3 > floorBuf.length) off = 0;
+    off += floorEncoder.encodeInto(s, floorBuf.subarray(off)).written;
+  }
+  return off;
+}
+
 /** MetricStore.add(key, value, ts) n times over `keys` (a power-of-two count). */
 export function addLoop(store, keys, n, t0) {
   const mask = keys.length - 1;

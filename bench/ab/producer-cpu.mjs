@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { makeEvents, appendLoop } from '../../dist/bench/harness/events.js';
+import { encodeFloor } from './core-rows-loops.mjs';
 
 const N = Number(process.argv[2] ?? 200000);
 const ROUNDS = Number(process.argv[3] ?? 7);
@@ -76,18 +77,8 @@ const cases = {
   },
 };
 
-const enc = new TextEncoder();
-const buf = new Uint8Array(1 << 20);
 let sink = 0;
-function floor(n, start) {
-  let off = 0;
-  for (let i = 0; i < n; i++) {
-    const s = JSON.stringify(pool[(start + i) & 65535]);
-    if (off + s.length * 3 > buf.length) off = 0;
-    off += enc.encodeInto(s, buf.subarray(off)).written;
-  }
-  sink += off;
-}
+const floor = (n, start) => (sink += encodeFloor(pool, n, start));
 
 const rows = {}; // rows[case][build name | 'floor'] = µs per event, one per round
 for (const c of [...Object.keys(cases), 'floor']) rows[c] = {};
