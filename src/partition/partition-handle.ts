@@ -182,8 +182,17 @@ export class PartitionHandle {
    * evicts again the events it had both written and evicted (its own writes were rolled back, so the re-run
    * makes them again at the same positions). Evictions reach the coordinator in position order (one worker at
    * a time, and a dead worker's messages are all delivered before its 'exit', so before the next one starts),
-   * so anything below EVICTIONS_DELIVERED was delivered already. Of such a re-made event, the store keeps the
-   * first copy it reported (with an automatic id, the re-run gives it a new one).
+   * so anything below EVICTIONS_DELIVERED was delivered already. Of such a re-made event, the first copy is
+   * the only one anyone sees, and its id is the one the event keeps:
+   * - an `append()` id, the caller's or the ULID the producer made (the id `append()` resolved with), is in the
+   *   input record, so the re-run copies the same id;
+   * - a `tryAppend()` event without an id gets its id from the worker (id prefix drawn at the worker's start,
+   *   drain time, position: event-ids.ts), so the re-run of a non-durable partition writes a different id
+   *   into the re-made copy (a durable one replays the logged prefix and time). That copy is never seen: it
+   *   was not committed when the first copy was reported (readers and acks see committed events only), the
+   *   re-run evicts it again before its own commit point, and this drops its report.
+   * test/stress/rerun-ids.test.ts checks both: every event once, under one id, the one its producer or a
+   * reader was given.
    */
   private deliver(events: EvictedEvent[], lost: number[]): void {
     const t = this.mem.tables;
