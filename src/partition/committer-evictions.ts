@@ -3,7 +3,7 @@
  * oldest ones, keeping each evicted key's committed version (key-directory.ts),
  * and handing evicted copies to the coordinator.
  */
-import { SlotFlag, TableCursor } from '../ring/layout.js';
+import { FaultFired, SlotFlag, TableCursor } from '../ring/layout.js';
 import { readUtf8 } from '../ring/utf8.js';
 import type { Committer, EvictedEvent } from './committer.js';
 import type { KeyState } from './name-tables.js';
@@ -69,7 +69,7 @@ export function sendEvictions(c: Committer): void {
   c.evicted = [];
   c.lostPositions = [];
   c.onEvicted(ev, lost);
-  if (c.dieAfterSend) c.dieNow();
+  if (c.dieAfterSend) c.dieNow(FaultFired.EVICTIONS);
   c.mem.tables[TableCursor.EVICTIONS_SENT] = last + 1;
 }
 

@@ -1,3 +1,4 @@
+export type { CrashOutcome } from '../partition/fault-exit.js';
 /** An event as stored: the payload plus what the partition worker assigned. */
 export interface StoredEvent<T> {
   /**
