@@ -1,6 +1,9 @@
 // A partition worker killed in the middle of a drain, and that drain re-run by the next worker: each event
 // appended once must be stored (live or reported evicted) once, under one id, and the id its producer was told
 // (append) or a reader saw is the one stored. Real partition worker threads, killed with crashPartition.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStore } from '../../dist/src/index.js';
 // @ts-expect-error plain ESM module without types
@@ -17,19 +20,22 @@ interface Seen {
 }
 
 const stores: EventStore<Ev>[] = [];
+const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** A one-partition store that keeps every onDiscarded / onDiscardedLost report. */
-function make(capacity: number): { store: EventStore<Ev>; discarded: Seen[]; lost: number[] } {
+/** A one-partition store (durable in `dir`, if given) that keeps every onDiscarded / onDiscardedLost report. */
+async function make(capacity: number, dir?: string): Promise<{ store: EventStore<Ev>; discarded: Seen[]; lost: number[] }> {
   const discarded: Seen[] = [];
   const lost: number[] = [];
-  const store = EventStore.create<Ev>({
+  const options = {
     partitions: 1, capacity, key: 'k', values: { n: 'n' },
-    onDiscarded: (events) => discarded.push(...events.map((e) => ({ id: e.id, position: e.position, payload: e.payload }))),
-    onDiscardedLost: ({ positions }) => lost.push(...positions),
-  });
+    onDiscarded: (events: { id: string; position: number; payload: Ev }[]) => discarded.push(...events.map((e) => ({ id: e.id, position: e.position, payload: e.payload }))),
+    onDiscardedLost: ({ positions }: { positions: number[] }) => lost.push(...positions),
+  };
+  const store = dir === undefined ? EventStore.create<Ev>(options) : await EventStore.open<Ev>({ ...options, durability: { dir } });
   stores.push(store);
   return { store, discarded, lost };
 }
@@ -64,7 +70,7 @@ function storedOnce(live: Seen[], discarded: Seen[], lost: number[], appended: n
 
 describe('a drain re-run after its worker died mid-drain keeps each event once, under one id', () => {
   it('append(): the ids it resolved with are the ids stored, in the drain\'s evicted copies too', async () => {
-    const { store, discarded, lost } = make(4);
+    const { store, discarded, lost } = await make(4);
     const first = await store.append([1, 2, 3].map((n) => ({ k: 'k', n })));
     // One drain: positions 4..9 evict 1..5 (4 and 5 written by the drain itself); the worker dies once those
     // copies left it, and the re-run makes 4 and 5 again and evicts them again.
@@ -80,11 +86,15 @@ describe('a drain re-run after its worker died mid-drain keeps each event once, 
   });
 
   // tryAppend without an id: the worker writes the id (prefix drawn at its start, drain time, position), so a
-  // re-run by a new worker makes a different id for an event the dead drain wrote. Only the copies the dead
-  // drain both wrote and evicted were ever seen (in onDiscarded); their re-made copies must not be reported.
-  for (const mode of ['evictions', 'mid-drain'] as const) {
-    it(`tryAppend() with worker-made ids, kills ${mode === 'evictions' ? 'just after a drain handed its evictions over' : 'in the middle of a drain'}`, async () => {
-      const { store, discarded, lost } = make(4);
+  // re-run by a new worker makes a different id for an event the dead drain wrote (a durable partition's
+  // re-run replays the logged prefix and time). Only the copies the dead drain both wrote and evicted were ever
+  // seen (in onDiscarded); their re-made copies must not be reported.
+  const cases = [['evictions', false], ['mid-drain', false], ['evictions', true]] as const;
+  for (const [mode, durable] of cases) {
+    it(`tryAppend() with worker-made ids, kills ${mode === 'evictions' ? 'just after a drain handed its evictions over' : 'in the middle of a drain'}${durable ? ', durable store' : ''}`, async () => {
+      const dir = durable ? mkdtempSync(path.join(tmpdir(), 'rs-rerun-ids-')) : undefined;
+      if (dir !== undefined) dirs.push(dir);
+      const { store, discarded, lost } = await make(4, dir);
       const reader = store.reader();
       const r = rng(mode === 'evictions' ? 11 : 12);
       /** What a reader saw, by n: after the restarts each must be stored under that id (or its position lost). */
@@ -116,6 +126,12 @@ describe('a drain re-run after its worker died mid-drain keeps each event once, 
       for (const [k, at] of seen) expect(byN.get(k)?.id ?? (lost.includes(at.position) ? at.id : 'missing'), `n=${k}`).toBe(at.id);
       expect(store.stats.discarded).toBe(discarded.length + lost.length);
       expect(store.stats.appended).toBe(appended.length);
+      if (dir === undefined) return;
+      // Reopened from its log, the store has the same events under the same ids.
+      const live = (await store.snapshot()).map((e) => [e.position, e.id]);
+      await store.close();
+      const again = await make(4, dir);
+      expect((await again.store.snapshot()).map((e) => [e.position, e.id])).toEqual(live);
     });
   }
 });
