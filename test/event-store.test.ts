@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConflictError, EventStore, RingstoreError, type StoredEvent } from '../dist/src/index.js';
 import { Ctl, PartitionMemory } from '../dist/src/ring/layout.js';
@@ -31,6 +34,9 @@ describe('options validation', () => {
     ['non power-of-two input ring', { inputBytes: 100_000 }],
     ['selector of the wrong type', { key: 42 }],
     ['window bucket not dividing the window', { window: { sizeMs: 1000, bucketMs: 300 } }],
+    // a misspelt option was ignored and its default used, silently
+    ['an unknown option (capcity)', { capcity: 10 }],
+    ['an unknown window option', { window: { sizeMs: 1000, bucket: 100 } }],
   ];
   for (const [name, options] of bad) {
     it(`rejects ${name} with RS_ERR_INVALID_OPTION`, () => {
@@ -42,6 +48,18 @@ describe('options validation', () => {
       }
     });
   }
+
+  it('a misspelt durability option is refused, not replaced by its default (fsnyc: always would have run on interval)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rs-opt-'));
+    try {
+      await expect(EventStore.open({ partitions: 1, durability: { dir, fsnyc: 'always' } as never })).rejects.toMatchObject({
+        code: 'RS_ERR_INVALID_OPTION',
+        message: expect.stringMatching(/options\.durability\.fsnyc is not an option/),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('the builder sets every option and validates on create()', async () => {
     expect(() => EventStore.builder<Order>().withCapacity(0).create()).toThrow(/capacity/);
@@ -279,6 +297,12 @@ describe('queries', () => {
     // A value named at where's top level (not under where.values) filtered nothing and summed every event.
     await expect(store.sum('amount', { where: { amount: { lt: 10 } } } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/where\.amount is not a filter/) });
     await expect(store.count({ from: 'yesterday' } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    // A misspelt top-level key (key for keys, type for where.type) narrowed nothing: every event answered.
+    for (const bad of [{ key: ['a'] }, { type: 'x' }, { form: 0 }]) {
+      for (const q of [store.count(bad as never), store.snapshot(bad as never), store.groupBy('amount', bad as never), store.top(1, 'amount', bad as never)]) {
+        await expect(q).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(`query\\.${Object.keys(bad)[0]} is not a query option`) });
+      }
+    }
   });
 
   it('key queries use the key index and agree with a full scan, through eviction, purge, clear and a worker restart', async () => {
@@ -346,18 +370,21 @@ describe('lifecycle', () => {
     expect(settled).toHaveLength(5_000);
   });
 
-  it('after close nothing keeps the process alive (no timers, ports or workers left)', () => {
+  it('after close nothing keeps the process alive (no timers, ports or workers left); a close right after create settles', () => {
     const entry = new URL('../dist/src/index.js', import.meta.url).href;
-    const script = `
-      import { EventStore } from '${entry}';
-      const store = EventStore.create({ capacity: 100, partitions: 2, key: 'k' });
-      await store.append({ k: 'a' });
-      await store.count();
-      await store.close();
-      console.log(JSON.stringify(process.getActiveResourcesInfo()));`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-    const active = JSON.parse(out.trim().split('\n').pop()!) as string[];
-    expect(active.filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && r !== 'FSReqCallback')).toEqual([]);
+    // '' and tryAppend only: close() waited for workers still booting while nothing held the event
+    // loop, so Node exited (code 13, unsettled top-level await) and the rest of the script never ran.
+    for (const work of ["await store.append({ k: 'a' }); await store.count();", '', "store.tryAppend({ k: 'a' });"]) {
+      const script = `
+        import { EventStore } from '${entry}';
+        const store = EventStore.create({ capacity: 100, partitions: 2, key: 'k' });
+        ${work}
+        await store.close();
+        console.log(JSON.stringify(process.getActiveResourcesInfo()));`;
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+      const active = JSON.parse(out.trim().split('\n').pop()!) as string[];
+      expect(active.filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && r !== 'FSReqCallback'), work).toEqual([]);
+    }
   });
 
   it('a store the script forgot to close does not keep the process alive (right after create, and after appends and queries)', () => {

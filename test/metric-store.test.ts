@@ -136,6 +136,10 @@ describe('MetricStore aggregates', () => {
     const store = sample();
     expect(codeOf(() => store.sum('a', { from: Number.NaN }))).toBe('RS_ERR_INVALID_ARGUMENT');
     expect(codeOf(() => store.sum('a', { to: '5' as never }))).toBe('RS_ERR_INVALID_ARGUMENT');
+    // a misspelt end left the range open: every sample answered
+    expect(codeOf(() => store.sum('a', { form: 5 } as never))).toBe('RS_ERR_INVALID_ARGUMENT');
+    expect(codeOf(() => store.count({ too: 5 } as never))).toBe('RS_ERR_INVALID_ARGUMENT');
+    expect(codeOf(() => store.top(1, { start: 5 } as never))).toBe('RS_ERR_INVALID_ARGUMENT');
     expect(codeOf(() => store.count('', {}))).toBe('RS_ERR_INVALID_ARGUMENT');
     expect(codeOf(() => store.count(7 as never))).toBe('RS_ERR_INVALID_ARGUMENT');
     expect(codeOf(() => store.top(-1))).toBe('RS_ERR_INVALID_ARGUMENT');

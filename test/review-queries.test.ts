@@ -69,6 +69,7 @@ describe('range validation outside toWireQuery', () => {
     stores.push(s);
     await s.append({ k: 'a', n: 1, ts: 5 });
     await expect(s.windowAggregate('n', { from: 'abc' as unknown as number })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    await expect(s.windowAggregate('n', { form: 0 } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/range\.form is not a range option/) });
   });
 
   it('StoreReader.snapshot refuses a non-number range end and a null range with RS_ERR_INVALID_ARGUMENT', async () => {
@@ -78,6 +79,7 @@ describe('range validation outside toWireQuery', () => {
     try {
       expect(() => reader.snapshot({ from: 'abc' as unknown as number })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
       expect(() => reader.snapshot(null as unknown as {})).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+      expect(() => reader.snapshot({ form: 2 } as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
     } finally {
       reader.close();
     }

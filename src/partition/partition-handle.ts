@@ -70,6 +70,8 @@ export class PartitionHandle {
    */
   private waiters = new Set<(err: Error) => void>();
   private readyWaiters: (() => void)[] = [];
+  /** Holds the event loop while someone waits for the worker to boot (see whenReady). */
+  private bootHold: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     index: number, mem: PartitionMemory, ctl: ControlMemory, config: CommitterConfig, onEvent: (e: PartitionEvent) => void,
@@ -124,9 +126,7 @@ export class PartitionHandle {
           this.logger?.info({ partition: this.index, ...e.restored }, `restored ${e.restored.events} events in ${Math.round(e.restored.ms)} ms`);
           if (e.restored.bytesTruncated > 0) this.logger?.warn({ partition: this.index, bytes: e.restored.bytesTruncated }, `cut a torn tail of ${e.restored.bytesTruncated} bytes from the log`);
         }
-        const waiters = this.readyWaiters;
-        this.readyWaiters = [];
-        for (const w of waiters) w();
+        this.releaseReadyWaiters();
       } else if (e.type === 'evictions') {
         this.deliver(e.events, e.lost);
       } else {
@@ -214,6 +214,12 @@ export class PartitionHandle {
     this.logger?.error({ partition: this.index, err }, 'partition worker failed for good');
     Atomics.store(this.mem.i32, C_STATE, PartitionState.FAILED);
     for (let p = 0; p < this.ctl.maxProducers; p++) ringBell(this.ctl, p);
+    this.releaseReadyWaiters();
+  }
+
+  private releaseReadyWaiters(): void {
+    clearInterval(this.bootHold);
+    this.bootHold = undefined;
     const waiters = this.readyWaiters;
     this.readyWaiters = [];
     for (const w of waiters) w();
@@ -227,6 +233,9 @@ export class PartitionHandle {
   /** Resolves once the current worker recovered its state and serves calls (or the partition failed). */
   whenReady(): Promise<void> {
     if (this.booted || this.failed) return Promise.resolve();
+    // The worker and its port are unref'd: without this, a close() or crash() awaiting a booting
+    // worker let Node exit mid-await (code 13) and the rest of the caller's script never ran.
+    this.bootHold ??= setInterval(() => undefined, 1000);
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 

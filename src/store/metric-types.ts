@@ -173,10 +173,19 @@ export function validateOptions(options: MetricStoreOptions): {
   };
 }
 
-/** `{ from?, to? }` to inclusive bounds (`RS_ERR_INVALID_ARGUMENT`). */
+/**
+ * Throws `RS_ERR_INVALID_ARGUMENT` for a key of a `{ from?, to? }` range other than those two: a
+ * misspelt end (`form`) would otherwise leave the range open and answer over every event.
+ */
+export function refuseOtherRangeKeys(range: object): void {
+  for (const k of Object.keys(range)) if (k !== 'from' && k !== 'to') throw invalidArgument(`range.${k} is not a range option (use from, to)`, { key: k });
+}
+
+/** `{ from?, to? }` to inclusive bounds (`RS_ERR_INVALID_ARGUMENT` for a non-number end or another key). */
 export function parseRange(range: TimeRange | undefined): [number, number] {
   if (range === undefined) return [-Infinity, Infinity];
   if (typeof range !== 'object' || range === null) throw invalidArgument('range must be an object { from?, to? }');
+  refuseOtherRangeKeys(range);
   const { from = -Infinity, to = Infinity } = range;
   if (typeof from !== 'number' || Number.isNaN(from)) throw invalidArgument(`range.from must be a number, got ${String(from)}`);
   if (typeof to !== 'number' || Number.isNaN(to)) throw invalidArgument(`range.to must be a number, got ${String(to)}`);

@@ -165,6 +165,23 @@ function checkInt(name: string, value: unknown, min = 1, max = Number.MAX_SAFE_I
   }
 }
 
+const OPTION_NAMES: ReadonlySet<string> = new Set([
+  'capacity', 'partitions', 'payloadBytes', 'maxEventBytes', 'key', 'timestamp', 'type', 'values', 'window', 'dedupWindow',
+  'dormantKeys', 'maxProducers', 'inputBytes', 'onDiscarded', 'onDiscardedLost', 'onCapacityReached', 'logger', 'name', 'durability',
+]);
+const DURABILITY_NAMES: ReadonlySet<string> = new Set(['dir', 'fsync', 'intervalMs', 'segmentBytes', 'checkpointIntervalMs', 'repair']);
+const WINDOW_NAMES: ReadonlySet<string> = new Set(['sizeMs', 'bucketMs']);
+
+/**
+ * Refuses a key that is not an option (`RS_ERR_INVALID_OPTION`, naming it): a misspelt one
+ * (`capcity`, `fsnyc`) would otherwise be ignored and its default used, silently, durability included.
+ */
+export function checkKnownOptions(what: string, o: object, known: ReadonlySet<string>): void {
+  for (const name of Object.keys(o)) {
+    if (!known.has(name)) throw invalidOption(`${what}.${name} is not an option (known: ${[...known].join(', ')})`, { option: `${what}.${name}` });
+  }
+}
+
 function checkSelector(name: string, value: unknown): void {
   if (value === undefined) return;
   if (typeof value === 'function') return;
@@ -179,6 +196,7 @@ function checkSelector(name: string, value: unknown): void {
 export function resolveDurability(d: DurabilityOptions | undefined): Required<DurabilityOptions> | null {
   if (d === undefined) return null;
   if (d === null || typeof d !== 'object') throw invalidOption('options.durability must be an object with a dir', { option: 'durability' });
+  checkKnownOptions('options.durability', d, DURABILITY_NAMES);
   if (typeof d.dir !== 'string' || d.dir.length === 0) throw invalidOption('options.durability.dir must be a non-empty string', { option: 'durability.dir' });
   const fsync = d.fsync ?? 'interval';
   if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'never') {
@@ -201,6 +219,7 @@ export function resolveDurability(d: DurabilityOptions | undefined): Required<Du
 /** Validates options, fills defaults, and freezes the result. Throws `RS_ERR_INVALID_OPTION`. */
 export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedOptions<T> {
   if (options === null || typeof options !== 'object') throw invalidOption('options must be an object');
+  checkKnownOptions('options', options, OPTION_NAMES);
   checkInt('partitions', options.partitions, 1, 256);
   checkInt('capacity', options.capacity, 1, MAX_SLOTS);
   checkInt('payloadBytes', options.payloadBytes, 1, 2 ** 40);
@@ -268,6 +287,7 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
   if (options.window !== undefined) {
     const w = options.window;
     if (w === null || typeof w !== 'object') throw invalidOption('options.window must be an object');
+    checkKnownOptions('options.window', w, WINDOW_NAMES);
     checkInt('window.sizeMs', w.sizeMs);
     const bucketMs = w.bucketMs ?? Math.max(1, Math.floor(w.sizeMs / 60));
     checkInt('window.bucketMs', bucketMs);

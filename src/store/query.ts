@@ -3,12 +3,18 @@ import { OPS, type WireQuery } from '../partition/partition-queries.js';
 import type { ResolvedOptions } from './options.js';
 import type { Query } from './types.js';
 
+const QUERY_KEYS: ReadonlySet<string> = new Set(['from', 'to', 'keys', 'fromVersion', 'toVersion', 'partitions', 'where', 'filter', 'limit']);
+
 const isNum = (x: unknown): x is number => typeof x === 'number' && !Number.isNaN(x);
 
 /** Validates a query and turns its data filters into what the workers run. */
 export function toWireQuery<T>(q: Query<T> | undefined, o: ResolvedOptions<T>): WireQuery {
   if (q === undefined) return {};
   if (q === null || typeof q !== 'object') throw invalidArgument('query must be an object');
+  // A misspelt key (`form`, `key`, `type`) would otherwise narrow nothing and answer over every event.
+  for (const k of Object.keys(q)) {
+    if (!QUERY_KEYS.has(k)) throw invalidArgument(`query.${k} is not a query option (use ${[...QUERY_KEYS].join(', ')})`, { key: k });
+  }
   const wire: WireQuery = {};
   if (q.from !== undefined) {
     if (!isNum(q.from)) throw invalidArgument('query.from must be a number (ms)');

@@ -4,6 +4,7 @@ import type { PartitionHandle } from '../partition/partition-handle.js';
 import type { GroupColumns, Partial } from '../partition/partition-queries.js';
 import type { PackedEvents } from '../partition/snapshot-pack.js';
 import { PackedMerge } from './merge.js';
+import { refuseOtherRangeKeys } from './metric-types.js';
 import type { ResolvedOptions } from './options.js';
 import { toWireQuery } from './query.js';
 import { mergeTop, selectTop } from './top-order.js';
@@ -234,6 +235,7 @@ export abstract class StoreQueries<T = unknown, V extends string = string> {
     if (w === null) throw new RingstoreError('RS_ERR_WINDOW_DISABLED', 'windowAggregate needs the window option');
     this.assertOpen();
     if (range === null || typeof range !== 'object') throw invalidArgument('range must be an object');
+    refuseOtherRangeKeys(range);
     const anchored = range.from === undefined && range.to === undefined;
     const to = anchored ? null : range.to ?? Infinity;
     const from = anchored ? null : range.from ?? -Infinity;

@@ -2,6 +2,7 @@ import { ClosedError, RingstoreError, invalidArgument } from '../errors.js';
 import { PartitionMemory } from '../ring/layout.js';
 import { PartitionReader } from '../ring/reader.js';
 import { checkDescriptor, type EventStoreDescriptor } from './descriptor.js';
+import { refuseOtherRangeKeys } from './metric-types.js';
 import type { StoredEvent } from './types.js';
 
 const unregister = new FinalizationRegistry<PartitionReader[]>((readers) => {
@@ -43,6 +44,7 @@ export class StoreReader<T = unknown> {
   snapshot(range: { from?: number; to?: number } = {}): StoredEvent<T>[] {
     if (this.closed) throw new ClosedError('the reader is closed');
     if (range === null || typeof range !== 'object') throw invalidArgument('range must be an object');
+    refuseOtherRangeKeys(range);
     const from = range.from ?? -Infinity;
     const to = range.to ?? Infinity;
     if (typeof from !== 'number' || typeof to !== 'number' || Number.isNaN(from) || Number.isNaN(to)) throw invalidArgument('from and to must be numbers');

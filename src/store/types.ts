@@ -77,7 +77,11 @@ export interface Where<V extends string = string> {
   values?: { [name in V]?: ValueComparison };
 }
 
-/** A query over the store. `from`/`to` are inclusive timestamps (ms). `V`: the names of the declared values. */
+/**
+ * A query over the store. `from`/`to` are inclusive timestamps (ms). `V`: the names of the declared values.
+ * A key the query does not know (here or in `where`) is refused with `RS_ERR_INVALID_ARGUMENT`
+ * rather than ignored: a misspelt filter would otherwise answer over every event.
+ */
 export interface Query<T, V extends string = string> {
   from?: number;
   to?: number;

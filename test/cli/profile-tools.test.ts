@@ -3,7 +3,7 @@
 // and no case of the profiled run fails (partition workers start under the
 // profilers' Node flags). About a minute: clinic analyses each run.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +15,9 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const TINY = ['--rounds', '1', '--warmup', '0', '--events', '2000', '--capacity', '4096', '--partitions', '2', '--producers', '1'];
 
-function profile(tool: string): Promise<{ code: number | null; output: string }> {
+function profile(tool: string, args: readonly string[] = ['append', ...TINY]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, 'profile', 'append', '--tool', tool, '--out', out, '--timeout', '150', ...TINY], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'profile', ...args, '--tool', tool, '--out', out, '--timeout', '150'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (c: Buffer): void => {
       output = (output + c.toString()).slice(-20_000); // clinic can print megabytes
@@ -70,4 +70,33 @@ describe('ringstore profile, every tool, on the append scenario', () => {
       }
     }, 200_000);
   }
+
+  it('a profiled run that dies by a signal under clinic is run once more, not given up for the fallback', async () => {
+    // A user scenario that crashes its first run the way bubbleprof's hooks sometimes crash one (SIGSEGV).
+    const dir = mkdtempSync(path.join(out, 'crash-once-'));
+    const marker = path.join(dir, 'crashed');
+    const mod = path.join(dir, 'crash-once.mjs');
+    writeFileSync(
+      mod,
+      `import { existsSync, writeFileSync } from 'node:fs';
+export default {
+  name: 'crashonce',
+  events: (n) => Array.from({ length: n }, (_, i) => ({ k: 'k' + (i % 7), i })),
+  store: { key: 'k' },
+  workload: async (store, events) => {
+    if (!existsSync(${JSON.stringify(marker)})) { writeFileSync(${JSON.stringify(marker)}, ''); process.kill(process.pid, 'SIGSEGV'); }
+    for (const e of events) while (!store.tryAppend(e)) await new Promise((r) => setImmediate(r));
+    await store.flush();
+    return events.length;
+  },
+};
+`,
+    );
+    const r = await profile('heapprofiler', ['crashonce', '--module', mod, '--rounds', '1', '--warmup', '0', '--events', '500']);
+    expect(existsSync(marker)).toBe(true);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/clinic heapprofiler exited with \d+; trying once more/);
+    expect(r.output).toMatch(/clinic heapprofiler report: .*\.html/);
+    expect(r.output).not.toMatch(/falling back/);
+  }, 200_000);
 });
