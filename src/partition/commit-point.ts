@@ -2,11 +2,10 @@
  * The committer's commit point (commit-record.ts), and the slot checksums it
  * keeps while shared-memory readers are attached (reader.ts).
  */
-import { Commit, Ctl, PartitionMemory, TableCursor } from '../ring/layout.js';
+import { Commit, Ctl, FaultFired, PartitionMemory, TableCursor } from '../ring/layout.js';
 import { slotChecksum } from '../ring/slot-checksum.js';
 import type { Committer } from './committer.js';
 
-const C_CRASH_AFTER_FLIP = PartitionMemory.ctl(Ctl.CRASH_AFTER_FLIP);
 const C_READERS = PartitionMemory.ctl(Ctl.READERS);
 const C_SUMMED = PartitionMemory.ctl(Ctl.SUMMED);
 
@@ -37,10 +36,7 @@ export function commitPoint(c: Committer, inputEnd: number, trim = true): void {
   r[Commit.SERIAL] = ++c.serial;
   c.record.commit();
   c.committedTail = c.tailPos;
-  if (c.dieAfterFlip) {
-    Atomics.store(c.mem.i32, C_CRASH_AFTER_FLIP, 0);
-    process.exit(1);
-  }
+  if (c.dieAfterFlip) c.dieNow(FaultFired.COMMIT_POINT);
   if (trim) {
     c.dedup.trim();
     c.dir.trim();

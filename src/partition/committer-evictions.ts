@@ -3,7 +3,7 @@
  * oldest ones, keeping each evicted key's committed version (key-directory.ts),
  * and handing evicted copies to the coordinator.
  */
-import { SlotFlag, TableCursor } from '../ring/layout.js';
+import { FaultFired, SlotFlag, TableCursor } from '../ring/layout.js';
 import { readUtf8 } from '../ring/utf8.js';
 import type { Committer, EvictedEvent } from './committer.js';
 import type { KeyState } from './name-tables.js';
@@ -53,8 +53,10 @@ function evictHead(c: Committer): void {
 
 /**
  * Hands the evicted copies to the coordinator, before the commit point: an
- * eviction is final even if the drain dies (a re-run does not evict again),
- * so the copies must leave this thread as soon as possible; and remembers
+ * eviction of a committed event is final even if the drain dies (a re-run
+ * does not evict it again; it does make and evict again the events the drain
+ * itself wrote, whose second copies the coordinator drops: partition-handle.ts,
+ * deliver), so the copies must leave this thread as soon as possible; and remembers
  * up to which position they went (EVICTIONS_SENT), so a recovery delivers
  * exactly the evictions no message carried (committer-recovery.ts). In a
  * durable partition, only once the drain's frame is written.
@@ -67,7 +69,7 @@ export function sendEvictions(c: Committer): void {
   c.evicted = [];
   c.lostPositions = [];
   c.onEvicted(ev, lost);
-  if (c.dieAfterSend) c.dieNow();
+  if (c.dieAfterSend) c.dieNow(FaultFired.EVICTIONS);
   c.mem.tables[TableCursor.EVICTIONS_SENT] = last + 1;
 }
 

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { AckRingWriter, AckStatus } from '../ring/ack-ring.js';
 import { CommitRecord } from '../ring/commit-record.js';
 import { InputReader } from '../ring/input-reader.js';
-import { ControlMemory, Ctl, DRAIN_MAX_RECORDS, PartitionMemory, SlotFlag, TableCursor } from '../ring/layout.js';
+import { ControlMemory, Ctl, DRAIN_MAX_RECORDS, FaultFired, PartitionMemory, SlotFlag, TableCursor } from '../ring/layout.js';
 import type { RawEvent } from '../ring/reader.js';
 import { Rec, RecFlag, RecKind, recordTextAt } from '../ring/record.js';
 import { slotChecksum } from '../ring/slot-checksum.js';
@@ -10,6 +10,7 @@ import { commitPoint, updateSumming } from './commit-point.js';
 import { makeRoom, sendEvictions } from './committer-evictions.js';
 import { DedupWindow } from './dedup-window.js';
 import { EventIds, ID_BYTES } from './event-ids.js';
+import { dieOfFault } from './fault-exit.js';
 import { TableHash } from './hash.js';
 import { KeyDirectory } from './key-directory.js';
 import { KeyTable, TypeTable, type KeyState } from './name-tables.js';
@@ -240,7 +241,7 @@ export class Committer {
         const mode = Atomics.load(m.i32, C_CRASH_AFTER_FLIP);
         if (mode === 1) this.dieAfterFlip = true;
         else if (mode === 2) this.dieAfterSend = true;
-        else process.exit(1);
+        else dieOfFault(m, FaultFired.MID_DRAIN);
       }
     }
     if (n > 0) {
@@ -249,7 +250,7 @@ export class Committer {
         if (crashAt < 0 && n >= -crashAt) {
           // Fault injection: die after the drain is in the log, before its commit point.
           Atomics.store(m.i32, C_CRASH_AT, 0);
-          process.exit(1);
+          dieOfFault(m, FaultFired.LOG_WRITE);
         }
       }
       if (crashAt !== 0 && !this.replaying) {
@@ -261,7 +262,9 @@ export class Committer {
       // After the durable log has the drain: a process killed before the write restores the evicted events
       // live, so reporting them earlier would report evictions that never happened (test/durability/evict-kill).
       sendEvictions(this);
-      if (this.dieAfterSend) this.dieNow(); // a drain that evicted nothing dies here, still before its commit point
+      // A drain that had nothing to hand over dies here, still before its commit point (counted apart: the
+      // kill did not test what afterEvictions is for).
+      if (this.dieAfterSend) this.dieNow(FaultFired.NO_EVICTIONS);
       commitPoint(this, head);
     }
     return n;
@@ -392,9 +395,9 @@ export class Committer {
     this.becameFull = reason;
   }
 
-  /** Fault injection: ends the thread now (the armed mode is used up). */
-  dieNow(): never {
+  /** Fault injection: ends the thread now (the armed mode is used up), counting where (a FaultFired kind). */
+  dieNow(kind: number): never {
     Atomics.store(this.mem.i32, C_CRASH_AFTER_FLIP, 0);
-    process.exit(1);
+    dieOfFault(this.mem, kind);
   }
 }

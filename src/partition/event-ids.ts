@@ -13,6 +13,10 @@ export const ID_BYTES = 26;
  * draw or a string per event. (The ulid package's monotonicFactory makes the
  * ids of `append()` calls on the producer side, where the caller needs the
  * id back at once; here it would cost more than the rest of the commit.)
+ * A restarted worker draws a new prefix, so the re-run of a drain that died
+ * before its commit point gives the events that drain wrote other ids than it
+ * did; no one saw those (partition-handle.ts, deliver). A durable partition
+ * logs the prefix and time with each drain and replays them.
  */
 export class EventIds {
   private readonly prefixBytes = new Uint8Array(6);

@@ -7,6 +7,7 @@ import type { CommitterConfig, EvictedEvent } from './committer.js';
 import type { PartitionEvent, PartitionWorkerData } from './partition-worker.js';
 import { Comlink, nodeEndpoint, unwrap } from './rpc.js';
 import { workerExecArgv } from './worker-exec-argv.js';
+import { faultCounts, outcomeSince, type CrashOutcome } from './fault-exit.js';
 import type { PartitionDurability, RestoreSummary } from './partition-log.js';
 import type { ThreadMemory } from './thread-memory.js';
 import { errorFromWire } from '../errors.js';
@@ -84,6 +85,7 @@ export class PartitionHandle {
     this.logger = logger;
     this.threadName = `rs-${names.store.slice(0, 8)}-p${index}`.slice(0, 15);
     this.durability = names.durability ?? null;
+    this.faultsSeen = faultCounts(mem);
     this.spawn();
   }
 
@@ -137,9 +139,10 @@ export class PartitionHandle {
     });
     worker.on('exit', (code) => {
       port1.close();
+      const how = outcomeSince(this.mem, this.faultsSeen);
       const exitWaiters = this.exitWaiters;
       this.exitWaiters = [];
-      for (const w of exitWaiters) w();
+      for (const w of exitWaiters) w(how);
       const why = `partition ${this.index} worker exited (code ${code})${lastError ? `: ${lastError.message}` : ''}`;
       const waiters = this.waiters;
       this.waiters = new Set();
@@ -182,8 +185,17 @@ export class PartitionHandle {
    * evicts again the events it had both written and evicted (its own writes were rolled back, so the re-run
    * makes them again at the same positions). Evictions reach the coordinator in position order (one worker at
    * a time, and a dead worker's messages are all delivered before its 'exit', so before the next one starts),
-   * so anything below EVICTIONS_DELIVERED was delivered already. Of such a re-made event, the store keeps the
-   * first copy it reported (with an automatic id, the re-run gives it a new one).
+   * so anything below EVICTIONS_DELIVERED was delivered already. Of such a re-made event, the first copy is
+   * the only one anyone sees, and its id is the one the event keeps:
+   * - an `append()` id, the caller's or the ULID the producer made (the id `append()` resolved with), is in the
+   *   input record, so the re-run copies the same id;
+   * - a `tryAppend()` event without an id gets its id from the worker (id prefix drawn at the worker's start,
+   *   drain time, position: event-ids.ts), so the re-run of a non-durable partition writes a different id
+   *   into the re-made copy (a durable one replays the logged prefix and time). That copy is never seen: it
+   *   was not committed when the first copy was reported (readers and acks see committed events only), the
+   *   re-run evicts it again before its own commit point, and this drops its report.
+   * test/stress/rerun-ids.test.ts checks both: every event once, under one id, the one its producer or a
+   * reader was given.
    */
   private deliver(events: EvictedEvent[], lost: number[]): void {
     const t = this.mem.tables;
@@ -291,8 +303,11 @@ export class PartitionHandle {
    * commit point (`at` 'flip': inside it, just after its flip; 'evictions':
    * just after the drain handed its evicted copies over, before it recorded
    * that it did). With 0, the thread is terminated from outside, wherever it is.
+   * Resolves when the worker exits next, with how it ended: an armed kill may
+   * not fire (no drain reaches the count; an afterEvictions drain with nothing
+   * to hand over dies as `no-evictions`), or another kill may end it first.
    */
-  crash(afterRecords?: number, at: 'flip' | 'evictions' | null = null): Promise<void> {
+  crash(afterRecords?: number, at: 'flip' | 'evictions' | null = null): Promise<CrashOutcome> {
     if (this.failed) return Promise.reject(this.failed);
     if (afterRecords === 0) {
       // From outside, at whatever instruction the worker is running (mid-record included).
@@ -301,7 +316,7 @@ export class PartitionHandle {
         if (this.failed) throw this.failed;
         const exited = this.nextExit();
         void this.worker.terminate();
-        await exited;
+        return exited;
       })();
     }
     if (afterRecords !== undefined) {
@@ -317,22 +332,24 @@ export class PartitionHandle {
       if (this.failed) throw this.failed;
       const exited = this.nextExit();
       void (this.api.crash() as Promise<unknown>).catch(() => undefined);
-      await exited;
+      return exited;
     })();
   }
 
-  /** Resolves when the current worker (or the next one, if none runs) exits. */
-  private nextExit(): Promise<void> {
-    return new Promise<void>((resolve) => {
+  /** Resolves when the current worker (or the next one, if none runs) exits, with how it ended. */
+  private nextExit(): Promise<CrashOutcome> {
+    return new Promise<CrashOutcome>((resolve) => {
       const keepAlive = setInterval(() => undefined, 1000); // the worker is unref'd
-      this.exitWaiters.push(() => {
+      this.exitWaiters.push((how) => {
         clearInterval(keepAlive);
-        resolve();
+        resolve(how);
       });
     });
   }
 
-  private exitWaiters: (() => void)[] = [];
+  private exitWaiters: ((how: CrashOutcome) => void)[] = [];
+  /** The partition's fault counters (Ctl.FAULTS) as of the last exit: the one that grew names the next. */
+  private readonly faultsSeen: number[];
 
   /** Drains, stops and terminates the worker. */
   async close(): Promise<void> {

@@ -2,10 +2,11 @@ import type { MessagePort } from 'node:worker_threads';
 import { threadId } from 'node:worker_threads';
 import { RingstoreError, errorToWire, type WireError } from '../errors.js';
 import { AckStatus, ringBell } from '../ring/ack-ring.js';
-import { ControlMemory, Ctl, PartitionMemory, PartitionState, type PartitionGeometry } from '../ring/layout.js';
+import { ControlMemory, Ctl, FaultFired, PartitionMemory, PartitionState, type PartitionGeometry } from '../ring/layout.js';
 import { Committer, type CommitterConfig, type FullReason } from './committer.js';
 import { sendEvictions } from './committer-evictions.js';
 import { refuse } from './committer-log.js';
+import { dieOfFault } from './fault-exit.js';
 import { clear, purge } from './committer-purge.js';
 import { recoverCommitter } from './committer-recovery.js';
 import { syncReaders } from './commit-point.js';
@@ -164,7 +165,7 @@ export class PartitionWorker {
       memory: () => threadMemory(),
       stop: () => this.stop(),
       /** Test and chaos hook: ends this thread abruptly, as a crash would. */
-      crash: () => process.exit(1),
+      crash: () => dieOfFault(this.mem, FaultFired.RPC),
     };
     Comlink.expose(api, nodeEndpoint(data.rpc as never));
     parent.postMessage({ type: 'ready', threadId, tid: nameThread(data.threadName), restored } satisfies PartitionEvent);

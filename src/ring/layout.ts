@@ -30,7 +30,7 @@
  * ```
  */
 export {
-  COMMIT_FIELDS, Commit, Ctl, Gauge, LINE_INTS, PartitionState, SlotFlag, TableCursor,
+  COMMIT_FIELDS, Commit, Ctl, FAULT_KINDS, FaultFired, Gauge, LINE_INTS, PartitionState, SlotFlag, TableCursor,
 } from './memory-fields.js';
 export {
   DRAIN_MAX_RECORDS, dedupSlots, dirSlots, partitionOffsets, type PartitionGeometry, type PartitionOffsets,

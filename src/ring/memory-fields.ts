@@ -61,8 +61,32 @@ export const Ctl = {
    * counts it down): 1 fails a drain's commit sync, 2 also the sync of the truncation that cuts its frame off.
    */
   FAIL_SYNC: 20,
+  /**
+   * Fault injection for tests: how many times a worker of this partition ended itself on an injected fault, one
+   * count per {@link FaultFired} kind (Int32 index FAULTS * LINE_INTS + kind), added just before the exit. Never
+   * reset, so they survive restarts: the handle tells from them how a worker died (crashPartition's answer) and
+   * a test can count fired kills against the ones it armed (test/stress/scenario.mjs).
+   */
+  FAULTS: 21,
 } as const;
-export const CTL_FIELDS = 21;
+export const CTL_FIELDS = 22;
+
+/** The counters of {@link Ctl.FAULTS}: where an injected fault ended a worker. */
+export const FaultFired = {
+  /** In a drain, after the armed count of records (crashPartition afterRecords). */
+  MID_DRAIN: 0,
+  /** Once the drain was in the durable log, before its commit point (afterLogWrite). */
+  LOG_WRITE: 1,
+  /** In the commit point, after its flip, before its trim (afterCommitPoint). */
+  COMMIT_POINT: 2,
+  /** Just after the drain handed evicted copies to the coordinator (afterEvictions). */
+  EVICTIONS: 3,
+  /** Where afterEvictions dies when the drain had nothing to hand over (no eviction): before its commit point. */
+  NO_EVICTIONS: 4,
+  /** On the worker's `crash` call (crashPartition with no option). */
+  RPC: 5,
+} as const;
+export const FAULT_KINDS = 6;
 
 /** Values of {@link Ctl.STATE}. */
 export const PartitionState = { RUNNING: 0, STOPPED: 1, FAILED: 2 } as const;

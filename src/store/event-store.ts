@@ -18,7 +18,7 @@ import { Producer } from './producer.js';
 import { StoreQueries } from './store-queries.js';
 import { storeStats } from './store-stats.js';
 import { StoreReader } from './store-reader.js';
-import type { AppendOptions, AppendResults, StoreStats, TryAppendOptions } from './types.js';
+import type { AppendOptions, AppendResults, CrashOutcome, StoreStats, TryAppendOptions } from './types.js';
 
 /**
  * A partitioned, fixed-capacity, multi-core event store. The thread that
@@ -346,8 +346,12 @@ export class EventStore<T = unknown, V extends string = string> extends StoreQue
    * `terminate`, the thread is ended from outside at
    * whatever instruction it runs, the middle of a record's commit included
    * (the stress suite's random kills).
+   *
+   * Resolves when the worker exits next, with how it ended ({@link CrashOutcome}): an armed kill that no drain
+   * reaches does not fire, an `afterEvictions` kill in a drain that evicted nothing ends as `no-evictions`, and
+   * another kill (or a real crash) may end the worker first. Tests that mean a kill at one point check it.
    */
-  crashPartition(p: number, opts: { afterRecords?: number; afterLogWrite?: boolean; afterCommitPoint?: boolean; afterEvictions?: boolean; terminate?: boolean } = {}): Promise<void> {
+  crashPartition(p: number, opts: { afterRecords?: number; afterLogWrite?: boolean; afterCommitPoint?: boolean; afterEvictions?: boolean; terminate?: boolean } = {}): Promise<CrashOutcome> {
     this.checkPartition(p);
     const n = opts.afterRecords;
     if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw invalidArgument('afterRecords must be a positive integer');

@@ -1,6 +1,11 @@
+export type { CrashOutcome } from '../partition/fault-exit.js';
 /** An event as stored: the payload plus what the partition worker assigned. */
 export interface StoredEvent<T> {
-  /** Event id: the caller's idempotency id, or a ULID assigned at append. */
+  /**
+   * Event id: the caller's idempotency id, or a ULID: made by the producer in `append()` (the id it resolves
+   * with), by the partition worker at commit for a `tryAppend()` without an id. Either way an event keeps one
+   * id, across worker crashes too.
+   */
   id: string;
   /** Routing key ('' for unkeyed events). */
   key: string;

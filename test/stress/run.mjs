@@ -15,9 +15,10 @@ console.log(`stress seed ${seed} (replay: npm run test:stress -- --minutes ${min
 const res = await runStress({ seed, ms: minutes * 60_000, log: (m) => console.log(m) });
 let failed = !res.ok;
 if (!res.ok) {
-  console.log(`FAILED in round ${res.round} (seed ${seed}; replay: npm run test:stress -- --minutes ${minutes} --seed ${seed}):`);
+  const where = res.round === 'all' ? 'the kill count (every round passed)' : `round ${res.round}`;
+  console.log(`FAILED in ${where} (seed ${seed}; replay: npm run test:stress -- --minutes ${minutes} --seed ${seed}):`);
   for (const p of res.problems) console.log(`  ${p}`);
-} else console.log(`${res.results.length} rounds passed (seed ${seed})`);
+} else console.log(`${res.results.length} rounds passed (seed ${seed}); ${res.kills.line}`);
 if (wrap && !failed) {
   const w = await runWrapAround({ producers: 4, perProducer: 500_000, capacity: 4096 });
   console.log(`wrap-around: ${JSON.stringify(w.summary)}`);

@@ -7,6 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { EventStore } from '../../dist/src/index.js';
 import { check } from './checker.mjs';
+import { firedKills, killTally } from './kill-tally.mjs';
 import { derive, eventSum, rng } from './prng.mjs';
 
 const PRODUCER = new URL('./producer-thread.mjs', import.meta.url);
@@ -170,6 +171,7 @@ export async function runRound(seed, round, ms, log = () => {}) {
     if (discarded.length + lost.length >= stats.discarded) reportsChecked = [discarded.length, lost.length];
     summary = {
       outcomes: outcomes.length, ...res.count, live: live.length, discarded: discarded.length, restarts: stats.restarts, kills: killCount, killKinds,
+      fired: firedKills(d),
       reads, threadsLateMs: threadsDone, slowest: reports.map((x) => [x.slowest, x.ended]), sessions: reports.reduce((a, x) => a + (x.sessions ?? 0), 0), maxLatencyMs: Math.max(0, ...reports.map((x) => x.maxLatency ?? 0)),
     };
     if (stats.partitions.some((p) => p.failed)) problems.push('a partition failed for good');
@@ -188,7 +190,10 @@ export async function runRound(seed, round, ms, log = () => {}) {
   return { problems, summary, geometry: g };
 }
 
-/** Rounds until `ms` have passed; stops at the first round with problems. */
+/**
+ * Rounds until `ms` have passed; stops at the first round with problems. Then counts the kills armed against
+ * those that fired (`kills`): too few fired where armed fails the run (`round: 'all'`).
+ */
 export async function runStress({ seed, ms, roundMs = [3000, 8000], log = () => {} }) {
   const until = Date.now() + ms;
   const results = [];
@@ -196,7 +201,15 @@ export async function runStress({ seed, ms, roundMs = [3000, 8000], log = () => 
     const len = Math.max(1000, Math.min(until - Date.now(), rng(derive(seed, round, 3)).int(roundMs[0], roundMs[1])));
     const res = await runRound(seed, round, len, log);
     results.push(res);
-    if (res.problems.length > 0) return { ok: false, round, results, problems: res.problems };
+    if (res.problems.length > 0) {
+      const kills = killTally(results.map((x) => x.summary));
+      log(kills.line);
+      return { ok: false, round, results, problems: res.problems, kills };
+    }
   }
-  return { ok: true, results, problems: [] };
+  // Every round passed: the run still fails if too few of its kills landed where they were armed (kill-tally.mjs).
+  const kills = killTally(results.map((x) => x.summary));
+  log(kills.line);
+  if (kills.problems.length > 0) return { ok: false, round: 'all', results, problems: kills.problems, kills };
+  return { ok: true, results, problems: [], kills };
 }
