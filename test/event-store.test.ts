@@ -297,6 +297,13 @@ describe('queries', () => {
     // A value named at where's top level (not under where.values) filtered nothing and summed every event.
     await expect(store.sum('amount', { where: { amount: { lt: 10 } } } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/where\.amount is not a filter/) });
     await expect(store.count({ from: 'yesterday' } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    // A misspelt append option was ignored: expectedVerson committed unconditionally.
+    const before = await store.count();
+    await expect(store.append({ user: 'a', amount: 1 } as never, { expectedVerson: 0 } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/append options\.expectedVerson is not an option/) });
+    await expect(store.append({ user: 'a', amount: 1 } as never, null as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    expect(() => store.tryAppend({ user: 'a', amount: 1 } as never, { partiton: 0 } as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+    expect(() => store.tryAppend({ user: 'a', amount: 1 } as never, { expectedVersion: 0 } as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+    expect(await store.count()).toBe(before);
     // A misspelt top-level key (key for keys, type for where.type) narrowed nothing: every event answered.
     for (const bad of [{ key: ['a'] }, { type: 'x' }, { form: 0 }]) {
       for (const q of [store.count(bad as never), store.snapshot(bad as never), store.groupBy('amount', bad as never), store.top(1, 'amount', bad as never)]) {

@@ -27,6 +27,20 @@ export interface EncodedAppendOptions extends AppendOptions {
   [ENCODED_JSON]?: readonly (string | undefined)[];
 }
 
+const APPEND_OPTIONS: ReadonlySet<string> = new Set(['partition', 'expectedVersion', 'id']);
+const TRY_APPEND_OPTIONS: ReadonlySet<string> = new Set(['partition', 'id']);
+
+/**
+ * Refuses a key that is not an option of the call: a misspelt `expectedVersion` would otherwise
+ * be ignored and the append committed unconditionally. (Symbol keys, internal, are not looked at.)
+ */
+function checkOptionKeys(opts: object, known: ReadonlySet<string>, call: string): void {
+  if (opts === null || typeof opts !== 'object') throw invalidArgument(`${call} options must be an object`);
+  for (const k in opts) {
+    if (Object.hasOwn(opts, k) && !known.has(k)) throw invalidArgument(`${call} options.${k} is not an option (use ${[...known].join(', ')})`, { key: k });
+  }
+}
+
 /**
  * Encodes events straight into partitions' input rings. One per thread that
  * appends: the coordinator's store owns producer 0, `EventStore.attach` makes
@@ -64,6 +78,7 @@ export class Producer<T> {
    */
   tryAppend(event: T, opts?: TryAppendOptions): boolean {
     if (this.closed) throw new ClosedError();
+    if (opts !== undefined) checkOptionKeys(opts, TRY_APPEND_OPTIONS, 'tryAppend');
     const id = opts?.id;
     if (id !== undefined) checkId(id);
     const enc = this.enc;
@@ -108,6 +123,7 @@ export class Producer<T> {
   append<I extends T | readonly T[]>(input: I, opts?: AppendOptions): Promise<AppendResults<I>>;
   async append(input: T | readonly T[], opts: AppendOptions = {}): Promise<AppendResult | AppendResult[]> {
     if (this.closed) throw new ClosedError();
+    checkOptionKeys(opts, APPEND_OPTIONS, 'append');
     const single = !Array.isArray(input);
     const events = (single ? [input] : input) as readonly T[];
     const expected = opts.expectedVersion;
