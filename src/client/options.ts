@@ -5,6 +5,7 @@
 import { InvalidClientOptionError } from './errors.js';
 import { MAX_TIMER_MS } from './retry-after.js';
 import { DEFAULT_MAX_SSE_MESSAGE_BYTES } from './sse.js';
+import { unknownKey } from '../known-keys.js';
 
 /** Options of {@link RingstoreClient}. */
 export interface RingstoreClientOptions {
@@ -57,9 +58,8 @@ const CLIENT_OPTIONS: ReadonlySet<string> = new Set(['baseUrl', 'token', 'retrie
 export function resolveClientOptions(options: RingstoreClientOptions): ResolvedClientOptions {
   if (options === null || typeof options !== 'object') throw new InvalidClientOptionError('options must be an object', { option: 'options' });
   // A misspelt option (`timeout`, `baseURL`) would otherwise be ignored and its default used.
-  for (const k of Object.keys(options)) {
-    if (!CLIENT_OPTIONS.has(k)) throw new InvalidClientOptionError(`options.${k} is not an option (known: ${[...CLIENT_OPTIONS].join(', ')})`, { option: k });
-  }
+  const k = unknownKey(options, CLIENT_OPTIONS);
+  if (k !== undefined) throw new InvalidClientOptionError(`options.${k} is not an option (known: ${[...CLIENT_OPTIONS].join(', ')})`, { option: k });
   const base = options.baseUrl ?? 'http://127.0.0.1:7070';
   let url: URL;
   try {

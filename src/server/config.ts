@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { defaultIngestThreads, MAX_INGEST_THREADS } from './ingest/sizing.js';
+import { unknownKey } from '../known-keys.js';
 
 /** Validated, frozen daemon configuration. */
 export interface ServerConfig {
@@ -223,9 +224,8 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set([
 export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
   if (partial === null || typeof partial !== 'object') throw new ConfigError('the config must be an object');
   // A misspelt key would otherwise be ignored for its default: `{ tokn: '…' }` would serve with no token.
-  for (const k of Object.keys(partial)) {
-    if (!CONFIG_KEYS.has(k)) throw new ConfigError(`"${k}" is not a config option (known: ${[...CONFIG_KEYS].join(', ')})`);
-  }
+  const k = unknownKey(partial, CONFIG_KEYS);
+  if (k !== undefined) throw new ConfigError(`"${k}" is not a config option (known: ${[...CONFIG_KEYS].join(', ')})`);
   const logLevel = partial.logLevel ?? DEFAULTS.logLevel;
   if (!LEVELS.has(logLevel)) throw new ConfigError(`log level must be one of ${[...LEVELS].join(', ')}, got "${logLevel}"`);
   const partitions = partial.partitions ?? os.availableParallelism();

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { RingstoreError, invalidArgument, invalidOption } from '../errors.js';
 import type { Io } from '../durability/io.js';
+import { unknownKey } from '../known-keys.js';
 import type { DurabilityOptions } from './options.js';
 
 /** Largest accepted `capacity` (samples): 2^28, i.e. 5 GiB of columns. */
@@ -131,9 +132,8 @@ export function validateOptions(options: MetricStoreOptions): {
   maxRememberedKeys: number;
 } {
   if (typeof options !== 'object' || options === null) throw invalidOption('MetricStore options must be an object');
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.has(name)) throw invalidOption(`unknown MetricStore option "${name}"`, { option: name });
-  }
+  const name = unknownKey(options, OPTION_NAMES);
+  if (name !== undefined) throw invalidOption(`unknown MetricStore option "${name}"`, { option: name });
   const { capacity, partitions = 1, onDiscarded, maxRememberedKeys } = options;
   if (options.durability !== undefined) {
     throw invalidOption('a durable MetricStore opens with `await MetricStore.open(options)`: it restores its data first', { option: 'durability' });
@@ -173,12 +173,15 @@ export function validateOptions(options: MetricStoreOptions): {
   };
 }
 
+const RANGE_KEYS: ReadonlySet<string> = new Set(['from', 'to']);
+
 /**
  * Throws `RS_ERR_INVALID_ARGUMENT` for a key of a `{ from?, to? }` range other than those two: a
  * misspelt end (`form`) would otherwise leave the range open and answer over every event.
  */
 export function refuseOtherRangeKeys(range: object): void {
-  for (const k of Object.keys(range)) if (k !== 'from' && k !== 'to') throw invalidArgument(`range.${k} is not a range option (use from, to)`, { key: k });
+  const k = unknownKey(range, RANGE_KEYS);
+  if (k !== undefined) throw invalidArgument(`range.${k} is not a range option (use from, to)`, { key: k });
 }
 
 /** `{ from?, to? }` to inclusive bounds (`RS_ERR_INVALID_ARGUMENT` for a non-number end or another key). */

@@ -5,6 +5,7 @@ import { invalidOption } from '../errors.js';
 import type { PartitionDurability } from '../partition/partition-log.js';
 import type { PartitionGeometry } from '../ring/layout.js';
 import { REC_HEADER_BYTES } from '../ring/record.js';
+import { unknownKey } from '../known-keys.js';
 import type { StoredEvent } from './types.js';
 
 /** A selector: a property path (`'amount'`, `'meta.ts'`) or a function of the event. */
@@ -178,9 +179,8 @@ const WINDOW_NAMES: ReadonlySet<string> = new Set(['sizeMs', 'bucketMs']);
  * (`capcity`, `fsnyc`) would otherwise be ignored and its default used, silently, durability included.
  */
 export function checkKnownOptions(what: string, o: object, known: ReadonlySet<string>): void {
-  for (const name of Object.keys(o)) {
-    if (!known.has(name)) throw invalidOption(`${what}.${name} is not an option (known: ${[...known].join(', ')})`, { option: `${what}.${name}` });
-  }
+  const name = unknownKey(o, known);
+  if (name !== undefined) throw invalidOption(`${what}.${name} is not an option (known: ${[...known].join(', ')})`, { option: `${what}.${name}` });
 }
 
 function checkSelector(name: string, value: unknown): void {

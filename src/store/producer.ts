@@ -3,6 +3,7 @@ import { InputWriter } from '../ring/input-writer.js';
 import { ControlMemory, DRAIN_MAX_RECORDS, PartitionMemory } from '../ring/layout.js';
 import { RecFlag } from '../ring/record.js';
 import { MonotonicUlid } from '../ids/ulid.js';
+import { unknownKey } from '../known-keys.js';
 import { AckPump, collector as newCollector, failUnwritten, partitionGone, type Collector } from './ack-pump.js';
 import { AppendQueue, type Turn } from './append-queue.js';
 import { checkId, normaliseIds, utf8Length } from './append-text.js';
@@ -36,9 +37,8 @@ const TRY_APPEND_OPTIONS: ReadonlySet<string> = new Set(['partition', 'id']);
  */
 function checkOptionKeys(opts: object, known: ReadonlySet<string>, call: string): void {
   if (opts === null || typeof opts !== 'object') throw invalidArgument(`${call} options must be an object`);
-  for (const k in opts) {
-    if (Object.hasOwn(opts, k) && !known.has(k)) throw invalidArgument(`${call} options.${k} is not an option (use ${[...known].join(', ')})`, { key: k });
-  }
+  const k = unknownKey(opts, known);
+  if (k !== undefined) throw invalidArgument(`${call} options.${k} is not an option (use ${[...known].join(', ')})`, { key: k });
 }
 
 /**

@@ -1,9 +1,12 @@
 import { RingstoreError, invalidArgument } from '../errors.js';
 import { OPS, type WireQuery } from '../partition/partition-queries.js';
+import { unknownKey } from '../known-keys.js';
 import type { ResolvedOptions } from './options.js';
 import type { Query } from './types.js';
 
 const QUERY_KEYS: ReadonlySet<string> = new Set(['from', 'to', 'keys', 'fromVersion', 'toVersion', 'partitions', 'where', 'filter', 'limit']);
+
+const WHERE_KEYS: ReadonlySet<string> = new Set(['type', 'values']);
 
 const isNum = (x: unknown): x is number => typeof x === 'number' && !Number.isNaN(x);
 
@@ -12,9 +15,8 @@ export function toWireQuery<T>(q: Query<T> | undefined, o: ResolvedOptions<T>): 
   if (q === undefined) return {};
   if (q === null || typeof q !== 'object') throw invalidArgument('query must be an object');
   // A misspelt key (`form`, `key`, `type`) would otherwise narrow nothing and answer over every event.
-  for (const k of Object.keys(q)) {
-    if (!QUERY_KEYS.has(k)) throw invalidArgument(`query.${k} is not a query option (use ${[...QUERY_KEYS].join(', ')})`, { key: k });
-  }
+  const k = unknownKey(q, QUERY_KEYS);
+  if (k !== undefined) throw invalidArgument(`query.${k} is not a query option (use ${[...QUERY_KEYS].join(', ')})`, { key: k });
   const wire: WireQuery = {};
   if (q.from !== undefined) {
     if (!isNum(q.from)) throw invalidArgument('query.from must be a number (ms)');
@@ -48,9 +50,8 @@ export function toWireQuery<T>(q: Query<T> | undefined, o: ResolvedOptions<T>): 
   if (where !== undefined) {
     if (where === null || typeof where !== 'object') throw invalidArgument('query.where must be an object');
     // An unknown key would otherwise filter nothing and answer over every event, silently.
-    for (const k of Object.keys(where)) {
-      if (k !== 'type' && k !== 'values') throw invalidArgument(`query.where.${k} is not a filter (use where.type, or where.values.<value> for a declared value)`, { key: k });
-    }
+    const w = unknownKey(where, WHERE_KEYS);
+    if (w !== undefined) throw invalidArgument(`query.where.${w} is not a filter (use where.type, or where.values.<value> for a declared value)`, { key: w });
     if (where.type !== undefined) {
       const types = typeof where.type === 'string' ? [where.type] : where.type;
       if (!Array.isArray(types) || types.some((t) => typeof t !== 'string')) throw invalidArgument('query.where.type must be a string or strings');

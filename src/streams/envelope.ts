@@ -16,7 +16,7 @@
  * | stream id database/name/id | `PartitionId` / `Domain.Name` / `Domain.Id` |
  */
 import { InvalidStreamArgumentError } from './errors.js';
-import { unknownKey, unknownKeyMessage } from './known-keys.js';
+import { unknownKey, unknownKeyMessage } from '../known-keys.js';
 import { encodedLength } from './stream-id.js';
 import { INVALID_JSON, throwInvalidJson, tryJsonCopy, type JsonValue } from './json.js';
 import { isoTime, nextEventId } from '../ids/event-id.js';

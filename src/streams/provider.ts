@@ -10,7 +10,7 @@ import type { NativeStream } from './backends/memory-streams.js';
 import { assertClock, systemClock, type Clock } from './clock.js';
 import { InvalidStreamOptionError, OpenStoreFailedError, ProviderClosedError, StoreBackendError } from './errors.js';
 import { checkSessionTimeout, tryAcquireLease } from './lease.js';
-import { unknownKey, unknownKeyMessage } from './known-keys.js';
+import { unknownKey, unknownKeyMessage } from '../known-keys.js';
 import { isLiveSink, type LiveSink } from './live.js';
 import { StreamSession } from './session.js';
 import { DEFAULT_DATABASE, formatStoreId, parseStreamId, streamKeys, type StreamIdInput } from './stream-id.js';

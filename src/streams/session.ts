@@ -12,7 +12,7 @@ import type { Clock } from './clock.js';
 import { prepareEvents, prepareForNativeLog, type NewEvent, type PreparedEvent, type PreparedWithId, type StreamEvent } from './envelope.js';
 import { InvalidStoreSessionError, InvalidStreamArgumentError, KvConcurrencyError, KvKeyNotFoundError, StoreBackendError, StoreNotOpenError, StoreSessionExpiredError, StoreVersionMismatchError } from './errors.js';
 import { frozenJsonCopy, type JsonValue } from './json.js';
-import { unknownKey, unknownKeyMessage } from './known-keys.js';
+import { unknownKey, unknownKeyMessage } from '../known-keys.js';
 import { checkSessionTimeout, leaseRecord, type LeaseRecord } from './lease.js';
 import type { LiveSink } from './live.js';
 import { appendBatch, checkVersions, committedEvents, publishCommitted, type AppendOptions } from './session-append.js';
