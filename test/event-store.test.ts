@@ -304,6 +304,8 @@ describe('queries', () => {
     expect(() => store.tryAppend({ user: 'a', amount: 1 } as never, { partiton: 0 } as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
     expect(() => store.tryAppend({ user: 'a', amount: 1 } as never, { expectedVersion: 0 } as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
     expect(await store.count()).toBe(before);
+    // crashPartition(p, { afterRecord: 5 }) killed the worker at once instead of arming the kill.
+    expect(() => store.crashPartition(0, { afterRecord: 5 } as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
     // A misspelt top-level key (key for keys, type for where.type) narrowed nothing: every event answered.
     for (const bad of [{ key: ['a'] }, { type: 'x' }, { form: 0 }]) {
       for (const q of [store.count(bad as never), store.snapshot(bad as never), store.groupBy('amount', bad as never), store.top(1, 'amount', bad as never)]) {
@@ -364,6 +366,14 @@ describe('lifecycle', () => {
     expect(() => store.tryAppend({ type: 'o', user: 'u', amount: 1 })).toThrow(expect.objectContaining({ code: 'RS_ERR_CLOSED' }));
     await expect(store.append({ type: 'o', user: 'u', amount: 1 })).rejects.toMatchObject({ code: 'RS_ERR_CLOSED' });
     await expect(store.count()).rejects.toMatchObject({ code: 'RS_ERR_CLOSED' });
+  });
+
+  it('crashPartition after close rejects with RS_ERR_CLOSED (it waited for a worker exit that never came, and held the process)', async () => {
+    const store = make({ partitions: 1 });
+    await store.append({ type: 'o', user: 'u', amount: 1 });
+    await store.close();
+    await expect(store.crashPartition(0)).rejects.toMatchObject({ code: 'RS_ERR_CLOSED' });
+    await expect(store.crashPartition(0, { terminate: true })).rejects.toMatchObject({ code: 'RS_ERR_CLOSED' });
   });
 
   it('close settles every pending append (committed or RS_ERR_CLOSED) and the process can exit', async () => {

@@ -10,7 +10,7 @@
  * the folder too; a case that failed under the profiler fails the command.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,7 @@ export function profileHelp(): string {
     `  --tool T      ${PROFILE_TOOLS.join(' | ')} (default flame)`,
     '                clinic doctor, flame, heapprofiler work on Node 20 here; bubbleprof floods its trace',
     '                files and falls back to --cpu-prof; cpu-prof / heap-prof use Node directly.',
-    '  --timeout S   give up on the clinic tool after S seconds and fall back (default 180)',
+    '  --timeout S   give up on a clinic run after S seconds and fall back (default 180; per try)',
     '  --rounds N, --warmup N and scenario parameters are passed to the run (default --rounds 2 --warmup 1)',
     '',
   ].join('\n');
@@ -190,6 +190,8 @@ export async function runProfile(argv: string[]): Promise<number> {
     // hooks crashed it with SIGSEGV in 1 of 12 runs here, and in a CI run): one more try before falling
     // back. A run killed for its time or trace size (r.why) would only do the same again.
     process.stderr.write(`ringstore profile: clinic ${tool} exited with ${r.code}; trying once more\n`);
+    // Into an empty folder: the failed try's trace would count toward the size cap, and its leftovers be read as this one's.
+    for (const f of readdirSync(dir)) rmSync(path.join(dir, f), { recursive: true, force: true });
     r = await runGuarded(process.execPath, clinicArgs, env, dir, args.timeoutSec);
   }
   const html = findFiles(dir, '.html');

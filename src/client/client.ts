@@ -8,7 +8,7 @@
  */
 import { NetworkError, ResponseTooLargeError, errorFromResponse, RingstoreHttpError } from './errors.js';
 import { httpStatuses } from '../error-codes.js';
-import { resolveClientOptions, type RingstoreClientOptions } from './options.js';
+import { checkCallOptions, resolveClientOptions, type RingstoreClientOptions } from './options.js';
 import { retryAfterMs, retryWaitMs, sleep } from './retry-after.js';
 import { RemoteStreamSession, type OpenSessionOptions } from './session.js';
 import { parseSse } from './sse.js';
@@ -29,6 +29,8 @@ export interface AppendOptions {
   format?: 'json' | 'ndjson';
   signal?: AbortSignal;
 }
+
+const APPEND_OPTIONS: ReadonlySet<string> = new Set(['expectedVersion', 'idempotencyKey', 'format', 'signal']);
 
 /** Per-request settings of the internal request helper. */
 interface RequestInit2 {
@@ -259,6 +261,7 @@ export class RingstoreClient {
   append(stream: string, event: Record<string, unknown>, options?: AppendOptions): Promise<AppendResult>;
   append(stream: string, events: readonly Record<string, unknown>[], options?: AppendOptions): Promise<AppendResult[]>;
   async append(stream: string, input: Record<string, unknown> | readonly Record<string, unknown>[], options: AppendOptions = {}): Promise<AppendResult | AppendResult[]> {
+    checkCallOptions('append', options, APPEND_OPTIONS);
     const batch = Array.isArray(input);
     const events = (batch ? input : [input]) as readonly Record<string, unknown>[];
     // Not with an expected version: the daemon checks it before the ids, so a retry of an append that was

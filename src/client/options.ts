@@ -48,6 +48,16 @@ export interface ResolvedClientOptions {
   fetch: typeof fetch;
 }
 
+/**
+ * Throws {@link InvalidClientOptionError} for a key of a call's options that is not one: a misspelt
+ * `expectedVersion` would otherwise be dropped before the request, and the write sent unconditionally.
+ */
+export function checkCallOptions(call: string, options: object, known: ReadonlySet<string>): void {
+  if (options === null || typeof options !== 'object') throw new InvalidClientOptionError(`${call}: options must be an object`, { option: 'options' });
+  const k = unknownKey(options, known);
+  if (k !== undefined) throw new InvalidClientOptionError(`${call}: options.${k} is not an option (known: ${[...known].join(', ')})`, { option: k });
+}
+
 const CLIENT_OPTIONS: ReadonlySet<string> = new Set(['baseUrl', 'token', 'retries', 'retryBaseMs', 'timeoutMs', 'maxRetryDelayMs', 'maxSseMessageBytes', 'fetch']);
 
 /**

@@ -1,6 +1,7 @@
 /** A versioned-stream session held by the daemon, used over HTTP. */
 import type { RingstoreClient } from './client.js';
 import { NotFoundError } from './errors.js';
+import { checkCallOptions } from './options.js';
 import type { NewVersionedEvent, VersionedEvent, VersionedSnapshot } from './types.js';
 
 /** Options of {@link RingstoreClient.openSession}. */
@@ -10,6 +11,8 @@ export interface OpenSessionOptions {
   /** How long the server waits for a stream held by another session, in ms (default 5,000; 0 = fail at once with 423). */
   openTimeoutMs?: number;
 }
+
+const SESSION_APPEND_OPTIONS: ReadonlySet<string> = new Set(['expectedVersion']);
 
 /**
  * A remote `StreamSession`: the same operations as `ringstore/streams`, over
@@ -45,6 +48,7 @@ export class RemoteStreamSession implements AsyncDisposable {
 
   /** Appends atomically; resolves with the new version. */
   async append(events: readonly NewVersionedEvent[], options: { expectedVersion?: number } = {}): Promise<number> {
+    checkCallOptions('session append', options, SESSION_APPEND_OPTIONS);
     const r = await this.#client.request<{ version: number }>('POST', `${this.#base}/events`, {
       idempotent: false,
       body: { events, ...(options.expectedVersion !== undefined ? { expectedVersion: options.expectedVersion } : {}) },

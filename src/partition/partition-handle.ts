@@ -147,7 +147,10 @@ export class PartitionHandle {
       const waiters = this.waiters;
       this.waiters = new Set();
       for (const w of waiters) w(new RingstoreError('RS_ERR_WORKER', why));
-      if (this.closing) return;
+      if (this.closing) {
+        this.releaseReadyWaiters(); // no worker comes after this one
+        return;
+      }
       if (fatal !== undefined) {
         this.fail(fatal);
         return;
@@ -232,7 +235,7 @@ export class PartitionHandle {
 
   /** Resolves once the current worker recovered its state and serves calls (or the partition failed). */
   whenReady(): Promise<void> {
-    if (this.booted || this.failed) return Promise.resolve();
+    if (this.booted || this.failed || this.closing) return Promise.resolve();
     // The worker and its port are unref'd: without this, a close() or crash() awaiting a booting
     // worker let Node exit mid-await (code 13) and the rest of the caller's script never ran.
     this.bootHold ??= setInterval(() => undefined, 1000);
@@ -309,6 +312,8 @@ export class PartitionHandle {
    */
   crash(afterRecords?: number, at: 'flip' | 'evictions' | null = null): Promise<CrashOutcome> {
     if (this.failed) return Promise.reject(this.failed);
+    // After close no worker exits any more: waiting for one would never settle.
+    if (this.closing) return Promise.reject(new ClosedError());
     if (afterRecords === 0) {
       // From outside, at whatever instruction the worker is running (mid-record included).
       return (async () => {

@@ -3,6 +3,7 @@ import { lockDataDir, type DataDirLock } from '../durability/dir-lock.js';
 import { openError } from '../durability/errors.js';
 import { openDataDirMeta } from '../durability/meta.js';
 import { RingstoreError, invalidArgument, invalidOption } from '../errors.js';
+import { unknownKey } from '../known-keys.js';
 import { checkImage, type RestoreSummary } from '../partition/partition-log.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
 import type { ThreadMemory } from '../partition/thread-memory.js';
@@ -19,6 +20,8 @@ import { StoreQueries } from './store-queries.js';
 import { storeStats } from './store-stats.js';
 import { StoreReader } from './store-reader.js';
 import type { AppendOptions, AppendResults, CrashOutcome, StoreStats, TryAppendOptions } from './types.js';
+
+const CRASH_OPTIONS: ReadonlySet<string> = new Set(['afterRecords', 'afterLogWrite', 'afterCommitPoint', 'afterEvictions', 'terminate']);
 
 /**
  * A partitioned, fixed-capacity, multi-core event store. The thread that
@@ -353,6 +356,9 @@ export class EventStore<T = unknown, V extends string = string> extends StoreQue
    */
   crashPartition(p: number, opts: { afterRecords?: number; afterLogWrite?: boolean; afterCommitPoint?: boolean; afterEvictions?: boolean; terminate?: boolean } = {}): Promise<CrashOutcome> {
     this.checkPartition(p);
+    if (opts === null || typeof opts !== 'object') throw invalidArgument('crashPartition options must be an object');
+    const bad = unknownKey(opts, CRASH_OPTIONS);
+    if (bad !== undefined) throw invalidArgument(`crashPartition options.${bad} is not an option (use ${[...CRASH_OPTIONS].join(', ')})`, { key: bad });
     const n = opts.afterRecords;
     if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw invalidArgument('afterRecords must be a positive integer');
     if (opts.afterLogWrite === true && (n === undefined || this.options.durability === null)) {

@@ -10,6 +10,9 @@ import { DuplicateIdempotencyIdError, InvalidStreamArgumentError, StoreBackendEr
 import type { JsonValue } from './json.js';
 import type { Snapshot, SnapshotCollection } from './snapshots.js';
 import { padVersion, type StreamKeys } from './stream-id.js';
+import { unknownKey, unknownKeyMessage } from '../known-keys.js';
+
+const READ_OPTIONS: ReadonlySet<string> = new Set(['toVersion', 'useSnapshot']);
 
 /** Options of `StreamSession.read`. */
 export interface ReadOptions {
@@ -180,6 +183,8 @@ export class StreamReader {
 
   async read<TState, TData>(options: ReadOptions): Promise<ReadResult<TState, TData>> {
     if (options === null || typeof options !== 'object') throw new InvalidStreamArgumentError('read(options): options must be an object');
+    const k = unknownKey(options, READ_OPTIONS);
+    if (k !== undefined) throw new InvalidStreamArgumentError(unknownKeyMessage('read options', k, READ_OPTIONS), { key: k });
     const to = options.toVersion === undefined ? undefined : checkVersionArg(options.toVersion, 'toVersion', 0);
     await this.#checked();
     const head = (await this.readHead('read')).version;

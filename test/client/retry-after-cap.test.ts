@@ -234,6 +234,14 @@ describe('maxRetryDelayMs is validated up front', () => {
       expect(err, String(v)).toMatchObject({ code: 'RS_ERR_INVALID_OPTION', name: 'InvalidClientOptionError' });
     }
   });
+  it('a misspelt append option is refused before any request: { expectedVerson } was dropped and the write sent unconditionally', async () => {
+    let requests = 0;
+    const c = new RingstoreClient({ baseUrl: 'http://127.0.0.1:9', retries: 0, fetch: (async () => { requests++; throw new Error('no request expected'); }) as never });
+    await expect(c.append('s', { type: 'E' }, { expectedVerson: 0 } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_OPTION', message: expect.stringMatching(/options\.expectedVerson is not an option/) });
+    await expect(c.append('s', { type: 'E' }, null as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_OPTION' });
+    expect(requests).toBe(0);
+  });
+
   it('a misspelt option is refused, not ignored for its default (timeout for timeoutMs, baseURL for baseUrl)', () => {
     for (const bad of [{ timeout: 5 }, { baseURL: 'http://127.0.0.1:1' }, { maxRetryDelay: 5 }]) {
       expect(() => new RingstoreClient(bad as never), JSON.stringify(bad)).toThrow(

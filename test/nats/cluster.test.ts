@@ -22,6 +22,8 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   for (const c of children.splice(0)) await c.kill();
+  // A test that failed while a node was frozen (SIGSTOP) must not leave it frozen for the next one.
+  for (const n of cluster.nodes) if (n.proc !== undefined) process.kill(n.proc.pid, 'SIGCONT');
   // A test that failed after killing a node must not leave the next one a node short (its children
   // connect to one node each, and an R3 stream cannot be created on two).
   const down = cluster.nodes.flatMap((n, i) => (n.proc === undefined ? [i] : []));

@@ -109,6 +109,8 @@ describeBackends('open', ({ manual, real }) => {
     expect(await code(s.append([{ type: 'E', data: 1, expectedVerison: 1 }] as never))).toBe('RS_ERR_INVALID_ARGUMENT');
     expect(await code(s.append([{ type: 'E', data: 1 }, { type: 'E', payload: 1 }] as never))).toBe('RS_ERR_INVALID_ARGUMENT');
     expect((await s.read()).events.map((e) => e.version)).toEqual([1, 2]);
+    // read({ toVerison: 1 }) read to the head
+    expect(await code(s.read({ toVerison: 1 } as never))).toBe('RS_ERR_INVALID_ARGUMENT');
     await s.close();
   });
 
