@@ -4,7 +4,7 @@ import { unknownKey } from '../known-keys.js';
 import type { ResolvedOptions } from './options.js';
 import type { Query } from './types.js';
 
-const QUERY_KEYS: ReadonlySet<string> = new Set(['from', 'to', 'keys', 'fromVersion', 'toVersion', 'partitions', 'where', 'filter', 'limit']);
+const QUERY_KEYS: ReadonlySet<string> = new Set(Object.keys({ from: 1, to: 1, keys: 1, fromVersion: 1, toVersion: 1, partitions: 1, where: 1, filter: 1, limit: 1 } satisfies Record<keyof Query<unknown>, 1>));
 
 const WHERE_KEYS: ReadonlySet<string> = new Set(['type', 'values']);
 
