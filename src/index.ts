@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export * from './errors.js';
-export { EventStore } from './store/event-store.js';
+export { EventStore, type CrashOptions } from './store/event-store.js';
 export { EventStoreBuilder } from './store/builder.js';
 export { StoreReader } from './store/store-reader.js';
 export type { CapacityInfo, DurabilityOptions, EventStoreOptions, Selector, WindowOptions } from './store/options.js';

@@ -12,6 +12,15 @@ export function unknownKey(o: object, known: ReadonlySet<string>): string | unde
   return undefined;
 }
 
+/**
+ * The keys of an options type, from a record that names each of them: `keySet<OpenOptions>({ signal: 1, ... })`.
+ * The record must name every key of `T` and nothing else, so an option added to an interface and not to
+ * its list fails to compile instead of being refused at run time.
+ */
+export function keySet<T>(keys: Record<keyof T, 1>): ReadonlySet<string> {
+  return new Set(Object.keys(keys));
+}
+
 /** `"<what>.<key> is not known (use a, b)"`. */
 export function unknownKeyMessage(what: string, key: string, known: ReadonlySet<string>): string {
   return `${what}.${key} is not known (use ${[...known].join(', ')})`;

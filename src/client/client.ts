@@ -8,6 +8,7 @@
  */
 import { NetworkError, ResponseTooLargeError, errorFromResponse, RingstoreHttpError } from './errors.js';
 import { httpStatuses } from '../error-codes.js';
+import { keySet } from '../known-keys.js';
 import { checkCallOptions, resolveClientOptions, type RingstoreClientOptions } from './options.js';
 import { retryAfterMs, retryWaitMs, sleep } from './retry-after.js';
 import { RemoteStreamSession, type OpenSessionOptions } from './session.js';
@@ -30,7 +31,7 @@ export interface AppendOptions {
   signal?: AbortSignal;
 }
 
-const APPEND_OPTIONS: ReadonlySet<string> = new Set(['expectedVersion', 'idempotencyKey', 'format', 'signal']);
+const APPEND_OPTIONS = keySet<AppendOptions>({ expectedVersion: 1, idempotencyKey: 1, format: 1, signal: 1 });
 
 /** Per-request settings of the internal request helper. */
 interface RequestInit2 {

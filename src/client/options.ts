@@ -5,7 +5,7 @@
 import { InvalidClientOptionError } from './errors.js';
 import { MAX_TIMER_MS } from './retry-after.js';
 import { DEFAULT_MAX_SSE_MESSAGE_BYTES } from './sse.js';
-import { unknownKey } from '../known-keys.js';
+import { keySet, unknownKey } from '../known-keys.js';
 
 /** Options of {@link RingstoreClient}. */
 export interface RingstoreClientOptions {
@@ -58,7 +58,7 @@ export function checkCallOptions(call: string, options: object, known: ReadonlyS
   if (k !== undefined) throw new InvalidClientOptionError(`${call}: options.${k} is not an option (known: ${[...known].join(', ')})`, { option: k });
 }
 
-const CLIENT_OPTIONS: ReadonlySet<string> = new Set(Object.keys({ baseUrl: 1, token: 1, retries: 1, retryBaseMs: 1, timeoutMs: 1, maxRetryDelayMs: 1, maxSseMessageBytes: 1, fetch: 1 } satisfies Record<keyof RingstoreClientOptions, 1>));
+const CLIENT_OPTIONS = keySet<RingstoreClientOptions>({ baseUrl: 1, token: 1, retries: 1, retryBaseMs: 1, timeoutMs: 1, maxRetryDelayMs: 1, maxSseMessageBytes: 1, fetch: 1 });
 
 /**
  * Checks `options` and fills in the defaults. The first options throw

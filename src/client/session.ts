@@ -2,6 +2,7 @@
 import type { RingstoreClient } from './client.js';
 import { NotFoundError } from './errors.js';
 import { checkCallOptions } from './options.js';
+import { keySet } from '../known-keys.js';
 import type { NewVersionedEvent, VersionedEvent, VersionedSnapshot } from './types.js';
 
 /** Options of {@link RingstoreClient.openSession}. */
@@ -12,7 +13,7 @@ export interface OpenSessionOptions {
   openTimeoutMs?: number;
 }
 
-const SESSION_APPEND_OPTIONS: ReadonlySet<string> = new Set(['expectedVersion']);
+const SESSION_APPEND_OPTIONS = keySet<{ expectedVersion?: number }>({ expectedVersion: 1 });
 
 /**
  * A remote `StreamSession`: the same operations as `ringstore/streams`, over

@@ -5,4 +5,5 @@
  * producer from another build would misread the acks (a status it does not
  * know) or write records the worker cannot frame. Bump it with any such change.
  */
-export const SHARED_MEMORY_PROTOCOL = 2;
+// 3: the control region grew a line (Ctl.FAULTS), which moves every region after it.
+export const SHARED_MEMORY_PROTOCOL = 3;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { defaultIngestThreads, MAX_INGEST_THREADS } from './ingest/sizing.js';
-import { unknownKey } from '../known-keys.js';
+import { keySet, unknownKey } from '../known-keys.js';
 
 /** Validated, frozen daemon configuration. */
 export interface ServerConfig {
@@ -214,11 +214,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   return resolveConfig(values as Partial<ServerConfig>);
 }
 
-const CONFIG_KEYS: ReadonlySet<string> = new Set(Object.keys({
+const CONFIG_KEYS = keySet<ServerConfig>({
   host: 1, port: 1, partitions: 1, capacity: 1, arenaBytes: 1, logLevel: 1, dataDir: 1, nats: 1, natsReplicas: 1, natsCheckpointEvery: 1,
   natsCheckpointMinMs: 1, fsync: 1, token: 1, readToken: 1, bodyLimit: 1, maxBatch: 1, shutdownTimeoutMs: 1, subscribePollMs: 1,
   headersTimeoutMs: 1, bodyTimeoutMs: 1, idleTimeoutMs: 1, maxConnections: 1, lingerMs: 1, ingestThreads: 1,
-} satisfies Record<keyof ServerConfig, 1>));
+});
 
 /** Fills defaults, checks cross-field rules and freezes. Throws {@link ConfigError}. */
 export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig {

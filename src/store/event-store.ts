@@ -3,7 +3,7 @@ import { lockDataDir, type DataDirLock } from '../durability/dir-lock.js';
 import { openError } from '../durability/errors.js';
 import { openDataDirMeta } from '../durability/meta.js';
 import { RingstoreError, invalidArgument, invalidOption } from '../errors.js';
-import { unknownKey } from '../known-keys.js';
+import { keySet, unknownKey } from '../known-keys.js';
 import { checkImage, type RestoreSummary } from '../partition/partition-log.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
 import type { ThreadMemory } from '../partition/thread-memory.js';
@@ -21,7 +21,16 @@ import { storeStats } from './store-stats.js';
 import { StoreReader } from './store-reader.js';
 import type { AppendOptions, AppendResults, CrashOutcome, StoreStats, TryAppendOptions } from './types.js';
 
-const CRASH_OPTIONS: ReadonlySet<string> = new Set(['afterRecords', 'afterLogWrite', 'afterCommitPoint', 'afterEvictions', 'terminate']);
+/** Options of {@link EventStore.crashPartition}. */
+export interface CrashOptions {
+  afterRecords?: number;
+  afterLogWrite?: boolean;
+  afterCommitPoint?: boolean;
+  afterEvictions?: boolean;
+  terminate?: boolean;
+}
+
+const CRASH_OPTIONS = keySet<CrashOptions>({ afterRecords: 1, afterLogWrite: 1, afterCommitPoint: 1, afterEvictions: 1, terminate: 1 });
 
 /**
  * A partitioned, fixed-capacity, multi-core event store. The thread that
@@ -354,7 +363,7 @@ export class EventStore<T = unknown, V extends string = string> extends StoreQue
    * reaches does not fire, an `afterEvictions` kill in a drain that evicted nothing ends as `no-evictions`, and
    * another kill (or a real crash) may end the worker first. Tests that mean a kill at one point check it.
    */
-  crashPartition(p: number, opts: { afterRecords?: number; afterLogWrite?: boolean; afterCommitPoint?: boolean; afterEvictions?: boolean; terminate?: boolean } = {}): Promise<CrashOutcome> {
+  crashPartition(p: number, opts: CrashOptions = {}): Promise<CrashOutcome> {
     this.checkPartition(p);
     if (opts === null || typeof opts !== 'object') throw invalidArgument('crashPartition options must be an object');
     const bad = unknownKey(opts, CRASH_OPTIONS);

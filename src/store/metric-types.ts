@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { RingstoreError, invalidArgument, invalidOption } from '../errors.js';
 import type { Io } from '../durability/io.js';
-import { unknownKey } from '../known-keys.js';
+import { keySet, unknownKey } from '../known-keys.js';
 import type { DurabilityOptions } from './options.js';
 
 /** Largest accepted `capacity` (samples): 2^28, i.e. 5 GiB of columns. */
@@ -173,7 +173,7 @@ export function validateOptions(options: MetricStoreOptions): {
   };
 }
 
-const RANGE_KEYS: ReadonlySet<string> = new Set(['from', 'to']);
+const RANGE_KEYS = keySet<TimeRange>({ from: 1, to: 1 });
 
 /**
  * Throws `RS_ERR_INVALID_ARGUMENT` for a key of a `{ from?, to? }` range other than those two: a

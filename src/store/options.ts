@@ -5,7 +5,7 @@ import { invalidOption } from '../errors.js';
 import type { PartitionDurability } from '../partition/partition-log.js';
 import type { PartitionGeometry } from '../ring/layout.js';
 import { REC_HEADER_BYTES } from '../ring/record.js';
-import { unknownKey } from '../known-keys.js';
+import { keySet, unknownKey } from '../known-keys.js';
 import type { StoredEvent } from './types.js';
 
 /** A selector: a property path (`'amount'`, `'meta.ts'`) or a function of the event. */
@@ -166,14 +166,13 @@ function checkInt(name: string, value: unknown, min = 1, max = Number.MAX_SAFE_I
   }
 }
 
-// Records keyed by every option, so a new option that is not listed here fails to compile.
-const OPTION_NAMES: ReadonlySet<string> = new Set(Object.keys({
+const OPTION_NAMES = keySet<EventStoreOptions<unknown>>({
   capacity: 1, partitions: 1, payloadBytes: 1, maxEventBytes: 1, key: 1, timestamp: 1, type: 1, values: 1, window: 1, dedupWindow: 1,
   dormantKeys: 1, maxProducers: 1, inputBytes: 1, onDiscarded: 1, onDiscardedLost: 1, onCapacityReached: 1, logger: 1, name: 1, durability: 1,
-} satisfies Record<keyof EventStoreOptions<unknown>, 1>));
+});
 /** The keys of {@link DurabilityOptions}. */
-export const DURABILITY_NAMES: ReadonlySet<string> = new Set(Object.keys({ dir: 1, fsync: 1, intervalMs: 1, segmentBytes: 1, checkpointIntervalMs: 1, repair: 1 } satisfies Record<keyof DurabilityOptions, 1>));
-const WINDOW_NAMES: ReadonlySet<string> = new Set(Object.keys({ sizeMs: 1, bucketMs: 1 } satisfies Record<keyof WindowOptions, 1>));
+export const DURABILITY_NAMES = keySet<DurabilityOptions>({ dir: 1, fsync: 1, intervalMs: 1, segmentBytes: 1, checkpointIntervalMs: 1, repair: 1 });
+const WINDOW_NAMES = keySet<WindowOptions>({ sizeMs: 1, bucketMs: 1 });
 
 /**
  * Refuses a key that is not an option (`RS_ERR_INVALID_OPTION`, naming it): a misspelt one

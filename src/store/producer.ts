@@ -3,7 +3,7 @@ import { InputWriter } from '../ring/input-writer.js';
 import { ControlMemory, DRAIN_MAX_RECORDS, PartitionMemory } from '../ring/layout.js';
 import { RecFlag } from '../ring/record.js';
 import { MonotonicUlid } from '../ids/ulid.js';
-import { unknownKey } from '../known-keys.js';
+import { keySet, unknownKey } from '../known-keys.js';
 import { AckPump, collector as newCollector, failUnwritten, partitionGone, type Collector } from './ack-pump.js';
 import { AppendQueue, type Turn } from './append-queue.js';
 import { checkId, normaliseIds, utf8Length } from './append-text.js';
@@ -28,8 +28,8 @@ export interface EncodedAppendOptions extends AppendOptions {
   [ENCODED_JSON]?: readonly (string | undefined)[];
 }
 
-const APPEND_OPTIONS: ReadonlySet<string> = new Set(['partition', 'expectedVersion', 'id']);
-const TRY_APPEND_OPTIONS: ReadonlySet<string> = new Set(['partition', 'id']);
+const APPEND_OPTIONS = keySet<AppendOptions>({ partition: 1, expectedVersion: 1, id: 1 });
+const TRY_APPEND_OPTIONS = keySet<TryAppendOptions>({ partition: 1, id: 1 });
 
 /**
  * Refuses a key that is not an option of the call: a misspelt `expectedVersion` would otherwise

@@ -1,12 +1,11 @@
 import { RingstoreError, invalidArgument } from '../errors.js';
 import { OPS, type WireQuery } from '../partition/partition-queries.js';
-import { unknownKey } from '../known-keys.js';
+import { keySet, unknownKey } from '../known-keys.js';
 import type { ResolvedOptions } from './options.js';
-import type { Query } from './types.js';
+import type { Query, Where } from './types.js';
 
-const QUERY_KEYS: ReadonlySet<string> = new Set(Object.keys({ from: 1, to: 1, keys: 1, fromVersion: 1, toVersion: 1, partitions: 1, where: 1, filter: 1, limit: 1 } satisfies Record<keyof Query<unknown>, 1>));
-
-const WHERE_KEYS: ReadonlySet<string> = new Set(['type', 'values']);
+const QUERY_KEYS = keySet<Query<unknown>>({ from: 1, to: 1, keys: 1, fromVersion: 1, toVersion: 1, partitions: 1, where: 1, filter: 1, limit: 1 });
+const WHERE_KEYS = keySet<Where>({ type: 1, values: 1 });
 
 const isNum = (x: unknown): x is number => typeof x === 'number' && !Number.isNaN(x);
 

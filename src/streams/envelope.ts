@@ -16,7 +16,7 @@
  * | stream id database/name/id | `PartitionId` / `Domain.Name` / `Domain.Id` |
  */
 import { InvalidStreamArgumentError } from './errors.js';
-import { unknownKey, unknownKeyMessage } from '../known-keys.js';
+import { keySet, unknownKey, unknownKeyMessage } from '../known-keys.js';
 import { encodedLength } from './stream-id.js';
 import { INVALID_JSON, throwInvalidJson, tryJsonCopy, type JsonValue } from './json.js';
 import { isoTime, nextEventId } from '../ids/event-id.js';
@@ -133,7 +133,7 @@ export function prepareForNativeLog(events: unknown, now: number): PreparedEvent
   return prepare(events, now, true);
 }
 
-const EVENT_KEYS: ReadonlySet<string> = new Set(['id', 'type', 'data', 'metadata', 'expectedVersion']);
+const EVENT_KEYS = keySet<NewEvent>({ id: 1, type: 1, data: 1, metadata: 1, expectedVersion: 1 });
 
 function prepare(events: unknown, now: number, native: boolean): PreparedEvent[] {
   const freeze = !native;

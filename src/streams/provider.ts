@@ -10,7 +10,7 @@ import type { NativeStream } from './backends/memory-streams.js';
 import { assertClock, systemClock, type Clock } from './clock.js';
 import { InvalidStreamOptionError, OpenStoreFailedError, ProviderClosedError, StoreBackendError } from './errors.js';
 import { checkSessionTimeout, tryAcquireLease } from './lease.js';
-import { unknownKey, unknownKeyMessage } from '../known-keys.js';
+import { keySet, unknownKey, unknownKeyMessage } from '../known-keys.js';
 import { isLiveSink, type LiveSink } from './live.js';
 import { StreamSession } from './session.js';
 import { DEFAULT_DATABASE, formatStoreId, parseStreamId, streamKeys, type StreamIdInput } from './stream-id.js';
@@ -52,9 +52,9 @@ export interface OpenOptions {
   signal?: AbortSignal;
 }
 
-const PROVIDER_OPTIONS: ReadonlySet<string> = new Set(['backend', 'clock', 'logger', 'defaults', 'publishTo']);
-const DEFAULTS_OPTIONS: ReadonlySet<string> = new Set(['database', 'sessionTimeoutMs', 'openTimeoutMs']);
-const OPEN_OPTIONS: ReadonlySet<string> = new Set(['sessionTimeoutMs', 'openTimeoutMs', 'signal']);
+const PROVIDER_OPTIONS = keySet<StreamStoreProviderOptions>({ backend: 1, clock: 1, logger: 1, defaults: 1, publishTo: 1 });
+const DEFAULTS_OPTIONS = keySet<StreamDefaults>({ database: 1, sessionTimeoutMs: 1, openTimeoutMs: 1 });
+const OPEN_OPTIONS = keySet<OpenOptions>({ sessionTimeoutMs: 1, openTimeoutMs: 1, signal: 1 });
 
 function refuseUnknown(o: object, known: ReadonlySet<string>, what: string): void {
   const k = unknownKey(o, known);

@@ -10,9 +10,7 @@ import { DuplicateIdempotencyIdError, InvalidStreamArgumentError, StoreBackendEr
 import type { JsonValue } from './json.js';
 import type { Snapshot, SnapshotCollection } from './snapshots.js';
 import { padVersion, type StreamKeys } from './stream-id.js';
-import { unknownKey, unknownKeyMessage } from '../known-keys.js';
-
-const READ_OPTIONS: ReadonlySet<string> = new Set(['toVersion', 'useSnapshot']);
+import { keySet, unknownKey, unknownKeyMessage } from '../known-keys.js';
 
 /** Options of `StreamSession.read`. */
 export interface ReadOptions {
@@ -21,6 +19,8 @@ export interface ReadOptions {
   /** Start from the greatest snapshot <= toVersion (default false). */
   useSnapshot?: boolean;
 }
+
+const READ_OPTIONS = keySet<ReadOptions>({ toVersion: 1, useSnapshot: 1 });
 
 /** Result of `StreamSession.read`: the snapshot used (if any) and the events after it. */
 export interface ReadResult<TState = JsonValue, TData = JsonValue> {

@@ -12,7 +12,7 @@ import type { Clock } from './clock.js';
 import { prepareEvents, prepareForNativeLog, type NewEvent, type PreparedEvent, type PreparedWithId, type StreamEvent } from './envelope.js';
 import { InvalidStoreSessionError, InvalidStreamArgumentError, KvConcurrencyError, KvKeyNotFoundError, StoreBackendError, StoreNotOpenError, StoreSessionExpiredError, StoreVersionMismatchError } from './errors.js';
 import { frozenJsonCopy, type JsonValue } from './json.js';
-import { unknownKey, unknownKeyMessage } from '../known-keys.js';
+import { keySet, unknownKey, unknownKeyMessage } from '../known-keys.js';
 import { checkSessionTimeout, leaseRecord, type LeaseRecord } from './lease.js';
 import type { LiveSink } from './live.js';
 import { appendBatch, checkVersions, committedEvents, publishCommitted, type AppendOptions } from './session-append.js';
@@ -26,7 +26,7 @@ export type { ReadOptions, ReadResult } from './session-reads.js';
 
 export type { AppendOptions } from './session-append.js';
 
-const APPEND_OPTIONS: ReadonlySet<string> = new Set(['expectedVersion']);
+const APPEND_OPTIONS = keySet<AppendOptions>({ expectedVersion: 1 });
 
 /** Internal construction data, built by the provider. */
 export interface SessionInit {
