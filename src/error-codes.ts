@@ -185,8 +185,8 @@ export const ERROR_CODES = {
   // The daemon only.
   RS_ERR_BAD_REQUEST: {
     by: ['daemon'],
-    meaning: 'The request does not match the route schema.',
-    http: { status: 400, meaning: 'The request does not match the route schema (wrong type, missing field, out of range, unknown query parameter).' },
+    meaning: 'The request does not match the route schema (or sends a body to a route that takes none).',
+    http: { status: 400, meaning: 'The request does not match the route schema (wrong type, missing field, out of range, unknown query parameter, a body sent to a route that takes none).' },
   },
   RS_ERR_INVALID_JSON: {
     by: ['daemon'],
@@ -220,8 +220,8 @@ export const ERROR_CODES = {
   },
   RS_ERR_UNSUPPORTED_MEDIA_TYPE: {
     by: ['daemon'],
-    meaning: 'The body\'s content type or charset is not accepted.',
-    http: { status: 415, meaning: 'The content type is not JSON (or NDJSON where accepted), or its `charset` is not UTF-8.' },
+    meaning: 'The body\'s content type, charset or content encoding is not accepted (bodies are uncompressed UTF-8 JSON or NDJSON).',
+    http: { status: 415, meaning: 'The content type is not JSON (or NDJSON where accepted), or its `charset` is not UTF-8, or the body is compressed (`Content-Encoding` other than `identity`).' },
   },
   RS_ERR_HEADERS_TOO_LARGE: {
     by: ['daemon'],

@@ -174,6 +174,8 @@ describe('append', () => {
     expect(() => store.tryAppend({ type: 'o', user: 'u', amount: Infinity })).toThrow(expect.objectContaining({ code: 'RS_ERR_NON_FINITE' }));
     await expect(store.append({ type: 'o', user: 'u', amount: 1 }, { partition: 7 })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
     await expect(store.append({ type: 'o', user: 'u', amount: 1 }, { expectedVersion: -1 })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    // A lone event's id that is not a string is named as such (it was "ids must be an array").
+    await expect(store.append({ type: 'o', user: 'u', amount: 1 }, { id: 5 as never })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/^id must be a non-empty string/) });
     await expect(store.append({ type: 'o', user: 'u', amount: 1, pad: 'x'.repeat(100_000) } as never)).rejects.toMatchObject({
       code: 'RS_ERR_EVENT_TOO_LARGE',
     });
@@ -252,6 +254,11 @@ describe('eviction, purge, clear, stats', () => {
     expect((await store.snapshot()).map((e) => e.timestamp)).toEqual([50, 60, 70, 90]);
     expect(store.stats).toMatchObject({ purged: 3, live: 4 });
     await expect(store.purge({ olderThan: Number.NaN })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    // No options, or a misspelt key, is a typed error (not a TypeError, not a purge with a default) and purges nothing.
+    await expect((store.purge as (o?: unknown) => Promise<number>)()).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/olderThan/) });
+    await expect(store.purge(null as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    await expect(store.purge({ olderThan: 100, before: 1 } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/before is not known/) });
+    expect(await store.count()).toBe(4);
     expect(await store.clear()).toBe(4);
     expect(await store.count()).toBe(0);
     const s = store.stats;

@@ -9,6 +9,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { pino, type Logger } from 'pino';
 import { accessHook, routeAccess, type AccessConfig } from './auth.js';
 import { registerBodyParsers } from './body-parsers.js';
+import { bodylessHook } from './bodyless.js';
 import { isLoopback, resolveConfig, type ServerConfig } from './config.js';
 import { capConnections, clientErrorHandler, drainAfterEarlyAnswer, refuseConnect, timeoutOptions } from './connections.js';
 import type { ServerContext } from './context.js';
@@ -144,6 +145,8 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores, 
         done();
       }, 'first');
     }
+    const bodyless = bodylessHook(route.method, route.url, route.schema as { body?: unknown } | undefined);
+    if (bodyless !== undefined) route.preValidation = withHook(route.preValidation, bodyless, 'last');
     const url = route.url;
     route.onResponse = withHook(route.onResponse, (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
       observe(request, reply, url);

@@ -1,7 +1,8 @@
 /**
  * The daemon's body parsers, and its one rule for charsets: bodies are JSON
  * (`application/json`) or NDJSON (`application/x-ndjson`, `application/ndjson`,
- * `application/jsonl`) in UTF-8. A `charset` parameter other than UTF-8 is 415
+ * `application/jsonl`) in UTF-8, uncompressed. A `charset` parameter other than
+ * UTF-8, or a `Content-Encoding` other than `identity`, is 415
  * `RS_ERR_UNSUPPORTED_MEDIA_TYPE`, bytes that are not UTF-8 are 400
  * `RS_ERR_INVALID_JSON`, any other content type is 415. An empty body is no
  * body, whatever its JSON content type (as the reference, whose clients set
@@ -27,8 +28,16 @@ const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application
 const EVENT_SOURCE = Symbol('ringstore.eventSource');
 type WithSource = FastifyRequest & { [EVENT_SOURCE]?: EventSource };
 
-/** 415 for a charset other than UTF-8. */
+/**
+ * 415 for a charset other than UTF-8, and for a compressed body: without this
+ * check a gzip body was read as text and answered "not valid UTF-8", and a
+ * body labelled gzip but sent plain was stored as if the label were absent.
+ */
 function checkCharset(request: FastifyRequest): void {
+  const encoding = request.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity' && encoding.trim() !== '') {
+    throw new HttpError('RS_ERR_UNSUPPORTED_MEDIA_TYPE', `content-encoding "${encoding.slice(0, 32)}" is not supported: send bodies uncompressed`);
+  }
   const type = request.headers['content-type'];
   if (type !== undefined && type.includes(';')) {
     const m = CHARSET.exec(type);

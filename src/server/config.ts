@@ -182,11 +182,10 @@ function parseValue(name: string, spec: FlagSpec, raw: string): string | number 
     if (spec.oneOf !== undefined && !spec.oneOf.includes(raw)) throw new ConfigError(`${name} must be one of ${spec.oneOf.join(', ')}, got "${raw}"`);
     return raw;
   }
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < (spec.min ?? 0) || n > (spec.max ?? Number.MAX_SAFE_INTEGER)) {
-    throw new ConfigError(`${name} must be an integer between ${spec.min} and ${spec.max}, got ${raw}`);
-  }
+  const min = spec.min ?? 0;
+  const range = spec.max === undefined ? `an integer >= ${min}` : `an integer between ${min} and ${spec.max}`;
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > (spec.max ?? Number.MAX_SAFE_INTEGER)) throw new ConfigError(`${name} must be ${range}, got "${raw}"`);
   return n;
 }
 

@@ -41,7 +41,8 @@ export function normaliseIds(id: AppendOptions['id'], n: number, single: boolean
     checkId(id);
     return [id];
   }
-  if (!Array.isArray(id) || id.length !== n) throw invalidArgument('ids must be an array with one id per event');
+  if (single && !Array.isArray(id)) checkId(id); // a lone event's id that is not a string: say so, not "an array"
+  if (!Array.isArray(id) || id.length !== n) throw invalidArgument(`ids must be an array with one id per event (${n})`);
   const seen = new Set<string>();
   for (const x of id) {
     checkId(x);

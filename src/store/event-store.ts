@@ -3,7 +3,7 @@ import { lockDataDir, type DataDirLock } from '../durability/dir-lock.js';
 import { openError } from '../durability/errors.js';
 import { openDataDirMeta } from '../durability/meta.js';
 import { RingstoreError, invalidArgument, invalidOption } from '../errors.js';
-import { keySet, unknownKey } from '../known-keys.js';
+import { keySet, unknownKey, unknownKeyMessage } from '../known-keys.js';
 import { checkImage, type RestoreSummary } from '../partition/partition-log.js';
 import { PartitionHandle } from '../partition/partition-handle.js';
 import type { ThreadMemory } from '../partition/thread-memory.js';
@@ -19,7 +19,7 @@ import { Producer } from './producer.js';
 import { StoreQueries } from './store-queries.js';
 import { storeStats } from './store-stats.js';
 import { StoreReader } from './store-reader.js';
-import type { AppendOptions, AppendResults, CrashOutcome, StoreStats, TryAppendOptions } from './types.js';
+import type { AppendOptions, AppendResults, CrashOutcome, PurgeOptions, StoreStats, TryAppendOptions } from './types.js';
 
 /** Options of {@link EventStore.crashPartition}. */
 export interface CrashOptions {
@@ -30,6 +30,7 @@ export interface CrashOptions {
   terminate?: boolean;
 }
 
+const PURGE_KEYS = keySet<PurgeOptions>({ olderThan: 1 });
 const CRASH_OPTIONS = keySet<CrashOptions>({ afterRecords: 1, afterLogWrite: 1, afterCommitPoint: 1, afterEvictions: 1, terminate: 1 });
 
 /**
@@ -311,7 +312,11 @@ export class EventStore<T = unknown, V extends string = string> extends StoreQue
   }
 
   /** Removes events with timestamp < olderThan in every partition; returns how many. */
-  async purge({ olderThan }: { olderThan: number | Date }): Promise<number> {
+  async purge(options: PurgeOptions): Promise<number> {
+    if (options === null || typeof options !== 'object') throw invalidArgument('purge takes { olderThan }: a time in ms or a Date');
+    const unknown = unknownKey(options, PURGE_KEYS);
+    if (unknown !== undefined) throw invalidArgument(unknownKeyMessage('purge options', unknown, PURGE_KEYS));
+    const { olderThan } = options;
     const cutoff = olderThan instanceof Date ? olderThan.getTime() : olderThan;
     if (typeof cutoff !== 'number' || Number.isNaN(cutoff)) throw invalidArgument('olderThan must be a number (ms) or a Date');
     this.assertOpen();

@@ -59,6 +59,12 @@ export interface TryAppendOptions {
   id?: string;
 }
 
+/** Options of `purge`. */
+export interface PurgeOptions {
+  /** Events with a timestamp before this (ms since the epoch, or a Date) are removed. */
+  olderThan: number | Date;
+}
+
 /** A comparison on a declared value, run inside the partition workers. */
 export interface ValueComparison {
   eq?: number;

@@ -30,6 +30,9 @@ describe('configuration', () => {
       [['--log-level', 'loud'], {}, /log level/],
       [['--token', 'short'], {}, /at least 8/],
       [['--capacity', '1', '--partitions', '2'], {}, /capacity/],
+      // The range, not "must be an integer", for an integer out of it.
+      [['--port', '-1'], {}, /^--port must be an integer between 0 and 65535, got "-1"$/],
+      [['--port', '1.5'], {}, /^--port must be an integer between 0 and 65535, got "1.5"$/],
     ];
     for (const [argv, env, msg] of bad) expect(() => parseConfig(argv, env)).toThrow(msg);
     expect(() => parseConfig(['--nope'], {})).toThrow(ConfigError);

@@ -1,4 +1,5 @@
 // One rule for time values and one for charsets, on every route; empty JSON bodies; HEAD on a subscription.
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, raw, startDaemon, type TestDaemon } from './helpers.js';
 import { head, rawConnect } from './raw-http.js';
@@ -101,6 +102,66 @@ describe('charsets', () => {
     expect((await d.client.readPage('cs/c')).events).toEqual([]);
     expect((await post('/streams/cs/d', 'application/json', Buffer.from('{"note":"café ☕ 𝄞"}', 'utf8'))).status).toBe(202);
     expect(((await d.client.readPage('cs/d')).events[0] as { note: string }).note).toBe('café ☕ 𝄞');
+  });
+});
+
+describe('content encodings', () => {
+  const send = (path: string, type: string, encoding: string, body: string | Buffer) =>
+    raw(`${d.url}${path}`, { method: 'POST', headers: { 'content-type': type, 'content-encoding': encoding }, body });
+
+  it('a compressed body is 415 (not "invalid UTF-8"), and a plain body labelled compressed is refused, not stored', async () => {
+    const gz = gzipSync(Buffer.from('{"valor":1,"label":"enc","value":1,"stream":"Enc/1"}'));
+    for (const path of ['/streams/enc/a', '/metrics', '/sessions']) {
+      for (const encoding of ['gzip', 'deflate', 'br', 'GZIP', 'gzip, identity']) {
+        expectError(await send(path, 'application/json', encoding, gz), 415, 'RS_ERR_UNSUPPORTED_MEDIA_TYPE', `${path} ${encoding} (gzip bytes)`);
+        expectError(await send(path, 'application/json', encoding, '{"valor":1,"label":"enc","value":1,"stream":"Enc/1"}'), 415, 'RS_ERR_UNSUPPORTED_MEDIA_TYPE', `${path} ${encoding} (plain bytes)`);
+      }
+    }
+    expectError(await send('/streams/enc/a', 'application/x-ndjson', 'gzip', '{"valor":1}\n{"valor":2}\n'), 415, 'RS_ERR_UNSUPPORTED_MEDIA_TYPE', 'ndjson');
+    expectError(await send('/streams/enc/a', 'application/json', 'gzip', '[{"valor":1},{"valor":2}]'), 415, 'RS_ERR_UNSUPPORTED_MEDIA_TYPE', 'json array');
+    expect((await d.client.readPage('enc/a')).events).toEqual([]);
+    expect(await d.client.metrics.sum('enc')).toBe(0);
+    // identity is no encoding.
+    expect((await send('/streams/enc/b', 'application/json', 'identity', '{"valor":1}')).status).toBe(202);
+    expect((await d.client.readPage('enc/b')).events).toHaveLength(1);
+  });
+});
+
+describe('routes without a body', () => {
+  it('refuse a body that carries something, and do nothing: a purge cutoff in the body no longer purges with the default', async () => {
+    const twoHoursAgo = Date.now() - 2 * 3_600_000;
+    expect((await raw(`${d.url}/metrics`, json({ label: 'keep', value: 7, timestamp: twoHoursAgo }))).status).toBe(202);
+    expect((await raw(`${d.url}/streams/keep/a`, json({ valor: 1 }))).status).toBe(202);
+    await d.server.context.stores.metrics.flush();
+    const bodies: [string, string][] = [
+      ['/admin/purge', '{"olderThan":"2020-01-01T00:00:00Z"}'],
+      ['/admin/purge', '{"olderThanMinutes":525600}'],
+      ['/admin/clear', '{"stream":"keep/a"}'],
+      ['/admin/reset', '{"label":"other"}'],
+      ['/admin/purge', '[1]'],
+      ['/admin/purge', '"x"'],
+      ['/admin/purge', '0'],
+    ];
+    for (const [path, body] of bodies) {
+      const r = await raw(`${d.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expectError(r, 400, 'RS_ERR_BAD_REQUEST', `${path} ${body}`);
+      expect(r.body.error.message, path).toMatch(/takes no body/);
+    }
+    expect(await d.client.metrics.sum('keep')).toBe(7);
+    expect((await d.client.readPage('keep/a')).events).toHaveLength(1);
+    // Nothing in the body is nothing: accepted, as an empty body is (the cutoff from the query string).
+    for (const body of ['{}', 'null', ' { } ']) {
+      const r = await raw(`${d.url}/admin/purge?olderThan=2020-01-01T00:00:00Z`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(r.status, body).toBe(200);
+      expect(r.body.purgedBefore, body).toBe('2020-01-01T00:00:00.000Z');
+    }
+    expect(await d.client.metrics.sum('keep')).toBe(7);
+    // The same on DELETE routes: the session stays open.
+    const s = await d.client.openSession('Bodyless/1');
+    const del = await raw(`${d.url}/sessions/${s.sessionId}`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: '{"force":true}' });
+    expectError(del, 400, 'RS_ERR_BAD_REQUEST', 'DELETE session with a body');
+    expect(await s.version()).toBe(0);
+    await s.close();
   });
 });
 
