@@ -57,12 +57,25 @@ describe('MetricStore.add validation', () => {
     ['number key', 42],
     ['undefined key', undefined],
     ['null key', null],
+    ['key of 1,025 characters', 'k'.repeat(1025)],
+    ['key of a million characters', 'k'.repeat(1_000_000)],
   ])('%s throws RS_ERR_INVALID_ARGUMENT and stores nothing', (_name, key) => {
     const store = MetricStore.create({ capacity: 4 });
     expect(codeOf(() => store.add(key as string, 1, 1))).toBe('RS_ERR_INVALID_ARGUMENT');
     expect(codeOf(() => store.keyId(key as string))).toBe('RS_ERR_INVALID_ARGUMENT');
+    expect(codeOf(() => store.addMany(['ok', key as string], [1, 2], [1, 1]))).toBe('RS_ERR_INVALID_ARGUMENT');
     expect(store.stats.appended).toBe(0);
     expect(store.keys()).toEqual([]);
+    expect(store.stats.rememberedKeys).toBe(0);
+  });
+
+  it('takes keys up to 1,024 characters (as EventStore keys and the daemon\'s labels)', () => {
+    const store = MetricStore.create({ capacity: 4 });
+    store.add('k'.repeat(1024), 5, 1);
+    store.addMany(['j'.repeat(1024)], [1], [1]);
+    expect(store.sum('k'.repeat(1024))).toBe(5);
+    expect(store.keys()).toEqual(['j'.repeat(1024), 'k'.repeat(1024)]);
+    expect(codeOf(() => store.sum('k'.repeat(1025)))).toBe('RS_ERR_INVALID_ARGUMENT');
   });
 
   it('defaults the timestamp to Date.now()', () => {

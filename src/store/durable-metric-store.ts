@@ -18,7 +18,7 @@ import { MetricJournal, type MetricRestoreSummary } from './metric-journal.js';
 import { OpBatch, applyOps } from './metric-ops.js';
 import { MetricStore } from './metric-store.js';
 import {
-  badKey, checkColumns, checkId, nonFinite, staleId, validateOptions,
+  badKey, isMetricKey, checkColumns, checkId, nonFinite, staleId, validateOptions,
   type MetricAggregate, type MetricStoreOptions, type MetricStoreStats, type TimeRange, type TopEntry,
 } from './metric-types.js';
 import { DURABILITY_NAMES, resolveDurability } from './options.js';
@@ -144,7 +144,7 @@ export class DurableMetricStore implements AsyncDisposable {
    */
   add(key: string, value: number, timestamp?: number): Promise<void> {
     this.#usable();
-    if (typeof key !== 'string' || key.length === 0) throw badKey(key);
+    if (!isMetricKey(key)) throw badKey(key);
     const ts = timestamp === undefined ? Date.now() : timestamp;
     if (!Number.isFinite(value) || !Number.isFinite(ts)) throw nonFinite(value, ts);
     const done = this.#queue();
@@ -179,7 +179,7 @@ export class DurableMetricStore implements AsyncDisposable {
   /** `MetricStore.keyId`, durable: resolves with the id once the pin is written. */
   keyId(key: string): Promise<number> {
     this.#usable();
-    if (typeof key !== 'string' || key.length === 0) throw badKey(key);
+    if (!isMetricKey(key)) throw badKey(key);
     const done = this.#queue();
     const i = this.#batch.pin(key);
     this.#writeIfFull();

@@ -13,6 +13,7 @@ import type { DurableMetricStore } from './durable-metric-store.js';
 import { metricInternals } from './metric-internals.js';
 import {
   badKey,
+  isMetricKey,
   checkColumns,
   checkId,
   nonFinite,
@@ -135,7 +136,7 @@ export class MetricStore {
    * On any error nothing is stored.
    */
   add(key: string, value: number, timestamp?: number): void {
-    if (typeof key !== 'string' || key.length === 0) throw badKey(key);
+    if (!isMetricKey(key)) throw badKey(key);
     const ts = timestamp === undefined ? Date.now() : timestamp;
     if (!Number.isFinite(value) || !Number.isFinite(ts)) throw nonFinite(value, ts);
     let id = this.#ids.get(key);
@@ -154,7 +155,7 @@ export class MetricStore {
    * set of hot keys: each pin holds its key in memory until released.
    */
   keyId(key: string): number {
-    if (typeof key !== 'string' || key.length === 0) throw badKey(key);
+    if (!isMetricKey(key)) throw badKey(key);
     const table = this.#table;
     let slot = this.#ids.get(key);
     if (slot === undefined) {
@@ -376,7 +377,7 @@ export class MetricStore {
    */
   #resolveKey(key: string | TimeRange | undefined): number {
     if (key === undefined || (typeof key === 'object' && key !== null)) return -1;
-    if (typeof key !== 'string' || key.length === 0) throw badKey(key);
+    if (!isMetricKey(key)) throw badKey(key);
     const id = this.#ids.get(key);
     return id === undefined ? -2 : id;
   }

@@ -195,10 +195,23 @@ export function parseRange(range: TimeRange | undefined): [number, number] {
   return [from, to];
 }
 
-/** The error for an empty or non-string key. */
+/**
+ * Longest key, in UTF-16 units (as `EventStore` keys and the daemon's labels):
+ * remembered keys are kept in memory, and a durable store journals each, so a
+ * key's size must be bounded for `maxRememberedKeys` to bound memory.
+ */
+export const MAX_METRIC_KEY = 1024;
+
+/** Whether `key` is a key a metric store takes: a non-empty string of at most {@link MAX_METRIC_KEY} units. */
+export function isMetricKey(key: unknown): key is string {
+  return typeof key === 'string' && key.length > 0 && key.length <= MAX_METRIC_KEY;
+}
+
+/** The error for a key that is not {@link isMetricKey}. */
 export function badKey(key: unknown, index?: number): RingstoreError {
   const at = index === undefined ? '' : ` at index ${index}`;
-  return invalidArgument(`key${at} must be a non-empty string, got ${typeof key === 'string' ? '""' : typeof key}`, {
+  const got = typeof key !== 'string' ? typeof key : key.length === 0 ? '""' : `${key.length} characters`;
+  return invalidArgument(`key${at} must be a non-empty string of at most ${MAX_METRIC_KEY} characters, got ${got}`, {
     index,
   });
 }
@@ -240,7 +253,7 @@ export function checkColumns(keys: ArrayLike<string>, values: ArrayLike<number>,
   }
   for (let i = 0; i < n; i++) {
     const key = keys[i];
-    if (typeof key !== 'string' || key.length === 0) throw badKey(key, i);
+    if (!isMetricKey(key)) throw badKey(key, i);
     const ts = timestamps === undefined ? 0 : timestamps[i];
     if (!Number.isFinite(values[i]) || !Number.isFinite(ts)) throw nonFinite(values[i], ts, i);
   }
