@@ -8,6 +8,7 @@
  */
 import { NetworkError, ResponseTooLargeError, errorFromResponse, RingstoreHttpError } from './errors.js';
 import { httpStatuses } from '../error-codes.js';
+import { invalidArgument } from '../errors.js';
 import { keySet } from '../known-keys.js';
 import { checkCallOptions, resolveClientOptions, type RingstoreClientOptions } from './options.js';
 import { retryAfterMs, retryWaitMs, sleep } from './retry-after.js';
@@ -46,10 +47,21 @@ interface RequestInit2 {
 
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
 
-/** Encodes a stream name as path segments (slashes kept). */
+/**
+ * Encodes a stream name as path segments (slashes kept). A segment `.` or
+ * `..` is refused: URLs resolve them away (`%2E%2E` too), so
+ * `append('../admin/clear', …)` would have posted to `/admin/clear`. Empty
+ * segments are refused as the daemon refuses them.
+ * @throws RingstoreError `RS_ERR_INVALID_ARGUMENT`
+ */
 export function streamPath(stream: string): string {
-  if (typeof stream !== 'string' || stream.length === 0) throw new TypeError('stream must be a non-empty string');
-  return stream.split('/').map(encodeURIComponent).join('/');
+  if (typeof stream !== 'string' || stream.length === 0) throw invalidArgument('stream must be a non-empty string');
+  const segments = stream.split('/');
+  for (const s of segments) {
+    if (s === '') throw invalidArgument(`stream "${stream.slice(0, 64)}" has an empty segment`);
+    if (s === '.' || s === '..') throw invalidArgument(`stream "${stream.slice(0, 64)}" has a "${s}" segment, which a URL cannot carry`);
+  }
+  return segments.map(encodeURIComponent).join('/');
 }
 
 function timeParam(t: TimeInput | undefined): string | undefined {

@@ -1,6 +1,7 @@
 /** A versioned-stream session held by the daemon, used over HTTP. */
 import type { RingstoreClient } from './client.js';
 import { NotFoundError } from './errors.js';
+import { invalidArgument } from '../errors.js';
 import { checkCallOptions } from './options.js';
 import { keySet } from '../known-keys.js';
 import type { NewVersionedEvent, VersionedEvent, VersionedSnapshot } from './types.js';
@@ -79,6 +80,9 @@ export class RemoteStreamSession implements AsyncDisposable {
 
   /** Version of the event with this id (`RS_ERR_STREAM_IDEMPOTENCY_ID_NOT_FOUND` when absent). */
   async versionOf(eventId: string): Promise<number> {
+    if (typeof eventId !== 'string' || eventId.length === 0) throw invalidArgument('eventId must be a non-empty string');
+    // A URL resolves a "." or ".." segment away (`%2E%2E` too): the request would reach another route.
+    if (eventId === '.' || eventId === '..') throw invalidArgument(`an event id "${eventId}" cannot be looked up over HTTP (URLs resolve it away); read the events instead`);
     return (await this.#get<{ version: number }>(`/ids/${encodeURIComponent(eventId)}`)).version;
   }
 

@@ -54,6 +54,8 @@ function coerce(values: Record<string, unknown> | undefined, list: readonly [str
   }
 }
 
+const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;
+
 /** Largest stream name, in characters (the store's key limit). */
 export const MAX_STREAM = 1024;
 
@@ -62,5 +64,8 @@ export function streamName(raw: unknown): string {
   if (typeof raw !== 'string' || raw.length === 0) throw badRequest('the stream name is missing: use /streams/{stream}');
   if (raw.length > MAX_STREAM) throw badRequest(`the stream name is longer than ${MAX_STREAM} characters`);
   if (raw.startsWith('/') || raw.endsWith('/') || raw.includes('//')) throw badRequest('the stream name has an empty segment');
+  // URLs resolve `.` and `..` segments away (browsers and fetch do, `%2E%2E` too): a stream so named could be
+  // written by a raw client and never addressed by a normal one.
+  if (DOT_SEGMENT.test(raw)) throw badRequest('the stream name has a "." or ".." segment');
   return raw;
 }

@@ -98,7 +98,13 @@ describe('RingstoreClient retries', () => {
     expect(() => new RingstoreClient({ retries: -1 })).toThrow(RangeError);
     expect(() => new RingstoreClient({ timeoutMs: 0 })).toThrow(RangeError);
     expect(streamPath('orders/eu/a b?#')).toBe('orders/eu/a%20b%3F%23');
-    expect(() => streamPath('')).toThrow(TypeError);
+    expect(() => streamPath('')).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+    // A "." or ".." segment would be resolved away by the URL (append('../admin/clear') posted to /admin/clear).
+    for (const bad of ['..', '.', '../admin/clear', 'a/../../admin/clear', 'a/./b', 'a/..', 'a//b', '/a', 'a/']) {
+      expect(() => streamPath(bad), bad).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+    }
+    expect(streamPath('a/.../b')).toBe('a/.../b');
+    expect(streamPath('a/.b/..c')).toBe('a/.b/..c');
     expect(errorFromResponse(502, '<html>', undefined)).toMatchObject({ code: 'RS_ERR_INTERNAL', status: 502 });
   });
 

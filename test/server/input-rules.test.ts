@@ -1,4 +1,5 @@
 // One rule for time values and one for charsets, on every route; empty JSON bodies; HEAD on a subscription.
+import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, raw, startDaemon, type TestDaemon } from './helpers.js';
@@ -124,6 +125,39 @@ describe('content encodings', () => {
     // identity is no encoding.
     expect((await send('/streams/enc/b', 'application/json', 'identity', '{"valor":1}')).status).toBe(202);
     expect((await d.client.readPage('enc/b')).events).toHaveLength(1);
+  });
+});
+
+describe('stream names and URLs', () => {
+  /** A request sent with its path as written (fetch would resolve the dot segments first). */
+  const asWritten = (method: string, path: string, body?: string): Promise<{ status: number; body: any }> =>
+    new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: d.server.port, method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('a stream name with a "." or ".." segment is 400 from a raw client, and the client refuses it before sending', async () => {
+    expect((await raw(`${d.url}/streams/dots/kept`, json({ valor: 1 }))).status).toBe(202);
+    for (const path of ['/streams/a/../b', '/streams/a/./b', '/streams/..', '/streams/a/..', '/streams/a/%2E%2E/b', '/streams/a/%2e/b']) {
+      expectError(await asWritten('POST', path, '{"valor":1}'), 400, 'RS_ERR_BAD_REQUEST', `POST ${path}`);
+      expectError(await asWritten('GET', path), 400, 'RS_ERR_BAD_REQUEST', `GET ${path}`);
+    }
+    // Names that only look like dots are names.
+    expect((await asWritten('POST', '/streams/a/.../b', '{"valor":1}')).status).toBe(202);
+    expect((await d.client.readPage('a/.../b')).events).toHaveLength(1);
+    // The typed client: append('../admin/clear') used to post to /admin/clear and clear both stores.
+    await expect(d.client.append('../admin/clear', { valor: 1 })).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    await expect(d.client.readPage('x/../../health')).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    expect((await d.client.readPage('dots/kept')).events).toHaveLength(1);
+    const s = await d.client.openSession('Dots/1');
+    await expect(s.versionOf('..')).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT' });
+    await s.close();
   });
 });
 
