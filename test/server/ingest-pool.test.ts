@@ -139,6 +139,9 @@ describe('a daemon with ingest threads answers as one without', () => {
       () => json([]),
       () => json(Array.from({ length: MAX_BATCH + 1 }, () => ({ label: 'eq-cpu', value: 1 }))),
       () => ndjson('{"label":"eq-cpu","value":1}\nnope'),
+      // An unknown field (a misspelt timestamp would otherwise be dropped and the receive time stored).
+      () => json([{ label: 'eq-cpu', value: 1 }, { label: 'eq-cpu', value: 1, timestmap: 1 }]),
+      () => ndjson('{"label":"eq-cpu","value":1,"ts":5}'),
     ]) {
       expect((await both('/metrics', init)).status, String(init().body).slice(0, 60)).toBeGreaterThanOrEqual(400);
     }

@@ -128,6 +128,19 @@ describe('content encodings', () => {
   });
 });
 
+describe('POST /metrics fields', () => {
+  it('an unknown field is 400 and stores nothing: a misspelt timestamp is not replaced by the receive time', async () => {
+    for (const body of [{ label: 'mf', value: 1, timestmap: 1 }, { label: 'mf', value: 1, extra: true }, [{ label: 'mf', value: 1 }, { label: 'mf', value: 2, time: 5 }]]) {
+      const r = await raw(`${d.url}/metrics`, json(body));
+      expectError(r, 400, 'RS_ERR_BAD_REQUEST', JSON.stringify(body));
+      expect(r.body.error.message).toMatch(/additional properties/);
+    }
+    await d.server.context.stores.metrics.flush();
+    expect(await d.client.metrics.sum('mf')).toBe(0);
+    expect((await raw(`${d.url}/metrics`, json({ label: 'mf', value: 1, timestamp: 5 }))).status).toBe(202);
+  });
+});
+
 describe('stream names and URLs', () => {
   /** A request sent with its path as written (fetch would resolve the dot segments first). */
   const asWritten = (method: string, path: string, body?: string): Promise<{ status: number; body: any }> =>

@@ -35,6 +35,7 @@ export function metricEventsFit(events: readonly unknown[]): events is MetricEve
     if (typeof label !== 'string' || label.length === 0 || label.length > 1024) return false;
     if (!(typeof value === 'number' && Number.isFinite(value))) return false;
     if (!isTime(timestamp)) return false;
+    for (const k in e) if (k !== 'label' && k !== 'value' && k !== 'timestamp') return false;
   }
   return true;
 }

@@ -24,7 +24,8 @@ const metricEvent = {
     timestamp: { anyOf: [time, { type: 'null' }] },
   },
   required: ['label', 'value'],
-  additionalProperties: true,
+  // A misspelt `timestmap` would be dropped and the receive time stored instead: refused (400) like any unknown field.
+  additionalProperties: false,
 } as const;
 
 const range = {
