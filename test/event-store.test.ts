@@ -446,4 +446,16 @@ describe('lifecycle', () => {
     const store = make({ key: (e) => e.user });
     expect(() => EventStore.attach(store.descriptor())).toThrow(/key selector is a function/);
   });
+
+  it('an attached producer whose store closed refuses appends as closed, not as "pending"', async () => {
+    const store = make({ partitions: 2 });
+    const producer = EventStore.attach<Order>(store.descriptor());
+    expect((await producer.append({ type: 'o', user: 'u', amount: 1 })).version).toBe(1);
+    await store.close();
+    const closed = { code: 'RS_ERR_CLOSED', message: 'the store is closed' };
+    await expect(producer.append({ type: 'o', user: 'u', amount: 1 })).rejects.toMatchObject(closed);
+    await expect(producer.append([{ type: 'o', user: 'v', amount: 1 }, { type: 'o', user: 'w', amount: 1 }])).rejects.toMatchObject(closed);
+    expect(() => producer.tryAppend({ type: 'o', user: 'u', amount: 1 })).toThrow(expect.objectContaining(closed));
+    await producer.close();
+  });
 });

@@ -72,11 +72,14 @@ interface AckLane {
   readonly pending: PendingTable<Collector>;
 }
 
-/** The error of a partition that will commit nothing more, or undefined while it runs. */
-export function partitionGone(mem: PartitionMemory, partition: number): RingstoreError | undefined {
+/**
+ * The error of a partition that will commit nothing more, or undefined while it runs. `pending`: the
+ * append was written and waits for its ack (else it is refused before anything is written).
+ */
+export function partitionGone(mem: PartitionMemory, partition: number, pending = false): RingstoreError | undefined {
   const state = mem.state();
   if (state === PartitionState.RUNNING) return undefined;
-  if (state === PartitionState.STOPPED) return new ClosedError('the store was closed while the append was pending');
+  if (state === PartitionState.STOPPED) return new ClosedError(pending ? 'the store was closed while the append was pending' : 'the store is closed');
   return new RingstoreError('RS_ERR_WORKER', `partition ${partition} failed for good (its worker kept dying); the append was not committed`, { partition });
 }
 
@@ -231,7 +234,7 @@ export class AckPump {
       const lane = this.lanes[p];
       if (lane.pending.size === 0 && lane.reader.unread() === 0) continue;
       // The state is read before the acks: acks written before a stop or failure are read below.
-      const gone = lane.pending.size > 0 ? partitionGone(lane.mem, p) : undefined;
+      const gone = lane.pending.size > 0 ? partitionGone(lane.mem, p, true) : undefined;
       const pending = lane.pending;
       const read = lane.reader.drain((ticket, status, position, version) => {
         const c = pending.take(ticket);
