@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { RingstoreError, invalidArgument } from '../errors.js';
 import { openError } from './errors.js';
+import { makeDirs } from './make-dirs.js';
 
 /** How the lock is held. */
 export type LockMethod = 'socket' | 'file';
@@ -98,7 +99,7 @@ export async function lockDataDir(dir: string, options: DirLockOptions = {}): Pr
 }
 
 async function takeLock(abs: string, method: 'auto' | 'socket' | 'file'): Promise<DataDirLock> {
-  fs.mkdirSync(abs, { recursive: true });
+  makeDirs(abs);
   if (method === 'socket' || (method === 'auto' && process.platform === 'linux')) {
     const st = fs.statSync(abs);
     try {

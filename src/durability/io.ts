@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { makeDirs } from './make-dirs.js';
 
 /** How a file is opened: Node's flag strings, restricted to the ones used. */
 export type OpenFlags = 'r' | 'r+' | 'a' | 'ax' | 'wx' | 'w';
@@ -56,7 +57,7 @@ export const nodeIo: Io = {
       fs.closeSync(fd);
     }
   },
-  mkdirp: (dir) => void fs.mkdirSync(dir, { recursive: true }),
+  mkdirp: (dir) => makeDirs(dir),
   exists: (file) => fs.existsSync(file),
 };
 

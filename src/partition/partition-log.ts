@@ -18,12 +18,12 @@
  *   after it. Segments a kept checkpoint covers are deleted, so the disk holds
  *   two images plus the log since the older one.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointStore } from '../durability/checkpoint.js';
 import { FrameType } from '../durability/frame.js';
 import type { FsyncMode } from '../durability/segment-format.js';
 import { nodeIo, systemError, type Io } from '../durability/io.js';
+import { makeDirs } from '../durability/make-dirs.js';
 import { SegmentLog } from '../durability/segment-log.js';
 import type { RestoreReport } from '../durability/restore.js';
 import { RingstoreError } from '../errors.js';
@@ -111,7 +111,7 @@ export class PartitionLog implements Journal {
    */
   static restore(c: Committer, cfg: PartitionDurability): { log: PartitionLog; summary: RestoreSummary; report: RestoreReport } {
     const t0 = performance.now();
-    mkdirSync(join(cfg.dir, 'checkpoints'), { recursive: true });
+    makeDirs(join(cfg.dir, 'checkpoints'));
     const checkpoints = CheckpointStore.open(join(cfg.dir, 'checkpoints'));
     const m = c.mem;
     let ckptSerial = 0;
@@ -164,7 +164,7 @@ export class PartitionLog implements Journal {
    * result from the same state.
    */
   static reattach(c: Committer, cfg: PartitionDurability): PartitionLog {
-    mkdirSync(join(cfg.dir, 'checkpoints'), { recursive: true });
+    makeDirs(join(cfg.dir, 'checkpoints'));
     const checkpoints = CheckpointStore.open(join(cfg.dir, 'checkpoints'));
     const committed = c.mem.committed(Commit.SERIAL); // recovery's own commit point moves the serial on
     recoverCommitter(c);

@@ -12,10 +12,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { dirname, extname } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
 import { assertClock, systemClock, type Clock } from '../clock.js';
-import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
+import { makeDirs } from '../../durability/make-dirs.js';
+import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError, StoreBackendError } from '../errors.js';
 import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
 
 /** Stored record: value, etag, optional expiry. */
@@ -68,6 +70,13 @@ export class LmdbBackend implements KeyValueBackend {
     const clock = options.clock ?? systemClock;
     assertClock(clock, 'LmdbBackend options.clock');
     this.#clock = clock;
+    // lmdb makes the folder with mkdirSync({ recursive: true }), which spins for ever where the filesystem will not
+    // make it (/proc/x): made here first, each level once (a path with an extension is a file in its folder).
+    try {
+      makeDirs(extname(options.path) === '' ? options.path : dirname(options.path));
+    } catch (err) {
+      throw new StoreBackendError('open', options.path, err);
+    }
     this.#root = loadLmdb().open({ path: options.path, noSync: options.noSync === true, ...(options.mapSize ? { mapSize: options.mapSize } : {}) });
     // Shared msgpack structures: records of one shape (events, heads) encode and decode
     // without repeating property names, several times faster than plain msgpack.
