@@ -23,7 +23,8 @@ async function fingerprint(d: TestDaemon, session: Session): Promise<string> {
   await Promise.all([streams.flush(), metrics.flush()]);
   const s = streams.stats;
   const m = metrics.stats;
-  return JSON.stringify([s.appended, s.live, s.purged, m.appended, m.live, m.purged, session.sessionId, await session.version(), await session.snapshotVersions()]);
+  // `committed`, not `appended`: a conditional batch refused with 409 counts as appended (and rejected) without storing anything.
+  return JSON.stringify([s.committed, s.live, s.purged, m.committed, m.live, m.purged, session.sessionId, await session.version(), await session.snapshotVersions()]);
 }
 
 const HELD = 'Fuzz/held';
