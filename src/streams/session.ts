@@ -237,7 +237,10 @@ export class StreamSession implements AsyncDisposable {
     } catch (err) {
       return this.#mismatch(err);
     }
-    if (prepared.length === 0) return Promise.resolve(v);
+    // Nothing to write, but the head answered (and the expected version just accepted) must be
+    // current: only while the stored lease is this session's (a lagging clock can believe a lease
+    // another session took over), else the session error, as the fence gives a write.
+    if (prepared.length === 0) return native.leaseIs(this.#leaseEtag, now) ? Promise.resolve(v) : this.#checkStored().then(() => Promise.reject(new StoreNotOpenError(this.storeId, this.sessionId)));
     let next: number;
     try {
       next = appendToNativeLog(native, prepared, v, this.#leaseEtag, now, preparedAt, this.storeId);
@@ -264,7 +267,11 @@ export class StreamSession implements AsyncDisposable {
       return this.#mismatch(err);
     }
     const n = prepared.length;
-    if (n === 0) return v;
+    if (n === 0) {
+      // No batch, so no fence: read the stored lease, so a session whose lease was taken over gets the session error, not its stale head.
+      await this.#checkStored();
+      return v;
+    }
     await this.#reader.checkGivenNotGenerated('append', prepared);
     const ops = appendBatch(this.#i.keys, this.#fence(), v, this.#headEtag, prepared);
     let results: KvBatchResult[];
