@@ -1,8 +1,18 @@
 // Regressions found by the streams model test (test/model/streams.model.test.ts),
 // each reduced to a deterministic case.
-import { describe, expect, it } from 'vitest';
-import { ManualClock, StreamStoreProvider } from '../../dist/src/streams/index.js';
-import { code, describeBackends, manual as memoryManual, rejection } from './helpers.js';
+import { expect, it } from 'vitest';
+import { ManualClock, StreamStoreProvider, type KeyValueBackend } from '../../dist/src/streams/index.js';
+import { code, describeBackends, rejection } from './helpers.js';
+
+/** Session `a` of `provider` (lease 100 ms) and `b` of a second provider whose clock is 200 ms ahead, which took the stream over. */
+async function takenOver(m: { backend: KeyValueBackend; provider: StreamStoreProvider }, stream: string) {
+  const laterClock = new ManualClock();
+  const other = new StreamStoreProvider({ clock: laterClock, backend: m.backend });
+  const a = await m.provider.open(stream, { sessionTimeoutMs: 100 });
+  laterClock.advance(200);
+  const b = await other.open(stream, { sessionTimeoutMs: 100, openTimeoutMs: 0 });
+  return { a, b, other };
+}
 
 describeBackends('model finding: an empty append by a session whose lease was taken over', ({ manual }) => {
   // Shrunk by the model: skew(provider 1 +100 ms), open(slot 1, provider 0, 100 ms),
@@ -12,54 +22,23 @@ describeBackends('model finding: an empty append by a session whose lease was ta
   // empty append "the stream is at 0" succeeded while the stream was at 1. docs/streams.md:
   // such a session gets InvalidStoreSessionError, and a version is reported only once the
   // stored lease proves the session's view current.
-  it('rejects with RS_ERR_STORE_INVALID_SESSION', async () => {
-    const { backend, provider } = manual();
-    const laterClock = new ManualClock();
-    const other = new StreamStoreProvider({ clock: laterClock, backend });
-    try {
-      const a = await provider.open('Empty/1', { sessionTimeoutMs: 100 });
-      laterClock.advance(200); // another process, whose clock is ahead: A's lease has expired there
-      const b = await other.open('Empty/1', { sessionTimeoutMs: 100, openTimeoutMs: 0 });
-      await b.append([{ type: 'T', data: 'b' }]);
-      expect(await code(a.append([], { expectedVersion: 0 }))).toBe('RS_ERR_STORE_INVALID_SESSION');
-      expect(await code(a.append([]))).toBe('RS_ERR_STORE_INVALID_SESSION');
-      // The owner's empty append answers the head.
-      expect(await b.append([], { expectedVersion: 1 })).toBe(1);
-      await b.close();
-    } finally {
-      await other.close();
-    }
-  });
+  // Both layouts of the memory backend: native logs, and key-value records (other kinds ignore the option).
+  for (const nativeStreams of [true, false]) {
+    it(`rejects with RS_ERR_STORE_INVALID_SESSION (nativeStreams: ${nativeStreams})`, async () => {
+      const { a, b, other } = await takenOver(manual({}, { nativeStreams }), 'Empty/1');
+      try {
+        await b.append([{ type: 'T', data: 'b' }]);
+        expect(await code(a.append([], { expectedVersion: 0 }))).toBe('RS_ERR_STORE_INVALID_SESSION');
+        expect(await code(a.append([]))).toBe('RS_ERR_STORE_INVALID_SESSION');
+        // The owner's empty append answers the head.
+        expect(await b.append([], { expectedVersion: 1 })).toBe(1);
+        await b.close();
+      } finally {
+        await other.close();
+      }
+    });
+  }
 }, ['memory', 'lmdb', 'nats']);
-
-describe('model finding: an empty append by a taken-over session, key-value layout of the memory backend', () => {
-  it('rejects with RS_ERR_STORE_INVALID_SESSION', async () => {
-    const { backend, provider } = memoryManual({}, { nativeStreams: false });
-    const laterClock = new ManualClock();
-    const other = new StreamStoreProvider({ clock: laterClock, backend });
-    try {
-      const a = await provider.open('Empty/2', { sessionTimeoutMs: 100 });
-      laterClock.advance(200);
-      const b = await other.open('Empty/2', { sessionTimeoutMs: 100, openTimeoutMs: 0 });
-      await b.append([{ type: 'T', data: 'b' }]);
-      expect(await code(a.append([], { expectedVersion: 0 }))).toBe('RS_ERR_STORE_INVALID_SESSION');
-      await b.close();
-    } finally {
-      await other.close();
-      await provider.close();
-    }
-  });
-});
-
-/** Session `a` of `provider` (lease 100 ms) and `b` of a second provider whose clock is 200 ms ahead, which took the stream over. */
-async function takenOver(m: { backend: import('../../dist/src/streams/index.js').KeyValueBackend; provider: StreamStoreProvider }, stream: string) {
-  const laterClock = new ManualClock();
-  const other = new StreamStoreProvider({ clock: laterClock, backend: m.backend });
-  const a = await m.provider.open(stream, { sessionTimeoutMs: 100 });
-  laterClock.advance(200);
-  const b = await other.open(stream, { sessionTimeoutMs: 100, openTimeoutMs: 0 });
-  return { a, b, other };
-}
 
 describeBackends('model finding: snapshot writes that find nothing to do, by a session whose lease was taken over', ({ manual }) => {
   // Shrunk by the model: open(slot 2, provider 0, 100 ms), takeover(slot 2 by provider 1),
