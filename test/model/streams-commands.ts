@@ -2,7 +2,7 @@
 // the real provider or session and on the model, and compares the outcomes.
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import type { NewEvent, StreamSession } from '../../dist/src/streams/index.js';
+import type { StreamSession } from '../../dist/src/streams/index.js';
 import { StreamStoreProvider } from '../../dist/src/streams/index.js';
 import { compare, gateOf, iso, POOL, type Real, sameEvents, settle, SLOTS, STREAMS } from './streams-check.js';
 import { E, reducer, StreamsModel, type Json, type MSession } from './streams-model.js';
@@ -58,110 +58,6 @@ export class OpenCmd implements fc.AsyncCommand<StreamsModel, Real> {
   }
   toString(): string {
     return `open(slot ${this.slot}, provider ${this.provider}, ${STREAMS[this.stream]}, ${this.timeoutMs} ms${this.waitMs > 0 ? `, wait ${this.waitMs} ms` : ''})`;
-  }
-}
-
-export interface EvSpec {
-  readonly id: { kind: 'none' } | { kind: 'pool'; i: number } | { kind: 'known'; i: number };
-  readonly n: number;
-  readonly meta: 0 | 1 | 2;
-  readonly ev: 'none' | 'right' | 'wrong' | 'zero';
-}
-export type Expected = { kind: 'none' } | { kind: 'right' } | { kind: 'stale'; k: number } | { kind: 'future'; k: number } | { kind: 'bad' };
-
-/** Runs one append on the real session and the model and compares the outcomes. */
-export async function appendAndCompare(m: StreamsModel, s: MSession, real: StreamSession, events: NewEvent[], expected: number | undefined, label: string): Promise<void> {
-  const head = m.head(s.stream);
-  // The model keeps its own copy; the caller's objects are changed after the call (the store copied them).
-  const copy = structuredClone(events);
-  const got = await settle(real.append(events, expected === undefined ? undefined : { expectedVersion: expected }));
-  for (const e of events) {
-    (e.data as { n: number }).n = -999;
-    if (e.metadata !== undefined) e.metadata.userId = 'changed';
-  }
-  const ids = copy.map((e) => e.id).filter((id): id is string => id !== undefined);
-  const argError = expected === -1 || copy.some((e) => e.expectedVersion === 0) || (copy.length > 1 && new Set(ids).size !== ids.length) ? E.arg : false;
-  const what = `${label} with ${JSON.stringify({ events: copy, expected })}`;
-  const gate = gateOf(m, s, argError, true);
-  if (gate !== undefined) {
-    compare(got, { code: gate }, what);
-    return;
-  }
-  if (expected !== undefined && expected !== head) {
-    compare(got, { code: E.mismatch, fields: { expected, actual: head } }, what);
-    return;
-  }
-  const bad = copy.findIndex((e, i) => e.expectedVersion !== undefined && e.expectedVersion !== head + 1 + i);
-  if (bad >= 0) {
-    compare(got, { code: E.mismatch, fields: { expected: copy[bad]!.expectedVersion, actual: head + 1 + bad } }, what);
-    return;
-  }
-  // Which of several held ids is reported is not promised: any of them, with its version.
-  const dups = ids.filter((id) => m.versionOf(s.stream, id) >= 0).map((id) => ({ idempotencyId: id, existingVersion: m.versionOf(s.stream, id) }));
-  if (dups.length > 0) {
-    compare(got, { code: E.duplicate, anyOf: dups }, what);
-    return;
-  }
-  const now = iso(m.now[s.provider]!);
-  const st = m.streams[s.stream]!;
-  copy.forEach((e, i) => st.events.push({ id: e.id, type: e.type, data: e.data as Json, given: e.metadata as Record<string, Json> | undefined, createdAt: now, version: head + 1 + i }));
-  if (ids.length > 0) st.lastWithIds = structuredClone(copy);
-  if (compare(got, { ok: head + copy.length }, what)) expect(got.ok, what).toBe(head + copy.length);
-}
-
-/**
- * A retried append: the last successful append with ids given by the caller, again, with the
- * same content or changed data (docs/streams.md: an id the stream holds is
- * DuplicateIdempotencyIdError, whatever the content; nothing is written).
- */
-export class RetryCmd extends SessionCmd {
-  constructor(slot: number, readonly changed: boolean) {
-    super(slot);
-  }
-  override check(m: Readonly<StreamsModel>): boolean {
-    const s = m.slots[this.slot];
-    return s !== undefined && m.streams[s.stream]!.lastWithIds !== undefined;
-  }
-  async exec(m: StreamsModel, s: MSession, real: StreamSession): Promise<void> {
-    const events = structuredClone(m.streams[s.stream]!.lastWithIds!).map((e) => {
-      delete e.expectedVersion;
-      if (this.changed) e.data = { n: (e.data as { n: number }).n + 100 };
-      return e;
-    });
-    await appendAndCompare(m, s, real, events, undefined, this.toString());
-  }
-  toString(): string {
-    return `retry(slot ${this.slot}${this.changed ? ', changed data' : ''})`;
-  }
-}
-
-export class AppendCmd extends SessionCmd {
-  constructor(slot: number, readonly specs: EvSpec[], readonly expected: Expected) {
-    super(slot);
-  }
-  async exec(m: StreamsModel, s: MSession, real: StreamSession): Promise<void> {
-    const head = m.head(s.stream);
-    const known = m.knownIds(s.stream);
-    const events: NewEvent[] = this.specs.map((sp, i) => {
-      const e: NewEvent = { type: `T${sp.n % 3}`, data: { n: sp.n } };
-      if (sp.id.kind === 'pool') e.id = POOL[sp.id.i % POOL.length];
-      else if (sp.id.kind === 'known' && known.length > 0) e.id = known[sp.id.i % known.length];
-      if (sp.meta === 1) e.metadata = { userId: 'u1' };
-      else if (sp.meta === 2) e.metadata = { correlationId: `c${i}`, extra: [1, 'x'] };
-      if (sp.ev === 'right') e.expectedVersion = head + 1 + i;
-      else if (sp.ev === 'wrong') e.expectedVersion = head + 2 + i;
-      else if (sp.ev === 'zero') e.expectedVersion = 0;
-      return e;
-    });
-    const x = this.expected;
-    const expected = x.kind === 'none' ? undefined : x.kind === 'right' ? head : x.kind === 'stale' ? Math.max(0, head - 1 - x.k) : x.kind === 'future' ? head + 1 + x.k : -1;
-    await appendAndCompare(m, s, real, events, expected, this.toString());
-  }
-  toString(): string {
-    const ids = this.specs.map((s) => (s.id.kind === 'none' ? '-' : s.id.kind === 'pool' ? POOL[s.id.i % POOL.length] : `known#${s.id.i}`));
-    const evs = this.specs.map((s) => (s.ev === 'none' ? '' : `@${s.ev}`));
-    const x = this.expected;
-    return `append(slot ${this.slot}, [${ids.map((id, i) => id + evs[i]).join(', ')}]${x.kind === 'none' ? '' : `, expected ${x.kind}${'k' in x ? ` ${x.k}` : ''}`})`;
   }
 }
 

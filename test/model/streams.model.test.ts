@@ -18,6 +18,7 @@
 // invalid; per-event expected versions; ids given from a pool, repeated in one call, ids
 // the store generated earlier, or none; the caller's objects are changed after the call),
 // retry (the last append with ids again, same or changed data: a duplicate either way),
+// burst (2 to 4 appends issued without waiting, maybe then close(): settled in call order),
 // renew, close, advance both clocks, skew provider 1's, takeover (provider 1's clock moved
 // just past a live lease of provider 0, which then takes the stream), reads (version, read
 // with toVersion and useSnapshot, slice, get, versionOf), snapshots (snapshot,
@@ -45,10 +46,8 @@ import { LmdbBackend, ManualClock, MemoryBackend, NatsBackend, StreamStoreProvid
 import type { KeyValueBackend } from '../../dist/src/streams/index.js';
 import { sharedNatsServer, stopSharedNatsServer } from '../nats/server.js';
 import { SLOTS, START, STREAMS, tally, type Real } from './streams-check.js';
-import {
-  AppendCmd, ClockCmd, CloseCmd, OpenCmd, ReadCmd, RenewCmd, ReopenCmd, RetryCmd, SnapshotCmd, TakeoverCmd, reopen,
-  type EvSpec, type Expected, type ReadKind, type SnapKind,
-} from './streams-commands.js';
+import { AppendCmd, burstArb, RetryCmd, type EvSpec, type Expected } from './streams-append.js';
+import { ClockCmd, CloseCmd, OpenCmd, ReadCmd, RenewCmd, ReopenCmd, SnapshotCmd, TakeoverCmd, reopen, type ReadKind, type SnapKind } from './streams-commands.js';
 import { StreamsModel } from './streams-model.js';
 
 const slotArb = fc.nat(SLOTS - 1);
@@ -96,6 +95,7 @@ const commands = [
   ...Array<typeof appendArb>(5).fill(appendArb),
   ...Array<typeof appendArb>(3).fill(appendOneArb),
   fc.tuple(slotArb, fc.boolean()).map(([sl, changed]) => new RetryCmd(sl, changed)),
+  burstArb(slotArb, evSpecArb, expectedArb),
   ...Array<typeof readCmdArb>(5).fill(readCmdArb),
   ...Array<typeof snapCmdArb>(4).fill(snapCmdArb),
   fc.tuple(slotArb, fc.constantFrom(100, 500, 0)).map(([sl, t]) => new RenewCmd(sl, t)),
