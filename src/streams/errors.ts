@@ -77,12 +77,12 @@ export class StoreSessionExpiredError extends RingstoreError {
 export class InvalidStoreSessionError extends RingstoreError {
   readonly storeId: string;
   readonly sessionId: string;
-  /** The session that now holds the stream. */
-  readonly activeSessionId: string;
-  constructor(storeId: string, sessionId: string, activeSessionId: string) {
+  /** The session that now holds the stream; undefined when the session that took it over has released it since. */
+  readonly activeSessionId: string | undefined;
+  constructor(storeId: string, sessionId: string, activeSessionId: string | undefined) {
     super(
       'RS_ERR_STORE_INVALID_SESSION',
-      `session ${sessionId} no longer holds stream "${storeId}": session ${activeSessionId} took it over`,
+      `session ${sessionId} no longer holds stream "${storeId}": ${activeSessionId === undefined ? 'another session took it over and has released it' : `session ${activeSessionId} took it over`}`,
       { storeId, sessionId, activeSessionId },
     );
     this.name = 'InvalidStoreSessionError';

@@ -10,7 +10,7 @@ import type { KeyValueBackend, KvBatchOp, KvBatchResult } from './backend.js';
 import type { NativeStream } from './backends/memory-streams.js';
 import type { Clock } from './clock.js';
 import { prepareEvents, prepareForNativeLog, type NewEvent, type PreparedEvent, type PreparedWithId, type StreamEvent } from './envelope.js';
-import { InvalidStoreSessionError, InvalidStreamArgumentError, KvConcurrencyError, KvKeyNotFoundError, StoreBackendError, StoreNotOpenError, StoreSessionExpiredError, StoreVersionMismatchError } from './errors.js';
+import { DuplicateIdempotencyIdError, InvalidStoreSessionError, InvalidStreamArgumentError, KvConcurrencyError, KvKeyNotFoundError, StoreBackendError, StoreNotOpenError, StoreSessionExpiredError, StoreVersionMismatchError } from './errors.js';
 import { frozenJsonCopy, type JsonValue } from './json.js';
 import { keySet, unknownKey, unknownKeyMessage } from '../known-keys.js';
 import { checkSessionTimeout, leaseRecord, type LeaseRecord } from './lease.js';
@@ -151,7 +151,9 @@ export class StreamSession implements AsyncDisposable {
       this.#log.warn({ expiresAt: this.#expiresAt }, 'session expired');
       throw new StoreSessionExpiredError(this.storeId, this.sessionId, this.#expiresAt);
     }
-    if (cur === undefined || cur.etag !== this.#leaseEtag) throw new StoreNotOpenError(this.storeId, this.sessionId);
+    // Gone while this session was never closed: another session took it over and has released it since.
+    if (cur === undefined) throw new InvalidStoreSessionError(this.storeId, this.sessionId, undefined);
+    if (cur.etag !== this.#leaseEtag) throw new StoreNotOpenError(this.storeId, this.sessionId);
   }
 
   /**
@@ -237,7 +239,10 @@ export class StreamSession implements AsyncDisposable {
     } catch (err) {
       return this.#mismatch(err);
     }
-    if (prepared.length === 0) return Promise.resolve(v);
+    // Nothing to write, but the head answered (and the expected version just accepted) must be
+    // current: only while the stored lease is this session's (a lagging clock can believe a lease
+    // another session took over), else the session error, as the fence gives a write.
+    if (prepared.length === 0) return native.leaseIs(this.#leaseEtag, now) ? Promise.resolve(v) : this.#checkStored().then(() => Promise.reject(new StoreNotOpenError(this.storeId, this.sessionId)));
     let next: number;
     try {
       next = appendToNativeLog(native, prepared, v, this.#leaseEtag, now, preparedAt, this.storeId);
@@ -264,8 +269,18 @@ export class StreamSession implements AsyncDisposable {
       return this.#mismatch(err);
     }
     const n = prepared.length;
-    if (n === 0) return v;
-    await this.#reader.checkGivenNotGenerated('append', prepared);
+    if (n === 0) {
+      // No batch, so no fence: read the stored lease, so a session whose lease was taken over gets the session error, not its stale head.
+      await this.#checkStored();
+      return v;
+    }
+    try {
+      await this.#reader.checkGivenNotGenerated('append', prepared);
+    } catch (err) {
+      // Found before the batch, so before its fence: answered only to the lease's holder.
+      if (err instanceof DuplicateIdempotencyIdError) return this.#mismatch(err);
+      throw err;
+    }
     const ops = appendBatch(this.#i.keys, this.#fence(), v, this.#headEtag, prepared);
     let results: KvBatchResult[];
     try {
@@ -404,7 +419,10 @@ export class StreamSession implements AsyncDisposable {
     if (typeof reducer !== 'function') throw new InvalidStreamArgumentError('snapshotEvery(chunkSize, reducer): reducer must be a function');
     return this.#enqueue(async () => {
       await this.#check();
-      return this.#snapshots.every(chunkSize, reducer, (a, b) => this.#reader.range<TData>('snapshotEvery', a, b), async () => { await this.#check(); });
+      const written = await this.#snapshots.every(chunkSize, reducer, (a, b) => this.#reader.range<TData>('snapshotEvery', a, b), async () => { await this.#check(); });
+      // Nothing to write (so no fence) was decided on this session's view of the head: current only while the stored lease is its own.
+      if (written.length === 0) await this.#checkStored();
+      return written;
     });
   }
 

@@ -144,7 +144,11 @@ export class SnapshotCollection {
   /** Removes one snapshot and its index entry, atomically. */
   async clear(version: number): Promise<void> {
     const idx = await this.#index('clearSnapshot');
-    if (!idx.versions.includes(version)) throw new StreamSnapshotVersionNotFoundError(this.#c.storeId, version);
+    if (!idx.versions.includes(version)) {
+      // Read outside a fenced batch: answered only to the lease's holder, else the session error.
+      await this.#c.checkLease();
+      throw new StreamSnapshotVersionNotFoundError(this.#c.storeId, version);
+    }
     const rest = idx.versions.filter((v) => v !== version);
     const ops: KvBatchOp[] = [
       this.#c.fence(),

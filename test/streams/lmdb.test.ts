@@ -25,6 +25,59 @@ describe('LmdbBackend streams', () => {
     return c;
   }
 
+  // Found by the streams model test: a batch that failed a precondition after encoding a value of a
+  // new shape rolled back the shared msgpack structures it had saved, but the encoder kept them in
+  // memory; later values of that shape were written against a structure that was never committed,
+  // and read back as garbage (or "Data read, but end of buffer not reached") once the store was
+  // opened again. The records were intact only for the process that wrote them.
+  it('a failed batch leaves no unsaved msgpack structure behind: records of its shapes read back after a reopen', async () => {
+    let backend = new LmdbBackend({ path: dir, noSync: true });
+    await backend.set('t/x', { p: 1 });
+    // A new shape, then a failing add: the batch aborts after encoding { q, r }.
+    expect(await code(backend.batch([{ op: 'set', key: 't/a', value: { q: 1, r: 'x' } }, { op: 'add', key: 't/x', value: 1 }]))).toBe('RS_ERR_KV_DUPLICATE_KEY');
+    await backend.set('t/b', { q: 2, r: 'y' });
+    // Also within one commit: a failing batch and a good one queued in the same turn.
+    const [bad, good] = await Promise.allSettled([
+      backend.batch([{ op: 'set', key: 't/c', value: { s: 1, u: [1] } }, { op: 'check', key: 't/x', etag: null }]),
+      backend.set('t/d', { s: 3, u: [3] }),
+    ]);
+    expect([bad.status, good.status]).toEqual(['rejected', 'fulfilled']);
+    await backend.close();
+    backend = new LmdbBackend({ path: dir, noSync: true });
+    try {
+      expect((await backend.get('t/b')).value).toEqual({ q: 2, r: 'y' });
+      expect((await backend.get('t/d')).value).toEqual({ s: 3, u: [3] });
+      expect(await backend.tryGet('t/a')).toBeUndefined();
+      expect(await backend.tryGet('t/c')).toBeUndefined();
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('events appended after a refused append of the same shape read back after a reopen', async () => {
+    // The model's shrunk sequence, on the stream API: a duplicate id refuses a two-event append
+    // (its chunk already encoded), then another stream appends an event of that shape.
+    let backend = new LmdbBackend({ path: dir, noSync: true });
+    let provider = new StreamStoreProvider({ backend });
+    const a = await provider.open('Acc/1');
+    const b = await provider.open('Other/Acc/1');
+    await a.append([{ id: 'a', type: 'T', data: { n: 0 } }]);
+    expect(await code(a.append([{ id: 'a', type: 'T', data: { n: 0 }, metadata: { correlationId: 'c0', extra: [1] } }, { type: 'T', data: { n: 1 } }]))).toBe('RS_ERR_STREAM_DUPLICATE_IDEMPOTENCY_ID');
+    await b.append([{ id: 'a', type: 'T', data: { n: 0 }, metadata: { correlationId: 'c0', extra: [1] } }], { expectedVersion: 0 });
+    await provider.close();
+    await backend.close();
+    backend = new LmdbBackend({ path: dir, noSync: true });
+    provider = new StreamStoreProvider({ backend });
+    try {
+      const again = await provider.open('Other/Acc/1');
+      const { events } = await again.read();
+      expect(events.map((e) => [e.id, e.data, e.metadata.correlationId, e.metadata.extra, e.version])).toEqual([['a', { n: 0 }, 'c0', [1], 1]]);
+    } finally {
+      await provider.close();
+      await backend.close();
+    }
+  });
+
   it('appends, reads, snapshots and keeps everything across a reopen', async () => {
     let backend = new LmdbBackend({ path: dir });
     let provider = new StreamStoreProvider({ backend });

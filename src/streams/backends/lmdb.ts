@@ -140,7 +140,28 @@ export class LmdbBackend implements KeyValueBackend {
 
   async #txn<T>(fn: () => T): Promise<T> {
     this.#open();
-    return (await this.#db.childTransaction(fn)) as T;
+    return (await this.#db.childTransaction(() => {
+      try {
+        return fn();
+      } catch (err) {
+        this.#forgetUnsavedStructures();
+        throw err;
+      }
+    })) as T;
+  }
+
+  /**
+   * Called when a child transaction is about to abort. Encoding a value of a new shape saves
+   * the shared msgpack structures inside the current transaction, so the abort rolls that save
+   * back, while the encoder keeps the new structure in memory: every later value of that shape
+   * (in this commit or any later one) would be written against a structure id that was never
+   * stored, and read back as garbage once the store is opened again. Marking the structures
+   * uninitialized makes the next encode reload the stored ones (msgpackr's own recovery when a
+   * save is declined), and mint and save the new shape again, in a transaction that commits.
+   */
+  #forgetUnsavedStructures(): void {
+    const structures = (this.#db as unknown as { encoder?: { structures?: unknown[] & { uninitialized?: boolean } } }).encoder?.structures;
+    if (structures !== undefined) structures.uninitialized = true;
   }
 
   async add(key: string, value: unknown, options?: KvAddOptions): Promise<string> {
