@@ -45,7 +45,8 @@ export function commitPoint(c: Committer, inputEnd: number, trim = true): void {
   c.mem.tables[TableCursor.TRIMMED] = c.serial;
   c.input.release(inputEnd);
   c.acks.notify();
-  c.rate.publish(c.appended);
+  // A replayed drain commits history (its appends count, or not, once the worker rebases: rate-gauge.ts).
+  if (!c.replaying) c.rate.publish(c.appended);
 }
 
 /**

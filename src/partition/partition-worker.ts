@@ -105,6 +105,8 @@ export class PartitionWorker {
         process.exit(1);
       }
     } else recoverCommitter(this.committer);
+    // A durable log's replay committed history, not appends of now: the rate starts from here.
+    this.committer.rate.rebase(this.committer.appended);
     const api = {
       aggregate: guarded((v: number, query: WireQuery, extremes?: boolean) => this.queries.aggregate(v, query, extremes === true)),
       groupBy: guarded((v: number, query: WireQuery) => {

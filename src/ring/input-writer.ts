@@ -5,7 +5,6 @@ const TAIL = PartitionMemory.ctl(Ctl.IN_TAIL);
 const HEAD = PartitionMemory.ctl(Ctl.IN_HEAD);
 const SLEEPING = PartitionMemory.ctl(Ctl.SLEEPING);
 const DOORBELL = PartitionMemory.ctl(Ctl.DOORBELL);
-const REFUSED = PartitionMemory.ctl(Ctl.REFUSED);
 
 /**
  * Producer side of a partition's input ring: a many-to-one byte ring in the
@@ -103,7 +102,7 @@ export class InputWriter {
 
   /** Counts a tryAppend refused because the ring was full. */
   countRefused(): void {
-    Atomics.add(this.i32, REFUSED, 1);
+    this.mem.countRefused();
   }
 
   /** Bytes currently claimed and not yet released by the worker. */

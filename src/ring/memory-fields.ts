@@ -21,7 +21,11 @@ export const Ctl = {
   COMMIT_SLOT: 4,
   /** {@link PartitionState}: running, stopped (closed) or failed for good. */
   STATE: 5,
-  /** tryAppend calls refused because the input ring was full. */
+  /**
+   * tryAppend calls refused because the input ring was full: a 64-bit counter, the line's first two Int32 words
+   * (PartitionMemory.countRefused/refused). As an Int32 it read negative after 2^31 refusals, which a tryAppend
+   * flood reaches in under an hour (test/long-uptime/counters.test.ts).
+   */
   REFUSED: 6,
   /** Incremented each time a worker (re)attaches; readers may use it for diagnostics. */
   WORKER_EPOCH: 7,

@@ -14,6 +14,11 @@ export class PartitionMemory {
   readonly offsets: PartitionOffsets;
   /** Control words; index with `Ctl.X * 16` via {@link ctl}. */
   readonly i32: Int32Array;
+  /**
+   * The control lines as 64-bit words (index `Ctl.X * 8`), for the counters that a week of traffic would
+   * overflow as Int32 (Ctl.REFUSED: a tryAppend flood refuses millions a second, 2^31 in about half an hour).
+   */
+  readonly i64: BigInt64Array;
   readonly u8: Uint8Array;
   /** The two commit-record blocks, `COMMIT_FIELDS` each. */
   readonly commit: Float64Array;
@@ -60,6 +65,7 @@ export class PartitionMemory {
     this.geometry = geometry;
     this.offsets = o;
     this.i32 = new Int32Array(sab, o.ctl, CTL_FIELDS * LINE_INTS);
+    this.i64 = new BigInt64Array(sab, o.ctl, CTL_FIELDS * (LINE_INTS >> 1));
     this.u8 = new Uint8Array(sab);
     this.commit = new Float64Array(sab, o.commit, 2 * COMMIT_FIELDS);
     this.gauges = new Float64Array(sab, o.gauge, GAUGE_FIELDS * 8);
@@ -127,6 +133,16 @@ export class PartitionMemory {
   publishTail(tail: number): void {
     Atomics.store(this.i32, Ctl.TAIL_LO * LINE_INTS, tail % 4294967296 | 0);
     Atomics.store(this.i32, Ctl.TAIL_HI * LINE_INTS, Math.floor(tail / 4294967296));
+  }
+
+  /** Counts a tryAppend refused because the input ring was full (a 64-bit word: never wraps in practice). */
+  countRefused(): void {
+    Atomics.add(this.i64, Ctl.REFUSED * (LINE_INTS >> 1), 1n);
+  }
+
+  /** tryAppend calls refused so far (exact up to 2^53). */
+  refused(): number {
+    return Number(Atomics.load(this.i64, Ctl.REFUSED * (LINE_INTS >> 1)));
   }
 
   /** The partition's state (running, stopped, failed). */

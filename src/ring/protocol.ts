@@ -6,4 +6,5 @@
  * know) or write records the worker cannot frame. Bump it with any such change.
  */
 // 3: the control region grew a line (Ctl.FAULTS), which moves every region after it.
-export const SHARED_MEMORY_PROTOCOL = 3;
+// 4: Ctl.REFUSED is a 64-bit counter (a build that adds 1 to its low Int32 word would carry nothing into the high one).
+export const SHARED_MEMORY_PROTOCOL = 4;

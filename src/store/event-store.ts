@@ -224,12 +224,15 @@ export class EventStore<T = unknown, V extends string = string> extends StoreQue
   }
 
   /**
-   * Commits of partition `p` so far (a counter): pass it to {@link waitForCommit}
-   * to wait for anything committed after you read the store.
+   * Commits of partition `p` so far, modulo 2^32 (an unsigned 32-bit
+   * counter: a busy partition wraps it within days, so compare two values
+   * with `===`, never `<`): pass it to {@link waitForCommit} to wait for
+   * anything committed after you read the store.
    */
   commitCount(partition: number): number {
     this.checkPartition(partition);
-    return Atomics.load(this.mems[partition].i32, PartitionMemory.ctl(Ctl.COMMIT_FENCE));
+    // The fence is an Int32 word (Atomics.waitAsync needs one): read as unsigned, it never goes negative.
+    return Atomics.load(this.mems[partition].i32, PartitionMemory.ctl(Ctl.COMMIT_FENCE)) >>> 0;
   }
 
   /**
@@ -242,7 +245,9 @@ export class EventStore<T = unknown, V extends string = string> extends StoreQue
     this.assertOpen();
     this.checkPartition(partition);
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw invalidArgument('timeoutMs must be a non-negative number');
-    return this.watch.wait(partition, since, timeoutMs);
+    if (!Number.isInteger(since) || since < -(2 ** 31) || since >= 2 ** 32) throw invalidArgument('since must be a value of commitCount (an integer in [-2^31, 2^32))');
+    // The fence word is an Int32: the same count, whether the caller kept it signed (before 2026-12-06) or not.
+    return this.watch.wait(partition, since | 0, timeoutMs);
   }
 
   private checkPartition(p: number): void {

@@ -1,5 +1,5 @@
 import type { PartitionHandle } from '../partition/partition-handle.js';
-import { Commit, Ctl, Gauge, PartitionMemory } from '../ring/layout.js';
+import { Commit, Gauge, type PartitionMemory } from '../ring/layout.js';
 import type { PartitionStats, StoreStats } from './types.js';
 
 /** A store's statistics, read from its partitions' shared memory (no round trip to the workers). */
@@ -20,7 +20,7 @@ export function storeStats(mems: readonly PartitionMemory[], handles: readonly P
       purged,
       live,
       capacity: m.geometry.capacity,
-      refused: Atomics.load(m.i32, PartitionMemory.ctl(Ctl.REFUSED)),
+      refused: m.refused(),
       appendsPerSecond: m.gauges[Gauge.RATE * 8],
       lastAppendTime: last > 0 ? last : null,
       restarts: handles[i].restarts,
