@@ -17,6 +17,7 @@
 import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
 import { assertClock, systemClock, type Clock } from '../clock.js';
 import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
+import { ExpiryQueue } from './expiry-queue.js';
 import { MemFolder, type MemRec } from './memory-folder.js';
 import { MemoryStreamLog, NativeStream } from './memory-streams.js';
 import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
@@ -62,6 +63,8 @@ export class MemoryBackend implements KeyValueBackend {
   readonly #streams: Map<string, MemoryStreamLog> | undefined;
   /** Folders that may have been left empty by the current operation: {@link #sweep} drops the empty ones. */
   #maybeEmpty: MemFolder[] = [];
+  /** Records written with a TTL, by expiry: each write first drops those that expired (nobody may read them again). */
+  readonly #expiries = new ExpiryQueue<MemFolder>();
   #etag = 0;
   #closed = false;
   // The last folders resolved (most recent first): a batch alternating between a
@@ -199,6 +202,32 @@ export class MemoryBackend implements KeyValueBackend {
     return ttlMs === undefined ? Infinity : this.#clock.now() + ttlMs;
   }
 
+  /** Writes `value` at `leaf` of `folder` with a new etag; a record with a TTL is queued for {@link #dropExpired}. */
+  #put(folder: MemFolder, leaf: string, value: unknown, ttlMs: number | undefined): number {
+    const etag = ++this.#etag;
+    const expiresAt = this.#expiry(ttlMs);
+    folder.put(leaf, value, etag, expiresAt);
+    if (expiresAt !== Infinity) this.#expiries.push(expiresAt, folder, leaf, etag);
+    return etag;
+  }
+
+  /**
+   * Drops every record whose TTL ran out and that was not written again since (its etag is the queued one).
+   * Called before each write, outside any batch's undo: memory follows the records alive, not every key
+   * ever written with a TTL. Leaves the folders it empties to {@link #sweep}.
+   */
+  #dropExpired(): void {
+    const now = this.#clock.now();
+    for (let e = this.#expiries.popExpired(now); e !== undefined; e = this.#expiries.popExpired(now)) {
+      const f = e.folder;
+      if (f.detached || this.#folders.get(f.name) !== f) continue;
+      const r = f.get(e.leaf);
+      if (r === undefined || r.etag !== e.etag) continue;
+      f.delete(e.leaf);
+      this.#maybeEmpty.push(f);
+    }
+  }
+
   /**
    * Applies one operation. `undo`, when given, receives `folder, leaf, previous record`
    * triples (flat) for every change, to roll a failed batch back.
@@ -211,16 +240,14 @@ export class MemoryBackend implements KeyValueBackend {
     switch (op.op) {
       case 'add': {
         if (cur !== undefined) throw new KvDuplicateKeyError(op.key, index);
-        const etag = ++this.#etag;
-        folder!.put(leaf, op.value, etag, this.#expiry(op.ttlMs));
+        const etag = this.#put(folder!, leaf, op.value, op.ttlMs);
         undo?.push(folder, leaf, undefined);
         return etagOf(etag);
       }
       case 'set': {
         const curTag = cur === undefined ? null : etagOf(cur.etag);
         if (op.etag !== undefined && curTag !== op.etag) throw new KvConcurrencyError(op.key, op.etag, curTag, index);
-        const etag = ++this.#etag;
-        folder!.put(leaf, op.value, etag, this.#expiry(op.ttlMs));
+        const etag = this.#put(folder!, leaf, op.value, op.ttlMs);
         undo?.push(folder, leaf, cur);
         return etagOf(etag);
       }
@@ -246,6 +273,7 @@ export class MemoryBackend implements KeyValueBackend {
     checkKey(key);
     checkTtl(options?.ttlMs);
     try {
+      this.#dropExpired();
       return this.#apply({ op: 'add', key, value, ttlMs: options?.ttlMs }, undefined, undefined) as string;
     } finally {
       this.#sweep();
@@ -257,6 +285,7 @@ export class MemoryBackend implements KeyValueBackend {
     checkKey(key);
     checkTtl(options?.ttlMs);
     try {
+      this.#dropExpired();
       return this.#apply({ op: 'set', key, value, etag: options?.etag, ttlMs: options?.ttlMs }, undefined, undefined) as string;
     } finally {
       this.#sweep();
@@ -285,6 +314,7 @@ export class MemoryBackend implements KeyValueBackend {
     this.#open();
     checkKey(key);
     try {
+      this.#dropExpired();
       const folder = this.#folder(key, false);
       const cur = this.#live(folder, this.#leaf);
       const curTag = cur === undefined ? null : etagOf(cur.etag);
@@ -318,6 +348,7 @@ export class MemoryBackend implements KeyValueBackend {
     const undo: unknown[] = [];
     const results: KvBatchResult[] = new Array(ops.length);
     try {
+      this.#dropExpired();
       for (let i = 0; i < ops.length; i++) results[i] = this.#apply(ops[i]!, i, undo);
     } catch (err) {
       // All or nothing: restore every record this batch touched, newest first.
@@ -343,6 +374,7 @@ export class MemoryBackend implements KeyValueBackend {
     for (const f of this.#folders.values()) f.detached = true;
     this.#folders.clear();
     this.#maybeEmpty = [];
+    this.#expiries.clear();
     this.#recentNames = [];
     this.#recentFolders = [];
   }
