@@ -67,7 +67,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe('input ring cursors across 2^31 and 2^32 (IN_TAIL, IN_HEAD, Commit.INPUT)', () => {
+describe('input ring cursors across 2^31 and 2^32 (IN_TAIL, IN_HEAD, Commit.INPUT), ack tickets across 2^31', () => {
   it.each([
     { what: 'the sign flip (2^31)', start: 2 ** 31 - 3000 },
     { what: 'the unsigned wrap (2^32)', start: TWO32 - 3000 },
@@ -77,6 +77,9 @@ describe('input ring cursors across 2^31 and 2^32 (IN_TAIL, IN_HEAD, Commit.INPU
     const cursor = start | 0;
     await moveInputCursor(store as EventStore<unknown>, cursor);
     const m = mem(store as EventStore<unknown>);
+    // The ack tickets too: every producer slot's last issued ticket 1,000 short of 2^31 (the append thread's
+    // 3,000 cross into negative tickets; test/pending-table.test.ts has the single-thread cases).
+    for (let p = 0; p < store.descriptor().geometry.maxProducers; p++) new Int32Array(m.sab, m.offsets.acks + p * m.offsets.ackStride, 2)[1] = 2 ** 31 - 1_000;
     expect(Atomics.load(m.i32, PartitionMemory.ctl(Ctl.IN_TAIL))).toBe(cursor);
     expect(Atomics.load(m.i32, PartitionMemory.ctl(Ctl.IN_HEAD))).toBe(cursor);
     // Dies in the drain that reaches 30,000 records: well past the wrap (each record is 64 bytes or more),
@@ -107,6 +110,10 @@ describe('input ring cursors across 2^31 and 2^32 (IN_TAIL, IN_HEAD, Commit.INPU
     // Every acked append names the event stored at its position.
     const byPos = new Map(events.map((e) => [e.position, e]));
     for (const [, position, version] of reports[3]!.acked) expect(byPos.get(position!)?.version).toBe(version);
+    expect(new Set(reports[3]!.acked.map((a) => a[1])).size).toBe(3_000);
+    const slot = store.descriptor().geometry.maxProducers;
+    const lastTickets = Array.from({ length: slot }, (_, p) => new Int32Array(m.sab, m.offsets.acks + p * m.offsets.ackStride, 2)[1]!);
+    expect(lastTickets.some((t) => t < 0), String(lastTickets)).toBe(true); // some slot did cross 2^31
     // The run did cross the bound: the cursor moved by more than the distance to it, and the ring is empty.
     const tail = Atomics.load(m.i32, PartitionMemory.ctl(Ctl.IN_TAIL));
     expect(Atomics.load(m.i32, PartitionMemory.ctl(Ctl.IN_HEAD))).toBe(tail);
