@@ -1,8 +1,12 @@
 // Time-to-live over a week, on an injected clock (ManualClock): records written with a TTL in the in-memory
 // streams backend, and session leases that expire and are taken over, day after day. Memory must follow what
 // is alive, not every key or minute ever written. docs/testing.md, "Long uptime".
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open } from 'lmdb';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, MemoryBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
+import { LmdbBackend, ManualClock, MemoryBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -60,6 +64,38 @@ describe('MemoryBackend: a week of writes with a TTL', () => {
       await kv.close();
     }
   });
+});
+
+describe('LmdbBackend: a week of writes with a TTL', () => {
+  it('removes expired records from disk at the next writes: one record a minute under keys named by the minute', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rs-ttl-'));
+    const clock = new ManualClock(T0);
+    const kv = new LmdbBackend({ path: dir, clock, noSync: true });
+    try {
+      for (let minute = 0; minute < 7 * 24 * 60; minute++) {
+        await kv.set(`cache/m${minute}`, { minute }, { ttlMs: HOUR });
+        if (minute % 60 === 0) await kv.set('cursor/hour', minute / 60); // no TTL: kept
+        clock.advance(MIN);
+      }
+      // A write refused by its precondition still leaves the expiries it found done (their own transaction).
+      clock.advance(2 * HOUR);
+      await expect(kv.set('cursor/hour', 0, { etag: 'stale' })).rejects.toThrow();
+      expect(await kv.list('cache/')).toEqual([]);
+      expect((await kv.get('cursor/hour')).value).toBe(7 * 24 - 1);
+    } finally {
+      await kv.close();
+    }
+    // What is on disk: the records and the expiry index. Before the fix: all 10,080 cache records.
+    const env = open({ path: dir, readOnly: true });
+    try {
+      expect(env.openDB({ name: 'ringstore-streams' }).getCount(), 'records on disk').toBe(1); // cursor/hour
+      // Read-only, a sub-database never made opens as undefined.
+      expect(env.openDB({ name: 'ringstore-streams.expiries' })?.getCount() ?? 0, 'expiry index entries').toBe(0);
+    } finally {
+      await env.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('stream sessions: a week of leases', () => {

@@ -52,6 +52,13 @@ export class LmdbBackend implements KeyValueBackend {
   readonly capabilities = Object.freeze({ durable: true, multiProcess: true });
   readonly #root: RootDatabase;
   readonly #db: Database<Rec, string>;
+  /**
+   * Records written with a TTL, by expiry: key `[expiresAt, key]`, value the record's etag. Each write first
+   * removes the records it names that expired and were not written again since, in the same commit, so the
+   * disk follows the records alive rather than every key ever written with a TTL (until 2026-12-06 an expired
+   * record stayed until its own key was touched: test/long-uptime/ttl.test.ts).
+   */
+  readonly #expiries: Database<string, [number, string]>;
   readonly #clock: Clock;
   readonly #etagPrefix = randomBytes(6).toString('base64url');
   #etag = 0;
@@ -81,6 +88,7 @@ export class LmdbBackend implements KeyValueBackend {
     // Shared msgpack structures: records of one shape (events, heads) encode and decode
     // without repeating property names, several times faster than plain msgpack.
     this.#db = this.#root.openDB<Rec, string>({ name: options.dbName ?? 'ringstore-streams', sharedStructuresKey: Symbol.for('ringstore.structures') });
+    this.#expiries = this.#root.openDB<string, [number, string]>({ name: `${options.dbName ?? 'ringstore-streams'}.expiries` });
   }
 
   #open(): void {
@@ -98,9 +106,33 @@ export class LmdbBackend implements KeyValueBackend {
     return r;
   }
 
-  #rec(value: unknown, ttlMs: number | undefined): Rec {
+  #rec(key: string, value: unknown, ttlMs: number | undefined): Rec {
     const e = this.#nextEtag();
-    return ttlMs === undefined ? { v: value, e } : { v: value, e, x: this.#clock.now() + ttlMs };
+    if (ttlMs === undefined) return { v: value, e };
+    const x = this.#clock.now() + ttlMs;
+    this.#expiries.put([x, key], e); // in the write's transaction: undone with it
+    return { v: value, e, x };
+  }
+
+  /** True when the expiry index names a record whose time has come (a read outside any write). */
+  #expiryDue(): boolean {
+    for (const k of this.#expiries.getKeys({ limit: 1 })) return k[0] <= this.#clock.now();
+    return false;
+  }
+
+  /** Inside a write transaction: removes up to 1,000 expired records not written again since (by etag). */
+  #dropExpired(): void {
+    const now = this.#clock.now();
+    const due: [[number, string], string][] = [];
+    for (const { key, value } of this.#expiries.getRange({ limit: 1_000 })) {
+      if (key[0] > now) break;
+      due.push([key, value]);
+    }
+    for (const [k, etag] of due) {
+      const r = this.#db.get(k[1]);
+      if (r !== undefined && r.e === etag && r.x !== undefined && r.x <= now) this.#db.remove(k[1]);
+      this.#expiries.remove(k);
+    }
   }
 
   /** Runs inside a write transaction. Reads (and decodes) the current record only when the operation needs it. */
@@ -109,7 +141,7 @@ export class LmdbBackend implements KeyValueBackend {
       case 'add': {
         // Existence without decoding; a present record may still be expired (then it is absent).
         if (this.#db.doesExist(op.key) && this.#read(op.key) !== undefined) throw new KvDuplicateKeyError(op.key, index);
-        const rec = this.#rec(op.value, op.ttlMs);
+        const rec = this.#rec(op.key, op.value, op.ttlMs);
         this.#db.put(op.key, rec);
         return rec.e;
       }
@@ -118,7 +150,7 @@ export class LmdbBackend implements KeyValueBackend {
           const cur = this.#read(op.key);
           if ((cur?.e ?? null) !== op.etag) throw new KvConcurrencyError(op.key, op.etag, cur?.e ?? null, index);
         }
-        const rec = this.#rec(op.value, op.ttlMs);
+        const rec = this.#rec(op.key, op.value, op.ttlMs);
         this.#db.put(op.key, rec);
         return rec.e;
       }
@@ -140,6 +172,9 @@ export class LmdbBackend implements KeyValueBackend {
 
   async #txn<T>(fn: () => T): Promise<T> {
     this.#open();
+    // A child transaction of its own, in the same commit as the write: a write refused by its precondition
+    // does not undo the expiries.
+    if (this.#expiryDue()) void this.#db.childTransaction(() => this.#dropExpired()).catch(() => undefined);
     return (await this.#db.childTransaction(() => {
       try {
         return fn();
