@@ -1,28 +1,11 @@
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { EventStore, type StoredEvent } from '../dist/src/index.js';
 // @ts-expect-error plain ESM fixture without types
 import { checksum } from './fixtures/checksum.mjs';
+import { runProducer, type ProducerEvent } from './producer-fixture.helpers.js';
 
-interface Ev {
-  key: string;
-  p: number;
-  s: number;
-  pad: string;
-  amount: number;
-  c: number;
-}
+type Ev = ProducerEvent;
 
-const FIXTURE = new URL('./fixtures/producer.mjs', import.meta.url);
-
-function runProducer(workerData: Record<string, unknown>): Promise<{ producer: number; accepted: number; refusals: number; acked: number[][] }> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(FIXTURE, { workerData });
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.once('exit', (code) => code !== 0 && reject(new Error(`producer exited ${code}`)));
-  });
-}
 
 function verify(e: StoredEvent<Ev>): void {
   if (checksum(e.payload) !== e.payload.c || e.key !== e.payload.key || e.values.amount !== e.payload.amount) {

@@ -8,32 +8,15 @@
  * while a snapshot runs are therefore excluded as a block (everything older
  * goes with them), never as holes.
  */
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { EventStore, type StoredEvent } from '../dist/src/index.js';
 // @ts-expect-error plain ESM fixture without types
 import { checksum } from './fixtures/checksum.mjs';
+import { runProducer, type ProducerEvent } from './producer-fixture.helpers.js';
 
-interface Ev {
-  key: string;
-  p: number;
-  s: number;
-  pad: string;
-  amount: number;
-  c: number;
-}
+type Ev = ProducerEvent;
 
-const FIXTURE = new URL('./fixtures/producer.mjs', import.meta.url);
 const CAPACITY = 1024;
-
-function runProducer(workerData: Record<string, unknown>): Promise<{ accepted: number }> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(FIXTURE, { workerData });
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.once('exit', (code) => code !== 0 && reject(new Error(`producer exited ${code}`)));
-  });
-}
 
 /** Throws unless the result is whole, free of duplicates, in order, and one contiguous instant per partition. */
 function verify(events: StoredEvent<Ev>[], partitions: number[], opts: { from?: number; to?: number; limit?: number } = {}): void {

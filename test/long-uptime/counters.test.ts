@@ -5,40 +5,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStore, type StoredEvent } from '../../dist/src/index.js';
 import { Commit, Ctl, PartitionMemory } from '../../dist/src/ring/layout.js';
 // @ts-expect-error plain ESM fixture without types
 import { checksum } from '../fixtures/checksum.mjs';
+import { runProducer, type ProducerEvent } from '../producer-fixture.helpers.js';
 
-interface Ev {
-  key: string;
-  p: number;
-  s: number;
-  pad: string;
-  amount: number;
-  c: number;
-}
+type Ev = ProducerEvent;
 
-const PRODUCER = new URL('../fixtures/producer.mjs', import.meta.url);
 const TWO32 = 2 ** 32;
-
-interface ProducerReport {
-  producer: number;
-  accepted: number;
-  refusals: number;
-  acked: number[][];
-}
-
-function runProducer(workerData: Record<string, unknown>): Promise<ProducerReport> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(PRODUCER, { workerData });
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.once('exit', (code) => code !== 0 && reject(new Error(`producer exited ${code}`)));
-  });
-}
 
 function mem(store: EventStore<unknown>, p = 0): PartitionMemory {
   const d = store.descriptor();
