@@ -3,10 +3,21 @@
 // keys), each checked once a simulated day against a plain model computed here, and the bounded structures
 // checked against the bounds the stores declare (keys named by the hour, so anything kept per distinct key,
 // hour or day would grow). What it checks and why it can fail: docs/testing.md, "Long uptime".
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStore, MetricStore } from '../../dist/src/index.js';
 import { partitionOf } from '../../dist/src/partition/hash.js';
 import { IngestHistory } from '../../dist/src/server/dashboard/ingest-history.js';
+
+// gc() without --expose-gc on the command line (as test/metric-store.keys.test.ts does).
+v8.setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+function heapUsed(): number {
+  gc();
+  gc();
+  return v8.getHeapStatistics().used_heap_size;
+}
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -179,6 +190,33 @@ describe('MetricStore: a week of samples (ranges, top, keys forgotten)', () => {
     }
     // More distinct keys went through than the store may remember: forgetting was exercised.
     expect(distinct.size).toBeGreaterThan(REMEMBER);
+  });
+});
+
+describe('MetricStore: the heap after day 7 against day 1', () => {
+  it('a new key with every sample for a week: the heap stays within the declared per-key bound', () => {
+    const REMEMBER = 3_100;
+    const STEP = 10_000;
+    const store = new MetricStore({ capacity: 3_000, partitions: 2, maxRememberedKeys: REMEMBER });
+    const perDay = DAY / STEP;
+    let day1 = 0;
+    let remembered1 = 0;
+    for (let i = 0; i < 7 * perDay; i++) {
+      store.add(`sensor-${i}`, i % 100, T0 + i * STEP);
+      if (i + 1 === perDay) {
+        day1 = heapUsed();
+        remembered1 = store.stats.rememberedKeys;
+      }
+    }
+    const grown = heapUsed() - day1;
+    const s = store.stats;
+    expect(s.appended).toBe(7 * perDay);
+    // Declared (metric-store.md, Memory per key): about 60 bytes a remembered key plus its string (~30 bytes
+    // here); at most maxRememberedKeys of them at either end. 128 bytes a key, plus 1 MiB for the heap's own
+    // slack. Without the bound the 51,840 keys added after day 1 would hold several MB.
+    expect(grown, `heap grew ${grown} bytes from day 1 to day 7`).toBeLessThan(REMEMBER * 128 + 2 ** 20);
+    expect(s.rememberedKeys).toBeLessThanOrEqual(REMEMBER);
+    expect(remembered1).toBeLessThanOrEqual(REMEMBER);
   });
 });
 
