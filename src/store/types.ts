@@ -131,11 +131,14 @@ export interface PartitionStats {
   purged: number;
   live: number;
   capacity: number;
-  /** tryAppend calls refused because the input ring was full. */
+  /** tryAppend calls refused because the input ring was full (a 64-bit count: exact to 2^53). */
   refused: number;
-  /** Commits per second over the last 10 seconds. */
+  /**
+   * Commits per second over the last 10 seconds, of the appends this partition's current worker committed
+   * (a worker restarted, a store reopened or loaded from images starts from 0, not from the recovered history).
+   */
   appendsPerSecond: number;
-  /** Time of the last commit (ms since the epoch), or null. */
+  /** Time of the last commit (ms since the epoch), or null; kept in checkpoints and images. */
   lastAppendTime: number | null;
   /** Worker restarts so far. */
   restarts: number;
