@@ -170,6 +170,19 @@ describe('the rate gauge of a worker that starts on a history: an import, a reop
     expect(b.stats.lastAppendTime).not.toBeNull();
   });
 
+  it('a worker restarted on its memory starts from 0, not from the partition\'s history', async () => {
+    const store = EventStore.create<{ k: string }>({ capacity: 20_000, partitions: 1, key: 'k' });
+    stores.push(store as EventStore<unknown>);
+    await store.append(Array.from({ length: 10_000 }, (_, i) => ({ k: `k${i % 50}` })));
+    await store.flush();
+    const last = store.stats.lastAppendTime;
+    expect(await store.crashPartition(0)).toBe('rpc');
+    await store.flush(); // answered by the restarted worker, after its recovery's commit point
+    expect(store.stats.restarts).toBe(1);
+    expect(store.stats.appendsPerSecond).toBe(0); // before the fix: 1,000/s, the 10,000 appends of its history
+    expect(store.stats.lastAppendTime).toBe(last);
+  });
+
   it('a durable store reopened: the replayed log is history, not ingest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rs-uptime-'));
     dirs.push(dir);
