@@ -4,21 +4,11 @@
  * handed out by keyId() are pinned and generation-checked.
  */
 import { describe, expect, it } from 'vitest';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { heapUsed } from './heap.helpers.js';
 import { codeOf } from './metric-store.helpers.js';
 import { MetricStore } from '../dist/src/store/metric-store.js';
 import { partitionOf } from '../dist/src/partition/hash.js';
 
-
-v8.setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-function heapUsed(): number {
-  gc();
-  gc();
-  return v8.getHeapStatistics().used_heap_size;
-}
 
 /** `n` distinct keys that route to partition `p` of `partitions`. */
 function keysOf(p: number, partitions: number, n: number, prefix = 'k'): string[] {

@@ -3,21 +3,11 @@
 // keys), each checked once a simulated day against a plain model computed here, and the bounded structures
 // checked against the bounds the stores declare (keys named by the hour, so anything kept per distinct key,
 // hour or day would grow). What it checks and why it can fail: docs/testing.md, "Long uptime".
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventStore, MetricStore } from '../../dist/src/index.js';
 import { partitionOf } from '../../dist/src/partition/hash.js';
 import { IngestHistory } from '../../dist/src/server/dashboard/ingest-history.js';
-
-// gc() without --expose-gc on the command line (as test/metric-store.keys.test.ts does).
-v8.setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-function heapUsed(): number {
-  gc();
-  gc();
-  return v8.getHeapStatistics().used_heap_size;
-}
+import { heapUsed } from '../heap.helpers.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
