@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import { describe, expect, it } from 'vitest';
+import { ShardState } from '../../dist/src/streams/backends/nats-shard.js';
 import { LmdbBackend, ManualClock, MemoryBackend, StreamStoreProvider } from '../../dist/src/streams/index.js';
 
 const MIN = 60_000;
@@ -96,6 +97,37 @@ describe('LmdbBackend: a week of writes with a TTL', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('NatsBackend: a week of TTL writes through one process\'s copy of a shard', () => {
+  it('holds only what is alive: one write a minute under keys named by the minute, each planned and applied', () => {
+    // What NatsBackend does per write, without a server: plan the batch at the clock's time, then apply the
+    // message the stream hands back (every process applies the same messages to its own copy).
+    const state = new ShardState('0', 'kv.0');
+    let now = T0;
+    for (let minute = 0; minute < 7 * 24 * 60; minute++) {
+      const { writes } = state.plan([{ op: 'set', key: `cache/m${minute}`, value: minute, ttlMs: HOUR }], now, false);
+      const seq = state.seq + 1;
+      const header = { s: '0', n: seq, b: `b${minute}`, a: 0, i: 0, k: 1 };
+      expect(state.apply(header, state.seq, Buffer.from(JSON.stringify(writes)), seq)).toBe('committed');
+      now += MIN;
+      if ((minute + 1) % (24 * 60) !== 0) continue;
+      expect(state.list('cache/', undefined, now)).toHaveLength(59);
+      // Before the fix: every record of the week so far (1,440 a day).
+      expect(state.size, `day ${Math.floor(minute / (24 * 60))}`).toBeLessThanOrEqual(61);
+    }
+    // A record written again inside its TTL keeps its new life; the stale expiry entry does not drop it.
+    const again = (key: string, ttlMs?: number): void => {
+      const { writes } = state.plan([{ op: 'set', key, value: 'again', ...(ttlMs === undefined ? {} : { ttlMs }) }], now, false);
+      const seq = state.seq + 1;
+      state.apply({ s: '0', n: seq, b: `again${seq}`, a: 0, i: 0, k: 1 }, state.seq, Buffer.from(JSON.stringify(writes)), seq);
+    };
+    again(`cache/m${7 * 24 * 60 - 1}`);
+    now += 2 * HOUR;
+    state.prune(now);
+    expect(state.size).toBe(1);
+    expect(state.get(`cache/m${7 * 24 * 60 - 1}`, now)?.value).toBe('again');
+  });
 });
 
 describe('stream sessions: a week of leases', () => {

@@ -16,6 +16,7 @@
 import { splitKey, type KvBatchOp, type KvBatchResult, type KvListOptions } from '../backend.js';
 import { KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError } from '../errors.js';
 import { deepFreeze } from '../json.js';
+import { ExpiryQueue } from './expiry-queue.js';
 import { lowerBound } from './memory-folder.js';
 
 /** A stored record. `etag` is `<stream seq of the commit>.<index of the write in the batch>`. */
@@ -109,6 +110,8 @@ export class ShardState {
   /** Messages applied (skipped ones included): the `n` of the last one. */
   count = 0;
   readonly #folders = new Map<string, Folder>();
+  /** Records committed with a TTL, by expiry (folder name, leaf, etag): {@link ShardState.prune} drops them. */
+  readonly #expiries = new ExpiryQueue<string, string>();
   #pending: PendingBatch | undefined;
   #watched: string | undefined;
   #landed: Landed | undefined;
@@ -134,6 +137,30 @@ export class ShardState {
   /** Where the watched batch was committed, if it was since {@link ShardState.watch}. */
   get landed(): Landed | undefined {
     return this.#landed;
+  }
+
+  /** Records held, expired ones not pruned yet included. */
+  get size(): number {
+    let n = 0;
+    for (const f of this.#folders.values()) n += f.recs.size;
+    return n;
+  }
+
+  /**
+   * Drops from this copy of the shard every record whose TTL ran out at `now` and that was not written again
+   * since, and the folders that leaves empty. Local and invisible: such a record already reads as absent at
+   * `now` and later (to {@link get}, {@link list} and {@link plan}), and every process prunes its own copy.
+   * Called by each {@link plan}, so a process's memory follows the records alive, not every key it ever saw
+   * written with a TTL (before 2026-12-06 they stayed until written again: test/long-uptime/ttl.test.ts).
+   */
+  prune(now: number): void {
+    for (let e = this.#expiries.popExpired(now); e !== undefined; e = this.#expiries.popExpired(now)) {
+      const f = this.#folders.get(e.folder);
+      const r = f?.recs.get(e.leaf);
+      if (r === undefined || r.etag !== e.etag || r.expiresAt === undefined || r.expiresAt > now) continue;
+      f!.delete(e.leaf);
+      if (f!.recs.size === 0) this.#folders.delete(e.folder);
+    }
   }
 
   /** The record at `key` if present and live at `now`. */
@@ -168,6 +195,7 @@ export class ShardState {
    * @throws KvDuplicateKeyError, KvKeyNotFoundError, KvConcurrencyError (with `opIndex` when `indexed`: a batch)
    */
   plan(ops: readonly KvBatchOp[], now: number, indexed: boolean): BatchPlan {
+    this.prune(now);
     const overlay = new Map<string, Seen>();
     const seen = (key: string): Seen => (overlay.has(key) ? overlay.get(key)! : (this.get(key, now) ?? null));
     const etagOf = (s: Seen): string | null => (s === null ? null : s === PENDING ? '(written by this batch)' : s.etag);
@@ -273,6 +301,7 @@ export class ShardState {
       if (f === undefined) this.#folders.set(folder, (f = new Folder()));
       const etag = `${seq}.${j}`;
       f.put(leaf, w.length === 3 ? { value: deepFreeze(w[1]), etag, expiresAt: w[2] } : { value: deepFreeze(w[1]), etag });
+      if (w.length === 3) this.#expiries.push(w[2], folder, leaf, etag);
     }
     return 'committed';
   }
