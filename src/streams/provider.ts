@@ -15,6 +15,9 @@ import { isLiveSink, type LiveSink } from './live.js';
 import { StreamSession } from './session.js';
 import { DEFAULT_DATABASE, formatStoreId, parseStreamId, streamKeys, type StreamIdInput } from './stream-id.js';
 
+/** Sessions held before the first sweep of expired ones. */
+const MIN_SWEEP = 1024;
+
 /** Defaults applied to every `open()`. */
 export interface StreamDefaults {
   /** Database of stream ids given without one (default `"EventStores"`). */
@@ -95,7 +98,10 @@ export class StreamStoreProvider {
   readonly #defaults: Readonly<Required<StreamDefaults>>;
   readonly #publishTo: LiveSink | undefined;
   readonly #ownsBackend: boolean;
+  /** Sessions to close with the provider: open, or expired and not yet swept (see #sweepExpired). */
   readonly #sessions = new Set<StreamSession>();
+  /** Size of #sessions at which the next open sweeps it. */
+  #sweepAt = MIN_SWEEP;
   #closed = false;
 
   /** Validates the options and fills defaults. @throws InvalidStreamOptionError */
@@ -199,6 +205,7 @@ export class StreamStoreProvider {
           onClose: (s) => this.#sessions.delete(s),
         });
         this.#sessions.add(session);
+        if (this.#sessions.size >= this.#sweepAt) this.#sweepExpired();
         log.info({ tookOverFrom: attempt.tookOverFrom, version: head?.value.version ?? 0 }, 'stream opened');
         return session;
       }
@@ -220,6 +227,18 @@ export class StreamStoreProvider {
         throw new OpenStoreFailedError(storeId, openTimeoutMs, 'aborted', { cause: err });
       }
     }
+  }
+
+  /**
+   * Forgets the sessions whose lease expired by this provider's clock: such a session can never work again
+   * (every call answers expired or taken over), and a program that drops one without `close()` would
+   * otherwise keep it here until the provider closes (a leak over weeks). Amortised: the set is swept
+   * when it has doubled since the last sweep.
+   */
+  #sweepExpired(): void {
+    const now = this.#clock.now();
+    for (const s of this.#sessions) if (now >= s.expiresAt) this.#sessions.delete(s);
+    this.#sweepAt = Math.max(MIN_SWEEP, 2 * this.#sessions.size);
   }
 
   /** Closes every open session, then the backend if the provider created it. Idempotent. */
