@@ -50,7 +50,9 @@ describe('DurableMetricStore: keys over 1,024 characters from an older build', (
       expect(s.count('short')).toBe(2);
       // New keys over the limit are still refused.
       expect(() => s.add('j'.repeat(1_025), 1, 1)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+      expect(() => s.keyId('j'.repeat(1_025))).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
       expect(() => s.sum('j'.repeat(1_025))).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+      expect(s.keys()).toHaveLength(2);
     } finally {
       await s.close();
     }
