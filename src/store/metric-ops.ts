@@ -21,6 +21,7 @@
  */
 import { RingstoreError } from '../errors.js';
 import type { MetricStore } from './metric-store.js';
+import { metricInternals, type MetricInternals } from './metric-internals.js';
 
 /** Operation kinds. */
 export const Op = { SAMPLE: 1, PIN: 2, UNPIN: 3, CLEAR: 4 } as const;
@@ -202,20 +203,22 @@ export function decodeOps(payload: Uint8Array): DecodedOps {
 /**
  * Applies the operations to the store, in order, and returns the results of
  * its PIN (the id, or the error) and UNPIN (a boolean) operations, in order.
- * The operations were validated when queued; only `keyId` can still throw
+ * The operations were validated when queued (keys by the build that wrote a
+ * replayed frame: past the length check here); only `keyId` can still throw
  * (too many remembered keys), and does so at the same point on a replay.
  */
 export function applyOps(store: MetricStore, ops: OpColumns): (number | boolean | Error)[] {
   const { n, kinds, args, nums, times, keys } = ops;
+  const mem = metricInternals.get(store) as MetricInternals;
   const results: (number | boolean | Error)[] = [];
   for (let i = 0; i < n; i++) {
     switch (kinds[i]) {
       case Op.SAMPLE:
-        store.add(keys[args[i]], nums[i], times[i]);
+        mem.addJournaled(keys[args[i]], nums[i], times[i]);
         break;
       case Op.PIN:
         try {
-          results.push(store.keyId(keys[args[i]]));
+          results.push(mem.keyIdJournaled(keys[args[i]]));
         } catch (err) {
           results.push(err as Error);
         }

@@ -97,7 +97,12 @@ export class MetricStore {
     this.#start = cols.start;
     this.#end = cols.end;
     this.#cap = cols.cap;
-    metricInternals.set(this, { cols, table: this.#table });
+    metricInternals.set(this, {
+      cols,
+      table: this.#table,
+      addJournaled: (key, value, ts) => this.#add(key, value, ts),
+      keyIdJournaled: (key) => this.#pin(key),
+    });
   }
 
   /** Creates an in-memory store; same as `new MetricStore(options)`. */
@@ -137,6 +142,11 @@ export class MetricStore {
    */
   add(key: string, value: number, timestamp?: number): void {
     if (!isMetricKey(key)) throw badKey(key);
+    this.#add(key, value, timestamp);
+  }
+
+  /** {@link add} past the key check (a journal's operations passed it when the build that wrote them queued them). */
+  #add(key: string, value: number, timestamp: number | undefined): void {
     const ts = timestamp === undefined ? Date.now() : timestamp;
     if (!Number.isFinite(value) || !Number.isFinite(ts)) throw nonFinite(value, ts);
     let id = this.#ids.get(key);
@@ -156,6 +166,11 @@ export class MetricStore {
    */
   keyId(key: string): number {
     if (!isMetricKey(key)) throw badKey(key);
+    return this.#pin(key);
+  }
+
+  /** {@link keyId} past the key check (as {@link #add}). */
+  #pin(key: string): number {
     const table = this.#table;
     let slot = this.#ids.get(key);
     if (slot === undefined) {
@@ -377,8 +392,10 @@ export class MetricStore {
    */
   #resolveKey(key: string | TimeRange | undefined): number {
     if (key === undefined || (typeof key === 'object' && key !== null)) return -1;
-    if (!isMetricKey(key)) throw badKey(key);
+    if (typeof key !== 'string' || key.length === 0) throw badKey(key);
     const id = this.#ids.get(key);
+    // A key over the limit is refused unless remembered: a journal written before the limit can hold one.
+    if (id === undefined && !isMetricKey(key)) throw badKey(key);
     return id === undefined ? -2 : id;
   }
 
