@@ -79,7 +79,7 @@ const queryArb = (partitions: number): fc.Arbitrary<QuerySpec> =>
   );
 
 const scenarioArb = fc
-  .record({ partitions: fc.integer({ min: 1, max: 3 }), perPartition: fc.integer({ min: 2, max: 8 }), sign: fc.constantFrom(1, -1), bucketMs: fc.constantFrom(1, 2, 5), buckets: fc.integer({ min: 1, max: 4 }) })
+  .record({ partitions: fc.integer({ min: 1, max: 3 }), perPartition: fc.oneof(fc.integer({ min: 2, max: 8 }), fc.constantFrom(16, 24)), sign: fc.constantFrom(1, -1), bucketMs: fc.constantFrom(1, 2, 5), buckets: fc.integer({ min: 1, max: 4 }) })
   .chain((s) =>
     fc.record({
       ...Object.fromEntries(Object.entries(s).map(([k, v]) => [k, fc.constant(v)])),
