@@ -10,7 +10,7 @@
 // the others (sums overflow to ±Infinity, and a key placed in both sums to NaN;
 // sums follow the order README.md states: by position, then by partition).
 //
-// QUERIES_RUNS (default 200, about 30 s here) and QUERIES_SEED replay a run; a failure prints its seed.
+// QUERIES_RUNS (default 200, about 40 s here) and QUERIES_SEED replay a run; a failure prints its seed.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventStore, type Query, type StoredEvent } from '../dist/src/index.js';
