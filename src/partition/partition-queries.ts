@@ -316,7 +316,7 @@ export class PartitionQueries {
     if (b.needsRescan(from, to)) {
       const m = this.c.mem;
       const C = m.geometry.capacity;
-      b.rebuildMinMax((visit) => this.each({}, (s) => visit(m.ts[s], m.values, s, C)));
+      b.rebuild((visit) => this.each({}, (s) => visit(m.ts[s], m.values, s, C)));
     }
     return b.query(from, to);
   }

@@ -7,8 +7,12 @@
  * newer number resets it, an older one (an event older than the window) is
  * not counted. Evictions and purges subtract, so the buckets describe the
  * live events. A removed value equal to a bucket's min or max marks it dirty;
- * the next query recomputes dirty buckets from the ring (rare: usually the
- * evicted are the oldest, outside the window).
+ * so does a removal from a sum that is not exact (an addition or subtraction
+ * rounded, or overflowed to ±Infinity: subtracting would keep the removed
+ * event's share, or stay infinite); the next query that overlaps a dirty
+ * bucket recomputes its min, max and sums from the live events, in position
+ * order, as adding them would (rare: usually the evicted are the oldest,
+ * outside the window; and integer values below 2^53 always add exactly).
  *
  * Granularity is a bucket: a query counts the whole buckets that overlap its
  * range (see {@link query}).
@@ -37,6 +41,8 @@ export class WindowBuckets {
   private readonly min: Float64Array;
   private readonly max: Float64Array;
   private readonly dirty: Uint8Array;
+  /** Per bucket and value: 1 when the sum rounded or overflowed, so subtracting from it is not exact. */
+  private readonly inexact: Uint8Array;
   private latest = -Infinity;
 
   constructor(bucketMs: number, windowBuckets: number, values: number) {
@@ -51,6 +57,16 @@ export class WindowBuckets {
     this.min = new Float64Array(buckets * values).fill(Infinity);
     this.max = new Float64Array(buckets * values).fill(-Infinity);
     this.dirty = new Uint8Array(buckets);
+    this.inexact = new Uint8Array(buckets * values);
+  }
+
+  /** Adds x to sum o, noting when the addition is not exact (Knuth's two-sum error is not 0, or overflow). */
+  private addTo(o: number, x: number): void {
+    const a = this.sum[o];
+    const s = a + x;
+    const bb = s - a;
+    if (!Number.isFinite(s) || a - (s - bb) + (x - bb) !== 0) this.inexact[o] = 1;
+    this.sum[o] = s;
   }
 
   private index(n: number): number {
@@ -72,7 +88,7 @@ export class WindowBuckets {
     for (let v = 0; v < V; v++) {
       const x = vals[valsAt + v * stride];
       const o = i * V + v;
-      this.sum[o] += x;
+      this.addTo(o, x);
       if (belowMin(x, this.min[o])) this.min[o] = x;
       if (aboveMax(x, this.max[o])) this.max[o] = x;
     }
@@ -91,8 +107,9 @@ export class WindowBuckets {
     for (let v = 0; v < V; v++) {
       const x = vals[valsAt + v * stride];
       const o = i * V + v;
-      this.sum[o] -= x;
-      if (x <= this.min[o] || x >= this.max[o]) this.dirty[i] = 1;
+      if (!this.inexact[o]) this.addTo(o, -x);
+      // Recomputed from the live events by rebuild(): min/max, and a sum that subtracting cannot give back.
+      if (x <= this.min[o] || x >= this.max[o] || this.inexact[o]) this.dirty[i] = 1;
     }
   }
 
@@ -106,6 +123,7 @@ export class WindowBuckets {
       this.sum[o] = 0;
       this.min[o] = Infinity;
       this.max[o] = -Infinity;
+      this.inexact[o] = 0;
     }
   }
 
@@ -116,6 +134,7 @@ export class WindowBuckets {
     this.min.fill(Infinity);
     this.max.fill(-Infinity);
     this.dirty.fill(0);
+    this.inexact.fill(0);
     this.latest = -Infinity;
     this.newest = -Infinity;
   }
@@ -126,7 +145,7 @@ export class WindowBuckets {
     return n >= lo && n <= hi && n > this.latest - this.buckets && this.count[i] > 0;
   }
 
-  /** True when a dirty bucket overlaps [from, to]: the caller must recompute min/max. */
+  /** True when a dirty bucket overlaps [from, to]: the caller must call {@link rebuild}. */
   needsRescan(from: number, to: number): boolean {
     const lo = Math.floor(from / this.bucketMs);
     const hi = Math.floor(to / this.bucketMs);
@@ -134,14 +153,16 @@ export class WindowBuckets {
     return false;
   }
 
-  /** Recomputes min/max of dirty buckets from the live events given. */
-  rebuildMinMax(each: (visit: (ts: number, vals: Float64Array, at: number, stride: number) => void) => void): void {
+  /** Recomputes min, max and sums of dirty buckets from the live events given (in position order). */
+  rebuild(each: (visit: (ts: number, vals: Float64Array, at: number, stride: number) => void) => void): void {
     const V = this.values;
     for (let i = 0; i < this.buckets; i++) {
       if (!this.dirty[i]) continue;
       for (let v = 0; v < V; v++) {
         this.min[i * V + v] = Infinity;
         this.max[i * V + v] = -Infinity;
+        this.sum[i * V + v] = 0;
+        this.inexact[i * V + v] = 0;
       }
     }
     each((ts, vals, at, stride) => {
@@ -151,6 +172,7 @@ export class WindowBuckets {
       for (let v = 0; v < V; v++) {
         const x = vals[at + v * stride];
         const o = i * V + v;
+        this.addTo(o, x);
         if (belowMin(x, this.min[o])) this.min[o] = x;
         if (aboveMax(x, this.max[o])) this.max[o] = x;
       }

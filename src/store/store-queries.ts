@@ -1,8 +1,8 @@
 import { RingstoreError, ClosedError, invalidArgument } from '../errors.js';
-import { aboveMax, belowMin } from '../partition/extremes.js';
 import type { PartitionHandle } from '../partition/partition-handle.js';
 import type { GroupColumns, Partial } from '../partition/partition-queries.js';
 import type { PackedEvents } from '../partition/snapshot-pack.js';
+import { FilterSums } from './filter-sums.js';
 import { PackedMerge } from './merge.js';
 import { refuseOtherRangeKeys } from './metric-types.js';
 import type { ResolvedOptions } from './options.js';
@@ -52,19 +52,13 @@ export abstract class StoreQueries<T = unknown, V extends string = string> {
     const wire = toWireQuery(q, this.options);
     if (q?.filter !== undefined) {
       const filter = q.filter;
-      const total: Partial = { count: 0, sum: 0, min: Infinity, max: -Infinity };
+      const sums = new FilterSums();
       const name = v >= 0 ? this.options.valueNames[v] : undefined;
       for await (const e of this.events({ ...q, filter: undefined, limit: undefined })) {
-        if (!filter(e)) continue;
-        total.count++;
-        if (name !== undefined) {
-          const x = e.values[name];
-          total.sum += x;
-          if (belowMin(x, total.min)) total.min = x;
-          if (aboveMax(x, total.max)) total.max = x;
-        }
+        if (filter(e)) sums.add(e.partition, e.position, name === undefined ? 0 : e.values[name]);
       }
-      return total;
+      const total = sums.total();
+      return name === undefined ? { count: total.count, sum: 0, min: Infinity, max: -Infinity } : total;
     }
     const parts = await Promise.all(this.targets(q).map((h) => h.call<Partial>('aggregate', v, wire, extremes)));
     return parts.reduce((a, b) => ({ count: a.count + b.count, sum: a.sum + b.sum, min: Math.min(a.min, b.min), max: Math.max(a.max, b.max) }), {
@@ -130,11 +124,15 @@ export abstract class StoreQueries<T = unknown, V extends string = string> {
     };
     if (q?.filter !== undefined) {
       const filter = q.filter;
+      // Per key, added in the workers' order (filter-sums.ts), so a filter that keeps every event changes nothing.
+      const perKey = new Map<string, FilterSums>();
       for await (const e of this.events({ ...q, filter: undefined, limit: undefined })) {
         if (!filter(e)) continue;
-        const x = e.values[value];
-        add(e.key, { count: 1, sum: x, min: x, max: x });
+        let sums = perKey.get(e.key);
+        if (sums === undefined) perKey.set(e.key, (sums = new FilterSums()));
+        sums.add(e.partition, e.position, e.values[value]);
       }
+      for (const [key, sums] of perKey) add(key, sums.total());
       return out;
     }
     for (const part of await this.groupColumns(v, q)) {

@@ -105,7 +105,10 @@ export interface Query<T, V extends string = string> {
    * coordinator over the merged stream of decoded events: slower than `where`.
    */
   filter?: (event: StoredEvent<T>) => boolean;
-  /** Return at most this many events (snapshot / events only), in merged order. */
+  /**
+   * At most this many events, the first in merged order (after `filter`): for `snapshot`, `events` and
+   * `aggregate` (a fold over those events). `count`, `sum`, `average`, `min`, `max`, `groupBy` and `top` ignore it.
+   */
   limit?: number;
 }
 
