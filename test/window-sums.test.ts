@@ -37,3 +37,38 @@ describe('windowAggregate sums describe the live events', () => {
     expect(r).toMatchObject({ live: 1e308, window: { count: 2, sum: 1e308 }, ranged: { sum: 1e308 } });
   });
 });
+
+describe('window buckets keep compensated sums (no rescan for a rounded sum)', () => {
+  const at = (vals: number[]) => new Float64Array(vals);
+  it('removing values from a rounded sum gives the live sum back without marking the bucket for a rescan', async () => {
+    const { WindowBuckets } = await import('../dist/src/partition/window-buckets.js');
+    const b = new WindowBuckets(10, 1, 1);
+    const xs = [0.1, 0.2, 0.3, 12.34, 1e-9, 7.77];
+    xs.forEach((x, i) => b.add(i, at([x]), 0, 1));
+    // Evict the middle values (not the min 1e-9 nor the max 12.34): the sum rounded on the way in.
+    b.remove(1, at([0.2]), 0, 1);
+    b.remove(2, at([0.3]), 0, 1);
+    b.remove(5, at([7.77]), 0, 1);
+    expect(b.needsRescan(0, 9)).toBe(false);
+    expect(b.query(0, 9).perValue[0].sum).toBe(0.1 + 12.34 + 1e-9);
+  });
+
+  it('a middle value leaves no share behind in a large sum (1e16 + 1 + 3 + 2, then 3 and 2 removed: 1e16 + 1)', async () => {
+    const { WindowBuckets } = await import('../dist/src/partition/window-buckets.js');
+    const b = new WindowBuckets(10, 1, 1);
+    [1, 1e16, 3, 2.5, 1.5].forEach((x, i) => b.add(i, at([x]), 0, 1));
+    b.remove(2, at([3]), 0, 1);
+    b.remove(3, at([2.5]), 0, 1);
+    expect(b.needsRescan(0, 9)).toBe(false);
+    expect(b.query(0, 9).perValue[0].sum).toBe(1e16 + 2.5); // 1 + 1e16 + 1.5, exactly representable
+  });
+
+  it('an overflowed sum asks for a rescan at the next removal', async () => {
+    const { WindowBuckets } = await import('../dist/src/partition/window-buckets.js');
+    const b = new WindowBuckets(10, 1, 1);
+    [1, 1e308, 1e308, 2, 5].forEach((x, i) => b.add(i, at([x]), 0, 1));
+    expect(b.query(0, 9).perValue[0].sum).toBe(Infinity);
+    b.remove(3, at([2]), 0, 1);
+    expect(b.needsRescan(0, 9)).toBe(true);
+  });
+});

@@ -6,13 +6,17 @@
  * i holds bucket number n = floor(ts / bucketMs) with n % (buckets + 1) = i; a
  * newer number resets it, an older one (an event older than the window) is
  * not counted. Evictions and purges subtract, so the buckets describe the
- * live events. A removed value equal to a bucket's min or max marks it dirty;
- * so does a removal from a sum that is not exact (an addition or subtraction
- * rounded, or overflowed to ±Infinity: subtracting would keep the removed
- * event's share, or stay infinite); the next query that overlaps a dirty
- * bucket recomputes its min, max and sums from the live events, in position
- * order, as adding them would (rare: usually the evicted are the oldest,
- * outside the window; and integer values below 2^53 always add exactly).
+ * live events. Sums are compensated (Neumaier: each bucket keeps the rounding
+ * error of its additions beside the sum), so subtracting an evicted value
+ * leaves no share of it behind (1e308 + 1 - 1e308 is 1) and window sums stay
+ * within about an ulp of the live events' exact sum; they are not bit-equal
+ * to adding those events in some order. A removed value equal to a bucket's
+ * min or max marks it dirty, and so does a removal from a sum that overflowed
+ * to ±Infinity (subtracting cannot bring it back); the next query that
+ * overlaps a dirty bucket recomputes its min, max and sums from the live
+ * events (rare: usually the evicted are the oldest, outside the window). A
+ * rounded sum needs no rescan: with values such as 12.34 nearly every sum
+ * rounds, and rescanning on each eviction made windowAggregate O(live events).
  *
  * Granularity is a bucket: a query counts the whole buckets that overlap its
  * range (see {@link query}).
@@ -41,8 +45,10 @@ export class WindowBuckets {
   private readonly min: Float64Array;
   private readonly max: Float64Array;
   private readonly dirty: Uint8Array;
-  /** Per bucket and value: 1 when the sum rounded or overflowed, so subtracting from it is not exact. */
-  private readonly inexact: Uint8Array;
+  /** Per bucket and value: the rounding error of the additions to `sum` (Neumaier); the sum is sum + comp. */
+  private readonly comp: Float64Array;
+  /** Per bucket and value: 1 when the sum overflowed, so subtracting cannot give the live events' sum back. */
+  private readonly overflowed: Uint8Array;
   private latest = -Infinity;
 
   constructor(bucketMs: number, windowBuckets: number, values: number) {
@@ -57,16 +63,22 @@ export class WindowBuckets {
     this.min = new Float64Array(buckets * values).fill(Infinity);
     this.max = new Float64Array(buckets * values).fill(-Infinity);
     this.dirty = new Uint8Array(buckets);
-    this.inexact = new Uint8Array(buckets * values);
+    this.comp = new Float64Array(buckets * values);
+    this.overflowed = new Uint8Array(buckets * values);
   }
 
-  /** Adds x to sum o, noting when the addition is not exact (Knuth's two-sum error is not 0, or overflow). */
+  /** Adds x to sum o, keeping the addition's rounding error in comp (Neumaier), or noting an overflow. */
   private addTo(o: number, x: number): void {
     const a = this.sum[o];
     const s = a + x;
-    const bb = s - a;
-    if (!Number.isFinite(s) || a - (s - bb) + (x - bb) !== 0) this.inexact[o] = 1;
+    if (Number.isFinite(s)) this.comp[o] += Math.abs(a) >= Math.abs(x) ? a - s + x : x - s + a;
+    else this.overflowed[o] = 1;
     this.sum[o] = s;
+  }
+
+  /** The sum of bucket/value o. */
+  private sumOf(o: number): number {
+    return this.overflowed[o] ? this.sum[o] : this.sum[o] + this.comp[o];
   }
 
   private index(n: number): number {
@@ -107,9 +119,9 @@ export class WindowBuckets {
     for (let v = 0; v < V; v++) {
       const x = vals[valsAt + v * stride];
       const o = i * V + v;
-      if (!this.inexact[o]) this.addTo(o, -x);
-      // Recomputed from the live events by rebuild(): min/max, and a sum that subtracting cannot give back.
-      if (x <= this.min[o] || x >= this.max[o] || this.inexact[o]) this.dirty[i] = 1;
+      if (!this.overflowed[o]) this.addTo(o, -x);
+      // Recomputed from the live events by rebuild(): min/max, and a sum that overflowed.
+      if (x <= this.min[o] || x >= this.max[o] || this.overflowed[o]) this.dirty[i] = 1;
     }
   }
 
@@ -123,7 +135,8 @@ export class WindowBuckets {
       this.sum[o] = 0;
       this.min[o] = Infinity;
       this.max[o] = -Infinity;
-      this.inexact[o] = 0;
+      this.comp[o] = 0;
+      this.overflowed[o] = 0;
     }
   }
 
@@ -134,7 +147,8 @@ export class WindowBuckets {
     this.min.fill(Infinity);
     this.max.fill(-Infinity);
     this.dirty.fill(0);
-    this.inexact.fill(0);
+    this.comp.fill(0);
+    this.overflowed.fill(0);
     this.latest = -Infinity;
     this.newest = -Infinity;
   }
@@ -153,7 +167,7 @@ export class WindowBuckets {
     return false;
   }
 
-  /** Recomputes min, max and sums of dirty buckets from the live events given (in position order). */
+  /** Recomputes min, max and sums of dirty buckets from the live events given. */
   rebuild(each: (visit: (ts: number, vals: Float64Array, at: number, stride: number) => void) => void): void {
     const V = this.values;
     for (let i = 0; i < this.buckets; i++) {
@@ -162,7 +176,8 @@ export class WindowBuckets {
         this.min[i * V + v] = Infinity;
         this.max[i * V + v] = -Infinity;
         this.sum[i * V + v] = 0;
-        this.inexact[i * V + v] = 0;
+        this.comp[i * V + v] = 0;
+        this.overflowed[i * V + v] = 0;
       }
     }
     each((ts, vals, at, stride) => {
@@ -200,7 +215,7 @@ export class WindowBuckets {
         const o = i * V + v;
         const p = perValue[v];
         p.count += this.count[i];
-        p.sum += this.sum[o];
+        p.sum += this.sumOf(o);
         if (belowMin(this.min[o], p.min)) p.min = this.min[o];
         if (aboveMax(this.max[o], p.max)) p.max = this.max[o];
       }
