@@ -3,11 +3,11 @@
 // checkpoint image's bytes, the segment size, the two checkpoints kept), not from a timing: checkpoints by
 // time are an hour apart here. docs/testing.md, "Long uptime" (disk).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EventStore } from '../../dist/src/index.js';
+import { EventStore, MetricStore } from '../../dist/src/index.js';
 import { diskUse, leftovers } from './disk.helpers.js';
 
 interface Ev { k: string; n: number; pad: string }
@@ -83,9 +83,9 @@ describe('EventStore: disk under steady load', () => {
 });
 
 /** One run of the fixture: open (restore), append `count`, then SIGKILL once it printed that it is done. */
-function crashRun(dir: string, count: number, round: number): Promise<{ done: number; live: number }> {
+function crashRun(mode: 'events' | 'metric', dir: string, count: number, round: number): Promise<{ done: number; live: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../fixtures/durable-disk.mjs'), dir, String(count), String(round)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../fixtures/durable-disk.mjs'), mode, dir, String(count), String(round)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     let result: { done: number; live: number } | null = null;
     child.stdout.on('data', (b: Buffer) => {
@@ -106,7 +106,7 @@ describe('EventStore: disk across kill -9 restarts', () => {
     const dir = tmp();
     const seen: number[] = [];
     for (let round = 0; round < 16; round++) {
-      const r = await crashRun(dir, CAPACITY, round); // each run writes one capacity, then dies
+      const r = await crashRun('events', dir, CAPACITY, round); // each run writes one capacity, then dies
       expect(r.live).toBeGreaterThan(CAPACITY * 0.9); // the keys split a little unevenly between the partitions
       expect(r.live).toBeLessThanOrEqual(CAPACITY);
       const u = diskUse(dir);
@@ -123,4 +123,72 @@ describe('EventStore: disk across kill -9 restarts', () => {
     await s.close();
     expect(leftovers(diskUse(dir))).toEqual([]);
   }, 60_000);
+});
+
+describe('MetricStore: disk across kill -9 restarts and under steady load', () => {
+  const logBytes = (dir: string): number => {
+    const u = diskUse(dir);
+    return u.files.filter((f) => f.endsWith('.seg')).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  };
+
+  it('stays under the bound over 16 crashes that each write half the capacity', async () => {
+    const dir = tmp();
+    const capacity = 2000; // the fixture's
+    const seen: number[] = [];
+    let frameBytes = 0;
+    let image = 0;
+    for (let round = 0; round < 16; round++) {
+      const r = await crashRun('metric', dir, capacity / 2, round);
+      expect(r.live).toBe(Math.min(capacity, (round + 1) * (capacity / 2)));
+      const u = diskUse(dir);
+      // One awaited add is one frame; the first run (no checkpoint yet: half a capacity) gives its size.
+      if (round === 0) frameBytes = logBytes(dir) / (capacity / 2);
+      for (const f of u.files.filter((n) => n.endsWith('.ckpt'))) image = Math.max(image, statSync(join(dir, f)).size);
+      seen.push(u.bytes);
+      expect(leftovers(u).filter((f) => !f.endsWith('.ckpt.tmp'))).toEqual([]);
+      expect(u.files.filter((f) => f.endsWith('.ckpt')).length).toBeLessThanOrEqual(2);
+    }
+    // Two kept checkpoints and one being written; the log since the older one: a checkpoint comes once a
+    // capacity of samples was written after the last, so under two capacities plus the run's last batch,
+    // and the segment the cut lands in plus the active one (4 KiB segments). LOCK and meta.json.
+    const limit = 3 * image + 3 * capacity * frameBytes + 2 * 4096 + 4096;
+    // Before the fix: a restore counted from the restored sample, so no run reached a capacity, nothing was
+    // cut, and the log grew by ~97 KB a run (1.6 MB after 16).
+    expect(Math.max(...seen), `bytes after each crash: ${seen.join(', ')}; bound ${Math.round(limit)}`).toBeLessThanOrEqual(limit);
+    const s = await MetricStore.open({ capacity, partitions: 2, durability: { dir, fsync: 'never', segmentBytes: 4096, checkpointIntervalMs: 3_600_000 } });
+    expect(s.stats.live).toBe(capacity);
+    await s.close();
+    expect(leftovers(diskUse(dir))).toEqual([]);
+  }, 60_000);
+
+  it('plateaus while 20 times the capacity goes through one process; clear does not grow it', async () => {
+    const dir = tmp();
+    const capacity = 2000;
+    const s = await MetricStore.open({ capacity, partitions: 2, durability: { dir, fsync: 'never', segmentBytes: 4096, checkpointIntervalMs: 3_600_000 } });
+    const keys = Array.from({ length: 100 }, (_, i) => `k${i % 50}`);
+    const ones = keys.map(() => 1);
+    const add = async (samples: number, from: number): Promise<void> => {
+      for (let b = 0; b < samples; b += 100) await s.addMany(keys, keys.map((_, i) => from + b + i), ones);
+    };
+    // Half a capacity first (no checkpoint yet): the log bytes per sample in frames of 100.
+    await add(capacity / 2, 0);
+    const perSample = logBytes(dir) / (capacity / 2);
+    const seen: number[] = [];
+    let image = 0;
+    for (let m = 1; m <= 20; m++) {
+      await add(capacity, m * capacity);
+      const u = diskUse(dir);
+      for (const f of u.files.filter((n) => n.endsWith('.ckpt'))) image = Math.max(image, statSync(join(dir, f)).size);
+      seen.push(u.bytes);
+    }
+    // As above: three images, under three capacities of log, two segments, LOCK and meta.json.
+    const limit = 3 * image + 3 * capacity * perSample + 2 * 4096 + 4096;
+    expect(Math.max(...seen), `bytes after each multiple: ${seen.join(', ')}; bound ${Math.round(limit)}`).toBeLessThanOrEqual(limit);
+    const before = diskUse(dir).bytes;
+    await s.clear();
+    expect(diskUse(dir).bytes).toBeLessThanOrEqual(before + 4096);
+    await s.close();
+    expect(leftovers(diskUse(dir))).toEqual([]);
+  });
+
 });
