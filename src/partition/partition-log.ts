@@ -57,6 +57,13 @@ export interface RestoreSummary {
 }
 
 const META_BYTES = 64;
+/**
+ * A checkpoint is due once the log after the newest holds this many images' worth of bytes. Each checkpoint
+ * writes one image on the worker's thread, between drains: at 1 a flood writes as much checkpoint as log
+ * (the default geometry's image is 28 MB a partition); at 4 checkpoints add a quarter to the log's writes,
+ * and the disk stays bounded by the geometry (docs/durability.md, "Disk bound").
+ */
+const CHECKPOINT_LOG_IMAGES = 4;
 const CKPT_VERSION = 1;
 
 /**
@@ -95,7 +102,7 @@ export class PartitionLog implements Journal {
   private readonly metaBytes = new Uint8Array(this.meta.buffer);
   private lastCheckpoint = performance.now();
   private closed = false;
-  /** Bytes of one checkpoint image: the log written since the last checkpoint is cut at this size (see `checkpointDue`). */
+  /** Bytes of one checkpoint image (see `checkpointDue`). */
   private readonly imageBytes: number;
   /** Log bytes (frames, with headers) after the newest checkpoint: replayed at a restore, or written since. */
   private logBytes = 0;
@@ -109,13 +116,13 @@ export class PartitionLog implements Journal {
   }
 
   /**
-   * True once the log after the newest checkpoint holds an image's worth of bytes: then a checkpoint is
+   * True once the log after the newest checkpoint holds CHECKPOINT_LOG_IMAGES images' worth of bytes: then a checkpoint is
    * written at the next commit point the evictions allow, whatever the time. Without it, only
    * `checkpointIntervalMs` cut the log, so the disk grew with the append rate times that interval (and
    * across `kill -9` restarts, which never lived that long, for ever), not with the ring's size.
    */
   get checkpointDue(): boolean {
-    return this.logBytes >= this.imageBytes;
+    return this.logBytes >= CHECKPOINT_LOG_IMAGES * this.imageBytes;
   }
 
   /**
