@@ -20,7 +20,7 @@
  */
 import { join } from 'node:path';
 import { CheckpointStore } from '../durability/checkpoint.js';
-import { FrameType } from '../durability/frame.js';
+import { FRAME_HEADER_BYTES, FrameType } from '../durability/frame.js';
 import type { FsyncMode } from '../durability/segment-format.js';
 import { nodeIo, systemError, type Io } from '../durability/io.js';
 import { makeDirs } from '../durability/make-dirs.js';
@@ -57,6 +57,13 @@ export interface RestoreSummary {
 }
 
 const META_BYTES = 64;
+/**
+ * A checkpoint is due once the log after the newest holds this many images' worth of bytes. Each checkpoint
+ * writes one image on the worker's thread, between drains: at 1 a flood writes as much checkpoint as log
+ * (the default geometry's image is 28 MB a partition); at 4 checkpoints add a quarter to the log's writes,
+ * and the disk stays bounded by the geometry (docs/durability.md, "Disk bound").
+ */
+const CHECKPOINT_LOG_IMAGES = 4;
 const CKPT_VERSION = 1;
 
 /**
@@ -95,12 +102,27 @@ export class PartitionLog implements Journal {
   private readonly metaBytes = new Uint8Array(this.meta.buffer);
   private lastCheckpoint = performance.now();
   private closed = false;
+  /** Bytes of one checkpoint image (see `checkpointDue`). */
+  private readonly imageBytes: number;
+  /** Log bytes (frames, with headers) after the newest checkpoint: replayed at a restore, or written since. */
+  private logBytes = 0;
 
   private constructor(c: Committer, cfg: PartitionDurability, log: SegmentLog, checkpoints: CheckpointStore) {
     this.c = c;
     this.cfg = cfg;
     this.log = log;
     this.checkpoints = checkpoints;
+    this.imageBytes = imageRegions(c.mem).reduce((n, [from, to]) => n + to - from, 64);
+  }
+
+  /**
+   * True once the log after the newest checkpoint holds CHECKPOINT_LOG_IMAGES images' worth of bytes: then a checkpoint is
+   * written at the next commit point the evictions allow, whatever the time. Without it, only
+   * `checkpointIntervalMs` cut the log, so the disk grew with the append rate times that interval (and
+   * across `kill -9` restarts, which never lived that long, for ever), not with the ring's size.
+   */
+  get checkpointDue(): boolean {
+    return this.logBytes >= CHECKPOINT_LOG_IMAGES * this.imageBytes;
   }
 
   /**
@@ -121,12 +143,14 @@ export class PartitionLog implements Journal {
     m.tables[TableCursor.EVICTIONS_DELIVERED] = Math.max(m.tables[TableCursor.EVICTIONS_DELIVERED], m.tables[TableCursor.EVICTIONS_SENT]);
     recoverCommitter(c);
     let frames = 0;
+    let replayedBytes = 0;
     const replay = (f: { type: number; payload: Uint8Array; file: string; offset: number }): void => {
       if (f.payload.length < META_BYTES) return;
       const meta = new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + META_BYTES));
       const serial = meta[0];
       if (serial <= ckptSerial) return;
       frames++;
+      replayedBytes += FRAME_HEADER_BYTES + f.payload.length;
       try {
         if (f.type === FrameType.EVENTS) {
           replayDrain(c, serial, meta[1], meta[2], meta[3] | 0, meta[4] | 0, meta[5], meta[6], f.payload.subarray(META_BYTES));
@@ -142,6 +166,7 @@ export class PartitionLog implements Journal {
     // Fresh memory: producers start claiming where the restored input cursor is.
     c.input.reset(c.input.head);
     const pl = new PartitionLog(c, cfg, log, checkpoints);
+    pl.logBytes = replayedBytes; // a crash loop's restarts add up to a checkpoint too
     c.journal = pl;
     return {
       log: pl,
@@ -205,6 +230,7 @@ export class PartitionLog implements Journal {
       : [this.metaBytes, mem.inU8.subarray(a, cap), mem.inU8.subarray(0, a + len - cap)];
     this.log.append(FrameType.EVENTS, tailBefore, tailAfter - tailBefore, parts);
     this.log.commit();
+    this.logBytes += FRAME_HEADER_BYTES + META_BYTES + len;
   }
 
   purge(serial: number, cutoff: number): void {
@@ -221,6 +247,7 @@ export class PartitionLog implements Journal {
     this.meta[1] = value;
     this.log.append(type, this.c.tailPos, 0, [this.metaBytes]);
     this.log.commit();
+    this.logBytes += FRAME_HEADER_BYTES + META_BYTES;
   }
 
   /**
@@ -234,7 +261,7 @@ export class PartitionLog implements Journal {
     this.log.tick();
     const t = this.c.mem.tables;
     if (t[TableCursor.EVICTIONS_DELIVERED] < t[TableCursor.EVICTIONS_SENT]) return;
-    if (performance.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) this.checkpoint();
+    if (this.checkpointDue || performance.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) this.checkpoint();
   }
 
   /**
@@ -247,6 +274,7 @@ export class PartitionLog implements Journal {
     this.log.sync();
     this.checkpoints.write(c.tailPos - 1, imageParts(c));
     this.lastCheckpoint = performance.now();
+    this.logBytes = 0;
     const through = this.checkpoints.deletableThrough;
     if (through !== null) this.log.deleteThrough(through);
   }

@@ -303,6 +303,8 @@ export class PartitionWorker {
       syncReaders(this.committer);
       const n = this.step();
       this.flushEvents();
+      // A log an image long is cut now, not at the next idle tick: under a flood 100 ms is many images.
+      if (this.log?.checkpointDue === true) this.idleLog();
       const c = this.committer;
       if (n > 0 && c.hasWork() && !c.stalled) {
         // More is queued: let RPC calls in between batches. (With nothing queued, the

@@ -71,7 +71,7 @@ export class MetricJournal {
   #ckptAt = performance.now();
   #closed = false;
 
-  private constructor(store: MetricStore, cfg: JournalConfig, logger: Logger | undefined, log: SegmentLog, checkpoints: CheckpointStore, frameNo: number, seq: number, ckptFrame: number) {
+  private constructor(store: MetricStore, cfg: JournalConfig, logger: Logger | undefined, log: SegmentLog, checkpoints: CheckpointStore, frameNo: number, seq: number, ckpt: { frameNo: number; seq: number }) {
     this.#store = store;
     this.#mem = metricInternals.get(store) as MetricInternals;
     this.#cfg = cfg;
@@ -80,8 +80,10 @@ export class MetricJournal {
     this.#checkpoints = checkpoints;
     this.#frameNo = frameNo;
     this.#seq = seq;
-    this.#ckptSeq = seq;
-    this.#ckptFrame = ckptFrame;
+    // The checkpoint's, not the restored ones: the frames replayed after it count towards the next one,
+    // or restarts that each live less than checkpointIntervalMs and write less than a capacity never cut the log.
+    this.#ckptSeq = ckpt.seq;
+    this.#ckptFrame = ckpt.frameNo;
   }
 
   /**
@@ -124,7 +126,7 @@ export class MetricJournal {
     };
     if (report.cut !== null) logger?.warn({ dir: root, cut: report.cut, bytesTruncated: report.bytesTruncated }, `cut ${report.bytesTruncated} bytes of the log at ${report.cut.file}:${report.cut.offset} (${report.cut.verdict})`);
     logger?.info({ dir: root, samples, frames, checkpoint: restored.checkpoint, ms: restored.ms }, `restored ${samples} samples in ${restored.ms.toFixed(1)} ms`);
-    return { journal: new MetricJournal(store, cfg, logger, log, checkpoints, last + 1, seq, ckpt.frameNo), restored };
+    return { journal: new MetricJournal(store, cfg, logger, log, checkpoints, last + 1, seq, ckpt), restored };
   }
 
   /**

@@ -107,7 +107,11 @@ export interface DurabilityOptions {
   intervalMs?: number;
   /** Log segment size in bytes (default 16 MiB). */
   segmentBytes?: number;
-  /** A checkpoint (an image of each partition's memory) at most this often, in ms (default 30,000), and at close. */
+  /**
+   * A checkpoint (an image of each partition's memory) at least this often while there are writes, in ms
+   * (default 30,000), and at close. A ring store also writes one as soon as its log since the last holds four
+   * images' worth of bytes (a MetricStore: `capacity` samples), so the disk is bounded by the geometry.
+   */
   checkpointIntervalMs?: number;
   /** Restore a damaged log by cutting it where it is damaged (keeps `.broken` copies). Default false: refuse to open. */
   repair?: boolean;
