@@ -20,6 +20,9 @@ import { readResults } from './report.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { loadUserScenario } from './user-module.js';
 
+/** Runs of a clinic tool before falling back, when the profiled process dies (not for time or size). */
+const CLINIC_TRIES = 4;
+
 const MAX_TRACE_BYTES = 1 << 30;
 const MAIN_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -185,11 +188,11 @@ export async function runProfile(argv: string[]): Promise<number> {
   const env = { ...process.env, NO_INSIGHT: '1' };
   const clinicArgs = [bin, tool, '--open=false', '--dest', dir, '--', process.execPath, MAIN_JS, ...benchRun(run, dir)];
   let r = await runGuarded(process.execPath, clinicArgs, env, dir, args.timeoutSec);
-  if (r.code !== 0 && r.why === null) {
+  for (let attempt = 2; attempt <= CLINIC_TRIES && r.code !== 0 && r.why === null; attempt++) {
     // The profiled process sometimes dies under clinic's instrumentation (bubbleprof's async
-    // hooks crashed it with SIGSEGV in 1 of 12 runs here, and in a CI run): one more try before falling
-    // back. A run killed for its time or trace size (r.why) would only do the same again.
-    process.stderr.write(`ringstore profile: clinic ${tool} exited with ${r.code}; trying once more\n`);
+    // hooks crashed it with SIGSEGV in 1 of 12 runs here, and twice in a row in a CI run): more tries before
+    // falling back. A run killed for its time or trace size (r.why) would only do the same again.
+    process.stderr.write(`ringstore profile: clinic ${tool} exited with ${r.code}; trying again (${attempt} of ${CLINIC_TRIES})\n`);
     // Into an empty folder: the failed try's trace would count toward the size cap, and its leftovers be read as this one's.
     for (const f of readdirSync(dir)) rmSync(path.join(dir, f), { recursive: true, force: true });
     r = await runGuarded(process.execPath, clinicArgs, env, dir, args.timeoutSec);
