@@ -130,6 +130,13 @@ export class CheckpointStore {
     return min;
   }
 
+  /** The oldest kept valid checkpoint's generation and sequence: the one a fallback would restore (null: none). */
+  get oldestKept(): { generation: number; seq: number } | null {
+    let oldest: { generation: number; seq: number } | null = null;
+    for (const k of this.kept) if (k.seq !== null && (oldest === null || k.generation < oldest.generation)) oldest = { generation: k.generation, seq: k.seq };
+    return oldest;
+  }
+
   /** Newest generation written or found (0: none). */
   get generation(): number {
     return this.kept.length ? this.kept[0].generation : 0;

@@ -15,7 +15,7 @@ export {
   SEGMENT_FORMAT_VERSION, listSegments, parseSegmentName, segmentName, type FsyncMode, type SegmentName,
 } from './segment-format.js';
 export { type ReplayFrame, type ReplayVisitor, type RestoreCut, type RestoreReport } from './restore.js';
-export { SegmentLog } from './segment-log.js';
+export { SegmentLog, type LogPosition } from './segment-log.js';
 export { DEFAULT_SEGMENT_BYTES, MIN_SEGMENT_BYTES, isCovered, type SegmentLogOptions } from './log-options.js';
 export { CheckpointStore, type Checkpoint, type CheckpointOptions, type SkippedCheckpoint } from './checkpoint.js';
 export { DataDirLock, LOCK_FILE, lockDataDir, readLockInfo, type DirLockOptions, type LockInfo, type LockMethod } from './dir-lock.js';

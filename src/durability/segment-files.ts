@@ -168,10 +168,13 @@ export class SegmentFiles {
     this.activeMode = mode;
   }
 
-  /** Deletes the oldest segments while the next one starts at or below `seq`; never the active one. Returns how many. */
-  deleteThrough(seq: number): number {
+  /**
+   * Deletes the oldest segments while the next one starts at or below `seq` (and, when it starts at `seq`, has a
+   * generation at or below `gen`); never the active one. Returns how many.
+   */
+  deleteThrough(seq: number, gen = Infinity): number {
     let n = 0;
-    while (this.segs.length > 1 && this.segs[1].seq <= seq) {
+    while (this.segs.length > 1 && (this.segs[1].seq < seq || (this.segs[1].seq === seq && this.segs[1].gen <= gen))) {
       const s = this.segs[0];
       try {
         this.io.unlink(s.file);

@@ -53,6 +53,12 @@ interface Uncommitted {
   next: number | null;
 }
 
+/** Where a log stood: its last segment's first sequence and generation ({@link SegmentLog.position}). */
+export interface LogPosition {
+  seq: number;
+  gen: number;
+}
+
 /** One partition's durable log. See the module comment. */
 export class SegmentLog {
   /** What the restore at open found. */
@@ -255,6 +261,31 @@ export class SegmentLog {
     this.usable();
     if (!Number.isSafeInteger(seq)) throw invalidArgument(`deleteThrough needs a safe integer, got ${seq}`);
     return this.files.deleteThrough(seq);
+  }
+
+  /**
+   * The last segment (the active one, or the one the next append continues or follows), or null for an empty
+   * log. Taken when a checkpoint is written, it marks where the log stood: {@link deleteBefore} with it later
+   * deletes the segments sealed before it, for a caller whose checkpoints skip frames by their own numbering
+   * (the metric store's) rather than by sequence, so that segments of count-0 frames, which start no later
+   * sequence, can go too.
+   */
+  get position(): LogPosition | null {
+    const last = this.files.segs.at(-1);
+    return last === undefined ? null : { seq: last.seq, gen: last.gen };
+  }
+
+  /**
+   * Deletes the segments sealed before `position` (a {@link position} taken earlier): every segment that the
+   * next one, at or before `position`, follows. Call only once a durable checkpoint covers every frame written
+   * before `position` was taken. Returns how many segments were deleted.
+   */
+  deleteBefore(position: LogPosition): number {
+    this.usable();
+    if (!Number.isSafeInteger(position?.seq) || !Number.isSafeInteger(position.gen) || position.gen < 0) {
+      throw invalidArgument(`deleteBefore needs a position { seq, gen } of safe integers, got ${JSON.stringify(position)}`);
+    }
+    return this.files.deleteThrough(position.seq, position.gen);
   }
 
   /**

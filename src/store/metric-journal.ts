@@ -7,10 +7,14 @@
  *
  * - **Checkpoints** are images of the store: each partition's counter,
  *   cursor and live samples, and the key table (slots, pins, generations).
- *   One is written once `capacity` samples were added since the last one,
+ *   One is written once `capacity` samples were added since the last one
+ *   (a frame with no sample, keyId, releaseKeyId or clear, counts as one),
  *   once `checkpointIntervalMs` passed with writes since, and at `close()`.
  *   Two are kept; segments the older one covers are deleted, so the disk
- *   holds two images plus the samples of about the last two capacities.
+ *   holds two images plus the frames of about the last two capacities.
+ *   Frames with no sample start no later sequence, so "covered" is judged
+ *   by where the log stood when the older checkpoint was written (its
+ *   {@link SegmentLog.position}), not by sequence, when this process wrote it.
  * - **Restore** loads the newest valid checkpoint, then replays the frames
  *   after it (frames carry a number; the checkpoint says the last it holds).
  *   A torn tail is cut; damage a crash cannot explain refuses to open,
@@ -23,7 +27,7 @@ import { CheckpointStore } from '../durability/checkpoint.js';
 import { LogCorruptError } from '../durability/errors.js';
 import type { Io } from '../durability/io.js';
 import type { RestoreReport } from '../durability/restore.js';
-import { SegmentLog } from '../durability/segment-log.js';
+import { SegmentLog, type LogPosition } from '../durability/segment-log.js';
 import type { DurabilityOptions } from './options.js';
 import { RingstoreError } from '../errors.js';
 import { metricInternals, type MetricInternals } from './metric-internals.js';
@@ -68,10 +72,14 @@ export class MetricJournal {
   /** State at the last checkpoint: sequence, frame number and time. */
   #ckptSeq: number;
   #ckptFrame: number;
+  /** Frames with no sample since the last checkpoint (written or replayed): they count towards the next one too. */
+  #emptyFrames: number;
   #ckptAt = performance.now();
+  /** Where the log stood when each checkpoint this process wrote was written, by generation (see the module comment). */
+  readonly #positions = new Map<number, LogPosition>();
   #closed = false;
 
-  private constructor(store: MetricStore, cfg: JournalConfig, logger: Logger | undefined, log: SegmentLog, checkpoints: CheckpointStore, frameNo: number, seq: number, ckpt: { frameNo: number; seq: number }) {
+  private constructor(store: MetricStore, cfg: JournalConfig, logger: Logger | undefined, log: SegmentLog, checkpoints: CheckpointStore, frameNo: number, seq: number, ckpt: { frameNo: number; seq: number }, emptyFrames: number) {
     this.#store = store;
     this.#mem = metricInternals.get(store) as MetricInternals;
     this.#cfg = cfg;
@@ -84,6 +92,7 @@ export class MetricJournal {
     // or restarts that each live less than checkpointIntervalMs and write less than a capacity never cut the log.
     this.#ckptSeq = ckpt.seq;
     this.#ckptFrame = ckpt.frameNo;
+    this.#emptyFrames = emptyFrames;
   }
 
   /**
@@ -101,6 +110,7 @@ export class MetricJournal {
     if (latest !== null) ckpt = loadImage(mem, latest.data, latest.file);
     let last = ckpt.frameNo;
     let frames = 0;
+    let emptyFrames = 0;
     const log = SegmentLog.open(path.join(root, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair, io: cfg.io }, (f) => {
       try {
         if (f.type !== METRIC_FRAME) throw new Error(`a frame of type ${f.type} is not a metric frame`);
@@ -112,6 +122,7 @@ export class MetricJournal {
         applyOps(store, ops);
         last = ops.frameNo;
         frames++;
+        if (ops.samples === 0) emptyFrames++;
       } catch (err) {
         throw new LogCorruptError(f.file, f.offset, (err as Error).message);
       }
@@ -126,7 +137,7 @@ export class MetricJournal {
     };
     if (report.cut !== null) logger?.warn({ dir: root, cut: report.cut, bytesTruncated: report.bytesTruncated }, `cut ${report.bytesTruncated} bytes of the log at ${report.cut.file}:${report.cut.offset} (${report.cut.verdict})`);
     logger?.info({ dir: root, samples, frames, checkpoint: restored.checkpoint, ms: restored.ms }, `restored ${samples} samples in ${restored.ms.toFixed(1)} ms`);
-    return { journal: new MetricJournal(store, cfg, logger, log, checkpoints, last + 1, seq, ckpt), restored };
+    return { journal: new MetricJournal(store, cfg, logger, log, checkpoints, last + 1, seq, ckpt, emptyFrames), restored };
   }
 
   /**
@@ -139,11 +150,12 @@ export class MetricJournal {
     this.#log.commit();
     this.#frameNo++;
     this.#seq += batch.samples;
+    if (batch.samples === 0) this.#emptyFrames++;
   }
 
-  /** After a written batch was applied: a checkpoint once `capacity` samples came since the last. */
+  /** After a written batch was applied: a checkpoint once `capacity` samples (or frames with none) came since the last. */
   applied(): void {
-    if (this.#seq - this.#ckptSeq >= this.#store.capacity) this.#tryCheckpoint();
+    if (this.#seq - this.#ckptSeq + this.#emptyFrames >= this.#store.capacity) this.#tryCheckpoint();
   }
 
   /** When idle: syncs what `interval` left unsynced, and writes a checkpoint when one is due. */
@@ -186,12 +198,26 @@ export class MetricJournal {
     const parts: Uint8Array[] = [new Uint8Array(head.buffer), u8(cols.appended), u8(cols.cursor)];
     for (const [from, to] of liveSlots(cols)) parts.push(u8(cols.times, from, to), u8(cols.values, from, to), u8(cols.keys, from, to));
     parts.push(json);
-    this.#checkpoints.write(this.#seq - 1, parts);
+    const position = this.#log.position;
+    const { generation } = this.#checkpoints.write(this.#seq - 1, parts);
+    if (position !== null) this.#positions.set(generation, position);
     this.#ckptSeq = this.#seq;
     this.#ckptFrame = this.#frameNo - 1;
+    this.#emptyFrames = 0;
     this.#ckptAt = performance.now();
-    const through = this.#checkpoints.deletableThrough;
-    if (through !== null) this.#log.deleteThrough(through);
+    this.#deleteCovered();
+  }
+
+  /** Deletes the segments the oldest kept checkpoint covers: by where the log stood when it was written, if known here, else by sequence. */
+  #deleteCovered(): void {
+    const oldest = this.#checkpoints.oldestKept;
+    if (oldest === null) return;
+    for (const g of this.#positions.keys()) if (g < oldest.generation) this.#positions.delete(g);
+    const position = this.#positions.get(oldest.generation);
+    // By position: also the segments of frames with no sample, which start no later sequence. Both are safe: the
+    // restore skips frames by their number, and every frame in a segment sealed before `position` was written first.
+    if (position !== undefined) this.#log.deleteBefore(position);
+    else this.#log.deleteThrough(oldest.seq);
   }
 
   /** A clean stop: a last checkpoint (if the log works), then the log is synced and closed. Throws what the checkpoint threw. */
@@ -212,6 +238,7 @@ export class MetricJournal {
     } catch (err) {
       this.#ckptAt = performance.now(); // not again before the next interval
       this.#ckptSeq = this.#seq;
+      this.#emptyFrames = 0;
       this.#logger?.warn({ err }, 'a metric store checkpoint failed; the log keeps everything');
     }
   }

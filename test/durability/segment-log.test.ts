@@ -87,6 +87,24 @@ describe('SegmentLog', () => {
     again.log.close();
   });
 
+  it('position and deleteBefore: the segments sealed before a position go, count-0 ones included; bad positions are refused', () => {
+    const io = new FaultIo();
+    const { log } = faultLog(io, 'always', { segmentBytes: 4096 });
+    put(log, 1, 100);
+    for (let i = 0; i < 6; i++) put(log, 0, 2500, FrameType.PURGE); // segments 2, 2.1 .. 2.4 (count 0: all start at 2)
+    expect(log.position).toEqual({ seq: 2, gen: 4 });
+    const at = log.position!;
+    put(log, 0, 2500, FrameType.PURGE); // written after the position: 2.5
+    expect(log.deleteThrough(1)).toBe(0); // by sequence nothing at 2 is covered
+    expect(log.deleteBefore(at)).toBe(5); // 1, 2, 2.1, 2.2, 2.3: sealed before 2.4; 2.4 and 2.5 stay
+    expect(log.segmentFiles.map((f) => f.split('/').pop())).toEqual([segmentName(2, 4), segmentName(2, 5)]);
+    expect(log.deleteBefore(at)).toBe(0);
+    for (const bad of [null, {}, { seq: 1.5, gen: 0 }, { seq: 2, gen: -1 }, { seq: 2, gen: Infinity }]) {
+      expect(() => log.deleteBefore(bad as never)).toThrow(code('RS_ERR_INVALID_ARGUMENT'));
+    }
+    log.close();
+  });
+
   it('reopening with another fsync mode starts a new segment (a segment never mixes modes)', () => {
     const io = new FaultIo();
     let { log } = faultLog(io, 'never');

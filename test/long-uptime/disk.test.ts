@@ -194,4 +194,46 @@ describe('MetricStore: disk across kill -9 restarts and under steady load', () =
     expect(leftovers(diskUse(dir))).toEqual([]);
   });
 
+  // Frames that carry no sample (keyId, releaseKeyId, clear) start no later sequence: until 2026-12-06 the log was
+  // cut by sequence only, so a store that pinned, released and cleared without adding kept every such frame (a
+  // loop of them for six seconds: 58 MB in 57 segments, all replayed at each open), and they did not count towards
+  // a checkpoint either.
+  it('stays bounded while keys are pinned, released and cleared 20 capacities\' worth of times with no sample added', async () => {
+    const dir = tmp();
+    const capacity = 500;
+    const open = () => MetricStore.open({ capacity, partitions: 2, durability: { dir, fsync: 'never' as const, segmentBytes: 4096, checkpointIntervalMs: 3_600_000 } });
+    let s = await open();
+    await s.add('k', 1, 1);
+    const churn = async (frames: number): Promise<void> => {
+      for (let i = 0; i < frames; i += 3) {
+        const id = await s.keyId(`pin${i % 7}`);
+        await s.releaseKeyId(id);
+        await s.clear();
+      }
+    };
+    await churn(capacity / 2); // half a capacity of frames, no checkpoint yet: their bytes per frame
+    const perFrame = logBytes(dir) / (capacity / 2);
+    const seen: number[] = [];
+    let image = 0;
+    for (let m = 1; m <= 20; m++) {
+      await churn(capacity);
+      if (m === 10) { // a restart in the middle: what it replays counts too
+        await s.close();
+        s = await open();
+      }
+      const u = diskUse(dir);
+      for (const f of u.files.filter((n) => n.endsWith('.ckpt'))) image = Math.max(image, statSync(join(dir, f)).size);
+      seen.push(u.bytes);
+    }
+    const limit = 3 * image + 3 * capacity * perFrame + 2 * 4096 + 4096;
+    expect(Math.max(...seen), `bytes after each multiple: ${seen.join(', ')}; bound ${Math.round(limit)}`).toBeLessThanOrEqual(limit);
+    expect(s.stats.live).toBe(0);
+    await s.close();
+    const again = await open();
+    expect(again.stats.live).toBe(0);
+    expect(again.stats.pinnedKeys).toBe(0);
+    await again.close();
+    expect(leftovers(diskUse(dir))).toEqual([]);
+  });
+
 });
