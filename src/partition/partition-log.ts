@@ -20,6 +20,7 @@
  */
 import { join } from 'node:path';
 import { CheckpointStore } from '../durability/checkpoint.js';
+import { CheckpointedLog } from '../durability/log-cut.js';
 import { FRAME_HEADER_BYTES, FrameType } from '../durability/frame.js';
 import type { FsyncMode } from '../durability/segment-format.js';
 import { nodeIo, systemError, type Io } from '../durability/io.js';
@@ -96,7 +97,8 @@ function imageRegions(m: PartitionMemory): [number, number][] {
 export class PartitionLog implements Journal {
   private c: Committer;
   private readonly log: SegmentLog;
-  private readonly checkpoints: CheckpointStore;
+  /** Writes checkpoints and cuts the log they cover (purge and clear frames included: log-cut.ts). */
+  private readonly cut: CheckpointedLog;
   private readonly cfg: PartitionDurability;
   private readonly meta = new Float64Array(META_BYTES / 8);
   private readonly metaBytes = new Uint8Array(this.meta.buffer);
@@ -111,7 +113,7 @@ export class PartitionLog implements Journal {
     this.c = c;
     this.cfg = cfg;
     this.log = log;
-    this.checkpoints = checkpoints;
+    this.cut = new CheckpointedLog(log, checkpoints);
     this.imageBytes = imageRegions(c.mem).reduce((n, [from, to]) => n + to - from, 64);
   }
 
@@ -144,11 +146,13 @@ export class PartitionLog implements Journal {
     recoverCommitter(c);
     let frames = 0;
     let replayedBytes = 0;
+    let firstUncovered: string | undefined;
     const replay = (f: { type: number; payload: Uint8Array; file: string; offset: number }): void => {
       if (f.payload.length < META_BYTES) return;
       const meta = new Float64Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + META_BYTES));
       const serial = meta[0];
       if (serial <= ckptSerial) return;
+      firstUncovered ??= f.file;
       frames++;
       replayedBytes += FRAME_HEADER_BYTES + f.payload.length;
       try {
@@ -166,6 +170,7 @@ export class PartitionLog implements Journal {
     // Fresh memory: producers start claiming where the restored input cursor is.
     c.input.reset(c.input.head);
     const pl = new PartitionLog(c, cfg, log, checkpoints);
+    if (latest !== null) pl.cut.restored(latest.generation, firstUncovered);
     pl.logBytes = replayedBytes; // a crash loop's restarts add up to a checkpoint too
     c.journal = pl;
     return {
@@ -272,11 +277,9 @@ export class PartitionLog implements Journal {
   checkpoint(): void {
     const c = this.c;
     this.log.sync();
-    this.checkpoints.write(c.tailPos - 1, imageParts(c));
+    this.cut.write(c.tailPos - 1, imageParts(c));
     this.lastCheckpoint = performance.now();
     this.logBytes = 0;
-    const through = this.checkpoints.deletableThrough;
-    if (through !== null) this.log.deleteThrough(through);
   }
 
   /** A clean stop: a last checkpoint, then the log is synced and closed. */

@@ -12,9 +12,8 @@
  *   once `checkpointIntervalMs` passed with writes since, and at `close()`.
  *   Two are kept; segments the older one covers are deleted, so the disk
  *   holds two images plus the frames of about the last two capacities.
- *   Frames with no sample start no later sequence, so "covered" is judged
- *   by where the log stood when the older checkpoint was written (its
- *   {@link SegmentLog.position}), not by sequence, when this process wrote it.
+ *   Frames with no sample start no later sequence: the log is cut by where
+ *   it stood when the older checkpoint was written (src/durability/log-cut.ts).
  * - **Restore** loads the newest valid checkpoint, then replays the frames
  *   after it (frames carry a number; the checkpoint says the last it holds).
  *   A torn tail is cut; damage a crash cannot explain refuses to open,
@@ -27,7 +26,8 @@ import { CheckpointStore } from '../durability/checkpoint.js';
 import { LogCorruptError } from '../durability/errors.js';
 import type { Io } from '../durability/io.js';
 import type { RestoreReport } from '../durability/restore.js';
-import { SegmentLog, type LogPosition } from '../durability/segment-log.js';
+import { CheckpointedLog } from '../durability/log-cut.js';
+import { SegmentLog } from '../durability/segment-log.js';
 import type { DurabilityOptions } from './options.js';
 import { RingstoreError } from '../errors.js';
 import { metricInternals, type MetricInternals } from './metric-internals.js';
@@ -62,7 +62,6 @@ export class MetricJournal {
   readonly #store: MetricStore;
   readonly #mem: MetricInternals;
   readonly #log: SegmentLog;
-  readonly #checkpoints: CheckpointStore;
   readonly #cfg: JournalConfig;
   readonly #logger: Logger | undefined;
   /** Number of the next frame (the last one written plus one). */
@@ -75,8 +74,8 @@ export class MetricJournal {
   /** Frames with no sample since the last checkpoint (written or replayed): they count towards the next one too. */
   #emptyFrames: number;
   #ckptAt = performance.now();
-  /** Where the log stood when each checkpoint this process wrote was written, by generation (see the module comment). */
-  readonly #positions = new Map<number, LogPosition>();
+  /** Writes checkpoints and cuts the log they cover (count-0 frames included: log-cut.ts). */
+  readonly #cut: CheckpointedLog;
   #closed = false;
 
   private constructor(store: MetricStore, cfg: JournalConfig, logger: Logger | undefined, log: SegmentLog, checkpoints: CheckpointStore, frameNo: number, seq: number, ckpt: { frameNo: number; seq: number }, emptyFrames: number) {
@@ -85,7 +84,6 @@ export class MetricJournal {
     this.#cfg = cfg;
     this.#logger = logger;
     this.#log = log;
-    this.#checkpoints = checkpoints;
     this.#frameNo = frameNo;
     this.#seq = seq;
     // The checkpoint's, not the restored ones: the frames replayed after it count towards the next one,
@@ -93,6 +91,7 @@ export class MetricJournal {
     this.#ckptSeq = ckpt.seq;
     this.#ckptFrame = ckpt.frameNo;
     this.#emptyFrames = emptyFrames;
+    this.#cut = new CheckpointedLog(log, checkpoints);
   }
 
   /**
@@ -111,12 +110,14 @@ export class MetricJournal {
     let last = ckpt.frameNo;
     let frames = 0;
     let emptyFrames = 0;
+    let firstUncovered: string | undefined;
     const log = SegmentLog.open(path.join(root, 'log'), { fsync: cfg.fsync, intervalMs: cfg.intervalMs, segmentBytes: cfg.segmentBytes, repair: cfg.repair, io: cfg.io }, (f) => {
       try {
         if (f.type !== METRIC_FRAME) throw new Error(`a frame of type ${f.type} is not a metric frame`);
         const ops = decodeOps(f.payload);
         if (ops.samples !== f.count) throw new Error(`the frame holds ${ops.samples} samples, its header says ${f.count}`);
         if (ops.frameNo <= ckpt.frameNo) return; // in the checkpoint
+        firstUncovered ??= f.file;
         if (ops.frameNo !== last + 1) throw new Error(`frame ${ops.frameNo} follows frame ${last}: frames are missing`);
         if (last === ckpt.frameNo && f.firstSeq !== ckpt.seq) throw new Error(`the first frame after the checkpoint starts at sample ${f.firstSeq}, not ${ckpt.seq}`);
         applyOps(store, ops);
@@ -137,7 +138,9 @@ export class MetricJournal {
     };
     if (report.cut !== null) logger?.warn({ dir: root, cut: report.cut, bytesTruncated: report.bytesTruncated }, `cut ${report.bytesTruncated} bytes of the log at ${report.cut.file}:${report.cut.offset} (${report.cut.verdict})`);
     logger?.info({ dir: root, samples, frames, checkpoint: restored.checkpoint, ms: restored.ms }, `restored ${samples} samples in ${restored.ms.toFixed(1)} ms`);
-    return { journal: new MetricJournal(store, cfg, logger, log, checkpoints, last + 1, seq, ckpt, emptyFrames), restored };
+    const journal = new MetricJournal(store, cfg, logger, log, checkpoints, last + 1, seq, ckpt, emptyFrames);
+    if (latest !== null) journal.#cut.restored(latest.generation, firstUncovered);
+    return { journal, restored };
   }
 
   /**
@@ -198,26 +201,11 @@ export class MetricJournal {
     const parts: Uint8Array[] = [new Uint8Array(head.buffer), u8(cols.appended), u8(cols.cursor)];
     for (const [from, to] of liveSlots(cols)) parts.push(u8(cols.times, from, to), u8(cols.values, from, to), u8(cols.keys, from, to));
     parts.push(json);
-    const position = this.#log.position;
-    const { generation } = this.#checkpoints.write(this.#seq - 1, parts);
-    if (position !== null) this.#positions.set(generation, position);
+    this.#cut.write(this.#seq - 1, parts);
     this.#ckptSeq = this.#seq;
     this.#ckptFrame = this.#frameNo - 1;
     this.#emptyFrames = 0;
     this.#ckptAt = performance.now();
-    this.#deleteCovered();
-  }
-
-  /** Deletes the segments the oldest kept checkpoint covers: by where the log stood when it was written, if known here, else by sequence. */
-  #deleteCovered(): void {
-    const oldest = this.#checkpoints.oldestKept;
-    if (oldest === null) return;
-    for (const g of this.#positions.keys()) if (g < oldest.generation) this.#positions.delete(g);
-    const position = this.#positions.get(oldest.generation);
-    // By position: also the segments of frames with no sample, which start no later sequence. Both are safe: the
-    // restore skips frames by their number, and every frame in a segment sealed before `position` was written first.
-    if (position !== undefined) this.#log.deleteBefore(position);
-    else this.#log.deleteThrough(oldest.seq);
   }
 
   /** A clean stop: a last checkpoint (if the log works), then the log is synced and closed. Throws what the checkpoint threw. */

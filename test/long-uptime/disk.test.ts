@@ -83,6 +83,39 @@ describe('EventStore: disk under steady load', () => {
   });
 });
 
+describe('EventStore: purges and clears with nothing appended', () => {
+  // Count-0 frames start no later sequence: until 2026-12-06 the log was cut by sequence only, so a store that
+  // purged and cleared while nothing was appended kept every such frame (a two-second loop of them added about
+  // 4 MB, for ever, replayed at each open). Now the log is cut before where it stood at the older kept checkpoint,
+  // for a checkpoint found at open too (the segment of the first frame it does not hold).
+  it('keep no more log than one session\'s frames, over restarts that each purge and clear 300 times', async () => {
+    const dir = tmp();
+    const logBytes = (): number => diskUse(dir).files.filter((f) => f.endsWith('.seg')).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    const opts = { ...GEOMETRY, durability: { ...durability(dir), segmentBytes: 4096 } };
+    const session = async (first: boolean): Promise<void> => {
+      const s = await EventStore.open<Ev>(opts);
+      if (first) await fill(s, 10, 0);
+      for (let i = 0; i < 300; i++) {
+        await s.purge({ olderThan: 0 });
+        await s.clear();
+      }
+      await s.close(); // a checkpoint: the one before it is the oldest kept
+    };
+    await session(true);
+    const seen: number[] = [];
+    for (let k = 0; k < 6; k++) {
+      await session(false);
+      seen.push(logBytes()); // the last session's frames: about 58 KB a partition (15 segments of 4 KB)
+    }
+    // Before the fix each session added its frames: 119 KB, 238 KB, ... 714 KB.
+    expect(Math.max(...seen), `log bytes after each session: ${seen.join(', ')}`).toBeLessThanOrEqual(seen[0] + PARTITIONS * 2 * 4096);
+    expect(leftovers(diskUse(dir))).toEqual([]);
+    const again = await EventStore.open<Ev>(opts);
+    expect(again.stats.live).toBe(0);
+    await again.close();
+  });
+});
+
 /** One run of the fixture: open (restore), append `count`, then SIGKILL once it printed that it is done. */
 function crashRun(mode: 'events' | 'metric', dir: string, count: number, round: number): Promise<{ done: number; live: number }> {
   return new Promise((resolve, reject) => {
@@ -234,6 +267,28 @@ describe('MetricStore: disk across kill -9 restarts and under steady load', () =
     expect(again.stats.pinnedKeys).toBe(0);
     await again.close();
     expect(leftovers(diskUse(dir))).toEqual([]);
+  });
+
+  it('keeps no more log than one session\'s frames over restarts that each pin, release and clear less than a capacity', async () => {
+    const dir = tmp();
+    const open = () => MetricStore.open({ capacity: 5000, partitions: 2, durability: { dir, fsync: 'never' as const, segmentBytes: 4096, checkpointIntervalMs: 3_600_000 } });
+    const seen: number[] = [];
+    for (let k = 0; k < 7; k++) {
+      const s = await open();
+      if (k === 0) await s.add('k', 1, 1);
+      for (let i = 0; i < 300; i++) { // 900 frames, no sample: under the capacity, so only close() checkpoints
+        const id = await s.keyId(`pin${i % 7}`);
+        await s.releaseKeyId(id);
+        await s.clear();
+      }
+      await s.close();
+      if (k > 0) seen.push(logBytes(dir));
+    }
+    // Before the fix each session added its frames (the checkpoint found at open had no position).
+    expect(Math.max(...seen), `log bytes after each session: ${seen.join(', ')}`).toBeLessThanOrEqual(seen[0] + 2 * 4096);
+    const again = await open();
+    expect(again.stats.live).toBe(0);
+    await again.close();
   });
 
 });
