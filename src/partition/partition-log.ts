@@ -40,7 +40,7 @@ export interface PartitionDurability {
   fsync: FsyncMode;
   intervalMs: number;
   segmentBytes: number;
-  /** A checkpoint is written at the first commit point this long after the last one. */
+  /** A checkpoint is written at the first commit point this long after the last one, if anything was logged since. */
   checkpointIntervalMs: number;
   /** Cut a damaged log where restore would refuse (keeps `.broken` copies). */
   repair: boolean;
@@ -266,7 +266,8 @@ export class PartitionLog implements Journal {
     this.log.tick();
     const t = this.c.mem.tables;
     if (t[TableCursor.EVICTIONS_DELIVERED] < t[TableCursor.EVICTIONS_SENT]) return;
-    if (this.checkpointDue || performance.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs) this.checkpoint();
+    // By time only when something was logged (or replayed) since: an idle store rewrote its images every interval.
+    if (this.checkpointDue || (this.logBytes > 0 && performance.now() - this.lastCheckpoint >= this.cfg.checkpointIntervalMs)) this.checkpoint();
   }
 
   /**

@@ -269,6 +269,29 @@ describe('bounded disk', () => {
     expect(readdirSync(path.join(dir, 'p0', 'checkpoints')).filter((f) => f.endsWith('.ckpt')).length).toBeLessThanOrEqual(2);
     await s.close();
   });
+
+  // Until 2026-12-06 a checkpoint was written every checkpointIntervalMs whether or not anything had been
+  // logged since: an idle durable store (the default geometry's image is 28 MB a partition) rewrote its images
+  // twice a minute, for ever: about 160 GB a day for a daemon with two partitions and no traffic.
+  it('an idle store writes no checkpoint by time; one append makes the next one due', async () => {
+    const dir = tmp();
+    const s = await EventStore.open<Ev>({ capacity: 1000, partitions: 2, key: 'k', values: { n: 'n' }, durability: { dir, fsync: 'never', checkpointIntervalMs: 100 } });
+    const newest = (p: number): number => Math.max(0, ...readdirSync(path.join(dir, `p${p}`, 'checkpoints')).filter((f) => f.endsWith('.ckpt')).map((f) => Number(f.split('.')[0])));
+    const waitFor = async (ok: () => boolean): Promise<void> => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(ok()).toBe(true);
+    };
+    s.tryAppend({ k: 'a', n: 1 });
+    await s.flush();
+    await waitFor(() => newest(0) + newest(1) >= 1); // the partition that took it checkpoints within the interval
+    const idle = [newest(0), newest(1)];
+    await new Promise((r) => setTimeout(r, 1_000)); // ten intervals, nothing written
+    expect([newest(0), newest(1)]).toEqual(idle);
+    s.tryAppend({ k: 'a', n: 2 });
+    await s.flush();
+    await waitFor(() => newest(0) + newest(1) > idle[0] + idle[1]);
+    await s.close();
+  });
 });
 
 describe('a full disk', () => {
