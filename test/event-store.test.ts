@@ -37,6 +37,12 @@ describe('options validation', () => {
     // a misspelt option was ignored and its default used, silently
     ['an unknown option (capcity)', { capcity: 10 }],
     ['an unknown window option', { window: { sizeMs: 1000, bucket: 100 } }],
+    // a logger without info/warn/error was accepted, and the first worker start threw a TypeError outside any call
+    ['a logger that is not a logger', { logger: 5 }],
+    ['a logger without warn', { logger: { info() {}, error() {} } }],
+    // arena views over more than 4 GiB (2^33 here) failed with a bare RangeError after validation passed
+    ['a partition larger than 4 GiB of shared memory', { capacity: 4, partitions: 1, payloadBytes: 2 ** 33 }],
+    ['a capacity whose slot columns exceed 4 GiB in one partition', { capacity: 2 ** 27, partitions: 1, payloadBytes: 1 << 20 }],
   ];
   for (const [name, options] of bad) {
     it(`rejects ${name} with RS_ERR_INVALID_OPTION`, () => {
