@@ -49,3 +49,20 @@ describe('stream error codes', () => {
     expect(new streams.StoreBackendError('append', 's', io).cause).toBe(io);
   });
 });
+
+describe('backend options', () => {
+  // The provider refused a misspelt option; the backends ignored one and used its default silently:
+  // NatsBackend({ replica: 3 }) created a one-replica stream, LmdbBackend({ nosync: true }) synced anyway.
+  const dir = `/tmp/rs-never-created-${process.pid}`;
+  const cases: [string, () => unknown][] = [
+    ['MemoryBackend nativeStream', () => new streams.MemoryBackend({ nativeStream: false } as never)],
+    ['LmdbBackend nosync', () => new streams.LmdbBackend({ path: dir, nosync: true } as never)],
+    ['LmdbBackend noSync not a boolean', () => new streams.LmdbBackend({ path: dir, noSync: 'yes' } as never)],
+    ['NatsBackend replica', () => new streams.NatsBackend({ servers: 'nats://127.0.0.1:1', replica: 3 } as never)],
+  ];
+  for (const [name, make] of cases) {
+    it(`${name} is refused with RS_ERR_INVALID_OPTION before anything is opened`, () => {
+      expect(make).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION' }));
+    });
+  }
+});

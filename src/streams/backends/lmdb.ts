@@ -17,7 +17,8 @@ import type { Database, RootDatabase } from 'lmdb';
 import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
 import { assertClock, systemClock, type Clock } from '../clock.js';
 import { makeDirs } from '../../durability/make-dirs.js';
-import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError, StoreBackendError } from '../errors.js';
+import { keySet } from '../../known-keys.js';
+import { InvalidStreamOptionError, refuseUnknownOption, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError, StoreBackendError } from '../errors.js';
 import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
 
 /** Stored record: value, etag, optional expiry. */
@@ -44,6 +45,8 @@ export interface LmdbBackendOptions {
   noSync?: boolean;
 }
 
+const LMDB_OPTIONS = keySet<LmdbBackendOptions>({ path: 1, clock: 1, dbName: 1, mapSize: 1, noSync: 1 });
+
 /** The LMDB backend: durable and multi-process safe. */
 export class LmdbBackend implements KeyValueBackend {
   /** `"lmdb"`. */
@@ -67,7 +70,9 @@ export class LmdbBackend implements KeyValueBackend {
   /** Opens (creating if needed) the environment at `options.path`. */
   constructor(options: LmdbBackendOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('LmdbBackend options must be an object with a path');
+    refuseUnknownOption(options, LMDB_OPTIONS, 'LmdbBackend options');
     if (typeof options.path !== 'string' || options.path.length === 0) throw new InvalidStreamOptionError('LmdbBackend options.path must be a non-empty string');
+    if (options.noSync !== undefined && typeof options.noSync !== 'boolean') throw new InvalidStreamOptionError('LmdbBackend options.noSync must be a boolean');
     if (options.mapSize !== undefined && (!Number.isSafeInteger(options.mapSize) || options.mapSize <= 0)) {
       throw new InvalidStreamOptionError('LmdbBackend options.mapSize must be a positive integer', { mapSize: options.mapSize });
     }

@@ -16,7 +16,8 @@
  */
 import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
 import { assertClock, systemClock, type Clock } from '../clock.js';
-import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
+import { keySet } from '../../known-keys.js';
+import { InvalidStreamOptionError, refuseUnknownOption, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { MemFolder, type MemRec } from './memory-folder.js';
 import { MemoryStreamLog, NativeStream } from './memory-streams.js';
@@ -35,6 +36,8 @@ export interface MemoryBackendOptions {
    */
   nativeStreams?: boolean;
 }
+
+const MEMORY_OPTIONS = keySet<MemoryBackendOptions>({ clock: 1, nativeStreams: 1 });
 
 /** What {@link MemoryBackend.stats} reports. */
 export interface MemoryBackendStats {
@@ -77,6 +80,7 @@ export class MemoryBackend implements KeyValueBackend {
   /** @param options - optional clock for TTLs. */
   constructor(options: MemoryBackendOptions = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('MemoryBackend options must be an object');
+    refuseUnknownOption(options, MEMORY_OPTIONS, 'MemoryBackend options');
     const clock = options.clock ?? systemClock;
     assertClock(clock, 'MemoryBackend options.clock');
     this.#clock = clock;
