@@ -66,3 +66,20 @@ describe('backend options', () => {
     });
   }
 });
+
+describe('read options', () => {
+  it('useSnapshot must be a boolean: 1 or "true" read the whole stream, silently ignoring the snapshot', async () => {
+    const provider = new streams.StreamStoreProvider();
+    try {
+      const s = await provider.open('Acc/1');
+      await s.append([{ type: 'E', data: 1 }, { type: 'E', data: 2 }]);
+      await s.snapshot(1, { n: 1 });
+      for (const useSnapshot of [1, 'true', null]) {
+        await expect(s.read({ useSnapshot } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/useSnapshot/) });
+      }
+      expect((await s.read({ useSnapshot: true })).events.map((e) => e.version)).toEqual([2]);
+    } finally {
+      await provider.close();
+    }
+  });
+});
