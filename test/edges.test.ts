@@ -366,3 +366,21 @@ describe('shared-memory readers check a checksum, not only the seqlock', () => {
     reader.close();
   });
 });
+
+describe('callbacks that return a rejected promise', () => {
+  // "Exceptions are caught and logged": an async onDiscarded's rejection was not, and an unhandled
+  // rejection ends a Node process by default.
+  it('an async onDiscarded or onCapacityReached that rejects is logged like one that throws', async () => {
+    const logged: string[] = [];
+    const logger = { info() {}, warn() {}, error: (_o: unknown, msg: string) => logged.push(msg) };
+    const store = make({
+      capacity: 2, logger: logger as never,
+      onDiscarded: async () => { throw new Error('async onDiscarded'); },
+      onCapacityReached: () => Promise.reject(new Error('async onCapacityReached')) as never,
+    });
+    for (let n = 0; n < 4; n++) await store.append({ k: 'a', n });
+    await within((async () => { while (logged.length < 2) await new Promise((r) => setTimeout(r, 5)); })(), 2000, 'the log lines');
+    expect([...new Set(logged)].sort()).toEqual(['onCapacityReached callback threw', 'onDiscarded callback threw']);
+    expect(await store.count()).toBe(2);
+  });
+});

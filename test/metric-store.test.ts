@@ -267,6 +267,15 @@ describe('MetricStore capacity and eviction', () => {
     expect(store.sum()).toBe(2);
   });
 
+  it('keeps an async onDiscarded that rejects away from the process (a warning, not an unhandled rejection)', async () => {
+    const store = MetricStore.create({ capacity: 1, onDiscarded: async () => { throw new Error('async boom'); } });
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    store.add('a', 1, 1);
+    store.add('b', 2, 2);
+    const w = await Promise.race([warned, new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+    expect(w?.message).toBe('async boom');
+  });
+
   it('clear() empties the store, resets counters, keeps key ids', () => {
     const store = MetricStore.create({ capacity: 2, partitions: 2 });
     const id = store.keyId('a');

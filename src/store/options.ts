@@ -69,7 +69,7 @@ export interface EventStoreOptions<T, V extends string = string> {
   maxProducers?: number;
   /** Input ring bytes per partition, a power of two (default 1 MiB, at least 4 max-size records). */
   inputBytes?: number;
-  /** Receives evicted events, in batches, oldest first. Exceptions are caught and logged. */
+  /** Receives evicted events, in batches, oldest first. Exceptions (and an async callback's rejections) are caught and logged. */
   onDiscarded?: (events: StoredEvent<T>[]) => void;
   /**
    * With `onDiscarded`: receives the positions of events a drain evicted just before its worker died whose
