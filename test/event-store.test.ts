@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConflictError, EventStore, RingstoreError, type StoredEvent } from '../dist/src/index.js';
+import { ConflictError, EventStore, RingstoreError, hashKey, partitionOf, type StoredEvent } from '../dist/src/index.js';
 import { Ctl, PartitionMemory } from '../dist/src/ring/layout.js';
 
 interface Order {
@@ -119,6 +119,21 @@ describe('append', () => {
       expect(ms).toBeGreaterThanOrEqual(before - 1);
       expect(ms).toBeLessThanOrEqual(Date.now() + 1);
     }
+  });
+
+  it('the exported partitionOf(key, n) agrees with the store for numeric keys, and refuses what is not a key or a count', async () => {
+    // partitionOf(5, 4) hashed a number as the empty string (hashKey looped over its undefined length), so it
+    // named another partition than the store routes key 5 to; partitionOf('a', 0) answered NaN, null a TypeError.
+    const store = make({ partitions: 4, capacity: 64, key: (e: Order) => e.amount });
+    for (const k of [5, 17, 123_456, -3.5]) {
+      const r = await store.append({ type: 'o', user: 'u', amount: k });
+      expect(partitionOf(k, 4), String(k)).toBe(r.partition);
+      expect(store.partitionOf(k)).toBe(r.partition);
+    }
+    for (const [key, n] of [['a', 0], ['a', -1], ['a', 1.5], ['a', Number.NaN], [null, 2], [{}, 2], [Number.NaN, 2]] as const) {
+      expect(() => partitionOf(key as never, n), `${String(key)} ${n}`).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+    }
+    expect(() => hashKey(5 as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
   });
 
   it('routes the same key to the same partition in every process (stable hash)', async () => {
