@@ -19,7 +19,7 @@ import { assertClock, systemClock, type Clock } from '../clock.js';
 import { makeDirs } from '../../durability/make-dirs.js';
 import { keySet } from '../../known-keys.js';
 import { InvalidStreamOptionError, refuseUnknownOption, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError, StoreBackendError } from '../errors.js';
-import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
+import { checkFolder, checkKey, checkOps, checkRemoveOptions, checkWriteOptions } from './validate.js';
 
 /** Stored record: value, etag, optional expiry. */
 interface Rec {
@@ -206,13 +206,13 @@ export class LmdbBackend implements KeyValueBackend {
 
   async add(key: string, value: unknown, options?: KvAddOptions): Promise<string> {
     checkKey(key);
-    checkTtl(options?.ttlMs);
+    checkWriteOptions(options, false);
     return this.#txn(() => this.#apply({ op: 'add', key, value, ttlMs: options?.ttlMs }, undefined) as string);
   }
 
   async set(key: string, value: unknown, options?: KvSetOptions): Promise<string> {
     checkKey(key);
-    checkTtl(options?.ttlMs);
+    checkWriteOptions(options, true);
     return this.#txn(() => this.#apply({ op: 'set', key, value, etag: options?.etag, ttlMs: options?.ttlMs }, undefined) as string);
   }
 
@@ -232,6 +232,7 @@ export class LmdbBackend implements KeyValueBackend {
 
   async remove(key: string, options?: KvRemoveOptions): Promise<boolean> {
     checkKey(key);
+    checkRemoveOptions(options);
     return this.#txn(() => {
       const cur = this.#read(key);
       if (options?.etag !== undefined && (cur?.e ?? null) !== options.etag) throw new KvConcurrencyError(key, options.etag, cur?.e ?? null);

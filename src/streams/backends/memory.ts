@@ -21,7 +21,7 @@ import { InvalidStreamOptionError, refuseUnknownOption, KvConcurrencyError, KvDu
 import { ExpiryQueue } from './expiry-queue.js';
 import { MemFolder, type MemRec } from './memory-folder.js';
 import { MemoryStreamLog, NativeStream } from './memory-streams.js';
-import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
+import { checkFolder, checkKey, checkOps, checkRemoveOptions, checkWriteOptions } from './validate.js';
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -275,7 +275,7 @@ export class MemoryBackend implements KeyValueBackend {
   async add(key: string, value: unknown, options?: KvAddOptions): Promise<string> {
     this.#open();
     checkKey(key);
-    checkTtl(options?.ttlMs);
+    checkWriteOptions(options, false);
     try {
       this.#dropExpired();
       return this.#apply({ op: 'add', key, value, ttlMs: options?.ttlMs }, undefined, undefined) as string;
@@ -287,7 +287,7 @@ export class MemoryBackend implements KeyValueBackend {
   async set(key: string, value: unknown, options?: KvSetOptions): Promise<string> {
     this.#open();
     checkKey(key);
-    checkTtl(options?.ttlMs);
+    checkWriteOptions(options, true);
     try {
       this.#dropExpired();
       return this.#apply({ op: 'set', key, value, etag: options?.etag, ttlMs: options?.ttlMs }, undefined, undefined) as string;
@@ -317,6 +317,7 @@ export class MemoryBackend implements KeyValueBackend {
   async remove(key: string, options?: KvRemoveOptions): Promise<boolean> {
     this.#open();
     checkKey(key);
+    checkRemoveOptions(options);
     try {
       this.#dropExpired();
       const folder = this.#folder(key, false);
