@@ -337,6 +337,18 @@ describe('windowAggregate is anchored at the newest event, both ends inclusive',
     expect(await store.windowAggregate('n')).toMatchObject({ count: 2, sum: 6 });
   });
 
+  it('a timestamp beyond a Date\'s range (±8.64e15 ms) is refused: at 1e300 the bucket arithmetic lost the event from its own window', async () => {
+    const store = make({ partitions: 1, timestamp: 'ts', window: { sizeMs: 60_000, bucketMs: 1000 } });
+    for (const ts of [1e300, -1e300, 8.64e15 + 1, -8.64e15 - 1]) {
+      await expect(store.append({ k: 'a', n: 1, ts }), String(ts)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/timestamp/) });
+      expect(() => store.tryAppend({ k: 'a', n: 1, ts })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+    }
+    expect(await store.count()).toBe(0);
+    await store.append({ k: 'a', n: 1, ts: 8.64e15 });
+    await store.append({ k: 'a', n: 2, ts: -8.64e15 });
+    expect(await store.windowAggregate('n')).toMatchObject({ count: 1, sum: 1 });
+  });
+
   it('with a range, counts the whole buckets that overlap it', async () => {
     const store = make({ partitions: 1, timestamp: 'ts', window: { sizeMs: 10_000, bucketMs: 1000 } });
     const t0 = 1_700_000_000_000;

@@ -45,7 +45,7 @@ export interface EventStoreOptions<T, V extends string = string> {
   maxEventBytes?: number;
   /** Routing key; events without a key are spread round-robin. */
   key?: Selector<T, string | number>;
-  /** Event time in ms since the epoch; default the append time. */
+  /** Event time in ms since the epoch, within ±8.64e15 (a Date's range; beyond: `RS_ERR_INVALID_ARGUMENT`); default the append time. */
   timestamp?: Selector<T, number>;
   /** Event type used by `where.type` filters; default `event.type` when it is a string. */
   type?: Selector<T, string>;
