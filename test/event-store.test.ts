@@ -37,6 +37,8 @@ describe('options validation', () => {
     // a misspelt option was ignored and its default used, silently
     ['an unknown option (capcity)', { capcity: 10 }],
     ['an unknown window option', { window: { sizeMs: 1000, bucket: 100 } }],
+    // a value named __proto__ was accepted, and lost from every event's `values` (the assignment set a prototype)
+    ['a value named __proto__', { values: JSON.parse('{"__proto__": "amount"}') }],
     // a logger without info/warn/error was accepted, and the first worker start threw a TypeError outside any call
     ['a logger that is not a logger', { logger: 5 }],
     ['a logger without warn', { logger: { info() {}, error() {} } }],

@@ -262,6 +262,8 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
   if (values === null || typeof values !== 'object') throw invalidOption('options.values must be an object');
   const valueNames = Object.keys(values);
   for (const name of valueNames) checkSelector(`values.${name}`, values[name]);
+  // Each event's `values` is a plain object: assigning "__proto__" would set its prototype, and lose the value.
+  if (Object.hasOwn(values, '__proto__')) throw invalidOption('options.values cannot declare a value named "__proto__"', { option: 'values.__proto__' });
   if (options.onDiscarded !== undefined && typeof options.onDiscarded !== 'function') {
     throw invalidOption('options.onDiscarded must be a function');
   }
