@@ -219,15 +219,19 @@ const CONFIG_KEYS = keySet<ServerConfig>({
   headersTimeoutMs: 1, bodyTimeoutMs: 1, idleTimeoutMs: 1, maxConnections: 1, lingerMs: 1, ingestThreads: 1,
 });
 
+const CHECKED_BY_RESOLVE: ReadonlySet<keyof ServerConfig> = new Set([
+  'logLevel', 'dataDir', 'fsync', 'nats', 'natsReplicas', 'natsCheckpointEvery', 'natsCheckpointMinMs', 'ingestThreads',
+] as const);
+
 /**
  * The flags' bounds, for the programmatic config too: `resolveConfig({ port: -1 })` passed and
  * `startServer` threw a RangeError from listen; `{ maxBatch: 0 }` served and refused every batch.
- * `nats` may also be an array (parseNatsUrls checks it).
+ * The values resolveConfig checks with messages of their own are left to it.
  */
 function checkFlagBounds(partial: Partial<ServerConfig>): void {
   for (const [flag, spec] of Object.entries(FLAGS)) {
     const v: unknown = partial[spec.key];
-    if (v === undefined || (spec.key === 'nats' && Array.isArray(v))) continue;
+    if (v === undefined || CHECKED_BY_RESOLVE.has(spec.key)) continue;
     const name = `${spec.key} (${flag})`;
     if (spec.kind === 'string') {
       if (typeof v !== 'string') throw new ConfigError(`${name} must be a string, got ${typeof v}`);
