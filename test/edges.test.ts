@@ -337,6 +337,18 @@ describe('windowAggregate is anchored at the newest event, both ends inclusive',
     expect(await store.windowAggregate('n')).toMatchObject({ count: 2, sum: 6 });
   });
 
+  it('a timestamp beyond a Date\'s range (±8.64e15 ms) is refused: at 1e300 the bucket arithmetic lost the event from its own window', async () => {
+    const store = make({ partitions: 1, timestamp: 'ts', window: { sizeMs: 60_000, bucketMs: 1000 } });
+    for (const ts of [1e300, -1e300, 8.64e15 + 1, -8.64e15 - 1]) {
+      await expect(store.append({ k: 'a', n: 1, ts }), String(ts)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/timestamp/) });
+      expect(() => store.tryAppend({ k: 'a', n: 1, ts })).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+    }
+    expect(await store.count()).toBe(0);
+    await store.append({ k: 'a', n: 1, ts: 8.64e15 });
+    await store.append({ k: 'a', n: 2, ts: -8.64e15 });
+    expect(await store.windowAggregate('n')).toMatchObject({ count: 1, sum: 1 });
+  });
+
   it('with a range, counts the whole buckets that overlap it', async () => {
     const store = make({ partitions: 1, timestamp: 'ts', window: { sizeMs: 10_000, bucketMs: 1000 } });
     const t0 = 1_700_000_000_000;
@@ -364,5 +376,23 @@ describe('shared-memory readers check a checksum, not only the seqlock', () => {
     const after = reader.snapshot().map((e) => e.payload.n);
     expect(after).toEqual([1000, 1001, 1002, 1004, 1005, 1006, 1007, 1008, 1009]);
     reader.close();
+  });
+});
+
+describe('callbacks that return a rejected promise', () => {
+  // "Exceptions are caught and logged": an async onDiscarded's rejection was not, and an unhandled
+  // rejection ends a Node process by default.
+  it('an async onDiscarded or onCapacityReached that rejects is logged like one that throws', async () => {
+    const logged: string[] = [];
+    const logger = { info() {}, warn() {}, error: (_o: unknown, msg: string) => logged.push(msg) };
+    const store = make({
+      capacity: 2, logger: logger as never,
+      onDiscarded: async () => { throw new Error('async onDiscarded'); },
+      onCapacityReached: () => Promise.reject(new Error('async onCapacityReached')) as never,
+    });
+    for (let n = 0; n < 4; n++) await store.append({ k: 'a', n });
+    await within((async () => { while (logged.length < 2) await new Promise((r) => setTimeout(r, 5)); })(), 2000, 'the log lines');
+    expect([...new Set(logged)].sort()).toEqual(['onCapacityReached callback threw', 'onDiscarded callback threw']);
+    expect(await store.count()).toBe(2);
   });
 });

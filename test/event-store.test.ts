@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConflictError, EventStore, RingstoreError, type StoredEvent } from '../dist/src/index.js';
+import { ConflictError, EventStore, RingstoreError, hashKey, partitionOf, type StoredEvent } from '../dist/src/index.js';
 import { Ctl, PartitionMemory } from '../dist/src/ring/layout.js';
 
 interface Order {
@@ -37,6 +37,14 @@ describe('options validation', () => {
     // a misspelt option was ignored and its default used, silently
     ['an unknown option (capcity)', { capcity: 10 }],
     ['an unknown window option', { window: { sizeMs: 1000, bucket: 100 } }],
+    // a value named __proto__ was accepted, and lost from every event's `values` (the assignment set a prototype)
+    ['a value named __proto__', { values: JSON.parse('{"__proto__": "amount"}') }],
+    // a logger without info/warn/error was accepted, and the first worker start threw a TypeError outside any call
+    ['a logger that is not a logger', { logger: 5 }],
+    ['a logger without warn', { logger: { info() {}, error() {} } }],
+    // arena views over more than 4 GiB (2^33 here) failed with a bare RangeError after validation passed
+    ['a partition larger than 4 GiB of shared memory', { capacity: 4, partitions: 1, payloadBytes: 2 ** 33 }],
+    ['a capacity whose slot columns exceed 4 GiB in one partition', { capacity: 2 ** 27, partitions: 1, payloadBytes: 1 << 20 }],
   ];
   for (const [name, options] of bad) {
     it(`rejects ${name} with RS_ERR_INVALID_OPTION`, () => {
@@ -113,6 +121,21 @@ describe('append', () => {
       expect(ms).toBeGreaterThanOrEqual(before - 1);
       expect(ms).toBeLessThanOrEqual(Date.now() + 1);
     }
+  });
+
+  it('the exported partitionOf(key, n) agrees with the store for numeric keys, and refuses what is not a key or a count', async () => {
+    // partitionOf(5, 4) hashed a number as the empty string (hashKey looped over its undefined length), so it
+    // named another partition than the store routes key 5 to; partitionOf('a', 0) answered NaN, null a TypeError.
+    const store = make({ partitions: 4, capacity: 64, key: (e: Order) => e.amount });
+    for (const k of [5, 17, 123_456, -3.5]) {
+      const r = await store.append({ type: 'o', user: 'u', amount: k });
+      expect(partitionOf(k, 4), String(k)).toBe(r.partition);
+      expect(store.partitionOf(k)).toBe(r.partition);
+    }
+    for (const [key, n] of [['a', 0], ['a', -1], ['a', 1.5], ['a', Number.NaN], [null, 2], [{}, 2], [Number.NaN, 2]] as const) {
+      expect(() => partitionOf(key as never, n), `${String(key)} ${n}`).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
+    }
+    expect(() => hashKey(5 as never)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_ARGUMENT' }));
   });
 
   it('routes the same key to the same partition in every process (stable hash)', async () => {

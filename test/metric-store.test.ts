@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { codeOf } from './metric-store.helpers.js';
 import { MetricStore, METRIC_MAX_CAPACITY } from '../dist/src/store/metric-store.js';
 import { partitionOf } from '../dist/src/partition/hash.js';
+import { metricLayout } from '../dist/src/store/metric-layout.js';
 
 
 describe('MetricStore options', () => {
@@ -18,6 +19,7 @@ describe('MetricStore options', () => {
     ['capacity < partitions', { capacity: 3, partitions: 4 }],
     ['unknown option', { capacity: 10, partition: 2 }],
     ['onDiscarded not a function', { capacity: 10, onDiscarded: 42 }],
+    ['logger not a logger', { capacity: 10, logger: 42 }],
   ])('rejects %s with RS_ERR_INVALID_OPTION', (_name, options) => {
     expect(codeOf(() => MetricStore.create(options as never))).toBe('RS_ERR_INVALID_OPTION');
     expect(codeOf(() => new MetricStore(options as never))).toBe('RS_ERR_INVALID_OPTION');
@@ -26,6 +28,15 @@ describe('MetricStore options', () => {
   it('rejects a missing options object', () => {
     expect(codeOf(() => MetricStore.create(undefined as never))).toBe('RS_ERR_INVALID_OPTION');
     expect(codeOf(() => MetricStore.create(null as never))).toBe('RS_ERR_INVALID_OPTION');
+  });
+
+  it('sizes the buffer of the largest documented capacity without 32-bit wrap-around', () => {
+    // align8 used `& ~7`: 20 * 2^28 bytes wrapped to 1 GiB, and create({ capacity: 2^28 }) threw a bare RangeError
+    for (const capacity of [METRIC_MAX_CAPACITY, 2 ** 27, 107_374_183]) {
+      const l = metricLayout(capacity, 1);
+      expect(l.byteLength).toBe(Math.ceil((16 + 20 * capacity) / 8) * 8);
+      expect(l.keyIdOffset + 4 * capacity).toBeLessThanOrEqual(l.byteLength);
+    }
   });
 
   it('defaults to one partition and splits capacity exactly', () => {
@@ -254,6 +265,15 @@ describe('MetricStore capacity and eviction', () => {
     expect((await warned).message).toBe('boom');
     expect(store.stats).toMatchObject({ appended: 2, discarded: 1, live: 1 });
     expect(store.sum()).toBe(2);
+  });
+
+  it('keeps an async onDiscarded that rejects away from the process (a warning, not an unhandled rejection)', async () => {
+    const store = MetricStore.create({ capacity: 1, onDiscarded: async () => { throw new Error('async boom'); } });
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    store.add('a', 1, 1);
+    store.add('b', 2, 2);
+    const w = await Promise.race([warned, new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+    expect(w?.message).toBe('async boom');
   });
 
   it('clear() empties the store, resets counters, keeps key ids', () => {

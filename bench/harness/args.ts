@@ -102,6 +102,9 @@ export function resolveParams(specs: Record<string, ParamSpec>, raw: Record<stri
     } else if (typeof spec.default === 'number') {
       const n = Number(v.replace(/_/g, ''));
       if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} needs a number, got ${v}`);
+      // A positive default is a count, size, duration, fraction or exponent: 0 or below ran and reported
+      // rates of nothing. (A user scenario's parameter with another default takes any finite number.)
+      if (spec.default > 0 && n <= 0) throw new UsageError(`--${name} needs a positive number, got ${v}`);
       out[name] = n;
     } else {
       out[name] = v;

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseBenchArgs, unknownParams, UsageError, type BenchArgs } from './args.js';
+import { parseBenchArgs, resolveParams, unknownParams, UsageError, type BenchArgs } from './args.js';
 import { renderDocsSection, replaceSection } from './docs.js';
 import { Progress } from './progress.js';
 import { findBinary, RedisManager } from './redis.js';
@@ -42,10 +42,17 @@ export function benchHelp(scenarios: readonly Scenario[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Rewrites the generated section of `--docs`; a file or results directory that cannot be read is a UsageError. */
 function writeDocs(args: BenchArgs, order: readonly string[]): string {
   const file = args.docs!;
-  const results = readResults(args.out);
-  const doc = readFileSync(file, 'utf8');
+  let results: ReturnType<typeof readResults>;
+  let doc: string;
+  try {
+    results = readResults(args.out);
+    doc = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--docs ${file} (results in ${args.out}): ${(err as Error).message}`);
+  }
   writeFileSync(file, replaceSection(doc, renderDocsSection(results, file, args.out, order)));
   return `${file}: generated section rewritten from ${results.length} result(s) in ${args.out}`;
 }
@@ -100,7 +107,13 @@ export async function runBench(argv: string[]): Promise<number> {
   }
   const order = all.map((s) => s.name);
   if (args.reportOnly) {
-    process.stdout.write(`${writeDocs(args, order)}\n`);
+    try {
+      process.stdout.write(`${writeDocs(args, order)}\n`);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      process.stderr.write(`ringstore bench: ${err.message}\n`);
+      return 2;
+    }
     return 0;
   }
   let selected: Scenario[];
@@ -122,6 +135,17 @@ export async function runBench(argv: string[]): Promise<number> {
     process.stderr.write(`ringstore bench: unknown option(s) ${unknown.map((u) => `--${u}`).join(', ')} for ${selected.map((s) => s.name).join(', ')} (see ringstore bench --list)\n`);
     return 2;
   }
+  // Parameters that do not parse are usage errors, reported before anything runs (and whatever --quiet says).
+  for (const s of selected) {
+    try {
+      resolveParams(s.params, args.params);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      process.stderr.write(`ringstore bench: ${s.name}: ${err.message}\n`);
+      return 2;
+    }
+  }
+  let usage = false;
   const progress = new Progress(process.stderr, args.quiet);
   const redis = new RedisManager();
   const command = `node dist/src/cli/main.js bench ${argv.join(' ')}`.trim();
@@ -135,7 +159,11 @@ export async function runBench(argv: string[]): Promise<number> {
         r = await runScenario(s, { rounds: args.rounds, warmup: args.warmup, subjectsOnly: args.subjectsOnly, progress, redis, rawParams: args.params, command });
       } catch (err) {
         failed++;
-        progress.line(`${s.name}: failed: ${(err as Error).stack ?? String(err)}`);
+        // A parameter a scenario refuses (`--keys 1000`, `--partitions 0`): its message, not a stack, even with --quiet.
+        if (err instanceof UsageError) {
+          usage = true;
+          process.stderr.write(`ringstore bench: ${s.name}: ${err.message}\n`);
+        } else progress.line(`${s.name}: failed: ${(err as Error).stack ?? String(err)}`);
         continue;
       }
       results.push(r);
@@ -153,8 +181,16 @@ export async function runBench(argv: string[]): Promise<number> {
   } finally {
     await redis.stop();
   }
-  if (args.docs !== null && args.write) progress.line(writeDocs(args, order));
+  if (args.docs !== null && args.write) {
+    try {
+      progress.line(writeDocs(args, order));
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      usage = true;
+      process.stderr.write(`ringstore bench: ${err.message}\n`);
+    }
+  }
   const secs = ((performance.now() - started) / 1000).toFixed(0);
   process.stdout.write(`ringstore bench: ${results.length} scenario(s) in ${secs} s${failed ? `, ${failed} with errors` : ''}\n`);
-  return failed > 0 ? 1 : 0;
+  return usage ? 2 : failed > 0 ? 1 : 0;
 }

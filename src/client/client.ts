@@ -6,11 +6,15 @@
  * errors and 429/502/503/504, with exponential backoff and jitter, and with
  * the server's `Retry-After` up to `maxRetryDelayMs`.
  */
-import { NetworkError, ResponseTooLargeError, errorFromResponse, RingstoreHttpError } from './errors.js';
+import { InvalidClientOptionError, NetworkError, ResponseTooLargeError, errorFromResponse, RingstoreHttpError } from './errors.js';
 import { httpStatuses } from '../error-codes.js';
 import { invalidArgument } from '../errors.js';
 import { keySet } from '../known-keys.js';
-import { checkCallOptions, resolveClientOptions, type RingstoreClientOptions } from './options.js';
+import { checkIdempotencyKey, jsonText, pathSegment, timeParam } from './args.js';
+import {
+  AGGREGATE_OPTIONS, OPEN_SESSION_OPTIONS, PAGE_OPTIONS, PURGE_OPTIONS, RANGE_OPTIONS, READ_OPTIONS, SUBSCRIBE_OPTIONS, WINDOW_OPTIONS,
+  checkCallOptions, resolveClientOptions, type AggregateOptions, type PageOptions, type PurgeOptions, type ReadOptions, type RingstoreClientOptions, type SubscribeOptions,
+} from './options.js';
 import { retryAfterMs, retryWaitMs, sleep } from './retry-after.js';
 import { RemoteStreamSession, type OpenSessionOptions } from './session.js';
 import { parseSse } from './sse.js';
@@ -33,6 +37,11 @@ export interface AppendOptions {
 }
 
 const APPEND_OPTIONS = keySet<AppendOptions>({ expectedVersion: 1, idempotencyKey: 1, format: 1, signal: 1 });
+/** `range` checked for unknown keys, as query parameters. */
+function rangeQuery(call: string, range: TimeRange, known = RANGE_OPTIONS): { from: string | undefined; to: string | undefined } {
+  checkCallOptions(call, range, known);
+  return { from: timeParam(range.from, 'from'), to: timeParam(range.to, 'to') };
+}
 
 /** Per-request settings of the internal request helper. */
 interface RequestInit2 {
@@ -61,12 +70,7 @@ export function streamPath(stream: string): string {
     if (s === '') throw invalidArgument(`stream "${stream.slice(0, 64)}" has an empty segment`);
     if (s === '.' || s === '..') throw invalidArgument(`stream "${stream.slice(0, 64)}" has a "${s}" segment, which a URL cannot carry`);
   }
-  return segments.map(encodeURIComponent).join('/');
-}
-
-function timeParam(t: TimeInput | undefined): string | undefined {
-  if (t === undefined) return undefined;
-  return t instanceof Date ? t.toISOString() : String(t);
+  return segments.map((s) => pathSegment(s, `stream "${stream.slice(0, 64)}"`)).join('/');
 }
 
 /**
@@ -116,7 +120,7 @@ export class RingstoreClient {
     clear(): Promise<{ cleared: boolean; removed: number }>;
     reset(): Promise<{ reset: boolean; removed: number }>;
     /** Removes events older than `olderThan` (default: `olderThanMinutes`, default 60, ago). */
-    purge(options?: { olderThan?: TimeInput; olderThanMinutes?: number }): Promise<{ purgedBefore: string; purged: number }>;
+    purge(options?: PurgeOptions): Promise<{ purgedBefore: string; purged: number }>;
   };
 
   constructor(options: RingstoreClientOptions = {}) {
@@ -135,26 +139,28 @@ export class RingstoreClient {
       append: async (events) => {
         const many = Array.isArray(events);
         const list = (many ? events : [events]) as MetricEvent[];
-        const body = list.map((e) => (e.timestamp instanceof Date ? { ...e, timestamp: e.timestamp.toISOString() } : e));
+        const body = list.map((e) => (e?.timestamp instanceof Date ? { ...e, timestamp: timeParam(e.timestamp, 'timestamp') } : e));
         await this.request('POST', '/metrics', { body: many ? body : body[0], idempotent: false });
       },
-      sum: (label, range = {}) => get('/metrics/sum', { label, from: timeParam(range.from), to: timeParam(range.to) }),
+      sum: (label, range = {}) => get('/metrics/sum', { label, ...rangeQuery('metrics.sum', range) }),
       sumWindow: (label, minutes) => get('/metrics/sum-window', { label, minutes }),
-      window: (o = {}) => get('/metrics/window', { label: o.label, from: timeParam(o.from), to: timeParam(o.to) }),
-      top: (k, range = {}) => get('/metrics/top', { k, from: timeParam(range.from), to: timeParam(range.to) }),
+      window: (o = {}) => get('/metrics/window', { ...rangeQuery('metrics.window', o, WINDOW_OPTIONS), label: o.label }),
+      top: (k, range = {}) => get('/metrics/top', { k, ...rangeQuery('metrics.top', range) }),
       snapshotViews: () => get('/metrics/snapshot-views'),
-      aggregate: (range = {}) => get('/metrics/aggregate-zero-alloc', { from: timeParam(range.from), to: timeParam(range.to) }),
+      aggregate: (range = {}) => get('/metrics/aggregate-zero-alloc', rangeQuery('metrics.aggregate', range)),
       processEvents: (label) => get('/metrics/process-events', { label }),
     };
     this.admin = {
       clear: () => this.request<{ cleared: boolean; removed: number }>('POST', '/admin/clear', { idempotent: true }).then((r) => r.data),
       reset: () => this.request<{ reset: boolean; removed: number }>('POST', '/admin/reset', { idempotent: true }).then((r) => r.data),
-      purge: (o = {}) =>
-        this.request<{ purgedBefore: string; purged: number }>('POST', '/admin/purge', {
+      purge: async (o = {}) => {
+        checkCallOptions('admin.purge', o, PURGE_OPTIONS);
+        return (await this.request<{ purgedBefore: string; purged: number }>('POST', '/admin/purge', {
           // An explicit cutoff is idempotent; a relative one moves with time.
           idempotent: o.olderThan !== undefined,
-          query: { olderThan: timeParam(o.olderThan), olderThanMinutes: o.olderThanMinutes },
-        }).then((r) => r.data),
+          query: { olderThan: timeParam(o.olderThan, 'olderThan'), olderThanMinutes: o.olderThanMinutes },
+        })).data;
+      },
     };
   }
 
@@ -177,7 +183,7 @@ export class RingstoreClient {
       body = init.rawBody;
       headers['content-type'] = init.contentType ?? 'application/json';
     } else if (init.body !== undefined) {
-      body = JSON.stringify(init.body);
+      body = jsonText(init.body);
       headers['content-type'] = 'application/json';
     }
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
@@ -275,6 +281,10 @@ export class RingstoreClient {
   append(stream: string, events: readonly Record<string, unknown>[], options?: AppendOptions): Promise<AppendResult[]>;
   async append(stream: string, input: Record<string, unknown> | readonly Record<string, unknown>[], options: AppendOptions = {}): Promise<AppendResult | AppendResult[]> {
     checkCallOptions('append', options, APPEND_OPTIONS);
+    if (options.idempotencyKey !== undefined) checkIdempotencyKey(options.idempotencyKey);
+    if (options.format !== undefined && options.format !== 'json' && options.format !== 'ndjson') {
+      throw new InvalidClientOptionError(`append: options.format must be 'json' or 'ndjson', got ${String(options.format)}`, { option: 'format' });
+    }
     const batch = Array.isArray(input);
     const events = (batch ? input : [input]) as readonly Record<string, unknown>[];
     // Not with an expected version: the daemon checks it before the ids, so a retry of an append that was
@@ -285,14 +295,15 @@ export class RingstoreClient {
     if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
     const init: RequestInit2 = { headers, idempotent, ...(options.signal ? { signal: options.signal } : {}) };
     if (batch && options.format === 'ndjson') {
-      init.rawBody = events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+      init.rawBody = events.map((e) => jsonText(e)).join('\n') + '\n';
       init.contentType = 'application/x-ndjson';
     } else init.body = input;
     return (await this.request<AppendResult | AppendResult[]>('POST', `/streams/${streamPath(stream)}`, init)).data;
   }
 
   /** One page of a stream from version `from` (default: the oldest held), at most `limit` events. */
-  async readPage(stream: string, options: { from?: number; limit?: number; signal?: AbortSignal } = {}): Promise<StreamPage> {
+  async readPage(stream: string, options: PageOptions = {}): Promise<StreamPage> {
+    checkCallOptions('readPage', options, PAGE_OPTIONS);
     const r = await this.request<StreamItem[]>('GET', `/streams/${streamPath(stream)}`, {
       idempotent: true,
       query: { from: options.from, limit: options.limit },
@@ -303,7 +314,8 @@ export class RingstoreClient {
   }
 
   /** Every event of a stream from version `from`, a page (`pageSize`, default 1000) at a time. */
-  async *read(stream: string, options: { from?: number; pageSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<StreamItem> {
+  async *read(stream: string, options: ReadOptions = {}): AsyncGenerator<StreamItem> {
+    checkCallOptions('read', options, READ_OPTIONS);
     let from = options.from;
     for (;;) {
       const page = await this.readPage(stream, { ...(from !== undefined ? { from } : {}), limit: options.pageSize ?? 1000, ...(options.signal ? { signal: options.signal } : {}) });
@@ -314,7 +326,8 @@ export class RingstoreClient {
   }
 
   /** `GET /streams/{stream}?aggregate=true`: totals and groups (defaults `sum=valor`, `groupBy=gatewayId`). */
-  async aggregate(stream: string, options: { sum?: string; groupBy?: string } = {}): Promise<StreamAggregate> {
+  async aggregate(stream: string, options: AggregateOptions = {}): Promise<StreamAggregate> {
+    checkCallOptions('aggregate', options, AGGREGATE_OPTIONS);
     return (await this.request<StreamAggregate>('GET', `/streams/${streamPath(stream)}`, { idempotent: true, query: { aggregate: true, sum: options.sum, groupBy: options.groupBy } })).data;
   }
 
@@ -323,7 +336,8 @@ export class RingstoreClient {
    * until `signal` aborts; reconnects with `Last-Event-ID` when the connection
    * drops (unless `reconnect: false`, which ends the iteration instead).
    */
-  async *subscribe(stream: string, options: { from?: number; signal?: AbortSignal; reconnect?: boolean } = {}): AsyncGenerator<StreamItem> {
+  async *subscribe(stream: string, options: SubscribeOptions = {}): AsyncGenerator<StreamItem> {
+    checkCallOptions('subscribe', options, SUBSCRIBE_OPTIONS);
     let next = options.from;
     let failures = 0;
     const signal = options.signal;
@@ -378,6 +392,7 @@ export class RingstoreClient {
 
   /** Opens a leased session on a versioned stream (`"name/id"` or `{ database?, name, id }`). */
   async openSession(stream: string | { database?: string; name: string; id: string }, options: OpenSessionOptions = {}): Promise<RemoteStreamSession> {
+    checkCallOptions('openSession', options, OPEN_SESSION_OPTIONS);
     const r = await this.request<{ sessionId: string; storeId: string; version: number; expiresAt: number }>('POST', '/sessions', {
       idempotent: false,
       body: { stream, ...options },

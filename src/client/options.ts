@@ -2,10 +2,12 @@
  * The options of {@link RingstoreClient} and their checks: every option is
  * validated once, in the constructor, so a mistake shows where it is made.
  */
+import { isHeaderValue } from './args.js';
 import { InvalidClientOptionError } from './errors.js';
 import { MAX_TIMER_MS } from './retry-after.js';
 import { DEFAULT_MAX_SSE_MESSAGE_BYTES } from './sse.js';
 import { keySet, unknownKey } from '../known-keys.js';
+import type { TimeInput, TimeRange } from './types.js';
 
 /** Options of {@link RingstoreClient}. */
 export interface RingstoreClientOptions {
@@ -58,6 +60,21 @@ export function checkCallOptions(call: string, options: object, known: ReadonlyS
   if (k !== undefined) throw new InvalidClientOptionError(`${call}: options.${k} is not an option (known: ${[...known].join(', ')})`, { option: k });
 }
 
+// The options of the other calls: a misspelt one is refused (`olderthan` purged with the default cutoff).
+export const RANGE_OPTIONS = keySet<TimeRange>({ from: 1, to: 1 });
+export const WINDOW_OPTIONS = keySet<TimeRange & { label?: string }>({ from: 1, to: 1, label: 1 });
+export const PURGE_OPTIONS = keySet<PurgeOptions>({ olderThan: 1, olderThanMinutes: 1 });
+export const PAGE_OPTIONS = keySet<PageOptions>({ from: 1, limit: 1, signal: 1 });
+export const READ_OPTIONS = keySet<ReadOptions>({ from: 1, pageSize: 1, signal: 1 });
+export const AGGREGATE_OPTIONS = keySet<AggregateOptions>({ sum: 1, groupBy: 1 });
+export const SUBSCRIBE_OPTIONS = keySet<SubscribeOptions>({ from: 1, signal: 1, reconnect: 1 });
+export const OPEN_SESSION_OPTIONS = keySet<{ sessionTimeoutMs?: number; openTimeoutMs?: number }>({ sessionTimeoutMs: 1, openTimeoutMs: 1 });
+export type PurgeOptions = { olderThan?: TimeInput; olderThanMinutes?: number };
+export type PageOptions = { from?: number; limit?: number; signal?: AbortSignal };
+export type ReadOptions = { from?: number; pageSize?: number; signal?: AbortSignal };
+export type AggregateOptions = { sum?: string; groupBy?: string };
+export type SubscribeOptions = { from?: number; signal?: AbortSignal; reconnect?: boolean };
+
 const CLIENT_OPTIONS = keySet<RingstoreClientOptions>({ baseUrl: 1, token: 1, retries: 1, retryBaseMs: 1, timeoutMs: 1, maxRetryDelayMs: 1, maxSseMessageBytes: 1, fetch: 1 });
 
 /**
@@ -83,7 +100,12 @@ export function resolveClientOptions(options: RingstoreClientOptions): ResolvedC
   const retryBaseMs = options.retryBaseMs ?? 50;
   if (!Number.isFinite(retryBaseMs) || retryBaseMs < 0) throw new RangeError('options.retryBaseMs must be a non-negative number');
   const timeoutMs = options.timeoutMs ?? 30_000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError('options.timeoutMs must be a positive number');
+  // At most the longest timer Node keeps: a longer one fired after 1 ms, and every request timed out at once.
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMER_MS) throw new RangeError(`options.timeoutMs must be a positive number up to ${MAX_TIMER_MS}`);
+  if (options.token !== undefined && !isHeaderValue(options.token)) {
+    // A token fetch cannot send failed every request as a "network error"; a number was sent as "Bearer 5".
+    throw new InvalidClientOptionError('options.token must be a non-empty string a header can carry (Latin-1, no control characters, no space at either end)', { option: 'token' });
+  }
   // Only undefined takes the default: null or a string is a mistake worth hearing of.
   const maxRetryDelayMs = options.maxRetryDelayMs === undefined ? 30_000 : options.maxRetryDelayMs;
   if (!Number.isInteger(maxRetryDelayMs) || maxRetryDelayMs < 0 || maxRetryDelayMs > MAX_TIMER_MS) {

@@ -2,6 +2,7 @@
 import type { RingstoreClient } from './client.js';
 import { NotFoundError } from './errors.js';
 import { invalidArgument } from '../errors.js';
+import { jsonText, pathSegment, versionSegment } from './args.js';
 import { checkCallOptions } from './options.js';
 import { keySet } from '../known-keys.js';
 import type { NewVersionedEvent, VersionedEvent, VersionedSnapshot } from './types.js';
@@ -15,6 +16,7 @@ export interface OpenSessionOptions {
 }
 
 const SESSION_APPEND_OPTIONS = keySet<{ expectedVersion?: number }>({ expectedVersion: 1 });
+const SESSION_READ_OPTIONS = keySet<{ toVersion?: number; useSnapshot?: boolean }>({ toVersion: 1, useSnapshot: 1 });
 
 /**
  * A remote `StreamSession`: the same operations as `ringstore/streams`, over
@@ -51,15 +53,17 @@ export class RemoteStreamSession implements AsyncDisposable {
   /** Appends atomically; resolves with the new version. */
   async append(events: readonly NewVersionedEvent[], options: { expectedVersion?: number } = {}): Promise<number> {
     checkCallOptions('session append', options, SESSION_APPEND_OPTIONS);
+    // Strict JSON, as the library takes it: JSON.stringify would have stored NaN and Infinity as null.
     const r = await this.#client.request<{ version: number }>('POST', `${this.#base}/events`, {
       idempotent: false,
-      body: { events, ...(options.expectedVersion !== undefined ? { expectedVersion: options.expectedVersion } : {}) },
+      rawBody: jsonText({ events, ...(options.expectedVersion !== undefined ? { expectedVersion: options.expectedVersion } : {}) }, true),
     });
     return r.data.version;
   }
 
   /** Events 1..toVersion, or after the greatest snapshot <= toVersion with `useSnapshot`. */
   read<TData = unknown, TState = unknown>(options: { toVersion?: number; useSnapshot?: boolean } = {}): Promise<{ snapshot?: VersionedSnapshot<TState>; events: VersionedEvent<TData>[] }> {
+    checkCallOptions('session read', options, SESSION_READ_OPTIONS);
     return this.#get('/events', { toVersion: options.toVersion, useSnapshot: options.useSnapshot });
   }
 
@@ -70,7 +74,7 @@ export class RemoteStreamSession implements AsyncDisposable {
 
   /** One event; `NotFoundError` (`RS_ERR_STREAM_VERSION_NOT_FOUND`) when absent. */
   get<TData = unknown>(version: number): Promise<VersionedEvent<TData>> {
-    return this.#get(`/events/${version}`);
+    return this.#get(`/events/${versionSegment(version)}`);
   }
 
   /** The stream head version. */
@@ -83,12 +87,12 @@ export class RemoteStreamSession implements AsyncDisposable {
     if (typeof eventId !== 'string' || eventId.length === 0) throw invalidArgument('eventId must be a non-empty string');
     // A URL resolves a "." or ".." segment away (`%2E%2E` too): the request would reach another route.
     if (eventId === '.' || eventId === '..') throw invalidArgument(`an event id "${eventId}" cannot be looked up over HTTP (URLs resolve it away); read the events instead`);
-    return (await this.#get<{ version: number }>(`/ids/${encodeURIComponent(eventId)}`)).version;
+    return (await this.#get<{ version: number }>(`/ids/${pathSegment(eventId, 'eventId')}`)).version;
   }
 
   /** Stores a snapshot of the state at `version`. */
   async snapshot(version: number, state: unknown): Promise<void> {
-    await this.#client.request('POST', `${this.#base}/snapshots`, { idempotent: false, body: { version, state } });
+    await this.#client.request('POST', `${this.#base}/snapshots`, { idempotent: false, rawBody: jsonText({ version, state }, true) });
   }
 
   /** Snapshot versions, ascending. */
@@ -98,7 +102,7 @@ export class RemoteStreamSession implements AsyncDisposable {
 
   /** Removes one snapshot (`RS_ERR_STREAM_SNAPSHOT_VERSION_NOT_FOUND` when absent). */
   async clearSnapshot(version: number): Promise<void> {
-    await this.#client.request('DELETE', `${this.#base}/snapshots/${version}`, { idempotent: false });
+    await this.#client.request('DELETE', `${this.#base}/snapshots/${versionSegment(version)}`, { idempotent: false });
   }
 
   /** Removes every snapshot. */

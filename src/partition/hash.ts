@@ -1,3 +1,5 @@
+import { invalidArgument } from '../errors.js';
+
 /**
  * Stable string hash used for partition routing: 32-bit FNV-1a over the
  * string's UTF-16 code units. It has no per-process seed, so the same key
@@ -5,6 +7,8 @@
  * (the reference's `HashCode.Combine` is randomly seeded per process).
  */
 export function hashKey(key: string): number {
+  // A number looped over its undefined length: every number hashed as the empty string.
+  if (typeof key !== 'string') throw invalidArgument(`hashKey takes a string, got ${typeof key}`);
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
@@ -13,8 +17,15 @@ export function hashKey(key: string): number {
   return h >>> 0;
 }
 
-/** The partition a key routes to among `partitions` partitions. */
-export function partitionOf(key: string, partitions: number): number {
+/**
+ * The partition a key routes to among `partitions` partitions, as the stores route it: a finite number is
+ * routed as its string (`5` as `"5"`). `RS_ERR_INVALID_ARGUMENT` for another key or a count that is not an
+ * integer from 1 to 2^32.
+ */
+export function partitionOf(key: string | number, partitions: number): number {
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 2 ** 32) throw invalidArgument(`partitions must be an integer from 1 to 2^32, got ${String(partitions)}`);
+  if (typeof key === 'number' && Number.isFinite(key)) return hashKey(String(key)) % partitions;
+  if (typeof key !== 'string') throw invalidArgument(`partitionOf takes a string or a finite number, got ${String(key)}`);
   return hashKey(key) % partitions;
 }
 

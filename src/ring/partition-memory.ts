@@ -88,7 +88,7 @@ export class PartitionMemory {
     this.arenaAbs = new Float64Array(sab, o.arenaAbs, C);
     this.values = new Float64Array(sab, o.values, Math.max(1, geometry.valueCount) * C);
     this.arena = new Uint8Array(sab, o.arena, geometry.arenaBytes);
-    this.arena32 = new Int32Array(sab, o.arena, geometry.arenaBytes >> 2);
+    this.arena32 = new Int32Array(sab, o.arena, geometry.arenaBytes / 4); // arenaBytes is a multiple of 8; `>> 2` wrapped from 2 GiB
     const D = dirSlots(geometry);
     this.dirHash = new Int32Array(sab, o.dirHash, D * 2);
     this.dirNum = new Float64Array(sab, o.dirNum, D * 2);

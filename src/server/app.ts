@@ -89,6 +89,9 @@ async function buildOnStores(config: ServerConfig, log: Logger, stores: Stores, 
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: requestLoggerFactory,
     bodyLimit: config.bodyLimit,
+    // An event id may be 256 characters once URI-encoded (GET /sessions/:id/ids/:eventId); fastify's default
+    // of 100 answered 400 "exceeding the max param length" to ids the stream had taken.
+    routerOptions: { maxParamLength: 1024 },
     ...timeoutOptions(config),
     clientErrorHandler: clientErrorHandler(log, config.lingerMs, (reason) => metrics.refused.inc({ reason })),
     return503OnClosing: false,

@@ -219,12 +219,36 @@ const CONFIG_KEYS = keySet<ServerConfig>({
   headersTimeoutMs: 1, bodyTimeoutMs: 1, idleTimeoutMs: 1, maxConnections: 1, lingerMs: 1, ingestThreads: 1,
 });
 
+const CHECKED_BY_RESOLVE: ReadonlySet<keyof ServerConfig> = new Set([
+  'logLevel', 'dataDir', 'fsync', 'nats', 'natsReplicas', 'natsCheckpointEvery', 'natsCheckpointMinMs', 'ingestThreads',
+] as const);
+
+/**
+ * The flags' bounds, for the programmatic config too: `resolveConfig({ port: -1 })` passed and
+ * `startServer` threw a RangeError from listen; `{ maxBatch: 0 }` served and refused every batch.
+ * The values resolveConfig checks with messages of their own are left to it.
+ */
+function checkFlagBounds(partial: Partial<ServerConfig>): void {
+  for (const [flag, spec] of Object.entries(FLAGS)) {
+    const v: unknown = partial[spec.key];
+    if (v === undefined || CHECKED_BY_RESOLVE.has(spec.key)) continue;
+    const name = `${spec.key} (${flag})`;
+    if (spec.kind === 'string') {
+      if (typeof v !== 'string') throw new ConfigError(`${name} must be a string, got ${typeof v}`);
+      parseValue(name, spec, v);
+    } else if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (spec.min ?? 0) || v > (spec.max ?? Number.MAX_SAFE_INTEGER)) {
+      throw new ConfigError(`${name} must be an integer between ${spec.min ?? 0} and ${spec.max ?? Number.MAX_SAFE_INTEGER}, got ${String(v)}`);
+    }
+  }
+}
+
 /** Fills defaults, checks cross-field rules and freezes. Throws {@link ConfigError}. */
 export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
   if (partial === null || typeof partial !== 'object') throw new ConfigError('the config must be an object');
   // A misspelt key would otherwise be ignored for its default: `{ tokn: '…' }` would serve with no token.
   const k = unknownKey(partial, CONFIG_KEYS);
   if (k !== undefined) throw new ConfigError(`"${k}" is not a config option (known: ${[...CONFIG_KEYS].join(', ')})`);
+  checkFlagBounds(partial);
   const logLevel = partial.logLevel ?? DEFAULTS.logLevel;
   if (!LEVELS.has(logLevel)) throw new ConfigError(`log level must be one of ${[...LEVELS].join(', ')}, got "${logLevel}"`);
   const partitions = partial.partitions ?? os.availableParallelism();

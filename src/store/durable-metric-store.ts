@@ -98,7 +98,7 @@ export class DurableMetricStore implements AsyncDisposable {
     if (d === null) throw invalidOption('MetricStore.open needs the durability option; an in-memory store is MetricStore.create(options)', { option: 'durability' });
     const io = durability?.io;
     if (io !== undefined && (io === null || typeof io !== 'object')) throw invalidOption('options.durability.io must be an Io object', { option: 'durability.io' });
-    const v = validateOptions(memory);
+    const v = validateOptions({ ...memory, logger });
     // The restore replays evictions that were reported before the restart: not again.
     const gate = { replaying: true };
     const user = v.onDiscarded;

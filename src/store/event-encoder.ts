@@ -11,6 +11,9 @@ import { recordBytes, writeRecord, type RecordFields } from '../ring/record.js';
 import { hashKey } from '../partition/hash.js';
 import { textLength } from './append-text.js';
 import type { Selector } from './options.js';
+
+/** The largest timestamp magnitude, in ms: a JavaScript Date's range. */
+const MAX_TIME_MS = 8.64e15;
 import { compileSelector } from './selectors.js';
 
 const MAX_KEY = 1024;
@@ -103,6 +106,9 @@ export class EventEncoder<T> {
       if (typeof ts !== 'number' || !Number.isFinite(ts)) {
         throw new RingstoreError('RS_ERR_NON_FINITE', `the timestamp selector returned ${String(ts)}; expected a finite number`);
       }
+      // A Date's range, as the daemon's: far beyond it (1e300) bucket numbers lose their precision and the
+      // window lost the event (ts / bucketMs - buckets === ts / bucketMs).
+      if (ts > MAX_TIME_MS || ts < -MAX_TIME_MS) throw invalidArgument(`the timestamp selector returned ${ts}; a timestamp is ms within ±${MAX_TIME_MS} (a Date's range)`);
     } else ts = Date.now();
     const fns = this.valueOf;
     for (let i = 0; i < fns.length; i++) {

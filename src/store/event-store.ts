@@ -63,7 +63,12 @@ export class EventStore<T = unknown, V extends string = string> extends StoreQue
     const o = resolved ?? resolveOptions(options);
     super(o);
     const geometry = geometryOf(o);
-    this.mems = Array.from({ length: o.partitions }, () => PartitionMemory.allocate(geometry));
+    try {
+      this.mems = Array.from({ length: o.partitions }, () => PartitionMemory.allocate(geometry));
+    } catch (cause) {
+      // Sizes within the bounds may still exceed the machine's memory: a bare RangeError named no option.
+      throw new RingstoreError('RS_ERR_INVALID_OPTION', `options.capacity and payloadBytes need ${o.partitions} shared buffers that could not be allocated`, { option: 'capacity' }, { cause });
+    }
     this.ctl = ControlMemory.allocate(o.maxProducers);
     const slot = claimProducerSlot(this.ctl, this.mems);
     this.producer = new Producer<T>(this.mems, this.ctl, slot, o);

@@ -54,8 +54,9 @@ export function metricLayout(capacity: number, partitions: number): MetricLayout
   return { partitions, capacity, appendedOffset, cursorOffset, timestampOffset, valueOffset, keyIdOffset, byteLength };
 }
 
+/** Not `(n + 7) & ~7`: that wraps above 2^31, and 20 bytes a sample pass it at about 107M samples. */
 function align8(n: number): number {
-  return (n + 7) & ~7;
+  return Math.ceil(n / 8) * 8;
 }
 
 /**

@@ -284,9 +284,11 @@ export class MetricStore {
     this.#cursor[p] = c + 1 === this.#end[p] ? this.#start[p] : c + 1;
     this.#appended[p]++;
     try {
-      (this.#onDiscarded as MetricDiscardCallback)(oldKey, oldValue, oldTs, p);
+      // An async callback's rejection too: unhandled, it would end the process.
+      const r: unknown = (this.#onDiscarded as MetricDiscardCallback)(oldKey, oldValue, oldTs, p);
+      if (isThenable(r)) r.then(undefined, warnCallback);
     } catch (err) {
-      process.emitWarning(err instanceof Error ? err : String(err), { code: 'RS_WARN_CALLBACK' });
+      warnCallback(err);
     }
   }
 
@@ -418,3 +420,9 @@ export class MetricStore {
     return true;
   }
 }
+
+function warnCallback(err: unknown): void {
+  process.emitWarning(err instanceof Error ? err : String(err), { code: 'RS_WARN_CALLBACK' });
+}
+
+const isThenable = (r: unknown): r is PromiseLike<unknown> => typeof (r as PromiseLike<unknown> | null)?.then === 'function';

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { RingstoreError, invalidArgument, invalidOption } from '../errors.js';
 import type { Io } from '../durability/io.js';
 import { keySet, unknownKey } from '../known-keys.js';
-import type { DurabilityOptions } from './options.js';
+import { checkLogger, type DurabilityOptions } from './options.js';
 
 /** Largest accepted `capacity` (samples): 2^28, i.e. 5 GiB of columns. */
 export const METRIC_MAX_CAPACITY = 2 ** 28;
@@ -155,6 +155,7 @@ export function validateOptions(options: MetricStoreOptions): {
   if (onDiscarded !== undefined && typeof onDiscarded !== 'function') {
     throw invalidOption('options.onDiscarded must be a function');
   }
+  checkLogger(options.logger);
   const maxRemembered = 2 * METRIC_MAX_CAPACITY;
   if (
     maxRememberedKeys !== undefined &&

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { invalidOption } from '../errors.js';
 import type { PartitionDurability } from '../partition/partition-log.js';
-import type { PartitionGeometry } from '../ring/layout.js';
+import { partitionOffsets, type PartitionGeometry } from '../ring/layout.js';
 import { REC_HEADER_BYTES } from '../ring/record.js';
 import { keySet, unknownKey } from '../known-keys.js';
 import type { StoredEvent } from './types.js';
@@ -33,6 +33,8 @@ export interface EventStoreOptions<T, V extends string = string> {
    * Total arena bytes for stored events (id, key, type and JSON), split across partitions (default 256 bytes
    * per event of capacity). When events are larger on average, the arena fills before the slots and the
    * oldest events are evicted to make room (reported like slot evictions, with reason `'bytes'`).
+   * A partition's shared buffer (its arena, slot columns and tables) is at most 4 GiB: beyond,
+   * `RS_ERR_INVALID_OPTION` (use more partitions).
    */
   payloadBytes?: number;
   /**
@@ -43,7 +45,7 @@ export interface EventStoreOptions<T, V extends string = string> {
   maxEventBytes?: number;
   /** Routing key; events without a key are spread round-robin. */
   key?: Selector<T, string | number>;
-  /** Event time in ms since the epoch; default the append time. */
+  /** Event time in ms since the epoch, within ±8.64e15 (a Date's range; beyond: `RS_ERR_INVALID_ARGUMENT`); default the append time. */
   timestamp?: Selector<T, number>;
   /** Event type used by `where.type` filters; default `event.type` when it is a string. */
   type?: Selector<T, string>;
@@ -67,7 +69,7 @@ export interface EventStoreOptions<T, V extends string = string> {
   maxProducers?: number;
   /** Input ring bytes per partition, a power of two (default 1 MiB, at least 4 max-size records). */
   inputBytes?: number;
-  /** Receives evicted events, in batches, oldest first. Exceptions are caught and logged. */
+  /** Receives evicted events, in batches, oldest first. Exceptions (and an async callback's rejections) are caught and logged. */
   onDiscarded?: (events: StoredEvent<T>[]) => void;
   /**
    * With `onDiscarded`: receives the positions of events a drain evicted just before its worker died whose
@@ -159,6 +161,11 @@ const MAX_SLOTS = 1 << 28;
 const ACK_CAPACITY = 8192;
 /** Arena bytes an event needs besides its JSON, at least: a generated id (26) and alignment. */
 const ARENA_OVERHEAD = 32;
+/**
+ * Largest shared buffer of one partition: the worker views it whole as one Uint8Array, which Node 20 caps at
+ * 4 GiB (`buffer.constants.MAX_LENGTH`); 256 partitions of it are the 2^40 bytes `payloadBytes` allows.
+ */
+const MAX_PARTITION_BYTES = 2 ** 32;
 
 function checkInt(name: string, value: unknown, min = 1, max = Number.MAX_SAFE_INTEGER): void {
   if (value === undefined) return;
@@ -185,6 +192,18 @@ const WINDOW_NAMES = keySet<WindowOptions>({ sizeMs: 1, bucketMs: 1 });
 export function checkKnownOptions(what: string, o: object, known: ReadonlySet<string>): void {
   const name = unknownKey(o, known);
   if (name !== undefined) throw invalidOption(`${what}.${name} is not an option (known: ${[...known].join(', ')})`, { option: `${what}.${name}` });
+}
+
+/**
+ * Refuses a `logger` that lacks what the store calls: the first call was made by a worker's event handler,
+ * outside any call of the caller, and its TypeError ended the process.
+ */
+export function checkLogger(logger: unknown): void {
+  if (logger === undefined) return;
+  const l = logger as Partial<Record<'info' | 'warn' | 'error', unknown>> | null;
+  if (l === null || typeof l !== 'object' || typeof l.info !== 'function' || typeof l.warn !== 'function' || typeof l.error !== 'function') {
+    throw invalidOption('options.logger must be a pino logger (with info, warn and error)', { option: 'logger' });
+  }
 }
 
 function checkSelector(name: string, value: unknown): void {
@@ -243,6 +262,8 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
   if (values === null || typeof values !== 'object') throw invalidOption('options.values must be an object');
   const valueNames = Object.keys(values);
   for (const name of valueNames) checkSelector(`values.${name}`, values[name]);
+  // Each event's `values` is a plain object: assigning "__proto__" would set its prototype, and lose the value.
+  if (Object.hasOwn(values, '__proto__')) throw invalidOption('options.values cannot declare a value named "__proto__"', { option: 'values.__proto__' });
   if (options.onDiscarded !== undefined && typeof options.onDiscarded !== 'function') {
     throw invalidOption('options.onDiscarded must be a function');
   }
@@ -255,6 +276,7 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
   if (options.onCapacityReached !== undefined && typeof options.onCapacityReached !== 'function') {
     throw invalidOption('options.onCapacityReached must be a function');
   }
+  checkLogger(options.logger);
   if (options.name !== undefined && (typeof options.name !== 'string' || !/^[\w.-]{1,32}$/.test(options.name))) {
     throw invalidOption('options.name must be 1 to 32 letters, digits, _, . or -', { option: 'name' });
   }
@@ -288,6 +310,19 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
     });
   }
 
+  const maxProducers = options.maxProducers ?? 16;
+  const dedupWindow = options.dedupWindow ?? 100_000;
+  const dormantKeysPerPartition = Math.ceil((options.dormantKeys ?? capacity) / partitions);
+  const partitionBytes = partitionOffsets(geometryOf({
+    capacityPerPartition, arenaPerPartition, inputBytes, valueNames, maxProducers, ackCapacity: ACK_CAPACITY, dedupWindow, dormantKeysPerPartition,
+  })).total;
+  if (partitionBytes > MAX_PARTITION_BYTES) {
+    throw invalidOption(
+      `options.capacity, payloadBytes and the tables give each partition ${partitionBytes} bytes of shared memory, more than ${MAX_PARTITION_BYTES}: lower them or use more partitions`,
+      { option: 'capacity', partitionBytes },
+    );
+  }
+
   let window: ResolvedOptions<T>['window'] = null;
   if (options.window !== undefined) {
     const w = options.window;
@@ -312,10 +347,10 @@ export function resolveOptions<T>(options: EventStoreOptions<T> = {}): ResolvedO
     arenaPerPartition,
     maxEventBytes,
     inputBytes,
-    maxProducers: options.maxProducers ?? 16,
+    maxProducers,
     ackCapacity: ACK_CAPACITY,
-    dedupWindow: options.dedupWindow ?? 100_000,
-    dormantKeysPerPartition: Math.ceil((options.dormantKeys ?? capacity) / partitions),
+    dedupWindow,
+    dormantKeysPerPartition,
     valueNames,
     window,
     selectors: Object.freeze({

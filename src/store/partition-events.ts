@@ -9,12 +9,18 @@ import type { StoredEvent } from './types.js';
  * a callback that throws is logged, not thrown into the worker's message.
  */
 export function deliverPartitionEvent<T>(o: ResolvedOptions<T>, partition: number, e: PartitionEvent): void {
-  try {
-    if (e.type === 'evicted' && o.onDiscarded) o.onDiscarded(e.events.map((x) => fromEvicted(o, partition, x)));
-    else if (e.type === 'evicted-lost') o.onDiscardedLost?.({ partition, positions: e.positions });
-    else if (e.type === 'full' && o.onCapacityReached) o.onCapacityReached({ partition, capacity: o.capacityPerPartition, reason: e.reason });
-  } catch (err) {
+  const report = (err: unknown): void => {
     o.logger?.error({ err, partition }, `${e.type === 'full' ? 'onCapacityReached' : e.type === 'evicted-lost' ? 'onDiscardedLost' : 'onDiscarded'} callback threw`);
+  };
+  try {
+    let r: unknown;
+    if (e.type === 'evicted' && o.onDiscarded) r = o.onDiscarded(e.events.map((x) => fromEvicted(o, partition, x)));
+    else if (e.type === 'evicted-lost') r = o.onDiscardedLost?.({ partition, positions: e.positions });
+    else if (e.type === 'full' && o.onCapacityReached) r = o.onCapacityReached({ partition, capacity: o.capacityPerPartition, reason: e.reason });
+    // An async callback's rejection too: unhandled, it would end the process.
+    if (typeof (r as PromiseLike<unknown> | undefined)?.then === 'function') (r as PromiseLike<unknown>).then(undefined, report);
+  } catch (err) {
+    report(err);
   }
 }
 

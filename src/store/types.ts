@@ -40,7 +40,10 @@ export type AppendResults<I> = I extends readonly unknown[] ? AppendResult[] : A
 
 /** Per-call options of `append`. */
 export interface AppendOptions {
-  /** Explicit partition (overrides the key hash). */
+  /**
+   * Explicit partition (overrides the key hash). Versions and idempotency ids are kept per partition: a keyed
+   * event sent to another partition than its key's starts a version sequence of that key there.
+   */
   partition?: number;
   /**
    * The key's version before this append (0 for a new key). A mismatch rejects

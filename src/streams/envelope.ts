@@ -18,7 +18,7 @@
 import { InvalidStreamArgumentError } from './errors.js';
 import { keySet, unknownKey, unknownKeyMessage } from '../known-keys.js';
 import { encodedLength } from './stream-id.js';
-import { INVALID_JSON, throwInvalidJson, tryJsonCopy, type JsonValue } from './json.js';
+import { INVALID_JSON, isWellFormed, throwInvalidJson, tryJsonCopy, type JsonValue } from './json.js';
 import { isoTime, nextEventId } from '../ids/event-id.js';
 import { isUlidTime } from '../ids/ulid.js';
 
@@ -152,6 +152,7 @@ function prepare(events: unknown, now: number, native: boolean): PreparedEvent[]
     if (typeof type !== 'string' || type.length === 0 || type.length > MAX_ID) {
       throw new InvalidStreamArgumentError(`events[${i}].type must be a non-empty string of at most ${MAX_ID} characters`, { index: i });
     }
+    if (!isWellFormed(type)) throw new InvalidStreamArgumentError(`events[${i}].type is not well-formed UTF-16 (a lone surrogate)`, { index: i });
     let id = optString(e.id, i, 'id');
     if (id !== undefined) {
       // Ids are URI-encoded into idempotency keys: bounded encoded, so every backend's keys hold them (LMDB's 1,978 bytes).

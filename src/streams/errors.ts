@@ -9,6 +9,7 @@
  */
 import { meaningsOf, type ErrorCodeOf } from '../error-codes.js';
 import { RingstoreError } from '../errors.js';
+import { unknownKey, unknownKeyMessage } from '../known-keys.js';
 
 /** The codes `ringstore/streams` raises and what each means (derived from the one table, `src/error-codes.ts`). */
 export const StreamErrorCodes = meaningsOf('streams');
@@ -243,4 +244,13 @@ export class KvConcurrencyError extends RingstoreError {
 /** True for the backend's own precondition errors (duplicate key, not found, etag mismatch). */
 export function isKvPreconditionError(e: unknown): e is KvDuplicateKeyError | KvKeyNotFoundError | KvConcurrencyError {
   return e instanceof KvDuplicateKeyError || e instanceof KvKeyNotFoundError || e instanceof KvConcurrencyError;
+}
+
+/**
+ * Refuses a key of options object `o` that is not in `known` (`InvalidStreamOptionError` naming it): a misspelt
+ * option (`replica`, `nosync`) would otherwise be ignored and its default used, silently.
+ */
+export function refuseUnknownOption(o: object, known: ReadonlySet<string>, what: string): void {
+  const k = unknownKey(o, known);
+  if (k !== undefined) throw new InvalidStreamOptionError(unknownKeyMessage(what, k, known), { option: `${what}.${k}` });
 }

@@ -11,6 +11,13 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 const MAX_DEPTH = 128;
 
 /**
+ * False for text with a lone surrogate. msgpack (LMDB) writes one as three bytes that read back as
+ * three U+FFFD, while the memory and NATS backends keep it: such text is refused so that every backend
+ * stores the same data. O(1) for one-byte strings (V8 knows they hold no surrogate).
+ */
+export const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/**
  * Returns a deep-frozen copy of `value` when it is JSON data: plain objects,
  * arrays, strings, finite numbers, booleans and null. Object properties whose
  * value is `undefined` are dropped (as `JSON.stringify` does).
@@ -48,6 +55,7 @@ export function throwInvalidJson(value: unknown, path: string): never {
 function tryCopy(value: unknown, depth: number, freeze: boolean): JsonValue | typeof INVALID_JSON {
   switch (typeof value) {
     case 'string':
+      return isWellFormed(value) ? value : INVALID_JSON;
     case 'boolean':
       return value;
     case 'number':
@@ -76,7 +84,7 @@ function tryCopy(value: unknown, depth: number, freeze: boolean): JsonValue | ty
         const item = (value as Record<string, unknown>)[key];
         if (item === undefined) continue;
         // Assigning "__proto__" would set the copy's prototype, not a key: the key would be lost.
-        if (key === '__proto__') return INVALID_JSON;
+        if (key === '__proto__' || !isWellFormed(key)) return INVALID_JSON;
         const c = tryCopy(item, depth + 1, freeze);
         if (c === INVALID_JSON) return INVALID_JSON;
         out[key] = c;
@@ -91,6 +99,8 @@ function tryCopy(value: unknown, depth: number, freeze: boolean): JsonValue | ty
 function copy(value: unknown, path: string, depth: number, freeze: boolean): JsonValue {
   switch (typeof value) {
     case 'string':
+      if (!isWellFormed(value)) throw new InvalidStreamArgumentError(`${path} is not well-formed UTF-16 (a lone surrogate)`, { path });
+      return value;
     case 'boolean':
       return value;
     case 'number':
@@ -118,6 +128,7 @@ function copy(value: unknown, path: string, depth: number, freeze: boolean): Jso
         const item = (value as Record<string, unknown>)[key];
         if (item === undefined) continue;
         if (key === '__proto__') throw new InvalidStreamArgumentError(`${path} has a "__proto__" key, which cannot be stored (it would be taken as the prototype and lost)`, { path });
+        if (!isWellFormed(key)) throw new InvalidStreamArgumentError(`${path} has a key that is not well-formed UTF-16 (a lone surrogate)`, { path });
         out[key] = copy(item, `${path}.${key}`, depth + 1, freeze);
       }
       return freeze ? Object.freeze(out) : out;

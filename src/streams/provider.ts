@@ -8,9 +8,9 @@ import type { KeyValueBackend } from './backend.js';
 import { MemoryBackend } from './backends/memory.js';
 import type { NativeStream } from './backends/memory-streams.js';
 import { assertClock, systemClock, type Clock } from './clock.js';
-import { InvalidStreamOptionError, OpenStoreFailedError, ProviderClosedError, StoreBackendError } from './errors.js';
+import { InvalidStreamOptionError, OpenStoreFailedError, ProviderClosedError, StoreBackendError, refuseUnknownOption } from './errors.js';
 import { checkSessionTimeout, tryAcquireLease } from './lease.js';
-import { keySet, unknownKey, unknownKeyMessage } from '../known-keys.js';
+import { keySet } from '../known-keys.js';
 import { isLiveSink, type LiveSink } from './live.js';
 import { StreamSession } from './session.js';
 import { DEFAULT_DATABASE, formatStoreId, parseStreamId, streamKeys, type StreamIdInput } from './stream-id.js';
@@ -59,10 +59,6 @@ const PROVIDER_OPTIONS = keySet<StreamStoreProviderOptions>({ backend: 1, clock:
 const DEFAULTS_OPTIONS = keySet<StreamDefaults>({ database: 1, sessionTimeoutMs: 1, openTimeoutMs: 1 });
 const OPEN_OPTIONS = keySet<OpenOptions>({ sessionTimeoutMs: 1, openTimeoutMs: 1, signal: 1 });
 
-function refuseUnknown(o: object, known: ReadonlySet<string>, what: string): void {
-  const k = unknownKey(o, known);
-  if (k !== undefined) throw new InvalidStreamOptionError(unknownKeyMessage(what, k, known), { option: `${what}.${k}` });
-}
 
 const BACKEND_METHODS = ['add', 'set', 'get', 'tryGet', 'remove', 'list', 'batch', 'close'] as const;
 
@@ -107,7 +103,7 @@ export class StreamStoreProvider {
   /** Validates the options and fills defaults. @throws InvalidStreamOptionError */
   constructor(options: StreamStoreProviderOptions = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('StreamStoreProvider options must be an object');
-    refuseUnknown(options, PROVIDER_OPTIONS, 'options');
+    refuseUnknownOption(options, PROVIDER_OPTIONS, 'options');
     const clock = options.clock ?? systemClock;
     assertClock(clock, 'options.clock');
     this.#clock = clock;
@@ -122,7 +118,7 @@ export class StreamStoreProvider {
     if (options.publishTo !== undefined && !isLiveSink(options.publishTo)) throw new InvalidStreamOptionError('options.publishTo must have an append(event) method');
     const d = options.defaults ?? {};
     if (d === null || typeof d !== 'object') throw new InvalidStreamOptionError('options.defaults must be an object');
-    refuseUnknown(d, DEFAULTS_OPTIONS, 'options.defaults');
+    refuseUnknownOption(d, DEFAULTS_OPTIONS, 'options.defaults');
     const database = d.database ?? DEFAULT_DATABASE;
     if (typeof database !== 'string' || database.trim().length === 0 || database.includes('/')) throw new InvalidStreamOptionError('defaults.database must be a non-empty string without "/"');
     this.#defaults = Object.freeze({
@@ -152,7 +148,7 @@ export class StreamStoreProvider {
     if (this.#closed) throw new ProviderClosedError();
     const id = parseStreamId(streamId, this.#defaults.database);
     if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('open(streamId, options): options must be an object');
-    refuseUnknown(options, OPEN_OPTIONS, 'open options');
+    refuseUnknownOption(options, OPEN_OPTIONS, 'open options');
     const sessionTimeoutMs = checkSessionTimeout(options.sessionTimeoutMs ?? this.#defaults.sessionTimeoutMs, 'sessionTimeoutMs');
     const openTimeoutMs = checkMs(options.openTimeoutMs ?? this.#defaults.openTimeoutMs, 'openTimeoutMs', 0);
     const signal = options.signal;

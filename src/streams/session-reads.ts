@@ -186,6 +186,8 @@ export class StreamReader {
     const k = unknownKey(options, READ_OPTIONS);
     if (k !== undefined) throw new InvalidStreamArgumentError(unknownKeyMessage('read options', k, READ_OPTIONS), { key: k });
     const to = options.toVersion === undefined ? undefined : checkVersionArg(options.toVersion, 'toVersion', 0);
+    // Only `true` reads from a snapshot: any other value (1, "true") would read the whole stream, silently.
+    if (options.useSnapshot !== undefined && typeof options.useSnapshot !== 'boolean') throw new InvalidStreamArgumentError('read options.useSnapshot must be a boolean', { key: 'useSnapshot' });
     await this.#checked();
     const head = (await this.readHead('read')).version;
     const last = to ?? head;

@@ -225,7 +225,7 @@ describe('damaged logs', () => {
     const file = path.join(logDir, last);
     writeFileSync(file, readFileSync(file).subarray(0, statSync(file).size - 13)); // half of the last frame
     const logged: string[] = [];
-    const logger = { info: (_o: unknown, m: string) => logged.push(m), warn: (_o: unknown, m: string) => logged.push(m) };
+    const logger = { info: (_o: unknown, m: string) => logged.push(m), warn: (_o: unknown, m: string) => logged.push(m), error: (_o: unknown, m: string) => logged.push(m) };
     const s = await MetricStore.open({ ...fillOpts(dir), logger: logger as never });
     expect(s.restored.bytesTruncated).toBeGreaterThan(0);
     expect(prefix(s, 'fill')).toBe(299);

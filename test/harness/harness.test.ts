@@ -1,5 +1,6 @@
 // Fast tests of the harness's own logic (argument parsing, aggregation, rendering,
 // scenario loading). They import the built code: run `npx tsc -p tsconfig.json` first.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -74,6 +75,9 @@ describe('argument parsing', () => {
     expect(resolveParams(fake.params, { ops: '1_000' })).toEqual({ ops: 1000, label: 'x' });
     expect(resolveParams(fake.params, { label: 'y' })).toEqual({ ops: 100, label: 'y' });
     expect(() => resolveParams(fake.params, { ops: 'many' })).toThrow(/--ops needs a number/);
+    // a count, size or duration (a positive default) of 0 or below ran, and reported rates of nothing
+    expect(() => resolveParams(fake.params, { ops: '-5' })).toThrow(/--ops needs a positive number/);
+    expect(() => resolveParams(fake.params, { ops: '0' })).toThrow(/--ops needs a positive number/);
     expect(unknownParams([fake], { ops: '1', nope: '2' })).toEqual(['nope']);
     expect(intList('1, 2,2,4', 'p')).toEqual([1, 2, 4]);
     expect(() => intList('1,0', 'p')).toThrow(UsageError);
@@ -87,6 +91,19 @@ describe('argument parsing', () => {
       expect(resolveParams(s.params, {})).toBeTypeOf('object');
       expect(s.reference.length).toBeGreaterThan(0);
     }
+  });
+  it('a bad scenario parameter or a missing --docs file exits 2 with its message, also with --quiet (no stack, no silent "1 with errors")', () => {
+    const cli = path.join(here, '../../dist/src/cli/main.js');
+    const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'bench', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const bad = run('metric', '--events', 'abc', '--quiet', '--no-write');
+    expect([bad.status, bad.stderr.trim()]).toEqual([2, 'ringstore bench: metric: --events needs a number, got abc']);
+    const keys = run('metric', '--keys', '1000', '--quiet', '--no-write');
+    expect(keys.status).toBe(2);
+    expect(keys.stderr).toMatch(/^ringstore bench: metric: .*keys/);
+    const docs = run('--docs', path.join(tmpdir(), 'rs-no-such-doc.md'), '--report-only');
+    expect(docs.status).toBe(2);
+    expect(docs.stderr).toMatch(/^ringstore bench: --docs .*rs-no-such-doc\.md.*ENOENT/);
+    expect(docs.stderr).not.toMatch(/\n\s+at /);
   });
   it('parses profile arguments and passes the rest to the run', () => {
     const p = parseProfileArgs(['window', '--tool', 'doctor', '--events', '100', '--timeout', '30']);

@@ -46,6 +46,18 @@ describe('configuration', () => {
     expect(() => resolveConfig({ ...resolveConfig({ port: 0 }) })).not.toThrow(); // a full config goes round again
   });
 
+  it('resolveConfig takes the bounds of the flags: startServer({ port: -1 }) threw from listen, { maxBatch: 0 } refused every batch', () => {
+    const bad: Record<string, unknown>[] = [
+      { port: -1 }, { port: 65_536 }, { port: 1.5 }, { port: '7070' }, { partitions: 0 }, { capacity: 2 ** 28 + 1 }, { arenaBytes: 63 },
+      { bodyLimit: 1e12 }, { maxBatch: 0 }, { shutdownTimeoutMs: -1 }, { subscribePollMs: 0 }, { idleTimeoutMs: Number.NaN },
+      { maxConnections: 0 }, { lingerMs: 60_001 }, { host: '' }, { host: 7 }, { token: 12_345_678 },
+    ];
+    for (const partial of bad) {
+      expect(() => resolveConfig({ port: 0, ...partial } as never), JSON.stringify(partial)).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION' }));
+    }
+    expect(resolveConfig({ port: 65_535, maxBatch: 1, lingerMs: 0, host: '::1' })).toMatchObject({ port: 65_535, maxBatch: 1, lingerMs: 0, host: '::1' });
+  });
+
   it('timeouts, the connection cap and the read token: flags, variables, defaults and cross-checks', () => {
     const env = { RINGSTORE_HEADERS_TIMEOUT_MS: '2000', RINGSTORE_BODY_TIMEOUT_MS: '5000', RINGSTORE_IDLE_TIMEOUT_MS: '9000', RINGSTORE_MAX_CONNECTIONS: '300', RINGSTORE_LINGER_TIMEOUT_MS: '0', RINGSTORE_TOKEN: 'write-token-1', RINGSTORE_READ_TOKEN: 'read-token-1' };
     expect(parseConfig([], env)).toMatchObject({ headersTimeoutMs: 2000, bodyTimeoutMs: 5000, idleTimeoutMs: 9000, maxConnections: 300, lingerMs: 0, readToken: 'read-token-1' });

@@ -168,6 +168,16 @@ describe('GET /streams/{*stream}', () => {
     const a = await d.client.aggregate('agg/b', { sum: 'amount', groupBy: 'region' });
     expect(a).toMatchObject({ totalEvents: 3, totalAmount: 9, groups: { eu: { count: 2, sum: 6 }, us: { count: 1, sum: 3 } } });
   });
+
+  it('sum= and groupBy= read only the event\'s own fields, not Object.prototype\'s', async () => {
+    // groupBy=constructor grouped every event under "undefined" (the Object function), __proto__ under "{}"
+    await d.client.append('agg/proto', [{ amount: 2, region: 'eu' }, { amount: 3, constructor: 'c1' }]);
+    for (const groupBy of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const a = await d.client.aggregate('agg/proto', { sum: 'amount', groupBy });
+      const expected = groupBy === 'constructor' ? { '': { count: 1, sum: 2 }, c1: { count: 1, sum: 3 } } : { '': { count: 2, sum: 5 } };
+      expect(a.groups, groupBy).toEqual(expected);
+    }
+  });
 });
 
 describe('GET /streams/{*stream}/subscribe (server-sent events)', () => {

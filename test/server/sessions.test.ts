@@ -37,6 +37,18 @@ describe('versioned streams over HTTP', () => {
     await again.close();
   });
 
+  it('versionOf finds every id the stream takes, up to 256 characters once URI-encoded', async () => {
+    // fastify's default maxParamLength (100) answered 400 "exceeding the max param length" past 100
+    const s = await d.client.openSession('LongIds/1');
+    try {
+      const ids = ['i'.repeat(256), 'é'.repeat(42), `${'a'.repeat(101)}/${'b'.repeat(100)}`];
+      await s.append(ids.map((id) => ({ id, type: 'E', data: null })));
+      for (const [i, id] of ids.entries()) expect(await s.versionOf(id)).toBe(i + 1);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('expected version in a header; conflicts are 409 with expected and actual', async () => {
     const s = await d.client.openSession('Acc/2');
     await s.append([{ type: 'A', data: 1 }]);

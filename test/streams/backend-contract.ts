@@ -140,6 +140,26 @@ export function backendContract(name: string, make: () => Promise<BackendHarness
       expect(await code(b.batch([{ op: 'bogus', key: 'a/b' } as never]))).toBe('RS_ERR_INVALID_ARGUMENT');
     });
 
+    it('refuses what it would ignore or store changed: a misspelt option, a key with a lone surrogate, a key past 1,978 bytes', async () => {
+      await b.set('c/x', 1);
+      // { etg } was ignored: the compare-and-set became an unconditional write
+      expect(await code(b.set('c/x', 2, { etg: 'stale' } as never))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.set('c/x', 2, { etag: 5 } as never))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.add('c/y', 2, { tll: 5 } as never))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.remove('c/x', { etg: 'stale' } as never))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.list('c/', { limti: 1 } as never))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.batch([{ op: 'set', key: 'c/x', value: 3, etg: 'stale' } as never]))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.batch([{ op: 'remove', key: 'c/x', value: 3 } as never]))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect((await b.get('c/x')).value).toBe(1);
+      expect(await code(b.tryGet('c/y'))).toBe('resolved');
+      // LMDB wrote both of these as one key (U+FFFD), and threw an untyped Error for a long key
+      expect(await code(b.set('c/\ud800', 1))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.batch([{ op: 'add', key: 'c/\udc00', value: 1 }]))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.set(`c/${'k'.repeat(1977)}`, 1))).toBe('RS_ERR_INVALID_ARGUMENT');
+      expect(await code(b.set(`c/${'é'.repeat(987)}`, 1))).toBe('resolved'); // 2 + 1,974 bytes
+      expect(await code(b.get(`c/${'é'.repeat(987)}`))).toBe('resolved');
+    });
+
     it('keys of different folders never collide (database/name/id are all part of the key)', async () => {
       await b.add('db1/Acc/1/h', 'a');
       await b.add('db1/Acc/2/h', 'b');

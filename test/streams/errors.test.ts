@@ -49,3 +49,37 @@ describe('stream error codes', () => {
     expect(new streams.StoreBackendError('append', 's', io).cause).toBe(io);
   });
 });
+
+describe('backend options', () => {
+  // The provider refused a misspelt option; the backends ignored one and used its default silently:
+  // NatsBackend({ replica: 3 }) created a one-replica stream, LmdbBackend({ nosync: true }) synced anyway.
+  const dir = `/tmp/rs-never-created-${process.pid}`;
+  const cases: [string, () => unknown][] = [
+    ['MemoryBackend nativeStream', () => new streams.MemoryBackend({ nativeStream: false } as never)],
+    ['LmdbBackend nosync', () => new streams.LmdbBackend({ path: dir, nosync: true } as never)],
+    ['LmdbBackend noSync not a boolean', () => new streams.LmdbBackend({ path: dir, noSync: 'yes' } as never)],
+    ['NatsBackend replica', () => new streams.NatsBackend({ servers: 'nats://127.0.0.1:1', replica: 3 } as never)],
+  ];
+  for (const [name, make] of cases) {
+    it(`${name} is refused with RS_ERR_INVALID_OPTION before anything is opened`, () => {
+      expect(make).toThrow(expect.objectContaining({ code: 'RS_ERR_INVALID_OPTION' }));
+    });
+  }
+});
+
+describe('read options', () => {
+  it('useSnapshot must be a boolean: 1 or "true" read the whole stream, silently ignoring the snapshot', async () => {
+    const provider = new streams.StreamStoreProvider();
+    try {
+      const s = await provider.open('Acc/1');
+      await s.append([{ type: 'E', data: 1 }, { type: 'E', data: 2 }]);
+      await s.snapshot(1, { n: 1 });
+      for (const useSnapshot of [1, 'true', null]) {
+        await expect(s.read({ useSnapshot } as never)).rejects.toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/useSnapshot/) });
+      }
+      expect((await s.read({ useSnapshot: true })).events.map((e) => e.version)).toEqual([2]);
+    } finally {
+      await provider.close();
+    }
+  });
+});

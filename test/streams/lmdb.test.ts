@@ -103,6 +103,41 @@ describe('LmdbBackend streams', () => {
     await backend.close();
   });
 
+  // msgpack writes a lone surrogate as three bytes that read back as three U+FFFD: the memory and NATS
+  // backends kept such text, LMDB silently replaced it (type, data, metadata and snapshot states alike).
+  it('text with a lone surrogate is refused before any backend sees it; emoji and other well-formed text read back after a reopen', async () => {
+    let backend = new LmdbBackend({ path: dir });
+    let provider = new StreamStoreProvider({ backend });
+    let s = await provider.open('Acc/1');
+    const bad: unknown[] = [
+      { type: 'T\ud800', data: null },
+      { type: 'T', data: { s: 'x\udc00y' } },
+      { type: 'T', data: { ['k\ud83d']: 1 } },
+      { type: 'T', data: ['\udfff'] },
+      { type: 'T', data: null, metadata: { note: '\ud800' } },
+      { type: 'T', data: null, metadata: { userId: 'u\ud800' } },
+    ];
+    for (const e of bad) {
+      const err = await s.append([e as never]).catch((x: unknown) => x);
+      expect(err).toMatchObject({ code: 'RS_ERR_INVALID_ARGUMENT', message: expect.stringMatching(/lone surrogate/) });
+    }
+    expect(await s.version()).toBe(0);
+    await s.append([{ type: 'Ünïcødé😀', data: { s: 'a😀b', ['ключ']: '🎉' }, metadata: { note: '✓' } }]);
+    expect(await code(s.snapshot(1, { s: '\ud800' }))).toBe('RS_ERR_INVALID_ARGUMENT');
+    await s.snapshot(1, { s: '😀' });
+    await provider.close();
+    await backend.close();
+
+    backend = new LmdbBackend({ path: dir });
+    provider = new StreamStoreProvider({ backend });
+    s = await provider.open('Acc/1', { openTimeoutMs: 0 });
+    const [e] = (await s.read()).events;
+    expect([e!.type, e!.data, e!.metadata.note]).toEqual(['Ünïcødé😀', { s: 'a😀b', ['ключ']: '🎉' }, '✓']);
+    expect((await s.read({ useSnapshot: true })).snapshot?.state).toEqual({ s: '😀' });
+    await provider.close();
+    await backend.close();
+  });
+
   it('two real processes cannot both hold a stream; the second gets it after the first closes', async () => {
     const a = await spawn();
     const b = await spawn();

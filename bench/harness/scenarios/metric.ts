@@ -3,6 +3,7 @@
  * and range sums, against arrays of objects and typed-array columns.
  */
 import { MetricStore } from '../../../src/index.js';
+import { UsageError } from '../args.js';
 import { keep, now } from '../peers.js';
 import type { Case, Scenario, Target } from '../types.js';
 
@@ -19,7 +20,7 @@ export const ADD_TARGET: Target = {
 
 /** `sensor-0` ... `sensor-(n-1)`; `n` a power of two (the loops mask the index). */
 export function sensorKeys(n: number): string[] {
-  if (n < 1 || (n & (n - 1)) !== 0) throw new RangeError('--keys must be a power of two');
+  if (n < 1 || (n & (n - 1)) !== 0) throw new UsageError(`--keys must be a power of two, got ${n}`);
   return Array.from({ length: n }, (_, i) => `sensor-${i}`);
 }
 

@@ -19,7 +19,7 @@ if (!central) {
   process.exit(2);
 }
 const gatewayId = process.env.GATEWAY_ID ?? randomUUID().replaceAll('-', '');
-const client = new RingstoreClient({ baseUrl: central, token: process.env.EVENTSTORE_TOKEN, retries: 5 });
+const client = new RingstoreClient({ baseUrl: central, token: process.env.EVENTSTORE_TOKEN || undefined, retries: 5 });
 let sent = 0;
 
 /** Creates one order and appends it; the order id makes the append idempotent, so the client may retry it. */

@@ -225,10 +225,12 @@ export function streamRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const groups: Record<string, { count: number; sum: number }> = Object.create(null);
       for await (const e of store.events({ keys: [stream] })) {
         totalEvents++;
-        const v = e.payload.d[q.sum];
+        // Own fields only: groupBy=constructor read Object.prototype's (every event grouped under "undefined").
+        const d = e.payload.d;
+        const v = Object.hasOwn(d, q.sum) ? d[q.sum] : undefined;
         const x = typeof v === 'number' && Number.isFinite(v) ? v : 0;
         total += x;
-        const g = e.payload.d[q.groupBy];
+        const g = Object.hasOwn(d, q.groupBy) ? d[q.groupBy] : undefined;
         const gk = typeof g === 'string' ? g : g === undefined || g === null ? '' : JSON.stringify(g);
         const cur = groups[gk] ?? (groups[gk] = { count: 0, sum: 0 });
         cur.count++;

@@ -17,8 +17,9 @@ import type { Database, RootDatabase } from 'lmdb';
 import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
 import { assertClock, systemClock, type Clock } from '../clock.js';
 import { makeDirs } from '../../durability/make-dirs.js';
-import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError, StoreBackendError } from '../errors.js';
-import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
+import { keySet } from '../../known-keys.js';
+import { InvalidStreamOptionError, refuseUnknownOption, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError, StoreBackendError } from '../errors.js';
+import { checkFolder, checkKey, checkOps, checkRemoveOptions, checkWriteOptions } from './validate.js';
 
 /** Stored record: value, etag, optional expiry. */
 interface Rec {
@@ -46,6 +47,7 @@ export interface LmdbBackendOptions {
 
 /** How often, at most, a process that knows of no due expiry reads the expiry index again (for other processes' writes). */
 const EXPIRY_RECHECK_MS = 1_000;
+const LMDB_OPTIONS = keySet<LmdbBackendOptions>({ path: 1, clock: 1, dbName: 1, mapSize: 1, noSync: 1 });
 
 /** The LMDB backend: durable and multi-process safe. */
 export class LmdbBackend implements KeyValueBackend {
@@ -78,7 +80,9 @@ export class LmdbBackend implements KeyValueBackend {
   /** Opens (creating if needed) the environment at `options.path`. */
   constructor(options: LmdbBackendOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('LmdbBackend options must be an object with a path');
+    refuseUnknownOption(options, LMDB_OPTIONS, 'LmdbBackend options');
     if (typeof options.path !== 'string' || options.path.length === 0) throw new InvalidStreamOptionError('LmdbBackend options.path must be a non-empty string');
+    if (options.noSync !== undefined && typeof options.noSync !== 'boolean') throw new InvalidStreamOptionError('LmdbBackend options.noSync must be a boolean');
     if (options.mapSize !== undefined && (!Number.isSafeInteger(options.mapSize) || options.mapSize <= 0)) {
       throw new InvalidStreamOptionError('LmdbBackend options.mapSize must be a positive integer', { mapSize: options.mapSize });
     }
@@ -218,13 +222,13 @@ export class LmdbBackend implements KeyValueBackend {
 
   async add(key: string, value: unknown, options?: KvAddOptions): Promise<string> {
     checkKey(key);
-    checkTtl(options?.ttlMs);
+    checkWriteOptions(options, false);
     return this.#txn(() => this.#apply({ op: 'add', key, value, ttlMs: options?.ttlMs }, undefined) as string);
   }
 
   async set(key: string, value: unknown, options?: KvSetOptions): Promise<string> {
     checkKey(key);
-    checkTtl(options?.ttlMs);
+    checkWriteOptions(options, true);
     return this.#txn(() => this.#apply({ op: 'set', key, value, etag: options?.etag, ttlMs: options?.ttlMs }, undefined) as string);
   }
 
@@ -244,6 +248,7 @@ export class LmdbBackend implements KeyValueBackend {
 
   async remove(key: string, options?: KvRemoveOptions): Promise<boolean> {
     checkKey(key);
+    checkRemoveOptions(options);
     return this.#txn(() => {
       const cur = this.#read(key);
       if (options?.etag !== undefined && (cur?.e ?? null) !== options.etag) throw new KvConcurrencyError(key, options.etag, cur?.e ?? null);

@@ -16,11 +16,12 @@
  */
 import type { KeyValueBackend, KvAddOptions, KvBatchOp, KvBatchResult, KvEntry, KvListOptions, KvListed, KvRemoveOptions, KvSetOptions } from '../backend.js';
 import { assertClock, systemClock, type Clock } from '../clock.js';
-import { InvalidStreamOptionError, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
+import { keySet } from '../../known-keys.js';
+import { InvalidStreamOptionError, refuseUnknownOption, KvConcurrencyError, KvDuplicateKeyError, KvKeyNotFoundError, ProviderClosedError } from '../errors.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { MemFolder, type MemRec } from './memory-folder.js';
 import { MemoryStreamLog, NativeStream } from './memory-streams.js';
-import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
+import { checkFolder, checkKey, checkOps, checkRemoveOptions, checkWriteOptions } from './validate.js';
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions {
@@ -35,6 +36,8 @@ export interface MemoryBackendOptions {
    */
   nativeStreams?: boolean;
 }
+
+const MEMORY_OPTIONS = keySet<MemoryBackendOptions>({ clock: 1, nativeStreams: 1 });
 
 /** What {@link MemoryBackend.stats} reports. */
 export interface MemoryBackendStats {
@@ -77,6 +80,7 @@ export class MemoryBackend implements KeyValueBackend {
   /** @param options - optional clock for TTLs. */
   constructor(options: MemoryBackendOptions = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('MemoryBackend options must be an object');
+    refuseUnknownOption(options, MEMORY_OPTIONS, 'MemoryBackend options');
     const clock = options.clock ?? systemClock;
     assertClock(clock, 'MemoryBackend options.clock');
     this.#clock = clock;
@@ -271,7 +275,7 @@ export class MemoryBackend implements KeyValueBackend {
   async add(key: string, value: unknown, options?: KvAddOptions): Promise<string> {
     this.#open();
     checkKey(key);
-    checkTtl(options?.ttlMs);
+    checkWriteOptions(options, false);
     try {
       this.#dropExpired();
       return this.#apply({ op: 'add', key, value, ttlMs: options?.ttlMs }, undefined, undefined) as string;
@@ -283,7 +287,7 @@ export class MemoryBackend implements KeyValueBackend {
   async set(key: string, value: unknown, options?: KvSetOptions): Promise<string> {
     this.#open();
     checkKey(key);
-    checkTtl(options?.ttlMs);
+    checkWriteOptions(options, true);
     try {
       this.#dropExpired();
       return this.#apply({ op: 'set', key, value, etag: options?.etag, ttlMs: options?.ttlMs }, undefined, undefined) as string;
@@ -313,6 +317,7 @@ export class MemoryBackend implements KeyValueBackend {
   async remove(key: string, options?: KvRemoveOptions): Promise<boolean> {
     this.#open();
     checkKey(key);
+    checkRemoveOptions(options);
     try {
       this.#dropExpired();
       const folder = this.#folder(key, false);

@@ -9,7 +9,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream';
 import { pino, type Logger } from 'pino';
 import { assertClock, systemClock, type Clock } from '../clock.js';
-import { InvalidStreamOptionError } from '../errors.js';
+import { InvalidStreamOptionError, refuseUnknownOption } from '../errors.js';
+import { keySet } from '../../known-keys.js';
 import type { ShardLog } from './nats-log.js';
 import type { NatsBackendOptions } from './nats-options.js';
 import { STREAM_NOT_FOUND } from './jetstream-codes.js';
@@ -160,9 +161,15 @@ export interface Settings {
   readonly logger: Logger;
 }
 
+const NATS_OPTIONS = keySet<NatsBackendOptions>({
+  servers: 1, connection: 1, stream: 1, subjectPrefix: 1, replicas: 1, storage: 1, duplicateWindowMs: 1, create: 1, requestTimeoutMs: 1,
+  writeTimeoutMs: 1, shardDepth: 1, maxCachedShards: 1, maxPartBytes: 1, clock: 1, logger: 1,
+});
+
 /** Checks the options. @throws InvalidStreamOptionError */
 export function settings(options: NatsBackendOptions): Settings & { clock: Clock; depth: number; maxShards: number } {
   if (options === null || typeof options !== 'object') throw new InvalidStreamOptionError('NatsBackend options must be an object with servers or a connection');
+  refuseUnknownOption(options, NATS_OPTIONS, 'NatsBackend options');
   const o = options as Record<string, unknown>;
   const servers = typeof options.servers === 'string' ? [options.servers] : options.servers;
   if (options.connection === undefined && (!Array.isArray(servers) || servers.length === 0 || servers.some((s) => typeof s !== 'string' || s.length === 0))) {

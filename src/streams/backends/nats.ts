@@ -28,7 +28,7 @@ import type { ShardLog } from './nats-log.js';
 import type { NatsBackendOptions } from './nats-options.js';
 import { settings, setUp, shardSubject } from './nats-setup.js';
 import { ShardState, type BatchPlan, type ShardRecord } from './nats-shard.js';
-import { checkFolder, checkKey, checkOps, checkTtl } from './validate.js';
+import { checkFolder, checkKey, checkOps, checkRemoveOptions, checkWriteOptions } from './validate.js';
 
 export type { NatsBackendOptions, NatsConnectionLike } from './nats-options.js';
 
@@ -223,7 +223,7 @@ export class NatsBackend implements KeyValueBackend {
   async add(key: string, value: unknown, options?: KvAddOptions): Promise<string> {
     this.#open();
     checkKey(key);
-    checkTtl(options?.ttlMs);
+    checkWriteOptions(options, false);
     const ops: KvBatchOp[] = [{ op: 'add', key, value, ttlMs: options?.ttlMs }];
     return (await this.#run(this.#shardOfKey(key), (st, log) => this.#commit(st, log, ops, false)))[0] as string;
   }
@@ -231,7 +231,7 @@ export class NatsBackend implements KeyValueBackend {
   async set(key: string, value: unknown, options?: KvSetOptions): Promise<string> {
     this.#open();
     checkKey(key);
-    checkTtl(options?.ttlMs);
+    checkWriteOptions(options, true);
     const ops: KvBatchOp[] = [{ op: 'set', key, value, etag: options?.etag, ttlMs: options?.ttlMs }];
     return (await this.#run(this.#shardOfKey(key), (st, log) => this.#commit(st, log, ops, false)))[0] as string;
   }
@@ -252,6 +252,7 @@ export class NatsBackend implements KeyValueBackend {
   async remove(key: string, options?: KvRemoveOptions): Promise<boolean> {
     this.#open();
     checkKey(key);
+    checkRemoveOptions(options);
     const ops: KvBatchOp[] = [{ op: 'remove', key, etag: options?.etag }];
     try {
       return (await this.#run(this.#shardOfKey(key), (st, log) => this.#commit(st, log, ops, false)))[0] as boolean;
