@@ -105,6 +105,7 @@ export function resolveParams(specs: Record<string, ParamSpec>, raw: Record<stri
       // A positive default is a count, size, duration, fraction or exponent: 0 or below ran and reported
       // rates of nothing. (A user scenario's parameter with another default takes any finite number.)
       if (spec.default > 0 && n <= 0) throw new UsageError(`--${name} needs a positive number, got ${v}`);
+      if (spec.max !== undefined && n > spec.max) throw new UsageError(`--${name} needs a number at most ${spec.max}, got ${v}`);
       out[name] = n;
     } else {
       out[name] = v;

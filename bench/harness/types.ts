@@ -70,6 +70,8 @@ export interface Case {
 export interface ParamSpec {
   default: number | string;
   help: string;
+  /** Largest value a numeric parameter takes (e.g. 1 for a fraction); checked before anything runs. */
+  max?: number;
 }
 
 export type Params = Record<string, number | string>;

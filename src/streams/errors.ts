@@ -35,8 +35,9 @@ export class InvalidStreamOptionError extends RingstoreError {
 
 /** Raised by `open()` after the provider was closed. */
 export class ProviderClosedError extends RingstoreError {
-  constructor() {
-    super('RS_ERR_CLOSED', 'the stream store provider is closed');
+  /** @param what what was closed: the provider, or the key-value backend a caller used after its `close()`. */
+  constructor(what = 'the stream store provider') {
+    super('RS_ERR_CLOSED', `${what} is closed`);
     this.name = 'ProviderClosedError';
   }
 }

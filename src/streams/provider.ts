@@ -116,7 +116,7 @@ export class StreamStoreProvider {
       throw new InvalidStreamOptionError('options.logger must be a pino logger');
     }
     if (options.publishTo !== undefined && !isLiveSink(options.publishTo)) throw new InvalidStreamOptionError('options.publishTo must have an append(event) method');
-    const d = options.defaults ?? {};
+    const d = options.defaults === undefined ? {} : options.defaults;
     if (d === null || typeof d !== 'object') throw new InvalidStreamOptionError('options.defaults must be an object');
     refuseUnknownOption(d, DEFAULTS_OPTIONS, 'options.defaults');
     const database = d.database ?? DEFAULT_DATABASE;

@@ -79,6 +79,10 @@ describe('argument parsing', () => {
     expect(() => resolveParams(fake.params, { ops: '-5' })).toThrow(/--ops needs a positive number/);
     expect(() => resolveParams(fake.params, { ops: '0' })).toThrow(/--ops needs a positive number/);
     expect(unknownParams([fake], { ops: '1', nope: '2' })).toEqual(['nope']);
+    // a fraction above 1 (--selectivity 2) ran, with a filter that kept everything
+    const window = SCENARIOS.find((s) => s.name === 'window')!;
+    expect(() => resolveParams(window.params, { selectivity: '2' })).toThrow(/--selectivity needs a number at most 1, got 2/);
+    expect(resolveParams(window.params, { selectivity: '1' }).selectivity).toBe(1);
     expect(intList('1, 2,2,4', 'p')).toEqual([1, 2, 4]);
     expect(() => intList('1,0', 'p')).toThrow(UsageError);
   });

@@ -213,9 +213,10 @@ export function backendContract(name: string, make: () => Promise<BackendHarness
       for (const l of [leaf(0), leaf(101), leaf(199), leaf(500)]) expect((await b.tryGet(`f2/${l}`))?.value).toBe(model.get(l));
     });
 
-    it('fails with RS_ERR_CLOSED after close', async () => {
+    it('fails with RS_ERR_CLOSED after close, naming the backend, not a provider', async () => {
       await b.close();
       expect(await code(b.add('t/a', 1))).toBe('RS_ERR_CLOSED');
+      await expect(b.get('t/a')).rejects.toThrow(/key-value backend is closed/);
     });
   });
 }

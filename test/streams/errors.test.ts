@@ -59,6 +59,8 @@ describe('backend options', () => {
     ['LmdbBackend nosync', () => new streams.LmdbBackend({ path: dir, nosync: true } as never)],
     ['LmdbBackend noSync not a boolean', () => new streams.LmdbBackend({ path: dir, noSync: 'yes' } as never)],
     ['NatsBackend replica', () => new streams.NatsBackend({ servers: 'nats://127.0.0.1:1', replica: 3 } as never)],
+    // `defaults: null` was read as "no defaults" (null ?? {}), unlike any other non-object.
+    ['StreamStoreProvider defaults null', () => new streams.StreamStoreProvider({ defaults: null } as never)],
   ];
   for (const [name, make] of cases) {
     it(`${name} is refused with RS_ERR_INVALID_OPTION before anything is opened`, () => {

@@ -25,7 +25,7 @@ export const windowScenario: Scenario = {
     events: { default: 1_000_000, help: 'events in each store' },
     keys: { default: 10_000, help: 'distinct keys' },
     zipf: { default: 1.1, help: 'Zipf exponent of the key distribution' },
-    selectivity: { default: 0.1, help: 'fraction of events the scan filter keeps (0..1)' },
+    selectivity: { default: 0.1, max: 1, help: 'fraction of events the scan filter keeps (0..1)' },
     partitions: { default: '1,2', help: 'partition counts (comma-separated): one store each' },
     queries: { default: 10, help: 'calls per round and case' },
   },

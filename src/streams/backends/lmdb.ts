@@ -107,7 +107,7 @@ export class LmdbBackend implements KeyValueBackend {
   }
 
   #open(): void {
-    if (this.#closed) throw new ProviderClosedError();
+    if (this.#closed) throw new ProviderClosedError('the LMDB key-value backend');
   }
 
   #nextEtag(): string {

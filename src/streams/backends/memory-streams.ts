@@ -276,7 +276,7 @@ export class NativeStream {
 
   /** Throws ProviderClosedError once the backend is closed (as its key-value methods do). */
   assertOpen(): void {
-    if (this.#host.closed()) throw new ProviderClosedError();
+    if (this.#host.closed()) throw new ProviderClosedError('the in-memory key-value backend');
   }
 
   /** True when the backend is open and the stream's lease record exists, is live at `now` and has etag `etag` (the write fence). */

@@ -134,7 +134,7 @@ export class MemoryBackend implements KeyValueBackend {
   }
 
   #open(): void {
-    if (this.#closed) throw new ProviderClosedError();
+    if (this.#closed) throw new ProviderClosedError('the in-memory key-value backend');
   }
 
   /** The folder of `key` (created when `create`), leaving the key's leaf in `#leaf`. */

@@ -108,7 +108,7 @@ export class NatsBackend implements KeyValueBackend {
   }
 
   #open(): void {
-    if (this.#closed) throw new ProviderClosedError();
+    if (this.#closed) throw new ProviderClosedError('the NATS key-value backend');
   }
 
   /** The shard of a folder (`""` or ending with `/`): its first `shardDepth` levels. */
