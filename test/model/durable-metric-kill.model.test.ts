@@ -7,13 +7,12 @@
 // the rounds (only the capacity trigger cuts it, counted across restarts). docs/testing.md, "Durable model tests".
 //
 // MODEL_RUNS=<sequences> (default 2, of 6 rounds each), MODEL_SEED=<seed> replays one.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MetricStore } from '../../dist/src/index.js';
 import { apply, commands, durability } from '../fixtures/durable-metric-model.mjs';
-import { RUNS, SEED, progress, removeScratch, scratch, segmentBytes } from './durable.helpers.js';
+import { RUNS, SEED, progress, removeScratch, runThenKill, scratch, segmentBytes } from './durable.helpers.js';
 import { SEGMENT, answers, unitFrameBytes } from './durable-metric.helpers.js';
 
 const CHILD = fileURLToPath(new URL('../fixtures/durable-metric-model.mjs', import.meta.url));
@@ -21,37 +20,9 @@ const CAPACITY = 60;
 const PARTITIONS = 2;
 const COUNT = 400; // commands a round's list holds; the kill comes first
 const ROUNDS = 6;
+const TIMEOUT = Math.max(120_000, RUNS(2) * 30_000);
 
 type Command = Parameters<typeof apply>[1];
-
-/** Runs the child on `seed` until it acked `acks` commands (or all), then SIGKILLs it: the commands acked. */
-function runThenKill(dir: string, seed: number, acks: number): Promise<number> {
-  const proc = spawn(process.execPath, [CHILD, dir, String(seed), String(COUNT), String(CAPACITY)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let acked = 0;
-    let buf = '';
-    let killed = false;
-    const timer = setTimeout(() => (proc.kill('SIGKILL'), reject(new Error('the child did not ack in time'))), 30_000);
-    proc.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.startsWith('ack ')) acked = Number(line.slice(4)) + 1;
-        if ((line === 'done' || acked >= acks) && !killed) {
-          killed = true;
-          proc.kill('SIGKILL'); // the next command is likely in flight: written or not
-        }
-      }
-    });
-    proc.on('close', (code, signal) => { // after stdout is drained: every ack line written is in
-      clearTimeout(timer);
-      if (signal === 'SIGKILL') resolve(acked);
-      else reject(new Error(`the child exited with ${signal ?? code}`));
-    });
-  });
-}
 
 /** A twin after `done` (the commands of earlier rounds that were found) and then `list`'s first `n`, plus `half`: a pin's keyId alone. */
 async function twinAfter(done: Command[], list: Command[], n: number, half: boolean): Promise<MetricStore> {
@@ -77,7 +48,7 @@ describe('durable MetricStore killed with SIGKILL at random points, against an i
         const done: Command[] = [];
         for (const [r, [seed, kill]] of rounds.entries()) {
           const list = commands(seed, COUNT) as Command[];
-          const acked = await runThenKill(dir, seed, kill);
+          const acked = await runThenKill(CHILD, [dir, String(seed), String(COUNT), String(CAPACITY)], kill);
           const s = await MetricStore.open({ capacity: CAPACITY, partitions: PARTITIONS, durability: durability(dir) });
           try {
             const got = answers(s);
@@ -99,7 +70,7 @@ describe('durable MetricStore killed with SIGKILL at random points, against an i
           }
         }
       }),
-      { numRuns: RUNS(2), seed: SEED },
+      { numRuns: RUNS(2), seed: SEED, endOnFailure: process.env.MODEL_NO_SHRINK !== undefined, interruptAfterTimeLimit: TIMEOUT - 30_000 },
     );
-  }, Math.max(120_000, RUNS(2) * 30_000));
+  }, TIMEOUT);
 });

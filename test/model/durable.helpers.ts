@@ -1,5 +1,6 @@
 // Shared by the durable-store model tests (durable-metric.model.test.ts, durable-events.model.test.ts):
 // scratch directories, the log's bytes on disk, and damaging the newest checkpoint while the store is closed.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,4 +104,36 @@ export class SessionBytes {
       wrote: this.#sessions.map((x) => x[i]).join(', '),
     }));
   }
+}
+
+/**
+ * Runs a model child (test/fixtures/durable-*-model.mjs: it prints `ack <i>` per command resolved, then `done`)
+ * until it acked `acks` commands (or all), then SIGKILLs it: how many commands it acked.
+ */
+export function runThenKill(child: string, args: string[], acks: number): Promise<number> {
+  const proc = spawn(process.execPath, [child, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let acked = 0;
+    let buf = '';
+    let killed = false;
+    const timer = setTimeout(() => (proc.kill('SIGKILL'), reject(new Error('the child did not ack in time'))), 30_000);
+    proc.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith('ack ')) acked = Number(line.slice(4)) + 1;
+        if ((line === 'done' || acked >= acks) && !killed) {
+          killed = true;
+          proc.kill('SIGKILL'); // the next command is likely in flight: written or not
+        }
+      }
+    });
+    proc.on('close', (code, signal) => { // after stdout is drained: every ack line written is in
+      clearTimeout(timer);
+      if (signal === 'SIGKILL') resolve(acked);
+      else reject(new Error(`the child exited with ${signal ?? code}`));
+    });
+  });
 }
