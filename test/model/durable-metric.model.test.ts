@@ -49,7 +49,7 @@ const settle = async (f: () => unknown): Promise<Outcome> => {
 };
 
 /** `n` times keyId then releaseKeyId of one key (2n frames with no sample); the ids it got. */
-async function churn(s: Pick<MetricStore, 'keyId' | 'releaseKeyId'>, key: string, n: number): Promise<number[]> {
+async function churn(s: { keyId(key: string): number | Promise<number>; releaseKeyId(id: number): boolean | Promise<boolean> }, key: string, n: number): Promise<number[]> {
   const got: number[] = [];
   for (let i = 0; i < n; i++) {
     const id = await s.keyId(key);
