@@ -62,28 +62,38 @@ describe('durable EventStore killed with SIGKILL at random points, against the p
         progress('durable events kill', ++sequences);
         const dir = scratch('rs-dek-');
         const done: Command[] = [];
-        for (const [r, [seed, kill]] of rounds.entries()) {
-          const list = commands(seed, COUNT, r);
-          const acked = await runThenKill(CHILD, [dir, String(seed), String(COUNT), String(r), String(PARTITIONS)], kill);
-          const s = await EventStore.open<Ev>({ ...geometry(PARTITIONS), durability: durability(dir) });
-          try {
-            const got = (await viewOf(s)) as unknown[];
-            const route = (k: string): number => s.partitionOf(k);
-            // The acked commands, and the one in flight or not; a purge or clear in flight may have reached some
-            // partitions only (each writes its own frame), so each partition is matched on its own (an append
-            // touches one: the others match both).
-            const models = [acked, acked + 1].filter((k) => k <= list.length).map((k) => view(modelAfter([...done, ...list.slice(0, k)], route)) as unknown[]);
-            const picked = got.map((g, p) => models.findIndex((m) => JSON.stringify(m[p]) === JSON.stringify(g)));
-            for (const [p, i] of picked.entries()) if (i < 0) expect(got[p], `round ${r}: seed ${seed}, ${acked} acked: partition ${p} matches no prefix`).toEqual(models[0][p]);
-            // The next round starts from what the store holds: the command in flight where a partition has it.
-            done.push(...list.slice(0, acked));
-            if (picked.some((i) => i === 1)) done.push({ ...list[acked], parts: picked.flatMap((i, p) => (i === 1 ? [p] : [])) });
-          } finally {
-            await s.close(); // a checkpoint: the next round's child restores from it
+        try {
+          for (const [r, [seed, kill]] of rounds.entries()) {
+            const list = commands(seed, COUNT, r);
+            const acked = await runThenKill(CHILD, [dir, String(seed), String(COUNT), String(r), String(PARTITIONS)], kill);
+            const s = await EventStore.open<Ev>({ ...geometry(PARTITIONS), durability: durability(dir) });
+            try {
+              const got = (await viewOf(s)) as unknown[];
+              const route = (k: string): number => s.partitionOf(k);
+              // The acked commands, and the one in flight or not; a purge or clear in flight may have reached some
+              // partitions only (each writes its own frame), so each partition is matched on its own (an append
+              // touches one: the others match both).
+              const models = [acked, acked + 1].filter((k) => k <= list.length).map((k) => view(modelAfter([...done, ...list.slice(0, k)], route)) as unknown[]);
+              const picked = got.map((g, p) => models.findIndex((m) => JSON.stringify(m[p]) === JSON.stringify(g)));
+              for (const [p, i] of picked.entries()) if (i < 0) expect(got[p], `round ${r}: seed ${seed}, ${acked} acked: partition ${p} matches no prefix`).toEqual(models[0][p]);
+              // The next round starts from what the store holds: the command in flight where a partition has it.
+              done.push(...list.slice(0, acked));
+              if (picked.some((i) => i === 1)) done.push({ ...list[acked], parts: picked.flatMap((i, p) => (i === 1 ? [p] : [])) });
+            } finally {
+              await s.close(); // a checkpoint: the next round's child restores from it
+            }
           }
+        } catch (err) {
+          // A kill lands where it lands: the list of rounds may pass when replayed, so say what failed now.
+          process.stderr.write(`durable events kill: ${JSON.stringify(rounds)} failed: ${(err as Error).message}\n`);
+          throw err;
         }
       }),
-      { numRuns: RUNS(2), seed: SEED, endOnFailure: process.env.MODEL_NO_SHRINK !== undefined, interruptAfterTimeLimit: TIMEOUT - 30_000 },
+      {
+        numRuns: RUNS(2), seed: SEED, endOnFailure: process.env.MODEL_NO_SHRINK !== undefined, interruptAfterTimeLimit: TIMEOUT - 30_000,
+        // MODEL_EXAMPLE='[[seed,kill],...]': run that list of rounds first (where a kill lands varies from run to run).
+        examples: process.env.MODEL_EXAMPLE !== undefined ? [[JSON.parse(process.env.MODEL_EXAMPLE) as [number, number][]]] : [],
+      },
     );
   }, TIMEOUT);
 });

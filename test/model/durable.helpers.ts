@@ -116,7 +116,7 @@ export function runThenKill(child: string, args: string[], acks: number): Promis
     let acked = 0;
     let buf = '';
     let killed = false;
-    const timer = setTimeout(() => (proc.kill('SIGKILL'), reject(new Error('the child did not ack in time'))), 30_000);
+    const timer = setTimeout(() => (proc.kill('SIGKILL'), reject(new Error(`the child (${args.join(' ')}) did not ack ${acks} commands within 30 s: ${acked} acked`))), 30_000);
     proc.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       let nl: number;
