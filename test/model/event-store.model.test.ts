@@ -26,7 +26,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EventStore, type AppendResult } from '../../dist/src/index.js';
-import { Model, World, liveKeys, type Crash, type Ev } from './model.js';
+import { Model, World, appendOne, learnId, liveKeys, type Crash, type Ev } from './model.js';
 
 const CAPACITY = 6;
 const ARENA = 400;
@@ -146,32 +146,6 @@ async function withCrash<T>(w: World, r: Real, crash: Crash | undefined, records
   await dying;
   w.restarts[p]++;
   w.crashes++;
-}
-
-/** Applies one call's outcome to the model and compares it with the store's. */
-function appendOne(m: Model, e: Ev, id: string | undefined, expected: number | undefined): { result?: { position: number; version: number; duplicate: boolean }; code?: string } {
-  if (m.tooLarge(e, id)) return { code: 'RS_ERR_EVENT_TOO_LARGE' };
-  if (expected !== undefined && m.version(e.k) !== expected) {
-    m.appended++;
-    m.rejected++;
-    m.conflicts++;
-    return { code: 'RS_ERR_CONFLICT' };
-  }
-  if (id !== undefined) {
-    const d = m.findId(e.k, id);
-    if (d !== undefined) {
-      m.appended++;
-      m.rejected++;
-      m.duplicates++;
-      return { result: { position: d.position, version: d.version, duplicate: true } };
-    }
-  }
-  return { result: { ...m.commit(e, id), duplicate: false } };
-}
-
-/** The model keeps the id a resolved append was told for an event stored without a caller id. */
-function learnId(m: Model, r: { position: number; duplicate: boolean; id: string }): void {
-  if (!r.duplicate) m.events.get(r.position)!.id ??= r.id;
 }
 
 const crashable = (w: Readonly<World>, crash: Crash | undefined): boolean => crash === undefined || w.crashes < MAX_CRASHES;

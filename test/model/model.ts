@@ -171,3 +171,29 @@ export class World {
 export function liveKeys(m: Model): number {
   return new Set(m.liveEvents().map((e) => e.payload.k)).size;
 }
+
+/** Applies one call's outcome to the model and compares it with the store's. */
+export function appendOne(m: Model, e: Ev, id: string | undefined, expected: number | undefined): { result?: { position: number; version: number; duplicate: boolean }; code?: string } {
+  if (m.tooLarge(e, id)) return { code: 'RS_ERR_EVENT_TOO_LARGE' };
+  if (expected !== undefined && m.version(e.k) !== expected) {
+    m.appended++;
+    m.rejected++;
+    m.conflicts++;
+    return { code: 'RS_ERR_CONFLICT' };
+  }
+  if (id !== undefined) {
+    const d = m.findId(e.k, id);
+    if (d !== undefined) {
+      m.appended++;
+      m.rejected++;
+      m.duplicates++;
+      return { result: { position: d.position, version: d.version, duplicate: true } };
+    }
+  }
+  return { result: { ...m.commit(e, id), duplicate: false } };
+}
+
+/** The model keeps the id a resolved append was told for an event stored without a caller id. */
+export function learnId(m: Model, r: { position: number; duplicate: boolean; id: string }): void {
+  if (!r.duplicate) m.events.get(r.position)!.id ??= r.id;
+}
