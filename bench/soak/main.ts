@@ -112,12 +112,15 @@ async function startDaemon(a: SoakArgs): Promise<{ child: ChildProcess; url: str
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${url}/health`)).ok) return { child, url };
-    } catch { /* not listening yet */ }
+      // /ready, not /health: a durable daemon (--data-dir) answers /health from its startup gate while it
+      // restores, 503 to everything else, then refuses connections for a moment while the full server takes
+      // the port (src/server/startup-gate.ts); a warm-up started on /health lost 1,460 of its requests so.
+      if ((await fetch(`${url}/ready`)).ok) return { child, url };
+    } catch { /* not listening yet, or between the startup gate and the full server */ }
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
-  throw new Error('the daemon did not answer /health within 30 s');
+  throw new Error('the daemon was not ready (GET /ready) within 30 s');
 }
 
 /** RSS of a process in MB, from /proc (Linux), or NaN. */

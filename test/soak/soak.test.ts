@@ -112,4 +112,26 @@ describe('npm run soak (a short run)', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it('drives a durable daemon (--data-dir) once it is ready: no warm-up request meets its startup gate', async () => {
+    // The startup gate answers /health while the stores restore, 503 to the rest, then the port is refused for a
+    // moment: a soak that began on /health lost 1,460 warm-up requests and stopped (2026-12-06).
+    const out = mkdtempSync(join(tmpdir(), 'rs-soak-'));
+    const data = mkdtempSync(join(tmpdir(), 'rs-soak-data-'));
+    try {
+      const main = new URL('../../dist/bench/soak/main.js', import.meta.url).pathname;
+      const args = [main, '--minutes', '0.2', '--sample-seconds', '3', '--rate', '100', '--subscribers', '2', '--names', '500', '--out', out, '--', '--data-dir', data];
+      const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile(process.execPath, args, { timeout: 60_000 }, (err, so, se) => resolve({ code: child.exitCode ?? (err ? 1 : 0), stdout: so, stderr: se }));
+      });
+      expect(stderr).not.toMatch(/warm-up failed/);
+      expect([0, 1], `${stdout}\n${stderr}`).toContain(code);
+      const report = JSON.parse(readFileSync(join(out, 'soak.json'), 'utf8')) as { samples: SoakSample[] };
+      expect(report.samples.length).toBeGreaterThanOrEqual(4);
+      for (const s of report.samples) expect(s.errors, 'requests failed').toBe(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
 });
