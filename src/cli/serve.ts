@@ -39,6 +39,12 @@ export async function run(argv: string[]): Promise<number> {
     server = await startServer(config);
   } catch (err) {
     const e = err as { code?: string; message?: string };
+    if (e.code === 'RS_ERR_INVALID_OPTION') {
+      // Every flag passed its own check, but the stores refused them together (say, more shared memory a
+      // partition than a ring store takes): a bad flag, so exit 2, naming the flags behind the store's options.
+      process.stderr.write(`ringstore serve: --capacity, --arena-bytes and --partitions (or their RINGSTORE_* variables) give stores that cannot be made: ${e.code} ${e.message ?? ''}\n`);
+      return 2;
+    }
     process.stderr.write(`ringstore serve: cannot start: ${e.code ?? ''} ${e.message ?? String(err)}\n`);
     return 1;
   }

@@ -88,3 +88,15 @@ describe('ringstore demo', () => {
     }
   });
 });
+
+describe('ringstore serve: flags the stores refuse', () => {
+  // Each flag was in its own range, but together they asked for more shared memory a partition than a ring
+  // store takes: the daemon exited 1 ("cannot start") with the store's option names, where docs/daemon.md
+  // says a bad flag exits 2 with a message naming it.
+  it('--arena-bytes too large for the partitions exits 2 naming the flags, before it listens', () => {
+    const r = cli('serve', '--port', '0', '--partitions', '1', '--arena-bytes', '999999999999', '--log-level', 'silent');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--capacity, --arena-bytes and --partitions/);
+    expect(r.stderr).toContain('RS_ERR_INVALID_OPTION');
+  });
+});
