@@ -13,10 +13,11 @@
  * On write routes, an absent or null timestamp, and the reference's
  * `default(DateTime)` (`0001-01-01T00:00:00`), mean "the receive time".
  */
+import { MAX_TIME_MS } from '../store/event-encoder.js';
 import { badRequest } from './errors.js';
 
-/** Largest magnitude of a time value, in ms (the range of a JavaScript `Date`). */
-export const MAX_TIME_MS = 8.64e15;
+/** Largest magnitude of a time value, in ms (the range of a JavaScript `Date`): the stores' bound. */
+export { MAX_TIME_MS };
 
 /** The reference's `default(DateTime)`, 0001-01-01T00:00:00Z: "no timestamp given". */
 export const UNSET_TIME_MS = -62_135_596_800_000;

@@ -11,10 +11,10 @@ import { recordBytes, writeRecord, type RecordFields } from '../ring/record.js';
 import { hashKey } from '../partition/hash.js';
 import { textLength } from './append-text.js';
 import type { Selector } from './options.js';
-
-/** The largest timestamp magnitude, in ms: a JavaScript Date's range. */
-const MAX_TIME_MS = 8.64e15;
 import { compileSelector } from './selectors.js';
+
+/** The largest timestamp magnitude, in ms: a JavaScript Date's range (the daemon's time values share it). */
+export const MAX_TIME_MS = 8.64e15;
 
 const MAX_KEY = 1024;
 const MAX_TYPE = 256;

@@ -8,6 +8,7 @@
  * memory layout.
  * @module
  */
+import { reportRejection } from './callback-result.js';
 import { invalidArgument } from '../errors.js';
 import type { DurableMetricStore } from './durable-metric-store.js';
 import { metricInternals } from './metric-internals.js';
@@ -284,9 +285,7 @@ export class MetricStore {
     this.#cursor[p] = c + 1 === this.#end[p] ? this.#start[p] : c + 1;
     this.#appended[p]++;
     try {
-      // An async callback's rejection too: unhandled, it would end the process.
-      const r: unknown = (this.#onDiscarded as MetricDiscardCallback)(oldKey, oldValue, oldTs, p);
-      if (isThenable(r)) r.then(undefined, warnCallback);
+      reportRejection((this.#onDiscarded as MetricDiscardCallback)(oldKey, oldValue, oldTs, p), warnCallback);
     } catch (err) {
       warnCallback(err);
     }
@@ -424,5 +423,3 @@ export class MetricStore {
 function warnCallback(err: unknown): void {
   process.emitWarning(err instanceof Error ? err : String(err), { code: 'RS_WARN_CALLBACK' });
 }
-
-const isThenable = (r: unknown): r is PromiseLike<unknown> => typeof (r as PromiseLike<unknown> | null)?.then === 'function';

@@ -1,3 +1,4 @@
+import { reportRejection } from './callback-result.js';
 import type { EvictedEvent } from '../partition/committer.js';
 import type { PartitionEvent } from '../partition/partition-worker.js';
 import type { ResolvedOptions } from './options.js';
@@ -17,8 +18,7 @@ export function deliverPartitionEvent<T>(o: ResolvedOptions<T>, partition: numbe
     if (e.type === 'evicted' && o.onDiscarded) r = o.onDiscarded(e.events.map((x) => fromEvicted(o, partition, x)));
     else if (e.type === 'evicted-lost') r = o.onDiscardedLost?.({ partition, positions: e.positions });
     else if (e.type === 'full' && o.onCapacityReached) r = o.onCapacityReached({ partition, capacity: o.capacityPerPartition, reason: e.reason });
-    // An async callback's rejection too: unhandled, it would end the process.
-    if (typeof (r as PromiseLike<unknown> | undefined)?.then === 'function') (r as PromiseLike<unknown>).then(undefined, report);
+    reportRejection(r, report);
   } catch (err) {
     report(err);
   }

@@ -59,7 +59,6 @@ const PROVIDER_OPTIONS = keySet<StreamStoreProviderOptions>({ backend: 1, clock:
 const DEFAULTS_OPTIONS = keySet<StreamDefaults>({ database: 1, sessionTimeoutMs: 1, openTimeoutMs: 1 });
 const OPEN_OPTIONS = keySet<OpenOptions>({ sessionTimeoutMs: 1, openTimeoutMs: 1, signal: 1 });
 
-
 const BACKEND_METHODS = ['add', 'set', 'get', 'tryGet', 'remove', 'list', 'batch', 'close'] as const;
 
 /**

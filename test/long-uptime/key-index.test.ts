@@ -32,6 +32,16 @@ describe('key index over a long run', () => {
     }
   });
 
+  it('at the bound: 15, 16 and 17 live events keep at most max(15, live) evicted positions between evictions, and all live ones', () => {
+    // Spliced in the eviction that makes the dead 16 or more and more than the live: what stays between
+    // evictions is at most 15 (16 at 16 live, 17 at 17).
+    for (const live of [15, 16, 17]) {
+      const { ks, maxDead } = churn(live, 10_000);
+      expect(maxDead, `live ${live}`).toBe(Math.max(15, live));
+      expect(ks.positions.slice(ks.first)).toEqual(Array.from({ length: live }, (_, i) => 10_000 + i + 1));
+    }
+  });
+
   it('a key with many live events keeps no more evicted positions than live ones (amortised splices)', () => {
     const { ks, maxDead } = churn(200, 10_000);
     expect(maxDead).toBeLessThanOrEqual(200);

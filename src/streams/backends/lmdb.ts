@@ -66,7 +66,8 @@ export class LmdbBackend implements KeyValueBackend {
   readonly #expiries: Database<string, [number, string]>;
   readonly #clock: Clock;
   /**
-   * The earliest expiry in the index as this process last knew it (Infinity: none), and when it last read it.
+   * The earliest expiry in the index as this process last knew it (Infinity: none; -Infinity: not read yet), and
+   * when it last read it.
    * Reading the index costs a cursor in every write (4% of an append's CPU); a record this process writes with
    * a TTL lowers it at once, and the index is read again at least every {@link EXPIRY_RECHECK_MS}, for records
    * other processes wrote (they also remove them at their own writes).
