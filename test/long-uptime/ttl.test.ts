@@ -67,6 +67,18 @@ describe('MemoryBackend: a week of writes with a TTL', () => {
   });
 });
 
+/** What a closed LmdbBackend left on disk: records and expiry index entries; then removes the folder. */
+async function onDisk(dir: string): Promise<{ records: number; expiries: number }> {
+  const env = open({ path: dir, readOnly: true });
+  try {
+    // Read-only, a sub-database never made opens as undefined.
+    return { records: env.openDB({ name: 'ringstore-streams' }).getCount(), expiries: env.openDB({ name: 'ringstore-streams.expiries' })?.getCount() ?? 0 };
+  } finally {
+    await env.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('LmdbBackend: a week of writes with a TTL', () => {
   it('removes expired records from disk at the next writes: one record a minute under keys named by the minute', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rs-ttl-'));
@@ -86,16 +98,8 @@ describe('LmdbBackend: a week of writes with a TTL', () => {
     } finally {
       await kv.close();
     }
-    // What is on disk: the records and the expiry index. Before the fix: all 10,080 cache records.
-    const env = open({ path: dir, readOnly: true });
-    try {
-      expect(env.openDB({ name: 'ringstore-streams' }).getCount(), 'records on disk').toBe(1); // cursor/hour
-      // Read-only, a sub-database never made opens as undefined.
-      expect(env.openDB({ name: 'ringstore-streams.expiries' })?.getCount() ?? 0, 'expiry index entries').toBe(0);
-    } finally {
-      await env.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // Before the fix: all 10,080 cache records.
+    expect(await onDisk(dir)).toEqual({ records: 1, expiries: 0 }); // cursor/hour
   }, 60_000);
 });
 
@@ -122,14 +126,7 @@ describe('LmdbBackend: expired records another process wrote', () => {
       await writer.close();
       await other.close();
     }
-    const env = open({ path: dir, readOnly: true });
-    try {
-      expect(env.openDB({ name: 'ringstore-streams' }).getCount(), 'records on disk').toBe(1); // cursor/n
-      expect(env.openDB({ name: 'ringstore-streams.expiries' })?.getCount() ?? 0, 'expiry index entries').toBe(0);
-    } finally {
-      await env.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    expect(await onDisk(dir)).toEqual({ records: 1, expiries: 0 }); // cursor/n
   });
 });
 
